@@ -1,0 +1,46 @@
+# The Migration Network Registry. `make run` and `make test` are all a newcomer needs.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+
+.PHONY: run test lint format migrate worker scheduler serve install clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=python3.11)")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+run: $(STAMP)  ## everything in one process, on an embedded PostgreSQL unless DATABASE_URL is set
+	$(BIN)/registry run
+
+test: $(STAMP)  ## the whole suite, on DATABASE_URL or an embedded PostgreSQL
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy services api worker
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+migrate: $(STAMP)  ## apply migrations, load reference (and demo) data
+	$(BIN)/registry migrate
+
+serve: $(STAMP)  ## the API alone
+	$(BIN)/registry serve
+
+worker: $(STAMP)  ## Dramatiq workers (needs BROKER_URL)
+	$(BIN)/dramatiq worker.main
+
+scheduler: $(STAMP)  ## the scheduler alone
+	$(BIN)/registry scheduler
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

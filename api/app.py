@@ -1,0 +1,67 @@
+"""The application factory."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import entities, gcm, health, memberships, networks
+from api.errors import install_error_handlers
+from services.database import dispose_database
+
+logger = logging.getLogger("api")
+
+DESCRIPTION = """
+The system of record for the United Nations Network on Migration: its members and their
+tiers, working groups, memoranda of understanding, meetings and reviews.
+
+Errors are RFC 9457 `application/problem+json`. Reads return an `ETag`; updates need
+`If-Match`. Lists are cursor-paginated (`limit` ≤ 200, follow `Link: rel="next"`).
+`POST` accepts `Idempotency-Key`.
+"""
+
+
+@asynccontextmanager
+async def _in_process_worker(app: FastAPI) -> AsyncIterator[None]:
+    """Run Dramatiq workers and the scheduler inside this process (``registry run``)."""
+    import dramatiq
+
+    from services.settings import get_settings
+    from worker.main import broker
+    from worker.scheduler import run_scheduler
+
+    worker = dramatiq.Worker(broker, worker_threads=get_settings().worker_threads, worker_timeout=100)
+    worker.start()
+    stop = asyncio.Event()
+    scheduler = asyncio.create_task(run_scheduler(stop), name="scheduler")
+    logger.info("in-process worker and scheduler started")
+    try:
+        yield
+    finally:
+        stop.set()
+        await scheduler
+        await asyncio.to_thread(worker.stop)
+
+
+def create_app(*, run_worker_in_process: bool = False) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if run_worker_in_process:
+            async with _in_process_worker(app):
+                yield
+        else:
+            yield
+        await dispose_database()
+
+    app = FastAPI(
+        title="Migration Network Registry",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for module in (health, gcm, entities, networks, memberships):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,137 @@
+"""``registry``: run, serve, migrate and schedule the Migration Network Registry."""
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+import time
+from typing import Any
+
+import uvicorn
+from sqlalchemy import make_url
+
+from services.settings import Settings, get_settings, use_settings
+
+logger = logging.getLogger("registry")
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+
+
+def migrate(settings: Settings) -> None:
+    """Apply every migration, then load reference data (and demo data if enabled)."""
+    from alembic import command
+
+    from migrations.config import alembic_config
+    from services.database import create_database
+    from services.seed import load_initial_data
+
+    command.upgrade(alembic_config(settings.database_url), "head")
+
+    async def seed() -> None:
+        database = create_database(settings)
+        try:
+            await load_initial_data(database, demo=settings.load_demo_data)
+        finally:
+            await database.dispose()
+
+    asyncio.run(seed())
+
+
+def _with_embedded_database(settings: Settings) -> tuple[Settings, Any]:
+    if settings.database_url:
+        return settings, None
+    from services.embedded_postgres import start_embedded_postgres
+
+    server, url = start_embedded_postgres(settings.data_dir)
+    settings = settings.model_copy(update={"database_url": url})
+    use_settings(settings)
+    return settings, server
+
+
+def _safe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def command_run(args: argparse.Namespace) -> None:
+    """Everything in one process: embedded PostgreSQL unless DATABASE_URL, migrations,
+    reference and demo data, the API, the worker and the scheduler."""
+    started = time.monotonic()
+    settings, server = _with_embedded_database(get_settings())
+    migrate(settings)
+    from api.app import create_app
+
+    app = create_app(run_worker_in_process=True)
+    base = f"http://{settings.host}:{settings.port}"
+    print(
+        "\nMigration Network Registry\n"
+        f"  API       {base}/v1/networks\n"
+        f"  docs      {base}/docs   (OpenAPI: {base}/openapi.json)\n"
+        f"  database  {_safe_url(settings.database_url or '')}"
+        + (f"  (embedded, data in {(settings.data_dir / 'pg').resolve()})" if server else "")
+        + f"\n  broker    {settings.broker_url or 'in-memory (worker and scheduler run in this process)'}\n"
+        f"  ready in  {time.monotonic() - started:.1f}s; Ctrl-C stops everything\n",
+        flush=True,
+    )
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    if server is not None:
+        server.cleanup()
+
+
+def command_serve(args: argparse.Namespace) -> None:
+    """The API alone (production: workers and the scheduler run as their own processes)."""
+    settings = get_settings()
+    from api.app import create_app
+
+    uvicorn.run(
+        create_app(), host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
+        proxy_headers=True, forwarded_allow_ips="*",
+    )
+
+
+def command_migrate(args: argparse.Namespace) -> None:
+    """Apply migrations and load reference data (and demo data unless LOAD_DEMO_DATA=false)."""
+    settings, server = _with_embedded_database(get_settings())
+    migrate(settings)
+    logger.info("database migrated and seeded")
+    if server is not None:
+        server.cleanup()
+
+
+def command_scheduler(args: argparse.Namespace) -> None:
+    """The scheduler alone; run exactly one (extra ones wait as standbys)."""
+    from worker.scheduler import run_scheduler
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_scheduler(stop)
+
+    asyncio.run(main())
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="registry", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, handler in (
+        ("run", command_run),
+        ("serve", command_serve),
+        ("migrate", command_migrate),
+        ("scheduler", command_scheduler),
+    ):
+        sub = commands.add_parser(name, help=(handler.__doc__ or name).strip().splitlines()[0])
+        sub.set_defaults(handler=handler)
+    args = parser.parse_args(argv)
+    _configure_logging(get_settings())
+    args.handler(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""Request dependencies, as ``Annotated`` aliases routers declare."""
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Query
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from services.database import get_database
+from services.errors import DomainError, InvalidInput, PreconditionFailed
+from services.events.service import PENDING_EVENTS_FLAG
+from services.pagination import PageRequest, decode_cursor
+from services.principals import ANONYMOUS, Principal
+from services.settings import get_settings
+from worker.events import nudge_relay
+
+logger = logging.getLogger("api")
+
+
+async def write_session() -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: services flush, this commits once at the end (before the
+    response is sent), then nudges the relay if the request recorded events."""
+    async with get_database().session() as session:
+        yield session
+    if session.info.get(PENDING_EVENTS_FLAG):
+        await nudge_relay()
+
+
+async def read_connection() -> AsyncIterator[AsyncConnection]:
+    """An autocommit connection: each read is one round trip."""
+    async with get_database().read() as connection:
+        yield connection
+
+
+async def current_principal() -> Principal:
+    """Who is calling. Authentication arrives with the access-control issue."""
+    return ANONYMOUS
+
+
+def page_request(
+    limit: Annotated[int | None, Query(ge=1, description="Page size, at most 200.")] = None,
+    cursor: Annotated[str | None, Query(description="Opaque cursor from the previous page's Link header.")] = None,
+) -> PageRequest:
+    settings = get_settings()
+    size = settings.page_size_default if limit is None else limit
+    if size > settings.page_size_max:
+        raise InvalidInput("page-size-too-large", f"limit must be at most {settings.page_size_max}; follow the next link for more.")
+    return PageRequest(limit=size, after=decode_cursor(cursor) if cursor else None)
+
+
+class PreconditionRequired(DomainError):
+    status = 428
+    title = "Precondition required"
+
+
+def parse_if_match(value: str | None, *, required: bool) -> int | None:
+    """The version an ``If-Match`` header names; ``None`` for ``*`` or an optional absent header."""
+    if value is None:
+        if required:
+            raise PreconditionRequired(
+                "if-match-required",
+                "Send If-Match with the ETag from your last GET of this record, so that you do not overwrite a change you have not seen.",
+            )
+        return None
+    value = value.strip()
+    if value == "*":
+        return None
+    tag = value.split(",")[0].strip()
+    if tag.startswith("W/") or not (tag.startswith('"') and tag.endswith('"')) or not tag[1:-1].isdigit():
+        raise PreconditionFailed("stale-etag", f"If-Match {value} does not match the record's current ETag; fetch it again.")
+    return int(tag[1:-1])
+
+
+def if_match_required(if_match: Annotated[str | None, Header()] = None) -> int | None:
+    return parse_if_match(if_match, required=True)
+
+
+def if_match_optional(if_match: Annotated[str | None, Header()] = None) -> int | None:
+    return parse_if_match(if_match, required=False)
+
+
+DbSession = Annotated[AsyncSession, Depends(write_session, scope="function")]
+DbRead = Annotated[AsyncConnection, Depends(read_connection, scope="function")]
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+Pagination = Annotated[PageRequest, Depends(page_request)]
+RequiredIfMatch = Annotated[int | None, Depends(if_match_required)]
+OptionalIfMatch = Annotated[int | None, Depends(if_match_optional)]
+IdempotencyKeyHeader = Annotated[
+    str | None, Header(alias="Idempotency-Key", description="Replaying a key returns the stored response.")
+]

@@ -1,0 +1,65 @@
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from api.deps import CurrentPrincipal, DbRead, DbSession, IdempotencyKeyHeader, OptionalIfMatch, Pagination, RequiredIfMatch
+from api.idempotency import idempotent
+from api.openapi import page_of, problems
+from api.responses import page_response, record_response
+from services.entities import repository, service
+from services.entities.models import EntityKind
+from services.entities.schemas import EntityCreate, EntityOut, EntityUpdate
+from services.errors import NotFound
+
+router = APIRouter(prefix="/v1/entities", tags=["entities"])
+
+
+@router.post("", status_code=201, response_model=EntityOut, responses=problems(409, 422))
+async def create_entity(
+    body: EntityCreate, request: Request, session: DbSession, principal: CurrentPrincipal, idempotency_key: IdempotencyKeyHeader = None
+) -> Response:
+    async def act() -> Response:
+        row = await service.create_entity(session, data=body, actor=principal)
+        return record_response(row, status_code=201, location=f"/v1/entities/{row['id']}")
+
+    return await idempotent(session, request, principal, idempotency_key, act)
+
+
+@router.get("", responses={**page_of(EntityOut), **problems(422)})
+async def list_entities(
+    request: Request,
+    conn: DbRead,
+    page: Pagination,
+    kind: EntityKind | None = None,
+    un_system: bool | None = None,
+    parent_id: uuid.UUID | None = None,
+    acronym: Annotated[str | None, Query(max_length=32)] = None,
+    country_code: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
+) -> Response:
+    result = await repository.list_entity_rows(
+        conn, page, kind=kind, un_system=un_system, parent_id=parent_id, acronym=acronym, country_code=country_code
+    )
+    return page_response(request, result)
+
+
+@router.get("/{entity_id}", response_model=EntityOut, responses=problems(404))
+async def get_entity(entity_id: uuid.UUID, conn: DbRead) -> Response:
+    row = await repository.get_entity_row(conn, entity_id)
+    if row is None:
+        raise NotFound("entity-not-found", f"No entity has id {entity_id}.")
+    return record_response(row)
+
+
+@router.patch("/{entity_id}", response_model=EntityOut, responses=problems(404, 409, 412, 422, 428))
+async def update_entity(
+    entity_id: uuid.UUID, body: EntityUpdate, session: DbSession, principal: CurrentPrincipal, version: RequiredIfMatch
+) -> Response:
+    row = await service.update_entity(session, entity_id=entity_id, data=body, expected_version=version, actor=principal)
+    return record_response(row)
+
+
+@router.delete("/{entity_id}", status_code=204, responses=problems(404, 409, 412))
+async def delete_entity(entity_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal, version: OptionalIfMatch) -> Response:
+    await service.delete_entity(session, entity_id=entity_id, expected_version=version, actor=principal)
+    return Response(status_code=204)

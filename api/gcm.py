@@ -1,0 +1,19 @@
+from fastapi import APIRouter, Response
+
+from api.deps import DbRead
+from api.responses import json_response
+from services.gcm import service
+
+router = APIRouter(prefix="/v1/gcm", tags=["reference data"])
+
+
+@router.get("/objectives")
+async def list_objectives(conn: DbRead) -> Response:
+    """The 23 objectives of the Global Compact for Safe, Orderly and Regular Migration."""
+    return json_response({"items": await service.list_objectives(conn)})
+
+
+@router.get("/principles")
+async def list_principles(conn: DbRead) -> Response:
+    """The Compact's 10 cross-cutting and interdependent guiding principles."""
+    return json_response({"items": await service.list_principles(conn)})

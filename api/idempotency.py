@@ -1,0 +1,34 @@
+"""``Idempotency-Key`` on POST: a replay returns the stored response."""
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.idempotency.service import claim_key, fingerprint, store_response
+from services.principals import Principal
+
+_REPLAYED_HEADERS = ("content-type", "location", "etag")
+
+
+async def idempotent(
+    session: AsyncSession,
+    request: Request,
+    principal: Principal,
+    key: str | None,
+    act: Callable[[], Awaitable[Response]],
+) -> Response:
+    """Run ``act`` once per key: the key is claimed in the request's own transaction and the
+    response stored with the change, so both commit or neither does."""
+    if key is None:
+        return await act()
+    request_fingerprint = fingerprint(request.method, request.url.path, await request.body())
+    stored = await claim_key(session, principal_id=principal.id, key=key, request_fingerprint=request_fingerprint)
+    if stored is not None:
+        return Response(stored.body, status_code=stored.status_code, headers={**stored.headers, "Idempotent-Replayed": "true"})
+    response = await act()
+    headers = {name: response.headers[name] for name in _REPLAYED_HEADERS if name in response.headers}
+    await store_response(
+        session, principal_id=principal.id, key=key, status_code=response.status_code, headers=headers, body=bytes(response.body)
+    )
+    return response

@@ -1,0 +1,108 @@
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from api.deps import CurrentPrincipal, DbRead, DbSession, IdempotencyKeyHeader, OptionalIfMatch, Pagination, RequiredIfMatch
+from api.idempotency import idempotent
+from api.openapi import page_of, problems
+from api.responses import page_response, record_response
+from services.clock import clock
+from services.errors import InvalidInput, NotFound
+from services.memberships import repository, service
+from services.memberships.models import MembershipTier
+from services.memberships.repository import PeriodFilter
+from services.memberships.schemas import MembershipCreate, MembershipEnd, MembershipOut, MembershipUpdate, TierChange
+
+router = APIRouter(prefix="/v1/memberships", tags=["memberships"])
+
+AsOf = Annotated[date | None, Query(description="Memberships that cover this date (ISO 8601), e.g. 2019-06-01.")]
+Current = Annotated[bool | None, Query(description="true: memberships that cover today; false: those that do not.")]
+
+
+def membership_period_filter(as_of: date | None, current: bool | None) -> PeriodFilter | None:
+    if as_of is not None and current is not None:
+        raise InvalidInput("conflicting-filters", "Use either as_of or current, not both.")
+    if as_of is not None:
+        return PeriodFilter(as_of)
+    if current is not None:
+        return PeriodFilter(clock.today(), active=current)
+    return None
+
+
+@router.post("", status_code=201, response_model=MembershipOut, responses=problems(409, 422))
+async def create_membership(
+    body: MembershipCreate, request: Request, session: DbSession, principal: CurrentPrincipal, idempotency_key: IdempotencyKeyHeader = None
+) -> Response:
+    if body.network_id is None:
+        raise InvalidInput("network-required", "network_id is required (or POST to /v1/networks/{id}/memberships).")
+    network_id = body.network_id
+
+    async def act() -> Response:
+        row = await service.create_membership(session, network_id=network_id, data=body, actor=principal)
+        return record_response(row, status_code=201, location=f"/v1/memberships/{row['id']}")
+
+    return await idempotent(session, request, principal, idempotency_key, act)
+
+
+@router.get("", responses={**page_of(MembershipOut), **problems(422)})
+async def list_memberships(
+    request: Request,
+    conn: DbRead,
+    page: Pagination,
+    network_id: uuid.UUID | None = None,
+    entity_id: uuid.UUID | None = None,
+    tier: MembershipTier | None = None,
+    as_of: AsOf = None,
+    current: Current = None,
+) -> Response:
+    result = await repository.list_membership_rows(
+        conn, page, network_id=network_id, entity_id=entity_id, tier=tier, period=membership_period_filter(as_of, current)
+    )
+    return page_response(request, result)
+
+
+@router.get("/{membership_id}", response_model=MembershipOut, responses=problems(404))
+async def get_membership(membership_id: uuid.UUID, conn: DbRead) -> Response:
+    row = await repository.get_membership_row(conn, membership_id)
+    if row is None:
+        raise NotFound("membership-not-found", f"No membership has id {membership_id}.")
+    return record_response(row)
+
+
+@router.patch("/{membership_id}", response_model=MembershipOut, responses=problems(404, 409, 412, 422, 428))
+async def update_membership(
+    membership_id: uuid.UUID, body: MembershipUpdate, session: DbSession, principal: CurrentPrincipal, version: RequiredIfMatch
+) -> Response:
+    row = await service.update_membership(session, membership_id=membership_id, data=body, expected_version=version, actor=principal)
+    return record_response(row)
+
+
+@router.post("/{membership_id}/end", response_model=MembershipOut, responses=problems(404, 409, 412, 422))
+async def end_membership(
+    membership_id: uuid.UUID, body: MembershipEnd, session: DbSession, principal: CurrentPrincipal, version: OptionalIfMatch
+) -> Response:
+    """Record the membership's last day. The network's coordinator cannot be ended (409)."""
+    row = await service.end_membership(session, membership_id=membership_id, data=body, expected_version=version, actor=principal)
+    return record_response(row)
+
+
+@router.post("/{membership_id}/change-tier", status_code=201, response_model=MembershipOut, responses=problems(404, 409, 412, 422))
+async def change_tier(
+    membership_id: uuid.UUID,
+    body: TierChange,
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    version: OptionalIfMatch,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """End this period the day before ``effective_date`` and start a new one in the other
+    tier; returns the new membership, which points back at this one."""
+
+    async def act() -> Response:
+        row = await service.change_tier(session, membership_id=membership_id, data=body, expected_version=version, actor=principal)
+        return record_response(row, status_code=201, location=f"/v1/memberships/{row['id']}")
+
+    return await idempotent(session, request, principal, idempotency_key, act)

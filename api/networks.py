@@ -1,0 +1,105 @@
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from api.deps import CurrentPrincipal, DbRead, DbSession, IdempotencyKeyHeader, Pagination, RequiredIfMatch
+from api.idempotency import idempotent
+from api.memberships import membership_period_filter
+from api.openapi import page_of, problems
+from api.responses import page_response, record_response
+from services.errors import InvalidInput, NotFound
+from services.memberships import repository as membership_repository
+from services.memberships import service as membership_service
+from services.memberships.models import MembershipTier
+from services.memberships.schemas import MembershipCreate, MembershipOut
+from services.networks import repository, service
+from services.networks.models import NetworkScope
+from services.networks.schemas import NetworkCreate, NetworkOut, NetworkUpdate
+
+router = APIRouter(prefix="/v1/networks", tags=["networks"])
+
+
+@router.post("", status_code=201, response_model=NetworkOut, responses=problems(409, 422))
+async def create_network(
+    body: NetworkCreate, request: Request, session: DbSession, principal: CurrentPrincipal, idempotency_key: IdempotencyKeyHeader = None
+) -> Response:
+    async def act() -> Response:
+        row = await service.create_network(session, data=body, actor=principal)
+        return record_response(row, status_code=201, location=f"/v1/networks/{row['id']}")
+
+    return await idempotent(session, request, principal, idempotency_key, act)
+
+
+@router.get("", responses={**page_of(NetworkOut), **problems(422)})
+async def list_networks(
+    request: Request,
+    conn: DbRead,
+    page: Pagination,
+    scope: NetworkScope | None = None,
+    parent_network_id: uuid.UUID | None = None,
+    coordinator_entity_id: uuid.UUID | None = None,
+    country_code: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
+) -> Response:
+    result = await repository.list_network_rows(
+        conn, page, scope=scope, parent_network_id=parent_network_id,
+        coordinator_entity_id=coordinator_entity_id, country_code=country_code,
+    )
+    return page_response(request, result)
+
+
+@router.get("/{network_id}", response_model=NetworkOut, responses=problems(404))
+async def get_network(network_id: uuid.UUID, conn: DbRead) -> Response:
+    row = await repository.get_network_row(conn, network_id)
+    if row is None:
+        raise NotFound("network-not-found", f"No network has id {network_id}.")
+    return record_response(row)
+
+
+@router.patch("/{network_id}", response_model=NetworkOut, responses=problems(404, 409, 412, 422, 428))
+async def update_network(
+    network_id: uuid.UUID, body: NetworkUpdate, session: DbSession, principal: CurrentPrincipal, version: RequiredIfMatch
+) -> Response:
+    row = await service.update_network(session, network_id=network_id, data=body, expected_version=version, actor=principal)
+    return record_response(row)
+
+
+@router.get("/{network_id}/memberships", responses={**page_of(MembershipOut), **problems(404, 422)})
+async def list_network_memberships(
+    network_id: uuid.UUID,
+    request: Request,
+    conn: DbRead,
+    page: Pagination,
+    tier: MembershipTier | None = None,
+    entity_id: uuid.UUID | None = None,
+    as_of: Annotated[date | None, Query(description="Members on this date (ISO 8601).")] = None,
+    current: Annotated[bool | None, Query(description="true: members today.")] = None,
+) -> Response:
+    if not await repository.network_exists(conn, network_id):
+        raise NotFound("network-not-found", f"No network has id {network_id}.")
+    result = await membership_repository.list_membership_rows(
+        conn, page, network_id=network_id, entity_id=entity_id, tier=tier, period=membership_period_filter(as_of, current)
+    )
+    return page_response(request, result)
+
+
+@router.post("/{network_id}/memberships", status_code=201, response_model=MembershipOut, responses=problems(404, 409, 422))
+async def create_network_membership(
+    network_id: uuid.UUID,
+    body: MembershipCreate,
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    if body.network_id is not None and body.network_id != network_id:
+        raise InvalidInput("network-mismatch", "network_id in the body differs from the network in the path; omit it.")
+
+    async def act() -> Response:
+        row = await membership_service.create_membership(
+            session, network_id=network_id, data=body, actor=principal, network_from_path=True
+        )
+        return record_response(row, status_code=201, location=f"/v1/memberships/{row['id']}")
+
+    return await idempotent(session, request, principal, idempotency_key, act)

@@ -1,0 +1,1 @@
+"""Entities: UN-system organisations and other stakeholders, with their offices."""

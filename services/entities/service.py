@@ -1,0 +1,164 @@
+"""Rules for entities."""
+
+import uuid
+from typing import Any
+
+from sqlalchemy import delete, exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.entities import repository
+from services.entities.models import Entity, EntityIdentifier, EntityKind
+from services.entities.schemas import REQUIRED_ON_ENTITY, EntityCreate, EntityUpdate, Identifier
+from services.errors import Conflict, InvalidInput, NotFound
+from services.events.service import record_event
+from services.memberships.models import Membership
+from services.networks.models import Network
+from services.principals import Principal
+from services.records import apply_patch, changes_payload, check_version
+from services.clock import clock
+
+
+async def load_entity_for_update(session: AsyncSession, entity_id: uuid.UUID) -> Entity:
+    entity = await session.scalar(select(Entity).where(Entity.id == entity_id).with_for_update())
+    if entity is None:
+        raise NotFound("entity-not-found", f"No entity has id {entity_id}.")
+    return entity
+
+
+async def _check_acronym_free(session: AsyncSession, acronym: str, other_than: uuid.UUID | None = None) -> None:
+    if await repository.acronym_taken(session, acronym, other_than=other_than):
+        raise Conflict("acronym-taken", f"Another entity already uses the acronym {acronym!r}; acronyms are unique.")
+
+
+async def _check_identifiers(
+    session: AsyncSession, identifiers: list[Identifier], owner: uuid.UUID | None
+) -> list[tuple[str, str]]:
+    pairs = [(i.scheme, i.value) for i in identifiers]
+    if len(set(pairs)) != len(pairs):
+        raise InvalidInput("duplicate-identifier", "The same identifier is listed twice.")
+    for (scheme, value), holder in (await repository.identifier_owners(session, pairs)).items():
+        if holder != owner:
+            raise Conflict(
+                "identifier-taken",
+                f"The identifier {scheme}:{value} already belongs to entity {holder}.",
+            )
+    return pairs
+
+
+async def _check_parent(session: AsyncSession, entity_id: uuid.UUID | None, parent_id: uuid.UUID, kind: EntityKind) -> None:
+    parent = await session.get(Entity, parent_id)
+    if parent is None:
+        raise InvalidInput("reference-not-found", f"parent_id {parent_id} is not an entity of the registry.")
+    if entity_id is not None and (parent_id == entity_id or entity_id in await repository.ancestor_ids(session, parent_id)):
+        raise Conflict("parent-cycle", "An entity cannot be its own parent, directly or through its offices.")
+    if (parent.kind == EntityKind.UN_SYSTEM) != (kind == EntityKind.UN_SYSTEM):
+        raise Conflict(
+            "parent-kind-mismatch",
+            f"An office of {parent.acronym} must have the same UN-system status as its parent.",
+        )
+
+
+async def _entity_payload(session: AsyncSession, entity_id: uuid.UUID) -> dict[str, Any]:
+    row = await repository.get_entity_row(session, entity_id)
+    assert row is not None
+    return row
+
+
+async def create_entity(session: AsyncSession, *, data: EntityCreate, actor: Principal, is_demo: bool = False) -> dict[str, Any]:
+    """Create an entity with its identifiers; returns its representation."""
+    await _check_acronym_free(session, data.acronym)
+    if data.parent_id is not None:
+        await _check_parent(session, None, data.parent_id, data.kind)
+    pairs = await _check_identifiers(session, data.identifiers, None)
+    entity = Entity(**data.model_dump(exclude={"identifiers"}), is_demo=is_demo)
+    session.add(entity)
+    await session.flush()
+    session.add_all(EntityIdentifier(entity_id=entity.id, scheme=s, value=v) for s, v in pairs)
+    await session.flush()
+    row = await _entity_payload(session, entity.id)
+    record_event(session, type="entity.created", subject_type="entity", subject_id=entity.id, actor=actor, payload={"entity": row})
+    return row
+
+
+async def has_current_memberships(session: AsyncSession, entity_id: uuid.UUID) -> bool:
+    today = clock.today()
+    return bool(
+        await session.scalar(
+            select(
+                exists().where(
+                    Membership.entity_id == entity_id,
+                    Membership.start_date <= today,
+                    (Membership.end_date.is_(None)) | (Membership.end_date >= today),
+                )
+            )
+        )
+    )
+
+
+async def update_entity(
+    session: AsyncSession, *, entity_id: uuid.UUID, data: EntityUpdate, expected_version: int | None, actor: Principal
+) -> dict[str, Any]:
+    """Apply a merge patch to an entity."""
+    entity = await load_entity_for_update(session, entity_id)
+    check_version("entity", entity.version, expected_version)
+    fields = data.model_fields_set
+    if "acronym" in fields and data.acronym is not None:
+        await _check_acronym_free(session, data.acronym, other_than=entity_id)
+    new_kind = data.kind if "kind" in fields and data.kind is not None else entity.kind
+    if new_kind != EntityKind.UN_SYSTEM and entity.kind == EntityKind.UN_SYSTEM:
+        if await has_current_memberships(session, entity_id):
+            raise Conflict(
+                "entity-has-current-memberships",
+                f"{entity.acronym} is a current member of a network, and only UN-system entities are members; end its memberships first.",
+            )
+    new_parent = data.parent_id if "parent_id" in fields else entity.parent_id
+    if new_parent is not None and ("parent_id" in fields or "kind" in fields):
+        await _check_parent(session, entity_id, new_parent, new_kind)
+    changes = apply_patch(entity, data, required=REQUIRED_ON_ENTITY, skip=frozenset({"identifiers"}))
+    if "identifiers" in fields and data.identifiers is not None:
+        pairs = await _check_identifiers(session, data.identifiers, entity_id)
+        before_rows = await session.execute(
+            select(EntityIdentifier.scheme, EntityIdentifier.value).where(EntityIdentifier.entity_id == entity_id)
+        )
+        before = sorted((r.scheme, r.value) for r in before_rows)
+        if before != sorted(pairs):
+            await session.execute(delete(EntityIdentifier).where(EntityIdentifier.entity_id == entity_id))
+            session.add_all(EntityIdentifier(entity_id=entity_id, scheme=s, value=v) for s, v in pairs)
+            changes["identifiers"] = (
+                [{"scheme": s, "value": v} for s, v in before],
+                [{"scheme": s, "value": v} for s, v in sorted(pairs)],
+            )
+            entity.updated_at = clock.now()  # a change of identifiers is a change of the entity
+    if not changes:
+        return await _entity_payload(session, entity_id)
+    await session.flush()
+    row = await _entity_payload(session, entity_id)
+    record_event(
+        session, type="entity.updated", subject_type="entity", subject_id=entity_id, actor=actor,
+        payload={"entity": row, "changes": changes_payload(changes)},
+    )
+    return row
+
+
+async def delete_entity(session: AsyncSession, *, entity_id: uuid.UUID, expected_version: int | None, actor: Principal) -> None:
+    """Delete an entity that nothing refers to. History is never deleted with it."""
+    entity = await load_entity_for_update(session, entity_id)
+    check_version("entity", entity.version, expected_version)
+    if await has_current_memberships(session, entity_id):
+        raise Conflict(
+            "entity-has-current-memberships",
+            f"{entity.acronym} is a current member of a network; end its memberships before deleting it.",
+        )
+    if await session.scalar(select(exists().where(Network.coordinator_entity_id == entity_id))):
+        raise Conflict("entity-in-use", f"{entity.acronym} coordinates a network; appoint another coordinator first.")
+    if await repository.has_children(session, entity_id):
+        raise Conflict("entity-in-use", f"{entity.acronym} has offices recorded under it; delete or move them first.")
+    if await session.scalar(select(exists().where(Membership.entity_id == entity_id))):
+        raise Conflict(
+            "entity-in-use",
+            f"{entity.acronym} has past memberships, which are part of the record; it cannot be deleted.",
+        )
+    row = await _entity_payload(session, entity_id)
+    await session.delete(entity)
+    await session.flush()
+    record_event(session, type="entity.deleted", subject_type="entity", subject_id=entity_id, actor=actor, payload={"entity": row})

@@ -1,0 +1,41 @@
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Identity, Index, String, func, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.base import Base
+from services.ids import uuid7
+
+
+class Event(Base):
+    """A change to a record.
+
+    ``position`` orders the log for the change feed; ``transaction_id`` lets a feed reader
+    skip past only what every earlier transaction has committed; ``published_at`` is set
+    by the relay once the event has been handed to the broker.
+    """
+
+    __tablename__ = "events"
+
+    position: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(unique=True, default=uuid7)
+    type: Mapped[str] = mapped_column(String(100))
+    subject_type: Mapped[str] = mapped_column(String(50))
+    subject_id: Mapped[uuid.UUID]
+    network_id: Mapped[uuid.UUID | None]
+    actor: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    occurred_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    transaction_id: Mapped[int] = mapped_column(
+        BigInteger, server_default=text("(pg_current_xact_id()::text)::bigint")
+    )
+    published_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_events_subject", "subject_type", "subject_id", "position"),
+        Index("ix_events_network_id", "network_id", "position"),
+        Index("ix_events_unpublished", "position", postgresql_where=text("published_at IS NULL")),
+    )

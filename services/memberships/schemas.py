@@ -1,0 +1,84 @@
+import uuid
+from datetime import date, datetime
+from typing import Annotated, ClassVar
+
+from pydantic import Field, StringConstraints, model_validator
+
+from services.entities.schemas import EntityRef
+from services.memberships.models import MembershipTier
+from services.schemas import InputModel, OutputModel
+
+Statement = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+Notes = Annotated[str, StringConstraints(max_length=10000)]
+
+CORE_NEEDS = (
+    "a core membership records both mandate_relevance (the entity's clear mandate-driven "
+    "relevance) and capacity"
+)
+
+
+class MembershipCreate(InputModel):
+    read_only = frozenset({"previous_membership_id", "end_reason", "entity"})
+
+    network_id: uuid.UUID | None = Field(
+        None, description="Required on /v1/memberships; taken from the path on /v1/networks/{id}/memberships."
+    )
+    entity_id: uuid.UUID
+    tier: MembershipTier
+    start_date: date
+    end_date: date | None = Field(None, description="Only to record a past membership; otherwise use the end action.")
+    mandate_relevance: Statement | None = None
+    capacity: Statement | None = None
+    notes: Notes | None = None
+
+    @model_validator(mode="after")
+    def _rules_of_shape(self) -> "MembershipCreate":
+        if self.end_date is not None and self.end_date < self.start_date:
+            raise ValueError("end_date must be on or after start_date")
+        if self.tier == MembershipTier.CORE and not (self.mandate_relevance and self.capacity):
+            raise ValueError(CORE_NEEDS)
+        return self
+
+
+class MembershipUpdate(InputModel):
+    read_only = frozenset({"network_id", "entity_id", "previous_membership_id", "end_reason", "entity"})
+    changed_by_action: ClassVar[dict[str, str]] = {
+        "tier": "change it with POST /v1/memberships/{id}/change-tier, which keeps the history",
+        "end_date": "end a membership with POST /v1/memberships/{id}/end",
+    }
+
+    start_date: date | None = None
+    mandate_relevance: Statement | None = None
+    capacity: Statement | None = None
+    notes: Notes | None = None
+
+
+class MembershipEnd(InputModel):
+    end_date: date = Field(description="The last day of the membership.")
+    reason: Reason | None = None
+
+
+class TierChange(InputModel):
+    tier: MembershipTier
+    effective_date: date = Field(description="The first day in the new tier; the current period ends the day before.")
+    mandate_relevance: Statement | None = None
+    capacity: Statement | None = None
+    notes: Notes | None = None
+
+
+class MembershipOut(OutputModel):
+    id: uuid.UUID
+    network_id: uuid.UUID
+    entity: EntityRef
+    tier: MembershipTier
+    start_date: date
+    end_date: date | None
+    end_reason: str | None
+    mandate_relevance: str | None
+    capacity: str | None
+    notes: str | None
+    previous_membership_id: uuid.UUID | None
+    is_demo: bool
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,222 @@
+"""Rules for memberships (DESIGN §1, Membership)."""
+
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.entities.models import Entity
+from services.errors import Conflict, InvalidInput, NotFound
+from services.events.service import record_event
+from services.memberships import repository
+from services.memberships.models import Membership, MembershipTier
+from services.memberships.schemas import CORE_NEEDS, MembershipCreate, MembershipEnd, MembershipUpdate, TierChange
+from services.networks.models import Network
+from services.principals import Principal
+from services.records import apply_patch, changes_payload, check_version
+
+
+async def _membership_payload(session: AsyncSession, membership_id: uuid.UUID) -> dict[str, Any]:
+    row = await repository.get_membership_row(session, membership_id)
+    assert row is not None
+    return row
+
+
+def _check_core_statements(tier: MembershipTier, mandate_relevance: str | None, capacity: str | None) -> None:
+    if tier == MembershipTier.CORE and not (mandate_relevance and capacity):
+        raise InvalidInput("core-needs-relevance-and-capacity", f"{CORE_NEEDS.capitalize()}.")
+
+
+def _check_period(start_date: date, end_date: date | None) -> None:
+    if end_date is not None and end_date < start_date:
+        raise InvalidInput(
+            "invalid-period", f"end_date {end_date} is before start_date {start_date}; a membership ends on or after it starts."
+        )
+
+
+async def _check_no_overlap(
+    session: AsyncSession, *, network_id: uuid.UUID, entity: Entity, start_date: date, end_date: date | None, excluding: uuid.UUID | None = None
+) -> None:
+    await repository.lock_pair(session, network_id, entity.id)
+    other = await repository.overlapping_membership(
+        session, network_id=network_id, entity_id=entity.id, start_date=start_date, end_date=end_date, excluding=excluding
+    )
+    if other is not None:
+        until = other.end_date.isoformat() if other.end_date else "open-ended"
+        raise Conflict(
+            "membership-overlap",
+            f"{entity.acronym} already has a membership in this network ({other.tier.value}, {other.start_date} to {until}, "
+            f"id {other.id}); an entity holds one membership at a time: change its tier or end it instead.",
+            membership_id=str(other.id),
+        )
+
+
+async def load_membership_for_update(session: AsyncSession, membership_id: uuid.UUID) -> Membership:
+    membership = await session.scalar(select(Membership).where(Membership.id == membership_id).with_for_update())
+    if membership is None:
+        raise NotFound("membership-not-found", f"No membership has id {membership_id}.")
+    return membership
+
+
+async def _coordinator_of(session: AsyncSession, network_id: uuid.UUID) -> uuid.UUID:
+    coordinator = await session.scalar(select(Network.coordinator_entity_id).where(Network.id == network_id))
+    assert coordinator is not None
+    return coordinator
+
+
+async def create_membership(
+    session: AsyncSession,
+    *,
+    network_id: uuid.UUID,
+    data: MembershipCreate,
+    actor: Principal,
+    network_from_path: bool = False,
+    is_demo: bool = False,
+) -> dict[str, Any]:
+    """Admit a UN-system entity to a network in a tier, from a date."""
+    network = await session.get(Network, network_id)
+    if network is None:
+        if network_from_path:
+            raise NotFound("network-not-found", f"No network has id {network_id}.")
+        raise InvalidInput("reference-not-found", f"network_id {network_id} is not a network of the registry.")
+    entity = await session.get(Entity, data.entity_id)
+    if entity is None:
+        raise InvalidInput("reference-not-found", f"entity_id {data.entity_id} is not an entity of the registry.")
+    if not entity.un_system:
+        raise Conflict(
+            "entity-not-un-system",
+            f"{entity.acronym} is a {entity.kind.value.replace('_', ' ')} stakeholder; only UN-system entities are "
+            "members of a network. Invite it to meetings as a stakeholder instead.",
+        )
+    _check_period(data.start_date, data.end_date)
+    _check_core_statements(data.tier, data.mandate_relevance, data.capacity)
+    await _check_no_overlap(session, network_id=network_id, entity=entity, start_date=data.start_date, end_date=data.end_date)
+    membership = Membership(
+        network_id=network_id,
+        entity_id=entity.id,
+        tier=data.tier,
+        start_date=data.start_date,
+        end_date=data.end_date,
+        mandate_relevance=data.mandate_relevance,
+        capacity=data.capacity,
+        notes=data.notes,
+        is_demo=is_demo,
+    )
+    session.add(membership)
+    await session.flush()
+    row = await _membership_payload(session, membership.id)
+    record_event(
+        session, type="membership.created", subject_type="membership", subject_id=membership.id,
+        network_id=network_id, actor=actor, payload={"membership": row},
+    )
+    return row
+
+
+async def update_membership(
+    session: AsyncSession, *, membership_id: uuid.UUID, data: MembershipUpdate, expected_version: int | None, actor: Principal
+) -> dict[str, Any]:
+    """Edit a membership's statements, notes or start date (tier and end are actions)."""
+    membership = await load_membership_for_update(session, membership_id)
+    check_version("membership", membership.version, expected_version)
+    fields = data.model_fields_set
+    relevance = data.mandate_relevance if "mandate_relevance" in fields else membership.mandate_relevance
+    capacity = data.capacity if "capacity" in fields else membership.capacity
+    _check_core_statements(membership.tier, relevance, capacity)
+    if "start_date" in fields and data.start_date is not None and data.start_date != membership.start_date:
+        _check_period(data.start_date, membership.end_date)
+        entity = await session.get(Entity, membership.entity_id)
+        assert entity is not None
+        await _check_no_overlap(
+            session, network_id=membership.network_id, entity=entity, start_date=data.start_date,
+            end_date=membership.end_date, excluding=membership.id,
+        )
+    changes = apply_patch(membership, data, required=frozenset({"start_date"}))
+    if not changes:
+        return await _membership_payload(session, membership_id)
+    await session.flush()
+    row = await _membership_payload(session, membership_id)
+    record_event(
+        session, type="membership.updated", subject_type="membership", subject_id=membership_id,
+        network_id=membership.network_id, actor=actor, payload={"membership": row, "changes": changes_payload(changes)},
+    )
+    return row
+
+
+async def end_membership(
+    session: AsyncSession, *, membership_id: uuid.UUID, data: MembershipEnd, expected_version: int | None, actor: Principal
+) -> dict[str, Any]:
+    """Record the last day of a membership. The coordinator's cannot end."""
+    membership = await load_membership_for_update(session, membership_id)
+    check_version("membership", membership.version, expected_version)
+    if membership.end_date is not None:
+        raise Conflict("membership-already-ended", f"This membership already ended on {membership.end_date}.")
+    _check_period(membership.start_date, data.end_date)
+    if membership.entity_id == await _coordinator_of(session, membership.network_id):
+        raise Conflict(
+            "coordinator-must-remain-core",
+            "This entity coordinates the network and must stay a current core member; appoint another "
+            "coordinator (PATCH the network's coordinator_entity_id) before ending its membership.",
+        )
+    membership.end_date = data.end_date
+    membership.end_reason = data.reason
+    await session.flush()
+    row = await _membership_payload(session, membership_id)
+    record_event(
+        session, type="membership.ended", subject_type="membership", subject_id=membership_id,
+        network_id=membership.network_id, actor=actor, payload={"membership": row},
+    )
+    return row
+
+
+async def change_tier(
+    session: AsyncSession, *, membership_id: uuid.UUID, data: TierChange, expected_version: int | None, actor: Principal
+) -> dict[str, Any]:
+    """Move a member to the other tier from a date: the current period ends the day before
+    and a new one starts, pointing back at it. Returns the new membership."""
+    current = await load_membership_for_update(session, membership_id)
+    check_version("membership", current.version, expected_version)
+    if current.end_date is not None:
+        raise Conflict(
+            "membership-ended",
+            f"This membership ended on {current.end_date}; change the tier of the entity's current membership, or admit it again.",
+        )
+    if data.tier == current.tier:
+        raise Conflict("tier-unchanged", f"The membership is already in the {current.tier.value} tier.")
+    if data.effective_date <= current.start_date:
+        raise Conflict(
+            "tier-change-before-start",
+            f"effective_date must be after the membership's start_date ({current.start_date}), so that both periods keep at least a day.",
+        )
+    if data.tier == MembershipTier.EXTENDED and current.entity_id == await _coordinator_of(session, current.network_id):
+        raise Conflict(
+            "coordinator-must-remain-core",
+            "This entity coordinates the network and must stay in the core tier; appoint another coordinator first.",
+        )
+    _check_core_statements(data.tier, data.mandate_relevance, data.capacity)
+    previous_row_before = await _membership_payload(session, current.id)
+    current.end_date = data.effective_date - timedelta(days=1)
+    current.end_reason = f"moved to the {data.tier.value} tier"
+    await session.flush()  # the open period must close before the next one opens
+    successor = Membership(
+        network_id=current.network_id,
+        entity_id=current.entity_id,
+        tier=data.tier,
+        start_date=data.effective_date,
+        mandate_relevance=data.mandate_relevance,
+        capacity=data.capacity,
+        notes=data.notes if data.notes is not None else current.notes,
+        previous_membership_id=current.id,
+        is_demo=current.is_demo,
+    )
+    session.add(successor)
+    await session.flush()
+    row = await _membership_payload(session, successor.id)
+    previous_row = await _membership_payload(session, current.id)
+    record_event(
+        session, type="membership.tier_changed", subject_type="membership", subject_id=successor.id,
+        network_id=current.network_id, actor=actor,
+        payload={"membership": row, "previous": previous_row, "from_tier": previous_row_before["tier"], "to_tier": data.tier},
+    )
+    return row

@@ -1,0 +1,21 @@
+"""Every ORM model, imported in one place so the metadata is complete (Alembic, tests)."""
+
+from services.base import Base
+from services.entities.models import Entity, EntityIdentifier
+from services.events.models import Event
+from services.gcm.models import GcmObjective, GuidingPrinciple
+from services.idempotency.models import IdempotencyKey
+from services.memberships.models import Membership
+from services.networks.models import Network
+
+__all__ = [
+    "Base",
+    "Entity",
+    "EntityIdentifier",
+    "Event",
+    "GcmObjective",
+    "GuidingPrinciple",
+    "IdempotencyKey",
+    "Membership",
+    "Network",
+]

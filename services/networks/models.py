@@ -1,0 +1,46 @@
+import enum
+import uuid
+from datetime import date
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.base import Base, RecordMixin
+from services.entities.models import enum_column
+
+
+class NetworkScope(enum.StrEnum):
+    GLOBAL = "global"
+    REGIONAL = "regional"
+    COUNTRY = "country"
+
+
+class Network(RecordMixin, Base):
+    """A coordination network. Its coordinator is also its secretariat."""
+
+    __tablename__ = "networks"
+
+    name: Mapped[str] = mapped_column(String(300))
+    short_name: Mapped[str | None] = mapped_column(String(50))
+    scope: Mapped[NetworkScope] = mapped_column(enum_column(NetworkScope, "network_scope"))
+    parent_network_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("networks.id", ondelete="RESTRICT"), index=True
+    )
+    region: Mapped[str | None] = mapped_column(String(200))
+    country_code: Mapped[str | None] = mapped_column(String(2))
+    established_on: Mapped[date]
+    description: Mapped[str | None] = mapped_column(Text)
+    coordinator_entity_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("entities.id", ondelete="RESTRICT"), index=True
+    )
+    is_demo: Mapped[bool] = mapped_column(server_default="false")
+
+    __table_args__ = (
+        CheckConstraint(
+            "(scope = 'global') = (parent_network_id IS NULL)", name="parent_unless_global"
+        ),
+        CheckConstraint("scope <> 'regional' OR region IS NOT NULL", name="regional_has_region"),
+        CheckConstraint("scope <> 'country' OR country_code IS NOT NULL", name="country_has_code"),
+        # There is one UN Network on Migration.
+        Index("uq_networks_one_global", "scope", unique=True, postgresql_where=text("scope = 'global'")),
+    )

@@ -1,0 +1,66 @@
+"""Queries on networks."""
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from services.entities.models import Entity
+from services.networks.models import Network, NetworkScope
+from services.pagination import Page, PageRequest, page_from_rows
+
+_coordinator = func.jsonb_build_object("id", Entity.id, "acronym", Entity.acronym, "name", Entity.name)
+
+
+def _select_networks() -> Select[Any]:
+    return select(
+        Network.id,
+        Network.name,
+        Network.short_name,
+        Network.scope,
+        Network.parent_network_id,
+        Network.region,
+        Network.country_code,
+        Network.established_on,
+        Network.description,
+        _coordinator.label("coordinator"),
+        _coordinator.label("secretariat"),
+        Network.is_demo,
+        Network.created_at,
+        Network.updated_at,
+        Network.version,
+    ).join(Entity, Entity.id == Network.coordinator_entity_id)
+
+
+async def get_network_row(conn: AsyncConnection | AsyncSession, network_id: uuid.UUID) -> dict[str, Any] | None:
+    row = (await conn.execute(_select_networks().where(Network.id == network_id))).mappings().first()
+    return dict(row) if row is not None else None
+
+
+async def list_network_rows(
+    conn: AsyncConnection,
+    page: PageRequest,
+    *,
+    scope: NetworkScope | None = None,
+    parent_network_id: uuid.UUID | None = None,
+    coordinator_entity_id: uuid.UUID | None = None,
+    country_code: str | None = None,
+) -> Page:
+    query = _select_networks()
+    if scope is not None:
+        query = query.where(Network.scope == scope)
+    if parent_network_id is not None:
+        query = query.where(Network.parent_network_id == parent_network_id)
+    if coordinator_entity_id is not None:
+        query = query.where(Network.coordinator_entity_id == coordinator_entity_id)
+    if country_code is not None:
+        query = query.where(Network.country_code == country_code)
+    if page.after is not None:
+        query = query.where(Network.id > page.after)
+    result = await conn.execute(query.order_by(Network.id).limit(page.limit + 1))
+    return page_from_rows([dict(r) for r in result.mappings()], page.limit)
+
+
+async def network_exists(conn: AsyncConnection, network_id: uuid.UUID) -> bool:
+    return (await conn.scalar(select(Network.id).where(Network.id == network_id))) is not None

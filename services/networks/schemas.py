@@ -1,0 +1,81 @@
+import uuid
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import Field, StringConstraints, model_validator
+
+from services.entities.schemas import CountryCode, EntityRef
+from services.networks.models import NetworkScope
+from services.schemas import InputModel, OutputModel
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=300)]
+ShortName = Annotated[str, StringConstraints(min_length=1, max_length=50)]
+Region = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Statement = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+
+
+class CoordinatorIn(InputModel):
+    """The coordinating entity, which becomes the network's first core member."""
+
+    entity_id: uuid.UUID
+    mandate_relevance: Statement = Field(description="Why the entity's mandate makes it core.")
+    capacity: Statement = Field(description="The capacity it brings to the network.")
+
+
+class NetworkCreate(InputModel):
+    read_only = frozenset({"secretariat_entity_id", "coordinator_entity_id"})
+
+    name: Name
+    short_name: ShortName | None = None
+    scope: NetworkScope
+    parent_network_id: uuid.UUID | None = None
+    region: Region | None = None
+    country_code: CountryCode | None = None
+    established_on: date
+    description: Annotated[str, StringConstraints(max_length=10000)] | None = None
+    coordinator: CoordinatorIn
+
+    @model_validator(mode="after")
+    def _scope_fields(self) -> "NetworkCreate":
+        if self.scope == NetworkScope.GLOBAL and self.parent_network_id is not None:
+            raise ValueError("a global network has no parent_network_id")
+        if self.scope != NetworkScope.GLOBAL and self.parent_network_id is None:
+            raise ValueError(f"a {self.scope.value} network needs parent_network_id")
+        if self.scope == NetworkScope.REGIONAL and not self.region:
+            raise ValueError("a regional network needs region")
+        if self.scope == NetworkScope.COUNTRY and not self.country_code:
+            raise ValueError("a country network needs country_code")
+        return self
+
+
+class NetworkUpdate(InputModel):
+    read_only = frozenset({"secretariat_entity_id", "scope", "parent_network_id"})
+
+    name: Name | None = None
+    short_name: ShortName | None = None
+    region: Region | None = None
+    country_code: CountryCode | None = None
+    description: Annotated[str, StringConstraints(max_length=10000)] | None = None
+    coordinator_entity_id: uuid.UUID | None = Field(
+        None, description="Appoint a new coordinator: it must be a current, open-ended core member."
+    )
+
+
+REQUIRED_ON_NETWORK = frozenset({"name", "coordinator_entity_id"})
+
+
+class NetworkOut(OutputModel):
+    id: uuid.UUID
+    name: str
+    short_name: str | None
+    scope: NetworkScope
+    parent_network_id: uuid.UUID | None
+    region: str | None
+    country_code: str | None
+    established_on: date
+    description: str | None
+    coordinator: EntityRef
+    secretariat: EntityRef = Field(description="The coordinator serves as the secretariat.")
+    is_demo: bool
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,118 @@
+"""Rules for networks (DESIGN §1, Network)."""
+
+import uuid
+from typing import Any
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.clock import clock
+from services.entities.models import Entity
+from services.errors import Conflict, InvalidInput, NotFound
+from services.events.service import record_event
+from services.memberships import repository as membership_repository
+from services.memberships.models import MembershipTier
+from services.memberships.schemas import MembershipCreate
+from services.memberships.service import create_membership
+from services.networks import repository
+from services.networks.models import Network, NetworkScope
+from services.networks.schemas import REQUIRED_ON_NETWORK, NetworkCreate, NetworkUpdate
+from services.principals import Principal
+from services.records import apply_patch, changes_payload, check_version
+
+# Which scope a network's parent may have.
+ALLOWED_PARENT_SCOPES = {
+    NetworkScope.REGIONAL: {NetworkScope.GLOBAL},
+    NetworkScope.COUNTRY: {NetworkScope.GLOBAL, NetworkScope.REGIONAL},
+}
+
+
+async def _network_payload(session: AsyncSession, network_id: uuid.UUID) -> dict[str, Any]:
+    row = await repository.get_network_row(session, network_id)
+    assert row is not None
+    return row
+
+
+async def create_network(session: AsyncSession, *, data: NetworkCreate, actor: Principal, is_demo: bool = False) -> dict[str, Any]:
+    """Create a network; its coordinator becomes its first core member on ``established_on``."""
+    if data.scope == NetworkScope.GLOBAL:
+        if await session.scalar(select(exists().where(Network.scope == NetworkScope.GLOBAL))):
+            raise Conflict("global-network-exists", "The global UN Network on Migration already exists; there is one.")
+    else:
+        assert data.parent_network_id is not None
+        parent = await session.get(Network, data.parent_network_id)
+        if parent is None:
+            raise InvalidInput("reference-not-found", f"parent_network_id {data.parent_network_id} is not a network of the registry.")
+        allowed = ALLOWED_PARENT_SCOPES[data.scope]
+        if parent.scope not in allowed:
+            raise Conflict(
+                "invalid-parent-network",
+                f"A {data.scope.value} network's parent must be a {' or '.join(sorted(s.value for s in allowed))} network, "
+                f"not a {parent.scope.value} one.",
+            )
+    coordinator = await session.get(Entity, data.coordinator.entity_id)
+    if coordinator is None:
+        raise InvalidInput("reference-not-found", f"coordinator.entity_id {data.coordinator.entity_id} is not an entity of the registry.")
+    if not coordinator.un_system:
+        raise Conflict("entity-not-un-system", f"{coordinator.acronym} is not a UN-system entity; a network is coordinated by one.")
+    network = Network(
+        **data.model_dump(exclude={"coordinator"}), coordinator_entity_id=coordinator.id, is_demo=is_demo
+    )
+    session.add(network)
+    await session.flush()
+    row = await _network_payload(session, network.id)
+    record_event(
+        session, type="network.created", subject_type="network", subject_id=network.id,
+        network_id=network.id, actor=actor, payload={"network": row},
+    )
+    await create_membership(
+        session,
+        network_id=network.id,
+        data=MembershipCreate(
+            entity_id=coordinator.id,
+            tier=MembershipTier.CORE,
+            start_date=data.established_on,
+            mandate_relevance=data.coordinator.mandate_relevance,
+            capacity=data.coordinator.capacity,
+            notes="Coordinator and secretariat of the network.",
+        ),
+        actor=actor,
+        is_demo=is_demo,
+    )
+    return row
+
+
+async def update_network(
+    session: AsyncSession, *, network_id: uuid.UUID, data: NetworkUpdate, expected_version: int | None, actor: Principal
+) -> dict[str, Any]:
+    """Apply a merge patch; a new coordinator must already be a current, open-ended core member."""
+    network = await session.scalar(select(Network).where(Network.id == network_id).with_for_update())
+    if network is None:
+        raise NotFound("network-not-found", f"No network has id {network_id}.")
+    check_version("network", network.version, expected_version)
+    fields = data.model_fields_set
+    if network.scope == NetworkScope.REGIONAL and "region" in fields and data.region is None:
+        raise InvalidInput("required-field", "A regional network needs a region.")
+    if network.scope == NetworkScope.COUNTRY and "country_code" in fields and data.country_code is None:
+        raise InvalidInput("required-field", "A country network needs a country_code.")
+    new_coordinator = data.coordinator_entity_id
+    if "coordinator_entity_id" in fields and new_coordinator is not None and new_coordinator != network.coordinator_entity_id:
+        core = await membership_repository.current_core_membership(
+            session, network_id=network_id, entity_id=new_coordinator, today=clock.today()
+        )
+        if core is None:
+            raise Conflict(
+                "coordinator-not-core",
+                "The coordinator must be a current core member of the network with no end date; "
+                "admit the entity to the core tier (or move it there) first.",
+            )
+    changes = apply_patch(network, data, required=REQUIRED_ON_NETWORK)
+    if not changes:
+        return await _network_payload(session, network_id)
+    await session.flush()
+    row = await _network_payload(session, network_id)
+    record_event(
+        session, type="network.updated", subject_type="network", subject_id=network_id,
+        network_id=network_id, actor=actor, payload={"network": row, "changes": changes_payload(changes)},
+    )
+    return row

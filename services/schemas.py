@@ -1,0 +1,38 @@
+"""Shared Pydantic building blocks for request and response bodies."""
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+# Fields the service sets itself; a client that sends one gets a 422 naming it.
+READ_ONLY_FIELDS = frozenset(
+    {"id", "created_at", "updated_at", "version", "is_demo", "un_system", "status"}
+)
+
+
+class InputModel(BaseModel):
+    """A request body: unknown fields and read-only fields are rejected, never ignored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    # Extra read-only fields of this body, beyond the common ones.
+    read_only: ClassVar[frozenset[str]] = frozenset()
+    # Fields that exist on the resource but change through an action, with a hint.
+    changed_by_action: ClassVar[dict[str, str]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_server_fields(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for field in data:
+                if field in cls.changed_by_action:
+                    raise ValueError(f"'{field}' cannot be set here: {cls.changed_by_action[field]}")
+                if (field in READ_ONLY_FIELDS or field in cls.read_only) and field not in cls.model_fields:
+                    raise ValueError(f"'{field}' is read-only; the registry sets it")
+        return data
+
+
+class OutputModel(BaseModel):
+    """A response body, documented in OpenAPI."""
+
+    model_config = ConfigDict(from_attributes=True)

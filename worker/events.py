@@ -1,0 +1,36 @@
+"""Actors for the event log. ``events.relay`` hands committed events on and marks them."""
+
+import asyncio
+import logging
+
+import dramatiq
+
+from services.database import get_database
+from services.events.relay import mark_batch_published
+from worker.broker import broker
+
+logger = logging.getLogger("worker.events")
+
+
+@dramatiq.actor(actor_name="events.relay", broker=broker, max_retries=3, min_backoff=1000)
+async def relay_events() -> None:
+    """Publish every pending event, in log order, batch by batch. Safe to run concurrently
+    (rows are claimed with SKIP LOCKED) and repeatedly (published rows are skipped)."""
+    total = 0
+    while True:
+        async with get_database().session() as session:
+            published = await mark_batch_published(session)
+        total += published
+        if published == 0:
+            break
+    if total:
+        logger.info("relayed %d events", total)
+
+
+async def nudge_relay() -> None:
+    """Ask a worker to relay now. Losing a nudge loses nothing: the scheduler's sweep finds
+    pending events too."""
+    try:
+        await asyncio.to_thread(relay_events.send)
+    except Exception:  # the write has committed; a broker hiccup must not fail the request
+        logger.warning("could not nudge the event relay; the scheduler will pick the events up", exc_info=True)

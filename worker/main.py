@@ -1,0 +1,9 @@
+"""The one place that imports the broker and every actor module.
+
+Run workers with: ``dramatiq worker.main``.
+"""
+
+from worker import events
+from worker.broker import broker
+
+__all__ = ["broker", "events"]

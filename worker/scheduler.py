@@ -1,0 +1,84 @@
+"""The scheduler: one leader (a PostgreSQL advisory lock) sweeps for due work on an interval
+and hands it to the workers. Other instances wait to take over."""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.clock import clock
+from services.database import get_database
+from services.events.relay import has_pending_events
+from services.idempotency.service import purge_expired_keys
+from services.settings import get_settings
+from worker.events import relay_events
+
+logger = logging.getLogger("worker.scheduler")
+
+# Any constant shared by every scheduler instance; "MNR" + "sched".
+LEADER_LOCK_KEY = 0x4D4E52_5343
+
+
+async def sweep_pending_events() -> None:
+    """Events whose nudge was lost (a crash between commit and send) still get relayed."""
+    async with get_database().session() as session:
+        pending = await has_pending_events(session)
+    if pending:
+        await asyncio.to_thread(relay_events.send)
+
+
+async def sweep_idempotency_keys() -> None:
+    async with get_database().session() as session:
+        purged = await purge_expired_keys(session, now=clock.now())
+    if purged:
+        logger.info("forgot %d expired idempotency keys", purged)
+
+
+SWEEPS: tuple[Callable[[], Awaitable[None]], ...] = (sweep_pending_events, sweep_idempotency_keys)
+
+
+async def run_sweeps() -> None:
+    for sweep in SWEEPS:
+        try:
+            await sweep()
+        except Exception:
+            logger.exception("sweep %s failed; it runs again next interval", sweep.__name__)
+
+
+async def _try_lead(connection: AsyncConnection) -> bool:
+    return bool(await connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": LEADER_LOCK_KEY}))
+
+
+async def run_scheduler(stop: asyncio.Event, *, interval: float | None = None) -> None:
+    """Sweep every ``interval`` seconds while leader, until ``stop`` is set. The lock lives
+    on one held connection: if this process dies, PostgreSQL releases it."""
+    interval = interval if interval is not None else get_settings().scheduler_interval_seconds
+    database = get_database()
+    leading = False
+    while not stop.is_set():
+        try:
+            async with database.read_engine.connect() as connection:
+                while not stop.is_set():
+                    if not leading:
+                        leading = await _try_lead(connection)
+                        if leading:
+                            logger.info("this scheduler is the leader")
+                    if leading:
+                        await run_sweeps()
+                    else:
+                        await connection.scalar(text("SELECT 1"))  # notice a lost database early
+                    try:
+                        await asyncio.wait_for(stop.wait(), timeout=interval)
+                    except TimeoutError:
+                        pass
+                if leading:
+                    await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LEADER_LOCK_KEY})
+        except Exception:
+            leading = False
+            logger.exception("scheduler lost its database connection; retrying")
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+            except TimeoutError:
+                pass
