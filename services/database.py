@@ -30,7 +30,7 @@ def async_database_url(url: str) -> URL:
     return parsed
 
 
-def _json_dumps(value: Any) -> str:
+def json_dumps(value: Any) -> str:
     """JSONB values may hold UUIDs, dates and enums (event payloads)."""
     return orjson.dumps(value, default=str).decode()
 
@@ -73,7 +73,7 @@ def create_database(settings: Settings, url: str | None = None) -> Database:
         async_database_url(raw),
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
-        json_serializer=_json_dumps,
+        json_serializer=json_dumps,
     )
     return Database(
         engine=engine,
