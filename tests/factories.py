@@ -23,11 +23,13 @@ _counter = itertools.count(1)
 
 async def make_entity(session: AsyncSession, *, kind: EntityKind = EntityKind.UN_SYSTEM, acronym: str | None = None, **fields: Any) -> dict[str, Any]:
     n = next(_counter)
-    return await create_entity(
+    row = await create_entity(
         session,
         data=EntityCreate(acronym=acronym or f"E{n}", name=fields.pop("name", f"Entity {n}"), kind=kind, **fields),
         actor=SYSTEM,
     )
+    await session.flush()  # the event too, as the request's commit would
+    return row
 
 
 async def make_network(
@@ -40,7 +42,7 @@ async def make_network(
 ) -> dict[str, Any]:
     if coordinator_id is None:
         coordinator_id = (await make_entity(session, acronym=f"COORD{next(_counter)}"))["id"]
-    return await create_network(
+    row = await create_network(
         session,
         data=NetworkCreate(
             name=fields.pop("name", "United Nations Network on Migration"),
@@ -51,6 +53,8 @@ async def make_network(
         ),
         actor=SYSTEM,
     )
+    await session.flush()
+    return row
 
 
 async def make_membership(
@@ -63,9 +67,11 @@ async def make_membership(
     end_date: date | None = None,
 ) -> dict[str, Any]:
     statements = {"mandate_relevance": "Its mandate.", "capacity": "Its capacity."} if tier == MembershipTier.CORE else {}
-    return await create_membership(
+    row = await create_membership(
         session,
         network_id=network_id,
         data=MembershipCreate(entity_id=entity_id, tier=tier, start_date=start_date, end_date=end_date, **statements),
         actor=SYSTEM,
     )
+    await session.flush()
+    return row
