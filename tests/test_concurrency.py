@@ -1,0 +1,73 @@
+"""Races between real transactions: the rules hold when requests commit concurrently."""
+
+import asyncio
+from datetime import date
+
+import pytest
+
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import func, select, text
+
+from api.app import create_app
+from services.database import get_database
+from services.errors import Conflict
+from services.memberships.models import Membership, MembershipTier
+from services.memberships.schemas import MembershipCreate
+from services.memberships.service import create_membership
+from services.principals import SYSTEM
+from tests.factories import make_entity, make_network
+
+
+async def test_a_concurrent_admission_waits_and_is_refused(committed):
+    """Two transactions admit one entity for overlapping dated periods: the second waits on
+    the per-pair lock until the first commits, then sees its row and is refused."""
+    database = get_database()
+    async with database.session() as session:
+        network = await make_network(session)
+        entity = await make_entity(session, acronym="RACER")
+
+    def admission():
+        return MembershipCreate(entity_id=entity["id"], tier=MembershipTier.EXTENDED, start_date=date(2020, 1, 1), end_date=date(2020, 12, 31))
+
+    async def second_writer():
+        async with database.session() as session:
+            await create_membership(session, network_id=network["id"], data=admission(), actor=SYSTEM)
+
+    async with database.session() as first:
+        await create_membership(first, network_id=network["id"], data=admission(), actor=SYSTEM)
+        second = asyncio.create_task(second_writer())
+        await asyncio.sleep(0.3)
+        assert not second.done(), "the second writer must wait for the first to finish"
+    with pytest.raises(Conflict) as refused:
+        await second
+    assert refused.value.kind == "membership-overlap"
+    async with database.session() as session:
+        count = await session.scalar(select(func.count()).select_from(Membership).where(Membership.entity_id == entity["id"]))
+    assert count == 1
+
+
+async def test_concurrent_updates_with_one_etag_update_once(committed):
+    database = get_database()
+    async with database.session() as session:
+        entity = await make_entity(session, acronym="RACE2")
+    app = create_app()
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
+        etag = (await client.get(f"/v1/entities/{entity['id']}")).headers["etag"]
+        responses = await asyncio.gather(
+            *(client.patch(f"/v1/entities/{entity['id']}", json={"name": f"N{i}"}, headers={"If-Match": etag}) for i in range(3))
+        )
+    assert sorted(r.status_code for r in responses) == [200, 412, 412]
+    async with database.read() as conn:
+        events = await conn.scalar(text("SELECT count(*) FROM events WHERE subject_id = :id AND type = 'entity.updated'"), {"id": entity["id"]})
+    assert events == 1
+
+
+async def test_concurrent_idempotent_posts_act_once(committed):
+    app = create_app()
+    body = {"acronym": "ONCE", "name": "Once", "kind": "un_system"}
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
+        responses = await asyncio.gather(
+            *(client.post("/v1/entities", json=body, headers={"Idempotency-Key": "same"}) for _ in range(3))
+        )
+    assert [r.status_code for r in responses] == [201, 201, 201]
+    assert len({r.json()["id"] for r in responses}) == 1
