@@ -1,0 +1,43 @@
+"""The demo data set: the global Network, IOM coordinating, the Executive Committee in the core."""
+
+from sqlalchemy import func, select
+
+from services.demo.data import EXECUTIVE_COMMITTEE, EXTENDED_TIER
+from services.demo.service import load_demo_data
+from services.entities.models import Entity
+from services.events.models import Event
+from services.memberships.models import Membership
+from services.networks.models import Network
+from tests.factories import make_network
+
+
+async def _counts(session):
+    return [await session.scalar(select(func.count()).select_from(model)) for model in (Entity, Network, Membership, Event)]
+
+
+async def test_demo_data_loads_once_and_is_labelled(client, session):
+    assert await load_demo_data(session) is True
+    await session.flush()
+    first = await _counts(session)
+    assert await load_demo_data(session) is True
+    await session.flush()
+    assert await _counts(session) == first  # idempotent
+    networks = (await client.get("/v1/networks")).json()["items"]
+    assert len(networks) == 1
+    network = networks[0]
+    assert network["coordinator"]["acronym"] == "IOM" and network["secretariat"]["acronym"] == "IOM"
+    assert network["is_demo"] is True
+    current = (await client.get(f"/v1/networks/{network['id']}/memberships", params={"current": "true", "limit": 200})).json()["items"]
+    core = sorted(m["entity"]["acronym"] for m in current if m["tier"] == "core")
+    assert core == sorted(a for a, _ in EXECUTIVE_COMMITTEE)
+    extended = {m["entity"]["acronym"] for m in current if m["tier"] == "extended"}
+    assert extended == {a for a, _, _, left in EXTENDED_TIER if left is None}
+    assert all(m["is_demo"] for m in current)
+
+
+async def test_demo_data_stays_out_of_a_real_deployment(session):
+    await make_network(session)  # a real global network, not demo
+    before = await _counts(session)
+    assert await load_demo_data(session) is False
+    await session.flush()
+    assert await _counts(session) == before
