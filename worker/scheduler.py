@@ -51,9 +51,13 @@ async def _try_lead(connection: AsyncConnection) -> bool:
     return bool(await connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": LEADER_LOCK_KEY}))
 
 
-async def run_scheduler(stop: asyncio.Event, *, interval: float | None = None) -> None:
-    """Sweep every ``interval`` seconds while leader, until ``stop`` is set. The lock lives
-    on one held connection: if this process dies, PostgreSQL releases it."""
+async def run_scheduler(
+    stop: asyncio.Event, *, interval: float | None = None, sweep: Callable[[], Awaitable[None]] | None = None
+) -> None:
+    """Sweep (``run_sweeps`` unless told otherwise) every ``interval`` seconds while leader,
+    until ``stop`` is set. The lock lives on one held connection: if this process dies,
+    PostgreSQL releases it."""
+    sweep = sweep or run_sweeps
     interval = interval if interval is not None else get_settings().scheduler_interval_seconds
     database = get_database()
     leading = False
@@ -66,7 +70,7 @@ async def run_scheduler(stop: asyncio.Event, *, interval: float | None = None) -
                         if leading:
                             logger.info("this scheduler is the leader")
                     if leading:
-                        await run_sweeps()
+                        await sweep()
                     else:
                         await connection.scalar(text("SELECT 1"))  # notice a lost database early
                     try:

@@ -1,0 +1,102 @@
+"""The worker half on the in-memory broker: the relay, the nudge after commit, the scheduler."""
+
+import asyncio
+
+import dramatiq
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import func, select, text
+
+from api.app import create_app
+from services.database import get_database
+from services.events.models import Event
+from worker import scheduler
+from worker.main import broker
+from tests.factories import make_entity
+
+
+def _queued_relays() -> int:
+    if "default" not in broker.queues:
+        return 0
+    messages = [dramatiq.Message.decode(raw) for raw in list(broker.queues["default"].queue)]
+    return sum(1 for m in messages if m.actor_name == "events.relay")
+
+
+async def _pending(database) -> int:
+    async with database.read() as conn:
+        return await conn.scalar(select(func.count()).select_from(Event).where(Event.published_at.is_(None)))
+
+
+async def test_the_relay_actor_publishes_pending_events_in_a_worker(committed):
+    database = get_database()
+    async with database.session() as session:
+        await make_entity(session, acronym="RELAYED")
+    assert await _pending(database) == 1
+    broker.flush_all()
+    worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=50)
+    worker.start()
+    try:
+        from worker.events import relay_events
+
+        relay_events.send()
+        relay_events.send()  # a repeat finds nothing left to do
+        await asyncio.to_thread(broker.join, "default", fail_fast=True)
+    finally:
+        await asyncio.to_thread(worker.stop)
+    assert await _pending(database) == 0
+
+
+async def test_a_committed_write_nudges_the_relay(committed):
+    broker.flush_all()
+    async with AsyncClient(transport=ASGITransport(app=create_app()), base_url="http://t") as client:
+        response = await client.post("/v1/entities", json={"acronym": "NUDGE", "name": "Nudge", "kind": "un_system"})
+        assert response.status_code == 201
+        assert _queued_relays() == 1
+        refused = await client.post("/v1/entities", json={"acronym": "NUDGE", "name": "Again", "kind": "un_system"})
+        assert refused.status_code == 409
+    assert _queued_relays() == 1  # nothing committed, nothing to relay
+
+
+async def test_the_scheduler_sweep_relays_events_whose_nudge_was_lost(committed):
+    database = get_database()
+    async with database.session() as session:
+        await make_entity(session, acronym="LOST")
+    broker.flush_all()
+    await scheduler.run_sweeps()
+    assert _queued_relays() == 1
+
+
+async def _advisory_holders(database) -> int:
+    key = scheduler.LEADER_LOCK_KEY
+    async with database.read() as conn:
+        return await conn.scalar(
+            text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = :hi AND objid = :lo"),
+            {"hi": key >> 32, "lo": key & 0xFFFFFFFF},
+        )
+
+
+async def test_one_scheduler_leads_and_a_standby_takes_over(committed):
+    database = get_database()
+    sweeps: list[str] = []
+    stops = {"a": asyncio.Event(), "b": asyncio.Event()}
+
+    def start(name):
+        async def sweep():
+            sweeps.append(name)
+
+        return asyncio.create_task(scheduler.run_scheduler(stops[name], interval=0.05, sweep=sweep))
+
+    task_a = start("a")
+    await asyncio.sleep(0.3)
+    task_b = start("b")
+    await asyncio.sleep(0.3)
+    assert await _advisory_holders(database) == 1
+    assert set(sweeps) == {"a"}  # only the leader swept
+    stops["a"].set()
+    await task_a
+    sweeps.clear()
+    await asyncio.sleep(0.4)
+    assert await _advisory_holders(database) == 1
+    assert set(sweeps) == {"b"}  # the standby took over
+    stops["b"].set()
+    await task_b
+    assert await _advisory_holders(database) == 0
