@@ -19,7 +19,7 @@ run: $(STAMP)  ## everything in one process, on an embedded PostgreSQL unless DA
 	$(BIN)/registry run
 
 test: $(STAMP)  ## the whole suite, on DATABASE_URL or an embedded PostgreSQL
-	$(BIN)/pytest
+	$(BIN)/pytest --cov=services --cov-report=term:skip-covered
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -23,7 +23,7 @@ def _configure_logging(settings: Settings) -> None:
     logging.getLogger("pgserver").setLevel(logging.WARNING)
 
 
-def migrate(settings: Settings) -> None:
+def migrate(settings: Settings, *, demo_by_default: bool) -> None:
     """Apply every migration, then load reference data (and demo data if enabled)."""
     from alembic import command
 
@@ -36,7 +36,8 @@ def migrate(settings: Settings) -> None:
     async def seed() -> None:
         database = create_database(settings)
         try:
-            await load_initial_data(database, demo=settings.load_demo_data)
+            demo = demo_by_default if settings.load_demo_data is None else settings.load_demo_data
+            await load_initial_data(database, demo=demo)
         finally:
             await database.dispose()
 
@@ -63,7 +64,7 @@ def command_run(args: argparse.Namespace) -> None:
     reference and demo data, the API, the worker and the scheduler."""
     started = time.monotonic()
     settings, server = _with_embedded_database(get_settings())
-    migrate(settings)
+    migrate(settings, demo_by_default=True)
     from api.app import create_app
 
     app = create_app(run_worker_in_process=True)
@@ -89,15 +90,19 @@ def command_serve(args: argparse.Namespace) -> None:
     from api.app import create_app
 
     uvicorn.run(
-        create_app(), host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
-        proxy_headers=True, forwarded_allow_ips="*",
+        create_app(),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+        forwarded_allow_ips="*",
     )
 
 
 def command_migrate(args: argparse.Namespace) -> None:
-    """Apply migrations and load reference data (and demo data unless LOAD_DEMO_DATA=false)."""
+    """Apply migrations and load reference data (and the demo data set if LOAD_DEMO_DATA=true)."""
     settings, server = _with_embedded_database(get_settings())
-    migrate(settings)
+    migrate(settings, demo_by_default=False)
     logger.info("database migrated and seeded")
     if server is not None:
         server.cleanup()

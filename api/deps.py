@@ -45,7 +45,9 @@ def page_request(
     settings = get_settings()
     size = settings.page_size_default if limit is None else limit
     if size > settings.page_size_max:
-        raise InvalidInput("page-size-too-large", f"limit must be at most {settings.page_size_max}; follow the next link for more.")
+        raise InvalidInput(
+            "page-size-too-large", f"limit must be at most {settings.page_size_max}; follow the next link for more."
+        )
     return PageRequest(limit=size, after=decode_cursor(cursor) if cursor else None)
 
 
@@ -68,7 +70,9 @@ def parse_if_match(value: str | None, *, required: bool) -> int | None:
         return None
     tag = value.split(",")[0].strip()
     if tag.startswith("W/") or not (tag.startswith('"') and tag.endswith('"')) or not tag[1:-1].isdigit():
-        raise PreconditionFailed("stale-etag", f"If-Match {value} does not match the record's current ETag; fetch it again.")
+        raise PreconditionFailed(
+            "stale-etag", f"If-Match {value} does not match the record's current ETag; fetch it again."
+        )
     return int(tag[1:-1])
 
 

@@ -3,7 +3,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from api.deps import CurrentPrincipal, DbRead, DbSession, IdempotencyKeyHeader, OptionalIfMatch, Pagination, RequiredIfMatch
+from api.deps import (
+    CurrentPrincipal,
+    DbRead,
+    DbSession,
+    IdempotencyKeyHeader,
+    OptionalIfMatch,
+    Pagination,
+    RequiredIfMatch,
+)
 from api.idempotency import idempotent
 from api.openapi import page_of, problems
 from api.responses import page_response, record_response
@@ -17,7 +25,11 @@ router = APIRouter(prefix="/v1/entities", tags=["entities"])
 
 @router.post("", status_code=201, response_model=EntityOut, responses=problems(409, 422))
 async def create_entity(
-    body: EntityCreate, request: Request, session: DbSession, principal: CurrentPrincipal, idempotency_key: IdempotencyKeyHeader = None
+    body: EntityCreate,
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     async def act() -> Response:
         row = await service.create_entity(session, data=body, actor=principal)
@@ -55,11 +67,15 @@ async def get_entity(entity_id: uuid.UUID, conn: DbRead) -> Response:
 async def update_entity(
     entity_id: uuid.UUID, body: EntityUpdate, session: DbSession, principal: CurrentPrincipal, version: RequiredIfMatch
 ) -> Response:
-    row = await service.update_entity(session, entity_id=entity_id, data=body, expected_version=version, actor=principal)
+    row = await service.update_entity(
+        session, entity_id=entity_id, data=body, expected_version=version, actor=principal
+    )
     return record_response(row)
 
 
 @router.delete("/{entity_id}", status_code=204, responses=problems(404, 409, 412))
-async def delete_entity(entity_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal, version: OptionalIfMatch) -> Response:
+async def delete_entity(
+    entity_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal, version: OptionalIfMatch
+) -> Response:
     await service.delete_entity(session, entity_id=entity_id, expected_version=version, actor=principal)
     return Response(status_code=204)

@@ -18,8 +18,14 @@ logger = logging.getLogger("api.errors")
 
 # Database constraints a client can run into under a race, and what to tell them.
 CONSTRAINT_PROBLEMS = {
-    "memberships_no_overlap": ("membership-overlap", "The entity already holds a membership in this network for that period."),
-    "uq_memberships_open_per_entity": ("membership-overlap", "The entity already holds an open membership in this network."),
+    "memberships_no_overlap": (
+        "membership-overlap",
+        "The entity already holds a membership in this network for that period.",
+    ),
+    "uq_memberships_open_per_entity": (
+        "membership-overlap",
+        "The entity already holds an open membership in this network.",
+    ),
     "uq_entities_acronym_lower": ("acronym-taken", "Another entity already uses that acronym."),
     "uq_entity_identifiers_scheme_value": ("identifier-taken", "That identifier already belongs to another entity."),
     "uq_networks_one_global": ("global-network-exists", "The global network already exists; there is one."),
@@ -31,7 +37,13 @@ def problem_type(kind: str) -> str:
 
 
 def problem_response(
-    status: int, kind: str, detail: str, *, title: str | None = None, headers: dict[str, str] | None = None, **extra: Any
+    status: int,
+    kind: str,
+    detail: str,
+    *,
+    title: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
 ) -> Response:
     body = {
         "type": problem_type(kind),

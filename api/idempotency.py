@@ -25,10 +25,17 @@ async def idempotent(
     request_fingerprint = fingerprint(request.method, request.url.path, await request.body())
     stored = await claim_key(session, principal_id=principal.id, key=key, request_fingerprint=request_fingerprint)
     if stored is not None:
-        return Response(stored.body, status_code=stored.status_code, headers={**stored.headers, "Idempotent-Replayed": "true"})
+        return Response(
+            stored.body, status_code=stored.status_code, headers={**stored.headers, "Idempotent-Replayed": "true"}
+        )
     response = await act()
     headers = {name: response.headers[name] for name in _REPLAYED_HEADERS if name in response.headers}
     await store_response(
-        session, principal_id=principal.id, key=key, status_code=response.status_code, headers=headers, body=bytes(response.body)
+        session,
+        principal_id=principal.id,
+        key=key,
+        status_code=response.status_code,
+        headers=headers,
+        body=bytes(response.body),
     )
     return response

@@ -4,7 +4,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from api.deps import CurrentPrincipal, DbRead, DbSession, IdempotencyKeyHeader, OptionalIfMatch, Pagination, RequiredIfMatch
+from api.deps import (
+    CurrentPrincipal,
+    DbRead,
+    DbSession,
+    IdempotencyKeyHeader,
+    OptionalIfMatch,
+    Pagination,
+    RequiredIfMatch,
+)
 from api.idempotency import idempotent
 from api.openapi import page_of, problems
 from api.responses import page_response, record_response
@@ -33,7 +41,11 @@ def membership_period_filter(as_of: date | None, current: bool | None) -> Period
 
 @router.post("", status_code=201, response_model=MembershipOut, responses=problems(409, 422))
 async def create_membership(
-    body: MembershipCreate, request: Request, session: DbSession, principal: CurrentPrincipal, idempotency_key: IdempotencyKeyHeader = None
+    body: MembershipCreate,
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     if body.network_id is None:
         raise InvalidInput("network-required", "network_id is required (or POST to /v1/networks/{id}/memberships).")
@@ -58,7 +70,12 @@ async def list_memberships(
     current: Current = None,
 ) -> Response:
     result = await repository.list_membership_rows(
-        conn, page, network_id=network_id, entity_id=entity_id, tier=tier, period=membership_period_filter(as_of, current)
+        conn,
+        page,
+        network_id=network_id,
+        entity_id=entity_id,
+        tier=tier,
+        period=membership_period_filter(as_of, current),
     )
     return page_response(request, result)
 
@@ -73,22 +90,39 @@ async def get_membership(membership_id: uuid.UUID, conn: DbRead) -> Response:
 
 @router.patch("/{membership_id}", response_model=MembershipOut, responses=problems(404, 409, 412, 422, 428))
 async def update_membership(
-    membership_id: uuid.UUID, body: MembershipUpdate, session: DbSession, principal: CurrentPrincipal, version: RequiredIfMatch
+    membership_id: uuid.UUID,
+    body: MembershipUpdate,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    version: RequiredIfMatch,
 ) -> Response:
-    row = await service.update_membership(session, membership_id=membership_id, data=body, expected_version=version, actor=principal)
+    row = await service.update_membership(
+        session, membership_id=membership_id, data=body, expected_version=version, actor=principal
+    )
     return record_response(row)
 
 
 @router.post("/{membership_id}/end", response_model=MembershipOut, responses=problems(404, 409, 412, 422))
 async def end_membership(
-    membership_id: uuid.UUID, body: MembershipEnd, session: DbSession, principal: CurrentPrincipal, version: OptionalIfMatch
+    membership_id: uuid.UUID,
+    body: MembershipEnd,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    version: OptionalIfMatch,
 ) -> Response:
     """Record the membership's last day. The network's coordinator cannot be ended (409)."""
-    row = await service.end_membership(session, membership_id=membership_id, data=body, expected_version=version, actor=principal)
+    row = await service.end_membership(
+        session, membership_id=membership_id, data=body, expected_version=version, actor=principal
+    )
     return record_response(row)
 
 
-@router.post("/{membership_id}/change-tier", status_code=201, response_model=MembershipOut, responses=problems(404, 409, 412, 422))
+@router.post(
+    "/{membership_id}/change-tier",
+    status_code=201,
+    response_model=MembershipOut,
+    responses=problems(404, 409, 412, 422),
+)
 async def change_tier(
     membership_id: uuid.UUID,
     body: TierChange,
@@ -102,7 +136,9 @@ async def change_tier(
     tier; returns the new membership, which points back at this one."""
 
     async def act() -> Response:
-        row = await service.change_tier(session, membership_id=membership_id, data=body, expected_version=version, actor=principal)
+        row = await service.change_tier(
+            session, membership_id=membership_id, data=body, expected_version=version, actor=principal
+        )
         return record_response(row, status_code=201, location=f"/v1/memberships/{row['id']}")
 
     return await idempotent(session, request, principal, idempotency_key, act)

@@ -23,7 +23,11 @@ router = APIRouter(prefix="/v1/networks", tags=["networks"])
 
 @router.post("", status_code=201, response_model=NetworkOut, responses=problems(409, 422))
 async def create_network(
-    body: NetworkCreate, request: Request, session: DbSession, principal: CurrentPrincipal, idempotency_key: IdempotencyKeyHeader = None
+    body: NetworkCreate,
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     async def act() -> Response:
         row = await service.create_network(session, data=body, actor=principal)
@@ -43,8 +47,12 @@ async def list_networks(
     country_code: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
 ) -> Response:
     result = await repository.list_network_rows(
-        conn, page, scope=scope, parent_network_id=parent_network_id,
-        coordinator_entity_id=coordinator_entity_id, country_code=country_code,
+        conn,
+        page,
+        scope=scope,
+        parent_network_id=parent_network_id,
+        coordinator_entity_id=coordinator_entity_id,
+        country_code=country_code,
     )
     return page_response(request, result)
 
@@ -59,9 +67,15 @@ async def get_network(network_id: uuid.UUID, conn: DbRead) -> Response:
 
 @router.patch("/{network_id}", response_model=NetworkOut, responses=problems(404, 409, 412, 422, 428))
 async def update_network(
-    network_id: uuid.UUID, body: NetworkUpdate, session: DbSession, principal: CurrentPrincipal, version: RequiredIfMatch
+    network_id: uuid.UUID,
+    body: NetworkUpdate,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    version: RequiredIfMatch,
 ) -> Response:
-    row = await service.update_network(session, network_id=network_id, data=body, expected_version=version, actor=principal)
+    row = await service.update_network(
+        session, network_id=network_id, data=body, expected_version=version, actor=principal
+    )
     return record_response(row)
 
 
@@ -79,12 +93,19 @@ async def list_network_memberships(
     if not await repository.network_exists(conn, network_id):
         raise NotFound("network-not-found", f"No network has id {network_id}.")
     result = await membership_repository.list_membership_rows(
-        conn, page, network_id=network_id, entity_id=entity_id, tier=tier, period=membership_period_filter(as_of, current)
+        conn,
+        page,
+        network_id=network_id,
+        entity_id=entity_id,
+        tier=tier,
+        period=membership_period_filter(as_of, current),
     )
     return page_response(request, result)
 
 
-@router.post("/{network_id}/memberships", status_code=201, response_model=MembershipOut, responses=problems(404, 409, 422))
+@router.post(
+    "/{network_id}/memberships", status_code=201, response_model=MembershipOut, responses=problems(404, 409, 422)
+)
 async def create_network_membership(
     network_id: uuid.UUID,
     body: MembershipCreate,

@@ -32,11 +32,11 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-def page_of(model: type) -> dict[str, Any]:
+def page_of(model: type) -> dict[int | str, dict[str, Any]]:
     """A 200 response documented as a page of ``model``."""
     return {
         200: {
-            "description": "A page of results; `Link: <...>; rel=\"next\"` when there are more.",
+            "description": 'A page of results; `Link: <...>; rel="next"` when there are more.',
             "content": {
                 "application/json": {
                     "schema": {

@@ -11,7 +11,9 @@ PROBLEM_JSON = "application/problem+json"
 
 
 def json_response(data: Any, *, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(data, default=str), status_code=status_code, headers=headers, media_type="application/json")
+    return Response(
+        orjson.dumps(data, default=str), status_code=status_code, headers=headers, media_type="application/json"
+    )
 
 
 def etag_for(version: int) -> str:

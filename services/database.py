@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-
 from sqlalchemy import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -49,9 +48,8 @@ class Database:
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A unit of work: commits once when the block ends, rolls back on error."""
-        async with self.sessions() as session:
-            async with session.begin():
-                yield session
+        async with self.sessions() as session, session.begin():
+            yield session
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -66,8 +64,7 @@ def create_database(settings: Settings, url: str | None = None) -> Database:
     raw = url or settings.database_url
     if not raw:
         raise RuntimeError(
-            "DATABASE_URL is not set; `registry run` starts an embedded PostgreSQL, "
-            "other commands need DATABASE_URL"
+            "DATABASE_URL is not set; `registry run` starts an embedded PostgreSQL, other commands need DATABASE_URL"
         )
     engine = create_async_engine(
         async_database_url(raw),

@@ -3,6 +3,7 @@
 import json
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +39,15 @@ def _pid_alive(pid: int) -> bool:
 def start_embedded_postgres(data_dir: Path, database: str = "registry") -> tuple[Any, str]:
     """Start (or join) the server whose data lives in ``data_dir/pg`` and make sure
     ``database`` exists. Returns the server handle (keep it alive) and the database URL."""
-    import pgserver
+    from pgserver.postgres_server import get_server
 
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", database):
+        raise ValueError(f"not a plain database name: {database!r}")
     pgdata = (data_dir / "pg").resolve()
     pgdata.mkdir(parents=True, exist_ok=True)
     _forget_dead_handles(pgdata)
-    server = pgserver.get_server(pgdata, cleanup_mode="stop")
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+    server = get_server(pgdata, cleanup_mode="stop")
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # noqa: S608 (checked above)
     if "1 row" not in exists:
         server.psql(f'CREATE DATABASE "{database}";')
     return server, server.get_uri(database)

@@ -34,7 +34,7 @@ def decode_cursor(cursor: str) -> uuid.UUID:
     if not raw.startswith(b"k1:") or len(raw) != 19:
         raise InvalidInput(
             "invalid-cursor",
-            "The cursor is not one this service issued; follow the Link header's rel=\"next\" URL.",
+            'The cursor is not one this service issued; follow the Link header\'s rel="next" URL.',
         )
     return uuid.UUID(bytes=raw[3:])
 

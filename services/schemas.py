@@ -5,9 +5,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, model_validator
 
 # Fields the service sets itself; a client that sends one gets a 422 naming it.
-READ_ONLY_FIELDS = frozenset(
-    {"id", "created_at", "updated_at", "version", "is_demo", "un_system", "status"}
-)
+READ_ONLY_FIELDS = frozenset({"id", "created_at", "updated_at", "version", "is_demo", "un_system", "status"})
 
 
 class InputModel(BaseModel):

@@ -30,8 +30,9 @@ class Settings(BaseSettings):
     # Scheduler: how often the leader sweeps for due work, in seconds.
     scheduler_interval_seconds: float = 5.0
 
-    # Load the labelled demo data set on `registry migrate` / `registry run`.
-    load_demo_data: bool = True
+    # Load the labelled demo data set. Unset: yes for `registry run` (a developer's or a
+    # demo machine), no for `registry migrate` (production).
+    load_demo_data: bool | None = None
 
     log_level: str = "INFO"
 

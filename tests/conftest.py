@@ -54,14 +54,14 @@ async def recreate_database(name: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def migrated_database() -> Iterator[str]:
+def migrated_database() -> str:
     from alembic import command
 
     from migrations.config import alembic_config
 
     asyncio.run(recreate_database(TEST_DATABASE))
     command.upgrade(alembic_config(TEST_DATABASE_URL), "head")
-    yield TEST_DATABASE_URL
+    return TEST_DATABASE_URL
 
 
 @pytest.fixture(scope="session")
@@ -87,7 +87,9 @@ async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 
 
 def savepoint_session(connection: AsyncConnection) -> AsyncSession:
-    return AsyncSession(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False, autoflush=False)
+    return AsyncSession(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False, autoflush=False
+    )
 
 
 @pytest.fixture

@@ -21,7 +21,9 @@ from services.principals import SYSTEM
 _counter = itertools.count(1)
 
 
-async def make_entity(session: AsyncSession, *, kind: EntityKind = EntityKind.UN_SYSTEM, acronym: str | None = None, **fields: Any) -> dict[str, Any]:
+async def make_entity(
+    session: AsyncSession, *, kind: EntityKind = EntityKind.UN_SYSTEM, acronym: str | None = None, **fields: Any
+) -> dict[str, Any]:
     n = next(_counter)
     row = await create_entity(
         session,
@@ -48,7 +50,9 @@ async def make_network(
             name=fields.pop("name", "United Nations Network on Migration"),
             scope=scope,
             established_on=established_on,
-            coordinator=CoordinatorIn(entity_id=coordinator_id, mandate_relevance="Migration is its mandate.", capacity="A secretariat."),
+            coordinator=CoordinatorIn(
+                entity_id=coordinator_id, mandate_relevance="Migration is its mandate.", capacity="A secretariat."
+            ),
             **fields,
         ),
         actor=SYSTEM,
@@ -66,7 +70,9 @@ async def make_membership(
     start_date: date = date(2019, 1, 1),
     end_date: date | None = None,
 ) -> dict[str, Any]:
-    statements = {"mandate_relevance": "Its mandate.", "capacity": "Its capacity."} if tier == MembershipTier.CORE else {}
+    statements = (
+        {"mandate_relevance": "Its mandate.", "capacity": "Its capacity."} if tier == MembershipTier.CORE else {}
+    )
     row = await create_membership(
         session,
         network_id=network_id,

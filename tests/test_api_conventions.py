@@ -20,7 +20,9 @@ def assert_problem(response, status, kind=None):
 
 
 async def test_validation_errors_are_problems_that_name_the_field(client):
-    body = assert_problem(await client.post("/v1/entities", json={"acronym": "X", "kind": "un_system"}), 422, "validation-error")
+    body = assert_problem(
+        await client.post("/v1/entities", json={"acronym": "X", "kind": "un_system"}), 422, "validation-error"
+    )
     assert "body.name" in body["detail"]
     assert body["errors"][0]["location"] == "body.name"
 
@@ -31,14 +33,22 @@ async def test_malformed_json_is_a_422_problem(client):
 
 
 async def test_unknown_fields_are_rejected(client):
-    response = await client.post("/v1/entities", json={"acronym": "X", "name": "X", "kind": "un_system", "colour": "blue"})
+    response = await client.post(
+        "/v1/entities", json={"acronym": "X", "name": "X", "kind": "un_system", "colour": "blue"}
+    )
     body = assert_problem(response, 422)
     assert "colour" in body["detail"]
 
 
 async def test_read_only_fields_are_rejected_not_ignored(client):
-    for field, value in (("id", "01a22049-b5f1-748b-a7da-bbc500bb83c6"), ("created_at", "2020-01-01T00:00:00Z"), ("is_demo", True)):
-        response = await client.post("/v1/entities", json={"acronym": "X", "name": "X", "kind": "un_system", field: value})
+    for field, value in (
+        ("id", "01a22049-b5f1-748b-a7da-bbc500bb83c6"),
+        ("created_at", "2020-01-01T00:00:00Z"),
+        ("is_demo", True),
+    ):
+        response = await client.post(
+            "/v1/entities", json={"acronym": "X", "name": "X", "kind": "un_system", field: value}
+        )
         body = assert_problem(response, 422)
         assert f"'{field}' is read-only" in body["detail"]
     assert (await client.get("/v1/entities", params={"acronym": "X"})).json()["items"] == []
@@ -136,9 +146,16 @@ async def test_a_failed_request_does_not_burn_its_idempotency_key(client, sessio
 async def test_openapi_documents_every_route_and_its_problems(client):
     spec = (await client.get("/openapi.json")).json()
     paths = spec["paths"]
-    for path in ("/v1/entities", "/v1/networks", "/v1/memberships", "/v1/networks/{network_id}/memberships",
-                 "/v1/memberships/{membership_id}/end", "/v1/memberships/{membership_id}/change-tier",
-                 "/v1/gcm/objectives", "/v1/gcm/principles"):
+    for path in (
+        "/v1/entities",
+        "/v1/networks",
+        "/v1/memberships",
+        "/v1/networks/{network_id}/memberships",
+        "/v1/memberships/{membership_id}/end",
+        "/v1/memberships/{membership_id}/change-tier",
+        "/v1/gcm/objectives",
+        "/v1/gcm/principles",
+    ):
         assert path in paths, path
     for path, operations in paths.items():
         for method, operation in operations.items():

@@ -4,7 +4,6 @@ import asyncio
 from datetime import date
 
 import pytest
-
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import func, select, text
 
@@ -27,7 +26,12 @@ async def test_a_concurrent_admission_waits_and_is_refused(committed):
         entity = await make_entity(session, acronym="RACER")
 
     def admission():
-        return MembershipCreate(entity_id=entity["id"], tier=MembershipTier.EXTENDED, start_date=date(2020, 1, 1), end_date=date(2020, 12, 31))
+        return MembershipCreate(
+            entity_id=entity["id"],
+            tier=MembershipTier.EXTENDED,
+            start_date=date(2020, 1, 1),
+            end_date=date(2020, 12, 31),
+        )
 
     async def second_writer():
         async with database.session() as session:
@@ -42,7 +46,9 @@ async def test_a_concurrent_admission_waits_and_is_refused(committed):
         await second
     assert refused.value.kind == "membership-overlap"
     async with database.session() as session:
-        count = await session.scalar(select(func.count()).select_from(Membership).where(Membership.entity_id == entity["id"]))
+        count = await session.scalar(
+            select(func.count()).select_from(Membership).where(Membership.entity_id == entity["id"])
+        )
     assert count == 1
 
 
@@ -54,11 +60,16 @@ async def test_concurrent_updates_with_one_etag_update_once(committed):
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
         etag = (await client.get(f"/v1/entities/{entity['id']}")).headers["etag"]
         responses = await asyncio.gather(
-            *(client.patch(f"/v1/entities/{entity['id']}", json={"name": f"N{i}"}, headers={"If-Match": etag}) for i in range(3))
+            *(
+                client.patch(f"/v1/entities/{entity['id']}", json={"name": f"N{i}"}, headers={"If-Match": etag})
+                for i in range(3)
+            )
         )
     assert sorted(r.status_code for r in responses) == [200, 412, 412]
     async with database.read() as conn:
-        events = await conn.scalar(text("SELECT count(*) FROM events WHERE subject_id = :id AND type = 'entity.updated'"), {"id": entity["id"]})
+        events = await conn.scalar(
+            text("SELECT count(*) FROM events WHERE subject_id = :id AND type = 'entity.updated'"), {"id": entity["id"]}
+        )
     assert events == 1
 
 

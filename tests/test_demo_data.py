@@ -12,7 +12,9 @@ from tests.factories import make_network
 
 
 async def _counts(session):
-    return [await session.scalar(select(func.count()).select_from(model)) for model in (Entity, Network, Membership, Event)]
+    return [
+        await session.scalar(select(func.count()).select_from(model)) for model in (Entity, Network, Membership, Event)
+    ]
 
 
 async def test_demo_data_loads_once_and_is_labelled(client, session):
@@ -27,7 +29,9 @@ async def test_demo_data_loads_once_and_is_labelled(client, session):
     network = networks[0]
     assert network["coordinator"]["acronym"] == "IOM" and network["secretariat"]["acronym"] == "IOM"
     assert network["is_demo"] is True
-    current = (await client.get(f"/v1/networks/{network['id']}/memberships", params={"current": "true", "limit": 200})).json()["items"]
+    current = (
+        await client.get(f"/v1/networks/{network['id']}/memberships", params={"current": "true", "limit": 200})
+    ).json()["items"]
     core = sorted(m["entity"]["acronym"] for m in current if m["tier"] == "core")
     assert core == sorted(a for a, _ in EXECUTIVE_COMMITTEE)
     extended = {m["entity"]["acronym"] for m in current if m["tier"] == "extended"}

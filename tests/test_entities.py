@@ -35,7 +35,8 @@ async def test_create_read_update_an_entity(client):
     assert fetched.json() == entity
     assert fetched.headers["etag"] == created.headers["etag"]
     updated = await client.patch(
-        f"/v1/entities/{entity['id']}", json={"contact_email": "focal@unhcr.example", "identifiers": []},
+        f"/v1/entities/{entity['id']}",
+        json={"contact_email": "focal@unhcr.example", "identifiers": []},
         headers={"If-Match": fetched.headers["etag"]},
     )
     assert updated.status_code == 200
@@ -55,7 +56,12 @@ async def test_an_identifier_belongs_to_one_entity(client, session):
     await make_entity(session, identifiers=[{"scheme": "ror", "value": "03m2x1q45"}])
     response = await client.post(
         "/v1/entities",
-        json={"acronym": "X1", "name": "X", "kind": "academia", "identifiers": [{"scheme": "ror", "value": "03m2x1q45"}]},
+        json={
+            "acronym": "X1",
+            "name": "X",
+            "kind": "academia",
+            "identifiers": [{"scheme": "ror", "value": "03m2x1q45"}],
+        },
     )
     assert response.status_code == 409
     assert response.json()["type"] == "/problems/identifier-taken"
@@ -68,7 +74,9 @@ async def test_offices_have_a_parent_without_cycles(client, session):
     children = (await client.get("/v1/entities", params={"parent_id": str(hq["id"])})).json()["items"]
     assert [c["acronym"] for c in children] == ["HQ-RO"]
     etag = (await client.get(f"/v1/entities/{hq['id']}")).headers["etag"]
-    cycle = await client.patch(f"/v1/entities/{hq['id']}", json={"parent_id": str(regional["id"])}, headers={"If-Match": etag})
+    cycle = await client.patch(
+        f"/v1/entities/{hq['id']}", json={"parent_id": str(regional["id"])}, headers={"If-Match": etag}
+    )
     assert cycle.status_code == 409
     assert cycle.json()["type"] == "/problems/parent-cycle"
     ngo_office = await client.post(
@@ -98,17 +106,25 @@ async def test_an_unused_entity_is_deleted_with_an_event(client, session):
     entity = await make_entity(session, identifiers=[{"scheme": "wikidata", "value": "Q123"}])
     assert (await client.delete(f"/v1/entities/{entity['id']}")).status_code == 204
     assert (await client.get(f"/v1/entities/{entity['id']}")).status_code == 404
-    types = (await session.scalars(select(Event.type).where(Event.subject_id == entity["id"]).order_by(Event.position))).all()
+    types = (
+        await session.scalars(select(Event.type).where(Event.subject_id == entity["id"]).order_by(Event.position))
+    ).all()
     assert types == ["entity.created", "entity.deleted"]
 
 
 async def test_a_member_cannot_stop_being_un_system(session):
     network = await make_network(session)
     entity = await make_entity(session)
-    await make_membership(session, network_id=network["id"], entity_id=entity["id"], tier=MembershipTier.CORE, start_date=date(2019, 1, 1))
+    await make_membership(
+        session, network_id=network["id"], entity_id=entity["id"], tier=MembershipTier.CORE, start_date=date(2019, 1, 1)
+    )
     with pytest.raises(Conflict) as refused:
         await update_entity(
-            session, entity_id=entity["id"], data=EntityUpdate(kind=EntityKind.CIVIL_SOCIETY), expected_version=None, actor=SYSTEM
+            session,
+            entity_id=entity["id"],
+            data=EntityUpdate(kind=EntityKind.CIVIL_SOCIETY),
+            expected_version=None,
+            actor=SYSTEM,
         )
     assert refused.value.kind == "entity-has-current-memberships"
 

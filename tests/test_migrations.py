@@ -22,7 +22,9 @@ async def _diff_and_tables(url: str) -> tuple[list, set[str]]:
         diff = await conn.run_sync(
             lambda sync: compare_metadata(MigrationContext.configure(sync, opts={"compare_type": True}), Base.metadata)
         )
-        tables = set((await conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))).scalars())
+        tables = set(
+            (await conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))).scalars()
+        )
     await engine.dispose()
     return diff, tables
 

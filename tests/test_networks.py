@@ -38,7 +38,9 @@ async def test_there_is_one_global_network(client, session):
     response = await client.post(
         "/v1/networks",
         json={
-            "name": "Another", "scope": "global", "established_on": "2020-01-01",
+            "name": "Another",
+            "scope": "global",
+            "established_on": "2020-01-01",
             "coordinator": {"entity_id": str(other["id"]), "mandate_relevance": "M.", "capacity": "C."},
         },
     )
@@ -51,25 +53,50 @@ async def test_regional_and_country_networks_hang_under_the_right_parent(client,
     coordinator = await make_entity(session)
     coordinator_in = {"entity_id": str(coordinator["id"]), "mandate_relevance": "M.", "capacity": "C."}
     no_parent = await client.post(
-        "/v1/networks", json={"name": "R", "scope": "regional", "region": "Asia", "established_on": "2020-01-01", "coordinator": coordinator_in}
+        "/v1/networks",
+        json={
+            "name": "R",
+            "scope": "regional",
+            "region": "Asia",
+            "established_on": "2020-01-01",
+            "coordinator": coordinator_in,
+        },
     )
     assert no_parent.status_code == 422
     regional = await client.post(
         "/v1/networks",
-        json={"name": "Asia-Pacific", "scope": "regional", "region": "Asia and the Pacific", "parent_network_id": str(global_network["id"]),
-              "established_on": "2020-01-01", "coordinator": coordinator_in},
+        json={
+            "name": "Asia-Pacific",
+            "scope": "regional",
+            "region": "Asia and the Pacific",
+            "parent_network_id": str(global_network["id"]),
+            "established_on": "2020-01-01",
+            "coordinator": coordinator_in,
+        },
     )
     assert regional.status_code == 201, regional.text
     country = await client.post(
         "/v1/networks",
-        json={"name": "Thailand", "scope": "country", "country_code": "TH", "parent_network_id": regional.json()["id"],
-              "established_on": "2021-01-01", "coordinator": coordinator_in},
+        json={
+            "name": "Thailand",
+            "scope": "country",
+            "country_code": "TH",
+            "parent_network_id": regional.json()["id"],
+            "established_on": "2021-01-01",
+            "coordinator": coordinator_in,
+        },
     )
     assert country.status_code == 201
     under_country = await client.post(
         "/v1/networks",
-        json={"name": "Sub", "scope": "regional", "region": "X", "parent_network_id": country.json()["id"],
-              "established_on": "2021-01-01", "coordinator": coordinator_in},
+        json={
+            "name": "Sub",
+            "scope": "regional",
+            "region": "X",
+            "parent_network_id": country.json()["id"],
+            "established_on": "2021-01-01",
+            "coordinator": coordinator_in,
+        },
     )
     assert under_country.status_code == 409
     assert under_country.json()["type"] == "/problems/invalid-parent-network"
@@ -81,8 +108,12 @@ async def test_a_network_is_coordinated_by_a_un_system_entity(client, session):
     ngo = await make_entity(session, kind=EntityKind.CIVIL_SOCIETY)
     response = await client.post(
         "/v1/networks",
-        json={"name": "N", "scope": "global", "established_on": "2020-01-01",
-              "coordinator": {"entity_id": str(ngo["id"]), "mandate_relevance": "M.", "capacity": "C."}},
+        json={
+            "name": "N",
+            "scope": "global",
+            "established_on": "2020-01-01",
+            "coordinator": {"entity_id": str(ngo["id"]), "mandate_relevance": "M.", "capacity": "C."},
+        },
     )
     assert response.status_code == 409
     assert response.json()["type"] == "/problems/entity-not-un-system"
@@ -94,20 +125,30 @@ async def test_a_new_coordinator_must_be_a_current_core_member(session):
     await make_membership(session, network_id=network["id"], entity_id=extended["id"], tier=MembershipTier.EXTENDED)
     with pytest.raises(Conflict) as refused:
         await update_network(
-            session, network_id=network["id"], data=NetworkUpdate(coordinator_entity_id=extended["id"]), expected_version=None, actor=SYSTEM
+            session,
+            network_id=network["id"],
+            data=NetworkUpdate(coordinator_entity_id=extended["id"]),
+            expected_version=None,
+            actor=SYSTEM,
         )
     assert refused.value.kind == "coordinator-not-core"
     outsider = await make_entity(session)
     with pytest.raises(Conflict):
         await update_network(
-            session, network_id=network["id"], data=NetworkUpdate(coordinator_entity_id=outsider["id"]), expected_version=None, actor=SYSTEM
+            session,
+            network_id=network["id"],
+            data=NetworkUpdate(coordinator_entity_id=outsider["id"]),
+            expected_version=None,
+            actor=SYSTEM,
         )
 
 
 async def test_scope_and_parent_are_fixed(client, session):
     network = await make_network(session)
     etag = (await client.get(f"/v1/networks/{network['id']}")).headers["etag"]
-    response = await client.patch(f"/v1/networks/{network['id']}", json={"scope": "regional"}, headers={"If-Match": etag})
+    response = await client.patch(
+        f"/v1/networks/{network['id']}", json={"scope": "regional"}, headers={"If-Match": etag}
+    )
     assert response.status_code == 422
     assert "read-only" in response.json()["detail"]
 

@@ -9,9 +9,9 @@ from sqlalchemy import func, select, text
 from api.app import create_app
 from services.database import get_database
 from services.events.models import Event
+from tests.factories import make_entity
 from worker import scheduler
 from worker.main import broker
-from tests.factories import make_entity
 
 
 def _queued_relays() -> int:
@@ -69,7 +69,9 @@ async def _advisory_holders(database) -> int:
     key = scheduler.LEADER_LOCK_KEY
     async with database.read() as conn:
         return await conn.scalar(
-            text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = :hi AND objid = :lo"),
+            text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = :hi AND objid = :lo"
+            ),
             {"hi": key >> 32, "lo": key & 0xFFFFFFFF},
         )
 

@@ -18,9 +18,11 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
     elif url.startswith(("amqp://", "amqps://")):
         broker = RabbitmqBroker(url=url, confirm_delivery=True)
     elif url.startswith(("redis://", "rediss://", "unix://")):
-        broker = RedisBroker(url=url)
+        broker = RedisBroker(url=url)  # type: ignore[no-untyped-call]
     else:
-        raise ValueError(f"BROKER_URL must start with amqp://, amqps://, redis:// or rediss://, got {url.split(':')[0]}://")
+        raise ValueError(
+            f"BROKER_URL must start with amqp://, amqps://, redis:// or rediss://, got {url.split(':')[0]}://"
+        )
     broker.add_middleware(AsyncIO())
     return broker
 

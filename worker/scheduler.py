@@ -2,6 +2,7 @@
 and hands it to the workers. Other instances wait to take over."""
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -73,16 +74,12 @@ async def run_scheduler(
                         await sweep()
                     else:
                         await connection.scalar(text("SELECT 1"))  # notice a lost database early
-                    try:
+                    with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), timeout=interval)
-                    except TimeoutError:
-                        pass
                 if leading:
                     await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LEADER_LOCK_KEY})
         except Exception:
             leading = False
             logger.exception("scheduler lost its database connection; retrying")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval)
-            except TimeoutError:
-                pass

@@ -22,7 +22,9 @@ async def _entity(session: AsyncSession, acronym: str, name: str, kind: EntityKi
     existing = await session.scalar(select(Entity.id).where(func.lower(Entity.acronym) == acronym.lower()))
     if existing is not None:
         return existing
-    row = await create_entity(session, data=EntityCreate(acronym=acronym, name=name, kind=kind), actor=SYSTEM, is_demo=True)
+    row = await create_entity(
+        session, data=EntityCreate(acronym=acronym, name=name, kind=kind), actor=SYSTEM, is_demo=True
+    )
     return row["id"]  # type: ignore[no-any-return]
 
 
@@ -76,8 +78,12 @@ async def load_demo_data(session: AsyncSession) -> bool:
                 session,
                 network_id=network_id,
                 data=MembershipCreate(
-                    entity_id=ids[acronym], tier=MembershipTier.CORE, start_date=data.NETWORK_ESTABLISHED,
-                    mandate_relevance=relevance, capacity=capacity, notes="Member of the Executive Committee.",
+                    entity_id=ids[acronym],
+                    tier=MembershipTier.CORE,
+                    start_date=data.NETWORK_ESTABLISHED,
+                    mandate_relevance=relevance,
+                    capacity=capacity,
+                    notes="Member of the Executive Committee.",
                 ),
                 actor=SYSTEM,
                 is_demo=True,
@@ -87,7 +93,9 @@ async def load_demo_data(session: AsyncSession) -> bool:
             await create_membership(
                 session,
                 network_id=network_id,
-                data=MembershipCreate(entity_id=ids[acronym], tier=MembershipTier.EXTENDED, start_date=joined, end_date=left),
+                data=MembershipCreate(
+                    entity_id=ids[acronym], tier=MembershipTier.EXTENDED, start_date=joined, end_date=left
+                ),
                 actor=SYSTEM,
                 is_demo=True,
             )

@@ -25,9 +25,7 @@ class OfficeLevel(enum.StrEnum):
 
 def enum_column(enum_class: type[enum.Enum], name: str) -> Enum:
     """A PostgreSQL enum stored by value."""
-    return Enum(
-        enum_class, name=name, values_callable=lambda members: [m.value for m in members]
-    )
+    return Enum(enum_class, name=name, values_callable=lambda members: [m.value for m in members])
 
 
 class Entity(RecordMixin, Base):
@@ -37,9 +35,7 @@ class Entity(RecordMixin, Base):
     name: Mapped[str] = mapped_column(String(300))
     kind: Mapped[EntityKind] = mapped_column(enum_column(EntityKind, "entity_kind"))
     un_system: Mapped[bool] = mapped_column(Computed("kind = 'un_system'", persisted=True))
-    parent_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("entities.id", ondelete="RESTRICT"), index=True
-    )
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("entities.id", ondelete="RESTRICT"), index=True)
     office_level: Mapped[OfficeLevel] = mapped_column(
         enum_column(OfficeLevel, "office_level"), server_default=OfficeLevel.HEADQUARTERS.value
     )
@@ -56,9 +52,7 @@ class EntityIdentifier(Base):
 
     __tablename__ = "entity_identifiers"
 
-    entity_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("entities.id", ondelete="CASCADE"), primary_key=True
-    )
+    entity_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("entities.id", ondelete="CASCADE"), primary_key=True)
     scheme: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[str] = mapped_column(String(200), primary_key=True)
 

@@ -15,9 +15,7 @@ _identifiers = (
         func.coalesce(
             func.jsonb_agg(
                 aggregate_order_by(
-                    func.jsonb_build_object(
-                        "scheme", EntityIdentifier.scheme, "value", EntityIdentifier.value
-                    ),
+                    func.jsonb_build_object("scheme", EntityIdentifier.scheme, "value", EntityIdentifier.value),
                     EntityIdentifier.scheme,
                     EntityIdentifier.value,
                 )
@@ -110,9 +108,7 @@ async def identifier_owners(
 
 async def ancestor_ids(session: AsyncSession, entity_id: uuid.UUID) -> list[uuid.UUID]:
     """The chain of parents above an entity, nearest first."""
-    chain = (
-        select(Entity.id, Entity.parent_id).where(Entity.id == entity_id).cte("chain", recursive=True)
-    )
+    chain = select(Entity.id, Entity.parent_id).where(Entity.id == entity_id).cte("chain", recursive=True)
     chain = chain.union(select(Entity.id, Entity.parent_id).join(chain, Entity.id == chain.c.parent_id))
     rows = await session.execute(select(chain.c.id))
     return [r for (r,) in rows if r != entity_id]

@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.clock import clock
 from services.entities import repository
 from services.entities.models import Entity, EntityIdentifier, EntityKind
 from services.entities.schemas import REQUIRED_ON_ENTITY, EntityCreate, EntityUpdate, Identifier
@@ -15,7 +16,6 @@ from services.memberships.models import Membership
 from services.networks.models import Network
 from services.principals import Principal
 from services.records import apply_patch, changes_payload, check_version
-from services.clock import clock
 
 
 async def load_entity_for_update(session: AsyncSession, entity_id: uuid.UUID) -> Entity:
@@ -45,11 +45,15 @@ async def _check_identifiers(
     return pairs
 
 
-async def _check_parent(session: AsyncSession, entity_id: uuid.UUID | None, parent_id: uuid.UUID, kind: EntityKind) -> None:
+async def _check_parent(
+    session: AsyncSession, entity_id: uuid.UUID | None, parent_id: uuid.UUID, kind: EntityKind
+) -> None:
     parent = await session.get(Entity, parent_id)
     if parent is None:
         raise InvalidInput("reference-not-found", f"parent_id {parent_id} is not an entity of the registry.")
-    if entity_id is not None and (parent_id == entity_id or entity_id in await repository.ancestor_ids(session, parent_id)):
+    if entity_id is not None and (
+        parent_id == entity_id or entity_id in await repository.ancestor_ids(session, parent_id)
+    ):
         raise Conflict("parent-cycle", "An entity cannot be its own parent, directly or through its offices.")
     if (parent.kind == EntityKind.UN_SYSTEM) != (kind == EntityKind.UN_SYSTEM):
         raise Conflict(
@@ -64,7 +68,9 @@ async def _entity_payload(session: AsyncSession, entity_id: uuid.UUID) -> dict[s
     return row
 
 
-async def create_entity(session: AsyncSession, *, data: EntityCreate, actor: Principal, is_demo: bool = False) -> dict[str, Any]:
+async def create_entity(
+    session: AsyncSession, *, data: EntityCreate, actor: Principal, is_demo: bool = False
+) -> dict[str, Any]:
     """Create an entity with its identifiers; returns its representation."""
     await _check_acronym_free(session, data.acronym)
     if data.parent_id is not None:
@@ -76,7 +82,14 @@ async def create_entity(session: AsyncSession, *, data: EntityCreate, actor: Pri
     session.add_all(EntityIdentifier(entity_id=entity.id, scheme=s, value=v) for s, v in pairs)
     await session.flush()
     row = await _entity_payload(session, entity.id)
-    record_event(session, type="entity.created", subject_type="entity", subject_id=entity.id, actor=actor, payload={"entity": row})
+    record_event(
+        session,
+        type="entity.created",
+        subject_type="entity",
+        subject_id=entity.id,
+        actor=actor,
+        payload={"entity": row},
+    )
     return row
 
 
@@ -105,12 +118,12 @@ async def update_entity(
     if "acronym" in fields and data.acronym is not None:
         await _check_acronym_free(session, data.acronym, other_than=entity_id)
     new_kind = data.kind if "kind" in fields and data.kind is not None else entity.kind
-    if new_kind != EntityKind.UN_SYSTEM and entity.kind == EntityKind.UN_SYSTEM:
-        if await has_current_memberships(session, entity_id):
-            raise Conflict(
-                "entity-has-current-memberships",
-                f"{entity.acronym} is a current member of a network, and only UN-system entities are members; end its memberships first.",
-            )
+    leaves_un_system = new_kind != EntityKind.UN_SYSTEM and entity.kind == EntityKind.UN_SYSTEM
+    if leaves_un_system and await has_current_memberships(session, entity_id):
+        raise Conflict(
+            "entity-has-current-memberships",
+            f"{entity.acronym} is a current member of a network, and only UN-system entities are members; end its memberships first.",
+        )
     new_parent = data.parent_id if "parent_id" in fields else entity.parent_id
     if new_parent is not None and ("parent_id" in fields or "kind" in fields):
         await _check_parent(session, entity_id, new_parent, new_kind)
@@ -134,13 +147,19 @@ async def update_entity(
     await session.flush()
     row = await _entity_payload(session, entity_id)
     record_event(
-        session, type="entity.updated", subject_type="entity", subject_id=entity_id, actor=actor,
+        session,
+        type="entity.updated",
+        subject_type="entity",
+        subject_id=entity_id,
+        actor=actor,
         payload={"entity": row, "changes": changes_payload(changes)},
     )
     return row
 
 
-async def delete_entity(session: AsyncSession, *, entity_id: uuid.UUID, expected_version: int | None, actor: Principal) -> None:
+async def delete_entity(
+    session: AsyncSession, *, entity_id: uuid.UUID, expected_version: int | None, actor: Principal
+) -> None:
     """Delete an entity that nothing refers to. History is never deleted with it."""
     entity = await load_entity_for_update(session, entity_id)
     check_version("entity", entity.version, expected_version)
@@ -161,4 +180,11 @@ async def delete_entity(session: AsyncSession, *, entity_id: uuid.UUID, expected
     row = await _entity_payload(session, entity_id)
     await session.delete(entity)
     await session.flush()
-    record_event(session, type="entity.deleted", subject_type="entity", subject_id=entity_id, actor=actor, payload={"entity": row})
+    record_event(
+        session,
+        type="entity.deleted",
+        subject_type="entity",
+        subject_id=entity_id,
+        actor=actor,
+        payload={"entity": row},
+    )

@@ -20,9 +20,7 @@ async def mark_batch_published(session: AsyncSession, *, limit: int = BATCH_SIZE
         .with_for_update(skip_locked=True)
         .scalar_subquery()
     )
-    result = await session.execute(
-        update(Event).where(Event.position.in_(claimed)).values(published_at=clock.now())
-    )
+    result = await session.execute(update(Event).where(Event.position.in_(claimed)).values(published_at=clock.now()))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 

@@ -31,7 +31,9 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(b"%s %s\n%s" % (method.encode(), path.encode(), body)).hexdigest()
 
 
-async def claim_key(session: AsyncSession, *, principal_id: str, key: str, request_fingerprint: str) -> StoredResponse | None:
+async def claim_key(
+    session: AsyncSession, *, principal_id: str, key: str, request_fingerprint: str
+) -> StoredResponse | None:
     """Claim ``key`` for this request. Returns the stored response if an earlier request
     with the same key and payload succeeded; ``None`` means: go ahead and act."""
     if not 1 <= len(key) <= 255:

@@ -13,8 +13,7 @@ Reason = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 Notes = Annotated[str, StringConstraints(max_length=10000)]
 
 CORE_NEEDS = (
-    "a core membership records both mandate_relevance (the entity's clear mandate-driven "
-    "relevance) and capacity"
+    "a core membership records both mandate_relevance (the entity's clear mandate-driven relevance) and capacity"
 )
 
 

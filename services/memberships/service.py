@@ -32,16 +32,28 @@ def _check_core_statements(tier: MembershipTier, mandate_relevance: str | None, 
 def _check_period(start_date: date, end_date: date | None) -> None:
     if end_date is not None and end_date < start_date:
         raise InvalidInput(
-            "invalid-period", f"end_date {end_date} is before start_date {start_date}; a membership ends on or after it starts."
+            "invalid-period",
+            f"end_date {end_date} is before start_date {start_date}; a membership ends on or after it starts.",
         )
 
 
 async def _check_no_overlap(
-    session: AsyncSession, *, network_id: uuid.UUID, entity: Entity, start_date: date, end_date: date | None, excluding: uuid.UUID | None = None
+    session: AsyncSession,
+    *,
+    network_id: uuid.UUID,
+    entity: Entity,
+    start_date: date,
+    end_date: date | None,
+    excluding: uuid.UUID | None = None,
 ) -> None:
     await repository.lock_pair(session, network_id, entity.id)
     other = await repository.overlapping_membership(
-        session, network_id=network_id, entity_id=entity.id, start_date=start_date, end_date=end_date, excluding=excluding
+        session,
+        network_id=network_id,
+        entity_id=entity.id,
+        start_date=start_date,
+        end_date=end_date,
+        excluding=excluding,
     )
     if other is not None:
         until = other.end_date.isoformat() if other.end_date else "open-ended"
@@ -92,7 +104,9 @@ async def create_membership(
         )
     _check_period(data.start_date, data.end_date)
     _check_core_statements(data.tier, data.mandate_relevance, data.capacity)
-    await _check_no_overlap(session, network_id=network_id, entity=entity, start_date=data.start_date, end_date=data.end_date)
+    await _check_no_overlap(
+        session, network_id=network_id, entity=entity, start_date=data.start_date, end_date=data.end_date
+    )
     membership = Membership(
         network_id=network_id,
         entity_id=entity.id,
@@ -108,14 +122,24 @@ async def create_membership(
     await session.flush()
     row = await _membership_payload(session, membership.id)
     record_event(
-        session, type="membership.created", subject_type="membership", subject_id=membership.id,
-        network_id=network_id, actor=actor, payload={"membership": row},
+        session,
+        type="membership.created",
+        subject_type="membership",
+        subject_id=membership.id,
+        network_id=network_id,
+        actor=actor,
+        payload={"membership": row},
     )
     return row
 
 
 async def update_membership(
-    session: AsyncSession, *, membership_id: uuid.UUID, data: MembershipUpdate, expected_version: int | None, actor: Principal
+    session: AsyncSession,
+    *,
+    membership_id: uuid.UUID,
+    data: MembershipUpdate,
+    expected_version: int | None,
+    actor: Principal,
 ) -> dict[str, Any]:
     """Edit a membership's statements, notes or start date (tier and end are actions)."""
     membership = await load_membership_for_update(session, membership_id)
@@ -129,8 +153,12 @@ async def update_membership(
         entity = await session.get(Entity, membership.entity_id)
         assert entity is not None
         await _check_no_overlap(
-            session, network_id=membership.network_id, entity=entity, start_date=data.start_date,
-            end_date=membership.end_date, excluding=membership.id,
+            session,
+            network_id=membership.network_id,
+            entity=entity,
+            start_date=data.start_date,
+            end_date=membership.end_date,
+            excluding=membership.id,
         )
     changes = apply_patch(membership, data, required=frozenset({"start_date"}))
     if not changes:
@@ -138,14 +166,24 @@ async def update_membership(
     await session.flush()
     row = await _membership_payload(session, membership_id)
     record_event(
-        session, type="membership.updated", subject_type="membership", subject_id=membership_id,
-        network_id=membership.network_id, actor=actor, payload={"membership": row, "changes": changes_payload(changes)},
+        session,
+        type="membership.updated",
+        subject_type="membership",
+        subject_id=membership_id,
+        network_id=membership.network_id,
+        actor=actor,
+        payload={"membership": row, "changes": changes_payload(changes)},
     )
     return row
 
 
 async def end_membership(
-    session: AsyncSession, *, membership_id: uuid.UUID, data: MembershipEnd, expected_version: int | None, actor: Principal
+    session: AsyncSession,
+    *,
+    membership_id: uuid.UUID,
+    data: MembershipEnd,
+    expected_version: int | None,
+    actor: Principal,
 ) -> dict[str, Any]:
     """Record the last day of a membership. The coordinator's cannot end."""
     membership = await load_membership_for_update(session, membership_id)
@@ -164,8 +202,13 @@ async def end_membership(
     await session.flush()
     row = await _membership_payload(session, membership_id)
     record_event(
-        session, type="membership.ended", subject_type="membership", subject_id=membership_id,
-        network_id=membership.network_id, actor=actor, payload={"membership": row},
+        session,
+        type="membership.ended",
+        subject_type="membership",
+        subject_id=membership_id,
+        network_id=membership.network_id,
+        actor=actor,
+        payload={"membership": row},
     )
     return row
 
@@ -215,8 +258,17 @@ async def change_tier(
     row = await _membership_payload(session, successor.id)
     previous_row = await _membership_payload(session, current.id)
     record_event(
-        session, type="membership.tier_changed", subject_type="membership", subject_id=successor.id,
-        network_id=current.network_id, actor=actor,
-        payload={"membership": row, "previous": previous_row, "from_tier": previous_row_before["tier"], "to_tier": data.tier},
+        session,
+        type="membership.tier_changed",
+        subject_type="membership",
+        subject_id=successor.id,
+        network_id=current.network_id,
+        actor=actor,
+        payload={
+            "membership": row,
+            "previous": previous_row,
+            "from_tier": previous_row_before["tier"],
+            "to_tier": data.tier,
+        },
     )
     return row

@@ -30,15 +30,11 @@ class Network(RecordMixin, Base):
     country_code: Mapped[str | None] = mapped_column(String(2))
     established_on: Mapped[date]
     description: Mapped[str | None] = mapped_column(Text)
-    coordinator_entity_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("entities.id", ondelete="RESTRICT"), index=True
-    )
+    coordinator_entity_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("entities.id", ondelete="RESTRICT"), index=True)
     is_demo: Mapped[bool] = mapped_column(server_default="false")
 
     __table_args__ = (
-        CheckConstraint(
-            "(scope = 'global') = (parent_network_id IS NULL)", name="parent_unless_global"
-        ),
+        CheckConstraint("(scope = 'global') = (parent_network_id IS NULL)", name="parent_unless_global"),
         CheckConstraint("scope <> 'regional' OR region IS NOT NULL", name="regional_has_region"),
         CheckConstraint("scope <> 'country' OR country_code IS NOT NULL", name="country_has_code"),
         # There is one UN Network on Migration.

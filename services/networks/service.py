@@ -33,7 +33,9 @@ async def _network_payload(session: AsyncSession, network_id: uuid.UUID) -> dict
     return row
 
 
-async def create_network(session: AsyncSession, *, data: NetworkCreate, actor: Principal, is_demo: bool = False) -> dict[str, Any]:
+async def create_network(
+    session: AsyncSession, *, data: NetworkCreate, actor: Principal, is_demo: bool = False
+) -> dict[str, Any]:
     """Create a network; its coordinator becomes its first core member on ``established_on``."""
     if data.scope == NetworkScope.GLOBAL:
         if await session.scalar(select(exists().where(Network.scope == NetworkScope.GLOBAL))):
@@ -42,7 +44,9 @@ async def create_network(session: AsyncSession, *, data: NetworkCreate, actor: P
         assert data.parent_network_id is not None
         parent = await session.get(Network, data.parent_network_id)
         if parent is None:
-            raise InvalidInput("reference-not-found", f"parent_network_id {data.parent_network_id} is not a network of the registry.")
+            raise InvalidInput(
+                "reference-not-found", f"parent_network_id {data.parent_network_id} is not a network of the registry."
+            )
         allowed = ALLOWED_PARENT_SCOPES[data.scope]
         if parent.scope not in allowed:
             raise Conflict(
@@ -52,18 +56,26 @@ async def create_network(session: AsyncSession, *, data: NetworkCreate, actor: P
             )
     coordinator = await session.get(Entity, data.coordinator.entity_id)
     if coordinator is None:
-        raise InvalidInput("reference-not-found", f"coordinator.entity_id {data.coordinator.entity_id} is not an entity of the registry.")
+        raise InvalidInput(
+            "reference-not-found",
+            f"coordinator.entity_id {data.coordinator.entity_id} is not an entity of the registry.",
+        )
     if not coordinator.un_system:
-        raise Conflict("entity-not-un-system", f"{coordinator.acronym} is not a UN-system entity; a network is coordinated by one.")
-    network = Network(
-        **data.model_dump(exclude={"coordinator"}), coordinator_entity_id=coordinator.id, is_demo=is_demo
-    )
+        raise Conflict(
+            "entity-not-un-system", f"{coordinator.acronym} is not a UN-system entity; a network is coordinated by one."
+        )
+    network = Network(**data.model_dump(exclude={"coordinator"}), coordinator_entity_id=coordinator.id, is_demo=is_demo)
     session.add(network)
     await session.flush()
     row = await _network_payload(session, network.id)
     record_event(
-        session, type="network.created", subject_type="network", subject_id=network.id,
-        network_id=network.id, actor=actor, payload={"network": row},
+        session,
+        type="network.created",
+        subject_type="network",
+        subject_id=network.id,
+        network_id=network.id,
+        actor=actor,
+        payload={"network": row},
     )
     await create_membership(
         session,
@@ -96,7 +108,11 @@ async def update_network(
     if network.scope == NetworkScope.COUNTRY and "country_code" in fields and data.country_code is None:
         raise InvalidInput("required-field", "A country network needs a country_code.")
     new_coordinator = data.coordinator_entity_id
-    if "coordinator_entity_id" in fields and new_coordinator is not None and new_coordinator != network.coordinator_entity_id:
+    if (
+        "coordinator_entity_id" in fields
+        and new_coordinator is not None
+        and new_coordinator != network.coordinator_entity_id
+    ):
         core = await membership_repository.current_core_membership(
             session, network_id=network_id, entity_id=new_coordinator, today=clock.today()
         )
@@ -112,7 +128,12 @@ async def update_network(
     await session.flush()
     row = await _network_payload(session, network_id)
     record_event(
-        session, type="network.updated", subject_type="network", subject_id=network_id,
-        network_id=network_id, actor=actor, payload={"network": row, "changes": changes_payload(changes)},
+        session,
+        type="network.updated",
+        subject_type="network",
+        subject_id=network_id,
+        network_id=network_id,
+        actor=actor,
+        payload={"network": row, "changes": changes_payload(changes)},
     )
     return row

@@ -42,7 +42,11 @@ def start_worker(url: str, log: Path) -> subprocess.Popen:
     dramatiq_cli = Path(sys.executable).with_name("dramatiq")
     return subprocess.Popen(
         [str(dramatiq_cli), "worker.main", "--processes", "1", "--threads", "2"],
-        cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 
@@ -68,7 +72,9 @@ async def test_relay_round_trip_through_a_real_broker_and_worker_process(kind, c
             async with database.read() as conn:
                 published = await conn.scalar(select(Event.published_at).where(Event.id == event_id))
             await asyncio.sleep(0.2)
-        assert published is not None, "the worker process did not relay the event:\n" + (tmp_path / "worker.log").read_text()
+        assert published is not None, (
+            "the worker process did not relay the event:\n" + (tmp_path / "worker.log").read_text()
+        )
     finally:
         worker.send_signal(signal.SIGTERM)  # the master forwards it to its worker processes
         try:
