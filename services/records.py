@@ -1,10 +1,15 @@
 """Helpers every domain's service uses on its records."""
 
+import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.errors import InvalidInput, PreconditionFailed
+from services.events.service import record_event
+from services.principals import Principal
 
 
 def check_version(kind: str, current: int, expected: int | None) -> None:
@@ -39,3 +44,43 @@ def apply_patch(
 
 def changes_payload(changes: dict[str, tuple[Any, Any]]) -> dict[str, dict[str, Any]]:
     return {field: {"before": before, "after": after} for field, (before, after) in changes.items()}
+
+
+RowLoader = Callable[[AsyncSession, uuid.UUID], Awaitable[dict[str, Any] | None]]
+
+
+async def record_change(
+    session: AsyncSession,
+    *,
+    event: str,
+    subject_type: str,
+    subject_id: uuid.UUID,
+    load_row: RowLoader,
+    actor: Principal,
+    network_id: uuid.UUID | None = None,
+    changes: dict[str, tuple[Any, Any]] | None = None,
+    **extra_payload: Any,
+) -> dict[str, Any]:
+    """Flush a change, read the record back as the API shows it, and append the event
+    ``<subject_type>.<event>`` carrying that representation (and the changed fields).
+    An update that changed nothing (``changes == {}``) writes no event."""
+    if changes == {}:
+        unchanged = await load_row(session, subject_id)
+        assert unchanged is not None
+        return unchanged
+    await session.flush()
+    row = await load_row(session, subject_id)
+    assert row is not None
+    payload: dict[str, Any] = {subject_type: row, **extra_payload}
+    if changes:
+        payload["changes"] = changes_payload(changes)
+    record_event(
+        session,
+        type=f"{subject_type}.{event}",
+        subject_type=subject_type,
+        subject_id=subject_id,
+        network_id=network_id,
+        actor=actor,
+        payload=payload,
+    )
+    return row

@@ -15,7 +15,7 @@ from services.events.service import record_event
 from services.memberships.models import Membership
 from services.networks.models import Network
 from services.principals import Principal
-from services.records import apply_patch, changes_payload, check_version
+from services.records import apply_patch, check_version, record_change
 
 
 async def load_entity_for_update(session: AsyncSession, entity_id: uuid.UUID) -> Entity:
@@ -62,10 +62,18 @@ async def _check_parent(
         )
 
 
-async def _entity_payload(session: AsyncSession, entity_id: uuid.UUID) -> dict[str, Any]:
-    row = await repository.get_entity_row(session, entity_id)
-    assert row is not None
-    return row
+async def _record(
+    session: AsyncSession, event: str, entity_id: uuid.UUID, actor: Principal, **details: Any
+) -> dict[str, Any]:
+    return await record_change(
+        session,
+        event=event,
+        subject_type="entity",
+        subject_id=entity_id,
+        load_row=repository.get_entity_row,
+        actor=actor,
+        **details,
+    )
 
 
 async def create_entity(
@@ -80,17 +88,7 @@ async def create_entity(
     session.add(entity)
     await session.flush()
     session.add_all(EntityIdentifier(entity_id=entity.id, scheme=s, value=v) for s, v in pairs)
-    await session.flush()
-    row = await _entity_payload(session, entity.id)
-    record_event(
-        session,
-        type="entity.created",
-        subject_type="entity",
-        subject_id=entity.id,
-        actor=actor,
-        payload={"entity": row},
-    )
-    return row
+    return await _record(session, "created", entity.id, actor)
 
 
 async def has_current_memberships(session: AsyncSession, entity_id: uuid.UUID) -> bool:
@@ -142,19 +140,7 @@ async def update_entity(
                 [{"scheme": s, "value": v} for s, v in sorted(pairs)],
             )
             entity.updated_at = clock.now()  # a change of identifiers is a change of the entity
-    if not changes:
-        return await _entity_payload(session, entity_id)
-    await session.flush()
-    row = await _entity_payload(session, entity_id)
-    record_event(
-        session,
-        type="entity.updated",
-        subject_type="entity",
-        subject_id=entity_id,
-        actor=actor,
-        payload={"entity": row, "changes": changes_payload(changes)},
-    )
-    return row
+    return await _record(session, "updated", entity_id, actor, changes=changes)
 
 
 async def delete_entity(
@@ -177,7 +163,7 @@ async def delete_entity(
             "entity-in-use",
             f"{entity.acronym} has past memberships, which are part of the record; it cannot be deleted.",
         )
-    row = await _entity_payload(session, entity_id)
+    row = await repository.get_entity_row(session, entity_id)
     await session.delete(entity)
     await session.flush()
     record_event(

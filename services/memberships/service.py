@@ -9,19 +9,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.entities.models import Entity
 from services.errors import Conflict, InvalidInput, NotFound
-from services.events.service import record_event
 from services.memberships import repository
 from services.memberships.models import Membership, MembershipTier
 from services.memberships.schemas import CORE_NEEDS, MembershipCreate, MembershipEnd, MembershipUpdate, TierChange
 from services.networks.models import Network
 from services.principals import Principal
-from services.records import apply_patch, changes_payload, check_version
+from services.records import apply_patch, check_version, record_change
 
 
-async def _membership_payload(session: AsyncSession, membership_id: uuid.UUID) -> dict[str, Any]:
-    row = await repository.get_membership_row(session, membership_id)
-    assert row is not None
-    return row
+async def _record(
+    session: AsyncSession, event: str, membership: Membership, actor: Principal, **details: Any
+) -> dict[str, Any]:
+    return await record_change(
+        session,
+        event=event,
+        subject_type="membership",
+        subject_id=membership.id,
+        network_id=membership.network_id,
+        load_row=repository.get_membership_row,
+        actor=actor,
+        **details,
+    )
 
 
 def _check_core_statements(tier: MembershipTier, mandate_relevance: str | None, capacity: str | None) -> None:
@@ -119,18 +127,8 @@ async def create_membership(
         is_demo=is_demo,
     )
     session.add(membership)
-    await session.flush()
-    row = await _membership_payload(session, membership.id)
-    record_event(
-        session,
-        type="membership.created",
-        subject_type="membership",
-        subject_id=membership.id,
-        network_id=network_id,
-        actor=actor,
-        payload={"membership": row},
-    )
-    return row
+    await session.flush()  # assigns the id
+    return await _record(session, "created", membership, actor)
 
 
 async def update_membership(
@@ -161,20 +159,7 @@ async def update_membership(
             excluding=membership.id,
         )
     changes = apply_patch(membership, data, required=frozenset({"start_date"}))
-    if not changes:
-        return await _membership_payload(session, membership_id)
-    await session.flush()
-    row = await _membership_payload(session, membership_id)
-    record_event(
-        session,
-        type="membership.updated",
-        subject_type="membership",
-        subject_id=membership_id,
-        network_id=membership.network_id,
-        actor=actor,
-        payload={"membership": row, "changes": changes_payload(changes)},
-    )
-    return row
+    return await _record(session, "updated", membership, actor, changes=changes)
 
 
 async def end_membership(
@@ -199,18 +184,7 @@ async def end_membership(
         )
     membership.end_date = data.end_date
     membership.end_reason = data.reason
-    await session.flush()
-    row = await _membership_payload(session, membership_id)
-    record_event(
-        session,
-        type="membership.ended",
-        subject_type="membership",
-        subject_id=membership_id,
-        network_id=membership.network_id,
-        actor=actor,
-        payload={"membership": row},
-    )
-    return row
+    return await _record(session, "ended", membership, actor)
 
 
 async def change_tier(
@@ -238,7 +212,7 @@ async def change_tier(
             "This entity coordinates the network and must stay in the core tier; appoint another coordinator first.",
         )
     _check_core_statements(data.tier, data.mandate_relevance, data.capacity)
-    previous_row_before = await _membership_payload(session, current.id)
+    from_tier = current.tier
     current.end_date = data.effective_date - timedelta(days=1)
     current.end_reason = f"moved to the {data.tier.value} tier"
     await session.flush()  # the open period must close before the next one opens
@@ -255,20 +229,12 @@ async def change_tier(
     )
     session.add(successor)
     await session.flush()
-    row = await _membership_payload(session, successor.id)
-    previous_row = await _membership_payload(session, current.id)
-    record_event(
+    return await _record(
         session,
-        type="membership.tier_changed",
-        subject_type="membership",
-        subject_id=successor.id,
-        network_id=current.network_id,
-        actor=actor,
-        payload={
-            "membership": row,
-            "previous": previous_row,
-            "from_tier": previous_row_before["tier"],
-            "to_tier": data.tier,
-        },
+        "tier_changed",
+        successor,
+        actor,
+        previous=await repository.get_membership_row(session, current.id),
+        from_tier=from_tier,
+        to_tier=data.tier,
     )
-    return row

@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.clock import clock
 from services.entities.models import Entity
 from services.errors import Conflict, InvalidInput, NotFound
-from services.events.service import record_event
 from services.memberships import repository as membership_repository
 from services.memberships.models import MembershipTier
 from services.memberships.schemas import MembershipCreate
@@ -18,7 +17,7 @@ from services.networks import repository
 from services.networks.models import Network, NetworkScope
 from services.networks.schemas import REQUIRED_ON_NETWORK, NetworkCreate, NetworkUpdate
 from services.principals import Principal
-from services.records import apply_patch, changes_payload, check_version
+from services.records import apply_patch, check_version, record_change
 
 # Which scope a network's parent may have.
 ALLOWED_PARENT_SCOPES = {
@@ -27,10 +26,19 @@ ALLOWED_PARENT_SCOPES = {
 }
 
 
-async def _network_payload(session: AsyncSession, network_id: uuid.UUID) -> dict[str, Any]:
-    row = await repository.get_network_row(session, network_id)
-    assert row is not None
-    return row
+async def _record(
+    session: AsyncSession, event: str, network_id: uuid.UUID, actor: Principal, **details: Any
+) -> dict[str, Any]:
+    return await record_change(
+        session,
+        event=event,
+        subject_type="network",
+        subject_id=network_id,
+        network_id=network_id,
+        load_row=repository.get_network_row,
+        actor=actor,
+        **details,
+    )
 
 
 async def create_network(
@@ -66,17 +74,8 @@ async def create_network(
         )
     network = Network(**data.model_dump(exclude={"coordinator"}), coordinator_entity_id=coordinator.id, is_demo=is_demo)
     session.add(network)
-    await session.flush()
-    row = await _network_payload(session, network.id)
-    record_event(
-        session,
-        type="network.created",
-        subject_type="network",
-        subject_id=network.id,
-        network_id=network.id,
-        actor=actor,
-        payload={"network": row},
-    )
+    await session.flush()  # assigns the id
+    row = await _record(session, "created", network.id, actor)
     await create_membership(
         session,
         network_id=network.id,
@@ -123,17 +122,4 @@ async def update_network(
                 "admit the entity to the core tier (or move it there) first.",
             )
     changes = apply_patch(network, data, required=REQUIRED_ON_NETWORK)
-    if not changes:
-        return await _network_payload(session, network_id)
-    await session.flush()
-    row = await _network_payload(session, network_id)
-    record_event(
-        session,
-        type="network.updated",
-        subject_type="network",
-        subject_id=network_id,
-        network_id=network_id,
-        actor=actor,
-        payload={"network": row, "changes": changes_payload(changes)},
-    )
-    return row
+    return await _record(session, "updated", network_id, actor, changes=changes)
