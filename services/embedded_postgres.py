@@ -4,6 +4,7 @@ import json
 import logging
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,9 @@ def _pid_alive(pid: int) -> bool:
 def start_embedded_postgres(data_dir: Path, database: str = "registry") -> tuple[Any, str]:
     """Start (or join) the server whose data lives in ``data_dir/pg`` and make sure
     ``database`` exists. Returns the server handle (keep it alive) and the database URL."""
-    from pgserver.postgres_server import get_server
+    with warnings.catch_warnings():  # platformdirs warns where XDG_RUNTIME_DIR is unset; pgserver copes
+        warnings.simplefilter("ignore")
+        from pgserver.postgres_server import get_server
 
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", database):
         raise ValueError(f"not a plain database name: {database!r}")
