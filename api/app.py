@@ -7,9 +7,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import entities, gcm, health, memberships, networks
+from api import api_keys, audit, entities, gcm, health, memberships, networks
 from api.errors import install_error_handlers
+from api.limits import EdgeMiddleware, RateLimiter
+from services.auth.authenticator import Authenticator
 from services.database import dispose_database
+from services.settings import get_settings
 
 logger = logging.getLogger("api")
 
@@ -28,7 +31,6 @@ async def _in_process_worker(app: FastAPI) -> AsyncIterator[None]:
     """Run Dramatiq workers and the scheduler inside this process (``registry run``)."""
     import dramatiq
 
-    from services.settings import get_settings
     from worker.main import broker
     from worker.scheduler import run_scheduler
 
@@ -61,7 +63,11 @@ def create_app(*, run_worker_in_process: bool = False) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
     )
+    settings = get_settings()
+    app.state.authenticator = Authenticator(settings)
+    app.state.rate_limiter = RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
+    app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
     install_error_handlers(app)
-    for module in (health, gcm, entities, networks, memberships):
+    for module in (health, gcm, entities, networks, memberships, api_keys, audit):
         app.include_router(module.router)
     return app

@@ -44,6 +44,29 @@ def migrate(settings: Settings, *, demo_by_default: bool) -> None:
     asyncio.run(seed())
 
 
+def create_admin_key(settings: Settings, *, name: str, only_if_none: bool) -> str | None:
+    """A new admin API key (``None`` when ``only_if_none`` and one is active already)."""
+    from services.api_keys.service import create_bootstrap_admin_key
+    from services.database import create_database
+
+    async def create() -> str | None:
+        database = create_database(settings)
+        try:
+            async with database.session() as session:
+                return await create_bootstrap_admin_key(session, name=name, only_if_none=only_if_none)
+        finally:
+            await database.dispose()
+
+    return asyncio.run(create())
+
+
+def _print_key(key: str, *, why: str) -> None:
+    # Printed to the terminal once, never logged: only its hash is kept.
+    print(
+        f"\n{why}\n\n    {key}\n\nKeep it: it is shown this once. Use it as: Authorization: Bearer <key>\n", flush=True
+    )
+
+
 def _with_embedded_database(settings: Settings) -> tuple[Settings, Any]:
     if settings.database_url:
         return settings, None
@@ -65,6 +88,9 @@ def command_run(args: argparse.Namespace) -> None:
     started = time.monotonic()
     settings, server = _with_embedded_database(get_settings())
     migrate(settings, demo_by_default=True)
+    first_key = create_admin_key(settings, name="first admin key (registry run)", only_if_none=True)
+    if first_key is not None:
+        _print_key(first_key, why="The registry's first admin API key:")
     from api.app import create_app
 
     app = create_app(run_worker_in_process=True)
@@ -108,6 +134,16 @@ def command_migrate(args: argparse.Namespace) -> None:
         server.cleanup()
 
 
+def command_create_admin_key(args: argparse.Namespace) -> None:
+    """Create an admin API key and print it once (for the first key, or a lost one)."""
+    settings, server = _with_embedded_database(get_settings())
+    key = create_admin_key(settings, name=args.name, only_if_none=False)
+    assert key is not None
+    _print_key(key, why=f"A new admin API key ({args.name}):")
+    if server is not None:
+        server.cleanup()
+
+
 def command_scheduler(args: argparse.Namespace) -> None:
     """The scheduler alone; run exactly one (extra ones wait as standbys)."""
     from worker.scheduler import run_scheduler
@@ -130,9 +166,12 @@ def main(argv: list[str] | None = None) -> None:
         ("serve", command_serve),
         ("migrate", command_migrate),
         ("scheduler", command_scheduler),
+        ("create-admin-key", command_create_admin_key),
     ):
         sub = commands.add_parser(name, help=(handler.__doc__ or name).strip().splitlines()[0])
         sub.set_defaults(handler=handler)
+        if name == "create-admin-key":
+            sub.add_argument("--name", default="admin key (CLI)", help="what the key is for")
     args = parser.parse_args(argv)
     _configure_logging(get_settings())
     args.handler(args)

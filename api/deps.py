@@ -1,21 +1,30 @@
 """Request dependencies, as ``Annotated`` aliases routers declare."""
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Annotated
 
-from fastapi import Depends, Header, Query
+from fastapi import Depends, Header, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from services.auth.authenticator import Authenticator
 from services.database import get_database
-from services.errors import DomainError, InvalidInput, PreconditionFailed
+from services.errors import DomainError, InvalidInput, PreconditionFailed, Unauthenticated
 from services.events.service import PENDING_EVENTS_FLAG
 from services.pagination import PageRequest, decode_cursor
-from services.principals import ANONYMOUS, Principal
+from services.principals import Principal
 from services.settings import get_settings
 from worker.events import nudge_relay
 
 logger = logging.getLogger("api")
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="An API key (`mnr_…`) or a JWT from the UN identity provider.",
+)
 
 
 async def write_session() -> AsyncIterator[AsyncSession]:
@@ -33,12 +42,26 @@ async def read_connection() -> AsyncIterator[AsyncConnection]:
         yield connection
 
 
-async def current_principal() -> Principal:
-    """Who is calling. Authentication arrives with the access-control issue."""
-    return ANONYMOUS
+async def auth_connector() -> Callable[[], AbstractAsyncContextManager[AsyncConnection]]:
+    """How authentication reaches the database, on the rare request its cache cannot answer."""
+    return get_database().read
 
 
-def page_request(
+async def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    connect: Annotated[Callable[[], AbstractAsyncContextManager[AsyncConnection]], Depends(auth_connector)],
+) -> Principal:
+    """Who is calling: every /v1 route needs an API key or a bearer token. Rate-limited per caller."""
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise Unauthenticated("authentication-required", "Send Authorization: Bearer <API key or token>.")
+    authenticator: Authenticator = request.app.state.authenticator
+    principal = await authenticator.authenticate(credentials.credentials, connect)
+    request.app.state.rate_limiter.check(principal.id)
+    return principal
+
+
+async def page_request(
     limit: Annotated[int | None, Query(ge=1, description="Page size, at most 200.")] = None,
     cursor: Annotated[str | None, Query(description="Opaque cursor from the previous page's Link header.")] = None,
 ) -> PageRequest:
@@ -62,7 +85,8 @@ def parse_if_match(value: str | None, *, required: bool) -> int | None:
         if required:
             raise PreconditionRequired(
                 "if-match-required",
-                "Send If-Match with the ETag from your last GET of this record, so that you do not overwrite a change you have not seen.",
+                "Send If-Match with the ETag from your last GET of this record, "
+                "so that you do not overwrite a change you have not seen.",
             )
         return None
     value = value.strip()
@@ -76,17 +100,18 @@ def parse_if_match(value: str | None, *, required: bool) -> int | None:
     return int(tag[1:-1])
 
 
-def if_match_required(if_match: Annotated[str | None, Header()] = None) -> int | None:
+async def if_match_required(if_match: Annotated[str | None, Header()] = None) -> int | None:
     return parse_if_match(if_match, required=True)
 
 
-def if_match_optional(if_match: Annotated[str | None, Header()] = None) -> int | None:
+async def if_match_optional(if_match: Annotated[str | None, Header()] = None) -> int | None:
     return parse_if_match(if_match, required=False)
 
 
+Authenticated = Depends(current_principal)
 DbSession = Annotated[AsyncSession, Depends(write_session, scope="function")]
 DbRead = Annotated[AsyncConnection, Depends(read_connection, scope="function")]
-CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+CurrentPrincipal = Annotated[Principal, Authenticated]
 Pagination = Annotated[PageRequest, Depends(page_request)]
 RequiredIfMatch = Annotated[int | None, Depends(if_match_required)]
 OptionalIfMatch = Annotated[int | None, Depends(if_match_optional)]

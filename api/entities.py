@@ -4,6 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from api.deps import (
+    Authenticated,
     CurrentPrincipal,
     DbRead,
     DbSession,
@@ -20,7 +21,7 @@ from services.entities.models import EntityKind
 from services.entities.schemas import EntityCreate, EntityOut, EntityUpdate
 from services.errors import NotFound
 
-router = APIRouter(prefix="/v1/entities", tags=["entities"])
+router = APIRouter(prefix="/v1/entities", tags=["entities"], dependencies=[Authenticated], responses=problems(401, 429))
 
 
 @router.post("", status_code=201, response_model=EntityOut, responses=problems(409, 422))

@@ -61,7 +61,9 @@ def _location(loc: tuple[Any, ...]) -> str:
 
 async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
-    return problem_response(exc.status, exc.kind, exc.detail, title=exc.title, instance=request.url.path, **exc.extra)
+    return problem_response(
+        exc.status, exc.kind, exc.detail, title=exc.title, headers=exc.headers, instance=request.url.path, **exc.extra
+    )
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

@@ -1,10 +1,13 @@
 from fastapi import APIRouter, Response
 
-from api.deps import DbRead
+from api.deps import Authenticated, DbRead
+from api.openapi import problems
 from api.responses import json_response
 from services.gcm import service
 
-router = APIRouter(prefix="/v1/gcm", tags=["reference data"])
+router = APIRouter(
+    prefix="/v1/gcm", tags=["reference data"], dependencies=[Authenticated], responses=problems(401, 429)
+)
 
 
 @router.get("/objectives")

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from api.deps import (
+    Authenticated,
     CurrentPrincipal,
     DbRead,
     DbSession,
@@ -23,7 +24,9 @@ from services.memberships.models import MembershipTier
 from services.memberships.repository import PeriodFilter
 from services.memberships.schemas import MembershipCreate, MembershipEnd, MembershipOut, MembershipUpdate, TierChange
 
-router = APIRouter(prefix="/v1/memberships", tags=["memberships"])
+router = APIRouter(
+    prefix="/v1/memberships", tags=["memberships"], dependencies=[Authenticated], responses=problems(401, 429)
+)
 
 AsOf = Annotated[date | None, Query(description="Memberships that cover this date (ISO 8601), e.g. 2019-06-01.")]
 Current = Annotated[bool | None, Query(description="true: memberships that cover today; false: those that do not.")]

@@ -4,7 +4,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from api.deps import CurrentPrincipal, DbRead, DbSession, IdempotencyKeyHeader, Pagination, RequiredIfMatch
+from api.deps import (
+    Authenticated,
+    CurrentPrincipal,
+    DbRead,
+    DbSession,
+    IdempotencyKeyHeader,
+    Pagination,
+    RequiredIfMatch,
+)
 from api.idempotency import idempotent
 from api.memberships import membership_period_filter
 from api.openapi import page_of, problems
@@ -18,7 +26,7 @@ from services.networks import repository, service
 from services.networks.models import NetworkScope
 from services.networks.schemas import NetworkCreate, NetworkOut, NetworkUpdate
 
-router = APIRouter(prefix="/v1/networks", tags=["networks"])
+router = APIRouter(prefix="/v1/networks", tags=["networks"], dependencies=[Authenticated], responses=problems(401, 429))
 
 
 @router.post("", status_code=201, response_model=NetworkOut, responses=problems(409, 422))

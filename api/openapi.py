@@ -17,6 +17,10 @@ PROBLEM_SCHEMA = {
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     descriptions = {
+        401: "No valid API key or bearer token",
+        403: "Your role may not do this",
+        413: "The request body is too large",
+        429: "Too many requests; see Retry-After",
         404: "Not found",
         409: "Conflicts with a rule of the registry",
         412: "If-Match does not match the current ETag",

@@ -9,11 +9,25 @@ class DomainError(Exception):
     status: int = 409
     title: str = "Conflict with the registry's rules"
 
-    def __init__(self, kind: str, detail: str, **extra: Any) -> None:
+    def __init__(self, kind: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any) -> None:
         super().__init__(detail)
         self.kind = kind
         self.detail = detail
+        self.headers = headers
         self.extra = extra
+
+
+class Unauthenticated(DomainError):
+    status = 401
+    title = "Authentication required"
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(kind, detail, headers={"WWW-Authenticate": 'Bearer realm="migration-network-registry"'})
+
+
+class Forbidden(DomainError):
+    status = 403
+    title = "Not allowed for your role"
 
 
 class NotFound(DomainError):

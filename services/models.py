@@ -1,5 +1,7 @@
 """Every ORM model, imported in one place so the metadata is complete (Alembic, tests)."""
 
+from services.api_keys.models import ApiKey
+from services.audit.models import AuditEntry
 from services.base import Base
 from services.entities.models import Entity, EntityIdentifier
 from services.events.models import Event
@@ -9,6 +11,8 @@ from services.memberships.models import Membership
 from services.networks.models import Network
 
 __all__ = [
+    "ApiKey",
+    "AuditEntry",
     "Base",
     "Entity",
     "EntityIdentifier",

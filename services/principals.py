@@ -1,15 +1,30 @@
-"""Who is making a change. Authentication (API keys, JWT) fills this in at the edge."""
+"""Who is making a request or a change, and in which role."""
 
+import enum
 import uuid
 from dataclasses import dataclass
 
 
+class Role(enum.StrEnum):
+    ADMIN = "admin"  # the secretariat: everything
+    FOCAL_POINT = "focal_point"  # bound to one entity: its own profile, statements and seats
+    INTEGRATOR = "integrator"  # another UN system: reads, its own webhook endpoints
+    READER = "reader"
+    SYSTEM = "system"  # the service itself (seed data, scheduled work)
+
+
 @dataclass(frozen=True)
 class Principal:
+    """An authenticated caller. ``id`` is stable and safe to log (never a secret)."""
+
     id: str
-    role: str
+    role: Role
     entity_id: uuid.UUID | None = None
+    api_key_id: uuid.UUID | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role in (Role.ADMIN, Role.SYSTEM)
 
 
-SYSTEM = Principal(id="system", role="system")
-ANONYMOUS = Principal(id="anonymous", role="anonymous")
+SYSTEM = Principal(id="system", role=Role.SYSTEM)

@@ -58,12 +58,13 @@ async def record_change(
     load_row: RowLoader,
     actor: Principal,
     network_id: uuid.UUID | None = None,
+    owner_entity_id: uuid.UUID | None = None,
     changes: dict[str, tuple[Any, Any]] | None = None,
     **extra_payload: Any,
 ) -> dict[str, Any]:
     """Flush a change, read the record back as the API shows it, and append the event
-    ``<subject_type>.<event>`` carrying that representation (and the changed fields).
-    An update that changed nothing (``changes == {}``) writes no event."""
+    ``<subject_type>.<event>`` carrying that representation (and the changed fields), with
+    its audit entry. An update that changed nothing (``changes == {}``) writes neither."""
     if changes == {}:
         unchanged = await load_row(session, subject_id)
         assert unchanged is not None
@@ -74,13 +75,20 @@ async def record_change(
     payload: dict[str, Any] = {subject_type: row, **extra_payload}
     if changes:
         payload["changes"] = changes_payload(changes)
+        before = {field: old for field, (old, _) in changes.items()}
+        after = {field: new for field, (_, new) in changes.items()}
+    else:
+        before, after = None, {k: v for k, v in row.items() if k != "version"}
     record_event(
         session,
         type=f"{subject_type}.{event}",
         subject_type=subject_type,
         subject_id=subject_id,
         network_id=network_id,
+        owner_entity_id=owner_entity_id,
         actor=actor,
         payload=payload,
+        before=before,
+        after=after,
     )
     return row

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -35,6 +36,35 @@ class Settings(BaseSettings):
     load_demo_data: bool | None = None
 
     log_level: str = "INFO"
+
+    # Access control.
+    # Bearer tokens (JWT) from the UN identity provider; all three unset: tokens are refused.
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_jwks_url: str | None = None
+    # Asymmetric algorithms only: HS* would let anyone holding the public key sign tokens.
+    jwt_algorithms: list[str] = ["RS256", "ES256"]
+    jwt_role_claim: str = "mnr_role"
+    jwt_entity_claim: str = "mnr_entity_id"
+    jwt_leeway_seconds: int = 30
+    jwks_cache_seconds: float = 300.0
+    # How long a process trusts what it learnt about a key or token; a revoked key stops
+    # working everywhere within this many seconds (at once in the process that revoked it).
+    auth_cache_seconds: float = 5.0
+    # Per caller (API key or token subject), per API process.
+    rate_limit_per_minute: int = 600
+    rate_limit_burst: int = 100
+    # Request bodies larger than this get 413.
+    max_body_bytes: int = 1_048_576
+
+    @field_validator("jwt_algorithms")
+    @classmethod
+    def _asymmetric_only(cls, algorithms: list[str]) -> list[str]:
+        allowed = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+        refused = [a for a in algorithms if a not in allowed]
+        if refused:
+            raise ValueError(f"JWT_ALGORITHMS may hold asymmetric algorithms only ({sorted(allowed)}), not {refused}")
+        return algorithms
 
 
 _settings: Settings | None = None

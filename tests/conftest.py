@@ -39,7 +39,18 @@ def database_url(name: str) -> str:
 
 TEST_DATABASE_URL = database_url(TEST_DATABASE)
 # Before anything builds an engine or a broker: the in-memory broker, the test database.
-use_settings(Settings(database_url=TEST_DATABASE_URL, broker_url=None, load_demo_data=False, data_dir=ROOT / ".data"))
+use_settings(
+    Settings(
+        database_url=TEST_DATABASE_URL,
+        broker_url=None,
+        load_demo_data=False,
+        data_dir=ROOT / ".data",
+        rate_limit_burst=1_000_000,  # the rate limit has its own test
+        jwt_issuer=None,
+        jwt_audience=None,
+        jwt_jwks_url=None,
+    )
+)
 
 
 async def recreate_database(name: str) -> None:
@@ -108,13 +119,15 @@ def _release_clock() -> Iterator[None]:
 
 
 @pytest.fixture
-async def client(connection: AsyncConnection) -> AsyncIterator[AsyncClient]:
-    """The API over ASGI, on the test's connection: each request's unit of work is a savepoint."""
+async def app(connection: AsyncConnection):
+    """The API on the test's connection: each request's unit of work is a savepoint."""
+    from contextlib import asynccontextmanager
+
     from api.app import create_app
-    from api.deps import read_connection, write_session
+    from api.deps import auth_connector, read_connection, write_session
     from services.events.service import PENDING_EVENTS_FLAG
 
-    app = create_app()
+    application = create_app()
     nudges: list[bool] = []
 
     async def test_write_session() -> AsyncIterator[AsyncSession]:
@@ -127,20 +140,74 @@ async def client(connection: AsyncConnection) -> AsyncIterator[AsyncClient]:
     async def test_read_connection() -> AsyncIterator[AsyncConnection]:
         yield connection
 
-    app.dependency_overrides[write_session] = test_write_session
-    app.dependency_overrides[read_connection] = test_read_connection
-    app.state.relay_nudges = nudges
-    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://registry.test") as c:
+    @asynccontextmanager
+    async def on_test_connection() -> AsyncIterator[AsyncConnection]:
+        yield connection
+
+    application.dependency_overrides[write_session] = test_write_session
+    application.dependency_overrides[read_connection] = test_read_connection
+
+    async def test_auth_connector():
+        return on_test_connection
+
+    application.dependency_overrides[auth_connector] = test_auth_connector
+    application.state.relay_nudges = nudges
+    return application
+
+
+@pytest.fixture
+async def make_client(app, session):
+    """``await make_client(role, entity_id=None)``: an HTTP client holding a fresh API key of
+    that role (``None``: no credentials at all)."""
+    from services.api_keys.schemas import ApiKeyCreate
+    from services.api_keys.service import create_api_key
+    from services.principals import SYSTEM
+
+    clients: list[AsyncClient] = []
+
+    async def make(role: str | None, entity_id=None) -> AsyncClient:
+        headers = {}
+        if role is not None:
+            row, key = await create_api_key(
+                session, data=ApiKeyCreate(name=f"test {role}", role=role, entity_id=entity_id), actor=SYSTEM
+            )
+            await session.flush()
+            headers["Authorization"] = f"Bearer {key}"
+        c = AsyncClient(transport=ASGITransport(app=app), base_url="http://registry.test", headers=headers)
         c.app = app  # type: ignore[attr-defined]
-        yield c
+        clients.append(c)
+        return c
+
+    yield make
+    for c in clients:
+        await c.aclose()
+
+
+@pytest.fixture
+async def client(make_client) -> AsyncClient:
+    """An admin (the secretariat) over HTTP."""
+    return await make_client("admin")
+
+
+async def committed_admin_key() -> str:
+    """An admin key committed to the test database (for apps that use their own connections)."""
+    from services.api_keys.service import create_bootstrap_admin_key
+    from services.database import get_database
+
+    async with get_database().session() as session:
+        key = await create_bootstrap_admin_key(session, name="committed test admin", only_if_none=False)
+    assert key is not None
+    return key
 
 
 @pytest.fixture
 async def committed(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
     """For tests that need real commits (workers, concurrency): the records they leave are
-    removed afterwards."""
+    removed afterwards (the audit log, append-only, keeps its entries)."""
     yield engine
     async with engine.begin() as conn:
         await conn.execute(
-            text("TRUNCATE memberships, networks, entity_identifiers, entities, events, idempotency_keys CASCADE")
+            text(
+                "TRUNCATE memberships, networks, entity_identifiers, api_keys, entities, events, idempotency_keys CASCADE"
+            )
         )

@@ -14,6 +14,7 @@ from services.memberships.models import Membership, MembershipTier
 from services.memberships.schemas import MembershipCreate
 from services.memberships.service import create_membership
 from services.principals import SYSTEM
+from tests.conftest import committed_admin_key
 from tests.factories import make_entity, make_network
 
 
@@ -57,7 +58,8 @@ async def test_concurrent_updates_with_one_etag_update_once(committed):
     async with database.session() as session:
         entity = await make_entity(session, acronym="RACE2")
     app = create_app()
-    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
+    auth = {"Authorization": f"Bearer {await committed_admin_key()}"}
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t", headers=auth) as client:
         etag = (await client.get(f"/v1/entities/{entity['id']}")).headers["etag"]
         responses = await asyncio.gather(
             *(
@@ -76,7 +78,8 @@ async def test_concurrent_updates_with_one_etag_update_once(committed):
 async def test_concurrent_idempotent_posts_act_once(committed):
     app = create_app()
     body = {"acronym": "ONCE", "name": "Once", "kind": "un_system"}
-    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
+    auth = {"Authorization": f"Bearer {await committed_admin_key()}"}
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t", headers=auth) as client:
         responses = await asyncio.gather(
             *(client.post("/v1/entities", json=body, headers={"Idempotency-Key": "same"}) for _ in range(3))
         )

@@ -1,7 +1,8 @@
-"""`registry run` (what `make run` starts) on an embedded PostgreSQL: it serves the demo
-Network, survives SIGKILL, and stops everything on Ctrl-C."""
+"""`registry run` (what `make run` starts) on an embedded PostgreSQL: it prints the first admin
+key once, serves the demo Network, survives SIGKILL, and stops everything on Ctrl-C."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -13,6 +14,8 @@ import httpx
 
 from tests.conftest import ROOT
 
+KEY = re.compile(r"mnr_[0-9a-f]{8}_[A-Za-z0-9_-]{43}")
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -20,25 +23,38 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(data_dir: Path, port: int, log: Path) -> subprocess.Popen:
+def start(data_dir: Path, port: int, out: Path, err: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "BROKER_URL")}
-    env.update(DATA_DIR=str(data_dir), PORT=str(port), LOG_LEVEL="WARNING")
+    env.update(DATA_DIR=str(data_dir), PORT=str(port), LOG_LEVEL="DEBUG")
     registry = Path(sys.executable).with_name("registry")
-    return subprocess.Popen([str(registry), "run"], cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    return subprocess.Popen([str(registry), "run"], cwd=ROOT, env=env, stdout=out.open("ab"), stderr=err.open("ab"))
 
 
-def wait_for_networks(port: int, process: subprocess.Popen, log: Path, timeout: float = 90) -> dict:
+def wait_for_key(out: Path, process: subprocess.Popen, err: Path, timeout: float = 90) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text()
+        assert process.poll() is None, err.read_text()
+        found = KEY.search(out.read_text())
+        if found:
+            return found.group(0)
+        time.sleep(0.2)
+    raise AssertionError("registry run printed no admin key:\n" + out.read_text() + err.read_text())
+
+
+def wait_for_networks(port: int, key: str, process: subprocess.Popen, err: Path, timeout: float = 90) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, err.read_text()
         try:
-            response = httpx.get(f"http://127.0.0.1:{port}/v1/networks", timeout=2)
+            response = httpx.get(
+                f"http://127.0.0.1:{port}/v1/networks", headers={"Authorization": f"Bearer {key}"}, timeout=2
+            )
             if response.status_code == 200:
                 return response.json()
         except httpx.TransportError:
             pass
         time.sleep(0.3)
-    raise AssertionError("registry run did not serve /v1/networks in time:\n" + log.read_text())
+    raise AssertionError("registry run did not serve /v1/networks in time:\n" + err.read_text())
 
 
 def _alive(pid: int) -> bool:
@@ -46,19 +62,21 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    # a zombie child of ours would still answer; the postmaster is not our child
     return True
 
 
 def test_run_serves_the_demo_network_survives_sigkill_and_stops_cleanly(tmp_path):
-    data_dir, log = tmp_path / "data", tmp_path / "run.log"
+    data_dir, out, err = tmp_path / "data", tmp_path / "run.out", tmp_path / "run.err"
     port = free_port()
-    first = start(data_dir, port, log)
+    first = start(data_dir, port, out, err)
     try:
-        networks = wait_for_networks(port, first, log)
+        key = wait_for_key(out, first, err)
+        networks = wait_for_networks(port, key, first, err)
         [network] = networks["items"]
         assert network["coordinator"]["acronym"] == "IOM"
-        assert "http://127.0.0.1" in log.read_text()  # it says where the API lives
+        assert f"http://127.0.0.1:{port}" in out.read_text()  # it says where the API lives
+        anonymous = httpx.get(f"http://127.0.0.1:{port}/v1/networks", timeout=2)
+        assert anonymous.status_code == 401
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait()
@@ -68,11 +86,14 @@ def test_run_serves_the_demo_network_survives_sigkill_and_stops_cleanly(tmp_path
     while _alive(postmaster):
         time.sleep(0.1)
 
-    second = start(data_dir, port, log)  # must not be stuck on what the killed one left
+    second = start(data_dir, port, out, err)  # must not be stuck on what the killed one left
     try:
-        again = wait_for_networks(port, second, log)
+        again = wait_for_networks(port, key, second, err)
         assert [n["id"] for n in again["items"]] == [network["id"]]  # same data, demo not loaded twice
     finally:
         second.send_signal(signal.SIGINT)
-        assert second.wait(timeout=60) == 0, log.read_text()
+        assert second.wait(timeout=60) == 0, err.read_text()
     assert not (data_dir / "pg" / "postmaster.pid").exists(), "Ctrl-C must stop the embedded PostgreSQL"
+    assert KEY.findall(out.read_text()) == [key], "the first admin key is printed once, on the first start"
+    assert key not in err.read_text(), "a key must never reach the logs"
+    assert key.split("_")[2] not in err.read_text()

@@ -9,6 +9,7 @@ from sqlalchemy import func, select, text
 from api.app import create_app
 from services.database import get_database
 from services.events.models import Event
+from tests.conftest import committed_admin_key
 from tests.factories import make_entity
 from worker import scheduler
 from worker.main import broker
@@ -47,7 +48,9 @@ async def test_the_relay_actor_publishes_pending_events_in_a_worker(committed):
 
 async def test_a_committed_write_nudges_the_relay(committed):
     broker.flush_all()
-    async with AsyncClient(transport=ASGITransport(app=create_app()), base_url="http://t") as client:
+    auth = {"Authorization": f"Bearer {await committed_admin_key()}"}
+    broker.flush_all()
+    async with AsyncClient(transport=ASGITransport(app=create_app()), base_url="http://t", headers=auth) as client:
         response = await client.post("/v1/entities", json={"acronym": "NUDGE", "name": "Nudge", "kind": "un_system"})
         assert response.status_code == 201
         assert _queued_relays() == 1

@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.auth.policy import require_admin, require_entity_editor, restrict_fields
 from services.clock import clock
 from services.entities import repository
 from services.entities.models import Entity, EntityIdentifier, EntityKind
@@ -16,6 +17,9 @@ from services.memberships.models import Membership
 from services.networks.models import Network
 from services.principals import Principal
 from services.records import apply_patch, check_version, record_change
+
+# What an entity's own focal point may change: its profile and contacts.
+FOCAL_POINT_ENTITY_FIELDS = frozenset({"name", "website", "contact_email", "identifiers", "country_code"})
 
 
 async def load_entity_for_update(session: AsyncSession, entity_id: uuid.UUID) -> Entity:
@@ -70,6 +74,7 @@ async def _record(
         event=event,
         subject_type="entity",
         subject_id=entity_id,
+        owner_entity_id=entity_id,
         load_row=repository.get_entity_row,
         actor=actor,
         **details,
@@ -80,6 +85,7 @@ async def create_entity(
     session: AsyncSession, *, data: EntityCreate, actor: Principal, is_demo: bool = False
 ) -> dict[str, Any]:
     """Create an entity with its identifiers; returns its representation."""
+    require_admin(actor, "add entities to the registry")
     await _check_acronym_free(session, data.acronym)
     if data.parent_id is not None:
         await _check_parent(session, None, data.parent_id, data.kind)
@@ -109,10 +115,12 @@ async def has_current_memberships(session: AsyncSession, entity_id: uuid.UUID) -
 async def update_entity(
     session: AsyncSession, *, entity_id: uuid.UUID, data: EntityUpdate, expected_version: int | None, actor: Principal
 ) -> dict[str, Any]:
-    """Apply a merge patch to an entity."""
+    """Apply a merge patch to an entity. A focal point may edit its own entity's profile."""
     entity = await load_entity_for_update(session, entity_id)
-    check_version("entity", entity.version, expected_version)
+    require_entity_editor(actor, entity_id, f"change {entity.acronym}")
     fields = data.model_fields_set
+    restrict_fields(actor, fields, focal_point_may_set=FOCAL_POINT_ENTITY_FIELDS, record="an entity")
+    check_version("entity", entity.version, expected_version)
     if "acronym" in fields and data.acronym is not None:
         await _check_acronym_free(session, data.acronym, other_than=entity_id)
     new_kind = data.kind if "kind" in fields and data.kind is not None else entity.kind
@@ -147,6 +155,7 @@ async def delete_entity(
     session: AsyncSession, *, entity_id: uuid.UUID, expected_version: int | None, actor: Principal
 ) -> None:
     """Delete an entity that nothing refers to. History is never deleted with it."""
+    require_admin(actor, "delete entities")
     entity = await load_entity_for_update(session, entity_id)
     check_version("entity", entity.version, expected_version)
     if await has_current_memberships(session, entity_id):
@@ -166,11 +175,14 @@ async def delete_entity(
     row = await repository.get_entity_row(session, entity_id)
     await session.delete(entity)
     await session.flush()
+    assert row is not None
     record_event(
         session,
         type="entity.deleted",
         subject_type="entity",
         subject_id=entity_id,
+        owner_entity_id=entity_id,
         actor=actor,
         payload={"entity": row},
+        before={k: v for k, v in row.items() if k != "version"},
     )

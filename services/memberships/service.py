@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.auth.policy import require_admin, require_entity_editor, restrict_fields
 from services.entities.models import Entity
 from services.errors import Conflict, InvalidInput, NotFound
 from services.memberships import repository
@@ -15,6 +16,9 @@ from services.memberships.schemas import CORE_NEEDS, MembershipCreate, Membershi
 from services.networks.models import Network
 from services.principals import Principal
 from services.records import apply_patch, check_version, record_change
+
+# What a member's own focal point may change: how it states its relevance and capacity.
+FOCAL_POINT_MEMBERSHIP_FIELDS = frozenset({"mandate_relevance", "capacity", "notes"})
 
 
 async def _record(
@@ -26,6 +30,7 @@ async def _record(
         subject_type="membership",
         subject_id=membership.id,
         network_id=membership.network_id,
+        owner_entity_id=membership.entity_id,
         load_row=repository.get_membership_row,
         actor=actor,
         **details,
@@ -96,6 +101,7 @@ async def create_membership(
     is_demo: bool = False,
 ) -> dict[str, Any]:
     """Admit a UN-system entity to a network in a tier, from a date."""
+    require_admin(actor, "admit members to a network")
     network = await session.get(Network, network_id)
     if network is None:
         if network_from_path:
@@ -141,8 +147,10 @@ async def update_membership(
 ) -> dict[str, Any]:
     """Edit a membership's statements, notes or start date (tier and end are actions)."""
     membership = await load_membership_for_update(session, membership_id)
-    check_version("membership", membership.version, expected_version)
+    require_entity_editor(actor, membership.entity_id, "change this membership")
     fields = data.model_fields_set
+    restrict_fields(actor, fields, focal_point_may_set=FOCAL_POINT_MEMBERSHIP_FIELDS, record="a membership")
+    check_version("membership", membership.version, expected_version)
     relevance = data.mandate_relevance if "mandate_relevance" in fields else membership.mandate_relevance
     capacity = data.capacity if "capacity" in fields else membership.capacity
     _check_core_statements(membership.tier, relevance, capacity)
@@ -171,6 +179,7 @@ async def end_membership(
     actor: Principal,
 ) -> dict[str, Any]:
     """Record the last day of a membership. The coordinator's cannot end."""
+    require_admin(actor, "end memberships")
     membership = await load_membership_for_update(session, membership_id)
     check_version("membership", membership.version, expected_version)
     if membership.end_date is not None:
@@ -192,6 +201,7 @@ async def change_tier(
 ) -> dict[str, Any]:
     """Move a member to the other tier from a date: the current period ends the day before
     and a new one starts, pointing back at it. Returns the new membership."""
+    require_admin(actor, "change a member's tier")
     current = await load_membership_for_update(session, membership_id)
     check_version("membership", current.version, expected_version)
     if current.end_date is not None:

@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.auth.policy import require_admin
 from services.clock import clock
 from services.entities.models import Entity
 from services.errors import Conflict, InvalidInput, NotFound
@@ -45,6 +46,7 @@ async def create_network(
     session: AsyncSession, *, data: NetworkCreate, actor: Principal, is_demo: bool = False
 ) -> dict[str, Any]:
     """Create a network; its coordinator becomes its first core member on ``established_on``."""
+    require_admin(actor, "create networks")
     if data.scope == NetworkScope.GLOBAL:
         if await session.scalar(select(exists().where(Network.scope == NetworkScope.GLOBAL))):
             raise Conflict("global-network-exists", "The global UN Network on Migration already exists; there is one.")
@@ -97,6 +99,7 @@ async def update_network(
     session: AsyncSession, *, network_id: uuid.UUID, data: NetworkUpdate, expected_version: int | None, actor: Principal
 ) -> dict[str, Any]:
     """Apply a merge patch; a new coordinator must already be a current, open-ended core member."""
+    require_admin(actor, "change a network")
     network = await session.scalar(select(Network).where(Network.id == network_id).with_for_update())
     if network is None:
         raise NotFound("network-not-found", f"No network has id {network_id}.")

@@ -1,0 +1,83 @@
+"""Queries on API keys."""
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Select, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from services.api_keys.models import ApiKey
+from services.pagination import Page, PageRequest, page_from_rows
+from services.principals import Principal
+
+KEY_COLUMNS = (
+    ApiKey.id,
+    ApiKey.name,
+    ApiKey.prefix,
+    ApiKey.role,
+    ApiKey.entity_id,
+    ApiKey.created_by,
+    ApiKey.expires_at,
+    ApiKey.revoked_at,
+    ApiKey.revoked_by,
+    ApiKey.last_used_at,
+    ApiKey.created_at,
+    ApiKey.updated_at,
+    ApiKey.version,
+)
+
+
+def visible_to(actor: Principal) -> Any:
+    """The keys a caller may see: all for an admin; otherwise its own key and its entity's."""
+    if actor.is_admin:
+        return True
+    conditions = []
+    if actor.api_key_id is not None:
+        conditions.append(ApiKey.id == actor.api_key_id)
+    if actor.entity_id is not None:
+        conditions.append(ApiKey.entity_id == actor.entity_id)
+    return or_(*conditions) if conditions else False
+
+
+def _select() -> Select[Any]:
+    return select(*KEY_COLUMNS)  # type: ignore[return-value]
+
+
+async def get_key_row(conn: AsyncConnection | AsyncSession, key_id: uuid.UUID) -> dict[str, Any] | None:
+    row = (await conn.execute(_select().where(ApiKey.id == key_id))).mappings().first()
+    return dict(row) if row is not None else None
+
+
+async def get_visible_key_row(conn: AsyncConnection, key_id: uuid.UUID, actor: Principal) -> dict[str, Any] | None:
+    row = (await conn.execute(_select().where(ApiKey.id == key_id, visible_to(actor)))).mappings().first()
+    return dict(row) if row is not None else None
+
+
+async def list_key_rows(conn: AsyncConnection, page: PageRequest, actor: Principal, *, include_revoked: bool) -> Page:
+    query = _select().where(visible_to(actor))
+    if not include_revoked:
+        query = query.where(ApiKey.revoked_at.is_(None))
+    if page.after is not None:
+        query = query.where(ApiKey.id > page.after)
+    result = await conn.execute(query.order_by(ApiKey.id).limit(page.limit + 1))
+    return page_from_rows([dict(r) for r in result.mappings()], page.limit)
+
+
+async def find_key_for_authentication(conn: AsyncConnection, key_hash: str) -> dict[str, Any] | None:
+    """The key with this hash, whatever its state (the caller checks expiry and revocation)."""
+    query = select(ApiKey.id, ApiKey.role, ApiKey.entity_id, ApiKey.expires_at, ApiKey.revoked_at).where(
+        ApiKey.key_hash == key_hash
+    )
+    row = (await conn.execute(query)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+async def touch_last_used(conn: AsyncConnection, key_id: uuid.UUID) -> None:
+    """Record a use, at most once a minute per key (keeps reads from becoming writes)."""
+    await conn.execute(
+        text(
+            "UPDATE api_keys SET last_used_at = now() WHERE id = :id "
+            "AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')"
+        ),
+        {"id": key_id},
+    )

@@ -1,0 +1,93 @@
+"""From a credential to a principal, without a database round trip on every request."""
+
+import hashlib
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.api_keys import repository as keys
+from services.api_keys.secrets import hash_key, looks_like_key
+from services.auth.tokens import TokenVerifier
+from services.clock import clock
+from services.errors import DomainError, Unauthenticated
+from services.principals import Principal, Role
+from services.settings import Settings
+
+Connector = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
+
+MAX_CACHED = 10_000
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    principal: Principal | None
+    refusal: DomainError | None
+    trusted_until: float  # monotonic time
+    credential_expires_at: float  # Unix time the key or token itself stops being valid
+
+
+class Authenticator:
+    """Verifies API keys (by hash, against the database) and bearer tokens (by signature).
+    Verdicts, refusals included, are kept ``auth_cache_seconds``, so a revoked key stops
+    working within that time in every process, and at once in the one that revoked it."""
+
+    def __init__(self, settings: Settings, tokens: TokenVerifier | None = None) -> None:
+        self.settings = settings
+        self.tokens = tokens or TokenVerifier(settings)
+        self._verdicts: dict[str, _Verdict] = {}
+
+    async def authenticate(self, credential: str, connect: Connector) -> Principal:
+        fingerprint = hashlib.sha256(credential.encode()).hexdigest()
+        verdict = self._verdicts.get(fingerprint)
+        now = time.monotonic()
+        if verdict is None or verdict.trusted_until <= now or verdict.credential_expires_at <= time.time():
+            verdict = await self._verify(credential, connect)
+            if len(self._verdicts) >= MAX_CACHED:
+                self._verdicts.clear()
+            self._verdicts[fingerprint] = verdict
+        if verdict.refusal is not None:
+            raise verdict.refusal
+        assert verdict.principal is not None
+        return verdict.principal
+
+    def forget_key(self, key_id: uuid.UUID) -> None:
+        """Drop what this process knows of a key (after revoking it here)."""
+        self._verdicts = {
+            f: v for f, v in self._verdicts.items() if v.principal is None or v.principal.api_key_id != key_id
+        }
+
+    async def _verify(self, credential: str, connect: Connector) -> _Verdict:
+        trusted_until = time.monotonic() + self.settings.auth_cache_seconds
+        try:
+            if looks_like_key(credential):
+                principal, expires = await self._verify_key(credential, connect)
+            elif credential.count(".") == 2:
+                principal, expires = await self.tokens.verify(credential)
+            else:
+                raise Unauthenticated(
+                    "invalid-credentials", "Send an API key or a bearer token: Authorization: Bearer <credential>."
+                )
+        except DomainError as refusal:
+            if refusal.kind == "identity-provider-unavailable":
+                trusted_until = time.monotonic()  # do not remember an outage
+            return _Verdict(None, refusal, trusted_until, float("inf"))
+        return _Verdict(principal, None, trusted_until, expires)
+
+    async def _verify_key(self, key: str, connect: Connector) -> tuple[Principal, float]:
+        async with connect() as conn:
+            row = await keys.find_key_for_authentication(conn, hash_key(key))
+            if row is None:
+                raise Unauthenticated("invalid-api-key", "The API key is not valid.")
+            if row["revoked_at"] is not None:
+                raise Unauthenticated("api-key-revoked", "The API key has been revoked.")
+            if row["expires_at"] <= clock.now():
+                raise Unauthenticated("api-key-expired", "The API key has expired; ask the secretariat for a new one.")
+            await keys.touch_last_used(conn, row["id"])
+        principal = Principal(
+            id=f"key:{row['id']}", role=Role(row["role"]), entity_id=row["entity_id"], api_key_id=row["id"]
+        )
+        return principal, row["expires_at"].timestamp()

@@ -1,0 +1,43 @@
+"""Who may do what. Services call these before they read a record's version, so that a
+caller who may not write never learns more than a 403 (or a 404 for what it may not see)."""
+
+import uuid
+from collections.abc import Set
+
+from services.errors import Forbidden, InvalidInput
+from services.principals import Principal, Role
+
+
+def require_admin(actor: Principal, action: str) -> None:
+    """Only the secretariat (admin) may ``action``."""
+    if not actor.is_admin:
+        raise Forbidden("admin-only", f"Only the secretariat (admin role) may {action}.")
+
+
+def may_act_for_entity(actor: Principal, entity_id: uuid.UUID | None) -> bool:
+    """Admins act for every entity; a focal point for its own."""
+    if actor.is_admin:
+        return True
+    return actor.role == Role.FOCAL_POINT and entity_id is not None and actor.entity_id == entity_id
+
+
+def require_entity_editor(actor: Principal, entity_id: uuid.UUID, action: str) -> None:
+    if not may_act_for_entity(actor, entity_id):
+        raise Forbidden(
+            "not-your-entity",
+            f"You may not {action}: only the secretariat or the entity's own focal point may.",
+        )
+
+
+def restrict_fields(actor: Principal, fields: Set[str], *, focal_point_may_set: frozenset[str], record: str) -> None:
+    """Property-level rule: a non-admin sending a field it may not set gets a 422 naming it."""
+    if actor.is_admin:
+        return
+    refused = sorted(set(fields) - focal_point_may_set)
+    if refused:
+        raise InvalidInput(
+            "field-not-allowed",
+            f"Your role may not set {', '.join(refused)} on {record}; "
+            f"you may set {', '.join(sorted(focal_point_may_set))}. Ask the secretariat for other changes.",
+            fields=refused,
+        )
