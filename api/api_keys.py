@@ -31,7 +31,8 @@ async def create_api_key(
             body_out, status_code=201, headers={"Location": f"/v1/api-keys/{row['id']}", "Cache-Control": "no-store"}
         )
 
-    return await idempotent(session, request, principal, idempotency_key, act)
+    # A replay says what was created but cannot show the key again: only its hash is kept.
+    return await idempotent(session, request, principal, idempotency_key, act, never_store=("key",))
 
 
 @router.get("", responses={**page_of(ApiKeyOut), **problems(422)})

@@ -21,6 +21,8 @@ def _configure_logging(settings: Settings) -> None:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
     logging.getLogger("pgserver").setLevel(logging.WARNING)
+    # SQL and its parameters stay out of the logs even at DEBUG: parameters can be secrets.
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
 
 
 def migrate(settings: Settings, *, demo_by_default: bool) -> None:

@@ -2,6 +2,7 @@
 
 from collections.abc import Awaitable, Callable
 
+import orjson
 from fastapi import Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,9 +18,12 @@ async def idempotent(
     principal: Principal,
     key: str | None,
     act: Callable[[], Awaitable[Response]],
+    *,
+    never_store: tuple[str, ...] = (),
 ) -> Response:
     """Run ``act`` once per key: the key is claimed in the request's own transaction and the
-    response stored with the change, so both commit or neither does."""
+    response stored with the change, so both commit or neither does. Top-level fields named in
+    ``never_store`` (secrets shown once) are left out of the stored copy, and so of a replay."""
     if key is None:
         return await act()
     request_fingerprint = fingerprint(request.method, request.url.path, await request.body())
@@ -30,12 +34,10 @@ async def idempotent(
         )
     response = await act()
     headers = {name: response.headers[name] for name in _REPLAYED_HEADERS if name in response.headers}
+    body = bytes(response.body)
+    if never_store:
+        body = orjson.dumps({k: v for k, v in orjson.loads(body).items() if k not in never_store})
     await store_response(
-        session,
-        principal_id=principal.id,
-        key=key,
-        status_code=response.status_code,
-        headers=headers,
-        body=bytes(response.body),
+        session, principal_id=principal.id, key=key, status_code=response.status_code, headers=headers, body=body
     )
     return response

@@ -71,6 +71,7 @@ def create_database(settings: Settings, url: str | None = None) -> Database:
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
         json_serializer=json_dumps,
+        hide_parameters=True,  # errors and logs never carry values (secrets among them)
     )
     return Database(
         engine=engine,

@@ -168,7 +168,7 @@ async def make_client(app, session):
     async def make(role: str | None, entity_id=None) -> AsyncClient:
         headers = {}
         if role is not None:
-            row, key = await create_api_key(
+            _, key = await create_api_key(
                 session, data=ApiKeyCreate(name=f"test {role}", role=role, entity_id=entity_id), actor=SYSTEM
             )
             await session.flush()

@@ -1,0 +1,70 @@
+"""Every write route x every role x own or another's record: the status, and that a refused
+request changed nothing in the database."""
+
+import pytest
+from sqlalchemy import text
+
+from tests.write_routes import SUCCESS, WRITE_ROUTES, build_world
+
+# who: (role, whose entity) — "own" is the route's owner entity, "other" is entity B.
+CALLERS = {
+    "admin": ("admin", None),
+    "focal_point_own": ("focal_point", "own"),
+    "focal_point_other": ("focal_point", "other"),
+    "integrator": ("integrator", None),
+    "reader": ("reader", None),
+    "anonymous": (None, None),
+}
+
+SNAPSHOT_TABLES = {
+    "entities": "SELECT * FROM entities",
+    "entity_identifiers": "SELECT * FROM entity_identifiers",
+    "networks": "SELECT * FROM networks",
+    "memberships": "SELECT * FROM memberships",
+    "events": "SELECT position, type, subject_id FROM events",
+    "audit_log": "SELECT * FROM audit_log",
+    "idempotency_keys": "SELECT * FROM idempotency_keys",
+    # last_used_at moves on reads; everything else about a key is state
+    "api_keys": "SELECT id, name, role, entity_id, expires_at, revoked_at, revoked_by, version FROM api_keys",
+}
+
+
+async def snapshot(connection) -> dict[str, str]:
+    result = {}
+    for table, query in SNAPSHOT_TABLES.items():
+        result[table] = await connection.scalar(
+            text(f"SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM ({query}) t")
+        )
+    return result
+
+
+def expected_status(route, caller: str) -> tuple[int, ...]:
+    if caller == "anonymous":
+        return (401,)
+    if caller == "admin" or (caller == "focal_point_own" and route.focal_point_may):
+        return SUCCESS[route.method]
+    return (404,) if route.hidden_from_others else (403,)
+
+
+@pytest.mark.parametrize("caller", list(CALLERS))
+@pytest.mark.parametrize("route", WRITE_ROUTES, ids=lambda r: f"{r.method} {r.path}")
+async def test_write_route_for_caller(route, caller, make_client, session, connection):
+    world = await build_world(session)
+    role, whose = CALLERS[caller]
+    entity = {"own": getattr(world, route.owner), "other": world.b, None: None}[whose]
+    client = await make_client(role, entity_id=entity["id"] if entity else None)
+    url, body = route.request(world)
+    headers = {}
+    if route.method == "PATCH":
+        admin = await make_client("admin")
+        headers["If-Match"] = (await admin.get(url)).headers["etag"]
+    before = await snapshot(connection)
+
+    response = await client.request(route.method, url, json=body, headers=headers)
+
+    assert response.status_code in expected_status(route, caller), response.text
+    if response.status_code >= 400:
+        assert response.headers["content-type"] == "application/problem+json"
+        assert await snapshot(connection) == before, "a refused request must change nothing"
+    else:
+        assert await snapshot(connection) != before

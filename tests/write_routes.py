@@ -1,0 +1,129 @@
+"""Every write route of the API, with a valid request for it against a small world, and who
+may make it. The access matrix and the audit tests both walk this table, and a test checks
+that it lists every write route in the OpenAPI document, so no new route escapes them."""
+
+import itertools
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.api_keys.schemas import ApiKeyCreate
+from services.api_keys.service import create_api_key
+from services.memberships.models import MembershipTier
+from services.principals import SYSTEM
+from tests.factories import make_entity, make_membership, make_network
+
+_names = itertools.count(1)
+
+
+@dataclass
+class World:
+    """Entities A and B are current extended members of network N; E is in no network.
+    A and B each have a focal point key."""
+
+    network: dict[str, Any]
+    a: dict[str, Any]
+    b: dict[str, Any]
+    e: dict[str, Any]
+    membership_a: dict[str, Any]
+    key_a_id: uuid.UUID
+    newcomer: dict[str, Any]
+
+
+async def build_world(session: AsyncSession) -> World:
+    network = await make_network(session)
+    a = await make_entity(session, acronym="ENT-A")
+    b = await make_entity(session, acronym="ENT-B")
+    e = await make_entity(session, acronym="ENT-E")
+    newcomer = await make_entity(session, acronym="NEWCOMER")
+    membership_a = await make_membership(
+        session, network_id=network["id"], entity_id=a["id"], tier=MembershipTier.EXTENDED
+    )
+    await make_membership(session, network_id=network["id"], entity_id=b["id"], tier=MembershipTier.EXTENDED)
+    key_a, _ = await create_api_key(
+        session, data=ApiKeyCreate(name="A's system", role="integrator", entity_id=a["id"]), actor=SYSTEM
+    )
+    await session.flush()
+    return World(network, a, b, e, membership_a, key_a["id"], newcomer)
+
+
+@dataclass(frozen=True)
+class WriteRoute:
+    method: str
+    path: str  # as in the OpenAPI document
+    owner: str  # which entity's focal point is "own": "a" or "e"
+    focal_point_may: bool  # may the owner's focal point do it?
+    hidden_from_others: bool = False  # 404 rather than 403 for those who may not read it
+
+    def request(self, world: World) -> tuple[str, dict[str, Any] | None]:
+        n = next(_names)
+        w = world
+        bodies: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
+            ("POST", "/v1/entities"): ("/v1/entities", {"acronym": f"NEW{n}", "name": "New", "kind": "un_system"}),
+            ("PATCH", "/v1/entities/{entity_id}"): (f"/v1/entities/{w.a['id']}", {"website": "https://a.example.org"}),
+            ("DELETE", "/v1/entities/{entity_id}"): (f"/v1/entities/{w.e['id']}", None),
+            ("POST", "/v1/networks"): (
+                "/v1/networks",
+                {
+                    "name": f"Regional {n}",
+                    "scope": "regional",
+                    "region": "Africa",
+                    "parent_network_id": str(w.network["id"]),
+                    "established_on": "2021-01-01",
+                    "coordinator": {"entity_id": str(w.b["id"]), "mandate_relevance": "M.", "capacity": "C."},
+                },
+            ),
+            ("PATCH", "/v1/networks/{network_id}"): (f"/v1/networks/{w.network['id']}", {"description": "Updated."}),
+            ("POST", "/v1/memberships"): (
+                "/v1/memberships",
+                {
+                    "network_id": str(w.network["id"]),
+                    "entity_id": str(w.newcomer["id"]),
+                    "tier": "extended",
+                    "start_date": "2022-01-01",
+                },
+            ),
+            ("POST", "/v1/networks/{network_id}/memberships"): (
+                f"/v1/networks/{w.network['id']}/memberships",
+                {"entity_id": str(w.newcomer["id"]), "tier": "extended", "start_date": "2022-01-01"},
+            ),
+            ("PATCH", "/v1/memberships/{membership_id}"): (
+                f"/v1/memberships/{w.membership_a['id']}",
+                {"notes": "Our focal point changed."},
+            ),
+            ("POST", "/v1/memberships/{membership_id}/end"): (
+                f"/v1/memberships/{w.membership_a['id']}/end",
+                {"end_date": "2025-12-31"},
+            ),
+            ("POST", "/v1/memberships/{membership_id}/change-tier"): (
+                f"/v1/memberships/{w.membership_a['id']}/change-tier",
+                {"tier": "core", "effective_date": "2024-01-01", "mandate_relevance": "M.", "capacity": "C."},
+            ),
+            ("POST", "/v1/api-keys"): ("/v1/api-keys", {"name": "New key", "role": "reader"}),
+            ("POST", "/v1/api-keys/{key_id}/revoke"): (f"/v1/api-keys/{w.key_a_id}/revoke", None),
+        }
+        return bodies[(self.method, self.path)]
+
+    def etag_url(self, world: World) -> str | None:
+        """The record a PATCH needs an If-Match for."""
+        return self.request(world)[0] if self.method == "PATCH" else None
+
+
+WRITE_ROUTES = (
+    WriteRoute("POST", "/v1/entities", owner="a", focal_point_may=False),
+    WriteRoute("PATCH", "/v1/entities/{entity_id}", owner="a", focal_point_may=True),
+    WriteRoute("DELETE", "/v1/entities/{entity_id}", owner="e", focal_point_may=False),
+    WriteRoute("POST", "/v1/networks", owner="a", focal_point_may=False),
+    WriteRoute("PATCH", "/v1/networks/{network_id}", owner="a", focal_point_may=False),
+    WriteRoute("POST", "/v1/memberships", owner="a", focal_point_may=False),
+    WriteRoute("POST", "/v1/networks/{network_id}/memberships", owner="a", focal_point_may=False),
+    WriteRoute("PATCH", "/v1/memberships/{membership_id}", owner="a", focal_point_may=True),
+    WriteRoute("POST", "/v1/memberships/{membership_id}/end", owner="a", focal_point_may=False),
+    WriteRoute("POST", "/v1/memberships/{membership_id}/change-tier", owner="a", focal_point_may=False),
+    WriteRoute("POST", "/v1/api-keys", owner="a", focal_point_may=False),
+    WriteRoute("POST", "/v1/api-keys/{key_id}/revoke", owner="a", focal_point_may=True, hidden_from_others=True),
+)
+
+SUCCESS = {"POST": (200, 201), "PATCH": (200,), "DELETE": (204,)}
