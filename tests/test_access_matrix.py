@@ -68,3 +68,29 @@ async def test_write_route_for_caller(route, caller, make_client, session, conne
         assert await snapshot(connection) == before, "a refused request must change nothing"
     else:
         assert await snapshot(connection) != before
+
+
+async def test_a_caller_who_may_not_write_gets_403_even_with_a_stale_etag(make_client, session):
+    world = await build_world(session)
+    other = await make_client("focal_point", entity_id=world.b["id"])
+    response = await other.patch(
+        f"/v1/entities/{world.a['id']}", json={"website": "https://x.example"}, headers={"If-Match": '"999"'}
+    )
+    assert response.status_code == 403  # never 412: a stale ETag must not be what tells it no
+    own = await make_client("focal_point", entity_id=world.a["id"])
+    response = await own.patch(
+        f"/v1/entities/{world.a['id']}", json={"website": "https://x.example"}, headers={"If-Match": '"999"'}
+    )
+    assert response.status_code == 412
+
+
+async def test_fields_a_focal_point_may_not_set_are_422_and_change_nothing(make_client, session, connection):
+    world = await build_world(session)
+    own = await make_client("focal_point", entity_id=world.a["id"])
+    url = f"/v1/memberships/{world.membership_a['id']}"
+    etag = (await own.get(url)).headers["etag"]
+    before = await snapshot(connection)
+    response = await own.patch(url, json={"start_date": "2018-01-01", "notes": "x"}, headers={"If-Match": etag})
+    assert response.status_code == 422
+    assert response.json()["fields"] == ["start_date"]
+    assert await snapshot(connection) == before
