@@ -9,6 +9,12 @@ from services.gcm.models import GcmObjective, GuidingPrinciple
 from services.idempotency.models import IdempotencyKey
 from services.memberships.models import Membership
 from services.networks.models import Network
+from services.working_groups.models import (
+    WorkingGroup,
+    WorkingGroupObjective,
+    WorkingGroupPost,
+    WorkingGroupPrinciple,
+)
 
 __all__ = [
     "ApiKey",
@@ -22,4 +28,8 @@ __all__ = [
     "IdempotencyKey",
     "Membership",
     "Network",
+    "WorkingGroup",
+    "WorkingGroupObjective",
+    "WorkingGroupPost",
+    "WorkingGroupPrinciple",
 ]

@@ -26,6 +26,10 @@ SNAPSHOT_TABLES = {
     "idempotency_keys": "SELECT * FROM idempotency_keys",
     # last_used_at moves on reads; everything else about a key is state
     "api_keys": "SELECT id, name, role, entity_id, expires_at, revoked_at, revoked_by, version FROM api_keys",
+    "working_groups": "SELECT * FROM working_groups",
+    "working_group_objectives": "SELECT * FROM working_group_objectives",
+    "working_group_principles": "SELECT * FROM working_group_principles",
+    "working_group_posts": "SELECT * FROM working_group_posts",
 }
 
 
@@ -51,7 +55,8 @@ def expected_status(route, caller: str) -> tuple[int, ...]:
 async def test_write_route_for_caller(route, caller, make_client, session, connection):
     world = await build_world(session)
     role, whose = CALLERS[caller]
-    entity = {"own": getattr(world, route.owner), "other": world.b, None: None}[whose]
+    other = world.e if route.owner == "b" else world.b
+    entity = {"own": getattr(world, route.owner), "other": other, None: None}[whose]
     client = await make_client(role, entity_id=entity["id"] if entity else None)
     url, body = route.request(world)
     headers = {}

@@ -5,6 +5,7 @@ that it lists every write route in the OpenAPI document, so no new route escapes
 import itertools
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +14,9 @@ from services.api_keys.schemas import ApiKeyCreate
 from services.api_keys.service import create_api_key
 from services.memberships.models import MembershipTier
 from services.principals import SYSTEM
+from services.working_groups.models import PostKind
+from services.working_groups.schemas import PostCreate, WorkingGroupCreate
+from services.working_groups.service import add_post, create_working_group
 from tests.factories import make_entity, make_membership, make_network
 
 _names = itertools.count(1)
@@ -20,16 +24,21 @@ _names = itertools.count(1)
 
 @dataclass
 class World:
-    """Entities A and B are current extended members of network N; E is in no network.
-    A and B each have a focal point key."""
+    """Entities A, B and C are current extended members of network N; E and the newcomer are
+    in no network. A's system has an integrator key. Working group G (proposed) is chaired
+    by B, and A has a seat in it."""
 
     network: dict[str, Any]
     a: dict[str, Any]
     b: dict[str, Any]
+    c: dict[str, Any]
     e: dict[str, Any]
     membership_a: dict[str, Any]
     key_a_id: uuid.UUID
     newcomer: dict[str, Any]
+    group: dict[str, Any]
+    chair_b_id: uuid.UUID
+    seat_a_id: uuid.UUID
 
 
 async def build_world(session: AsyncSession) -> World:
@@ -42,11 +51,31 @@ async def build_world(session: AsyncSession) -> World:
         session, network_id=network["id"], entity_id=a["id"], tier=MembershipTier.EXTENDED
     )
     await make_membership(session, network_id=network["id"], entity_id=b["id"], tier=MembershipTier.EXTENDED)
+    c = await make_entity(session, acronym="ENT-C")
+    await make_membership(session, network_id=network["id"], entity_id=c["id"], tier=MembershipTier.EXTENDED)
     key_a, _ = await create_api_key(
         session, data=ApiKeyCreate(name="A's system", role="integrator", entity_id=a["id"]), actor=SYSTEM
     )
+    group = await create_working_group(
+        session, data=WorkingGroupCreate(network_id=network["id"], name="G", slug="g"), actor=SYSTEM
+    )
+    since = date(2019, 1, 1)
+    chair = await add_post(
+        session,
+        group_id=group["id"],
+        kind=PostKind.CHAIR,
+        data=PostCreate(entity_id=b["id"], start_date=since),
+        actor=SYSTEM,
+    )
+    seat = await add_post(
+        session,
+        group_id=group["id"],
+        kind=PostKind.MEMBER,
+        data=PostCreate(entity_id=a["id"], start_date=since),
+        actor=SYSTEM,
+    )
     await session.flush()
-    return World(network, a, b, e, membership_a, key_a["id"], newcomer)
+    return World(network, a, b, c, e, membership_a, key_a["id"], newcomer, group, chair["id"], seat["id"])
 
 
 @dataclass(frozen=True)
@@ -103,6 +132,35 @@ class WriteRoute:
             ),
             ("POST", "/v1/api-keys"): ("/v1/api-keys", {"name": "New key", "role": "reader"}),
             ("POST", "/v1/api-keys/{key_id}/revoke"): (f"/v1/api-keys/{w.key_a_id}/revoke", None),
+            ("POST", "/v1/working-groups"): (
+                "/v1/working-groups",
+                {"network_id": str(w.network["id"]), "name": "Data", "slug": f"data-{n}", "gcm_objectives": [1]},
+            ),
+            ("PATCH", "/v1/working-groups/{group_id}"): (
+                f"/v1/working-groups/{w.group['id']}",
+                {"terms_of_reference": "ToR."},
+            ),
+            ("POST", "/v1/working-groups/{group_id}/activate"): (f"/v1/working-groups/{w.group['id']}/activate", {}),
+            ("POST", "/v1/working-groups/{group_id}/close"): (
+                f"/v1/working-groups/{w.group['id']}/close",
+                {"closed_on": "2025-01-31", "reason": "Merged into another group."},
+            ),
+            ("POST", "/v1/working-groups/{group_id}/chairs"): (
+                f"/v1/working-groups/{w.group['id']}/chairs",
+                {"entity_id": str(w.a["id"]), "start_date": "2024-01-01"},
+            ),
+            ("POST", "/v1/working-groups/{group_id}/chairs/{post_id}/end"): (
+                f"/v1/working-groups/{w.group['id']}/chairs/{w.chair_b_id}/end",
+                {"end_date": "2024-12-31"},
+            ),
+            ("POST", "/v1/working-groups/{group_id}/members"): (
+                f"/v1/working-groups/{w.group['id']}/members",
+                {"entity_id": str(w.c["id"]), "start_date": "2024-01-01"},
+            ),
+            ("POST", "/v1/working-groups/{group_id}/members/{post_id}/end"): (
+                f"/v1/working-groups/{w.group['id']}/members/{w.seat_a_id}/end",
+                {"end_date": "2024-12-31"},
+            ),
         }
         return bodies[(self.method, self.path)]
 
@@ -124,6 +182,14 @@ WRITE_ROUTES = (
     WriteRoute("POST", "/v1/memberships/{membership_id}/change-tier", owner="a", focal_point_may=False),
     WriteRoute("POST", "/v1/api-keys", owner="a", focal_point_may=False),
     WriteRoute("POST", "/v1/api-keys/{key_id}/revoke", owner="a", focal_point_may=True, hidden_from_others=True),
+    WriteRoute("POST", "/v1/working-groups", owner="a", focal_point_may=False),
+    WriteRoute("PATCH", "/v1/working-groups/{group_id}", owner="a", focal_point_may=False),
+    WriteRoute("POST", "/v1/working-groups/{group_id}/activate", owner="a", focal_point_may=False),
+    WriteRoute("POST", "/v1/working-groups/{group_id}/close", owner="a", focal_point_may=False),
+    WriteRoute("POST", "/v1/working-groups/{group_id}/chairs", owner="a", focal_point_may=False),
+    WriteRoute("POST", "/v1/working-groups/{group_id}/chairs/{post_id}/end", owner="b", focal_point_may=False),
+    WriteRoute("POST", "/v1/working-groups/{group_id}/members", owner="c", focal_point_may=True),
+    WriteRoute("POST", "/v1/working-groups/{group_id}/members/{post_id}/end", owner="a", focal_point_may=True),
 )
 
 SUCCESS = {"POST": (200, 201), "PATCH": (200,), "DELETE": (204,)}

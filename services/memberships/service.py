@@ -16,6 +16,7 @@ from services.memberships.schemas import CORE_NEEDS, MembershipCreate, Membershi
 from services.networks.models import Network
 from services.principals import Principal
 from services.records import apply_patch, check_version, record_change
+from services.working_groups.service import end_posts_for_membership
 
 # What a member's own focal point may change: how it states its relevance and capacity.
 FOCAL_POINT_MEMBERSHIP_FIELDS = frozenset({"mandate_relevance", "capacity", "notes"})
@@ -193,6 +194,9 @@ async def end_membership(
         )
     membership.end_date = data.end_date
     membership.end_reason = data.reason
+    await end_posts_for_membership(
+        session, network_id=membership.network_id, entity_id=membership.entity_id, end_date=data.end_date, actor=actor
+    )
     return await _record(session, "ended", membership, actor)
 
 

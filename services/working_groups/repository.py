@@ -1,0 +1,248 @@
+"""Queries on working groups and their posts."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, func, literal_column, or_, select
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import aliased
+
+from services.entities.models import Entity
+from services.networks.models import Network
+from services.pagination import Page, PageRequest, page_from_rows
+from services.working_groups.models import (
+    PostKind,
+    WorkingGroup,
+    WorkingGroupObjective,
+    WorkingGroupPost,
+    WorkingGroupPrinciple,
+    WorkingGroupStatus,
+)
+
+Secretariat = aliased(Entity, name="secretariat_entity")
+ChairEntity = aliased(Entity, name="chair_entity")
+
+
+def post_active_on(day: date) -> Any:
+    return (WorkingGroupPost.start_date <= day) & or_(
+        WorkingGroupPost.end_date.is_(None), WorkingGroupPost.end_date >= day
+    )
+
+
+def _objectives() -> Any:
+    return (
+        select(
+            func.coalesce(
+                func.array_agg(
+                    aggregate_order_by(WorkingGroupObjective.objective_number, WorkingGroupObjective.objective_number)
+                ),
+                literal_column("'{}'::smallint[]"),
+            )
+        )
+        .where(WorkingGroupObjective.working_group_id == WorkingGroup.id)
+        .scalar_subquery()
+        .label("gcm_objectives")
+    )
+
+
+def _principles() -> Any:
+    return (
+        select(
+            func.coalesce(
+                func.array_agg(
+                    aggregate_order_by(WorkingGroupPrinciple.principle_code, WorkingGroupPrinciple.principle_code)
+                ),
+                literal_column("'{}'::varchar[]"),
+            )
+        )
+        .where(WorkingGroupPrinciple.working_group_id == WorkingGroup.id)
+        .scalar_subquery()
+        .label("guiding_principles")
+    )
+
+
+def _current_chairs(today: date) -> Any:
+    chair = func.jsonb_build_object(
+        "post_id",
+        WorkingGroupPost.id,
+        "entity",
+        func.jsonb_build_object("id", ChairEntity.id, "acronym", ChairEntity.acronym, "name", ChairEntity.name),
+        "start_date",
+        WorkingGroupPost.start_date,
+    )
+    return (
+        select(
+            func.coalesce(
+                func.jsonb_agg(aggregate_order_by(chair, WorkingGroupPost.start_date, WorkingGroupPost.id)),
+                literal_column("'[]'::jsonb"),
+                type_=JSONB,
+            )
+        )
+        .select_from(WorkingGroupPost)
+        .join(ChairEntity, ChairEntity.id == WorkingGroupPost.entity_id)
+        .where(
+            WorkingGroupPost.working_group_id == WorkingGroup.id,
+            WorkingGroupPost.kind == PostKind.CHAIR,
+            post_active_on(today),
+        )
+        .scalar_subquery()
+        .label("current_chairs")
+    )
+
+
+def _select_groups(today: date) -> Select[Any]:
+    return (
+        select(
+            WorkingGroup.id,
+            WorkingGroup.network_id,
+            WorkingGroup.name,
+            WorkingGroup.slug,
+            WorkingGroup.terms_of_reference,
+            _objectives(),
+            _principles(),
+            WorkingGroup.sdg_targets,
+            WorkingGroup.status,
+            WorkingGroup.activated_on,
+            WorkingGroup.closed_on,
+            WorkingGroup.close_reason,
+            func.jsonb_build_object(
+                "id", Secretariat.id, "acronym", Secretariat.acronym, "name", Secretariat.name
+            ).label("secretariat"),
+            WorkingGroup.secretariat_entity_id.is_(None).label("secretariat_is_coordinator"),
+            _current_chairs(today),
+            WorkingGroup.is_demo,
+            WorkingGroup.created_at,
+            WorkingGroup.updated_at,
+            WorkingGroup.version,
+        )
+        .join(Network, Network.id == WorkingGroup.network_id)
+        .join(
+            Secretariat,
+            Secretariat.id == func.coalesce(WorkingGroup.secretariat_entity_id, Network.coordinator_entity_id),
+        )
+    )
+
+
+async def get_group_row(
+    conn: AsyncConnection | AsyncSession, group_id: uuid.UUID, *, today: date
+) -> dict[str, Any] | None:
+    row = (await conn.execute(_select_groups(today).where(WorkingGroup.id == group_id))).mappings().first()
+    return dict(row) if row is not None else None
+
+
+@dataclass(frozen=True)
+class GroupFilters:
+    network_id: uuid.UUID | None = None
+    status: WorkingGroupStatus | None = None
+    objective: int | None = None
+    chair_entity_id: uuid.UUID | None = None
+    member_entity_id: uuid.UUID | None = None
+
+
+def _holds_post(kind: PostKind, entity_id: uuid.UUID, today: date) -> Any:
+    return exists().where(
+        WorkingGroupPost.working_group_id == WorkingGroup.id,
+        WorkingGroupPost.kind == kind,
+        WorkingGroupPost.entity_id == entity_id,
+        post_active_on(today),
+    )
+
+
+async def list_group_rows(conn: AsyncConnection, page: PageRequest, filters: GroupFilters, *, today: date) -> Page:
+    query = _select_groups(today)
+    if filters.network_id is not None:
+        query = query.where(WorkingGroup.network_id == filters.network_id)
+    if filters.status is not None:
+        query = query.where(WorkingGroup.status == filters.status)
+    if filters.objective is not None:
+        query = query.where(
+            exists().where(
+                WorkingGroupObjective.working_group_id == WorkingGroup.id,
+                WorkingGroupObjective.objective_number == filters.objective,
+            )
+        )
+    if filters.chair_entity_id is not None:
+        query = query.where(_holds_post(PostKind.CHAIR, filters.chair_entity_id, today))
+    if filters.member_entity_id is not None:
+        query = query.where(_holds_post(PostKind.MEMBER, filters.member_entity_id, today))
+    if page.after is not None:
+        query = query.where(WorkingGroup.id > page.after)
+    result = await conn.execute(query.order_by(WorkingGroup.id).limit(page.limit + 1))
+    return page_from_rows([dict(r) for r in result.mappings()], page.limit)
+
+
+def _select_posts() -> Select[Any]:
+    return select(
+        WorkingGroupPost.id,
+        WorkingGroupPost.working_group_id,
+        WorkingGroupPost.kind,
+        func.jsonb_build_object("id", Entity.id, "acronym", Entity.acronym, "name", Entity.name).label("entity"),
+        WorkingGroupPost.start_date,
+        WorkingGroupPost.end_date,
+        WorkingGroupPost.end_reason,
+    ).join(Entity, Entity.id == WorkingGroupPost.entity_id)
+
+
+async def get_post_row(conn: AsyncConnection | AsyncSession, post_id: uuid.UUID) -> dict[str, Any] | None:
+    row = (await conn.execute(_select_posts().where(WorkingGroupPost.id == post_id))).mappings().first()
+    return dict(row) if row is not None else None
+
+
+async def list_post_rows(
+    conn: AsyncConnection, page: PageRequest, *, group_id: uuid.UUID, kind: PostKind, as_of: date | None
+) -> Page:
+    query = _select_posts().where(WorkingGroupPost.working_group_id == group_id, WorkingGroupPost.kind == kind)
+    if as_of is not None:
+        query = query.where(post_active_on(as_of))
+    if page.after is not None:
+        query = query.where(WorkingGroupPost.id > page.after)
+    result = await conn.execute(query.order_by(WorkingGroupPost.id).limit(page.limit + 1))
+    return page_from_rows([dict(r) for r in result.mappings()], page.limit)
+
+
+async def group_exists(conn: AsyncConnection, group_id: uuid.UUID) -> bool:
+    return (await conn.scalar(select(WorkingGroup.id).where(WorkingGroup.id == group_id))) is not None
+
+
+async def overlapping_post(
+    session: AsyncSession, *, group_id: uuid.UUID, kind: PostKind, entity_id: uuid.UUID, start_date: date
+) -> WorkingGroupPost | None:
+    """A post of the same kind held by the entity in the group that is open or ends on/after ``start_date``."""
+    query = select(WorkingGroupPost).where(
+        WorkingGroupPost.working_group_id == group_id,
+        WorkingGroupPost.kind == kind,
+        WorkingGroupPost.entity_id == entity_id,
+        or_(WorkingGroupPost.end_date.is_(None), WorkingGroupPost.end_date >= start_date),
+    )
+    return (await session.scalars(query.limit(1))).first()
+
+
+async def other_chairs_after(session: AsyncSession, *, group_id: uuid.UUID, excluding: uuid.UUID, day: date) -> bool:
+    """Whether another chair post is held on ``day`` or later (so the group is not left chairless)."""
+    condition = and_(
+        WorkingGroupPost.working_group_id == group_id,
+        WorkingGroupPost.kind == PostKind.CHAIR,
+        WorkingGroupPost.id != excluding,
+        or_(WorkingGroupPost.end_date.is_(None), WorkingGroupPost.end_date >= day),
+    )
+    return bool(await session.scalar(select(exists().where(condition))))
+
+
+async def open_posts_of_entity_in_network(
+    session: AsyncSession, *, network_id: uuid.UUID, entity_id: uuid.UUID, after: date
+) -> list[WorkingGroupPost]:
+    """Posts of an entity in the network's groups still open after ``after``."""
+    query = (
+        select(WorkingGroupPost)
+        .join(WorkingGroup, WorkingGroup.id == WorkingGroupPost.working_group_id)
+        .where(
+            WorkingGroup.network_id == network_id,
+            WorkingGroupPost.entity_id == entity_id,
+            or_(WorkingGroupPost.end_date.is_(None), WorkingGroupPost.end_date > after),
+        )
+        .with_for_update(of=WorkingGroupPost)
+    )
+    return list((await session.scalars(query)).all())
