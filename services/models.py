@@ -8,6 +8,7 @@ from services.events.models import Event
 from services.gcm.models import GcmObjective, GuidingPrinciple
 from services.idempotency.models import IdempotencyKey
 from services.memberships.models import Membership
+from services.mous.models import Mou, MouArea, MouAreaObjective, MouAreaSupporter, MouDocument, MouParty
 from services.networks.models import Network
 from services.working_groups.models import (
     WorkingGroup,
@@ -27,6 +28,12 @@ __all__ = [
     "GuidingPrinciple",
     "IdempotencyKey",
     "Membership",
+    "Mou",
+    "MouArea",
+    "MouAreaObjective",
+    "MouAreaSupporter",
+    "MouDocument",
+    "MouParty",
     "Network",
     "WorkingGroup",
     "WorkingGroupObjective",

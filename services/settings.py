@@ -37,6 +37,9 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    # A MoU's review falls due this many years after it takes effect, unless it says otherwise.
+    mou_review_years: int = 3
+
     # Access control.
     # Bearer tokens (JWT) from the UN identity provider; all three unset: tokens are refused.
     jwt_issuer: str | None = None

@@ -30,6 +30,12 @@ SNAPSHOT_TABLES = {
     "working_group_objectives": "SELECT * FROM working_group_objectives",
     "working_group_principles": "SELECT * FROM working_group_principles",
     "working_group_posts": "SELECT * FROM working_group_posts",
+    "mous": "SELECT * FROM mous",
+    "mou_parties": "SELECT * FROM mou_parties",
+    "mou_areas": "SELECT * FROM mou_areas",
+    "mou_area_objectives": "SELECT * FROM mou_area_objectives",
+    "mou_area_supporters": "SELECT * FROM mou_area_supporters",
+    "mou_documents": "SELECT * FROM mou_documents",
 }
 
 

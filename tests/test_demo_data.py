@@ -45,3 +45,18 @@ async def test_demo_data_stays_out_of_a_real_deployment(session):
     assert await load_demo_data(session) is False
     await session.flush()
     assert await _counts(session) == before
+
+
+async def test_demo_data_shows_working_groups_mous_and_a_non_trivial_coverage_table(client, session):
+    await load_demo_data(session)
+    await session.flush()
+    network = (await client.get("/v1/networks")).json()["items"][0]
+    groups = (await client.get("/v1/working-groups", params={"network_id": network["id"]})).json()["items"]
+    assert sorted(g["status"] for g in groups) == ["active", "active", "active", "proposed"]
+    assert all(g["current_chairs"] for g in groups if g["status"] == "active")
+    statuses = sorted(m["status"] for m in (await client.get("/v1/mous")).json()["items"])
+    assert statuses == ["active", "active", "active", "draft", "negotiation"]
+    rows = {r["objective"]: r for r in (await client.get(f"/v1/networks/{network['id']}/coverage")).json()["items"]}
+    assert rows[6]["contested"] and rows[10]["contested"]
+    assert rows[13]["working_groups"] and not rows[13]["uncovered"]
+    assert any(r["uncovered"] for r in rows.values())

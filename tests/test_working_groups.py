@@ -214,7 +214,7 @@ async def test_leaving_the_network_ends_seats_and_chair_posts_in_the_same_transa
 
 
 async def test_http_membership_end_cascades_and_a_failed_end_cascades_nothing(client, session, setting):
-    network, core, extended = setting
+    network, _, extended = setting
     group = await _group(session, network)
     seat = await client.post(
         f"/v1/working-groups/{group['id']}/members", json={"entity_id": str(extended["id"]), "start_date": "2020-01-01"}

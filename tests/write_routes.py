@@ -18,6 +18,7 @@ from services.working_groups.models import PostKind
 from services.working_groups.schemas import PostCreate, WorkingGroupCreate
 from services.working_groups.service import add_post, create_working_group
 from tests.factories import make_entity, make_membership, make_network
+from tests.mou_helpers import make_mou
 
 _names = itertools.count(1)
 
@@ -39,6 +40,9 @@ class World:
     group: dict[str, Any]
     chair_b_id: uuid.UUID
     seat_a_id: uuid.UUID
+    mou_draft: dict[str, Any]
+    mou_negotiation: dict[str, Any]
+    mou_active: dict[str, Any]
 
 
 async def build_world(session: AsyncSession) -> World:
@@ -74,8 +78,13 @@ async def build_world(session: AsyncSession) -> World:
         data=PostCreate(entity_id=a["id"], start_date=since),
         actor=SYSTEM,
     )
+    parties = [a["id"], b["id"]]
+    mous = [
+        await make_mou(session, network_id=network["id"], parties=parties, state=state)
+        for state in ("draft", "negotiation", "signed")
+    ]
     await session.flush()
-    return World(network, a, b, c, e, membership_a, key_a["id"], newcomer, group, chair["id"], seat["id"])
+    return World(network, a, b, c, e, membership_a, key_a["id"], newcomer, group, chair["id"], seat["id"], *mous)
 
 
 @dataclass(frozen=True)
@@ -161,6 +170,29 @@ class WriteRoute:
                 f"/v1/working-groups/{w.group['id']}/members/{w.seat_a_id}/end",
                 {"end_date": "2024-12-31"},
             ),
+            ("POST", "/v1/mous"): (
+                "/v1/mous",
+                {
+                    "network_id": str(w.network["id"]),
+                    "title": "T",
+                    "reference_number": f"NEW/{n}",
+                    "party_entity_ids": [str(w.a["id"]), str(w.b["id"])],
+                },
+            ),
+            ("PATCH", "/v1/mous/{mou_id}"): (f"/v1/mous/{w.mou_draft['id']}", {"title": "Revised"}),
+            ("POST", "/v1/mous/{mou_id}/submit"): (f"/v1/mous/{w.mou_draft['id']}/submit", None),
+            ("POST", "/v1/mous/{mou_id}/sign"): (
+                f"/v1/mous/{w.mou_negotiation['id']}/sign",
+                {"entity_id": str(w.a["id"]), "signatory_name": "N", "signatory_title": "T", "signed_on": "2024-01-02"},
+            ),
+            ("POST", "/v1/mous/{mou_id}/terminate"): (
+                f"/v1/mous/{w.mou_active['id']}/terminate",
+                {"terminated_on": "2025-01-01", "reason": "Replaced."},
+            ),
+            ("POST", "/v1/mous/{mou_id}/refresh"): (
+                f"/v1/mous/{w.mou_active['id']}/refresh",
+                {"reference_number": f"REF/{n}"},
+            ),
         }
         return bodies[(self.method, self.path)]
 
@@ -190,6 +222,12 @@ WRITE_ROUTES = (
     WriteRoute("POST", "/v1/working-groups/{group_id}/chairs/{post_id}/end", owner="b", focal_point_may=False),
     WriteRoute("POST", "/v1/working-groups/{group_id}/members", owner="c", focal_point_may=True),
     WriteRoute("POST", "/v1/working-groups/{group_id}/members/{post_id}/end", owner="a", focal_point_may=True),
+    WriteRoute("POST", "/v1/mous", owner="a", focal_point_may=False),
+    WriteRoute("PATCH", "/v1/mous/{mou_id}", owner="a", focal_point_may=False),
+    WriteRoute("POST", "/v1/mous/{mou_id}/submit", owner="a", focal_point_may=False),
+    WriteRoute("POST", "/v1/mous/{mou_id}/sign", owner="a", focal_point_may=True),
+    WriteRoute("POST", "/v1/mous/{mou_id}/terminate", owner="a", focal_point_may=False),
+    WriteRoute("POST", "/v1/mous/{mou_id}/refresh", owner="a", focal_point_may=False),
 )
 
 SUCCESS = {"POST": (200, 201), "PATCH": (200,), "DELETE": (204,)}

@@ -3,7 +3,7 @@
 Run workers with: ``dramatiq worker.main``.
 """
 
-from worker import events
+from worker import events, mous
 from worker.broker import broker
 
-__all__ = ["broker", "events"]
+__all__ = ["broker", "events", "mous"]

@@ -13,8 +13,10 @@ from services.clock import clock
 from services.database import get_database
 from services.events.relay import has_pending_events
 from services.idempotency.service import purge_expired_keys
+from services.mous.repository import due_for_transition
 from services.settings import get_settings
 from worker.events import relay_events
+from worker.mous import apply_mou_transition
 
 logger = logging.getLogger("worker.scheduler")
 
@@ -37,7 +39,15 @@ async def sweep_idempotency_keys() -> None:
         logger.info("forgot %d expired idempotency keys", purged)
 
 
-SWEEPS: tuple[Callable[[], Awaitable[None]], ...] = (sweep_pending_events, sweep_idempotency_keys)
+async def sweep_due_mous() -> None:
+    """MoUs whose effective date has come or whose end date has passed, one message each."""
+    async with get_database().session() as session:
+        due = await due_for_transition(session, today=clock.today())
+    for mou_id in due:
+        await asyncio.to_thread(apply_mou_transition.send, str(mou_id))
+
+
+SWEEPS: tuple[Callable[[], Awaitable[None]], ...] = (sweep_pending_events, sweep_idempotency_keys, sweep_due_mous)
 
 
 async def run_sweeps() -> None:

@@ -51,3 +51,94 @@ def core_statements(acronym: str) -> tuple[str, str]:
         f"{acronym}'s mandate bears directly on the objectives of the Global Compact for Migration.",
         f"{acronym} contributes policy expertise, data and country-level presence to the Network's work.",
     )
+
+
+# Working groups: (slug, name, objectives, principles, sdg targets, chairs, members, activated_on or None)
+WORKING_GROUPS = (
+    (
+        "alternatives-to-detention",
+        "Alternatives to immigration detention",
+        [13, 7],
+        ["human-rights", "child-sensitive"],
+        ["10.7", "16.2"],
+        ["OHCHR", "UNICEF"],
+        ["UNHCR", "IOM", "UNODC", "WHO"],
+        date(2019, 7, 1),
+    ),
+    (
+        "return-and-reintegration",
+        "Return and sustainable reintegration",
+        [21],
+        ["human-rights", "sustainable-development"],
+        ["10.7"],
+        ["IOM"],
+        ["UNDP", "ILO", "UNHCR", "UNICEF"],
+        date(2019, 9, 1),
+    ),
+    (
+        "bilateral-labour-migration",
+        "Bilateral labour migration agreements",
+        [5, 6, 18, 22],
+        ["whole-of-government"],
+        ["8.8", "10.7"],
+        ["ILO", "IOM"],
+        ["DESA", "UN Women", "UNDP"],
+        date(2020, 3, 1),
+    ),
+    (
+        "migration-data",
+        "Migration data for development",
+        [1, 3],
+        ["sustainable-development"],
+        ["17.18"],
+        ["DESA"],
+        ["IOM", "UNFPA"],
+        None,
+    ),
+)
+WORKING_GROUP_CHAIRS_FROM = date(2019, 6, 1)
+
+# MoUs: (reference, title, parties, [(description, objectives, lead, supporters)], effective, state)
+MOUS = (
+    (
+        "MOU/IOM-UNHCR/2019",
+        "Joint action on mixed movements of refugees and migrants",
+        ["IOM", "UNHCR"],
+        [
+            ("Protection in mixed movements", [7, 8], "UNHCR", ["IOM"]),
+            ("Assisted voluntary return and reintegration", [21], "IOM", ["UNHCR"]),
+        ],
+        date(2019, 3, 1),
+        "active",
+    ),
+    (
+        "MOU/ILO-IOM/2020",
+        "Cooperation on fair recruitment and skills",
+        ["ILO", "IOM"],
+        [("Fair and ethical recruitment", [6], "ILO", ["IOM"]), ("Recognition of skills", [18], "IOM", ["ILO"])],
+        date(2020, 6, 1),
+        "active",
+    ),
+    (
+        "MOU/UNODC-IOM/2021",
+        "Countering migrant smuggling and trafficking in persons",
+        ["UNODC", "IOM"],
+        [
+            ("Counter-smuggling", [9, 10], "UNODC", ["IOM"]),
+            ("Referral of exploited migrant workers", [6, 10], "IOM", ["UNODC"]),
+        ],
+        date(2021, 1, 15),
+        "active",
+    ),
+    (
+        "MOU/CHILDREN/2026",
+        "Children on the move",
+        ["UNICEF", "UNHCR", "IOM"],
+        [("Child protection along migration routes", [7], "UNICEF", ["UNHCR", "IOM"])],
+        date(2027, 1, 1),
+        "draft",
+    ),
+)
+# The IOM-UNHCR MoU is being refreshed: a successor under negotiation.
+REFRESH = ("MOU/IOM-UNHCR/2019", "MOU/IOM-UNHCR/2026", date(2027, 3, 1))
+SIGNED_ON = date(2019, 2, 1)

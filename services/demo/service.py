@@ -12,10 +12,16 @@ from services.entities.service import create_entity
 from services.memberships.models import Membership, MembershipTier
 from services.memberships.schemas import MembershipCreate
 from services.memberships.service import create_membership
+from services.mous.models import Mou
+from services.mous.schemas import AreaIn, MouCreate, MouRefresh, MouSign
+from services.mous.service import create_mou, refresh_mou, sign_mou, submit_mou
 from services.networks.models import Network, NetworkScope
 from services.networks.schemas import CoordinatorIn, NetworkCreate
 from services.networks.service import create_network
 from services.principals import SYSTEM
+from services.working_groups.models import PostKind, WorkingGroup
+from services.working_groups.schemas import PostCreate, WorkingGroupActivate, WorkingGroupCreate
+from services.working_groups.service import activate_working_group, add_post, create_working_group
 
 
 async def _entity(session: AsyncSession, acronym: str, name: str, kind: EntityKind) -> uuid.UUID:
@@ -99,4 +105,101 @@ async def load_demo_data(session: AsyncSession) -> bool:
                 actor=SYSTEM,
                 is_demo=True,
             )
+    await _load_working_groups(session, network_id, ids)
+    await _load_mous(session, network_id, ids)
     return True
+
+
+async def _load_working_groups(session: AsyncSession, network_id: uuid.UUID, ids: dict[str, uuid.UUID]) -> None:
+    for slug, name, objectives, principles, targets, chairs, members, activated_on in data.WORKING_GROUPS:
+        exists_already = await session.scalar(
+            select(WorkingGroup.id).where(WorkingGroup.network_id == network_id, WorkingGroup.slug == slug)
+        )
+        if exists_already is not None:
+            continue
+        group = await create_working_group(
+            session,
+            data=WorkingGroupCreate(
+                network_id=network_id,
+                name=name,
+                slug=slug,
+                gcm_objectives=objectives,
+                guiding_principles=principles,
+                sdg_targets=targets,
+                terms_of_reference="Demo record.",
+            ),
+            actor=SYSTEM,
+            is_demo=True,
+        )
+        for kind, acronyms in ((PostKind.CHAIR, chairs), (PostKind.MEMBER, members)):
+            for acronym in acronyms:
+                await add_post(
+                    session,
+                    group_id=group["id"],
+                    kind=kind,
+                    data=PostCreate(entity_id=ids[acronym], start_date=data.WORKING_GROUP_CHAIRS_FROM),
+                    actor=SYSTEM,
+                )
+        if activated_on is not None:
+            await activate_working_group(
+                session,
+                group_id=group["id"],
+                data=WorkingGroupActivate(activated_on=activated_on),
+                expected_version=None,
+                actor=SYSTEM,
+            )
+
+
+async def _load_mous(session: AsyncSession, network_id: uuid.UUID, ids: dict[str, uuid.UUID]) -> None:
+    by_reference: dict[str, uuid.UUID] = {}
+    for reference, title, parties, areas, effective, state in data.MOUS:
+        existing = await session.scalar(select(Mou.id).where(Mou.reference_number == reference))
+        if existing is not None:
+            by_reference[reference] = existing
+            continue
+        mou = await create_mou(
+            session,
+            data=MouCreate(
+                network_id=network_id,
+                title=title,
+                reference_number=reference,
+                party_entity_ids=[ids[p] for p in parties],
+                effective_date=effective,
+                areas=[
+                    AreaIn(
+                        description=d,
+                        gcm_objectives=o,
+                        lead_entity_id=ids[lead],
+                        supporting_entity_ids=[ids[x] for x in sup],
+                    )
+                    for d, o, lead, sup in areas
+                ],
+            ),
+            actor=SYSTEM,
+            is_demo=True,
+        )
+        by_reference[reference] = mou["id"]
+        if state == "active":
+            await submit_mou(session, mou_id=mou["id"], expected_version=None, actor=SYSTEM)
+            for party in parties:
+                await sign_mou(
+                    session,
+                    mou_id=mou["id"],
+                    data=MouSign(
+                        entity_id=ids[party],
+                        signatory_name=f"Signatory for {party}",
+                        signatory_title="Head of agency",
+                        signed_on=min(effective, data.SIGNED_ON.replace(year=effective.year)),
+                    ),
+                    expected_version=None,
+                    actor=SYSTEM,
+                )
+    old_reference, new_reference, effective = data.REFRESH
+    if await session.scalar(select(Mou.id).where(Mou.reference_number == new_reference)) is None:
+        successor = await refresh_mou(
+            session,
+            mou_id=by_reference[old_reference],
+            data=MouRefresh(reference_number=new_reference, effective_date=effective),
+            actor=SYSTEM,
+        )
+        await submit_mou(session, mou_id=successor["id"], expected_version=None, actor=SYSTEM)

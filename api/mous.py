@@ -1,0 +1,124 @@
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from api.deps import (
+    Authenticated,
+    CurrentPrincipal,
+    DbRead,
+    DbSession,
+    IdempotencyKeyHeader,
+    OptionalIfMatch,
+    Pagination,
+    RequiredIfMatch,
+)
+from api.idempotency import idempotent
+from api.openapi import page_of, problems
+from api.responses import json_response, page_response, record_response
+from services.errors import NotFound
+from services.mous import repository, service
+from services.mous.models import MouStatus
+from services.mous.schemas import MouCreate, MouOut, MouRefresh, MouSign, MouTerminate, MouUpdate
+
+router = APIRouter(prefix="/v1/mous", tags=["mous"], dependencies=[Authenticated], responses=problems(401, 429))
+
+
+@router.post("", status_code=201, response_model=MouOut, responses=problems(403, 409, 422))
+async def create_mou(
+    body: MouCreate,
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    async def act() -> Response:
+        row = await service.create_mou(session, data=body, actor=principal)
+        return record_response(row, status_code=201, location=f"/v1/mous/{row['id']}")
+
+    return await idempotent(session, request, principal, idempotency_key, act)
+
+
+@router.get("", responses={**page_of(MouOut), **problems(422)})
+async def list_mous(
+    request: Request,
+    conn: DbRead,
+    page: Pagination,
+    network_id: uuid.UUID | None = None,
+    status: MouStatus | None = None,
+    party_entity_id: uuid.UUID | None = None,
+    objective: Annotated[int | None, Query(ge=1, le=23)] = None,
+    review_due_before: Annotated[date | None, Query(description="MoUs whose review falls due by this date.")] = None,
+) -> Response:
+    filters = repository.MouFilters(network_id, status, party_entity_id, objective, review_due_before)
+    return page_response(request, await repository.list_mou_rows(conn, page, filters))
+
+
+@router.get("/{mou_id}", response_model=MouOut, responses=problems(404))
+async def get_mou(mou_id: uuid.UUID, conn: DbRead) -> Response:
+    row = await repository.get_mou_row(conn, mou_id)
+    if row is None:
+        raise NotFound("mou-not-found", f"No MoU has id {mou_id}.")
+    return record_response(row)
+
+
+@router.get("/{mou_id}/history", responses=problems(404))
+async def get_mou_history(mou_id: uuid.UUID, conn: DbRead) -> Response:
+    """Every change to this MoU and to the chain of MoUs it refreshed or that refresh it, oldest first."""
+    ids = await repository.chain_ids(conn, mou_id)
+    if not ids:
+        raise NotFound("mou-not-found", f"No MoU has id {mou_id}.")
+    return json_response({"mou_ids": ids, "items": await repository.history_rows(conn, ids)})
+
+
+@router.patch("/{mou_id}", response_model=MouOut, responses=problems(403, 404, 409, 412, 422, 428))
+async def update_mou(
+    mou_id: uuid.UUID, body: MouUpdate, session: DbSession, principal: CurrentPrincipal, version: RequiredIfMatch
+) -> Response:
+    """Drafts and MoUs under negotiation only; a change under negotiation clears the signatures given."""
+    row = await service.update_mou(session, mou_id=mou_id, data=body, expected_version=version, actor=principal)
+    return record_response(row)
+
+
+@router.post("/{mou_id}/submit", response_model=MouOut, responses=problems(403, 404, 409, 412))
+async def submit_mou(
+    mou_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal, version: OptionalIfMatch
+) -> Response:
+    """draft → negotiation."""
+    return record_response(await service.submit_mou(session, mou_id=mou_id, expected_version=version, actor=principal))
+
+
+@router.post("/{mou_id}/sign", response_model=MouOut, responses=problems(403, 404, 409, 412, 422))
+async def sign_mou(
+    mou_id: uuid.UUID, body: MouSign, session: DbSession, principal: CurrentPrincipal, version: OptionalIfMatch
+) -> Response:
+    """A party's signature; a focal point signs for its own entity only."""
+    row = await service.sign_mou(session, mou_id=mou_id, data=body, expected_version=version, actor=principal)
+    return record_response(row)
+
+
+@router.post("/{mou_id}/terminate", response_model=MouOut, responses=problems(403, 404, 409, 412, 422))
+async def terminate_mou(
+    mou_id: uuid.UUID, body: MouTerminate, session: DbSession, principal: CurrentPrincipal, version: OptionalIfMatch
+) -> Response:
+    row = await service.terminate_mou(session, mou_id=mou_id, data=body, expected_version=version, actor=principal)
+    return record_response(row)
+
+
+@router.post("/{mou_id}/refresh", status_code=201, response_model=MouOut, responses=problems(403, 404, 409, 422))
+async def refresh_mou(
+    mou_id: uuid.UUID,
+    body: MouRefresh,
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """A new draft with the same parties and areas; it supersedes this MoU when it becomes active."""
+
+    async def act() -> Response:
+        row = await service.refresh_mou(session, mou_id=mou_id, data=body, actor=principal)
+        return record_response(row, status_code=201, location=f"/v1/mous/{row['id']}")
+
+    return await idempotent(session, request, principal, idempotency_key, act)

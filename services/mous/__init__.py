@@ -1,0 +1,1 @@
+"""Memoranda of understanding between UN entities: who leads and supports what, signed and dated."""

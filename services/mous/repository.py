@@ -1,0 +1,214 @@
+"""Queries on MoUs: one round trip returns a MoU with its parties, areas and documents."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, exists, func, literal_column, or_, select
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import aliased
+
+from services.entities.models import Entity
+from services.events.models import Event
+from services.mous.models import Mou, MouArea, MouAreaObjective, MouAreaSupporter, MouDocument, MouParty, MouStatus
+from services.pagination import Page, PageRequest, page_from_rows
+
+PartyEntity = aliased(Entity, name="party_entity")
+LeadEntity = aliased(Entity, name="lead_entity")
+SupporterEntity = aliased(Entity, name="supporter_entity")
+Successor = aliased(Mou, name="successor")
+EMPTY: Any = literal_column("'[]'::jsonb")
+
+
+def entity_ref(entity: Any) -> Any:
+    return func.jsonb_build_object("id", entity.id, "acronym", entity.acronym, "name", entity.name)
+
+
+def _parties() -> Any:
+    party = func.jsonb_build_object(
+        "entity",
+        entity_ref(PartyEntity),
+        "signatory_name",
+        MouParty.signatory_name,
+        "signatory_title",
+        MouParty.signatory_title,
+        "signed_on",
+        MouParty.signed_on,
+    )
+    return (
+        select(func.coalesce(func.jsonb_agg(aggregate_order_by(party, PartyEntity.acronym)), EMPTY, type_=JSONB))
+        .select_from(MouParty)
+        .join(PartyEntity, PartyEntity.id == MouParty.entity_id)
+        .where(MouParty.mou_id == Mou.id)
+        .scalar_subquery()
+        .label("parties")
+    )
+
+
+def _areas() -> Any:
+    objectives = (
+        select(
+            func.coalesce(
+                func.jsonb_agg(
+                    aggregate_order_by(MouAreaObjective.objective_number, MouAreaObjective.objective_number)
+                ),
+                EMPTY,
+            )
+        )
+        .where(MouAreaObjective.area_id == MouArea.id)
+        .scalar_subquery()
+    )
+    supporting = (
+        select(
+            func.coalesce(
+                func.jsonb_agg(aggregate_order_by(entity_ref(SupporterEntity), SupporterEntity.acronym)), EMPTY
+            )
+        )
+        .select_from(MouAreaSupporter)
+        .join(SupporterEntity, SupporterEntity.id == MouAreaSupporter.entity_id)
+        .where(MouAreaSupporter.area_id == MouArea.id)
+        .scalar_subquery()
+    )
+    area = func.jsonb_build_object(
+        "id",
+        MouArea.id,
+        "position",
+        MouArea.position,
+        "description",
+        MouArea.description,
+        "gcm_objectives",
+        objectives,
+        "lead",
+        entity_ref(LeadEntity),
+        "supporting",
+        supporting,
+    )
+    return (
+        select(func.coalesce(func.jsonb_agg(aggregate_order_by(area, MouArea.position)), EMPTY, type_=JSONB))
+        .select_from(MouArea)
+        .join(LeadEntity, LeadEntity.id == MouArea.lead_entity_id)
+        .where(MouArea.mou_id == Mou.id)
+        .scalar_subquery()
+        .label("areas")
+    )
+
+
+def _documents() -> Any:
+    document = func.jsonb_build_object("uri", MouDocument.uri, "title", MouDocument.title, "sha256", MouDocument.sha256)
+    return (
+        select(func.coalesce(func.jsonb_agg(aggregate_order_by(document, MouDocument.position)), EMPTY, type_=JSONB))
+        .where(MouDocument.mou_id == Mou.id)
+        .scalar_subquery()
+        .label("documents")
+    )
+
+
+def _successor() -> Any:
+    return (
+        select(Successor.id)
+        .where(Successor.predecessor_id == Mou.id, Successor.status != MouStatus.TERMINATED)
+        .scalar_subquery()
+        .label("successor_id")
+    )
+
+
+def _select_mous() -> Select[Any]:
+    return select(
+        Mou.id,
+        Mou.network_id,
+        Mou.title,
+        Mou.reference_number,
+        Mou.status,
+        Mou.effective_date,
+        Mou.end_date,
+        Mou.review_due_date,
+        Mou.predecessor_id,
+        _successor(),
+        Mou.signed_on,
+        Mou.activated_on,
+        Mou.terminated_on,
+        Mou.termination_reason,
+        Mou.superseded_on,
+        _parties(),
+        _areas(),
+        _documents(),
+        Mou.is_demo,
+        Mou.created_at,
+        Mou.updated_at,
+        Mou.version,
+    )
+
+
+async def get_mou_row(conn: AsyncConnection | AsyncSession, mou_id: uuid.UUID) -> dict[str, Any] | None:
+    row = (await conn.execute(_select_mous().where(Mou.id == mou_id))).mappings().first()
+    return dict(row) if row is not None else None
+
+
+@dataclass(frozen=True)
+class MouFilters:
+    network_id: uuid.UUID | None = None
+    status: MouStatus | None = None
+    party_entity_id: uuid.UUID | None = None
+    objective: int | None = None
+    review_due_before: date | None = None
+
+
+async def list_mou_rows(conn: AsyncConnection, page: PageRequest, filters: MouFilters) -> Page:
+    query = _select_mous()
+    if filters.network_id is not None:
+        query = query.where(Mou.network_id == filters.network_id)
+    if filters.status is not None:
+        query = query.where(Mou.status == filters.status)
+    if filters.party_entity_id is not None:
+        query = query.where(exists().where(MouParty.mou_id == Mou.id, MouParty.entity_id == filters.party_entity_id))
+    if filters.objective is not None:
+        query = query.where(
+            exists()
+            .where(MouArea.mou_id == Mou.id, MouAreaObjective.area_id == MouArea.id)
+            .where(MouAreaObjective.objective_number == filters.objective)
+        )
+    if filters.review_due_before is not None:
+        query = query.where(Mou.review_due_date <= filters.review_due_before)
+    if page.after is not None:
+        query = query.where(Mou.id > page.after)
+    result = await conn.execute(query.order_by(Mou.id).limit(page.limit + 1))
+    return page_from_rows([dict(r) for r in result.mappings()], page.limit)
+
+
+async def chain_ids(conn: AsyncConnection, mou_id: uuid.UUID) -> list[uuid.UUID]:
+    """The MoU, every predecessor it refreshed and every successor refreshing it."""
+    back = select(Mou.id, Mou.predecessor_id).where(Mou.id == mou_id).cte("back", recursive=True)
+    back = back.union(select(Mou.id, Mou.predecessor_id).join(back, Mou.id == back.c.predecessor_id))
+    forward = select(Mou.id).where(Mou.id == mou_id).cte("forward", recursive=True)
+    forward = forward.union(select(Mou.id).join(forward, Mou.predecessor_id == forward.c.id))
+    rows = await conn.execute(select(back.c.id).union(select(forward.c.id)))
+    return [r for (r,) in rows]
+
+
+async def history_rows(conn: AsyncConnection, ids: list[uuid.UUID]) -> list[dict[str, Any]]:
+    query = (
+        select(
+            Event.id,
+            Event.type,
+            Event.subject_id.label("mou_id"),
+            Event.actor,
+            Event.occurred_at,
+            Event.payload["changes"].label("changes"),
+        )
+        .where(Event.subject_type == "mou", Event.subject_id.in_(ids))
+        .order_by(Event.position)
+    )
+    return [dict(r) for r in (await conn.execute(query)).mappings()]
+
+
+async def due_for_transition(session: AsyncSession, *, today: date, limit: int = 100) -> list[uuid.UUID]:
+    """Signed MoUs whose effective date has come, and active ones past their end date."""
+    query = select(Mou.id).where(
+        or_(
+            (Mou.status == MouStatus.SIGNED) & (Mou.effective_date <= today),
+            (Mou.status == MouStatus.ACTIVE) & (Mou.end_date < today),
+        )
+    )
+    return list((await session.scalars(query.order_by(Mou.id).limit(limit))).all())

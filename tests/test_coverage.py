@@ -1,0 +1,129 @@
+"""Avoiding duplication: which objectives a network covers, where leads collide, where nothing covers."""
+
+import csv
+import io
+from datetime import date
+
+from services.principals import SYSTEM
+from services.working_groups.models import PostKind
+from services.working_groups.schemas import PostCreate, WorkingGroupActivate, WorkingGroupCreate
+from services.working_groups.service import activate_working_group, add_post, create_working_group
+from tests.factories import make_entity, make_membership, make_network
+from tests.mou_helpers import make_mou
+
+
+async def _active_group(session, network_id, chair_id, slug, objectives):
+    group = await create_working_group(
+        session,
+        data=WorkingGroupCreate(network_id=network_id, name=slug.title(), slug=slug, gcm_objectives=objectives),
+        actor=SYSTEM,
+    )
+    await add_post(
+        session,
+        group_id=group["id"],
+        kind=PostKind.CHAIR,
+        data=PostCreate(entity_id=chair_id, start_date=date(2020, 1, 1)),
+        actor=SYSTEM,
+    )
+    await activate_working_group(
+        session,
+        group_id=group["id"],
+        data=WorkingGroupActivate(activated_on=date(2020, 2, 1)),
+        expected_version=None,
+        actor=SYSTEM,
+    )
+    return group
+
+
+async def test_the_coverage_table(client, session):
+    network = await make_network(session)
+    iom = await make_entity(session, acronym="C-IOM")
+    ilo = await make_entity(session, acronym="C-ILO")
+    unodc = await make_entity(session, acronym="C-UNODC")
+    for entity in (iom, ilo, unodc):
+        await make_membership(session, network_id=network["id"], entity_id=entity["id"])
+    await _active_group(session, network["id"], iom["id"], "returns", [21])
+    await create_working_group(
+        session,
+        data=WorkingGroupCreate(network_id=network["id"], name="Proposed", slug="proposed", gcm_objectives=[2]),
+        actor=SYSTEM,
+    )
+    # Two active MoUs with different leads on objective 6 (contested); one on 10 alone.
+    await make_mou(
+        session,
+        network_id=network["id"],
+        parties=[ilo["id"], iom["id"]],
+        lead=ilo["id"],
+        objectives=(6,),
+        state="signed",
+        reference="C/1",
+    )
+    await make_mou(
+        session,
+        network_id=network["id"],
+        parties=[iom["id"], ilo["id"]],
+        lead=iom["id"],
+        objectives=(6, 10),
+        state="signed",
+        reference="C/2",
+    )
+    await make_mou(
+        session,
+        network_id=network["id"],
+        parties=[unodc["id"], iom["id"]],
+        lead=unodc["id"],
+        objectives=(9,),
+        state="negotiation",
+        reference="C/3",
+    )
+    await session.flush()
+
+    response = await client.get(f"/v1/networks/{network['id']}/coverage")
+    assert response.status_code == 200
+    rows = {r["objective"]: r for r in response.json()["items"]}
+    assert sorted(rows) == list(range(1, 24))
+    assert [g["slug"] for g in rows[21]["working_groups"]] == ["returns"] and not rows[21]["uncovered"]
+    assert rows[2]["uncovered"]  # a proposed group covers nothing yet
+    assert rows[9]["uncovered"]  # nor does a MoU under negotiation
+    assert rows[6]["contested"] and {a["lead"]["acronym"] for a in rows[6]["mou_areas"]} == {"C-ILO", "C-IOM"}
+    assert not rows[10]["contested"] and [a["reference_number"] for a in rows[10]["mou_areas"]] == ["C/2"]
+    assert sum(r["uncovered"] for r in rows.values()) == 23 - 3
+
+    as_csv = await client.get(f"/v1/networks/{network['id']}/coverage", headers={"Accept": "text/csv"})
+    assert as_csv.headers["content-type"].startswith("text/csv")
+    table = list(csv.DictReader(io.StringIO(as_csv.text)))
+    assert len(table) == 23
+    assert (
+        table[5]["objective"] == "6" and table[5]["contested"] == "yes" and table[5]["lead_parties"] == "C-ILO; C-IOM"
+    )
+    assert table[20]["working_groups"] == "Returns"
+    assert (await client.get("/v1/networks/00000000-0000-7000-8000-000000000000/coverage")).status_code == 404
+
+
+async def test_a_contested_objective_needs_two_different_leads(client, session):
+    network = await make_network(session)
+    a = await make_entity(session, acronym="C-A")
+    b = await make_entity(session, acronym="C-B")
+    await make_mou(
+        session,
+        network_id=network["id"],
+        parties=[a["id"], b["id"]],
+        lead=a["id"],
+        objectives=(3,),
+        state="signed",
+        reference="S/1",
+    )
+    await make_mou(
+        session,
+        network_id=network["id"],
+        parties=[a["id"], b["id"]],
+        lead=a["id"],
+        objectives=(3,),
+        state="signed",
+        reference="S/2",
+    )
+    await session.flush()
+    row = next(
+        r for r in (await client.get(f"/v1/networks/{network['id']}/coverage")).json()["items"] if r["objective"] == 3
+    )
+    assert len(row["mou_areas"]) == 2 and row["contested"] is False

@@ -1,0 +1,23 @@
+"""Actors for MoUs: the calendar's part of their lifecycle."""
+
+import logging
+import uuid
+
+import dramatiq
+
+from services.database import get_database
+from services.mous.service import apply_due_transition
+from services.principals import SYSTEM
+from worker.broker import broker
+
+logger = logging.getLogger("worker.mous")
+
+
+@dramatiq.actor(actor_name="mous.apply_due_transition", broker=broker, max_retries=5, min_backoff=1000)
+async def apply_mou_transition(mou_id: str) -> None:
+    """Activate a signed MoU whose effective date has come, or expire one past its end date.
+    Idempotent: a MoU already moved (or locked by another worker) is left alone."""
+    async with get_database().session() as session:
+        done = await apply_due_transition(session, mou_id=uuid.UUID(mou_id), actor=SYSTEM)
+    if done:
+        logger.info("MoU %s %s", mou_id, done)
