@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import api_keys, audit, coverage, entities, gcm, health, memberships, mous, networks, working_groups
+from api import api_keys, audit, coverage, entities, gcm, health, meetings, memberships, mous, networks, working_groups
 from api.errors import install_error_handlers
 from api.limits import EdgeMiddleware, RateLimiter
 from services.auth.authenticator import Authenticator
@@ -68,6 +68,19 @@ def create_app(*, run_worker_in_process: bool = False) -> FastAPI:
     app.state.rate_limiter = RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
     install_error_handlers(app)
-    for module in (health, gcm, entities, networks, memberships, working_groups, mous, coverage, api_keys, audit):
+    for module in (
+        health,
+        gcm,
+        entities,
+        networks,
+        memberships,
+        working_groups,
+        mous,
+        coverage,
+        meetings,
+        api_keys,
+        audit,
+    ):
         app.include_router(module.router)
+    app.include_router(meetings.feeds)
     return app

@@ -7,6 +7,7 @@ from services.entities.models import Entity, EntityIdentifier
 from services.events.models import Event
 from services.gcm.models import GcmObjective, GuidingPrinciple
 from services.idempotency.models import IdempotencyKey
+from services.meetings.models import Meeting, MeetingInvitee, MeetingLapse, MeetingReminder
 from services.memberships.models import Membership
 from services.mous.models import Mou, MouArea, MouAreaObjective, MouAreaSupporter, MouDocument, MouParty
 from services.networks.models import Network
@@ -27,6 +28,10 @@ __all__ = [
     "GcmObjective",
     "GuidingPrinciple",
     "IdempotencyKey",
+    "Meeting",
+    "MeetingInvitee",
+    "MeetingLapse",
+    "MeetingReminder",
     "Membership",
     "Mou",
     "MouArea",

@@ -36,6 +36,9 @@ SNAPSHOT_TABLES = {
     "mou_area_objectives": "SELECT * FROM mou_area_objectives",
     "mou_area_supporters": "SELECT * FROM mou_area_supporters",
     "mou_documents": "SELECT * FROM mou_documents",
+    "meetings": "SELECT * FROM meetings",
+    "meeting_invitees": "SELECT * FROM meeting_invitees",
+    "meeting_reminders": "SELECT * FROM meeting_reminders",
 }
 
 

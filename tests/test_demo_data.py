@@ -60,3 +60,20 @@ async def test_demo_data_shows_working_groups_mous_and_a_non_trivial_coverage_ta
     assert rows[6]["contested"] and rows[10]["contested"]
     assert rows[13]["working_groups"] and not rows[13]["uncovered"]
     assert any(r["uncovered"] for r in rows.values())
+
+
+async def test_demo_meetings_meet_the_annual_rule_with_reminders_coming(client, session):
+    await load_demo_data(session)
+    await session.flush()
+    network = (await client.get("/v1/networks")).json()["items"][0]
+    compliance = (await client.get(f"/v1/networks/{network['id']}/meeting-compliance")).json()
+    assert compliance["state"] == "ok" and compliance["next_within_12_months"]
+    upcoming = (await client.get("/v1/meetings", params={"status": "scheduled", "kind": "extended_membership"})).json()[
+        "items"
+    ]
+    assert len(upcoming) == 1
+    assert [r["sent_at"] for r in upcoming[0]["reminders"]] == [None, None]  # 7 days and 1 day before
+    framing = (await client.get("/v1/meetings", params={"kind": "framing_conference"})).json()["items"][0]
+    assert framing["status"] == "held"
+    groups = (await client.get("/v1/working-groups", params={"status": "active"})).json()["items"]
+    assert {g["established_by_meeting_id"] for g in groups} == {framing["id"]}

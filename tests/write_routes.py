@@ -5,13 +5,16 @@ that it lists every write route in the OpenAPI document, so no new route escapes
 import itertools
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api_keys.schemas import ApiKeyCreate
 from services.api_keys.service import create_api_key
+from services.meetings.models import MeetingKind
+from services.meetings.schemas import InviteeIn, MeetingCreate
+from services.meetings.service import create_meeting
 from services.memberships.models import MembershipTier
 from services.principals import SYSTEM
 from services.working_groups.models import PostKind
@@ -43,6 +46,7 @@ class World:
     mou_draft: dict[str, Any]
     mou_negotiation: dict[str, Any]
     mou_active: dict[str, Any]
+    meeting: dict[str, Any]
 
 
 async def build_world(session: AsyncSession) -> World:
@@ -83,8 +87,25 @@ async def build_world(session: AsyncSession) -> World:
         await make_mou(session, network_id=network["id"], parties=parties, state=state)
         for state in ("draft", "negotiation", "signed")
     ]
+    starts = datetime.now(UTC) - timedelta(hours=3)
+    meeting = await create_meeting(
+        session,
+        data=MeetingCreate(
+            network_id=network["id"],
+            kind=MeetingKind.EXTENDED_MEMBERSHIP,
+            title="Annual meeting",
+            starts_at=starts,
+            ends_at=starts + timedelta(hours=2),
+            time_zone="Europe/Zurich",
+            location="Geneva",
+            invitees=[InviteeIn(entity_id=a["id"]), InviteeIn(name="Civil society", email="cs@example.org")],
+        ),
+        actor=SYSTEM,
+    )
     await session.flush()
-    return World(network, a, b, c, e, membership_a, key_a["id"], newcomer, group, chair["id"], seat["id"], *mous)
+    return World(
+        network, a, b, c, e, membership_a, key_a["id"], newcomer, group, chair["id"], seat["id"], *mous, meeting
+    )
 
 
 @dataclass(frozen=True)
@@ -193,6 +214,30 @@ class WriteRoute:
                 f"/v1/mous/{w.mou_active['id']}/refresh",
                 {"reference_number": f"REF/{n}"},
             ),
+            ("POST", "/v1/meetings"): (
+                "/v1/meetings",
+                {
+                    "network_id": str(w.network["id"]),
+                    "kind": "executive_committee",
+                    "title": "ExCom",
+                    "starts_at": "2030-03-01T09:00:00+01:00",
+                    "ends_at": "2030-03-01T12:00:00+01:00",
+                    "time_zone": "Europe/Zurich",
+                    "online_url": "https://meet.example.org/excom",
+                },
+            ),
+            ("PATCH", "/v1/meetings/{meeting_id}"): (
+                f"/v1/meetings/{w.meeting['id']}",
+                {"title": "Annual meeting 2026"},
+            ),
+            ("POST", "/v1/meetings/{meeting_id}/cancel"): (
+                f"/v1/meetings/{w.meeting['id']}/cancel",
+                {"reason": "Postponed."},
+            ),
+            ("POST", "/v1/meetings/{meeting_id}/hold"): (
+                f"/v1/meetings/{w.meeting['id']}/hold",
+                {"minutes": "Met.", "attended_entity_ids": [str(w.a["id"])], "outcomes": ["A work plan."]},
+            ),
         }
         return bodies[(self.method, self.path)]
 
@@ -228,6 +273,10 @@ WRITE_ROUTES = (
     WriteRoute("POST", "/v1/mous/{mou_id}/sign", owner="a", focal_point_may=True),
     WriteRoute("POST", "/v1/mous/{mou_id}/terminate", owner="a", focal_point_may=False),
     WriteRoute("POST", "/v1/mous/{mou_id}/refresh", owner="a", focal_point_may=False),
+    WriteRoute("POST", "/v1/meetings", owner="a", focal_point_may=False),
+    WriteRoute("PATCH", "/v1/meetings/{meeting_id}", owner="a", focal_point_may=False),
+    WriteRoute("POST", "/v1/meetings/{meeting_id}/cancel", owner="a", focal_point_may=False),
+    WriteRoute("POST", "/v1/meetings/{meeting_id}/hold", owner="a", focal_point_may=False),
 )
 
 SUCCESS = {"POST": (200, 201), "PATCH": (200,), "DELETE": (204,)}

@@ -4,6 +4,7 @@ and hands it to the workers. Other instances wait to take over."""
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import text
@@ -13,9 +14,11 @@ from services.clock import clock
 from services.database import get_database
 from services.events.relay import has_pending_events
 from services.idempotency.service import purge_expired_keys
+from services.meetings.service import due_reminder_exists
 from services.mous.repository import due_for_transition
 from services.settings import get_settings
 from worker.events import relay_events
+from worker.meetings import check_annual_rule, send_reminders
 from worker.mous import apply_mou_transition
 
 logger = logging.getLogger("worker.scheduler")
@@ -47,7 +50,32 @@ async def sweep_due_mous() -> None:
         await asyncio.to_thread(apply_mou_transition.send, str(mou_id))
 
 
-SWEEPS: tuple[Callable[[], Awaitable[None]], ...] = (sweep_pending_events, sweep_idempotency_keys, sweep_due_mous)
+async def sweep_due_reminders() -> None:
+    async with get_database().session() as session:
+        due = await due_reminder_exists(session, now=clock.now())
+    if due:
+        await asyncio.to_thread(send_reminders.send)
+
+
+ANNUAL_RULE_EVERY_SECONDS = 3600.0
+_annual_rule_checked_at = float("-inf")
+
+
+async def sweep_annual_meeting_rule() -> None:
+    """Hourly is often enough for a rule measured in months."""
+    global _annual_rule_checked_at
+    if time.monotonic() - _annual_rule_checked_at >= ANNUAL_RULE_EVERY_SECONDS:
+        _annual_rule_checked_at = time.monotonic()
+        await asyncio.to_thread(check_annual_rule.send)
+
+
+SWEEPS: tuple[Callable[[], Awaitable[None]], ...] = (
+    sweep_pending_events,
+    sweep_idempotency_keys,
+    sweep_due_mous,
+    sweep_due_reminders,
+    sweep_annual_meeting_rule,
+)
 
 
 async def run_sweeps() -> None:

@@ -1,6 +1,6 @@
 """Demo records. Dates and statements are illustrative, not an official record."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 NETWORK_ESTABLISHED = date(2018, 12, 9)
 
@@ -142,3 +142,9 @@ MOUS = (
 # The IOM-UNHCR MoU is being refreshed: a successor under negotiation.
 REFRESH = ("MOU/IOM-UNHCR/2019", "MOU/IOM-UNHCR/2026", date(2027, 3, 1))
 SIGNED_ON = date(2019, 2, 1)
+
+FRAMING_CONFERENCE = ("Framing conference of the Network", datetime(2019, 5, 15, 7, 0, tzinfo=UTC))
+# Extended-membership meetings are placed relative to the day the demo is loaded, so that a
+# fresh `make run` shows the annual rule met and reminders coming up.
+LAST_EXTENDED_MEETING_DAYS_AGO = 330
+NEXT_EXTENDED_MEETING_IN_DAYS = 10

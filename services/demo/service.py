@@ -1,14 +1,20 @@
 """Loading the demo data set, idempotently: what exists is left as it is."""
 
 import uuid
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.clock import clock
 from services.demo import data
 from services.entities.models import Entity, EntityKind
 from services.entities.schemas import EntityCreate
 from services.entities.service import create_entity
+from services.meetings.models import Meeting, MeetingKind, MeetingStatus
+from services.meetings.schemas import AgendaItem, InviteeIn, MeetingCreate, MeetingHold
+from services.meetings.service import create_meeting, hold_meeting
 from services.memberships.models import Membership, MembershipTier
 from services.memberships.schemas import MembershipCreate
 from services.memberships.service import create_membership
@@ -52,7 +58,7 @@ async def load_demo_data(session: AsyncSession) -> bool:
     for acronym, name, *_ in data.EXTENDED_TIER:
         ids[acronym] = await _entity(session, acronym, name, EntityKind.UN_SYSTEM)
     for acronym, name, kind in data.STAKEHOLDERS:
-        await _entity(session, acronym, name, EntityKind(kind))
+        ids[acronym] = await _entity(session, acronym, name, EntityKind(kind))
     if global_network is None:
         row = await create_network(
             session,
@@ -105,12 +111,90 @@ async def load_demo_data(session: AsyncSession) -> bool:
                 actor=SYSTEM,
                 is_demo=True,
             )
-    await _load_working_groups(session, network_id, ids)
+    framing = await _load_meetings(session, network_id, ids)
+    await _load_working_groups(session, network_id, ids, framing)
     await _load_mous(session, network_id, ids)
     return True
 
 
-async def _load_working_groups(session: AsyncSession, network_id: uuid.UUID, ids: dict[str, uuid.UUID]) -> None:
+async def _meeting(session: AsyncSession, network_id: uuid.UUID, **fields: Any) -> uuid.UUID:
+    existing = await session.scalar(
+        select(Meeting.id).where(Meeting.network_id == network_id, Meeting.title == fields["title"], Meeting.is_demo)
+    )
+    if existing is not None:
+        return existing
+    row = await create_meeting(session, data=MeetingCreate(network_id=network_id, **fields), actor=SYSTEM, is_demo=True)
+    return row["id"]  # type: ignore[no-any-return]
+
+
+async def _load_meetings(session: AsyncSession, network_id: uuid.UUID, ids: dict[str, uuid.UUID]) -> uuid.UUID:
+    """The framing conference (held), last year's extended-membership meeting with other
+    stakeholders (held) and the next one (scheduled, reminders pending)."""
+    members = [InviteeIn(entity_id=ids[a]) for a, _ in data.EXECUTIVE_COMMITTEE]
+    stakeholders = [InviteeIn(entity_id=ids[a]) for a, _, _ in data.STAKEHOLDERS]
+    title, starts = data.FRAMING_CONFERENCE
+    framing = await _meeting(
+        session,
+        network_id,
+        kind=MeetingKind.FRAMING_CONFERENCE,
+        title=title,
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=8),
+        time_zone="Europe/Zurich",
+        location="Palais des Nations, Geneva",
+        invitees=members + stakeholders,
+        agenda=[AgendaItem(title="Working methods"), AgendaItem(title="Working groups")],
+    )
+    today = datetime.combine(clock.today(), time(8, 0), tzinfo=UTC)
+    last_start = today - timedelta(days=data.LAST_EXTENDED_MEETING_DAYS_AGO)
+    last = await _meeting(
+        session,
+        network_id,
+        kind=MeetingKind.EXTENDED_MEMBERSHIP,
+        title=f"Extended membership meeting {last_start.year}",
+        starts_at=last_start,
+        ends_at=last_start + timedelta(hours=8),
+        time_zone="Europe/Zurich",
+        location="Palais des Nations, Geneva",
+        online_url="https://meet.example.org/unnm-annual",
+        invitees=members + stakeholders + [InviteeIn(name="Regional consultative process", email="rcp@example.org")],
+    )
+    next_start = today + timedelta(days=data.NEXT_EXTENDED_MEETING_IN_DAYS)
+    await _meeting(
+        session,
+        network_id,
+        kind=MeetingKind.EXTENDED_MEMBERSHIP,
+        title=f"Extended membership meeting {next_start.year}",
+        starts_at=next_start,
+        ends_at=next_start + timedelta(hours=8),
+        time_zone="Europe/Zurich",
+        location="Palais des Nations, Geneva",
+        online_url="https://meet.example.org/unnm-annual",
+        invitees=members + stakeholders,
+        agenda=[
+            AgendaItem(title="Opening"),
+            AgendaItem(title="Report of the working groups"),
+            AgendaItem(title="Work plan"),
+        ],
+    )
+    for meeting_id, attended in ((framing, members + stakeholders), (last, members + stakeholders[:2])):
+        status = await session.scalar(select(Meeting.status).where(Meeting.id == meeting_id))
+        if status == MeetingStatus.SCHEDULED:
+            await hold_meeting(
+                session,
+                meeting_id=meeting_id,
+                data=MeetingHold(
+                    minutes="Demo record.", attended_entity_ids=[i.entity_id for i in attended if i.entity_id]
+                ),
+                expected_version=None,
+                actor=SYSTEM,
+            )
+    return framing
+
+
+async def _load_working_groups(
+    session: AsyncSession, network_id: uuid.UUID, ids: dict[str, uuid.UUID], framing: uuid.UUID
+) -> None:
     for slug, name, objectives, principles, targets, chairs, members, activated_on in data.WORKING_GROUPS:
         exists_already = await session.scalar(
             select(WorkingGroup.id).where(WorkingGroup.network_id == network_id, WorkingGroup.slug == slug)

@@ -29,6 +29,10 @@ class WorkingGroup(RecordMixin, Base):
     )
     # Unset: the network's coordinator serves as the group's secretariat.
     secretariat_entity_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("entities.id", ondelete="RESTRICT"))
+    # The meeting that set the group up (the framing conference, say).
+    established_by_meeting_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("meetings.id", ondelete="RESTRICT", use_alter=True)
+    )
     activated_on: Mapped[date | None]
     closed_on: Mapped[date | None]
     close_reason: Mapped[str | None] = mapped_column(String(1000))

@@ -112,6 +112,7 @@ def _select_groups(today: date) -> Select[Any]:
                 "id", Secretariat.id, "acronym", Secretariat.acronym, "name", Secretariat.name
             ).label("secretariat"),
             WorkingGroup.secretariat_entity_id.is_(None).label("secretariat_is_coordinator"),
+            WorkingGroup.established_by_meeting_id,
             _current_chairs(today),
             WorkingGroup.is_demo,
             WorkingGroup.created_at,

@@ -36,6 +36,9 @@ class WorkingGroupFields(InputModel):
     secretariat_entity_id: uuid.UUID | None = Field(
         None, description="Another member to serve as secretariat; unset, the network's coordinator does."
     )
+    established_by_meeting_id: uuid.UUID | None = Field(
+        None, description="The network's meeting that set the group up, e.g. the framing conference."
+    )
 
     _no_repeats = field_validator("gcm_objectives", "guiding_principles", "sdg_targets")(_unique)
 
@@ -92,6 +95,7 @@ class WorkingGroupOut(OutputModel):
     close_reason: str | None
     secretariat: EntityRef
     secretariat_is_coordinator: bool
+    established_by_meeting_id: uuid.UUID | None
     current_chairs: list[ChairRef]
     is_demo: bool
     created_at: datetime

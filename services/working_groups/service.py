@@ -13,6 +13,7 @@ from services.entities.models import Entity
 from services.errors import Conflict, InvalidInput, NotFound
 from services.events.service import record_event
 from services.gcm.models import GuidingPrinciple
+from services.meetings.models import Meeting
 from services.memberships.models import Membership
 from services.memberships.repository import active_on, lock_pair
 from services.networks.models import Network
@@ -133,6 +134,16 @@ async def _set_links(
     return changes
 
 
+async def _check_establishing_meeting(session: AsyncSession, network_id: uuid.UUID, meeting_id: uuid.UUID) -> None:
+    meeting_network = await session.scalar(select(Meeting.network_id).where(Meeting.id == meeting_id))
+    if meeting_network is None:
+        raise InvalidInput(
+            "reference-not-found", f"established_by_meeting_id {meeting_id} is not a meeting of the registry."
+        )
+    if meeting_network != network_id:
+        raise Conflict("meeting-of-another-network", "The establishing meeting belongs to another network.")
+
+
 async def _check_slug_free(
     session: AsyncSession, network_id: uuid.UUID, slug: str, other_than: uuid.UUID | None = None
 ) -> None:
@@ -158,6 +169,8 @@ async def create_working_group(
             on=clock.today(),
             role="secretariat",
         )
+    if data.established_by_meeting_id is not None:
+        await _check_establishing_meeting(session, data.network_id, data.established_by_meeting_id)
     group = WorkingGroup(
         **data.model_dump(exclude=set(LINKED_FIELDS | {"sdg_targets"})),
         sdg_targets=data.sdg_targets or [],
@@ -189,6 +202,8 @@ async def update_working_group(
     fields = data.model_fields_set
     if "slug" in fields and data.slug is not None:
         await _check_slug_free(session, group.network_id, data.slug, other_than=group_id)
+    if "established_by_meeting_id" in fields and data.established_by_meeting_id is not None:
+        await _check_establishing_meeting(session, group.network_id, data.established_by_meeting_id)
     if "secretariat_entity_id" in fields and data.secretariat_entity_id is not None:
         await _member_entity(
             session,

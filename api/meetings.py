@@ -1,0 +1,159 @@
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+
+from api.deps import (
+    Authenticated,
+    CurrentPrincipal,
+    DbRead,
+    DbSession,
+    IdempotencyKeyHeader,
+    OptionalIfMatch,
+    Pagination,
+    RequiredIfMatch,
+)
+from api.idempotency import idempotent
+from api.openapi import page_of, problems
+from api.responses import json_response, page_response, record_response
+from services.clock import clock
+from services.errors import NotFound
+from services.meetings import repository, service
+from services.meetings.calendar import calendar_for
+from services.meetings.compliance import meeting_compliance
+from services.meetings.models import MeetingKind, MeetingStatus
+from services.meetings.schemas import MeetingCancel, MeetingCreate, MeetingHold, MeetingOut, MeetingUpdate
+from services.networks.repository import get_network_row
+from services.working_groups.repository import get_group_row
+
+router = APIRouter(prefix="/v1/meetings", tags=["meetings"], dependencies=[Authenticated], responses=problems(401, 429))
+feeds = APIRouter(tags=["meetings"], dependencies=[Authenticated], responses=problems(401, 429))
+
+ICS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "An iCalendar (RFC 5545) document.",
+        "content": {"text/calendar": {"schema": {"type": "string"}}},
+    }
+}
+
+
+def _ics(request: Request, rows: list[dict[str, Any]], name: str) -> Response:
+    base = str(request.base_url).rstrip("/")
+    body = calendar_for(rows, name=name, record_url=lambda row: f"{base}/v1/meetings/{row['id']}")
+    return Response(body, media_type="text/calendar; charset=utf-8")
+
+
+@router.post("", status_code=201, response_model=MeetingOut, responses=problems(403, 409, 422))
+async def create_meeting(
+    body: MeetingCreate,
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    async def act() -> Response:
+        row = await service.create_meeting(session, data=body, actor=principal)
+        return record_response(row, status_code=201, location=f"/v1/meetings/{row['id']}")
+
+    return await idempotent(session, request, principal, idempotency_key, act)
+
+
+@router.get("", responses={**page_of(MeetingOut), **problems(422)})
+async def list_meetings(
+    request: Request,
+    conn: DbRead,
+    page: Pagination,
+    network_id: uuid.UUID | None = None,
+    working_group_id: uuid.UUID | None = None,
+    kind: MeetingKind | None = None,
+    status: MeetingStatus | None = None,
+    starts_after: Annotated[datetime | None, Query(description="RFC 3339, with offset.")] = None,
+    starts_before: datetime | None = None,
+    invitee_entity_id: uuid.UUID | None = None,
+) -> Response:
+    filters = repository.MeetingFilters(
+        network_id, working_group_id, kind, status, starts_after, starts_before, invitee_entity_id
+    )
+    return page_response(request, await repository.list_meeting_rows(conn, page, filters))
+
+
+@router.get("/{meeting_id}.ics", responses={**ICS, **problems(404)})
+async def meeting_calendar(meeting_id: uuid.UUID, request: Request, conn: DbRead) -> Response:
+    row = await repository.get_meeting_row(conn, meeting_id)
+    if row is None:
+        raise NotFound("meeting-not-found", f"No meeting has id {meeting_id}.")
+    return _ics(request, [row], row["title"])
+
+
+@router.get("/{meeting_id}", response_model=MeetingOut, responses=problems(404))
+async def get_meeting(meeting_id: uuid.UUID, conn: DbRead) -> Response:
+    row = await repository.get_meeting_row(conn, meeting_id)
+    if row is None:
+        raise NotFound("meeting-not-found", f"No meeting has id {meeting_id}.")
+    return record_response(row)
+
+
+@router.patch("/{meeting_id}", response_model=MeetingOut, responses=problems(403, 404, 409, 412, 422, 428))
+async def update_meeting(
+    meeting_id: uuid.UUID,
+    body: MeetingUpdate,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    version: RequiredIfMatch,
+) -> Response:
+    """Scheduled meetings only; a change of time or place bumps `sequence` and moves the reminders."""
+    row = await service.update_meeting(
+        session, meeting_id=meeting_id, data=body, expected_version=version, actor=principal
+    )
+    return record_response(row)
+
+
+@router.post("/{meeting_id}/cancel", response_model=MeetingOut, responses=problems(403, 404, 409, 412, 422))
+async def cancel_meeting(
+    meeting_id: uuid.UUID,
+    body: MeetingCancel,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    version: OptionalIfMatch,
+) -> Response:
+    row = await service.cancel_meeting(
+        session, meeting_id=meeting_id, data=body, expected_version=version, actor=principal
+    )
+    return record_response(row)
+
+
+@router.post("/{meeting_id}/hold", response_model=MeetingOut, responses=problems(403, 404, 409, 412, 422))
+async def hold_meeting(
+    meeting_id: uuid.UUID, body: MeetingHold, session: DbSession, principal: CurrentPrincipal, version: OptionalIfMatch
+) -> Response:
+    """Record the meeting as held: minutes, attendance by entity, outcomes."""
+    row = await service.hold_meeting(
+        session, meeting_id=meeting_id, data=body, expected_version=version, actor=principal
+    )
+    return record_response(row)
+
+
+@feeds.get("/v1/networks/{network_id}/calendar.ics", responses={**ICS, **problems(404)})
+async def network_calendar(network_id: uuid.UUID, request: Request, conn: DbRead) -> Response:
+    network = await get_network_row(conn, network_id)
+    if network is None:
+        raise NotFound("network-not-found", f"No network has id {network_id}.")
+    rows = await repository.all_meeting_rows(conn, repository.MeetingFilters(network_id=network_id))
+    return _ics(request, rows, network["name"])
+
+
+@feeds.get("/v1/working-groups/{group_id}/calendar.ics", responses={**ICS, **problems(404)})
+async def working_group_calendar(group_id: uuid.UUID, request: Request, conn: DbRead) -> Response:
+    group = await get_group_row(conn, group_id, today=clock.today())
+    if group is None:
+        raise NotFound("working-group-not-found", f"No working group has id {group_id}.")
+    rows = await repository.all_meeting_rows(conn, repository.MeetingFilters(working_group_id=group_id))
+    return _ics(request, rows, group["name"])
+
+
+@feeds.get("/v1/networks/{network_id}/meeting-compliance", responses=problems(404))
+async def get_meeting_compliance(network_id: uuid.UUID, conn: DbRead) -> Response:
+    """When the extended membership last met with other stakeholders, whether the next such
+    meeting is scheduled within 12 months of it, and whether the network is `at_risk` or `overdue`."""
+    return json_response(await meeting_compliance(conn, network_id, today=clock.today()))

@@ -1,0 +1,2 @@
+"""Meetings of a network, a tier, a working group or the framing conference; the annual
+extended-membership rule; reminders; calendar feeds."""

@@ -1,0 +1,157 @@
+"""Queries on meetings."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, exists, func, literal_column, select
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from services.entities.models import Entity
+from services.meetings.models import Meeting, MeetingInvitee, MeetingKind, MeetingReminder, MeetingStatus
+from services.pagination import Page, PageRequest, page_from_rows
+
+
+def _invitees() -> Any:
+    entity = func.jsonb_build_object("id", Entity.id, "acronym", Entity.acronym, "name", Entity.name)
+    invitee = func.jsonb_build_object(
+        "id",
+        MeetingInvitee.id,
+        "entity",
+        entity,
+        "name",
+        MeetingInvitee.name,
+        "email",
+        MeetingInvitee.email,
+        "attended",
+        MeetingInvitee.attended,
+    )
+    return (
+        select(
+            func.coalesce(
+                func.jsonb_agg(aggregate_order_by(invitee, MeetingInvitee.id)),
+                literal_column("'[]'::jsonb"),
+                type_=JSONB,
+            )
+        )
+        .select_from(MeetingInvitee)
+        .outerjoin(Entity, Entity.id == MeetingInvitee.entity_id)
+        .where(MeetingInvitee.meeting_id == Meeting.id)
+        .scalar_subquery()
+        .label("invitees")
+    )
+
+
+def _reminders() -> Any:
+    reminder = func.jsonb_build_object(
+        "minutes_before",
+        MeetingReminder.minutes_before,
+        "due_at",
+        MeetingReminder.due_at,
+        "sent_at",
+        MeetingReminder.sent_at,
+    )
+    return (
+        select(
+            func.coalesce(
+                func.jsonb_agg(aggregate_order_by(reminder, MeetingReminder.due_at)),
+                literal_column("'[]'::jsonb"),
+                type_=JSONB,
+            )
+        )
+        .where(MeetingReminder.meeting_id == Meeting.id)
+        .scalar_subquery()
+        .label("reminders")
+    )
+
+
+def _select_meetings() -> Select[Any]:
+    return select(  # type: ignore[return-value]
+        Meeting.id,
+        Meeting.network_id,
+        Meeting.working_group_id,
+        Meeting.kind,
+        Meeting.title,
+        Meeting.starts_at,
+        Meeting.ends_at,
+        Meeting.time_zone,
+        Meeting.location,
+        Meeting.online_url,
+        Meeting.agenda,
+        _invitees(),
+        Meeting.status,
+        Meeting.sequence,
+        Meeting.reminder_minutes,
+        _reminders(),
+        Meeting.cancel_reason,
+        Meeting.minutes,
+        Meeting.outcomes,
+        Meeting.is_demo,
+        Meeting.created_at,
+        Meeting.updated_at,
+        Meeting.version,
+    )
+
+
+async def get_meeting_row(conn: AsyncConnection | AsyncSession, meeting_id: uuid.UUID) -> dict[str, Any] | None:
+    row = (await conn.execute(_select_meetings().where(Meeting.id == meeting_id))).mappings().first()
+    return _clean(dict(row)) if row is not None else None
+
+
+def _clean(row: dict[str, Any]) -> dict[str, Any]:
+    for invitee in row.get("invitees", []):
+        if invitee["entity"] is not None and invitee["entity"].get("id") is None:
+            invitee["entity"] = None
+    return row
+
+
+@dataclass(frozen=True)
+class MeetingFilters:
+    network_id: uuid.UUID | None = None
+    working_group_id: uuid.UUID | None = None
+    kind: MeetingKind | None = None
+    status: MeetingStatus | None = None
+    starts_after: datetime | None = None
+    starts_before: datetime | None = None
+    invitee_entity_id: uuid.UUID | None = None
+
+
+def _filtered(filters: MeetingFilters) -> Select[Any]:
+    query = _select_meetings()
+    if filters.network_id is not None:
+        query = query.where(Meeting.network_id == filters.network_id)
+    if filters.working_group_id is not None:
+        query = query.where(Meeting.working_group_id == filters.working_group_id)
+    if filters.kind is not None:
+        query = query.where(Meeting.kind == filters.kind)
+    if filters.status is not None:
+        query = query.where(Meeting.status == filters.status)
+    if filters.starts_after is not None:
+        query = query.where(Meeting.starts_at >= filters.starts_after)
+    if filters.starts_before is not None:
+        query = query.where(Meeting.starts_at < filters.starts_before)
+    if filters.invitee_entity_id is not None:
+        query = query.where(
+            exists().where(
+                MeetingInvitee.meeting_id == Meeting.id, MeetingInvitee.entity_id == filters.invitee_entity_id
+            )
+        )
+    return query
+
+
+async def list_meeting_rows(conn: AsyncConnection, page: PageRequest, filters: MeetingFilters) -> Page:
+    query = _filtered(filters)
+    if page.after is not None:
+        query = query.where(Meeting.id > page.after)
+    result = await conn.execute(query.order_by(Meeting.id).limit(page.limit + 1))
+    return page_from_rows([_clean(dict(r)) for r in result.mappings()], page.limit)
+
+
+async def all_meeting_rows(
+    conn: AsyncConnection, filters: MeetingFilters, *, limit: int = 2000
+) -> list[dict[str, Any]]:
+    """For calendar feeds: every meeting that matches, soonest first."""
+    result = await conn.execute(_filtered(filters).order_by(Meeting.starts_at, Meeting.id).limit(limit))
+    return [_clean(dict(r)) for r in result.mappings()]

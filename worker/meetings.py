@@ -1,0 +1,34 @@
+"""Actors for meetings: reminders that fall due, and the annual-meeting rule."""
+
+import logging
+
+import dramatiq
+
+from services.clock import clock
+from services.database import get_database
+from services.meetings.compliance import alert_overdue_networks
+from services.meetings.service import send_due_reminders
+from worker.broker import broker
+
+logger = logging.getLogger("worker.meetings")
+
+
+@dramatiq.actor(actor_name="meetings.send_due_reminders", broker=broker, max_retries=5, min_backoff=1000)
+async def send_reminders() -> None:
+    """Send every due reminder once (rows are claimed with SKIP LOCKED, marked sent with their event)."""
+    while True:
+        async with get_database().session() as session:
+            sent = await send_due_reminders(session, now=clock.now())
+        if sent:
+            logger.info("sent %d meeting reminders", sent)
+        if sent == 0:
+            break
+
+
+@dramatiq.actor(actor_name="meetings.check_annual_rule", broker=broker, max_retries=5, min_backoff=1000)
+async def check_annual_rule() -> None:
+    """Alert each network whose extended membership has not met within 12 months, once per lapse."""
+    async with get_database().session() as session:
+        alerted = await alert_overdue_networks(session, today=clock.today())
+    if alerted:
+        logger.info("%d networks overdue for their annual extended-membership meeting", alerted)
