@@ -7,7 +7,20 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import api_keys, audit, coverage, entities, gcm, health, meetings, memberships, mous, networks, working_groups
+from api import (
+    api_keys,
+    audit,
+    coverage,
+    entities,
+    events,
+    gcm,
+    health,
+    meetings,
+    memberships,
+    mous,
+    networks,
+    working_groups,
+)
 from api.errors import install_error_handlers
 from api.limits import EdgeMiddleware, RateLimiter
 from services.auth.authenticator import Authenticator
@@ -78,6 +91,7 @@ def create_app(*, run_worker_in_process: bool = False) -> FastAPI:
         mous,
         coverage,
         meetings,
+        events,
         api_keys,
         audit,
     ):
