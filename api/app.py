@@ -19,6 +19,7 @@ from api import (
     memberships,
     mous,
     networks,
+    webhooks,
     working_groups,
 )
 from api.errors import install_error_handlers
@@ -92,6 +93,7 @@ def create_app(*, run_worker_in_process: bool = False) -> FastAPI:
         coverage,
         meetings,
         events,
+        webhooks,
         api_keys,
         audit,
     ):

@@ -89,6 +89,10 @@ def command_run(args: argparse.Namespace) -> None:
     reference and demo data, the API, the worker and the scheduler."""
     started = time.monotonic()
     settings, server = _with_embedded_database(get_settings())
+    if not settings.webhook_allowed_private_hosts:
+        # On a developer's machine webhooks may go to a receiver on this machine.
+        settings = settings.model_copy(update={"webhook_allowed_private_hosts": ["127.0.0.1"]})
+        use_settings(settings)
     migrate(settings, demo_by_default=True)
     first_key = create_admin_key(settings, name="first admin key (registry run)", only_if_none=True)
     if first_key is not None:

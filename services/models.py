@@ -11,6 +11,7 @@ from services.meetings.models import Meeting, MeetingInvitee, MeetingLapse, Meet
 from services.memberships.models import Membership
 from services.mous.models import Mou, MouArea, MouAreaObjective, MouAreaSupporter, MouDocument, MouParty
 from services.networks.models import Network
+from services.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from services.working_groups.models import (
     WorkingGroup,
     WorkingGroupObjective,
@@ -40,6 +41,9 @@ __all__ = [
     "MouDocument",
     "MouParty",
     "Network",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WorkingGroup",
     "WorkingGroupObjective",
     "WorkingGroupPost",

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    # Webhooks: hosts that may resolve to loopback or private addresses (none in production;
+    # `registry run` and the tests allow 127.0.0.1).
+    webhook_allowed_private_hosts: list[str] = []
+    webhook_timeout_seconds: float = 15.0
+
     # A MoU's review falls due this many years after it takes effect, unless it says otherwise.
     mou_review_years: int = 3
 

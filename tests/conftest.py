@@ -49,6 +49,8 @@ use_settings(
         jwt_issuer=None,
         jwt_audience=None,
         jwt_jwks_url=None,
+        webhook_allowed_private_hosts=["127.0.0.1"],  # the tests' webhook receivers listen on loopback
+        webhook_timeout_seconds=5.0,
     )
 )
 
@@ -208,6 +210,7 @@ async def committed(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
     async with engine.begin() as conn:
         await conn.execute(
             text(
-                "TRUNCATE memberships, networks, entity_identifiers, api_keys, entities, events, idempotency_keys CASCADE"
+                "TRUNCATE memberships, networks, entity_identifiers, api_keys, entities, events, idempotency_keys, "
+                "webhook_endpoints, webhook_deliveries, webhook_attempts CASCADE"
             )
         )

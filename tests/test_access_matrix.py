@@ -39,6 +39,8 @@ SNAPSHOT_TABLES = {
     "meetings": "SELECT * FROM meetings",
     "meeting_invitees": "SELECT * FROM meeting_invitees",
     "meeting_reminders": "SELECT * FROM meeting_reminders",
+    "webhook_endpoints": "SELECT * FROM webhook_endpoints",
+    "webhook_deliveries": "SELECT * FROM webhook_deliveries",
 }
 
 
@@ -54,7 +56,11 @@ async def snapshot(connection) -> dict[str, str]:
 def expected_status(route, caller: str) -> tuple[int, ...]:
     if caller == "anonymous":
         return (401,)
-    if caller == "admin" or (caller == "focal_point_own" and route.focal_point_may):
+    if (
+        caller == "admin"
+        or (caller == "focal_point_own" and route.focal_point_may)
+        or (caller == "integrator" and route.integrator_may)
+    ):
         return SUCCESS[route.method]
     return (404,) if route.hidden_from_others else (403,)
 

@@ -34,7 +34,8 @@ async def _clean() -> None:
         async with database.engine.begin() as conn:
             await conn.execute(
                 text(
-                    "TRUNCATE memberships, networks, entity_identifiers, api_keys, entities, events, idempotency_keys CASCADE"
+                    "TRUNCATE memberships, networks, entity_identifiers, api_keys, entities, events, idempotency_keys, "
+                    "webhook_endpoints, webhook_deliveries, webhook_attempts CASCADE"
                 )
             )
     finally:

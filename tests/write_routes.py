@@ -8,15 +8,20 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api_keys.schemas import ApiKeyCreate
 from services.api_keys.service import create_api_key
+from services.events.models import Event
 from services.meetings.models import MeetingKind
 from services.meetings.schemas import InviteeIn, MeetingCreate
 from services.meetings.service import create_meeting
 from services.memberships.models import MembershipTier
-from services.principals import SYSTEM
+from services.principals import SYSTEM, Principal, Role
+from services.webhooks.models import DeliveryStatus, WebhookDelivery
+from services.webhooks.schemas import EndpointCreate
+from services.webhooks.service import create_endpoint
 from services.working_groups.models import PostKind
 from services.working_groups.schemas import PostCreate, WorkingGroupCreate
 from services.working_groups.service import add_post, create_working_group
@@ -47,6 +52,8 @@ class World:
     mou_negotiation: dict[str, Any]
     mou_active: dict[str, Any]
     meeting: dict[str, Any]
+    endpoint_id: uuid.UUID
+    delivery_id: uuid.UUID
 
 
 async def build_world(session: AsyncSession) -> World:
@@ -102,9 +109,31 @@ async def build_world(session: AsyncSession) -> World:
         ),
         actor=SYSTEM,
     )
+    a_system = Principal(id=f"key:{key_a['id']}", role=Role.INTEGRATOR, entity_id=a["id"])
+    endpoint, _ = await create_endpoint(
+        session, data=EndpointCreate(url="http://127.0.0.1:9/hooks", event_types=["*"]), actor=a_system
+    )
+    await session.flush()
+    some_event = await session.scalar(select(Event.id).order_by(Event.position.desc()).limit(1))
+    delivery = WebhookDelivery(event_id=some_event, endpoint_id=endpoint["id"], status=DeliveryStatus.FAILED)
+    session.add(delivery)
     await session.flush()
     return World(
-        network, a, b, c, e, membership_a, key_a["id"], newcomer, group, chair["id"], seat["id"], *mous, meeting
+        network,
+        a,
+        b,
+        c,
+        e,
+        membership_a,
+        key_a["id"],
+        newcomer,
+        group,
+        chair["id"],
+        seat["id"],
+        *mous,
+        meeting,
+        endpoint["id"],
+        delivery.id,
     )
 
 
@@ -115,6 +144,7 @@ class WriteRoute:
     owner: str  # which entity's focal point is "own": "a" or "e"
     focal_point_may: bool  # may the owner's focal point do it?
     hidden_from_others: bool = False  # 404 rather than 403 for those who may not read it
+    integrator_may: bool = False  # may any integrator do it (its own records)?
 
     def request(self, world: World) -> tuple[str, dict[str, Any] | None]:
         n = next(_names)
@@ -238,6 +268,27 @@ class WriteRoute:
                 f"/v1/meetings/{w.meeting['id']}/hold",
                 {"minutes": "Met.", "attended_entity_ids": [str(w.a["id"])], "outcomes": ["A work plan."]},
             ),
+            ("POST", "/v1/webhook-endpoints"): (
+                "/v1/webhook-endpoints",
+                {"url": "http://127.0.0.1:9/other", "event_types": ["meeting.*"]},
+            ),
+            ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"): (
+                f"/v1/webhook-endpoints/{w.endpoint_id}",
+                {"description": "Our portal"},
+            ),
+            ("DELETE", "/v1/webhook-endpoints/{endpoint_id}"): (f"/v1/webhook-endpoints/{w.endpoint_id}", None),
+            ("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"): (
+                f"/v1/webhook-endpoints/{w.endpoint_id}/rotate-secret",
+                None,
+            ),
+            ("POST", "/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/replay"): (
+                f"/v1/webhook-endpoints/{w.endpoint_id}/deliveries/{w.delivery_id}/replay",
+                None,
+            ),
+            ("POST", "/v1/webhook-endpoints/{endpoint_id}/replay"): (
+                f"/v1/webhook-endpoints/{w.endpoint_id}/replay",
+                {"since": "2020-01-01T00:00:00Z"},
+            ),
         }
         return bodies[(self.method, self.path)]
 
@@ -277,6 +328,30 @@ WRITE_ROUTES = (
     WriteRoute("PATCH", "/v1/meetings/{meeting_id}", owner="a", focal_point_may=False),
     WriteRoute("POST", "/v1/meetings/{meeting_id}/cancel", owner="a", focal_point_may=False),
     WriteRoute("POST", "/v1/meetings/{meeting_id}/hold", owner="a", focal_point_may=False),
+    WriteRoute("POST", "/v1/webhook-endpoints", owner="a", focal_point_may=False, integrator_may=True),
+    WriteRoute(
+        "PATCH", "/v1/webhook-endpoints/{endpoint_id}", owner="a", focal_point_may=True, hidden_from_others=True
+    ),
+    WriteRoute(
+        "DELETE", "/v1/webhook-endpoints/{endpoint_id}", owner="a", focal_point_may=True, hidden_from_others=True
+    ),
+    WriteRoute(
+        "POST",
+        "/v1/webhook-endpoints/{endpoint_id}/rotate-secret",
+        owner="a",
+        focal_point_may=True,
+        hidden_from_others=True,
+    ),
+    WriteRoute(
+        "POST",
+        "/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/replay",
+        owner="a",
+        focal_point_may=True,
+        hidden_from_others=True,
+    ),
+    WriteRoute(
+        "POST", "/v1/webhook-endpoints/{endpoint_id}/replay", owner="a", focal_point_may=True, hidden_from_others=True
+    ),
 )
 
-SUCCESS = {"POST": (200, 201), "PATCH": (200,), "DELETE": (204,)}
+SUCCESS = {"POST": (200, 201, 202), "PATCH": (200,), "DELETE": (204,)}

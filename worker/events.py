@@ -6,20 +6,23 @@ import logging
 import dramatiq
 
 from services.database import get_database
-from services.events.relay import mark_batch_published
+from services.events.relay import publish_batch
 from worker.broker import broker
+from worker.webhooks import send_deliveries
 
 logger = logging.getLogger("worker.events")
 
 
 @dramatiq.actor(actor_name="events.relay", broker=broker, max_retries=3, min_backoff=1000)
 async def relay_events() -> None:
-    """Publish every pending event, in log order, batch by batch. Safe to run concurrently
+    """Publish every pending event, in log order, batch by batch: fan each out to the webhook
+    endpoints that want it and hand the deliveries to the workers. Safe to run concurrently
     (rows are claimed with SKIP LOCKED) and repeatedly (published rows are skipped)."""
     total = 0
     while True:
         async with get_database().session() as session:
-            published = await mark_batch_published(session)
+            published, deliveries = await publish_batch(session)
+        await send_deliveries(deliveries)  # after commit; the scheduler re-sends any lost here
         total += published
         if published == 0:
             break

@@ -17,9 +17,11 @@ from services.idempotency.service import purge_expired_keys
 from services.meetings.service import due_reminder_exists
 from services.mous.repository import due_for_transition
 from services.settings import get_settings
+from services.webhooks.repository import due_delivery_ids
 from worker.events import relay_events
 from worker.meetings import check_annual_rule, send_reminders
 from worker.mous import apply_mou_transition
+from worker.webhooks import send_deliveries
 
 logger = logging.getLogger("worker.scheduler")
 
@@ -50,6 +52,13 @@ async def sweep_due_mous() -> None:
         await asyncio.to_thread(apply_mou_transition.send, str(mou_id))
 
 
+async def sweep_due_deliveries() -> None:
+    """Retries that are due, and deliveries whose worker died mid-send (their lease lapsed)."""
+    async with get_database().session() as session:
+        due = await due_delivery_ids(session, now=clock.now())
+    await send_deliveries(due)
+
+
 async def sweep_due_reminders() -> None:
     async with get_database().session() as session:
         due = await due_reminder_exists(session, now=clock.now())
@@ -73,6 +82,7 @@ SWEEPS: tuple[Callable[[], Awaitable[None]], ...] = (
     sweep_pending_events,
     sweep_idempotency_keys,
     sweep_due_mous,
+    sweep_due_deliveries,
     sweep_due_reminders,
     sweep_annual_meeting_rule,
 )

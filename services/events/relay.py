@@ -1,27 +1,40 @@
-"""The relay's database half: claim pending events, mark them published."""
+"""The relay's database half: claim pending events, fan them out to webhook deliveries, and
+mark them published, all in one transaction."""
+
+import uuid
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import clock
 from services.events.models import Event
+from services.webhooks.delivery import fan_out
 
 BATCH_SIZE = 500
 
 
-async def mark_batch_published(session: AsyncSession, *, limit: int = BATCH_SIZE) -> int:
-    """Claim up to ``limit`` unpublished events (skipping rows another relay holds) and
-    mark them published; returns how many."""
-    claimed = (
-        select(Event.position)
-        .where(Event.published_at.is_(None))
-        .order_by(Event.position)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
+async def publish_batch(session: AsyncSession, *, limit: int = BATCH_SIZE) -> tuple[int, list[uuid.UUID]]:
+    """Claim up to ``limit`` unpublished events in log order (skipping rows another relay
+    holds), create their deliveries and mark them published. Returns how many events, and
+    the deliveries to send once the transaction has committed."""
+    events = list(
+        (
+            await session.scalars(
+                select(Event)
+                .where(Event.published_at.is_(None))
+                .order_by(Event.position)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
     )
-    result = await session.execute(update(Event).where(Event.position.in_(claimed)).values(published_at=clock.now()))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if not events:
+        return 0, []
+    deliveries = await fan_out(session, events)
+    await session.execute(
+        update(Event).where(Event.position.in_([e.position for e in events])).values(published_at=clock.now())
+    )
+    return len(events), deliveries
 
 
 async def has_pending_events(session: AsyncSession) -> bool:

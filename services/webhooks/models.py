@@ -1,0 +1,75 @@
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ARRAY, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.base import Base, RecordMixin
+from services.entities.models import enum_column
+from services.ids import uuid7
+
+
+class WebhookEndpoint(RecordMixin, Base):
+    __tablename__ = "webhook_endpoints"
+
+    url: Mapped[str] = mapped_column(String(2000))
+    description: Mapped[str | None] = mapped_column(String(500))
+    event_types: Mapped[list[str]] = mapped_column(ARRAY(String(100)))
+    enabled: Mapped[bool] = mapped_column(server_default="true")
+    disabled_reason: Mapped[str | None] = mapped_column(String(500))
+    # Who owns it: the principal that registered it, and its entity if it acts for one.
+    owner_principal_id: Mapped[str] = mapped_column(String(200), index=True)
+    owner_role: Mapped[str] = mapped_column(String(20))
+    owner_entity_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("entities.id", ondelete="RESTRICT"), index=True
+    )
+    # Secrets sign deliveries, so they are kept; they are shown only at creation and rotation.
+    secret: Mapped[str] = mapped_column(String(100))
+    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    previous_secret_expires_at: Mapped[datetime | None]
+    failing_since: Mapped[datetime | None]
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class WebhookDelivery(Base):
+    """One event for one endpoint. Its id is the ``webhook-id``: the same on every retry."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id", ondelete="RESTRICT"))
+    endpoint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
+    status: Mapped[DeliveryStatus] = mapped_column(
+        enum_column(DeliveryStatus, "webhook_delivery_status"), server_default=DeliveryStatus.PENDING.value
+    )
+    attempts: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+    # A worker holds a delivery while it sends; a worker that dies lets go when this passes.
+    lease_until: Mapped[datetime | None]
+    last_status_code: Mapped[int | None] = mapped_column(SmallInteger)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    succeeded_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+
+    __table_args__ = (
+        UniqueConstraint("event_id", "endpoint_id"),
+        Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"),
+        Index("ix_webhook_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+    )
+
+
+class WebhookAttempt(Base):
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    delivery_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True)
+    attempted_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+    status_code: Mapped[int | None] = mapped_column(SmallInteger)
+    latency_ms: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,146 @@
+"""Queries on webhook endpoints and deliveries."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, String, and_, func, literal_column, or_, select
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from services.events.models import Event
+from services.pagination import Page, PageRequest, page_from_rows
+from services.principals import Principal
+from services.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+
+ENDPOINT_COLUMNS = (
+    WebhookEndpoint.id,
+    WebhookEndpoint.url,
+    WebhookEndpoint.description,
+    WebhookEndpoint.event_types,
+    WebhookEndpoint.enabled,
+    WebhookEndpoint.disabled_reason,
+    WebhookEndpoint.owner_principal_id,
+    WebhookEndpoint.owner_entity_id,
+    WebhookEndpoint.failing_since,
+    WebhookEndpoint.previous_secret_expires_at,
+    WebhookEndpoint.created_at,
+    WebhookEndpoint.updated_at,
+    WebhookEndpoint.version,
+)
+
+
+def visible_to(actor: Principal) -> Any:
+    """Admins see every endpoint; others the ones they registered and their entity's."""
+    if actor.is_admin:
+        return True
+    mine = WebhookEndpoint.owner_principal_id == actor.id
+    if actor.entity_id is not None:
+        return or_(mine, WebhookEndpoint.owner_entity_id == actor.entity_id)
+    return mine
+
+
+async def get_endpoint_row(conn: AsyncConnection | AsyncSession, endpoint_id: uuid.UUID) -> dict[str, Any] | None:
+    row = (await conn.execute(select(*ENDPOINT_COLUMNS).where(WebhookEndpoint.id == endpoint_id))).mappings().first()
+    return dict(row) if row is not None else None
+
+
+async def get_visible_endpoint_row(
+    conn: AsyncConnection, endpoint_id: uuid.UUID, actor: Principal
+) -> dict[str, Any] | None:
+    query = select(*ENDPOINT_COLUMNS).where(WebhookEndpoint.id == endpoint_id, visible_to(actor))
+    row = (await conn.execute(query)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+async def list_endpoint_rows(conn: AsyncConnection, page: PageRequest, actor: Principal) -> Page:
+    query = select(*ENDPOINT_COLUMNS).where(visible_to(actor))
+    if page.after is not None:
+        query = query.where(WebhookEndpoint.id > page.after)
+    result = await conn.execute(query.order_by(WebhookEndpoint.id).limit(page.limit + 1))
+    return page_from_rows([dict(r) for r in result.mappings()], page.limit)
+
+
+def _attempts() -> Any:
+    attempt = func.jsonb_build_object(
+        "attempted_at",
+        WebhookAttempt.attempted_at,
+        "status_code",
+        WebhookAttempt.status_code,
+        "latency_ms",
+        WebhookAttempt.latency_ms,
+        "error",
+        WebhookAttempt.error,
+    )
+    return (
+        select(
+            func.coalesce(
+                func.jsonb_agg(aggregate_order_by(attempt, WebhookAttempt.attempted_at)),
+                literal_column("'[]'::jsonb"),
+                type_=JSONB,
+            )
+        )
+        .where(WebhookAttempt.delivery_id == WebhookDelivery.id)
+        .scalar_subquery()
+        .label("attempt_log")
+    )
+
+
+def _select_deliveries() -> Select[Any]:
+    return select(
+        WebhookDelivery.id,
+        ("msg_" + func.replace(WebhookDelivery.id.cast(String), "-", "")).label("webhook_id"),
+        WebhookDelivery.event_id,
+        Event.type.label("event_type"),
+        WebhookDelivery.status,
+        WebhookDelivery.attempts,
+        WebhookDelivery.next_attempt_at,
+        WebhookDelivery.last_status_code,
+        WebhookDelivery.last_error,
+        WebhookDelivery.succeeded_at,
+        WebhookDelivery.created_at,
+        _attempts(),
+    ).join(Event, Event.id == WebhookDelivery.event_id)
+
+
+async def list_delivery_rows(
+    conn: AsyncConnection, page: PageRequest, *, endpoint_id: uuid.UUID, status: DeliveryStatus | None
+) -> Page:
+    query = _select_deliveries().where(WebhookDelivery.endpoint_id == endpoint_id)
+    if status is not None:
+        query = query.where(WebhookDelivery.status == status)
+    if page.after is not None:
+        query = query.where(WebhookDelivery.id > page.after)
+    result = await conn.execute(query.order_by(WebhookDelivery.id).limit(page.limit + 1))
+    return page_from_rows([dict(r) for r in result.mappings()], page.limit)
+
+
+async def get_delivery_row(conn: AsyncConnection | AsyncSession, delivery_id: uuid.UUID) -> dict[str, Any] | None:
+    row = (await conn.execute(_select_deliveries().where(WebhookDelivery.id == delivery_id))).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def wants(event_type: Any) -> Any:
+    """The condition "this endpoint wants events of ``event_type``" (exact, ``family.*`` or ``*``)."""
+    pattern = func.unnest(WebhookEndpoint.event_types).table_valued("pattern").render_derived()
+    return (
+        select(literal_column("1"))
+        .select_from(pattern)
+        .where(
+            or_(
+                pattern.c.pattern == "*",
+                pattern.c.pattern == event_type,
+                and_(pattern.c.pattern.like("%.*"), event_type.like(func.replace(pattern.c.pattern, "*", "%"))),
+            )
+        )
+        .exists()
+    )
+
+
+async def due_delivery_ids(session: AsyncSession, *, now: datetime, limit: int = 500) -> list[uuid.UUID]:
+    query = select(WebhookDelivery.id).where(
+        WebhookDelivery.status == DeliveryStatus.PENDING,
+        WebhookDelivery.next_attempt_at <= now,
+        or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now),
+    )
+    return list((await session.scalars(query.order_by(WebhookDelivery.next_attempt_at).limit(limit))).all())

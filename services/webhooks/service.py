@@ -1,0 +1,167 @@
+"""Rules for webhook endpoints: who registers them, their secrets, replays."""
+
+import base64
+import secrets
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.clock import clock
+from services.errors import Conflict, Forbidden, NotFound
+from services.principals import Principal, Role
+from services.records import apply_patch, check_version, record_change
+from services.webhooks import repository
+from services.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from services.webhooks.schemas import EndpointCreate, EndpointUpdate
+from services.webhooks.targets import check_endpoint_url
+
+ROTATION_OVERLAP = timedelta(hours=24)
+MAY_REGISTER = (Role.ADMIN, Role.SYSTEM, Role.INTEGRATOR)
+
+
+def new_secret() -> str:
+    """``whsec_`` and 32 random bytes, base64 (Standard Webhooks)."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+async def _record(
+    session: AsyncSession, event: str, endpoint: WebhookEndpoint, actor: Principal, **details: Any
+) -> dict[str, Any]:
+    return await record_change(
+        session,
+        event=event,
+        subject_type="webhook_endpoint",
+        subject_id=endpoint.id,
+        owner_entity_id=endpoint.owner_entity_id,
+        load_row=repository.get_endpoint_row,
+        actor=actor,
+        **details,
+    )
+
+
+async def load_endpoint_for_update(session: AsyncSession, endpoint_id: uuid.UUID, actor: Principal) -> WebhookEndpoint:
+    """An endpoint the caller may see (404 otherwise, whether or not it exists)."""
+    endpoint = await session.scalar(
+        select(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id, repository.visible_to(actor)).with_for_update()
+    )
+    if endpoint is None:
+        raise NotFound("webhook-endpoint-not-found", f"No webhook endpoint has id {endpoint_id}.")
+    return endpoint
+
+
+async def create_endpoint(
+    session: AsyncSession, *, data: EndpointCreate, actor: Principal
+) -> tuple[dict[str, Any], str]:
+    """Register an endpoint; returns it and its secret, which is shown this once."""
+    if actor.role not in MAY_REGISTER:
+        raise Forbidden(
+            "webhooks-for-integrators", "Webhook endpoints are registered by integrators and the secretariat."
+        )
+    await check_endpoint_url(data.url)
+    secret = new_secret()
+    endpoint = WebhookEndpoint(
+        url=data.url,
+        description=data.description,
+        event_types=data.event_types,
+        enabled=True if data.enabled is None else data.enabled,
+        owner_principal_id=actor.id,
+        owner_role=actor.role.value,
+        owner_entity_id=actor.entity_id,
+        secret=secret,
+    )
+    session.add(endpoint)
+    await session.flush()
+    return await _record(session, "created", endpoint, actor), secret
+
+
+async def update_endpoint(
+    session: AsyncSession,
+    *,
+    endpoint_id: uuid.UUID,
+    data: EndpointUpdate,
+    expected_version: int | None,
+    actor: Principal,
+) -> dict[str, Any]:
+    endpoint = await load_endpoint_for_update(session, endpoint_id, actor)
+    check_version("webhook endpoint", endpoint.version, expected_version)
+    if "url" in data.model_fields_set and data.url is not None:
+        await check_endpoint_url(data.url)
+    changes = apply_patch(endpoint, data, required=frozenset({"url", "event_types", "enabled"}))
+    if changes.get("enabled", (None, False))[1] is True:
+        endpoint.disabled_reason = None
+        endpoint.failing_since = None
+    return await _record(session, "updated", endpoint, actor, changes=changes)
+
+
+async def delete_endpoint(session: AsyncSession, *, endpoint_id: uuid.UUID, actor: Principal) -> None:
+    endpoint = await load_endpoint_for_update(session, endpoint_id, actor)
+    row = await repository.get_endpoint_row(session, endpoint_id)
+    assert row is not None
+    await session.delete(endpoint)
+    await session.flush()
+    from services.events.service import record_event
+
+    record_event(
+        session,
+        type="webhook_endpoint.deleted",
+        subject_type="webhook_endpoint",
+        subject_id=endpoint_id,
+        owner_entity_id=row["owner_entity_id"],
+        actor=actor,
+        payload={"webhook_endpoint": row},
+        before={k: v for k, v in row.items() if k != "version"},
+    )
+
+
+async def rotate_secret(
+    session: AsyncSession, *, endpoint_id: uuid.UUID, actor: Principal
+) -> tuple[dict[str, Any], str]:
+    """A new secret; the old one keeps signing too (a second signature) for 24 hours."""
+    endpoint = await load_endpoint_for_update(session, endpoint_id, actor)
+    secret = new_secret()
+    endpoint.previous_secret = endpoint.secret
+    endpoint.previous_secret_expires_at = clock.now() + ROTATION_OVERLAP
+    endpoint.secret = secret
+    row = await _record(
+        session,
+        "secret_rotated",
+        endpoint,
+        actor,
+        changes={"previous_secret_expires_at": (None, endpoint.previous_secret_expires_at)},
+    )
+    return row, secret
+
+
+async def replay(
+    session: AsyncSession,
+    *,
+    endpoint_id: uuid.UUID,
+    actor: Principal,
+    delivery_id: uuid.UUID | None = None,
+    failed_since: datetime | None = None,
+) -> list[uuid.UUID]:
+    """Send a delivery again (same ``webhook-id``), or every failed one since a time."""
+    endpoint = await load_endpoint_for_update(session, endpoint_id, actor)
+    if not endpoint.enabled:
+        raise Conflict("webhook-endpoint-disabled", "The endpoint is disabled; enable it before replaying.")
+    query = update(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id)
+    if delivery_id is not None:
+        query = query.where(WebhookDelivery.id == delivery_id)
+    else:
+        query = query.where(WebhookDelivery.status == DeliveryStatus.FAILED, WebhookDelivery.created_at >= failed_since)
+    replayed = (
+        await session.scalars(
+            query.values(status=DeliveryStatus.PENDING, next_attempt_at=clock.now(), lease_until=None).returning(
+                WebhookDelivery.id
+            )
+        )
+    ).all()
+    if delivery_id is not None and not replayed:
+        raise NotFound("delivery-not-found", f"This endpoint has no delivery {delivery_id}.")
+    await _record(
+        session, "replayed", endpoint, actor, changes={"replayed_deliveries": (None, [str(i) for i in replayed])}
+    )
+    return list(replayed)

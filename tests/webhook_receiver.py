@@ -1,0 +1,42 @@
+"""A real HTTP receiver for webhooks on loopback, verifying with the standardwebhooks package."""
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class Receiver:
+    """Records every request; answers with the next status in ``script`` (then 200)."""
+
+    def __init__(self, script: list[int] | None = None) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.script = list(script or [])
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                with receiver.lock:
+                    receiver.requests.append({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
+                    status = receiver.script.pop(0) if receiver.script else 200
+                self.send_response(status)
+                if 300 <= status < 400:
+                    self.send_header("Location", "http://127.0.0.1:9/elsewhere")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
