@@ -42,6 +42,14 @@ class Settings(BaseSettings):
     webhook_allowed_private_hosts: list[str] = []
     webhook_timeout_seconds: float = 15.0
 
+    # E-mail. No SMTP_HOST: messages are written to DATA_DIR/mail/ as .eml files.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    mail_from: str = "Migration Network Registry <registry@localhost>"
+
     # A MoU's review falls due this many years after it takes effect, unless it says otherwise.
     mou_review_years: int = 3
 

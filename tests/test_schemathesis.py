@@ -35,7 +35,7 @@ async def _clean() -> None:
             await conn.execute(
                 text(
                     "TRUNCATE memberships, networks, entity_identifiers, api_keys, entities, events, idempotency_keys, "
-                    "webhook_endpoints, webhook_deliveries, webhook_attempts CASCADE"
+                    "webhook_endpoints, webhook_deliveries, webhook_attempts, email_deliveries, meetings CASCADE"
                 )
             )
     finally:

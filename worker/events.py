@@ -8,6 +8,7 @@ import dramatiq
 from services.database import get_database
 from services.events.relay import publish_batch
 from worker.broker import broker
+from worker.mail import send_mails
 from worker.webhooks import send_deliveries
 
 logger = logging.getLogger("worker.events")
@@ -21,10 +22,12 @@ async def relay_events() -> None:
     total = 0
     while True:
         async with get_database().session() as session:
-            published, deliveries = await publish_batch(session)
-        await send_deliveries(deliveries)  # after commit; the scheduler re-sends any lost here
-        total += published
-        if published == 0:
+            published = await publish_batch(session)
+        # After commit; the scheduler re-sends any lost between here and the broker.
+        await send_deliveries(published.webhook_deliveries)
+        await send_mails(published.email_deliveries)
+        total += published.events
+        if published.events == 0:
             break
     if total:
         logger.info("relayed %d events", total)

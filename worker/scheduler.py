@@ -14,11 +14,13 @@ from services.clock import clock
 from services.database import get_database
 from services.events.relay import has_pending_events
 from services.idempotency.service import purge_expired_keys
+from services.mail.sender import due_email_ids
 from services.meetings.service import due_reminder_exists
 from services.mous.repository import due_for_transition
 from services.settings import get_settings
 from services.webhooks.repository import due_delivery_ids
 from worker.events import relay_events
+from worker.mail import send_mails
 from worker.meetings import check_annual_rule, send_reminders
 from worker.mous import apply_mou_transition
 from worker.webhooks import send_deliveries
@@ -59,6 +61,12 @@ async def sweep_due_deliveries() -> None:
     await send_deliveries(due)
 
 
+async def sweep_due_emails() -> None:
+    async with get_database().session() as session:
+        due = await due_email_ids(session)
+    await send_mails(due)
+
+
 async def sweep_due_reminders() -> None:
     async with get_database().session() as session:
         due = await due_reminder_exists(session, now=clock.now())
@@ -83,6 +91,7 @@ SWEEPS: tuple[Callable[[], Awaitable[None]], ...] = (
     sweep_idempotency_keys,
     sweep_due_mous,
     sweep_due_deliveries,
+    sweep_due_emails,
     sweep_due_reminders,
     sweep_annual_meeting_rule,
 )

@@ -2,21 +2,30 @@
 mark them published, all in one transaction."""
 
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import clock
 from services.events.models import Event
-from services.webhooks.delivery import fan_out
+from services.mail.sender import fan_out as fan_out_emails
+from services.webhooks.delivery import fan_out as fan_out_webhooks
 
 BATCH_SIZE = 500
 
 
-async def publish_batch(session: AsyncSession, *, limit: int = BATCH_SIZE) -> tuple[int, list[uuid.UUID]]:
+@dataclass(frozen=True)
+class Published:
+    events: int
+    webhook_deliveries: list[uuid.UUID]
+    email_deliveries: list[uuid.UUID]
+
+
+async def publish_batch(session: AsyncSession, *, limit: int = BATCH_SIZE) -> Published:
     """Claim up to ``limit`` unpublished events in log order (skipping rows another relay
-    holds), create their deliveries and mark them published. Returns how many events, and
-    the deliveries to send once the transaction has committed."""
+    holds), create their webhook and e-mail deliveries and mark them published. Returns
+    what to send once the transaction has committed."""
     events = list(
         (
             await session.scalars(
@@ -29,12 +38,13 @@ async def publish_batch(session: AsyncSession, *, limit: int = BATCH_SIZE) -> tu
         ).all()
     )
     if not events:
-        return 0, []
-    deliveries = await fan_out(session, events)
+        return Published(0, [], [])
+    webhooks = await fan_out_webhooks(session, events)
+    emails = await fan_out_emails(session, events)
     await session.execute(
         update(Event).where(Event.position.in_([e.position for e in events])).values(published_at=clock.now())
     )
-    return len(events), deliveries
+    return Published(len(events), webhooks, emails)
 
 
 async def has_pending_events(session: AsyncSession) -> bool:

@@ -1,0 +1,1 @@
+"""E-mail to people: meeting invitations (with the .ics), cancellations, reminders, alerts."""

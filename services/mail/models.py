@@ -1,0 +1,35 @@
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, SmallInteger, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.base import Base
+from services.entities.models import enum_column
+from services.ids import uuid7
+from services.webhooks.models import DeliveryStatus
+
+
+class EmailDelivery(Base):
+    """One event's message to one recipient; sent once, retried on failure."""
+
+    __tablename__ = "email_deliveries"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id", ondelete="RESTRICT"))
+    recipient: Mapped[str] = mapped_column(String(320))
+    kind: Mapped[str] = mapped_column(String(30))
+    status: Mapped[DeliveryStatus] = mapped_column(
+        enum_column(DeliveryStatus, "email_delivery_status"), server_default=DeliveryStatus.PENDING.value
+    )
+    attempts: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+
+    __table_args__ = (
+        UniqueConstraint("event_id", "recipient"),
+        Index("ix_email_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+    )

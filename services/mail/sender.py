@@ -1,0 +1,123 @@
+"""Creating e-mail deliveries for events, and sending one: over SMTP, or into .eml files when
+no SMTP server is configured (a developer's machine)."""
+
+import asyncio
+import logging
+import smtplib
+import ssl
+import uuid
+from datetime import timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.clock import clock
+from services.database import Database
+from services.events.models import Event
+from services.mail.compose import compose, recipients_for
+from services.mail.models import EmailDelivery
+from services.settings import Settings, get_settings
+from services.webhooks.models import DeliveryStatus
+
+logger = logging.getLogger("services.mail")
+
+RETRY_DELAYS = (60, 300, 1800, 7200)
+LEASE = timedelta(seconds=120)
+
+
+async def fan_out(session: AsyncSession, events: list[Event]) -> list[uuid.UUID]:
+    """One delivery per (event, recipient); returns the new ones."""
+    created: list[uuid.UUID] = []
+    for event in events:
+        for recipient, kind in await recipients_for(session, event):
+            inserted = await session.scalar(
+                insert(EmailDelivery)
+                .values(event_id=event.id, recipient=recipient, kind=kind)
+                .on_conflict_do_nothing()
+                .returning(EmailDelivery.id)
+            )
+            if inserted is not None:
+                created.append(inserted)
+    return created
+
+
+def _send_smtp(settings: Settings, message: EmailMessage) -> None:
+    assert settings.smtp_host is not None
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
+        if settings.smtp_starttls:
+            smtp.starttls(context=ssl.create_default_context())
+        if settings.smtp_username and settings.smtp_password:
+            smtp.login(settings.smtp_username, settings.smtp_password)
+        smtp.send_message(message)
+
+
+def _write_eml(settings: Settings, delivery_id: uuid.UUID, message: EmailMessage) -> Path:
+    folder = settings.data_dir / "mail"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{delivery_id}.eml"
+    path.write_bytes(bytes(message))
+    return path
+
+
+async def send_email(
+    database: Database, delivery_id: uuid.UUID, *, record_base_url: str = "http://127.0.0.1:8000"
+) -> str | None:
+    """Send one due e-mail delivery (leased, so two workers never send it both)."""
+    settings = get_settings()
+    async with database.session() as session:
+        now = clock.now()
+        attempts = await session.scalar(
+            update(EmailDelivery)
+            .where(
+                EmailDelivery.id == delivery_id,
+                EmailDelivery.status == DeliveryStatus.PENDING,
+                EmailDelivery.next_attempt_at <= now + timedelta(seconds=1),
+                (EmailDelivery.lease_until.is_(None)) | (EmailDelivery.lease_until < now),
+            )
+            .values(lease_until=now + LEASE)
+            .returning(EmailDelivery.attempts)
+        )
+        if attempts is None:
+            return None
+        delivery = await session.get(EmailDelivery, delivery_id)
+        assert delivery is not None
+        event = await session.scalar(select(Event).where(Event.id == delivery.event_id))
+        assert event is not None
+        message = compose(event, delivery.recipient, delivery.kind, record_base_url=record_base_url)
+    error: str | None = None
+    try:
+        if settings.smtp_host:
+            await asyncio.to_thread(_send_smtp, settings, message)
+        else:
+            await asyncio.to_thread(_write_eml, settings, delivery_id, message)
+    except (OSError, smtplib.SMTPException) as failure:
+        error = f"{type(failure).__name__}: {failure}"[:500]
+    async with database.session() as session:
+        delivery = await session.get(EmailDelivery, delivery_id, with_for_update=True)
+        assert delivery is not None
+        delivery.attempts = attempts + 1
+        delivery.lease_until = None
+        delivery.last_error = error
+        if error is None:
+            delivery.status = DeliveryStatus.SUCCEEDED
+            delivery.sent_at = clock.now()
+            return "sent"
+        if delivery.attempts > len(RETRY_DELAYS):
+            delivery.status = DeliveryStatus.FAILED
+            logger.warning("e-mail delivery %s failed for good: %s", delivery_id, error)
+            return "failed"
+        delivery.next_attempt_at = clock.now() + timedelta(seconds=RETRY_DELAYS[delivery.attempts - 1])
+        return "retrying"
+
+
+async def due_email_ids(session: AsyncSession, *, limit: int = 500) -> list[uuid.UUID]:
+    now = clock.now()
+    query = select(EmailDelivery.id).where(
+        EmailDelivery.status == DeliveryStatus.PENDING,
+        EmailDelivery.next_attempt_at <= now,
+        (EmailDelivery.lease_until.is_(None)) | (EmailDelivery.lease_until < now),
+    )
+    return list((await session.scalars(query.order_by(EmailDelivery.next_attempt_at).limit(limit))).all())
