@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     # `registry run` and the tests allow 127.0.0.1).
     webhook_allowed_private_hosts: list[str] = []
     webhook_timeout_seconds: float = 15.0
+    # A worker holds a delivery this long while sending; one that dies lets go after it.
+    webhook_lease_seconds: float = 60.0
 
     # E-mail. No SMTP_HOST: messages are written to DATA_DIR/mail/ as .eml files.
     smtp_host: str | None = None

@@ -215,3 +215,40 @@ async def test_endpoints_get_only_the_types_they_want(world, receiver):
     await client.post("/v1/entities", json={"acronym": "SKIP", "name": "Skipped", "kind": "un_system"})
     await _run_worker()
     assert receiver.requests == []
+
+
+async def test_a_target_that_turns_private_is_refused_at_delivery(world, receiver):
+    client, endpoint = world
+    database = get_database()
+    async with database.session() as session:
+        await session.execute(update(WebhookEndpoint).values(url="http://10.20.30.40/hooks"))
+    await client.post("/v1/entities", json={"acronym": "PRIV", "name": "Private", "kind": "un_system"})
+    await _run_worker()
+    assert receiver.requests == []
+    log = (await client.get(f"/v1/webhook-endpoints/{endpoint['id']}/deliveries")).json()["items"]
+    assert log[0]["status"] == "pending" and log[0]["last_error"].startswith("target refused")
+
+
+def test_a_large_record_is_sent_as_a_reference_under_20_kb():
+    from services.webhooks.delivery import MAX_BODY_BYTES, body_for
+
+    event = Event(
+        id=uuid.uuid4(),
+        type="mou.updated",
+        subject_type="mou",
+        subject_id=uuid.uuid4(),
+        occurred_at=datetime.now(UTC),
+        payload={"mou": {"title": "x" * 50_000}},
+    )
+    body = body_for(event)
+    assert len(body) < MAX_BODY_BYTES
+    assert b'"truncated":true' in body and str(event.subject_id).encode() in body
+    small = Event(
+        id=uuid.uuid4(),
+        type="mou.updated",
+        subject_type="mou",
+        subject_id=uuid.uuid4(),
+        occurred_at=datetime.now(UTC),
+        payload={"mou": {"title": "x"}},
+    )
+    assert b'"title":"x"' in body_for(small)

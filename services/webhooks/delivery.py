@@ -32,7 +32,6 @@ logger = logging.getLogger("services.webhooks")
 # After the first attempt: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h; then the delivery fails.
 RETRY_DELAYS = (5, 300, 1800, 7200, 18000, 36000, 36000)
 DISABLE_AFTER_FAILING = timedelta(days=5)
-LEASE = timedelta(seconds=60)
 MAX_BODY_BYTES = 20_000
 
 
@@ -97,7 +96,7 @@ async def _lease(database: Database, delivery_id: uuid.UUID) -> tuple[WebhookEnd
                 WebhookDelivery.next_attempt_at <= now + timedelta(seconds=1),
                 (WebhookDelivery.lease_until.is_(None)) | (WebhookDelivery.lease_until < now),
             )
-            .values(lease_until=now + LEASE)
+            .values(lease_until=now + timedelta(seconds=get_settings().webhook_lease_seconds))
             .returning(WebhookDelivery.attempts)
         )
         if leased is None:

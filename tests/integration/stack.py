@@ -1,0 +1,117 @@
+"""The whole service as separate processes on a real broker: `registry serve`, `dramatiq`
+workers and `registry scheduler`, against the test database, with a webhook receiver."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pika
+import pytest
+
+from tests.conftest import ROOT, TEST_DATABASE_URL
+
+BIN = Path(sys.executable).parent
+
+
+def rabbitmq_url() -> str:
+    url = os.environ.get("TEST_RABBITMQ_URL")
+    if not url:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("TEST_RABBITMQ_URL is not set (CI=true makes a missing broker a failure)")
+        pytest.skip("TEST_RABBITMQ_URL is not set")
+    return url
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Stack:
+    def __init__(self, tmp_path: Path, broker_url: str) -> None:
+        self.tmp_path = tmp_path
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": TEST_DATABASE_URL,
+            "BROKER_URL": broker_url,
+            "PORT": str(self.port),
+            "LOG_LEVEL": "INFO",
+            "WEBHOOK_ALLOWED_PRIVATE_HOSTS": '["127.0.0.1"]',
+            "WEBHOOK_LEASE_SECONDS": "3",
+            "SCHEDULER_INTERVAL_SECONDS": "0.5",
+            "RATE_LIMIT_BURST": "100000",
+        }
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        purge_queues(broker_url)
+
+    def start(self, name: str, *command: str) -> subprocess.Popen[bytes]:
+        log = (self.tmp_path / f"{name}.log").open("ab")
+        process = subprocess.Popen(
+            [str(BIN / command[0]), *command[1:]],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.processes[name] = process
+        return process
+
+    def start_api(self) -> None:
+        self.start("api", "registry", "serve")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.2)
+        raise AssertionError("the API did not start:\n" + self.log("api"))
+
+    def start_worker(self, name: str = "worker") -> subprocess.Popen[bytes]:
+        return self.start(name, "dramatiq", "worker.main", "--processes", "1", "--threads", "4")
+
+    def start_scheduler(self, name: str = "scheduler") -> subprocess.Popen[bytes]:
+        return self.start(name, "registry", "scheduler")
+
+    def kill(self, name: str) -> None:
+        os.killpg(self.processes[name].pid, signal.SIGKILL)
+        self.processes[name].wait()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log(self, name: str) -> str:
+        return (self.tmp_path / f"{name}.log").read_text(errors="replace")
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def purge_queues(broker_url: str) -> None:
+    """Messages left by an earlier run would only add noise."""
+    connection = pika.BlockingConnection(pika.URLParameters(broker_url))
+    try:
+        channel = connection.channel()
+        for queue in ("default", "default.DQ", "default.XQ"):
+            try:
+                channel.queue_purge(queue)
+            except pika.exceptions.ChannelClosedByBroker:
+                channel = connection.channel()
+    finally:
+        connection.close()
