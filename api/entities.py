@@ -13,7 +13,7 @@ from api.deps import (
     Pagination,
     RequiredIfMatch,
 )
-from api.idempotency import idempotent
+from api.idempotency import create_once
 from api.openapi import page_of, problems
 from api.responses import page_response, record_response
 from services.entities import repository, service
@@ -32,11 +32,14 @@ async def create_entity(
     principal: CurrentPrincipal,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
-    async def act() -> Response:
-        row = await service.create_entity(session, data=body, actor=principal)
-        return record_response(row, status_code=201, location=f"/v1/entities/{row['id']}")
-
-    return await idempotent(session, request, principal, idempotency_key, act)
+    return await create_once(
+        session,
+        request,
+        principal,
+        idempotency_key,
+        lambda: service.create_entity(session, data=body, actor=principal),
+        collection="/v1/entities",
+    )
 
 
 @router.get("", responses={**page_of(EntityOut), **problems(422)})

@@ -1,11 +1,13 @@
 """``Idempotency-Key`` on POST: a replay returns the stored response."""
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import orjson
 from fastapi import Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.responses import record_response
 from services.idempotency.service import claim_key, fingerprint, store_response
 from services.principals import Principal
 
@@ -41,3 +43,22 @@ async def idempotent(
         session, principal_id=principal.id, key=key, status_code=response.status_code, headers=headers, body=body
     )
     return response
+
+
+async def create_once(
+    session: AsyncSession,
+    request: Request,
+    principal: Principal,
+    key: str | None,
+    create: Callable[[], Awaitable[dict[str, Any]]],
+    *,
+    collection: str,
+) -> Response:
+    """A POST that creates a record: 201 with its ``Location`` (under ``collection``) and
+    ``ETag``, once per ``Idempotency-Key``."""
+
+    async def act() -> Response:
+        row = await create()
+        return record_response(row, status_code=201, location=f"{collection}/{row['id']}")
+
+    return await idempotent(session, request, principal, key, act)

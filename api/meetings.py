@@ -14,7 +14,7 @@ from api.deps import (
     Pagination,
     RequiredIfMatch,
 )
-from api.idempotency import idempotent
+from api.idempotency import create_once
 from api.openapi import page_of, problems
 from api.responses import json_response, page_response, record_response
 from services.clock import clock
@@ -52,11 +52,14 @@ async def create_meeting(
     principal: CurrentPrincipal,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
-    async def act() -> Response:
-        row = await service.create_meeting(session, data=body, actor=principal)
-        return record_response(row, status_code=201, location=f"/v1/meetings/{row['id']}")
-
-    return await idempotent(session, request, principal, idempotency_key, act)
+    return await create_once(
+        session,
+        request,
+        principal,
+        idempotency_key,
+        lambda: service.create_meeting(session, data=body, actor=principal),
+        collection="/v1/meetings",
+    )
 
 
 @router.get("", responses={**page_of(MeetingOut), **problems(422)})

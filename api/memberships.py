@@ -14,7 +14,7 @@ from api.deps import (
     Pagination,
     RequiredIfMatch,
 )
-from api.idempotency import idempotent
+from api.idempotency import create_once
 from api.openapi import page_of, problems
 from api.responses import page_response, record_response
 from services.clock import clock
@@ -54,11 +54,14 @@ async def create_membership(
         raise InvalidInput("network-required", "network_id is required (or POST to /v1/networks/{id}/memberships).")
     network_id = body.network_id
 
-    async def act() -> Response:
-        row = await service.create_membership(session, network_id=network_id, data=body, actor=principal)
-        return record_response(row, status_code=201, location=f"/v1/memberships/{row['id']}")
-
-    return await idempotent(session, request, principal, idempotency_key, act)
+    return await create_once(
+        session,
+        request,
+        principal,
+        idempotency_key,
+        lambda: service.create_membership(session, network_id=network_id, data=body, actor=principal),
+        collection="/v1/memberships",
+    )
 
 
 @router.get("", responses={**page_of(MembershipOut), **problems(422)})
@@ -138,10 +141,13 @@ async def change_tier(
     """End this period the day before ``effective_date`` and start a new one in the other
     tier; returns the new membership, which points back at this one."""
 
-    async def act() -> Response:
-        row = await service.change_tier(
+    return await create_once(
+        session,
+        request,
+        principal,
+        idempotency_key,
+        lambda: service.change_tier(
             session, membership_id=membership_id, data=body, expected_version=version, actor=principal
-        )
-        return record_response(row, status_code=201, location=f"/v1/memberships/{row['id']}")
-
-    return await idempotent(session, request, principal, idempotency_key, act)
+        ),
+        collection="/v1/memberships",
+    )

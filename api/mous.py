@@ -14,7 +14,7 @@ from api.deps import (
     Pagination,
     RequiredIfMatch,
 )
-from api.idempotency import idempotent
+from api.idempotency import create_once
 from api.openapi import page_of, problems
 from api.responses import json_response, page_response, record_response
 from services.errors import NotFound
@@ -33,11 +33,14 @@ async def create_mou(
     principal: CurrentPrincipal,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
-    async def act() -> Response:
-        row = await service.create_mou(session, data=body, actor=principal)
-        return record_response(row, status_code=201, location=f"/v1/mous/{row['id']}")
-
-    return await idempotent(session, request, principal, idempotency_key, act)
+    return await create_once(
+        session,
+        request,
+        principal,
+        idempotency_key,
+        lambda: service.create_mou(session, data=body, actor=principal),
+        collection="/v1/mous",
+    )
 
 
 @router.get("", responses={**page_of(MouOut), **problems(422)})
@@ -117,8 +120,11 @@ async def refresh_mou(
 ) -> Response:
     """A new draft with the same parties and areas; it supersedes this MoU when it becomes active."""
 
-    async def act() -> Response:
-        row = await service.refresh_mou(session, mou_id=mou_id, data=body, actor=principal)
-        return record_response(row, status_code=201, location=f"/v1/mous/{row['id']}")
-
-    return await idempotent(session, request, principal, idempotency_key, act)
+    return await create_once(
+        session,
+        request,
+        principal,
+        idempotency_key,
+        lambda: service.refresh_mou(session, mou_id=mou_id, data=body, actor=principal),
+        collection="/v1/mous",
+    )

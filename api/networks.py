@@ -13,7 +13,7 @@ from api.deps import (
     Pagination,
     RequiredIfMatch,
 )
-from api.idempotency import idempotent
+from api.idempotency import create_once
 from api.memberships import membership_period_filter
 from api.openapi import page_of, problems
 from api.responses import page_response, record_response
@@ -37,11 +37,14 @@ async def create_network(
     principal: CurrentPrincipal,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
-    async def act() -> Response:
-        row = await service.create_network(session, data=body, actor=principal)
-        return record_response(row, status_code=201, location=f"/v1/networks/{row['id']}")
-
-    return await idempotent(session, request, principal, idempotency_key, act)
+    return await create_once(
+        session,
+        request,
+        principal,
+        idempotency_key,
+        lambda: service.create_network(session, data=body, actor=principal),
+        collection="/v1/networks",
+    )
 
 
 @router.get("", responses={**page_of(NetworkOut), **problems(422)})
@@ -125,10 +128,13 @@ async def create_network_membership(
     if body.network_id is not None and body.network_id != network_id:
         raise InvalidInput("network-mismatch", "network_id in the body differs from the network in the path; omit it.")
 
-    async def act() -> Response:
-        row = await membership_service.create_membership(
+    return await create_once(
+        session,
+        request,
+        principal,
+        idempotency_key,
+        lambda: membership_service.create_membership(
             session, network_id=network_id, data=body, actor=principal, network_from_path=True
-        )
-        return record_response(row, status_code=201, location=f"/v1/memberships/{row['id']}")
-
-    return await idempotent(session, request, principal, idempotency_key, act)
+        ),
+        collection="/v1/memberships",
+    )

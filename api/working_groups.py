@@ -14,7 +14,7 @@ from api.deps import (
     Pagination,
     RequiredIfMatch,
 )
-from api.idempotency import idempotent
+from api.idempotency import create_once, idempotent
 from api.openapi import page_of, problems
 from api.responses import json_response, page_response, record_response
 from services.clock import clock
@@ -37,10 +37,6 @@ router = APIRouter(
 )
 
 
-def _location(row: dict[str, object]) -> str:
-    return f"/v1/working-groups/{row['id']}"
-
-
 @router.post("", status_code=201, response_model=WorkingGroupOut, responses=problems(403, 409, 422))
 async def create_working_group(
     body: WorkingGroupCreate,
@@ -49,11 +45,14 @@ async def create_working_group(
     principal: CurrentPrincipal,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
-    async def act() -> Response:
-        row = await service.create_working_group(session, data=body, actor=principal)
-        return record_response(row, status_code=201, location=_location(row))
-
-    return await idempotent(session, request, principal, idempotency_key, act)
+    return await create_once(
+        session,
+        request,
+        principal,
+        idempotency_key,
+        lambda: service.create_working_group(session, data=body, actor=principal),
+        collection="/v1/working-groups",
+    )
 
 
 @router.get("", responses={**page_of(WorkingGroupOut), **problems(422)})
