@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint format migrate worker scheduler serve install clean
+.PHONY: run test lint format migrate worker scheduler serve bench install clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=python3.11)")'
@@ -41,6 +41,9 @@ worker: $(STAMP)  ## Dramatiq workers (needs BROKER_URL)
 
 scheduler: $(STAMP)  ## the scheduler alone
 	$(BIN)/registry scheduler
+
+bench: $(STAMP)  ## the read-path benchmark against a plain Starlette + asyncpg baseline (needs wrk)
+	$(BIN)/python -m tests.benchmarks.read_path
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

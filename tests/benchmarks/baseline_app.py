@@ -1,0 +1,52 @@
+"""The baseline of DESIGN §5: a plain Starlette + asyncpg app serving the same rows."""
+
+import json
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+DSN = os.environ["BENCH_DSN"]
+pool: asyncpg.Pool | None = None
+
+
+@asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    global pool
+    pool = await asyncpg.create_pool(DSN, min_size=4, max_size=10)
+    yield
+    await pool.close()
+
+
+def _json(record: asyncpg.Record) -> dict[str, object]:
+    return {
+        k: (str(v) if isinstance(v, uuid.UUID) else v.isoformat() if hasattr(v, "isoformat") else v)
+        for k, v in record.items()
+    }
+
+
+async def one(request: Request) -> Response:
+    assert pool is not None
+    row = await pool.fetchrow(
+        "SELECT id, acronym, name, kind, un_system, created_at FROM entities WHERE id = $1",
+        uuid.UUID(request.path_params["id"]),
+    )
+    return Response(json.dumps(_json(row)), media_type="application/json")
+
+
+async def page(request: Request) -> Response:
+    assert pool is not None
+    after = uuid.UUID(request.query_params.get("after", "00000000-0000-0000-0000-000000000000"))
+    rows = await pool.fetch(
+        "SELECT id, acronym, name, kind, un_system, created_at FROM entities WHERE id > $1 ORDER BY id LIMIT 50", after
+    )
+    return Response(json.dumps({"items": [_json(r) for r in rows]}), media_type="application/json")
+
+
+app = Starlette(routes=[Route("/row/{id}", one), Route("/page", page)], lifespan=lifespan)
