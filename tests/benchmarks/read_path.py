@@ -79,7 +79,7 @@ async def prepare(url: str) -> tuple[list[uuid.UUID], str]:
         r["id"]
         for r in await conn.fetch("SELECT id FROM entities WHERE acronym LIKE 'B%' ORDER BY random() LIMIT 1000")
     ]
-    key = await asyncio.to_thread(
+    created = await asyncio.to_thread(
         subprocess.run,
         [str(BIN / "registry"), "create-admin-key", "--name", "benchmark"],
         env={**os.environ, "DATABASE_URL": bench_url, "LOG_LEVEL": "WARNING"},
@@ -87,9 +87,9 @@ async def prepare(url: str) -> tuple[list[uuid.UUID], str]:
         capture_output=True,
         text=True,
         cwd=ROOT,
-    ).stdout
+    )
     await conn.close()
-    match = re.search(r"mnr_[0-9a-f]{8}_[A-Za-z0-9_-]{43}", key)
+    match = re.search(r"mnr_[0-9a-f]{8}_[A-Za-z0-9_-]{43}", created.stdout)
     assert match is not None
     return ids, match.group(0)
 
