@@ -23,8 +23,10 @@ from services.meetings import repository, service
 from services.meetings.calendar import calendar_for
 from services.meetings.compliance import meeting_compliance
 from services.meetings.models import MeetingKind, MeetingStatus
+from services.meetings.privacy import without_invitee_emails
 from services.meetings.schemas import MeetingCancel, MeetingCreate, MeetingHold, MeetingOut, MeetingUpdate
 from services.networks.repository import get_network_row
+from services.pagination import Page
 from services.working_groups.repository import get_group_row
 
 router = APIRouter(prefix="/v1/meetings", tags=["meetings"], dependencies=[Authenticated], responses=problems(401, 429))
@@ -74,11 +76,17 @@ async def list_meetings(
     starts_after: Annotated[datetime | None, Query(description="RFC 3339, with offset.")] = None,
     starts_before: datetime | None = None,
     invitee_entity_id: uuid.UUID | None = None,
+    *,
+    principal: CurrentPrincipal,
 ) -> Response:
+    """External invitees' e-mail addresses are shown to admins only."""
     filters = repository.MeetingFilters(
         network_id, working_group_id, kind, status, starts_after, starts_before, invitee_entity_id
     )
-    return page_response(request, await repository.list_meeting_rows(conn, page, filters))
+    result = await repository.list_meeting_rows(conn, page, filters)
+    if not principal.is_admin:
+        result = Page([without_invitee_emails(row) for row in result.items], result.next_cursor)
+    return page_response(request, result)
 
 
 @router.get("/{meeting_id}.ics", responses={**ICS, **problems(404)})
@@ -90,11 +98,12 @@ async def meeting_calendar(meeting_id: uuid.UUID, request: Request, conn: DbRead
 
 
 @router.get("/{meeting_id}", response_model=MeetingOut, responses=problems(404))
-async def get_meeting(meeting_id: uuid.UUID, conn: DbRead) -> Response:
+async def get_meeting(meeting_id: uuid.UUID, conn: DbRead, principal: CurrentPrincipal) -> Response:
+    """External invitees' e-mail addresses are shown to admins only."""
     row = await repository.get_meeting_row(conn, meeting_id)
     if row is None:
         raise NotFound("meeting-not-found", f"No meeting has id {meeting_id}.")
-    return record_response(row)
+    return record_response(row if principal.is_admin else without_invitee_emails(row))
 
 
 @router.patch("/{meeting_id}", response_model=MeetingOut, responses=problems(403, 404, 409, 412, 422, 428))

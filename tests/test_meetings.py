@@ -333,3 +333,19 @@ async def test_a_working_group_records_the_meeting_that_established_it(client, s
         "/v1/working-groups", json=body | {"slug": "data-2", "established_by_meeting_id": str(elsewhere["id"])}
     )
     assert wrong.json()["type"] == "/problems/meeting-of-another-network"
+
+
+async def test_external_invitees_addresses_are_for_admins_only(client, make_client, session, setting):
+    network, member, _ = setting
+    meeting = await _meeting(
+        session,
+        network,
+        invitees=[InviteeIn(entity_id=member["id"]), InviteeIn(name="Migrant Forum", email="mf@example.org")],
+    )
+    admin_view = (await client.get(f"/v1/meetings/{meeting['id']}")).json()
+    assert "mf@example.org" in {i["email"] for i in admin_view["invitees"]}
+    reader = await make_client("reader")
+    for response in (await reader.get(f"/v1/meetings/{meeting['id']}"), await reader.get("/v1/meetings")):
+        assert response.status_code == 200
+        assert "mf@example.org" not in response.text
+        assert "Migrant Forum" in response.text  # who is invited stays visible

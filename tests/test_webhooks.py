@@ -252,3 +252,52 @@ def test_a_large_record_is_sent_as_a_reference_under_20_kb():
         payload={"mou": {"title": "x"}},
     )
     assert b'"title":"x"' in body_for(small)
+
+
+async def test_an_integrators_webhooks_and_feed_leave_out_invitees_addresses(committed, receiver):
+    from services.meetings.models import MeetingKind
+    from services.meetings.schemas import InviteeIn, MeetingCreate
+    from services.meetings.service import create_meeting
+    from services.principals import SYSTEM
+    from tests.factories import make_network
+
+    admin = AsyncClient(
+        transport=ASGITransport(app=create_app()),
+        base_url="http://t",
+        headers={"Authorization": f"Bearer {await committed_admin_key()}"},
+    )
+    key = (await admin.post("/v1/api-keys", json={"name": "Portal", "role": "integrator"})).json()["key"]
+    integrator = AsyncClient(
+        transport=ASGITransport(app=create_app()), base_url="http://t", headers={"Authorization": f"Bearer {key}"}
+    )
+    assert (
+        await integrator.post("/v1/webhook-endpoints", json={"url": receiver.url, "event_types": ["meeting.*"]})
+    ).status_code == 201
+    broker.flush_all()
+    async with get_database().session() as session:
+        network = await make_network(session)
+        starts = datetime.now(UTC) + timedelta(days=20)
+        await create_meeting(
+            session,
+            data=MeetingCreate(
+                network_id=network["id"],
+                kind=MeetingKind.OTHER,
+                title="Consultation",
+                starts_at=starts,
+                ends_at=starts + timedelta(hours=2),
+                time_zone="UTC",
+                location="Online",
+                invitees=[InviteeIn(name="Private person", email="person@example.org")],
+            ),
+            actor=SYSTEM,
+        )
+    from worker.events import relay_events
+
+    relay_events.send()  # written through the service, so nothing nudged the relay
+    await _run_worker()
+    assert len(receiver.requests) == 1 and b"person@example.org" not in receiver.requests[0]["body"]
+    feed = await integrator.get("/v1/events", params={"type": "meeting.*"})
+    assert "Consultation" in feed.text and "person@example.org" not in feed.text
+    assert "person@example.org" in (await admin.get("/v1/events", params={"type": "meeting.*"})).text
+    await admin.aclose()
+    await integrator.aclose()

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.errors import InvalidInput
 from services.events.models import Event
+from services.meetings.privacy import redact_payload
 from services.principals import Principal
 
 _PREFIX = b"e1:"
@@ -79,5 +80,7 @@ async def read_feed(
     if filters.network_id is not None:
         query = query.where(Event.network_id == filters.network_id)
     rows = [dict(r) for r in (await conn.execute(query.order_by(Event.position).limit(limit))).mappings()]
+    if not actor.is_admin:
+        rows = [{**row, "data": redact_payload(row["data"])} for row in rows]
     last = rows[-1]["position"] if rows else after
     return FeedPage(items=rows, next_cursor=encode_position(last))

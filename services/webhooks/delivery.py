@@ -21,6 +21,7 @@ from services.clock import clock
 from services.database import Database
 from services.events.models import Event
 from services.events.service import record_event
+from services.meetings.privacy import redact_payload
 from services.principals import SYSTEM
 from services.settings import get_settings
 from services.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -58,9 +59,14 @@ def webhook_id(delivery_id: uuid.UUID) -> str:
     return "msg_" + delivery_id.hex
 
 
-def body_for(event: Event) -> bytes:
-    """``{type, timestamp, data}`` under 20 kB; a larger record is sent as a reference."""
-    body = {"type": event.type, "timestamp": event.occurred_at, "data": event.payload}
+def body_for(event: Event, *, for_admin: bool = False) -> bytes:
+    """``{type, timestamp, data}`` under 20 kB; a larger record is sent as a reference.
+    Only an admin's endpoint receives external invitees' e-mail addresses."""
+    body = {
+        "type": event.type,
+        "timestamp": event.occurred_at,
+        "data": event.payload if for_admin else redact_payload(event.payload),
+    }
     encoded = orjson.dumps(body, default=str)
     if len(encoded) > MAX_BODY_BYTES:
         body["data"] = {
@@ -130,7 +136,8 @@ async def send_delivery(
             outcome="failed",
         )
         return "failed"
-    msg_id, timestamp, body = webhook_id(delivery_id), clock.now(), body_for(event)
+    msg_id, timestamp = webhook_id(delivery_id), clock.now()
+    body = body_for(event, for_admin=endpoint.owner_role in ("admin", "system"))
     headers = {
         "content-type": "application/json",
         "user-agent": "migration-network-registry-webhooks/1",
