@@ -54,6 +54,7 @@ async def meeting_compliance(
         await conn.execute(
             select(Meeting.id, Meeting.starts_at)
             .where(extended, Meeting.status == MeetingStatus.HELD, _with_stakeholders())
+            .where(func.date(Meeting.starts_at) <= today)
             .order_by(Meeting.starts_at.desc())
             .limit(1)
         )

@@ -298,7 +298,8 @@ async def sign_mou(
     changes: dict[str, tuple[Any, Any]] = {"status": ("negotiation", "signed"), "signed_on": (None, mou.signed_on)}
     assert mou.effective_date is not None
     if mou.effective_date <= today:
-        await _activate(session, mou, today, actor)
+        # Active from the later of its effective date and the last signature.
+        await _activate(session, mou, max(mou.effective_date, mou.signed_on), actor)
         changes["status"] = ("negotiation", "active")
     return await _record(
         session, "signed", mou, actor, owner_entity_id=data.entity_id, signature=signature, changes=changes

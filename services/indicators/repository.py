@@ -1,0 +1,148 @@
+"""The indicators, as of a date: what the records say was true on that day.
+
+Membership, working groups and MoUs are read from their dated fields (start and end dates,
+activation, closing, termination, supersession), so a past date gives the numbers a review
+would have seen then. Counts "over the period" cover the twelve months up to the date."""
+
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.meetings.compliance import meeting_compliance
+
+INDICATORS_SQL = text(
+    """
+WITH p AS (
+    SELECT CAST(:as_of AS date) AS d, CAST(CAST(:as_of AS date) - interval '12 months' AS date) AS since
+),
+members AS (
+    SELECT
+        count(*) FILTER (WHERE m.tier = 'core' AND m.start_date <= p.d AND (m.end_date IS NULL OR m.end_date >= p.d)) AS core,
+        count(*) FILTER (WHERE m.tier = 'extended' AND m.start_date <= p.d AND (m.end_date IS NULL OR m.end_date >= p.d)) AS extended,
+        count(*) FILTER (WHERE m.previous_membership_id IS NULL AND m.start_date > p.since AND m.start_date <= p.d) AS joined,
+        count(*) FILTER (
+            WHERE m.end_date >= p.since AND m.end_date < p.d
+              AND NOT EXISTS (SELECT 1 FROM memberships s WHERE s.previous_membership_id = m.id)
+        ) AS left_network,
+        count(*) FILTER (WHERE m.previous_membership_id IS NOT NULL AND m.start_date > p.since AND m.start_date <= p.d) AS tier_changes
+    FROM memberships m, p
+    WHERE m.network_id = :network_id
+),
+active_groups AS (
+    SELECT g.id FROM working_groups g, p
+    WHERE g.network_id = :network_id AND g.activated_on <= p.d AND (g.closed_on IS NULL OR g.closed_on > p.d)
+),
+groups AS (
+    SELECT
+        count(*) AS active,
+        count(*) FILTER (
+            WHERE NOT EXISTS (
+                SELECT 1 FROM working_group_posts c, p
+                WHERE c.working_group_id = a.id AND c.kind = 'chair' AND c.start_date <= p.d AND (c.end_date IS NULL OR c.end_date >= p.d)
+            )
+        ) AS without_chair,
+        count(*) FILTER (
+            WHERE NOT EXISTS (
+                SELECT 1 FROM meetings mt, p
+                WHERE mt.working_group_id = a.id AND mt.status = 'held'
+                  AND mt.starts_at::date > p.since AND mt.starts_at::date <= p.d
+            )
+        ) AS without_meeting_in_12_months
+    FROM active_groups a
+),
+active_mous AS (
+    SELECT m.* FROM mous m, p
+    WHERE m.network_id = :network_id AND m.activated_on <= p.d
+      AND (m.terminated_on IS NULL OR m.terminated_on > p.d)
+      AND (m.superseded_on IS NULL OR m.superseded_on > p.d)
+      AND (m.end_date IS NULL OR m.end_date >= p.d)
+),
+mous AS (
+    SELECT
+        count(*) AS active,
+        count(*) FILTER (WHERE a.end_date BETWEEN p.d AND p.d + 90) AS expiring_within_90_days,
+        count(*) FILTER (WHERE a.review_due_date BETWEEN p.d AND p.d + 90) AS review_due_within_90_days,
+        count(*) FILTER (
+            WHERE a.review_due_date < p.d
+              AND NOT EXISTS (SELECT 1 FROM mous s WHERE s.predecessor_id = a.id AND s.created_at::date <= p.d)
+        ) AS overdue_for_refresh
+    FROM active_mous a, p
+),
+area_objectives AS (
+    SELECT o.objective_number, count(DISTINCT ar.lead_entity_id) AS leads
+    FROM active_mous a
+    JOIN mou_areas ar ON ar.mou_id = a.id
+    JOIN mou_area_objectives o ON o.area_id = ar.id
+    GROUP BY o.objective_number
+),
+group_objectives AS (
+    SELECT DISTINCT o.objective_number FROM active_groups a JOIN working_group_objectives o ON o.working_group_id = a.id
+),
+objectives AS (
+    SELECT
+        count(*) FILTER (WHERE ao.objective_number IS NULL AND go.objective_number IS NULL) AS uncovered,
+        count(*) FILTER (WHERE ao.leads >= 2) AS contested
+    FROM gcm_objectives g
+    LEFT JOIN area_objectives ao ON ao.objective_number = g.number
+    LEFT JOIN group_objectives go ON go.objective_number = g.number
+),
+webhooks AS (
+    SELECT
+        count(*) FILTER (WHERE w.attempts > 0) AS attempted,
+        count(*) FILTER (WHERE w.status = 'succeeded') AS succeeded,
+        count(*) FILTER (WHERE w.status = 'failed') AS failed
+    FROM webhook_deliveries w, p
+    WHERE w.created_at::date > p.since AND w.created_at::date <= p.d
+),
+emails AS (
+    SELECT
+        count(*) FILTER (WHERE e.attempts > 0) AS attempted,
+        count(*) FILTER (WHERE e.status = 'succeeded') AS succeeded,
+        count(*) FILTER (WHERE e.status = 'failed') AS failed
+    FROM email_deliveries e, p
+    WHERE e.created_at::date > p.since AND e.created_at::date <= p.d
+),
+disabled AS (
+    SELECT count(*) AS endpoints_disabled FROM events ev, p
+    WHERE ev.type = 'webhook_endpoint.disabled' AND ev.occurred_at::date > p.since AND ev.occurred_at::date <= p.d
+)
+SELECT
+    jsonb_build_object('core', members.core, 'extended', members.extended, 'joined', members.joined,
+                       'left', members.left_network, 'tier_changes', members.tier_changes) AS membership,
+    jsonb_build_object('active', groups.active, 'without_current_chair', groups.without_chair,
+                       'without_meeting_in_12_months', groups.without_meeting_in_12_months) AS working_groups,
+    jsonb_build_object('active', mous.active, 'expiring_within_90_days', mous.expiring_within_90_days,
+                       'review_due_within_90_days', mous.review_due_within_90_days,
+                       'overdue_for_refresh', mous.overdue_for_refresh, 'contested_objectives', objectives.contested) AS mous,
+    jsonb_build_object('uncovered', objectives.uncovered, 'contested', objectives.contested) AS gcm_objectives,
+    jsonb_build_object(
+        'webhook_deliveries', jsonb_build_object('attempted', webhooks.attempted, 'succeeded', webhooks.succeeded, 'failed', webhooks.failed),
+        'email_deliveries', jsonb_build_object('attempted', emails.attempted, 'succeeded', emails.succeeded, 'failed', emails.failed),
+        'endpoints_disabled', disabled.endpoints_disabled
+    ) AS notifications
+FROM members, groups, mous, objectives, webhooks, emails, disabled
+"""
+)
+
+
+async def indicators(conn: AsyncConnection, network_id: uuid.UUID, *, as_of: date) -> dict[str, Any]:
+    """Every indicator for a network on a date (404 via meeting_compliance if no such network)."""
+    compliance = await meeting_compliance(conn, network_id, today=as_of)
+    row = (await conn.execute(INDICATORS_SQL, {"network_id": network_id, "as_of": as_of})).mappings().one()
+    return {
+        "network_id": network_id,
+        "as_of": as_of,
+        "period_start": as_of.replace(year=as_of.year - 1)
+        if not (as_of.month == 2 and as_of.day == 29)
+        else as_of.replace(year=as_of.year - 1, day=28),
+        **{key: row[key] for key in ("membership", "working_groups", "mous", "gcm_objectives", "notifications")},
+        "annual_meeting_rule": {
+            "met": compliance["state"] != "overdue",
+            "state": compliance["state"],
+            "last_met_on": compliance["last_met_on"],
+            "due_by": compliance["due_by"],
+        },
+    }
