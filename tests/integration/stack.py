@@ -11,20 +11,15 @@ from pathlib import Path
 
 import httpx
 import pika
-import pytest
 
 from tests.conftest import ROOT, TEST_DATABASE_URL
+from tests.integration.required import required_url
 
 BIN = Path(sys.executable).parent
 
 
 def rabbitmq_url() -> str:
-    url = os.environ.get("TEST_RABBITMQ_URL")
-    if not url:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("TEST_RABBITMQ_URL is not set (CI=true makes a missing broker a failure)")
-        pytest.skip("TEST_RABBITMQ_URL is not set")
-    return url
+    return required_url("TEST_RABBITMQ_URL", "RabbitMQ fault")
 
 
 def free_port() -> int:

@@ -20,6 +20,7 @@ from services.events.models import Event
 from services.settings import Settings
 from tests.conftest import ROOT, TEST_DATABASE_URL
 from tests.factories import make_entity
+from tests.integration.required import required_url
 from worker.broker import build_broker
 
 pytestmark = pytest.mark.integration
@@ -28,13 +29,7 @@ BROKERS = {"rabbitmq": "TEST_RABBITMQ_URL", "redis": "TEST_REDIS_URL"}
 
 
 def broker_url(kind: str) -> str:
-    url = os.environ.get(BROKERS[kind])
-    if not url:
-        message = f"{BROKERS[kind]} is not set, so the {kind} round trip cannot run"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message + " (CI=true makes a missing broker a failure)")
-        pytest.skip(message)
-    return url
+    return required_url(BROKERS[kind], f"{kind} round trip")
 
 
 def start_worker(url: str, log: Path) -> subprocess.Popen:

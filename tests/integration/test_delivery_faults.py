@@ -4,7 +4,6 @@ schedulers at once. Each time the receiver ends with every expected webhook-id, 
 repeat is a retry of the same id."""
 
 import asyncio
-import shutil
 import statistics
 import subprocess
 import time
@@ -17,6 +16,7 @@ from sqlalchemy import select
 from services.database import get_database
 from services.webhooks.models import WebhookDelivery
 from tests.conftest import committed_admin_key
+from tests.integration.required import required_command
 from tests.integration.stack import Stack, rabbitmq_url
 from tests.webhook_receiver import Receiver
 
@@ -91,21 +91,19 @@ async def test_a_worker_killed_mid_delivery_loses_nothing(stack, tmp_path):
         receiver.close()
 
 
-@pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs rabbitmqctl to stop the broker")
 async def test_writes_while_the_broker_is_down_are_delivered_when_it_returns(stack):
+    rabbitmqctl = required_command("rabbitmqctl", "stop and start the broker")
     receiver = Receiver()
     try:
         client = await _setup(stack, receiver)
         stack.start_worker()
         stack.start_scheduler()
-        await asyncio.to_thread(
-            subprocess.run, ["rabbitmqctl", "stop_app"], check=True, capture_output=True, timeout=60
-        )
+        await asyncio.to_thread(subprocess.run, [rabbitmqctl, "stop_app"], check=True, capture_output=True, timeout=60)
         try:
             await _create_entities(client, "DOWN", 4)  # the API keeps accepting writes
         finally:
             await asyncio.to_thread(
-                subprocess.run, ["rabbitmqctl", "start_app"], check=True, capture_output=True, timeout=120
+                subprocess.run, [rabbitmqctl, "start_app"], check=True, capture_output=True, timeout=120
             )
         ids = await _wait_until_all_received(receiver, stack, expected=4, within=120)
         _assert_exactly_the_expected(receiver, ids)
