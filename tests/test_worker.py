@@ -105,3 +105,20 @@ async def test_one_scheduler_leads_and_a_standby_takes_over(committed):
     stops["b"].set()
     await task_b
     assert await _advisory_holders(database) == 0
+
+
+async def test_slow_sweeps_run_at_most_once_per_their_period(monkeypatch):
+    calls: list[str] = []
+
+    async def often():
+        calls.append("often")
+
+    async def hourly():
+        calls.append("hourly")
+
+    monkeypatch.setattr(scheduler, "SWEEPS", (scheduler.Sweep(often), scheduler.Sweep(hourly, every=3600)))
+    last_run: dict[str, float] = {}
+    for _ in range(3):
+        await scheduler.run_sweeps(last_run)
+    assert calls.count("often") == 3 and calls.count("hourly") == 1
+    assert [s.run.__name__ for s in scheduler.SWEEPS] == ["often", "hourly"]

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -33,8 +34,8 @@ LEADER_LOCK_KEY = 0x4D4E52_5343
 
 async def sweep_pending_events() -> None:
     """Events whose nudge was lost (a crash between commit and send) still get relayed."""
-    async with get_database().session() as session:
-        pending = await has_pending_events(session)
+    async with get_database().read() as conn:
+        pending = await has_pending_events(conn)
     if pending:
         await asyncio.to_thread(relay_events.send)
 
@@ -48,61 +49,66 @@ async def sweep_idempotency_keys() -> None:
 
 async def sweep_due_mous() -> None:
     """MoUs whose effective date has come or whose end date has passed, one message each."""
-    async with get_database().session() as session:
-        due = await due_for_transition(session, today=clock.today())
+    async with get_database().read() as conn:
+        due = await due_for_transition(conn, today=clock.today())
     for mou_id in due:
         await asyncio.to_thread(apply_mou_transition.send, str(mou_id))
 
 
 async def sweep_due_deliveries() -> None:
     """Retries that are due, and deliveries whose worker died mid-send (their lease lapsed)."""
-    async with get_database().session() as session:
-        due = await due_delivery_ids(session, now=clock.now())
+    async with get_database().read() as conn:
+        due = await due_delivery_ids(conn, now=clock.now())
     await send_deliveries(due)
 
 
 async def sweep_due_emails() -> None:
-    async with get_database().session() as session:
-        due = await due_email_ids(session)
+    async with get_database().read() as conn:
+        due = await due_email_ids(conn)
     await send_mails(due)
 
 
 async def sweep_due_reminders() -> None:
-    async with get_database().session() as session:
-        due = await due_reminder_exists(session, now=clock.now())
+    async with get_database().read() as conn:
+        due = await due_reminder_exists(conn, now=clock.now())
     if due:
         await asyncio.to_thread(send_reminders.send)
 
 
-ANNUAL_RULE_EVERY_SECONDS = 3600.0
-_annual_rule_checked_at = float("-inf")
-
-
 async def sweep_annual_meeting_rule() -> None:
-    """Hourly is often enough for a rule measured in months."""
-    global _annual_rule_checked_at
-    if time.monotonic() - _annual_rule_checked_at >= ANNUAL_RULE_EVERY_SECONDS:
-        _annual_rule_checked_at = time.monotonic()
-        await asyncio.to_thread(check_annual_rule.send)
+    await asyncio.to_thread(check_annual_rule.send)
 
 
-SWEEPS: tuple[Callable[[], Awaitable[None]], ...] = (
-    sweep_pending_events,
-    sweep_idempotency_keys,
-    sweep_due_mous,
-    sweep_due_deliveries,
-    sweep_due_emails,
-    sweep_due_reminders,
-    sweep_annual_meeting_rule,
+@dataclass(frozen=True)
+class Sweep:
+    run: Callable[[], Awaitable[None]]
+    every: float = 0.0  # at least this many seconds between runs; 0: every interval
+
+
+HOURLY = 3600.0
+SWEEPS: tuple[Sweep, ...] = (
+    Sweep(sweep_pending_events),
+    Sweep(sweep_due_mous),
+    Sweep(sweep_due_deliveries),
+    Sweep(sweep_due_emails),
+    Sweep(sweep_due_reminders),
+    Sweep(sweep_idempotency_keys, every=HOURLY),  # keys live 24 hours; purging hourly is plenty
+    Sweep(sweep_annual_meeting_rule, every=HOURLY),  # a rule measured in months
 )
 
 
-async def run_sweeps() -> None:
+async def run_sweeps(last_run: dict[str, float] | None = None) -> None:
+    """Every sweep that is due; ``last_run`` (kept by the caller) spaces out the slow ones."""
+    last_run = {} if last_run is None else last_run
     for sweep in SWEEPS:
+        name = sweep.run.__name__
+        if time.monotonic() - last_run.get(name, float("-inf")) < sweep.every:
+            continue
+        last_run[name] = time.monotonic()
         try:
-            await sweep()
+            await sweep.run()
         except Exception:
-            logger.exception("sweep %s failed; it runs again next interval", sweep.__name__)
+            logger.exception("sweep %s failed; it runs again next interval", name)
 
 
 async def _try_lead(connection: AsyncConnection) -> bool:
@@ -115,7 +121,8 @@ async def run_scheduler(
     """Sweep (``run_sweeps`` unless told otherwise) every ``interval`` seconds while leader,
     until ``stop`` is set. The lock lives on one held connection: if this process dies,
     PostgreSQL releases it."""
-    sweep = sweep or run_sweeps
+    last_run: dict[str, float] = {}
+    sweep = sweep or (lambda: run_sweeps(last_run))
     interval = interval if interval is not None else get_settings().scheduler_interval_seconds
     database = get_database()
     leading = False

@@ -4,8 +4,8 @@ mark them published, all in one transaction."""
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.clock import clock
 from services.events.models import Event
@@ -47,10 +47,6 @@ async def publish_batch(session: AsyncSession, *, limit: int = BATCH_SIZE) -> Pu
     return Published(len(events), webhooks, emails)
 
 
-async def has_pending_events(session: AsyncSession) -> bool:
+async def has_pending_events(conn: AsyncConnection | AsyncSession) -> bool:
     """Whether any event waits for the relay."""
-    return (await session.scalar(select(Event.position).where(Event.published_at.is_(None)).limit(1))) is not None
-
-
-async def count_pending(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.count()).select_from(Event).where(Event.published_at.is_(None))) or 0)
+    return (await conn.scalar(select(Event.position).where(Event.published_at.is_(None)).limit(1))) is not None

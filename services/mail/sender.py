@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.clock import clock
 from services.database import Database
@@ -113,11 +113,11 @@ async def send_email(
         return "retrying"
 
 
-async def due_email_ids(session: AsyncSession, *, limit: int = 500) -> list[uuid.UUID]:
+async def due_email_ids(conn: AsyncConnection | AsyncSession, *, limit: int = 500) -> list[uuid.UUID]:
     now = clock.now()
     query = select(EmailDelivery.id).where(
         EmailDelivery.status == DeliveryStatus.PENDING,
         EmailDelivery.next_attempt_at <= now,
         (EmailDelivery.lease_until.is_(None)) | (EmailDelivery.lease_until < now),
     )
-    return list((await session.scalars(query.order_by(EmailDelivery.next_attempt_at).limit(limit))).all())
+    return list((await conn.scalars(query.order_by(EmailDelivery.next_attempt_at).limit(limit))).all())

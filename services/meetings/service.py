@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.auth.policy import require_admin
 from services.clock import clock
@@ -286,7 +286,7 @@ async def send_due_reminders(session: AsyncSession, *, now: datetime, limit: int
     return len(reminders)
 
 
-async def due_reminder_exists(session: AsyncSession, *, now: datetime) -> bool:
+async def due_reminder_exists(conn: AsyncConnection | AsyncSession, *, now: datetime) -> bool:
     query = (
         select(MeetingReminder.id)
         .join(Meeting, Meeting.id == MeetingReminder.meeting_id)
@@ -295,4 +295,4 @@ async def due_reminder_exists(session: AsyncSession, *, now: datetime) -> bool:
         )
         .limit(1)
     )
-    return (await session.scalar(query)) is not None
+    return (await conn.scalar(query)) is not None

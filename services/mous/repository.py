@@ -203,7 +203,7 @@ async def history_rows(conn: AsyncConnection, ids: list[uuid.UUID]) -> list[dict
     return [dict(r) for r in (await conn.execute(query)).mappings()]
 
 
-async def due_for_transition(session: AsyncSession, *, today: date, limit: int = 100) -> list[uuid.UUID]:
+async def due_for_transition(conn: AsyncConnection | AsyncSession, *, today: date, limit: int = 100) -> list[uuid.UUID]:
     """Signed MoUs whose effective date has come, and active ones past their end date."""
     query = select(Mou.id).where(
         or_(
@@ -211,4 +211,4 @@ async def due_for_transition(session: AsyncSession, *, today: date, limit: int =
             (Mou.status == MouStatus.ACTIVE) & (Mou.end_date < today),
         )
     )
-    return list((await session.scalars(query.order_by(Mou.id).limit(limit))).all())
+    return list((await conn.scalars(query.order_by(Mou.id).limit(limit))).all())

@@ -137,10 +137,10 @@ def wants(event_type: Any) -> Any:
     )
 
 
-async def due_delivery_ids(session: AsyncSession, *, now: datetime, limit: int = 500) -> list[uuid.UUID]:
+async def due_delivery_ids(conn: AsyncConnection | AsyncSession, *, now: datetime, limit: int = 500) -> list[uuid.UUID]:
     query = select(WebhookDelivery.id).where(
         WebhookDelivery.status == DeliveryStatus.PENDING,
         WebhookDelivery.next_attempt_at <= now,
         or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now),
     )
-    return list((await session.scalars(query.order_by(WebhookDelivery.next_attempt_at).limit(limit))).all())
+    return list((await conn.scalars(query.order_by(WebhookDelivery.next_attempt_at).limit(limit))).all())
