@@ -64,8 +64,6 @@ class EdgeMiddleware:
                 await self._too_large(send, request_id)
                 return
             await self.app(scope, self._limited(receive), _with_request_id(send, request_id))
-        except _BodyTooLarge:
-            await self._too_large(send, request_id)
         finally:
             context.request_id.reset(token)
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, func, literal_column, select
+from sqlalchemy import Select, case, exists, func, literal_column, null, select
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -20,7 +20,7 @@ def _invitees() -> Any:
         "id",
         MeetingInvitee.id,
         "entity",
-        entity,
+        case((MeetingInvitee.entity_id.is_(None), null()), else_=entity),  # external invitees have none
         "name",
         MeetingInvitee.name,
         "email",
@@ -97,14 +97,7 @@ def _select_meetings() -> Select[Any]:
 
 async def get_meeting_row(conn: AsyncConnection | AsyncSession, meeting_id: uuid.UUID) -> dict[str, Any] | None:
     row = (await conn.execute(_select_meetings().where(Meeting.id == meeting_id))).mappings().first()
-    return _clean(dict(row)) if row is not None else None
-
-
-def _clean(row: dict[str, Any]) -> dict[str, Any]:
-    for invitee in row.get("invitees", []):
-        if invitee["entity"] is not None and invitee["entity"].get("id") is None:
-            invitee["entity"] = None
-    return row
+    return dict(row) if row is not None else None
 
 
 @dataclass(frozen=True)
@@ -146,7 +139,7 @@ async def list_meeting_rows(conn: AsyncConnection, page: PageRequest, filters: M
     if page.after is not None:
         query = query.where(Meeting.id > page.after)
     result = await conn.execute(query.order_by(Meeting.id).limit(page.limit + 1))
-    return page_from_rows([_clean(dict(r)) for r in result.mappings()], page.limit)
+    return page_from_rows([dict(r) for r in result.mappings()], page.limit)
 
 
 async def all_meeting_rows(
@@ -154,4 +147,4 @@ async def all_meeting_rows(
 ) -> list[dict[str, Any]]:
     """For calendar feeds: every meeting that matches, soonest first."""
     result = await conn.execute(_filtered(filters).order_by(Meeting.starts_at, Meeting.id).limit(limit))
-    return [_clean(dict(r)) for r in result.mappings()]
+    return [dict(r) for r in result.mappings()]

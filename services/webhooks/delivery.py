@@ -24,7 +24,7 @@ from services.events.service import record_event
 from services.meetings.privacy import redact_payload
 from services.principals import SYSTEM
 from services.settings import get_settings
-from services.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from services.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint, webhook_id
 from services.webhooks.repository import get_endpoint_row, wants
 from services.webhooks.targets import TargetRefused, resolve_target
 
@@ -53,10 +53,6 @@ async def fan_out(session: AsyncSession, events: list[Event]) -> list[uuid.UUID]
         )
         created += list(inserted.all())
     return created
-
-
-def webhook_id(delivery_id: uuid.UUID) -> str:
-    return "msg_" + delivery_id.hex
 
 
 def body_for(event: Event, *, for_admin: bool = False) -> bytes:

@@ -73,3 +73,8 @@ class WebhookAttempt(Base):
     status_code: Mapped[int | None] = mapped_column(SmallInteger)
     latency_ms: Mapped[int] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+def webhook_id(delivery_id: uuid.UUID) -> str:
+    """A delivery's ``webhook-id``: the same on every retry of it."""
+    return "msg_" + delivery_id.hex

@@ -4,14 +4,14 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, String, and_, func, literal_column, or_, select
+from sqlalchemy import Select, and_, func, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.events.models import Event
 from services.pagination import Page, PageRequest, page_from_rows
 from services.principals import Principal
-from services.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from services.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint, webhook_id
 
 ENDPOINT_COLUMNS = (
     WebhookEndpoint.id,
@@ -87,9 +87,8 @@ def _attempts() -> Any:
 
 
 def _select_deliveries() -> Select[Any]:
-    return select(
+    return select(  # type: ignore[return-value]
         WebhookDelivery.id,
-        ("msg_" + func.replace(WebhookDelivery.id.cast(String), "-", "")).label("webhook_id"),
         WebhookDelivery.event_id,
         Event.type.label("event_type"),
         WebhookDelivery.status,
@@ -112,12 +111,17 @@ async def list_delivery_rows(
     if page.after is not None:
         query = query.where(WebhookDelivery.id > page.after)
     result = await conn.execute(query.order_by(WebhookDelivery.id).limit(page.limit + 1))
-    return page_from_rows([dict(r) for r in result.mappings()], page.limit)
+    return page_from_rows([_with_webhook_id(dict(r)) for r in result.mappings()], page.limit)
+
+
+def _with_webhook_id(row: dict[str, Any]) -> dict[str, Any]:
+    """The ``webhook-id`` every attempt of this delivery carries."""
+    return {"id": row["id"], "webhook_id": webhook_id(row["id"]), **row}
 
 
 async def get_delivery_row(conn: AsyncConnection | AsyncSession, delivery_id: uuid.UUID) -> dict[str, Any] | None:
     row = (await conn.execute(_select_deliveries().where(WebhookDelivery.id == delivery_id))).mappings().first()
-    return dict(row) if row is not None else None
+    return _with_webhook_id(dict(row)) if row is not None else None
 
 
 def wants(event_type: Any) -> Any:
