@@ -54,6 +54,8 @@ class Settings(BaseSettings):
 
     # A MoU's review falls due this many years after it takes effect, unless it says otherwise.
     mou_review_years: int = 3
+    # The parties are reminded this many days before a MoU's review falls due.
+    mou_review_reminder_days: int = 60
 
     # Access control.
     # Bearer tokens (JWT) from the UN identity provider; all three unset: tokens are refused.

@@ -325,3 +325,34 @@ async def test_the_scheduler_sweep_hands_due_mous_to_the_workers(committed):
         await asyncio.to_thread(worker.stop)
     async with database.read() as conn:
         assert await conn.scalar(select(Mou.status).where(Mou.id == mou["id"])) == MouStatus.ACTIVE
+
+
+async def test_the_review_due_date_drives_one_reminder_to_the_parties(session, parties):
+    from services.mail.compose import compose, recipients_for
+    from services.mous.service import remind_due_reviews
+
+    network, iom, unhcr, _ = parties
+    from services.entities.models import Entity
+
+    await session.execute(
+        Entity.__table__.update().where(Entity.id == iom["id"]).values(contact_email="mou@iom.example")
+    )
+    active = await make_mou(
+        session,
+        network_id=network["id"],
+        parties=[iom["id"], unhcr["id"]],
+        state="signed",
+        effective_date=date(2021, 1, 1),
+    )
+    await make_mou(
+        session, network_id=network["id"], parties=[iom["id"], unhcr["id"]], effective_date=date(2021, 1, 1)
+    )  # a draft: no review
+    assert active["review_due_date"] == date(2024, 1, 1)
+    assert await remind_due_reviews(session, today=date(2023, 9, 1)) == 0  # four months ahead: not yet
+    assert await remind_due_reviews(session, today=date(2023, 11, 15)) == 1
+    assert await remind_due_reviews(session, today=date(2023, 12, 1)) == 0  # once per review date
+    await session.flush()
+    event = await session.scalar(select(Event).where(Event.subject_id == active["id"], Event.type == "mou.review_due"))
+    assert [r for r, _ in await recipients_for(session, event)] == ["mou@iom.example"]
+    message = compose(event, "mou@iom.example", "reminder", record_base_url="http://registry.test")
+    assert message["Subject"].startswith("Review due 2024-01-01")

@@ -5,8 +5,9 @@ import uuid
 
 import dramatiq
 
+from services.clock import clock
 from services.database import get_database
-from services.mous.service import apply_due_transition
+from services.mous.service import apply_due_transition, remind_due_reviews
 from services.principals import SYSTEM
 from worker.broker import broker
 
@@ -21,3 +22,12 @@ async def apply_mou_transition(mou_id: str) -> None:
         done = await apply_due_transition(session, mou_id=uuid.UUID(mou_id), actor=SYSTEM)
     if done:
         logger.info("MoU %s %s", mou_id, done)
+
+
+@dramatiq.actor(actor_name="mous.remind_due_reviews", broker=broker, max_retries=5, min_backoff=1000)
+async def remind_reviews() -> None:
+    """Remind the parties of MoU reviews falling due (once per review date)."""
+    async with get_database().session() as session:
+        reminded = await remind_due_reviews(session, today=clock.today())
+    if reminded:
+        logger.info("%d MoU reviews falling due", reminded)

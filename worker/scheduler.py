@@ -23,7 +23,7 @@ from services.webhooks.repository import due_delivery_ids
 from worker.events import relay_events
 from worker.mail import send_mails
 from worker.meetings import check_annual_rule, send_reminders
-from worker.mous import apply_mou_transition
+from worker.mous import apply_mou_transition, remind_reviews
 from worker.webhooks import send_deliveries
 
 logger = logging.getLogger("worker.scheduler")
@@ -79,6 +79,10 @@ async def sweep_annual_meeting_rule() -> None:
     await asyncio.to_thread(check_annual_rule.send)
 
 
+async def sweep_mou_reviews() -> None:
+    await asyncio.to_thread(remind_reviews.send)
+
+
 @dataclass(frozen=True)
 class Sweep:
     run: Callable[[], Awaitable[None]]
@@ -94,6 +98,7 @@ SWEEPS: tuple[Sweep, ...] = (
     Sweep(sweep_due_reminders),
     Sweep(sweep_idempotency_keys, every=HOURLY),  # keys live 24 hours; purging hourly is plenty
     Sweep(sweep_annual_meeting_rule, every=HOURLY),  # a rule measured in months
+    Sweep(sweep_mou_reviews, every=HOURLY),  # review dates are days
 )
 
 

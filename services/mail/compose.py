@@ -13,6 +13,7 @@ from services.entities.models import Entity
 from services.events.models import Event
 from services.meetings.calendar import calendar_for
 from services.meetings.models import MeetingInvitee
+from services.mous.models import MouParty
 from services.networks.models import Network
 from services.settings import get_settings
 
@@ -25,6 +26,7 @@ KINDS = {
     "meeting.reminder_due": "reminder",
     "network.meeting_overdue": "alert",
     "webhook_endpoint.disabled": "alert",
+    "mou.review_due": "reminder",
 }
 
 
@@ -53,6 +55,13 @@ async def recipients_for(session: AsyncSession, event: Event) -> list[tuple[str,
         return []
     if event.type.startswith("meeting."):
         addresses = await _invitee_addresses(session, event.subject_id)
+    elif event.type == "mou.review_due":
+        rows = await session.execute(
+            select(Entity.contact_email)
+            .join(MouParty, MouParty.entity_id == Entity.id)
+            .where(MouParty.mou_id == event.subject_id, Entity.contact_email.is_not(None))
+        )
+        addresses = sorted({str(email).lower() for (email,) in rows})
     elif event.type == "network.meeting_overdue":
         coordinator = await session.scalar(select(Network.coordinator_entity_id).where(Network.id == event.subject_id))
         addresses = await _entity_address(session, coordinator)
@@ -93,6 +102,13 @@ def compose(event: Event, recipient: str, kind: str, *, record_base_url: str) ->
         )
         message.add_attachment(
             ics, maintype="text", subtype="calendar", filename="meeting.ics", params={"method": method}
+        )
+    elif event.type == "mou.review_due":
+        mou = payload["mou"]
+        message["Subject"] = f"Review due {mou['review_due_date']}: {mou['title']}"
+        message.set_content(
+            f"The review of MoU {mou['reference_number']} ({mou['title']}) falls due on {mou['review_due_date']}.\n"
+            f"Refresh it (POST /v1/mous/{mou['id']}/refresh) or record that it stands.\n{record_base_url}/v1/mous/{mou['id']}\n"
         )
     elif event.type == "network.meeting_overdue":
         due = payload["compliance"]["due_by"]

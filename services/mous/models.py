@@ -51,6 +51,8 @@ class Mou(RecordMixin, Base):
     terminated_on: Mapped[date | None]
     termination_reason: Mapped[str | None] = mapped_column(String(1000))
     superseded_on: Mapped[date | None]
+    # The review_due_date its parties were last reminded of (once per due date).
+    review_reminded_for: Mapped[date | None]
     is_demo: Mapped[bool] = mapped_column(server_default="false")
 
     __table_args__ = (

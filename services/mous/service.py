@@ -2,7 +2,7 @@
 draft → negotiation → signed → active → expired / terminated / superseded."""
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -26,7 +26,7 @@ from services.mous.models import (
 )
 from services.mous.schemas import AreaIn, DocumentIn, MouCreate, MouRefresh, MouSign, MouTerminate, MouUpdate
 from services.networks.models import Network
-from services.principals import Principal
+from services.principals import SYSTEM, Principal
 from services.records import apply_patch, check_version, record_change
 from services.settings import get_settings
 
@@ -398,3 +398,26 @@ async def apply_due_transition(session: AsyncSession, *, mou_id: uuid.UUID, acto
         await _record(session, "expired", mou, actor, changes={"status": ("active", "expired")})
         return "expired"
     return None
+
+
+async def remind_due_reviews(session: AsyncSession, *, today: date) -> int:
+    """``mou.review_due`` for each signed or active MoU whose review falls due within
+    MOU_REVIEW_REMINDER_DAYS (or has passed), once per review date; returns how many."""
+    horizon = today + timedelta(days=get_settings().mou_review_reminder_days)
+    due = (
+        await session.scalars(
+            select(Mou)
+            .where(
+                Mou.status.in_((MouStatus.SIGNED, MouStatus.ACTIVE)),
+                Mou.review_due_date <= horizon,
+                Mou.review_reminded_for.is_distinct_from(Mou.review_due_date),
+            )
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    for mou in due:
+        before, mou.review_reminded_for = mou.review_reminded_for, mou.review_due_date
+        await _record(
+            session, "review_due", mou, SYSTEM, changes={"review_reminded_for": (before, mou.review_due_date)}
+        )
+    return len(due)
