@@ -10,13 +10,14 @@ from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.clock import clock
 from services.database import Database
 from services.events.models import Event
+from services.leases import due_ids, lease
 from services.mail.compose import compose, recipients_for
 from services.mail.models import EmailDelivery
 from services.settings import Settings, get_settings
@@ -25,7 +26,7 @@ from services.webhooks.models import DeliveryStatus
 logger = logging.getLogger("services.mail")
 
 RETRY_DELAYS = (60, 300, 1800, 7200)
-LEASE = timedelta(seconds=120)
+LEASE_SECONDS = 120.0
 
 
 async def fan_out(session: AsyncSession, events: list[Event]) -> list[uuid.UUID]:
@@ -68,18 +69,7 @@ async def send_email(
     """Send one due e-mail delivery (leased, so two workers never send it both)."""
     settings = get_settings()
     async with database.session() as session:
-        now = clock.now()
-        attempts = await session.scalar(
-            update(EmailDelivery)
-            .where(
-                EmailDelivery.id == delivery_id,
-                EmailDelivery.status == DeliveryStatus.PENDING,
-                EmailDelivery.next_attempt_at <= now + timedelta(seconds=1),
-                (EmailDelivery.lease_until.is_(None)) | (EmailDelivery.lease_until < now),
-            )
-            .values(lease_until=now + LEASE)
-            .returning(EmailDelivery.attempts)
-        )
+        attempts = await lease(session, EmailDelivery, delivery_id, seconds=LEASE_SECONDS)
         if attempts is None:
             return None
         delivery = await session.get(EmailDelivery, delivery_id)
@@ -114,10 +104,4 @@ async def send_email(
 
 
 async def due_email_ids(conn: AsyncConnection | AsyncSession, *, limit: int = 500) -> list[uuid.UUID]:
-    now = clock.now()
-    query = select(EmailDelivery.id).where(
-        EmailDelivery.status == DeliveryStatus.PENDING,
-        EmailDelivery.next_attempt_at <= now,
-        (EmailDelivery.lease_until.is_(None)) | (EmailDelivery.lease_until < now),
-    )
-    return list((await conn.scalars(query.order_by(EmailDelivery.next_attempt_at).limit(limit))).all())
+    return await due_ids(conn, EmailDelivery, now=clock.now(), limit=limit)

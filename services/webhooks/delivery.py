@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 import httpx
 import orjson
-from sqlalchemy import String, Uuid, literal, select, update
+from sqlalchemy import String, Uuid, literal, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks.webhooks import Webhook
@@ -21,6 +21,7 @@ from services.clock import clock
 from services.database import Database
 from services.events.models import Event
 from services.events.service import record_event
+from services.leases import lease
 from services.meetings.privacy import redact_payload
 from services.principals import SYSTEM
 from services.settings import get_settings
@@ -89,18 +90,7 @@ def signature_header(endpoint: WebhookEndpoint, msg_id: str, timestamp: datetime
 
 async def _lease(database: Database, delivery_id: uuid.UUID) -> tuple[WebhookEndpoint, Event, int] | None:
     async with database.session() as session:
-        now = clock.now()
-        leased = await session.scalar(
-            update(WebhookDelivery)
-            .where(
-                WebhookDelivery.id == delivery_id,
-                WebhookDelivery.status == DeliveryStatus.PENDING,
-                WebhookDelivery.next_attempt_at <= now + timedelta(seconds=1),
-                (WebhookDelivery.lease_until.is_(None)) | (WebhookDelivery.lease_until < now),
-            )
-            .values(lease_until=now + timedelta(seconds=get_settings().webhook_lease_seconds))
-            .returning(WebhookDelivery.attempts)
-        )
+        leased = await lease(session, WebhookDelivery, delivery_id, seconds=get_settings().webhook_lease_seconds)
         if leased is None:
             return None  # sent already, not due, or another worker holds it
         delivery = await session.get(WebhookDelivery, delivery_id)

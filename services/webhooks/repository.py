@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.events.models import Event
+from services.leases import due_ids
 from services.pagination import Page, PageRequest, page_from_rows
 from services.principals import Principal
 from services.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint, webhook_id
@@ -142,9 +143,4 @@ def wants(event_type: Any) -> Any:
 
 
 async def due_delivery_ids(conn: AsyncConnection | AsyncSession, *, now: datetime, limit: int = 500) -> list[uuid.UUID]:
-    query = select(WebhookDelivery.id).where(
-        WebhookDelivery.status == DeliveryStatus.PENDING,
-        WebhookDelivery.next_attempt_at <= now,
-        or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now),
-    )
-    return list((await conn.scalars(query.order_by(WebhookDelivery.next_attempt_at).limit(limit))).all())
+    return await due_ids(conn, WebhookDelivery, now=now, limit=limit)
