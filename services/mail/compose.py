@@ -25,6 +25,7 @@ KINDS = {
     "meeting.cancelled": "cancellation",
     "meeting.reminder_due": "reminder",
     "network.meeting_overdue": "alert",
+    "network.meeting_at_risk": "alert",
     "webhook_endpoint.disabled": "alert",
     "mou.review_due": "reminder",
 }
@@ -62,7 +63,7 @@ async def recipients_for(session: AsyncSession, event: Event) -> list[tuple[str,
             .where(MouParty.mou_id == event.subject_id, Entity.contact_email.is_not(None))
         )
         addresses = sorted({str(email).lower() for (email,) in rows})
-    elif event.type == "network.meeting_overdue":
+    elif event.type in ("network.meeting_overdue", "network.meeting_at_risk"):
         coordinator = await session.scalar(select(Network.coordinator_entity_id).where(Network.id == event.subject_id))
         addresses = await _entity_address(session, coordinator)
     else:
@@ -110,10 +111,16 @@ def compose(event: Event, recipient: str, kind: str, *, record_base_url: str) ->
             f"The review of MoU {mou['reference_number']} ({mou['title']}) falls due on {mou['review_due_date']}.\n"
             f"Refresh it (POST /v1/mous/{mou['id']}/refresh) or record that it stands.\n{record_base_url}/v1/mous/{mou['id']}\n"
         )
-    elif event.type == "network.meeting_overdue":
+    elif event.type in ("network.meeting_overdue", "network.meeting_at_risk"):
         due = payload["compliance"]["due_by"]
-        message["Subject"] = "The extended membership's annual meeting is overdue"
-        message.set_content(f"The extended membership was due to meet, with other stakeholders, by {due}.\n")
+        if event.type.endswith("overdue"):
+            message["Subject"] = "The extended membership's annual meeting is overdue"
+            message.set_content(f"The extended membership was due to meet, with other stakeholders, by {due}.\n")
+        else:
+            message["Subject"] = "The extended membership's annual meeting is not scheduled in time"
+            message.set_content(
+                f"The extended membership must meet, with other stakeholders, by {due}; no such meeting is scheduled by then.\n"
+            )
     else:
         message["Subject"] = "A webhook endpoint was disabled"
         message.set_content(

@@ -89,28 +89,30 @@ async def meeting_compliance(
 
 
 async def alert_overdue_networks(session: AsyncSession, *, today: date) -> int:
-    """``network.meeting_overdue``, once per lapse (a lapse is a network and its due date)."""
+    """Alert each network whose annual meeting is not in time: ``network.meeting_at_risk``
+    (due within 90 days, nothing scheduled in time) and ``network.meeting_overdue``, each
+    once per due date."""
     alerted = 0
     for network_id in (await session.scalars(select(Network.id))).all():
         compliance = await meeting_compliance(session, network_id, today=today)
-        if not compliance["overdue"]:
+        if compliance["state"] == "ok":
             continue
         inserted = await session.scalar(
             insert(MeetingLapse)
-            .values(network_id=network_id, due_by=compliance["due_by"])
+            .values(network_id=network_id, due_by=compliance["due_by"], state=compliance["state"])
             .on_conflict_do_nothing()
             .returning(MeetingLapse.due_by)
         )
         if inserted is not None:
             record_event(
                 session,
-                type="network.meeting_overdue",
+                type=f"network.meeting_{compliance['state']}",
                 subject_type="network",
                 subject_id=network_id,
                 network_id=network_id,
                 actor=SYSTEM,
                 payload={"compliance": compliance},
-                after={"due_by": compliance["due_by"]},
+                after={"due_by": compliance["due_by"], "state": compliance["state"]},
             )
             alerted += 1
     return alerted

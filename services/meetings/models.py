@@ -103,10 +103,12 @@ class MeetingReminder(Base):
 
 
 class MeetingLapse(Base):
-    """An annual-meeting lapse already alerted (one ``network.meeting_overdue`` per lapse)."""
+    """An annual-meeting alert already raised: one per network, due date and state
+    (``at_risk``, then ``overdue``)."""
 
     __tablename__ = "meeting_lapses"
 
     network_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"), primary_key=True)
     due_by: Mapped[date] = mapped_column(primary_key=True)
+    state: Mapped[str] = mapped_column(String(20), primary_key=True)
     alerted_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
