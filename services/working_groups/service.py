@@ -9,13 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.auth.policy import require_admin, require_entity_editor
 from services.clock import clock
-from services.entities.models import Entity
 from services.errors import Conflict, InvalidInput, NotFound
 from services.events.service import record_event
 from services.gcm.models import GuidingPrinciple
 from services.meetings.models import Meeting
-from services.memberships.models import Membership
-from services.memberships.repository import active_on, lock_pair
+from services.memberships.repository import lock_pair
+from services.memberships.rules import require_member
 from services.networks.models import Network
 from services.principals import Principal
 from services.records import apply_patch, check_version, record_change
@@ -65,28 +64,6 @@ async def load_group_for_update(session: AsyncSession, group_id: uuid.UUID) -> W
     if group is None:
         raise NotFound("working-group-not-found", f"No working group has id {group_id}.")
     return group
-
-
-async def _member_entity(
-    session: AsyncSession, *, network_id: uuid.UUID, entity_id: uuid.UUID, on: date, role: str
-) -> Entity:
-    """A UN-system entity holding a membership of the network on ``on``."""
-    entity = await session.get(Entity, entity_id)
-    if entity is None:
-        raise InvalidInput("reference-not-found", f"entity_id {entity_id} is not an entity of the registry.")
-    if not entity.un_system:
-        raise Conflict("entity-not-un-system", f"{entity.acronym} is not a UN-system entity; a {role} is one.")
-    member = await session.scalar(
-        select(Membership.id).where(
-            Membership.network_id == network_id, Membership.entity_id == entity_id, active_on(on)
-        )
-    )
-    if member is None:
-        raise Conflict(
-            "not-a-network-member",
-            f"{entity.acronym} is not a member of the network on {on}; a {role} of a working group is drawn from its members.",
-        )
-    return entity
 
 
 async def _set_links(
@@ -162,12 +139,12 @@ async def create_working_group(
         raise InvalidInput("reference-not-found", f"network_id {data.network_id} is not a network of the registry.")
     await _check_slug_free(session, data.network_id, data.slug)
     if data.secretariat_entity_id is not None:
-        await _member_entity(
+        await require_member(
             session,
             network_id=data.network_id,
             entity_id=data.secretariat_entity_id,
             on=clock.today(),
-            role="secretariat",
+            role="secretariat of a working group",
         )
     if data.established_by_meeting_id is not None:
         await _check_establishing_meeting(session, data.network_id, data.established_by_meeting_id)
@@ -205,12 +182,12 @@ async def update_working_group(
     if "established_by_meeting_id" in fields and data.established_by_meeting_id is not None:
         await _check_establishing_meeting(session, group.network_id, data.established_by_meeting_id)
     if "secretariat_entity_id" in fields and data.secretariat_entity_id is not None:
-        await _member_entity(
+        await require_member(
             session,
             network_id=group.network_id,
             entity_id=data.secretariat_entity_id,
             on=clock.today(),
-            role="secretariat",
+            role="secretariat of a working group",
         )
     changes = apply_patch(group, data, required=frozenset({"name", "slug", "sdg_targets"}), skip=LINKED_FIELDS)
     linked = await _set_links(
@@ -371,8 +348,12 @@ async def add_post(
     group = await load_group_for_update(session, group_id)
     _require_open(group)
     name = POST_NAMES[kind]
-    entity = await _member_entity(
-        session, network_id=group.network_id, entity_id=data.entity_id, on=data.start_date, role=name
+    entity = await require_member(
+        session,
+        network_id=group.network_id,
+        entity_id=data.entity_id,
+        on=data.start_date,
+        role=f"{name} of a working group",
     )
     await lock_pair(session, group_id, entity.id)
     existing = await repository.overlapping_post(
