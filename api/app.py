@@ -20,6 +20,8 @@ from api import (
     memberships,
     mous,
     networks,
+    reports,
+    reviews,
     webhooks,
     working_groups,
 )
@@ -93,6 +95,8 @@ def create_app(*, run_worker_in_process: bool = False) -> FastAPI:
         mous,
         coverage,
         indicators,
+        reports,
+        reviews,
         meetings,
         events,
         webhooks,

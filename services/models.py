@@ -12,6 +12,7 @@ from services.meetings.models import Meeting, MeetingInvitee, MeetingLapse, Meet
 from services.memberships.models import Membership
 from services.mous.models import Mou, MouArea, MouAreaObjective, MouAreaSupporter, MouDocument, MouParty
 from services.networks.models import Network
+from services.reviews.models import Recommendation, Review, ReviewPolicy, ReviewReminder
 from services.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from services.working_groups.models import (
     WorkingGroup,
@@ -43,6 +44,10 @@ __all__ = [
     "MouDocument",
     "MouParty",
     "Network",
+    "Recommendation",
+    "Review",
+    "ReviewPolicy",
+    "ReviewReminder",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

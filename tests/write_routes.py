@@ -13,12 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api_keys.schemas import ApiKeyCreate
 from services.api_keys.service import create_api_key
+from services.clock import clock
 from services.events.models import Event
 from services.meetings.models import MeetingKind
 from services.meetings.schemas import InviteeIn, MeetingCreate
 from services.meetings.service import create_meeting
 from services.memberships.models import MembershipTier
 from services.principals import SYSTEM, Principal, Role
+from services.reviews.models import Review
+from services.reviews.schemas import RecommendationCreate, ReviewPolicyIn, ReviewStart
+from services.reviews.service import add_recommendation, open_due_cycles, put_policy, start_review
 from services.webhooks.models import DeliveryStatus, WebhookDelivery
 from services.webhooks.schemas import EndpointCreate
 from services.webhooks.service import create_endpoint
@@ -35,7 +39,8 @@ _names = itertools.count(1)
 class World:
     """Entities A, B and C are current extended members of network N; E and the newcomer are
     in no network. A's system has an integrator key. Working group G (proposed) is chaired
-    by B, and A has a seat in it."""
+    by B, and A has a seat in it. N's reviews are led by A: one in progress, with a
+    recommendation A owns, and one scheduled."""
 
     network: dict[str, Any]
     a: dict[str, Any]
@@ -54,6 +59,10 @@ class World:
     meeting: dict[str, Any]
     endpoint_id: uuid.UUID
     delivery_id: uuid.UUID
+    review_in_progress_id: uuid.UUID
+    review_scheduled_id: uuid.UUID
+    recommendation_id: uuid.UUID
+    first_review_due: date
 
 
 async def build_world(session: AsyncSession) -> World:
@@ -118,6 +127,30 @@ async def build_world(session: AsyncSession) -> World:
     delivery = WebhookDelivery(event_id=some_event, endpoint_id=endpoint["id"], status=DeliveryStatus.FAILED)
     session.add(delivery)
     await session.flush()
+    today = clock.today()
+    await put_policy(
+        session,
+        network_id=network["id"],
+        # Cycles due in 30 days and 6 months later both open today (a year's lead time).
+        data=ReviewPolicyIn(
+            cadence_months=6, lead_time_days=365, lead_entity_id=a["id"], first_due_date=today + timedelta(days=30)
+        ),
+        actor=SYSTEM,
+        expected_version=None,
+    )
+    assert await open_due_cycles(session, today=today) == 2
+    first, second = (
+        await session.scalars(select(Review.id).where(Review.network_id == network["id"]).order_by(Review.number))
+    ).all()
+    await start_review(session, review_id=first, data=ReviewStart(), actor=SYSTEM, expected_version=None)
+    recommendation = await add_recommendation(
+        session,
+        review_id=first,
+        data=RecommendationCreate(
+            text="Meet twice a year.", owner_entity_id=a["id"], due_date=today + timedelta(days=90)
+        ),
+        actor=SYSTEM,
+    )
     return World(
         network,
         a,
@@ -134,6 +167,10 @@ async def build_world(session: AsyncSession) -> World:
         meeting,
         endpoint["id"],
         delivery.id,
+        first,
+        second,
+        recommendation["id"],
+        today + timedelta(days=30),
     )
 
 
@@ -289,6 +326,27 @@ class WriteRoute:
                 f"/v1/webhook-endpoints/{w.endpoint_id}/replay",
                 {"since": "2020-01-01T00:00:00Z"},
             ),
+            ("PUT", "/v1/networks/{network_id}/review-policy"): (
+                f"/v1/networks/{w.network['id']}/review-policy",
+                {"cadence_months": 24, "lead_entity_id": str(w.a["id"]), "first_due_date": str(w.first_review_due)},
+            ),
+            ("POST", "/v1/reviews/{review_id}/start"): (f"/v1/reviews/{w.review_scheduled_id}/start", {}),
+            ("POST", "/v1/reviews/{review_id}/complete"): (
+                f"/v1/reviews/{w.review_in_progress_id}/complete",
+                {"findings": "The configuration works; the extended tier should meet more often."},
+            ),
+            ("POST", "/v1/reviews/{review_id}/recommendations"): (
+                f"/v1/reviews/{w.review_in_progress_id}/recommendations",
+                {"text": "Map the regional networks.", "owner_entity_id": str(w.a["id"]), "due_date": "2030-01-31"},
+            ),
+            ("PATCH", "/v1/reviews/{review_id}/recommendations/{recommendation_id}"): (
+                f"/v1/reviews/{w.review_in_progress_id}/recommendations/{w.recommendation_id}",
+                {"due_date": "2030-03-31"},
+            ),
+            ("POST", "/v1/reviews/{review_id}/recommendations/{recommendation_id}/status"): (
+                f"/v1/reviews/{w.review_in_progress_id}/recommendations/{w.recommendation_id}/status",
+                {"status": "in_progress"},
+            ),
         }
         return bodies[(self.method, self.path)]
 
@@ -352,6 +410,15 @@ WRITE_ROUTES = (
     WriteRoute(
         "POST", "/v1/webhook-endpoints/{endpoint_id}/replay", owner="a", focal_point_may=True, hidden_from_others=True
     ),
+    WriteRoute("PUT", "/v1/networks/{network_id}/review-policy", owner="a", focal_point_may=False),
+    # A leads the reviews and owns the recommendation.
+    WriteRoute("POST", "/v1/reviews/{review_id}/start", owner="a", focal_point_may=True),
+    WriteRoute("POST", "/v1/reviews/{review_id}/complete", owner="a", focal_point_may=True),
+    WriteRoute("POST", "/v1/reviews/{review_id}/recommendations", owner="a", focal_point_may=True),
+    WriteRoute("PATCH", "/v1/reviews/{review_id}/recommendations/{recommendation_id}", owner="a", focal_point_may=True),
+    WriteRoute(
+        "POST", "/v1/reviews/{review_id}/recommendations/{recommendation_id}/status", owner="a", focal_point_may=True
+    ),
 )
 
-SUCCESS = {"POST": (200, 201, 202), "PATCH": (200,), "DELETE": (204,)}
+SUCCESS = {"POST": (200, 201, 202), "PUT": (200, 201), "PATCH": (200,), "DELETE": (204,)}

@@ -3,7 +3,7 @@
 Run workers with: ``dramatiq worker.main``.
 """
 
-from worker import events, mail, meetings, mous, webhooks
+from worker import events, mail, meetings, mous, reviews, webhooks
 from worker.broker import broker
 
-__all__ = ["broker", "events", "mail", "meetings", "mous", "webhooks"]
+__all__ = ["broker", "events", "mail", "meetings", "mous", "reviews", "webhooks"]

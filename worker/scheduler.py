@@ -24,6 +24,7 @@ from worker.events import relay_events
 from worker.mail import send_mails
 from worker.meetings import check_annual_rule, send_reminders
 from worker.mous import apply_mou_transition, remind_reviews
+from worker.reviews import follow_up, open_cycles
 from worker.webhooks import send_deliveries
 
 logger = logging.getLogger("worker.scheduler")
@@ -83,6 +84,14 @@ async def sweep_mou_reviews() -> None:
     await asyncio.to_thread(remind_reviews.send)
 
 
+async def sweep_review_cycles() -> None:
+    await asyncio.to_thread(open_cycles.send)
+
+
+async def sweep_review_follow_up() -> None:
+    await asyncio.to_thread(follow_up.send)
+
+
 @dataclass(frozen=True)
 class Sweep:
     run: Callable[[], Awaitable[None]]
@@ -99,6 +108,8 @@ SWEEPS: tuple[Sweep, ...] = (
     Sweep(sweep_idempotency_keys, every=HOURLY),  # keys live 24 hours; purging hourly is plenty
     Sweep(sweep_annual_meeting_rule, every=HOURLY),  # a rule measured in months
     Sweep(sweep_mou_reviews, every=HOURLY),  # review dates are days
+    Sweep(sweep_review_cycles, every=HOURLY),  # so are review cycles' opening and due dates
+    Sweep(sweep_review_follow_up, every=HOURLY),
 )
 
 

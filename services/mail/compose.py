@@ -28,6 +28,11 @@ KINDS = {
     "network.meeting_at_risk": "alert",
     "webhook_endpoint.disabled": "alert",
     "mou.review_due": "reminder",
+    "review.scheduled": "notice",
+    "review.reminder_due": "reminder",
+    "review.overdue": "alert",
+    "recommendation.reminder_due": "reminder",
+    "recommendation.overdue": "alert",
 }
 
 
@@ -66,6 +71,13 @@ async def recipients_for(session: AsyncSession, event: Event) -> list[tuple[str,
     elif event.type in ("network.meeting_overdue", "network.meeting_at_risk"):
         coordinator = await session.scalar(select(Network.coordinator_entity_id).where(Network.id == event.subject_id))
         addresses = await _entity_address(session, coordinator)
+    elif event.type.startswith("review."):
+        # The review's lead, and the network's coordinator (the secretariat) alongside.
+        coordinator = await session.scalar(select(Network.coordinator_entity_id).where(Network.id == event.network_id))
+        lead = event.payload["review"]["lead_entity"]["id"]
+        addresses = sorted(set(await _entity_address(session, lead)) | set(await _entity_address(session, coordinator)))
+    elif event.type.startswith("recommendation."):
+        addresses = await _entity_address(session, event.payload["recommendation"]["owner_entity"]["id"])
     else:
         addresses = await _entity_address(session, event.payload.get("webhook_endpoint", {}).get("owner_entity_id"))
     return [(address, kind) for address in addresses]
@@ -121,12 +133,43 @@ def compose(event: Event, recipient: str, kind: str, *, record_base_url: str) ->
             message.set_content(
                 f"The extended membership must meet, with other stakeholders, by {due}; no such meeting is scheduled by then.\n"
             )
+    elif event.type.startswith("review."):
+        _review_message(message, event.type, payload["review"], record_base_url)
+    elif event.type.startswith("recommendation."):
+        _recommendation_message(message, event.type, payload["recommendation"], record_base_url)
     else:
         message["Subject"] = "A webhook endpoint was disabled"
         message.set_content(
             f"Webhook endpoint {payload['webhook_endpoint']['url']} was disabled: {payload['reason']}.\n"
         )
     return message
+
+
+def _review_message(message: EmailMessage, event_type: str, review: dict[str, Any], base_url: str) -> None:
+    name = f"Effectiveness review {review['number']} (period {review['period_start']} to {review['due_date']})"
+    link = f"{base_url}/v1/reviews/{review['id']}"
+    if event_type == "review.scheduled":
+        message["Subject"] = f"Opened: {name}"
+        message.set_content(
+            f"{name} is open and falls due on {review['due_date']}. Start it when work begins.\n{link}\n"
+        )
+    elif event_type == "review.reminder_due":
+        message["Subject"] = f"Due {review['due_date']}: {name}"
+        message.set_content(f"{name} falls due on {review['due_date']}; it is {review['status']}.\n{link}\n")
+    else:
+        message["Subject"] = f"Overdue: {name}"
+        message.set_content(f"{name} was due on {review['due_date']} and is not completed.\n{link}\n")
+
+
+def _recommendation_message(message: EmailMessage, event_type: str, item: dict[str, Any], base_url: str) -> None:
+    link = f"{base_url}/v1/reviews/{item['review_id']}/recommendations/{item['id']}"
+    overdue = event_type == "recommendation.overdue"
+    message["Subject"] = f"Recommendation {'overdue' if overdue else 'due'} ({item['due_date']})"
+    when = f"was due on {item['due_date']} and is not done" if overdue else f"falls due on {item['due_date']}"
+    message.set_content(
+        f"This recommendation, owned by {item['owner_entity']['acronym']}, {when}:\n\n"
+        f"{item['text']}\n\nIts status is {item['status']}. Record progress: POST {link}/status\n"
+    )
 
 
 def _as_row(meeting: dict[str, Any]) -> dict[str, Any]:
