@@ -2,6 +2,7 @@
 embedded one), migrated with Alembic; each test runs in a transaction that is rolled back."""
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, c
 
 from services.settings import Settings, use_settings
 
-TEST_DATABASE = "registry_test"
+TEST_DATABASE = os.environ.get("TEST_DATABASE_NAME", "registry_test")  # parallel runs use their own
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -8,7 +8,7 @@ import uuid
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -346,12 +346,17 @@ Followed = TypeVar("Followed", Review, Recommendation)
 async def _follow_up(
     session: AsyncSession, model: type[Followed], open_statuses: tuple[str, ...], today: date
 ) -> tuple[int, int]:
-    offset = func.unnest(ReviewPolicy.reminder_offsets_days).column_valued("offset_days")
+    offsets = func.unnest(ReviewPolicy.reminder_offsets_days).table_valued("offset_days").render_derived(name="offsets").lateral()
     due = (
         await session.execute(
-            select(model.id, model.due_date, offset)
+            select(model.id, model.due_date, offsets.c.offset_days)
             .join(ReviewPolicy, ReviewPolicy.network_id == model.network_id)
-            .where(model.status.in_(open_statuses), model.due_date >= today, model.due_date - offset <= today)
+            .join(offsets, true())
+            .where(
+                model.status.in_(open_statuses),
+                model.due_date >= today,
+                model.due_date - offsets.c.offset_days <= today,
+            )
         )
     ).all()
     claimed = await _claim_reminders(session, [(s, d, o) for s, d, o in due])
