@@ -77,3 +77,22 @@ async def test_demo_meetings_meet_the_annual_rule_with_reminders_coming(client, 
     assert framing["status"] == "held"
     groups = (await client.get("/v1/working-groups", params={"status": "active"})).json()["items"]
     assert {g["established_by_meeting_id"] for g in groups} == {framing["id"]}
+
+
+async def test_demo_data_has_a_completed_review_with_recommendations_and_a_scheduled_one(client, session):
+    await load_demo_data(session)
+    await session.flush()
+    network = (await client.get("/v1/networks")).json()["items"][0]
+    reviews = (await client.get("/v1/reviews", params={"network_id": network["id"]})).json()["items"]
+    assert [(r["number"], r["status"]) for r in sorted(reviews, key=lambda r: r["number"])] == [
+        (1, "completed"),
+        (2, "scheduled"),
+    ]
+    completed, scheduled = sorted(reviews, key=lambda r: r["number"])
+    assert completed["is_demo"] and completed["findings"].startswith("Demo record.")
+    assert completed["start_snapshot"]["as_of"] == completed["started_on"]
+    assert completed["end_snapshot"]["membership"]["core"] == 8
+    assert completed["recommendations"] == {"open": 1, "in_progress": 1, "done": 1, "dropped": 1}
+    assert sorted(c["status"] for c in scheduled["carried_over"]) == ["in_progress", "open"]
+    policy = (await client.get(f"/v1/networks/{network['id']}/review-policy")).json()
+    assert policy["lead_entity"]["acronym"] == "DESA" and policy["next_due_date"] > scheduled["due_date"]

@@ -148,3 +148,27 @@ FRAMING_CONFERENCE = ("Framing conference of the Network", datetime(2019, 5, 15,
 # fresh `make run` shows the annual rule met and reminders coming up.
 LAST_EXTENDED_MEETING_DAYS_AGO = 330
 NEXT_EXTENDED_MEETING_IN_DAYS = 10
+
+# Effectiveness reviews, also relative to the load day: the last cycle fell due ten months
+# ago and is completed, with recommendations being followed up; the next one is open.
+REVIEW_LEAD = "DESA"
+LAST_REVIEW_DUE_MONTHS_AGO = 10
+REVIEW_FINDINGS = (
+    "Demo record. The two-tier configuration works: the Executive Committee gives direction and "
+    "the extended membership broadens the Network's reach. Coverage of the Compact's objectives "
+    "is uneven (several objectives have no lead), two objectives have competing leads, and the "
+    "extended membership met only once with other stakeholders."
+)
+# (text, owner, months after the review completed that it falls due, status, reason if dropped)
+RECOMMENDATIONS = (
+    ("Agree a lead for each GCM objective no MoU or working group covers.", "UNDP", 12, "open", None),
+    ("Settle the competing leads on objectives 6 and 10 in the refreshed MoUs.", "UNHCR", 6, "in_progress", None),
+    ("Publish the working groups' terms of reference on the Network's site.", "IOM", 2, "done", None),
+    (
+        "Convene the extended membership quarterly.",
+        "ILO",
+        6,
+        "dropped",
+        "The annual meeting with stakeholders suffices.",
+    ),
+)

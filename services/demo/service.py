@@ -25,6 +25,23 @@ from services.networks.models import Network, NetworkScope
 from services.networks.schemas import CoordinatorIn, NetworkCreate
 from services.networks.service import create_network
 from services.principals import SYSTEM
+from services.reviews.models import Review, ReviewPolicy
+from services.reviews.schemas import (
+    RecommendationCreate,
+    RecommendationStatusChange,
+    ReviewComplete,
+    ReviewPolicyIn,
+    ReviewStart,
+)
+from services.reviews.service import (
+    add_months,
+    add_recommendation,
+    change_recommendation_status,
+    complete_review,
+    open_due_cycles,
+    put_policy,
+    start_review,
+)
 from services.working_groups.models import PostKind, WorkingGroup
 from services.working_groups.schemas import PostCreate, WorkingGroupActivate, WorkingGroupCreate
 from services.working_groups.service import activate_working_group, add_post, create_working_group
@@ -114,6 +131,7 @@ async def load_demo_data(session: AsyncSession) -> bool:
     framing = await _load_meetings(session, network_id, ids)
     await _load_working_groups(session, network_id, ids, framing)
     await _load_mous(session, network_id, ids)
+    await _load_reviews(session, network_id, ids)
     return True
 
 
@@ -288,3 +306,51 @@ async def _load_mous(session: AsyncSession, network_id: uuid.UUID, ids: dict[str
             actor=SYSTEM,
         )
         await submit_mou(session, mou_id=successor["id"], expected_version=None, actor=SYSTEM)
+
+
+async def _load_reviews(session: AsyncSession, network_id: uuid.UUID, ids: dict[str, uuid.UUID]) -> None:
+    """A review policy whose last cycle is completed with recommendations, and whose next
+    cycle is open (scheduled), both opened by the scheduler's own rule."""
+    if await session.scalar(select(ReviewPolicy.id).where(ReviewPolicy.network_id == network_id)) is not None:
+        return
+    today = clock.today()
+    last_due = add_months(today, -data.LAST_REVIEW_DUE_MONTHS_AGO)
+    await put_policy(
+        session,
+        network_id=network_id,
+        data=ReviewPolicyIn(lead_entity_id=ids[data.REVIEW_LEAD], first_due_date=last_due),
+        actor=SYSTEM,
+        expected_version=None,
+    )
+    await open_due_cycles(session, today=today)
+    last = await session.scalar(select(Review.id).where(Review.network_id == network_id, Review.number == 1))
+    assert last is not None
+    started, completed = last_due - timedelta(days=60), last_due - timedelta(days=10)
+    await start_review(
+        session, review_id=last, data=ReviewStart(started_on=started), actor=SYSTEM, expected_version=None
+    )
+    for text, owner, months, status, reason in data.RECOMMENDATIONS:
+        item = await add_recommendation(
+            session,
+            review_id=last,
+            data=RecommendationCreate(text=text, owner_entity_id=ids[owner], due_date=add_months(completed, months)),
+            actor=SYSTEM,
+        )
+        if status != "open":
+            await change_recommendation_status(
+                session,
+                review_id=last,
+                recommendation_id=item["id"],
+                data=RecommendationStatusChange(
+                    status=status, reason=reason, changed_on=completed + timedelta(days=30)
+                ),
+                actor=SYSTEM,
+                expected_version=None,
+            )
+    await complete_review(
+        session,
+        review_id=last,
+        data=ReviewComplete(findings=data.REVIEW_FINDINGS, completed_on=completed),
+        actor=SYSTEM,
+        expected_version=None,
+    )

@@ -145,6 +145,7 @@ async def open_due_cycles(session: AsyncSession, *, today: date) -> int:
             )
         ).first()
         number, previous_due = (last[0], last[1]) if last else (0, None)
+        is_demo = bool(await session.scalar(select(Network.is_demo).where(Network.id == policy.network_id)))
         for _ in range(MAX_CYCLES_PER_SWEEP):
             due = policy.next_due_date
             if due - timedelta(days=policy.lead_time_days) > today:
@@ -156,6 +157,7 @@ async def open_due_cycles(session: AsyncSession, *, today: date) -> int:
                 period_start=previous_due or add_months(due, -policy.cadence_months),
                 due_date=due,
                 lead_entity_id=policy.lead_entity_id,
+                is_demo=is_demo,
             )
             session.add(review)
             policy.next_due_date = add_months(due, policy.cadence_months)
@@ -346,7 +348,12 @@ Followed = TypeVar("Followed", Review, Recommendation)
 async def _follow_up(
     session: AsyncSession, model: type[Followed], open_statuses: tuple[str, ...], today: date
 ) -> tuple[int, int]:
-    offsets = func.unnest(ReviewPolicy.reminder_offsets_days).table_valued("offset_days").render_derived(name="offsets").lateral()
+    offsets = (
+        func.unnest(ReviewPolicy.reminder_offsets_days)
+        .table_valued("offset_days")
+        .render_derived(name="offsets")
+        .lateral()
+    )
     due = (
         await session.execute(
             select(model.id, model.due_date, offsets.c.offset_days)
