@@ -22,6 +22,7 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         413: "The request body is too large",
         429: "Too many requests; see Retry-After",
         404: "Not found",
+        406: "None of the media types in Accept can be served",
         409: "Conflicts with a rule of the registry",
         412: "If-Match does not match the current ETag",
         422: "The request is not valid",

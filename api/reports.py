@@ -1,0 +1,63 @@
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from api.deps import Authenticated, DbRead
+from api.negotiation import negotiate
+from api.openapi import problems
+from api.responses import json_response
+from services.reports.csv_zip import report_zip
+from services.reports.html import CONTENT_SECURITY_POLICY, report_html
+from services.reports.sections import SECTIONS
+from services.reports.service import activity_report
+
+router = APIRouter(prefix="/v1/networks", tags=["reports"], dependencies=[Authenticated], responses=problems(401, 429))
+
+JSON, HTML, ZIP, CSV = "application/json", "text/html", "application/zip", "text/csv"
+# Preference on ties (Accept: */*, text/*): JSON, then the page a browser asks for.
+OFFERS = (JSON, HTML, ZIP, CSV)
+
+_SECTION_LIST = ", ".join(f"`{s.name}`" for s in SECTIONS)
+
+
+@router.get(
+    "/{network_id}/reports/activity",
+    responses={
+        200: {
+            "description": "The report. `application/json` (default): `network`, `period`, `generated_at`, "
+            f"and one array of rows per section ({_SECTION_LIST}). `application/zip` (or `text/csv`): a zip "
+            "with one CSV file per section, named after it. `text/html`: a printable page with the "
+            "membership and coverage charts as inline SVG.",
+            "content": {
+                JSON: {"schema": {"type": "object"}},
+                ZIP: {"schema": {"type": "string", "format": "binary"}},
+                HTML: {"schema": {"type": "string"}},
+            },
+        },
+        **problems(404, 406, 422),
+    },
+)
+async def get_activity_report(
+    network_id: uuid.UUID,
+    request: Request,
+    conn: DbRead,
+    from_: Annotated[date, Query(alias="from", description="The period's first day.")],
+    to: Annotated[date, Query(description="The period's last day (at most ten years after `from`).")],
+) -> Response:
+    """What the network did in a period, computed from the records and the event history:
+    membership changes and membership by tier month by month, working groups, MoUs, meetings,
+    changes recorded, the indicators at the start and the end, and GCM objective coverage
+    on the last day."""
+    media_type = negotiate(request.headers.get("accept"), OFFERS)
+    report = await activity_report(conn, network_id=network_id, start=from_, end=to)
+    headers = {"Vary": "Accept"}
+    if media_type == JSON:
+        return json_response(report, headers=headers)
+    if media_type == HTML:
+        headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        return Response(report_html(report), media_type="text/html; charset=utf-8", headers=headers)
+    filename = f"activity-report-{network_id}-{from_}-{to}.zip"
+    headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return Response(report_zip(report), media_type=ZIP, headers=headers)

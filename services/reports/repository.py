@@ -1,0 +1,237 @@
+"""The activity report's queries: one statement per section, each returning the section's rows.
+
+Every query takes the same parameters: ``network_id``; ``period_start`` and ``period_end``, the
+first and last days; ``starts_at`` and ``ends_before``, the same period as UTC instants, for
+timestamps (meeting starts, event times), so an index on the timestamp serves the range."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import TextClause, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+@dataclass(frozen=True)
+class Period:
+    """A network and the days of a report, first and last included."""
+
+    network_id: uuid.UUID
+    start: date
+    end: date
+
+    def parameters(self) -> dict[str, Any]:
+        return {
+            "network_id": self.network_id,
+            "period_start": self.start,
+            "period_end": self.end,
+            "starts_at": datetime.combine(self.start, time.min, UTC),
+            "ends_before": datetime.combine(self.end + timedelta(days=1), time.min, UTC),
+        }
+
+
+async def rows(conn: AsyncConnection, statement: TextClause, period: Period) -> list[dict[str, Any]]:
+    return [dict(r) for r in (await conn.execute(statement, period.parameters())).mappings()]
+
+
+# Joined (a first period starts), tier changed (a period that continues another starts),
+# left (a period ends that no other continues). ``tier`` is the tier after the change,
+# ``previous_tier`` the one before.
+MEMBERSHIP_CHANGES = text(
+    """
+SELECT c.day AS "date", e.acronym AS entity_acronym, e.name AS entity_name, c.change, c.tier, c.previous_tier
+FROM (
+    SELECT m.start_date AS day, m.entity_id,
+           CASE WHEN m.previous_membership_id IS NULL THEN 'joined' ELSE 'tier_changed' END AS change,
+           m.tier::text AS tier, p.tier::text AS previous_tier
+    FROM memberships m
+    LEFT JOIN memberships p ON p.id = m.previous_membership_id
+    WHERE m.network_id = :network_id AND m.start_date BETWEEN :period_start AND :period_end
+    UNION ALL
+    SELECT m.end_date, m.entity_id, 'left', NULL, m.tier::text
+    FROM memberships m
+    WHERE m.network_id = :network_id AND m.end_date BETWEEN :period_start AND :period_end
+      AND NOT EXISTS (SELECT 1 FROM memberships s WHERE s.previous_membership_id = m.id)
+) c
+JOIN entities e ON e.id = c.entity_id
+ORDER BY c.day, e.acronym, c.change
+"""
+)
+
+# Members by tier at each month end in the period, and on its last day.
+MEMBERSHIP_OVER_TIME = text(
+    """
+WITH points AS (
+    SELECT (month + interval '1 month' - interval '1 day')::date AS day
+    FROM generate_series(
+        date_trunc('month', CAST(:period_start AS date)::timestamp),
+        date_trunc('month', CAST(:period_end AS date)::timestamp),
+        interval '1 month'
+    ) AS month
+    WHERE (month + interval '1 month' - interval '1 day')::date <= :period_end
+    UNION
+    SELECT CAST(:period_end AS date)
+)
+SELECT p.day AS "date",
+       count(m.id) FILTER (WHERE m.tier = 'core') AS core,
+       count(m.id) FILTER (WHERE m.tier = 'extended') AS extended
+FROM points p
+LEFT JOIN memberships m
+       ON m.network_id = :network_id AND m.start_date <= p.day AND (m.end_date IS NULL OR m.end_date >= p.day)
+GROUP BY p.day
+ORDER BY p.day
+"""
+)
+
+# A group is active on day d when activated_on <= d < closed_on (as the indicators count it).
+WORKING_GROUPS = text(
+    """
+SELECT g.name,
+       CASE
+           WHEN g.activated_on BETWEEN :period_start AND :period_end
+            AND g.closed_on BETWEEN :period_start AND :period_end THEN 'established and closed'
+           WHEN g.activated_on BETWEEN :period_start AND :period_end THEN 'established'
+           WHEN g.closed_on BETWEEN :period_start AND :period_end THEN 'closed'
+           ELSE 'active'
+       END AS change,
+       g.activated_on, g.closed_on,
+       CASE WHEN g.closed_on BETWEEN :period_start AND :period_end THEN g.close_reason END AS close_reason,
+       (SELECT count(*) FROM meetings mt
+         WHERE mt.working_group_id = g.id AND mt.status = 'held'
+           AND mt.starts_at >= :starts_at AND mt.starts_at < :ends_before) AS meetings_held
+FROM working_groups g
+WHERE g.network_id = :network_id
+  AND ((g.activated_on <= :period_end AND (g.closed_on IS NULL OR g.closed_on > :period_start))
+       OR g.closed_on BETWEEN :period_start AND :period_end)
+ORDER BY g.name, g.id
+"""
+)
+
+# Each dated step of a MoU's lifecycle in the period; a refresh is a successor becoming active.
+MOUS = text(
+    """
+WITH mine AS (
+    SELECT * FROM mous WHERE network_id = :network_id
+),
+changes AS (
+    SELECT m.id, m.signed_on AS day, 1 AS step, 'signed' AS change, NULL AS detail
+    FROM mine m WHERE m.signed_on BETWEEN :period_start AND :period_end
+    UNION ALL
+    SELECT m.id, m.activated_on, 2,
+           CASE WHEN m.predecessor_id IS NULL THEN 'activated' ELSE 'refreshed' END,
+           'refreshes ' || p.reference_number
+    FROM mine m LEFT JOIN mous p ON p.id = m.predecessor_id
+    WHERE m.activated_on BETWEEN :period_start AND :period_end
+    UNION ALL
+    SELECT m.id, m.superseded_on, 3, 'superseded',
+           (SELECT 'superseded by ' || string_agg(s.reference_number, ', ' ORDER BY s.reference_number)
+              FROM mous s WHERE s.predecessor_id = m.id AND s.activated_on IS NOT NULL)
+    FROM mine m WHERE m.superseded_on BETWEEN :period_start AND :period_end
+    UNION ALL
+    -- In force until its end date, unless ended another way first.
+    SELECT m.id, m.end_date, 4, 'expired', NULL
+    FROM mine m
+    WHERE m.end_date BETWEEN :period_start AND :period_end AND m.activated_on <= m.end_date
+      AND (m.terminated_on IS NULL OR m.terminated_on > m.end_date)
+      AND (m.superseded_on IS NULL OR m.superseded_on > m.end_date)
+    UNION ALL
+    SELECT m.id, m.terminated_on, 5, 'terminated', m.termination_reason
+    FROM mine m WHERE m.terminated_on BETWEEN :period_start AND :period_end
+)
+SELECT c.day AS "date", m.reference_number, m.title, c.change, parties.parties, c.detail
+FROM changes c
+JOIN mine m ON m.id = c.id
+CROSS JOIN LATERAL (
+    SELECT string_agg(e.acronym, '; ' ORDER BY e.acronym) AS parties
+    FROM mou_parties mp JOIN entities e ON e.id = mp.entity_id
+    WHERE mp.mou_id = m.id
+) parties
+ORDER BY c.day, m.reference_number, c.step
+"""
+)
+
+# External participants as the annual-meeting rule counts them: stakeholders recorded as
+# present, and people invited by e-mail (whose attendance is not recorded) unless marked absent.
+MEETINGS = text(
+    """
+SELECT (mt.starts_at AT TIME ZONE 'UTC')::date AS "date", mt.title, mt.kind::text AS kind,
+       g.name AS working_group, mt.status::text AS status, inv.invited,
+       CASE WHEN mt.status = 'held' THEN inv.attended END AS attended,
+       CASE WHEN mt.status = 'held' THEN inv.external_participants END AS external_participants
+FROM meetings mt
+LEFT JOIN working_groups g ON g.id = mt.working_group_id
+CROSS JOIN LATERAL (
+    SELECT count(*) AS invited,
+           count(*) FILTER (WHERE i.attended) AS attended,
+           count(*) FILTER (
+               WHERE (i.entity_id IS NULL AND i.attended IS NOT FALSE) OR (i.attended AND NOT e.un_system)
+           ) AS external_participants
+    FROM meeting_invitees i
+    LEFT JOIN entities e ON e.id = i.entity_id
+    WHERE i.meeting_id = mt.id
+) inv
+WHERE mt.network_id = :network_id AND mt.status IN ('held', 'cancelled')
+  AND mt.starts_at >= :starts_at AND mt.starts_at < :ends_before
+ORDER BY mt.starts_at, mt.title, mt.id
+"""
+)
+
+RECORD_CHANGES = text(
+    """
+SELECT e.type AS event_type, count(*) AS count
+FROM events e
+WHERE e.network_id = :network_id AND e.occurred_at >= :starts_at AND e.occurred_at < :ends_before
+GROUP BY e.type
+ORDER BY e.type
+"""
+)
+
+# Coverage on the period's last day, from the dated fields (services.coverage reads today's
+# statuses): active groups and MoUs as the indicators define them.
+OBJECTIVE_COVERAGE = text(
+    """
+WITH active_groups AS (
+    SELECT g.id, g.name FROM working_groups g
+    WHERE g.network_id = :network_id AND g.activated_on <= :period_end
+      AND (g.closed_on IS NULL OR g.closed_on > :period_end)
+),
+active_mous AS (
+    SELECT m.id FROM mous m
+    WHERE m.network_id = :network_id AND m.activated_on <= :period_end
+      AND (m.terminated_on IS NULL OR m.terminated_on > :period_end)
+      AND (m.superseded_on IS NULL OR m.superseded_on > :period_end)
+      AND (m.end_date IS NULL OR m.end_date >= :period_end)
+),
+groups AS (
+    SELECT o.objective_number, count(*) AS n, string_agg(a.name, '; ' ORDER BY a.name) AS names
+    FROM active_groups a JOIN working_group_objectives o ON o.working_group_id = a.id
+    GROUP BY o.objective_number
+),
+areas AS (
+    SELECT o.objective_number, count(*) AS n, count(DISTINCT ar.lead_entity_id) AS leads,
+           string_agg(DISTINCT e.acronym, '; ' ORDER BY e.acronym) AS lead_parties
+    FROM active_mous a
+    JOIN mou_areas ar ON ar.mou_id = a.id
+    JOIN mou_area_objectives o ON o.area_id = ar.id
+    JOIN entities e ON e.id = ar.lead_entity_id
+    GROUP BY o.objective_number
+)
+SELECT g.number AS objective, g.title,
+       CASE WHEN ar.leads >= 2 THEN 'contested' WHEN gr.n IS NULL AND ar.n IS NULL THEN 'uncovered' ELSE 'covered' END
+           AS coverage,
+       coalesce(gr.n, 0) AS working_groups, coalesce(ar.n, 0) AS mou_areas,
+       gr.names AS working_group_names, ar.lead_parties
+FROM gcm_objectives g
+LEFT JOIN groups gr ON gr.objective_number = g.number
+LEFT JOIN areas ar ON ar.objective_number = g.number
+ORDER BY g.number
+"""
+)
+
+NETWORK = text("SELECT id, name, short_name FROM networks WHERE id = :network_id")
+
+
+async def network_heading(conn: AsyncConnection, network_id: uuid.UUID) -> dict[str, Any] | None:
+    row = (await conn.execute(NETWORK, {"network_id": network_id})).mappings().first()
+    return dict(row) if row is not None else None

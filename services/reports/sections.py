@@ -1,0 +1,146 @@
+"""The report's sections, in the order they appear. Each is a table: a name (the JSON key and
+the CSV file name), a title and a description for people, its columns, and how to load its
+rows. Adding a section is one entry in SECTIONS (usually one SQL statement in the
+repository); the JSON, the zip of CSV files and the HTML page pick it up from here."""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import TextClause
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.indicators.repository import indicators
+from services.reports import repository
+from services.reports.repository import Period
+
+Rows = list[dict[str, Any]]
+Loader = Callable[[AsyncConnection, Period], Awaitable[Rows]]
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    title: str
+    description: str
+    columns: tuple[str, ...]
+    load: Loader
+
+
+def query(statement: TextClause) -> Loader:
+    """A loader that runs one statement with the period's parameters."""
+
+    async def load(conn: AsyncConnection, period: Period) -> Rows:
+        return await repository.rows(conn, statement, period)
+
+    return load
+
+
+# Identifies the indicators, not values to compare over the period.
+_INDICATOR_METADATA = frozenset({"network_id", "as_of", "period_start"})
+
+
+def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"membership": {"core": 3}}`` → ``{"membership.core": 3}``."""
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        if not prefix and key in _INDICATOR_METADATA:
+            continue
+        if isinstance(value, dict):
+            # Sorted: a JSONB object's keys come back in storage order (by length), not a reader's.
+            flat |= flatten(dict(sorted(value.items())), f"{prefix}{key}.")
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+async def load_indicators(conn: AsyncConnection, period: Period) -> Rows:
+    at_start = flatten(await indicators(conn, period.network_id, as_of=period.start))
+    at_end = flatten(await indicators(conn, period.network_id, as_of=period.end))
+    return [
+        {"indicator": name, "value_at_start": value, "value_at_end": at_end.get(name)}
+        for name, value in at_start.items()
+    ]
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section(
+        name="membership_changes",
+        title="Membership changes",
+        description="Entities that joined, left or changed tier in the period, from the memberships' dates. "
+        "tier is the tier after the change, previous_tier the one before.",
+        columns=("date", "entity_acronym", "entity_name", "change", "tier", "previous_tier"),
+        load=query(repository.MEMBERSHIP_CHANGES),
+    ),
+    Section(
+        name="membership_over_time",
+        title="Membership over time",
+        description="Members in the core and the extended tier at each month end, and on the period's last day.",
+        columns=("date", "core", "extended"),
+        load=query(repository.MEMBERSHIP_OVER_TIME),
+    ),
+    Section(
+        name="working_groups",
+        title="Working groups",
+        description="Working groups active at any time in the period, established or closed in it, "
+        "with the meetings each held in the period.",
+        columns=("name", "change", "activated_on", "closed_on", "close_reason", "meetings_held"),
+        load=query(repository.WORKING_GROUPS),
+    ),
+    Section(
+        name="mous",
+        title="Memoranda of understanding",
+        description="MoUs signed, activated, refreshed (a successor became active), superseded, expired "
+        "or terminated in the period.",
+        columns=("date", "reference_number", "title", "change", "parties", "detail"),
+        load=query(repository.MOUS),
+    ),
+    Section(
+        name="meetings",
+        title="Meetings",
+        description="Meetings held or cancelled in the period (dates in UTC). External participants are "
+        "stakeholders recorded as present and people invited by e-mail.",
+        columns=(
+            "date",
+            "title",
+            "kind",
+            "working_group",
+            "status",
+            "invited",
+            "attended",
+            "external_participants",
+        ),
+        load=query(repository.MEETINGS),
+    ),
+    Section(
+        name="record_changes",
+        title="Changes to the records",
+        description="Events recorded in the period for this network, by type (UTC days).",
+        columns=("event_type", "count"),
+        load=query(repository.RECORD_CHANGES),
+    ),
+    Section(
+        name="indicators",
+        title="Indicators",
+        description="The indicators on the period's first and last day (counts over the twelve months "
+        "before each day, as GET /v1/networks/{id}/indicators gives them).",
+        columns=("indicator", "value_at_start", "value_at_end"),
+        load=load_indicators,
+    ),
+    Section(
+        name="objective_coverage",
+        title="GCM objective coverage",
+        description="Per GCM objective on the period's last day: the active working groups and MoU areas on it; "
+        "contested when two or more different leads claim it.",
+        columns=(
+            "objective",
+            "title",
+            "coverage",
+            "working_groups",
+            "mou_areas",
+            "working_group_names",
+            "lead_parties",
+        ),
+        load=query(repository.OBJECTIVE_COVERAGE),
+    ),
+)

@@ -1,0 +1,75 @@
+"""The HTML activity report in a real browser (headless Chromium): it renders, draws its two
+charts, says nothing on the console and loads nothing. The harness is checked first on pages
+that must fail it, so a clean result means something."""
+
+import asyncio
+import re
+from pathlib import Path
+
+from tests.browser import WINDOW, artifacts_dir, png_facts, run_chromium, screenshot
+from tests.test_reports import MALICIOUS, PERIOD, build_history
+
+CSP_META = (
+    '<meta http-equiv="Content-Security-Policy" '
+    "content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"
+)
+
+
+def _page(tmp_path: Path, name: str, head: str, body: str) -> Path:
+    page = tmp_path / f"{name}.html"
+    page.write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'>{head}</head><body>{body}</body></html>")
+    return page
+
+
+def test_the_harness_catches_console_output_and_failed_loads(tmp_path):
+    clean = screenshot(_page(tmp_path, "clean", CSP_META, "<p>Fine.</p>"), tmp_path / "clean.png")
+    assert clean.problems() == [], clean.stderr
+
+    noisy = screenshot(
+        _page(tmp_path, "noisy", "", '<p>x</p><script>console.error("boom")</script>'), tmp_path / "noisy.png"
+    )
+    assert noisy.problems(), noisy.stderr
+    assert any('"boom"' in line for line in noisy.console_messages)
+
+    loads = screenshot(
+        _page(tmp_path, "loads", CSP_META, '<img src="missing.png"><img src="http://127.0.0.1:9/x.png">'),
+        tmp_path / "loads.png",
+    )
+    assert [("missing.png" in m, "127.0.0.1:9" in m) for m in loads.console_messages] == [(True, False), (False, True)]
+
+
+def _render(html: str) -> None:
+    """Screenshot and DOM of the report page, checked; the files stay in the artefacts directory."""
+    out = artifacts_dir()
+    page = out / "activity-report.html"
+    page.write_text(html, encoding="utf-8")
+    png = out / "activity-report.png"
+    run = screenshot(page, png)
+    (out / "activity-report.chromium.log").write_text(run.stderr)
+    assert run.problems() == [], run.stderr
+    facts = png_facts(png)
+    assert (facts.width, facts.height) == WINDOW
+    assert facts.distinct_bytes > 64, "the screenshot looks blank"
+
+    dom = run_chromium(page, "--dump-dom")
+    assert dom.problems() == [], dom.stderr
+    charts = re.findall(r'<svg [^>]*class="chart".*?</svg>', dom.stdout, flags=re.S)
+    assert len(charts) == 2
+    membership, coverage = charts
+    assert "<title>Membership over time</title>" in membership and membership.count("<rect") >= 2 * 12
+    assert "<title>GCM objective coverage</title>" in coverage and coverage.count("<g>") == 23
+    assert "<script" not in dom.stdout
+    escaped = MALICIOUS.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    assert escaped in dom.stdout  # the name is text in the page, not markup
+
+
+async def test_the_html_report_renders_cleanly_in_chromium(client, session):
+    history = await build_history(session)
+    response = await client.get(
+        f"/v1/networks/{history['network']['id']}/reports/activity", params=PERIOD, headers={"Accept": "text/html"}
+    )
+    assert response.status_code == 200, response.text
+    # Nothing to fetch: no URL in src, href or CSS url() but in-page anchors and data: URLs.
+    references = re.findall(r"""(?:src|href)\s*=\s*["']?([^"'\s>]+)|url\(\s*["']?([^"')]+)""", response.text)
+    assert [r for r in references if not any(v.startswith(("#", "data:")) for v in r if v)] == []
+    await asyncio.to_thread(_render, response.text)
