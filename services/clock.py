@@ -1,5 +1,6 @@
 """The one source of "now" and "today", so time-driven rules can be tested."""
 
+import calendar
 from datetime import UTC, date, datetime
 
 
@@ -23,3 +24,9 @@ class Clock:
 
 
 clock = Clock()
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later (or earlier), or that month's last day if it has fewer days."""
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))

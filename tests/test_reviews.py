@@ -8,14 +8,14 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from services.clock import clock
+from services.clock import add_months, clock
 from services.events.models import Event
 from services.memberships.models import MembershipTier
 from services.networks.models import NetworkScope
 from services.principals import SYSTEM
 from services.reviews.models import Review, ReviewPolicy
 from services.reviews.schemas import ReviewPolicyIn
-from services.reviews.service import add_months, open_due_cycles, put_policy, remind_and_mark_overdue
+from services.reviews.service import open_due_cycles, put_policy, remind_and_mark_overdue
 from tests.factories import make_entity, make_membership, make_network
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.clock import clock
+from services.clock import add_months, clock
 from services.demo import data
 from services.entities.models import Entity, EntityKind
 from services.entities.schemas import EntityCreate
@@ -34,7 +34,6 @@ from services.reviews.schemas import (
     ReviewStart,
 )
 from services.reviews.service import (
-    add_months,
     add_recommendation,
     change_recommendation_status,
     complete_review,

@@ -1,7 +1,6 @@
 """The annual rule: the extended membership meets at least once a year, together with other
 stakeholders. When did it last, is the next one in time, and is the network overdue?"""
 
-import calendar
 import uuid
 from datetime import date
 from typing import Any
@@ -10,6 +9,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from services.clock import add_months
 from services.entities.models import Entity
 from services.errors import NotFound
 from services.events.service import record_event
@@ -18,12 +18,6 @@ from services.networks.models import Network
 from services.principals import SYSTEM
 
 AT_RISK_WITHIN_DAYS = 90
-
-
-def add_months(day: date, months: int) -> date:
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def _with_stakeholders() -> Any:

@@ -6,15 +6,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.clock import clock
+from services.clock import add_months, clock
 from services.errors import InvalidInput, NotFound
-from services.meetings.compliance import add_months
+from services.indicators.repository import EARLIEST, LATEST
 from services.reports.repository import Period, network_heading
 from services.reports.sections import SECTIONS
 
 MAX_PERIOD_YEARS = 10
-EARLIEST = date(1900, 1, 1)
-LATEST = date(2999, 12, 31)
 
 
 def check_period(start: date, end: date) -> None:

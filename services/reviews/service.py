@@ -3,7 +3,6 @@ cycles opened by the scheduler when due (exactly once, late rather than never); 
 lifecycle scheduled → in_progress → completed with an indicator snapshot at each end; and
 recommendations followed up until done or dropped."""
 
-import calendar
 import uuid
 from datetime import date, timedelta
 from typing import Any, TypeVar
@@ -13,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.auth.policy import may_act_for_entity, require_admin, require_entity_editor
-from services.clock import clock
+from services.clock import add_months, clock
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.indicators.repository import indicators
 from services.memberships.rules import require_member
@@ -42,13 +41,6 @@ from services.reviews.schemas import (
 
 # A sweep opens at most this many missed cycles of one policy; the next sweep goes on.
 MAX_CYCLES_PER_SWEEP = 24
-
-
-def add_months(day: date, months: int) -> date:
-    """The same day ``months`` later, or the month's last day if it has fewer days."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 async def _record(
