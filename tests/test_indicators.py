@@ -157,3 +157,74 @@ async def test_indicators_for_a_past_date_match_the_history(client, session):
     assert later["mous"]["review_due_within_90_days"] == 1  # X's review falls due 2023-01-01
     assert later["working_groups"]["without_current_chair"] == 0  # C chairs G1 from 2022-09-01
     assert (await client.get("/v1/networks/00000000-0000-7000-8000-000000000000/indicators")).status_code == 404
+
+
+async def test_notification_indicators_count_the_networks_own_deliveries(client, session):
+    from services.events.models import Event
+    from services.mail.models import EmailDelivery
+    from services.networks.models import NetworkScope
+    from services.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+
+    ours = await make_network(session)
+    theirs = await make_network(session, scope=NetworkScope.REGIONAL, region="Africa", parent_network_id=ours["id"])
+    endpoint = WebhookEndpoint(
+        url="https://hooks.example.org/x", event_types=["*"], owner_principal_id="key:x", owner_role="admin", secret="s"
+    )
+    session.add(endpoint)
+    await session.flush()
+    when = datetime(2024, 5, 1, 12, tzinfo=UTC)
+    outcomes = {
+        ours["id"]: [(DeliveryStatus.SUCCEEDED, 1), (DeliveryStatus.SUCCEEDED, 2), (DeliveryStatus.FAILED, 6)],
+        theirs["id"]: [(DeliveryStatus.FAILED, 6)],
+    }
+    for network_id, deliveries in outcomes.items():
+        for status, attempts in deliveries:
+            event = Event(
+                type="network.updated",
+                subject_type="network",
+                subject_id=network_id,
+                network_id=network_id,
+                actor="test",
+                payload={},
+                occurred_at=when,
+            )
+            session.add(event)
+            await session.flush()
+            session.add(
+                WebhookDelivery(
+                    event_id=event.id, endpoint_id=endpoint.id, status=status, attempts=attempts, created_at=when
+                )
+            )
+            session.add(
+                EmailDelivery(
+                    event_id=event.id,
+                    recipient="a@example.org",
+                    kind="alert",
+                    status=status,
+                    attempts=attempts,
+                    created_at=when,
+                )
+            )
+    disabled = Event(
+        type="webhook_endpoint.disabled",
+        subject_type="webhook_endpoint",
+        subject_id=endpoint.id,
+        actor="system",
+        payload={},
+        occurred_at=when,
+    )
+    session.add(disabled)
+    await session.flush()
+    url = f"/v1/networks/{ours['id']}/indicators"
+    counts = {"attempted": 3, "succeeded": 2, "failed": 1}
+    assert (await client.get(url, params={"as_of": "2024-06-01"})).json()["notifications"] == {
+        "webhook_deliveries": counts,
+        "email_deliveries": counts,
+        "endpoints_disabled": 1,
+    }
+    # A year and a day later they are out of the twelve months counted.
+    later = (await client.get(url, params={"as_of": "2025-05-02"})).json()["notifications"]
+    assert later["webhook_deliveries"]["attempted"] == 0 and later["endpoints_disabled"] == 0
+    assert (await client.get(url, params={"as_of": "2024-04-30"})).json()["notifications"]["endpoints_disabled"] == 0
+    refused = await client.get(url, params={"as_of": "0001-01-01"})
+    assert refused.status_code == 422 and refused.json()["type"] == "/problems/date-out-of-range"

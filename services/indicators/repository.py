@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.errors import InvalidInput
 from services.meetings.compliance import meeting_compliance
 
 INDICATORS_SQL = text(
@@ -94,20 +95,21 @@ webhooks AS (
         count(*) FILTER (WHERE w.attempts > 0) AS attempted,
         count(*) FILTER (WHERE w.status = 'succeeded') AS succeeded,
         count(*) FILTER (WHERE w.status = 'failed') AS failed
-    FROM webhook_deliveries w, p
-    WHERE w.created_at::date > p.since AND w.created_at::date <= p.d
+    FROM webhook_deliveries w JOIN events ev ON ev.id = w.event_id, p
+    WHERE ev.network_id = :network_id AND w.created_at::date > p.since AND w.created_at::date <= p.d
 ),
 emails AS (
     SELECT
         count(*) FILTER (WHERE e.attempts > 0) AS attempted,
         count(*) FILTER (WHERE e.status = 'succeeded') AS succeeded,
         count(*) FILTER (WHERE e.status = 'failed') AS failed
-    FROM email_deliveries e, p
-    WHERE e.created_at::date > p.since AND e.created_at::date <= p.d
+    FROM email_deliveries e JOIN events ev ON ev.id = e.event_id, p
+    WHERE ev.network_id = :network_id AND e.created_at::date > p.since AND e.created_at::date <= p.d
 ),
 disabled AS (
     SELECT count(*) AS endpoints_disabled FROM events ev, p
-    WHERE ev.type = 'webhook_endpoint.disabled' AND ev.occurred_at::date > p.since AND ev.occurred_at::date <= p.d
+    WHERE ev.type = 'webhook_endpoint.disabled'
+      AND ev.occurred_at >= CAST(p.since + 1 AS timestamptz) AND ev.occurred_at < CAST(p.d + 1 AS timestamptz)
 )
 SELECT
     jsonb_build_object('core', members.core, 'extended', members.extended, 'joined', members.joined,
@@ -128,8 +130,19 @@ FROM members, groups, mous, objectives, webhooks, emails, disabled
 )
 
 
+# The days the registry computes for: the Network dates from 2018; this leaves room either side.
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2999, 12, 31)
+
+
+def check_day(day: date, field: str) -> None:
+    if not EARLIEST <= day <= LATEST:
+        raise InvalidInput("date-out-of-range", f"{field} must fall between {EARLIEST} and {LATEST}; {day} does not.")
+
+
 async def indicators(conn: AsyncConnection, network_id: uuid.UUID, *, as_of: date) -> dict[str, Any]:
     """Every indicator for a network on a date (404 via meeting_compliance if no such network)."""
+    check_day(as_of, "as_of")
     compliance = await meeting_compliance(conn, network_id, today=as_of)
     row = (await conn.execute(INDICATORS_SQL, {"network_id": network_id, "as_of": as_of})).mappings().one()
     return {
