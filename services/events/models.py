@@ -36,4 +36,7 @@ class Event(Base):
         Index("ix_events_subject", "subject_type", "subject_id", "position"),
         Index("ix_events_network_id", "network_id", "position"),
         Index("ix_events_unpublished", "position", postgresql_where=text("published_at IS NULL")),
+        # Reports and indicators over a period: a network's events by time, and one type's by time.
+        Index("ix_events_network_occurred", "network_id", "occurred_at", postgresql_include=["type"]),
+        Index("ix_events_type_occurred", "type", "occurred_at"),
     )
