@@ -541,3 +541,99 @@ async def test_the_openapi_document_lists_the_three_formats(client):
     assert set(operation["responses"]["200"]["content"]) == {"application/json", "application/zip", "text/html"}
     assert {"401", "404", "406", "422"} <= set(operation["responses"])
     assert {p["name"] for p in operation["parameters"]} == {"network_id", "from", "to"}
+
+
+async def test_reviews_and_their_recommendations_are_reported(client, session, history):
+    from services.reviews.schemas import (
+        RecommendationCreate,
+        RecommendationStatusChange,
+        ReviewComplete,
+        ReviewPolicyIn,
+        ReviewStart,
+    )
+    from services.reviews.service import (
+        add_recommendation,
+        change_recommendation_status,
+        complete_review,
+        open_due_cycles,
+        put_policy,
+        start_review,
+    )
+
+    network_id = history["network"]["id"]
+    acronyms = "SELECT id FROM entities WHERE acronym = :a"
+    iom, agency_a = [(await session.execute(text(acronyms), {"a": a})).scalar() for a in ("R-IOM", "R-A")]
+    await put_policy(
+        session,
+        network_id=network_id,
+        data=ReviewPolicyIn(lead_entity_id=iom, first_due_date=date(2022, 6, 30), lead_time_days=90),
+        actor=SYSTEM,
+        expected_version=None,
+    )
+    assert await open_due_cycles(session, today=date(2022, 5, 1)) == 1
+    review_id = (
+        await session.execute(text("SELECT id FROM reviews WHERE network_id = :n"), {"n": network_id})
+    ).scalar()
+    await start_review(
+        session, review_id=review_id, data=ReviewStart(started_on=date(2022, 5, 1)), actor=SYSTEM, expected_version=None
+    )
+    kept, merged = [
+        await add_recommendation(
+            session,
+            review_id=review_id,
+            data=RecommendationCreate(text=text_, owner_entity_id=agency_a, due_date=due),
+            actor=SYSTEM,
+        )
+        for text_, due in (
+            ("Keep a register of stakeholders.", date(2022, 12, 31)),
+            ("Merge Legacy.", date(2022, 9, 30)),
+        )
+    ]
+    await change_recommendation_status(
+        session,
+        review_id=review_id,
+        recommendation_id=merged["id"],
+        data=RecommendationStatusChange(status="done", changed_on=date(2022, 9, 15)),
+        actor=SYSTEM,
+        expected_version=None,
+    )
+    await complete_review(
+        session,
+        review_id=review_id,
+        data=ReviewComplete(findings="Works.", completed_on=date(2022, 6, 20)),
+        actor=SYSTEM,
+        expected_version=None,
+    )
+    await session.flush()
+    report = (await client.get(f"/v1/networks/{network_id}/reports/activity", params=PERIOD)).json()
+    assert report["reviews"] == [
+        {
+            "number": 1,
+            "reviewed_from": "2021-06-30",
+            "due_date": "2022-06-30",
+            "lead": "R-IOM",
+            "status": "completed",
+            "started_on": "2022-05-01",
+            "completed_on": "2022-06-20",
+            "overdue_since": None,
+            "recommendations_open": 1,
+            "recommendations_in_progress": 0,
+            "recommendations_done": 1,
+            "recommendations_dropped": 0,
+        }
+    ]
+    assert [
+        (r["recommendation"], r["owner"], r["status"], r["status_changed_on"]) for r in report["recommendations"]
+    ] == [
+        ("Merge Legacy.", "R-A", "done", "2022-09-15"),
+        ("Keep a register of stakeholders.", "R-A", "open", None),
+    ]
+    # Two years on, the cycle is history; the recommendation still open is still followed up.
+    later = (
+        await client.get(
+            f"/v1/networks/{network_id}/reports/activity", params={"from": "2024-01-01", "to": "2024-12-31"}
+        )
+    ).json()
+    assert later["reviews"] == []
+    assert [r["recommendation"] for r in later["recommendations"]] == ["Keep a register of stakeholders."]
+    assert kept["id"] != merged["id"]

@@ -4,8 +4,10 @@ that must fail it, so a clean result means something."""
 
 import asyncio
 import re
+from datetime import date, timedelta
 from pathlib import Path
 
+from services.clock import add_months
 from tests.browser import WINDOW, artifacts_dir, png_facts, run_chromium, screenshot
 from tests.test_reports import MALICIOUS, PERIOD, build_history
 
@@ -38,14 +40,15 @@ def test_the_harness_catches_console_output_and_failed_loads(tmp_path):
     assert [("missing.png" in m, "127.0.0.1:9" in m) for m in loads.console_messages] == [(True, False), (False, True)]
 
 
-def _render(html: str) -> None:
-    """Screenshot and DOM of the report page, checked; the files stay in the artefacts directory."""
+def _render(html: str, name: str = "activity-report") -> str:
+    """Screenshot and DOM of the report page, checked; the files stay in the artefacts
+    directory. Returns the DOM Chromium built."""
     out = artifacts_dir()
-    page = out / "activity-report.html"
+    page = out / f"{name}.html"
     page.write_text(html, encoding="utf-8")
-    png = out / "activity-report.png"
+    png = out / f"{name}.png"
     run = screenshot(page, png)
-    (out / "activity-report.chromium.log").write_text(run.stderr)
+    (out / f"{name}.chromium.log").write_text(run.stderr)
     assert run.problems() == [], run.stderr
     facts = png_facts(png)
     assert (facts.width, facts.height) == WINDOW
@@ -59,8 +62,7 @@ def _render(html: str) -> None:
     assert "<title>Membership over time</title>" in membership and membership.count("<rect") >= 2 * 12
     assert "<title>GCM objective coverage</title>" in coverage and coverage.count("<g>") == 23
     assert "<script" not in dom.stdout
-    escaped = MALICIOUS.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    assert escaped in dom.stdout  # the name is text in the page, not markup
+    return dom.stdout
 
 
 async def test_the_html_report_renders_cleanly_in_chromium(client, session):
@@ -72,4 +74,25 @@ async def test_the_html_report_renders_cleanly_in_chromium(client, session):
     # Nothing to fetch: no URL in src, href or CSS url() but in-page anchors and data: URLs.
     references = re.findall(r"""(?:src|href)\s*=\s*["']?([^"'\s>]+)|url\(\s*["']?([^"')]+)""", response.text)
     assert [r for r in references if not any(v.startswith(("#", "data:")) for v in r if v)] == []
-    await asyncio.to_thread(_render, response.text)
+    dom = await asyncio.to_thread(_render, response.text)
+    escaped = MALICIOUS.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    assert escaped in dom  # the name is text in the page, not markup
+
+
+async def test_the_demo_networks_report_for_the_last_year_renders_in_chromium(client, session):
+    """What `make run` shows: the demo network's last twelve months, reviews included."""
+    from services.demo.service import load_demo_data
+
+    await load_demo_data(session)
+    await session.flush()
+    network = (await client.get("/v1/networks")).json()["items"][0]
+    to = date.today()
+    period = {"from": str(add_months(to, -12) + timedelta(days=1)), "to": str(to)}
+    url = f"/v1/networks/{network['id']}/reports/activity"
+    data = (await client.get(url, params=period)).json()
+    assert [r["status"] for r in data["reviews"]] == ["completed", "scheduled"]
+    assert len(data["recommendations"]) == 4 and data["meetings"] and data["membership_over_time"]
+    response = await client.get(url, params=period, headers={"Accept": "text/html"})
+    assert response.status_code == 200, response.text
+    dom = await asyncio.to_thread(_render, response.text, "demo-activity-report")
+    assert "Effectiveness reviews" in dom and "Recommendations followed up" in dom

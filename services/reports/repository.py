@@ -229,6 +229,46 @@ ORDER BY g.number
 """
 )
 
+# Review cycles whose work touched the period: opened (by the scheduler), due, started or
+# completed in it, or under way throughout. Status and counts are as they stand today.
+REVIEWS = text(
+    """
+SELECT r.number, r.period_start AS reviewed_from, r.due_date, e.acronym AS lead, r.status::text AS status,
+       r.started_on, r.completed_on, r.overdue_since,
+       count(c.id) FILTER (WHERE c.status = 'open') AS recommendations_open,
+       count(c.id) FILTER (WHERE c.status = 'in_progress') AS recommendations_in_progress,
+       count(c.id) FILTER (WHERE c.status = 'done') AS recommendations_done,
+       count(c.id) FILTER (WHERE c.status = 'dropped') AS recommendations_dropped
+FROM reviews r
+JOIN entities e ON e.id = r.lead_entity_id
+LEFT JOIN review_recommendations c ON c.review_id = r.id
+WHERE r.network_id = :network_id
+  AND ((r.created_at >= :starts_at AND r.created_at < :ends_before)
+       OR r.due_date BETWEEN :period_start AND :period_end
+       OR r.started_on BETWEEN :period_start AND :period_end
+       OR r.completed_on BETWEEN :period_start AND :period_end
+       OR (r.started_on < :period_start AND (r.completed_on IS NULL OR r.completed_on > :period_end)))
+GROUP BY r.id, e.acronym
+ORDER BY r.number
+"""
+)
+
+# Recommendations being followed up in the period: made by its last day, and not closed
+# before its first. Status as it stands today, with the day it last changed.
+RECOMMENDATIONS = text(
+    """
+SELECT r.number AS review_number, c.text AS recommendation, e.acronym AS owner, c.due_date,
+       c.status::text AS status, c.status_changed_on, c.dropped_reason, c.overdue_since
+FROM review_recommendations c
+JOIN reviews r ON r.id = c.review_id
+JOIN entities e ON e.id = c.owner_entity_id
+WHERE c.network_id = :network_id
+  AND COALESCE(r.started_on, r.due_date) <= :period_end
+  AND (c.status IN ('open', 'in_progress') OR c.status_changed_on >= :period_start)
+ORDER BY r.number, c.due_date, c.id
+"""
+)
+
 NETWORK = text("SELECT id, name, short_name FROM networks WHERE id = :network_id")
 
 

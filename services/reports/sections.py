@@ -120,6 +120,44 @@ SECTIONS: tuple[Section, ...] = (
         load=query(repository.RECORD_CHANGES),
     ),
     Section(
+        name="reviews",
+        title="Effectiveness reviews",
+        description="Review cycles opened, due, started or completed in the period, or under way throughout it, "
+        "with their recommendations counted by status (as they stand today).",
+        columns=(
+            "number",
+            "reviewed_from",
+            "due_date",
+            "lead",
+            "status",
+            "started_on",
+            "completed_on",
+            "overdue_since",
+            "recommendations_open",
+            "recommendations_in_progress",
+            "recommendations_done",
+            "recommendations_dropped",
+        ),
+        load=query(repository.REVIEWS),
+    ),
+    Section(
+        name="recommendations",
+        title="Recommendations followed up",
+        description="Recommendations of the reviews that were open at some time in the period; "
+        "status as it stands today, with the day it last changed.",
+        columns=(
+            "review_number",
+            "recommendation",
+            "owner",
+            "due_date",
+            "status",
+            "status_changed_on",
+            "dropped_reason",
+            "overdue_since",
+        ),
+        load=query(repository.RECOMMENDATIONS),
+    ),
+    Section(
         name="indicators",
         title="Indicators",
         description="The indicators on the period's first and last day (counts over the twelve months "
