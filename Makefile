@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint format migrate worker scheduler serve bench install clean
+.PHONY: run test lint format migrate worker scheduler serve bench bench-reports install clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=python3.11)")'
@@ -44,6 +44,9 @@ scheduler: $(STAMP)  ## the scheduler alone
 
 bench: $(STAMP)  ## the read-path benchmark against a plain Starlette + asyncpg baseline (needs wrk)
 	$(BIN)/python -m tests.benchmarks.read_path
+
+bench-reports: $(STAMP)  ## how long the indicators and the activity report take on 100,000 events
+	$(BIN)/python -m tests.benchmarks.reports
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

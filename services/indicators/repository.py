@@ -17,7 +17,10 @@ from services.meetings.compliance import meeting_compliance
 INDICATORS_SQL = text(
     """
 WITH p AS (
-    SELECT CAST(:as_of AS date) AS d, CAST(CAST(:as_of AS date) - interval '12 months' AS date) AS since
+    -- The day, the day twelve months before it, and the days after that up to the day as UTC instants.
+    SELECT CAST(:as_of AS date) AS d, CAST(CAST(:as_of AS date) - interval '12 months' AS date) AS since,
+           (CAST(:as_of AS date) - interval '12 months' + interval '1 day') AT TIME ZONE 'UTC' AS starts_at,
+           (CAST(:as_of AS date) + interval '1 day') AT TIME ZONE 'UTC' AS ends_before
 ),
 members AS (
     SELECT
@@ -96,7 +99,7 @@ webhooks AS (
         count(*) FILTER (WHERE w.status = 'succeeded') AS succeeded,
         count(*) FILTER (WHERE w.status = 'failed') AS failed
     FROM webhook_deliveries w JOIN events ev ON ev.id = w.event_id, p
-    WHERE ev.network_id = :network_id AND w.created_at::date > p.since AND w.created_at::date <= p.d
+    WHERE ev.network_id = :network_id AND w.created_at >= p.starts_at AND w.created_at < p.ends_before
 ),
 emails AS (
     SELECT
@@ -104,12 +107,12 @@ emails AS (
         count(*) FILTER (WHERE e.status = 'succeeded') AS succeeded,
         count(*) FILTER (WHERE e.status = 'failed') AS failed
     FROM email_deliveries e JOIN events ev ON ev.id = e.event_id, p
-    WHERE ev.network_id = :network_id AND e.created_at::date > p.since AND e.created_at::date <= p.d
+    WHERE ev.network_id = :network_id AND e.created_at >= p.starts_at AND e.created_at < p.ends_before
 ),
 disabled AS (
     SELECT count(*) AS endpoints_disabled FROM events ev, p
     WHERE ev.type = 'webhook_endpoint.disabled'
-      AND ev.occurred_at >= CAST(p.since + 1 AS timestamptz) AND ev.occurred_at < CAST(p.d + 1 AS timestamptz)
+      AND ev.occurred_at >= p.starts_at AND ev.occurred_at < p.ends_before
 )
 SELECT
     jsonb_build_object('core', members.core, 'extended', members.extended, 'joined', members.joined,

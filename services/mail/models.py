@@ -32,4 +32,5 @@ class EmailDelivery(Base):
     __table_args__ = (
         UniqueConstraint("event_id", "recipient"),
         Index("ix_email_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+        Index("ix_email_deliveries_created", "created_at"),  # the indicators count a period's deliveries
     )

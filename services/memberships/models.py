@@ -29,7 +29,10 @@ class Membership(RecordMixin, Base):
     mandate_relevance: Mapped[str | None] = mapped_column(Text)
     capacity: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
-    previous_membership_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("memberships.id", ondelete="RESTRICT"))
+    previous_membership_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("memberships.id", ondelete="RESTRICT"),
+        index=True,  # "left, or continued?" looks it up
+    )
     is_demo: Mapped[bool] = mapped_column(server_default="false")
 
     __table_args__ = (

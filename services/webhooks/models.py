@@ -61,6 +61,7 @@ class WebhookDelivery(Base):
         UniqueConstraint("event_id", "endpoint_id"),
         Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"),
         Index("ix_webhook_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+        Index("ix_webhook_deliveries_created", "created_at"),  # the indicators count a period's deliveries
     )
 
 
