@@ -94,6 +94,12 @@ async def test_policy_is_put_read_and_validated(client, session, network):
         headers={"If-Match": created.headers["etag"]},
     )
     assert updated.status_code == 200 and updated.json()["reminder_offsets_days"] == [60, 7]
+    # PUT replaces the whole policy: what is left out takes its default again.
+    replaced = await client.put(url, json=body, headers={"If-Match": updated.headers["etag"]})
+    assert (replaced.json()["cadence_months"], replaced.json()["reminder_offsets_days"]) == (12, [30, 7])
+    same = await client.put(url, json=body)
+    assert same.headers["etag"] == replaced.headers["etag"]  # nothing changed, nothing recorded
+    assert await _events(session, "review_policy.updated") == 2
 
     outsider = await make_entity(session, acronym="RV-OUT")
     refused = await client.put(url, json={**body, "lead_entity_id": str(outsider["id"])})
@@ -370,6 +376,12 @@ async def test_reminders_go_once_per_offset_and_overdue_once(client, session, ne
     assert (await client.get(f"/v1/reviews/{review_id}")).json()["overdue"] is False
     assert await sweep(date(2027, 3, 25)) == {"reminded": 0, "overdue": 1}  # the recommendation, for its new date
 
+    opened = await session.scalar(select(Event).where(Event.type == "review.scheduled"))
+    assert [kind for _, kind in await recipients_for(session, opened)] == ["notice", "notice"]
+    notice = compose(opened, "x@example.org", "notice", record_base_url="http://r")
+    assert notice["Subject"].startswith("Opened: Effectiveness review 1") and "falls due on 2027-03-01" in (
+        notice.get_content()
+    )
     reminder = await session.scalar(select(Event).where(Event.type == "review.reminder_due"))
     assert reminder.payload["days_before"] == 4
     assert sorted(await recipients_for(session, reminder)) == [

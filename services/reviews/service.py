@@ -105,8 +105,16 @@ async def put_policy(
             f"Cycles already exist from {policy.first_due_date}; first_due_date cannot move. "
             "Change cadence_months to change when the next cycles fall due.",
         )
-    changes = apply_patch(policy, data)
-    policy.next_due_date = data.first_due_date if last_due is None else add_months(last_due, data.cadence_months)
+    # PUT replaces the policy: a field left out takes its default again.
+    wanted = {
+        **data.model_dump(),
+        "next_due_date": (data.first_due_date if last_due is None else add_months(last_due, data.cadence_months)),
+    }
+    changes = {
+        field: (getattr(policy, field), value) for field, value in wanted.items() if getattr(policy, field) != value
+    }
+    for field, (_, value) in changes.items():
+        setattr(policy, field, value)
     return await _record(session, "updated", policy, actor, changes=changes), False
 
 
@@ -177,12 +185,21 @@ async def _snapshot(session: AsyncSession, network_id: uuid.UUID, on: date) -> d
     return await indicators(await session.connection(), network_id, as_of=on)
 
 
+async def _review_to_move(
+    session: AsyncSession, review_id: uuid.UUID, actor: Principal, expected_version: int | None, *, action: str
+) -> Review:
+    """The review, locked, once the caller may ``action`` it (its lead's focal point or the
+    secretariat) and holds its current version."""
+    review = await load_review_for_update(session, review_id)
+    require_entity_editor(actor, review.lead_entity_id, f"{action} this review")
+    check_version("review", review.version, expected_version)
+    return review
+
+
 async def start_review(
     session: AsyncSession, *, review_id: uuid.UUID, data: ReviewStart, actor: Principal, expected_version: int | None
 ) -> dict[str, Any]:
-    review = await load_review_for_update(session, review_id)
-    require_entity_editor(actor, review.lead_entity_id, "start this review")
-    check_version("review", review.version, expected_version)
+    review = await _review_to_move(session, review_id, actor, expected_version, action="start")
     if review.status != ReviewStatus.SCHEDULED:
         raise Conflict("review-not-scheduled", f"This review is {review.status}; only a scheduled review starts.")
     started_on = _day_not_in_future(data.started_on, "started_on")
@@ -194,9 +211,7 @@ async def start_review(
 async def complete_review(
     session: AsyncSession, *, review_id: uuid.UUID, data: ReviewComplete, actor: Principal, expected_version: int | None
 ) -> dict[str, Any]:
-    review = await load_review_for_update(session, review_id)
-    require_entity_editor(actor, review.lead_entity_id, "complete this review")
-    check_version("review", review.version, expected_version)
+    review = await _review_to_move(session, review_id, actor, expected_version, action="complete")
     if review.status != ReviewStatus.IN_PROGRESS:
         raise Conflict("review-not-in-progress", f"This review is {review.status}; start it before you complete it.")
     completed_on = _day_not_in_future(data.completed_on, "completed_on")
