@@ -94,5 +94,6 @@ async def test_demo_data_has_a_completed_review_with_recommendations_and_a_sched
     assert completed["end_snapshot"]["membership"]["core"] == 8
     assert completed["recommendations"] == {"open": 1, "in_progress": 1, "done": 1, "dropped": 1}
     assert sorted(c["status"] for c in scheduled["carried_over"]) == ["in_progress", "open"]
+    assert scheduled["recommendations"] == {"open": 0, "in_progress": 0, "done": 0, "dropped": 0}
     policy = (await client.get(f"/v1/networks/{network['id']}/review-policy")).json()
     assert policy["lead_entity"]["acronym"] == "DESA" and policy["next_due_date"] > scheduled["due_date"]

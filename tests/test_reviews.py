@@ -322,12 +322,19 @@ async def test_recommendations_are_followed_up_and_carried_over(client, make_cli
     assert (await client.get(recs, params={"status": "done"})).json()["items"][0]["id"] == second["id"]
 
     await client.post(f"/v1/reviews/{review_id}/complete", json={"findings": "F."})
-    assert (await client.get(f"/v1/reviews/{review_id}")).json()["recommendations"] == {"open": 1, "done": 1}
+    assert (await client.get(f"/v1/reviews/{review_id}")).json()["recommendations"] == {
+        "open": 1,
+        "in_progress": 0,
+        "done": 1,
+        "dropped": 0,
+    }
     # The next cycle lists what is still open from this one.
     at(date(2028, 1, 1))
     await open_due_cycles(session, today=clock.today())
     next_id = await session.scalar(select(Review.id).where(Review.network_id == network["id"], Review.number == 2))
-    carried = (await client.get(f"/v1/reviews/{next_id}")).json()["carried_over"]
+    following = (await client.get(f"/v1/reviews/{next_id}")).json()
+    assert set(following["recommendations"].values()) == {0}  # its own: none yet
+    carried = following["carried_over"]
     assert [(c["id"], c["review_number"], c["status"], c["overdue"]) for c in carried] == [
         (kept["id"], 1, "open", True)
     ]

@@ -98,15 +98,13 @@ async def list_recommendation_rows(
 
 
 def _counts_by_status() -> Any:
-    counts = (
-        select(Recommendation.status.label("status"), func.count().label("n"))
-        .where(Recommendation.review_id == Review.id)
-        .group_by(Recommendation.status)
-        .subquery()
-    )
+    """This cycle's recommendations by status (every status, zero included)."""
+    pairs: list[Any] = []
+    for status in RecommendationStatus:
+        pairs += [status.value, func.count().filter(Recommendation.status == status)]
     return (
-        select(func.coalesce(func.jsonb_object_agg(counts.c.status, counts.c.n), literal_column("'{}'::jsonb")))
-        .select_from(counts)
+        select(func.jsonb_build_object(*pairs))
+        .where(Recommendation.review_id == Review.id)
         .scalar_subquery()
         .label("recommendations")
     )
