@@ -616,10 +616,10 @@ async def test_reviews_and_their_recommendations_are_reported(client, session, h
             "started_on": "2022-05-01",
             "completed_on": "2022-06-20",
             "overdue_since": None,
-            "recommendations_open": 1,
-            "recommendations_in_progress": 0,
-            "recommendations_done": 1,
-            "recommendations_dropped": 0,
+            "open": 1,
+            "in_progress": 0,
+            "done": 1,
+            "dropped": 0,
         }
     ]
     assert [

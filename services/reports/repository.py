@@ -235,10 +235,10 @@ REVIEWS = text(
     """
 SELECT r.number, r.period_start AS reviewed_from, r.due_date, e.acronym AS lead, r.status::text AS status,
        r.started_on, r.completed_on, r.overdue_since,
-       count(c.id) FILTER (WHERE c.status = 'open') AS recommendations_open,
-       count(c.id) FILTER (WHERE c.status = 'in_progress') AS recommendations_in_progress,
-       count(c.id) FILTER (WHERE c.status = 'done') AS recommendations_done,
-       count(c.id) FILTER (WHERE c.status = 'dropped') AS recommendations_dropped
+       count(c.id) FILTER (WHERE c.status = 'open') AS open,
+       count(c.id) FILTER (WHERE c.status = 'in_progress') AS in_progress,
+       count(c.id) FILTER (WHERE c.status = 'done') AS done,
+       count(c.id) FILTER (WHERE c.status = 'dropped') AS dropped
 FROM reviews r
 JOIN entities e ON e.id = r.lead_entity_id
 LEFT JOIN review_recommendations c ON c.review_id = r.id

@@ -123,7 +123,7 @@ SECTIONS: tuple[Section, ...] = (
         name="reviews",
         title="Effectiveness reviews",
         description="Review cycles opened, due, started or completed in the period, or under way throughout it, "
-        "with their recommendations counted by status (as they stand today).",
+        "with their recommendations counted by status (open, in progress, done, dropped), as they stand today.",
         columns=(
             "number",
             "reviewed_from",
@@ -133,10 +133,10 @@ SECTIONS: tuple[Section, ...] = (
             "started_on",
             "completed_on",
             "overdue_since",
-            "recommendations_open",
-            "recommendations_in_progress",
-            "recommendations_done",
-            "recommendations_dropped",
+            "open",
+            "in_progress",
+            "done",
+            "dropped",
         ),
         load=query(repository.REVIEWS),
     ),
