@@ -48,8 +48,8 @@ async def get_activity_report(
 ) -> Response:
     """What the network did in a period, computed from the records and the event history:
     membership changes and membership by tier month by month, working groups, MoUs, meetings,
-    changes recorded, the indicators at the start and the end, and GCM objective coverage
-    on the last day."""
+    changes recorded, effectiveness reviews and the recommendations followed up, the
+    indicators at the start and the end, and GCM objective coverage on the last day."""
     media_type = negotiate(request.headers.get("accept"), OFFERS)
     report = await activity_report(conn, network_id=network_id, start=from_, end=to)
     headers = {"Vary": "Accept"}
