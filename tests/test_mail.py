@@ -5,7 +5,6 @@ import email
 import socket
 from datetime import UTC, datetime, timedelta
 
-import dramatiq
 import icalendar
 import pytest
 from aiosmtpd.controller import Controller
@@ -20,6 +19,7 @@ from services.meetings.service import cancel_meeting, create_meeting, send_due_r
 from services.principals import SYSTEM
 from services.settings import get_settings, use_settings
 from tests.factories import make_entity, make_membership, make_network
+from tests.stub_worker import drain
 from worker.main import broker
 
 
@@ -48,18 +48,11 @@ def smtp():
 
 
 async def _relay_and_send():
-    import asyncio
 
     from worker.events import relay_events
 
     broker.flush_all()
-    worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=50)
-    worker.start()
-    try:
-        relay_events.send()
-        await asyncio.to_thread(broker.join, "default", fail_fast=True)
-    finally:
-        await asyncio.to_thread(worker.stop)
+    await drain(threads=2, then=relay_events.send)
 
 
 async def _meeting(starts):

@@ -16,6 +16,7 @@ from services.mous.service import apply_due_transition, create_mou, sign_mou
 from services.principals import SYSTEM
 from tests.factories import make_entity, make_network
 from tests.mou_helpers import make_mou
+from tests.stub_worker import drain
 
 
 @pytest.fixture
@@ -313,16 +314,7 @@ async def test_the_scheduler_sweep_hands_due_mous_to_the_workers(committed):
     clock.freeze(datetime(2031, 1, 2, tzinfo=UTC))
     await scheduler.sweep_due_mous()
     assert broker.queues["default"].qsize() == 1
-    import dramatiq
-
-    worker = dramatiq.Worker(broker, worker_threads=1)
-    worker.start()
-    try:
-        import asyncio
-
-        await asyncio.to_thread(broker.join, "default", fail_fast=True)
-    finally:
-        await asyncio.to_thread(worker.stop)
+    await drain()
     async with database.read() as conn:
         assert await conn.scalar(select(Mou.status).where(Mou.id == mou["id"])) == MouStatus.ACTIVE
 

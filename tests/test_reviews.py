@@ -17,6 +17,7 @@ from services.reviews.models import Review, ReviewPolicy
 from services.reviews.schemas import ReviewPolicyIn
 from services.reviews.service import open_due_cycles, put_policy, remind_and_mark_overdue
 from tests.factories import make_entity, make_membership, make_network
+from tests.stub_worker import drain
 
 
 def at(day: date) -> None:
@@ -201,7 +202,6 @@ async def test_two_schedulers_open_each_cycle_exactly_once(committed):
 
 
 async def test_the_sweep_hands_cycles_to_a_worker(committed):
-    import dramatiq
 
     from services.database import get_database
     from worker import scheduler
@@ -217,12 +217,7 @@ async def test_the_sweep_hands_cycles_to_a_worker(committed):
     await scheduler.sweep_review_cycles()
     assert broker.queues["default"].qsize() == 1
     at(date(2026, 12, 12))
-    worker = dramatiq.Worker(broker, worker_threads=1)
-    worker.start()
-    try:
-        await asyncio.to_thread(broker.join, "default", fail_fast=True)
-    finally:
-        await asyncio.to_thread(worker.stop)
+    await drain()
     async with database.read() as conn:
         assert await conn.scalar(select(Review.due_date).where(Review.network_id == net["id"])) == date(2027, 1, 10)
 

@@ -5,7 +5,6 @@ import base64
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import dramatiq
 import pytest
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import select, update
@@ -18,6 +17,7 @@ from services.events.models import Event
 from services.webhooks.delivery import RETRY_DELAYS, send_delivery
 from services.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.conftest import committed_admin_key
+from tests.stub_worker import drain
 from tests.webhook_receiver import Receiver
 from worker.main import broker
 
@@ -89,14 +89,7 @@ async def world(committed, receiver):
 
 
 async def _run_worker():
-    import asyncio
-
-    worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=50)
-    worker.start()
-    try:
-        await asyncio.to_thread(broker.join, "default", fail_fast=True)
-    finally:
-        await asyncio.to_thread(worker.stop)
+    await drain(threads=2)
 
 
 def _verify(secret: str, request: dict) -> dict:

@@ -11,6 +11,7 @@ from services.database import get_database
 from services.events.models import Event
 from tests.conftest import committed_admin_key
 from tests.factories import make_entity
+from tests.stub_worker import drain
 from worker import scheduler
 from worker.main import broker
 
@@ -33,16 +34,13 @@ async def test_the_relay_actor_publishes_pending_events_in_a_worker(committed):
         await make_entity(session, acronym="RELAYED")
     assert await _pending(database) == 1
     broker.flush_all()
-    worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=50)
-    worker.start()
-    try:
-        from worker.events import relay_events
+    from worker.events import relay_events
 
+    def send_twice() -> None:
         relay_events.send()
         relay_events.send()  # a repeat finds nothing left to do
-        await asyncio.to_thread(broker.join, "default", fail_fast=True)
-    finally:
-        await asyncio.to_thread(worker.stop)
+
+    await drain(then=send_twice)
     assert await _pending(database) == 0
 
 
