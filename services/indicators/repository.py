@@ -12,10 +12,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.errors import InvalidInput
+from services.indicators.dated import active_groups_on, mous_in_force_on, objective_coverage_on
 from services.meetings.compliance import meeting_compliance
 
+DAY = "CAST(:as_of AS date)"
 INDICATORS_SQL = text(
-    """
+    f"""
 WITH p AS (
     -- The day, the day twelve months before it, and the days after that up to the day as UTC instants.
     SELECT CAST(:as_of AS date) AS d, CAST(CAST(:as_of AS date) - interval '12 months' AS date) AS since,
@@ -35,11 +37,8 @@ members AS (
     FROM memberships m, p
     WHERE m.network_id = :network_id
 ),
-active_groups AS (
-    SELECT g.id FROM working_groups g, p
-    WHERE g.network_id = :network_id AND g.activated_on <= p.d AND (g.closed_on IS NULL OR g.closed_on > p.d)
-),
-groups AS (
+active_groups AS ({active_groups_on(DAY)}),
+group_counts AS (
     SELECT
         count(*) AS active,
         count(*) FILTER (
@@ -57,14 +56,8 @@ groups AS (
         ) AS without_meeting_in_12_months
     FROM active_groups a
 ),
-active_mous AS (
-    SELECT m.* FROM mous m, p
-    WHERE m.network_id = :network_id AND m.activated_on <= p.d
-      AND (m.terminated_on IS NULL OR m.terminated_on > p.d)
-      AND (m.superseded_on IS NULL OR m.superseded_on > p.d)
-      AND (m.end_date IS NULL OR m.end_date >= p.d)
-),
-mous AS (
+active_mous AS ({mous_in_force_on(DAY)}),
+mou_counts AS (
     SELECT
         count(*) AS active,
         count(*) FILTER (WHERE a.end_date BETWEEN p.d AND p.d + 90) AS expiring_within_90_days,
@@ -75,23 +68,11 @@ mous AS (
         ) AS overdue_for_refresh
     FROM active_mous a, p
 ),
-area_objectives AS (
-    SELECT o.objective_number, count(DISTINCT ar.lead_entity_id) AS leads
-    FROM active_mous a
-    JOIN mou_areas ar ON ar.mou_id = a.id
-    JOIN mou_area_objectives o ON o.area_id = ar.id
-    GROUP BY o.objective_number
-),
-group_objectives AS (
-    SELECT DISTINCT o.objective_number FROM active_groups a JOIN working_group_objectives o ON o.working_group_id = a.id
-),
+coverage AS ({objective_coverage_on(DAY)}),
 objectives AS (
-    SELECT
-        count(*) FILTER (WHERE ao.objective_number IS NULL AND go.objective_number IS NULL) AS uncovered,
-        count(*) FILTER (WHERE ao.leads >= 2) AS contested
-    FROM gcm_objectives g
-    LEFT JOIN area_objectives ao ON ao.objective_number = g.number
-    LEFT JOIN group_objectives go ON go.objective_number = g.number
+    SELECT count(*) FILTER (WHERE coverage = 'uncovered') AS uncovered,
+           count(*) FILTER (WHERE coverage = 'contested') AS contested
+    FROM coverage
 ),
 webhooks AS (
     SELECT
@@ -117,19 +98,19 @@ disabled AS (
 SELECT
     jsonb_build_object('core', members.core, 'extended', members.extended, 'joined', members.joined,
                        'left', members.left_network, 'tier_changes', members.tier_changes) AS membership,
-    jsonb_build_object('active', groups.active, 'without_current_chair', groups.without_chair,
-                       'without_meeting_in_12_months', groups.without_meeting_in_12_months) AS working_groups,
-    jsonb_build_object('active', mous.active, 'expiring_within_90_days', mous.expiring_within_90_days,
-                       'review_due_within_90_days', mous.review_due_within_90_days,
-                       'overdue_for_refresh', mous.overdue_for_refresh, 'contested_objectives', objectives.contested) AS mous,
+    jsonb_build_object('active', group_counts.active, 'without_current_chair', group_counts.without_chair,
+                       'without_meeting_in_12_months', group_counts.without_meeting_in_12_months) AS working_groups,
+    jsonb_build_object('active', mou_counts.active, 'expiring_within_90_days', mou_counts.expiring_within_90_days,
+                       'review_due_within_90_days', mou_counts.review_due_within_90_days,
+                       'overdue_for_refresh', mou_counts.overdue_for_refresh, 'contested_objectives', objectives.contested) AS mous,
     jsonb_build_object('uncovered', objectives.uncovered, 'contested', objectives.contested) AS gcm_objectives,
     jsonb_build_object(
         'webhook_deliveries', jsonb_build_object('attempted', webhooks.attempted, 'succeeded', webhooks.succeeded, 'failed', webhooks.failed),
         'email_deliveries', jsonb_build_object('attempted', emails.attempted, 'succeeded', emails.succeeded, 'failed', emails.failed),
         'endpoints_disabled', disabled.endpoints_disabled
     ) AS notifications
-FROM members, groups, mous, objectives, webhooks, emails, disabled
-"""
+FROM members, group_counts, mou_counts, objectives, webhooks, emails, disabled
+"""  # noqa: S608 - the fragments are services.indicators.dated's constants
 )
 
 

@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.indicators.dated import objective_coverage_on
+
 
 @dataclass(frozen=True)
 class Period:
@@ -188,46 +190,8 @@ ORDER BY e.type
 )
 
 # Coverage on the period's last day, from the dated fields (services.coverage reads today's
-# statuses): active groups and MoUs as the indicators define them.
-OBJECTIVE_COVERAGE = text(
-    """
-WITH active_groups AS (
-    SELECT g.id, g.name FROM working_groups g
-    WHERE g.network_id = :network_id AND g.activated_on <= :period_end
-      AND (g.closed_on IS NULL OR g.closed_on > :period_end)
-),
-active_mous AS (
-    SELECT m.id FROM mous m
-    WHERE m.network_id = :network_id AND m.activated_on <= :period_end
-      AND (m.terminated_on IS NULL OR m.terminated_on > :period_end)
-      AND (m.superseded_on IS NULL OR m.superseded_on > :period_end)
-      AND (m.end_date IS NULL OR m.end_date >= :period_end)
-),
-groups AS (
-    SELECT o.objective_number, count(*) AS n, string_agg(a.name, '; ' ORDER BY a.name) AS names
-    FROM active_groups a JOIN working_group_objectives o ON o.working_group_id = a.id
-    GROUP BY o.objective_number
-),
-areas AS (
-    SELECT o.objective_number, count(*) AS n, count(DISTINCT ar.lead_entity_id) AS leads,
-           string_agg(DISTINCT e.acronym, '; ' ORDER BY e.acronym) AS lead_parties
-    FROM active_mous a
-    JOIN mou_areas ar ON ar.mou_id = a.id
-    JOIN mou_area_objectives o ON o.area_id = ar.id
-    JOIN entities e ON e.id = ar.lead_entity_id
-    GROUP BY o.objective_number
-)
-SELECT g.number AS objective, g.title,
-       CASE WHEN ar.leads >= 2 THEN 'contested' WHEN gr.n IS NULL AND ar.n IS NULL THEN 'uncovered' ELSE 'covered' END
-           AS coverage,
-       coalesce(gr.n, 0) AS working_groups, coalesce(ar.n, 0) AS mou_areas,
-       gr.names AS working_group_names, ar.lead_parties
-FROM gcm_objectives g
-LEFT JOIN groups gr ON gr.objective_number = g.number
-LEFT JOIN areas ar ON ar.objective_number = g.number
-ORDER BY g.number
-"""
-)
+# statuses), defined once with the indicators.
+OBJECTIVE_COVERAGE = text(objective_coverage_on("CAST(:period_end AS date)"))
 
 # Review cycles whose work touched the period: opened (by the scheduler), due, started or
 # completed in it, or under way throughout. Status and counts are as they stand today.
