@@ -77,18 +77,14 @@ async def list_reviews(
     return page_response(request, await repository.list_review_rows(conn, page, filters))
 
 
-async def _review_row(conn: DbRead, review_id: uuid.UUID) -> Response:
-    row = await repository.get_review_row(conn, review_id)
-    if row is None:
-        raise NotFound("review-not-found", f"No review has id {review_id}.")
-    return record_response(row)
-
-
 @router.get("/reviews/{review_id}", response_model=ReviewOut, responses=problems(404))
 async def get_review(review_id: uuid.UUID, conn: DbRead) -> Response:
     """A cycle with its snapshots and findings, its recommendations counted by status, and the
     earlier cycles' recommendations still open (`carried_over`)."""
-    return await _review_row(conn, review_id)
+    row = await repository.get_review_row(conn, review_id)
+    if row is None:
+        raise NotFound("review-not-found", f"No review has id {review_id}.")
+    return record_response(row)
 
 
 @router.post("/reviews/{review_id}/start", response_model=ReviewOut, responses=problems(403, 404, 409, 412, 422))
@@ -123,7 +119,7 @@ async def list_recommendations(
     page: Pagination,
     status: RecommendationStatus | None = None,
 ) -> Response:
-    if await repository.get_review_row(conn, review_id) is None:
+    if not await repository.review_exists(conn, review_id):
         raise NotFound("review-not-found", f"No review has id {review_id}.")
     return page_response(request, await repository.list_recommendation_rows(conn, review_id, page, status))
 

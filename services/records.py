@@ -25,21 +25,27 @@ def check_version(kind: str, current: int, expected: int | None) -> None:
         )
 
 
-def apply_patch(
-    record: Any, patch: BaseModel, *, required: frozenset[str] = frozenset(), skip: frozenset[str] = frozenset()
-) -> dict[str, tuple[Any, Any]]:
-    """Set the fields present in a merge patch; return ``{field: (before, after)}`` for those
-    that changed. A required field sent as ``null`` is a 422."""
+def set_fields(record: Any, values: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Set each field to its value; return ``{field: (before, after)}`` for those that changed."""
     changes: dict[str, tuple[Any, Any]] = {}
-    for field in patch.model_fields_set - skip:
-        value = getattr(patch, field)
-        if value is None and field in required:
-            raise InvalidInput("required-field", f"'{field}' cannot be cleared; send a value instead.")
+    for field, value in values.items():
         before = getattr(record, field)
         if before != value:
             setattr(record, field, value)
             changes[field] = (before, value)
     return changes
+
+
+def apply_patch(
+    record: Any, patch: BaseModel, *, required: frozenset[str] = frozenset(), skip: frozenset[str] = frozenset()
+) -> dict[str, tuple[Any, Any]]:
+    """Set the fields present in a merge patch; return ``{field: (before, after)}`` for those
+    that changed. A required field sent as ``null`` is a 422."""
+    values = {field: getattr(patch, field) for field in patch.model_fields_set - skip}
+    for field, value in values.items():
+        if value is None and field in required:
+            raise InvalidInput("required-field", f"'{field}' cannot be cleared; send a value instead.")
+    return set_fields(record, values)
 
 
 def changes_payload(changes: dict[str, tuple[Any, Any]]) -> dict[str, dict[str, Any]]:

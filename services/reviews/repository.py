@@ -178,6 +178,10 @@ def _select_reviews() -> Select[Any]:
     ).join(Entity, Entity.id == Review.lead_entity_id)
 
 
+async def review_exists(conn: Conn, review_id: uuid.UUID) -> bool:
+    return (await conn.scalar(select(Review.id).where(Review.id == review_id))) is not None
+
+
 async def get_review_row(conn: Conn, review_id: uuid.UUID) -> dict[str, Any] | None:
     row = (await conn.execute(_select_reviews().where(Review.id == review_id))).mappings().first()
     return dict(row) if row is not None else None

@@ -18,7 +18,7 @@ from services.indicators.repository import indicators
 from services.memberships.rules import require_member
 from services.networks.models import Network
 from services.principals import SYSTEM, Principal
-from services.records import RowLoader, apply_patch, check_version, record_change
+from services.records import RowLoader, apply_patch, check_version, record_change, set_fields
 from services.reviews import repository
 from services.reviews.models import (
     NEXT_STATUS,
@@ -106,15 +106,8 @@ async def put_policy(
             "Change cadence_months to change when the next cycles fall due.",
         )
     # PUT replaces the policy: a field left out takes its default again.
-    wanted = {
-        **data.model_dump(),
-        "next_due_date": (data.first_due_date if last_due is None else add_months(last_due, data.cadence_months)),
-    }
-    changes = {
-        field: (getattr(policy, field), value) for field, value in wanted.items() if getattr(policy, field) != value
-    }
-    for field, (_, value) in changes.items():
-        setattr(policy, field, value)
+    next_due = data.first_due_date if last_due is None else add_months(last_due, data.cadence_months)
+    changes = set_fields(policy, {**data.model_dump(), "next_due_date": next_due})
     return await _record(session, "updated", policy, actor, changes=changes), False
 
 
@@ -127,15 +120,16 @@ async def open_due_cycles(session: AsyncSession, *, today: date) -> int:
     (SKIP LOCKED) and their next due date moves in the same transaction, so two schedulers
     never open a cycle twice; the unique (network, due date) index is the backstop."""
     policies = (
-        await session.scalars(
-            select(ReviewPolicy)
+        await session.execute(
+            select(ReviewPolicy, Network.is_demo)
+            .join(Network, Network.id == ReviewPolicy.network_id)
             .where(ReviewPolicy.next_due_date - ReviewPolicy.lead_time_days <= today)
             .order_by(ReviewPolicy.next_due_date)
-            .with_for_update(skip_locked=True)
+            .with_for_update(of=ReviewPolicy, skip_locked=True)
         )
     ).all()
     opened = 0
-    for policy in policies:
+    for policy, is_demo in policies:
         last = (
             await session.execute(
                 select(Review.number, Review.due_date)
@@ -145,7 +139,6 @@ async def open_due_cycles(session: AsyncSession, *, today: date) -> int:
             )
         ).first()
         number, previous_due = (last[0], last[1]) if last else (0, None)
-        is_demo = bool(await session.scalar(select(Network.is_demo).where(Network.id == policy.network_id)))
         for _ in range(MAX_CYCLES_PER_SWEEP):
             due = policy.next_due_date
             if due - timedelta(days=policy.lead_time_days) > today:
