@@ -79,6 +79,8 @@ async def test_policy_is_put_read_and_validated(client, session, network):
     url = f"/v1/networks/{network['id']}/review-policy"
     assert (await client.get(url)).json()["type"] == "/problems/review-policy-not-found"
     body = {"lead_entity_id": str(lead["id"]), "first_due_date": "2027-03-01"}
+    blind = await client.put(url, json=body, headers={"If-Match": '"1"'})  # a version of nothing
+    assert blind.status_code == 409 and blind.json()["type"] == "/problems/no-review-policy"
     created = await client.put(url, json=body)
     assert created.status_code == 201, created.text
     policy = created.json()
