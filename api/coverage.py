@@ -1,16 +1,16 @@
-import csv
-import io
 import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
 from api.deps import Authenticated, DbRead
+from api.negotiation import CSV, JSON, negotiate
 from api.openapi import problems
 from api.responses import json_response
 from services.coverage.repository import coverage_rows
 from services.errors import NotFound
 from services.networks.repository import network_exists
+from services.tables import csv_text
 
 router = APIRouter(prefix="/v1/networks", tags=["coverage"], dependencies=[Authenticated], responses=problems(401, 429))
 
@@ -18,22 +18,21 @@ CSV_COLUMNS = ("objective", "title", "working_groups", "mou_areas", "lead_partie
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for row in rows:
-        writer.writerow(
+    return csv_text(
+        CSV_COLUMNS,
+        (
             (
                 row["objective"],
                 row["title"],
                 "; ".join(g["name"] for g in row["working_groups"]),
                 "; ".join(f"{a['reference_number']}: {a['description']}" for a in row["mou_areas"]),
                 "; ".join(sorted({a["lead"]["acronym"] for a in row["mou_areas"]})),
-                "yes" if row["uncovered"] else "no",
-                "yes" if row["contested"] else "no",
+                row["uncovered"],
+                row["contested"],
             )
-        )
-    return buffer.getvalue()
+            for row in rows
+        ),
+    )
 
 
 @router.get(
@@ -41,22 +40,23 @@ def _csv(rows: list[dict[str, Any]]) -> str:
     responses={
         200: {
             "description": "One row per GCM objective (JSON, or CSV with `Accept: text/csv`).",
-            "content": {"application/json": {}, "text/csv": {"schema": {"type": "string"}}},
+            "content": {JSON: {}, CSV: {"schema": {"type": "string"}}},
         },
-        **problems(404),
+        **problems(404, 406),
     },
 )
 async def get_coverage(network_id: uuid.UUID, request: Request, conn: DbRead) -> Response:
     """Which of the 23 GCM objectives the network's active working groups and active MoU
     areas cover; ``uncovered`` when nothing does, ``contested`` when two or more different
     lead parties claim areas on it. Avoids duplicating existing coordination mechanisms."""
+    media_type = negotiate(request.headers.get("accept"), (JSON, CSV))
     if not await network_exists(conn, network_id):
         raise NotFound("network-not-found", f"No network has id {network_id}.")
     rows = await coverage_rows(conn, network_id)
-    if "text/csv" in request.headers.get("accept", ""):
+    if media_type == CSV:
         return Response(
             _csv(rows),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="coverage-{network_id}.csv"'},
+            headers={"Content-Disposition": f'attachment; filename="coverage-{network_id}.csv"', "Vary": "Accept"},
         )
-    return json_response({"network_id": network_id, "items": rows})
+    return json_response({"network_id": network_id, "items": rows}, headers={"Vary": "Accept"})

@@ -5,6 +5,8 @@ from collections.abc import Sequence
 
 from services.errors import DomainError
 
+JSON, HTML, ZIP, CSV = "application/json", "text/html", "application/zip", "text/csv"
+
 
 class NotAcceptable(DomainError):
     status = 406

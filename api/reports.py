@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from api.deps import Authenticated, DbRead
-from api.negotiation import negotiate
+from api.negotiation import CSV, HTML, JSON, ZIP, negotiate
 from api.openapi import problems
 from api.responses import json_response
 from services.reports.csv_zip import report_zip
@@ -15,7 +15,6 @@ from services.reports.service import activity_report
 
 router = APIRouter(prefix="/v1/networks", tags=["reports"], dependencies=[Authenticated], responses=problems(401, 429))
 
-JSON, HTML, ZIP, CSV = "application/json", "text/html", "application/zip", "text/csv"
 # Preference on ties (Accept: */*, text/*): JSON, then the page a browser asks for.
 OFFERS = (JSON, HTML, ZIP, CSV)
 

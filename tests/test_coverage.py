@@ -127,3 +127,27 @@ async def test_a_contested_objective_needs_two_different_leads(client, session):
         r for r in (await client.get(f"/v1/networks/{network['id']}/coverage")).json()["items"] if r["objective"] == 3
     )
     assert len(row["mou_areas"]) == 2 and row["contested"] is False
+
+
+async def test_the_csv_keeps_user_text_from_running_as_a_formula_and_accept_is_negotiated(client, session):
+    network = await make_network(session)
+    chair = await make_entity(session, acronym="C-F")
+    await make_membership(session, network_id=network["id"], entity_id=chair["id"], start_date=date(2019, 1, 1))
+    group = await _active_group(session, network["id"], chair["id"], "formula", [4])
+    await client.patch(
+        f"/v1/working-groups/{group['id']}",
+        json={"name": '=HYPERLINK("http://evil.example")'},
+        headers={"If-Match": (await client.get(f"/v1/working-groups/{group['id']}")).headers["etag"]},
+    )
+    url = f"/v1/networks/{network['id']}/coverage"
+    as_csv = await client.get(url, headers={"Accept": "text/csv"})
+    table = list(csv.DictReader(io.StringIO(as_csv.text)))
+    assert table[3]["working_groups"] == '\'=HYPERLINK("http://evil.example")'
+    assert as_csv.headers["vary"] == "Accept"
+    assert (
+        (await client.get(url, headers={"Accept": "text/csv;q=0, */*"}))
+        .headers["content-type"]
+        .startswith("application/json")
+    )
+    refused = await client.get(url, headers={"Accept": "image/png"})
+    assert refused.status_code == 406 and refused.json()["type"] == "/problems/not-acceptable"

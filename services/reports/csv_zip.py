@@ -1,37 +1,16 @@
 """The report as a zip holding one CSV file per section (``membership_changes.csv``, ...)."""
 
-import csv
 import io
 import zipfile
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from services.reports.sections import SECTIONS, Section
-
-# A spreadsheet runs a cell that starts with one of these as a formula; record text (names,
-# titles) comes from users, so such a cell is kept as text with a leading apostrophe.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    if isinstance(value, str):
-        return "'" + value if value.startswith(_FORMULA_START) else value
-    return str(value)
+from services.tables import csv_text
 
 
 def section_csv(section: Section, rows: list[dict[str, Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(section.columns)
-    for row in rows:
-        writer.writerow(cell(row[column]) for column in section.columns)
-    return buffer.getvalue()
+    return csv_text(section.columns, ([row[column] for column in section.columns] for row in rows))
 
 
 def report_zip(report: dict[str, Any]) -> bytes:
