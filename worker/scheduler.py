@@ -7,7 +7,9 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
+import dramatiq
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -76,20 +78,20 @@ async def sweep_due_reminders() -> None:
         await asyncio.to_thread(send_reminders.send)
 
 
-async def sweep_annual_meeting_rule() -> None:
-    await asyncio.to_thread(check_annual_rule.send)
+def sending(actor: dramatiq.Actor[Any, Any], name: str) -> Callable[[], Awaitable[None]]:
+    """A sweep that hands ``actor`` one message: for work the actor finds due by itself."""
+
+    async def sweep() -> None:
+        await asyncio.to_thread(actor.send)
+
+    sweep.__name__ = sweep.__qualname__ = name
+    return sweep
 
 
-async def sweep_mou_reviews() -> None:
-    await asyncio.to_thread(remind_reviews.send)
-
-
-async def sweep_review_cycles() -> None:
-    await asyncio.to_thread(open_cycles.send)
-
-
-async def sweep_review_follow_up() -> None:
-    await asyncio.to_thread(follow_up.send)
+sweep_annual_meeting_rule = sending(check_annual_rule, "sweep_annual_meeting_rule")
+sweep_mou_reviews = sending(remind_reviews, "sweep_mou_reviews")
+sweep_review_cycles = sending(open_cycles, "sweep_review_cycles")
+sweep_review_follow_up = sending(follow_up, "sweep_review_follow_up")
 
 
 @dataclass(frozen=True)
