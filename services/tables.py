@@ -12,16 +12,23 @@ from typing import Any
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def cell(value: Any) -> str:
+def plain(value: Any) -> str:
+    """A value as a person reads it in a table: blank for none, yes/no, ISO 8601 dates."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, date | datetime):
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, str):
-        return "'" + value if value.startswith(_FORMULA_START) else value
     return str(value)
+
+
+def cell(value: Any) -> str:
+    """``plain``, and safe to open in a spreadsheet."""
+    text = plain(value)
+    return "'" + text if isinstance(value, str) and text.startswith(_FORMULA_START) else text
 
 
 def csv_text(columns: Sequence[str], rows: Iterable[Iterable[Any]]) -> str:

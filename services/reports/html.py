@@ -5,12 +5,12 @@ between sections in print. Self-contained: inline CSS and SVG, no script, nothin
 Every value goes through ``escape``: names and titles come from users."""
 
 from collections.abc import Callable
-from datetime import date, datetime
 from html import escape
 from typing import Any
 
 from services.reports.charts import coverage_chart, membership_chart
 from services.reports.sections import SECTIONS, Section
+from services.tables import plain
 
 # Sent as a header by the API and repeated in the page, so a saved copy keeps it.
 CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -57,15 +57,7 @@ footer { border-top: 1px solid #c8c8c8; color: #555; font-size: 12px; margin-top
 
 
 def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, datetime):
-        return value.isoformat(timespec="seconds")
-    if isinstance(value, date):
-        return value.isoformat()
-    return escape(str(value))
+    return escape(plain(value))
 
 
 def _is_number(value: Any) -> bool:
