@@ -12,11 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from services.auth.authenticator import Authenticator
 from services.database import get_database
 from services.errors import DomainError, InvalidInput, PreconditionFailed, Unauthenticated
-from services.events.service import PENDING_EVENTS_FLAG
 from services.pagination import PageRequest, decode_cursor
 from services.principals import Principal
 from services.settings import get_settings
-from worker.events import nudge_relay
+from worker.events import unit_of_work
 
 logger = logging.getLogger("api")
 
@@ -28,12 +27,10 @@ bearer = HTTPBearer(
 
 
 async def write_session() -> AsyncIterator[AsyncSession]:
-    """The request's unit of work: services flush, this commits once at the end (before the
-    response is sent), then nudges the relay if the request recorded events."""
-    async with get_database().session() as session:
+    """The request's unit of work (committed before the response is sent; the relay nudged
+    if the request recorded events)."""
+    async with unit_of_work() as session:
         yield session
-    if session.info.get(PENDING_EVENTS_FLAG):
-        await nudge_relay()
 
 
 async def read_connection() -> AsyncIterator[AsyncConnection]:

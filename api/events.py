@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Request, Response
 from api.deps import Authenticated, CurrentPrincipal, DbRead
 from api.openapi import problems
 from api.responses import json_response
-from services.events.repository import FeedFilters, decode_position, read_feed
+from services.events.repository import START, FeedFilters, decode_position, read_feed
 
 router = APIRouter(prefix="/v1/events", tags=["events"], dependencies=[Authenticated], responses=problems(401, 429))
 
@@ -15,8 +15,9 @@ router = APIRouter(prefix="/v1/events", tags=["events"], dependencies=[Authentic
     "",
     responses={
         200: {
-            "description": 'Events after the cursor, oldest first; `next_cursor` (also in `Link: rel="next"`) '
-            "continues from the last one, or polls again when there was none.",
+            "description": "Events after the cursor, in log order. A full page links to the next one "
+            '(`Link: rel="next"`); a shorter page means you have caught up, and has no such link. '
+            "Either way, keep `next_cursor` and poll again from it later.",
             "content": {"application/json": {}},
         },
         **problems(422),
@@ -38,12 +39,12 @@ async def change_feed(
     """The change feed, for systems that prefer to pull: every change to the registry, in order."""
     page = await read_feed(
         conn,
-        after=decode_position(after) if after else 0,
+        after=decode_position(after) if after else START,
         limit=limit,
         filters=FeedFilters(tuple(type or ()), subject_type, subject_id, network_id),
         actor=principal,
     )
-    next_url = request.url.include_query_params(after=page.next_cursor)
-    return json_response(
-        {"items": page.items, "next_cursor": page.next_cursor}, headers={"Link": f'<{next_url}>; rel="next"'}
-    )
+    headers = {}
+    if not page.caught_up:
+        headers["Link"] = f'<{request.url.include_query_params(after=page.next_cursor)}>; rel="next"'
+    return json_response({"items": page.items, "next_cursor": page.next_cursor}, headers=headers)

@@ -17,32 +17,76 @@ async def feed_client(committed):
         yield client
 
 
+async def head(client) -> str:
+    """The cursor at the head of the log: follow rel="next" until a page has none."""
+    response = await client.get("/v1/events", params={"limit": 200})
+    for _ in range(1000):
+        if "link" not in response.headers:
+            return response.json()["next_cursor"]
+        response = await client.get(response.headers["link"].split(">")[0][1:])
+    raise AssertionError("the feed never said it had caught up")
+
+
 async def test_the_feed_pages_through_every_change_in_order(feed_client):
-    start = (await feed_client.get("/v1/events", params={"limit": 200})).json()["next_cursor"]
+    start = await head(feed_client)
     async with get_database().session() as session:
         for i in range(5):
             await make_entity(session, acronym=f"FEED{i}")
     seen, cursor = [], start
     for _ in range(10):
-        page = (await feed_client.get("/v1/events", params={"limit": 2, "type": "entity.*", "after": cursor})).json()
+        response = await feed_client.get("/v1/events", params={"limit": 2, "type": "entity.*", "after": cursor})
+        page = response.json()
+        assert ("link" in response.headers) == (len(page["items"]) == 2)  # a short page: caught up, no next
         if not page["items"]:
             break
         seen += [e["data"]["entity"]["acronym"] for e in page["items"]]
         cursor = page["next_cursor"]
     assert seen == [f"FEED{i}" for i in range(5)]
-    again = (await feed_client.get("/v1/events", params={"after": cursor})).json()
-    assert again["items"] == [] and again["next_cursor"] == cursor  # poll again from the same place
+    again = await feed_client.get("/v1/events", params={"after": cursor})
+    assert again.json()["items"] == [] and again.json()["next_cursor"] == cursor  # poll again from the same place
+    assert "link" not in again.headers  # a client following rel="next" stops here instead of looping
     assert (await feed_client.get("/v1/events", params={"after": "nonsense"})).status_code == 422
 
 
-async def test_api_key_events_are_for_admins(feed_client):
-    await feed_client.post("/v1/api-keys", json={"name": "Feed", "role": "reader"})
-    reader_key = (await feed_client.post("/v1/api-keys", json={"name": "Reader", "role": "reader"})).json()["key"]
-    admin_types = {e["type"] for e in (await feed_client.get("/v1/events", params={"limit": 200})).json()["items"]}
-    reader = await feed_client.get(
-        "/v1/events", params={"limit": 200}, headers={"Authorization": f"Bearer {reader_key}"}
+async def test_key_and_endpoint_events_are_for_admins_and_their_owners(feed_client):
+    """Every role, each seeing exactly: the public record, plus events of its own key and
+    endpoints (an admin: all of them)."""
+    start = await head(feed_client)
+    keys = {}
+    for name, role in (("a", "integrator"), ("b", "integrator"), ("reader", "reader")):
+        created = (await feed_client.post("/v1/api-keys", json={"name": name, "role": role})).json()
+        keys[name] = (created["id"], created["key"])
+    as_ = {name: {"Authorization": f"Bearer {key}"} for name, (_, key) in keys.items()}
+    endpoint = await feed_client.post(
+        "/v1/webhook-endpoints", json={"url": "http://127.0.0.1:9/a", "event_types": ["*"]}, headers=as_["a"]
     )
-    assert "api_key.created" in admin_types and "api_key.created" not in {e["type"] for e in reader.json()["items"]}
+    assert endpoint.status_code == 201, endpoint.text
+    await feed_client.post("/v1/entities", json={"acronym": "PUBLIC", "name": "Public", "kind": "un_system"})
+
+    def subjects(response) -> set[tuple[str, str]]:
+        return {(e["type"], e["subject_id"]) for e in response.json()["items"]}
+
+    public = (
+        "entity.created",
+        next(
+            iter(
+                s
+                for t, s in subjects(
+                    await feed_client.get("/v1/events", params={"after": start, "type": "entity.created"})
+                )
+            )
+        ),
+    )
+    key_event = {name: ("api_key.created", key_id) for name, (key_id, _) in keys.items()}
+    endpoint_event = ("webhook_endpoint.created", endpoint.json()["id"])
+    seen = {
+        name: subjects(await feed_client.get("/v1/events", params={"after": start}, headers=headers))
+        for name, headers in {"admin": {}, **as_}.items()
+    }
+    assert seen["admin"] == {*key_event.values(), endpoint_event, public}
+    assert seen["a"] == {key_event["a"], endpoint_event, public}
+    assert seen["b"] == {key_event["b"], public}
+    assert seen["reader"] == {key_event["reader"], public}
 
 
 async def test_an_event_committed_late_is_not_skipped(feed_client):

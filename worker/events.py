@@ -2,11 +2,15 @@
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import dramatiq
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.database import get_database
 from services.events.relay import publish_batch
+from services.events.service import PENDING_EVENTS_FLAG
 from worker.broker import broker
 from worker.mail import send_mails
 from worker.webhooks import send_deliveries
@@ -40,3 +44,14 @@ async def nudge_relay() -> None:
         await asyncio.to_thread(relay_events.send)
     except Exception:  # the write has committed; a broker hiccup must not fail the request
         logger.warning("could not nudge the event relay; the scheduler will pick the events up", exc_info=True)
+
+
+@asynccontextmanager
+async def unit_of_work() -> AsyncIterator[AsyncSession]:
+    """A request's or an actor's unit of work: services flush, this commits once when the
+    block ends, then nudges the relay if events were recorded — so an event an actor or the
+    scheduler writes is relayed as promptly as one a request writes."""
+    async with get_database().session() as session:
+        yield session
+    if session.info.get(PENDING_EVENTS_FLAG):
+        await nudge_relay()

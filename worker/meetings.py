@@ -5,10 +5,10 @@ import logging
 import dramatiq
 
 from services.clock import clock
-from services.database import get_database
 from services.meetings.compliance import alert_overdue_networks
 from services.meetings.service import send_due_reminders
 from worker.broker import broker
+from worker.events import unit_of_work
 
 logger = logging.getLogger("worker.meetings")
 
@@ -17,7 +17,7 @@ logger = logging.getLogger("worker.meetings")
 async def send_reminders() -> None:
     """Send every due reminder once (rows are claimed with SKIP LOCKED, marked sent with their event)."""
     while True:
-        async with get_database().session() as session:
+        async with unit_of_work() as session:
             sent = await send_due_reminders(session, now=clock.now())
         if sent:
             logger.info("sent %d meeting reminders", sent)
@@ -28,7 +28,7 @@ async def send_reminders() -> None:
 @dramatiq.actor(actor_name="meetings.check_annual_rule", broker=broker, max_retries=5, min_backoff=1000)
 async def check_annual_rule() -> None:
     """Alert each network whose extended membership has not met within 12 months, once per lapse."""
-    async with get_database().session() as session:
+    async with unit_of_work() as session:
         alerted = await alert_overdue_networks(session, today=clock.today())
     if alerted:
         logger.info("%d networks overdue for their annual extended-membership meeting", alerted)

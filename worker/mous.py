@@ -6,10 +6,10 @@ import uuid
 import dramatiq
 
 from services.clock import clock
-from services.database import get_database
 from services.mous.service import apply_due_transition, remind_due_reviews
 from services.principals import SYSTEM
 from worker.broker import broker
+from worker.events import unit_of_work
 
 logger = logging.getLogger("worker.mous")
 
@@ -18,7 +18,7 @@ logger = logging.getLogger("worker.mous")
 async def apply_mou_transition(mou_id: str) -> None:
     """Activate a signed MoU whose effective date has come, or expire one past its end date.
     Idempotent: a MoU already moved (or locked by another worker) is left alone."""
-    async with get_database().session() as session:
+    async with unit_of_work() as session:
         done = await apply_due_transition(session, mou_id=uuid.UUID(mou_id), actor=SYSTEM)
     if done:
         logger.info("MoU %s %s", mou_id, done)
@@ -27,7 +27,7 @@ async def apply_mou_transition(mou_id: str) -> None:
 @dramatiq.actor(actor_name="mous.remind_due_reviews", broker=broker, max_retries=5, min_backoff=1000)
 async def remind_reviews() -> None:
     """Remind the parties of MoU reviews falling due (once per review date)."""
-    async with get_database().session() as session:
+    async with unit_of_work() as session:
         reminded = await remind_due_reviews(session, today=clock.today())
     if reminded:
         logger.info("%d MoU reviews falling due", reminded)

@@ -22,7 +22,7 @@ from services.meetings.service import due_reminder_exists
 from services.mous.repository import due_for_transition
 from services.settings import get_settings
 from services.webhooks.repository import due_delivery_ids
-from worker.events import relay_events
+from worker.events import relay_events, unit_of_work
 from worker.mail import send_mails
 from worker.meetings import check_annual_rule, send_reminders
 from worker.mous import apply_mou_transition, remind_reviews
@@ -44,7 +44,7 @@ async def sweep_pending_events() -> None:
 
 
 async def sweep_idempotency_keys() -> None:
-    async with get_database().session() as session:
+    async with unit_of_work() as session:
         purged = await purge_expired_keys(session, now=clock.now())
     if purged:
         logger.info("forgot %d expired idempotency keys", purged)

@@ -20,6 +20,10 @@ async def deliver_webhook(delivery_id: str) -> None:
     outcome = await send_delivery(get_database(), uuid.UUID(delivery_id))
     if outcome:
         logger.info("webhook delivery %s: %s", delivery_id, outcome)
+    if outcome == "disabled":  # webhook_endpoint.disabled was recorded: its owner hears now, not at the next sweep
+        from worker.events import nudge_relay  # worker.events imports this module
+
+        await nudge_relay()
 
 
 async def send_deliveries(delivery_ids: list[uuid.UUID]) -> None:

@@ -13,8 +13,9 @@ from services.ids import uuid7
 class Event(Base):
     """A change to a record.
 
-    ``position`` orders the log for the change feed; ``transaction_id`` lets a feed reader
-    skip past only what every earlier transaction has committed; ``published_at`` is set
+    ``position`` orders the log; the change feed reads it by (``transaction_id``,
+    ``position``), so that a reader skips past only what every earlier transaction has
+    committed; ``published_at`` is set
     by the relay once the event has been handed to the broker.
     """
 
@@ -39,4 +40,5 @@ class Event(Base):
         # Reports and indicators over a period: a network's events by time, and one type's by time.
         Index("ix_events_network_occurred", "network_id", "occurred_at", postgresql_include=["type"]),
         Index("ix_events_type_occurred", "type", "occurred_at"),
+        Index("ix_events_feed_order", "transaction_id", "position"),  # the change feed's order
     )

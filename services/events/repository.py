@@ -6,29 +6,44 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, literal_column, or_, select
+from sqlalchemy import BigInteger, literal_column, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.errors import InvalidInput
 from services.events.models import Event
+from services.events.visibility import feed_condition
 from services.meetings.privacy import redact_payload
 from services.principals import Principal
 
-_PREFIX = b"e1:"
+_PREFIX = b"e2:"
+_BIGINT_MAX = 2**63 - 1
 
 
-def encode_position(position: int) -> str:
-    return base64.urlsafe_b64encode(_PREFIX + str(position).encode()).decode().rstrip("=")
+@dataclass(frozen=True, order=True)
+class FeedPosition:
+    """Where a reader stands: the feed is ordered by (transaction, position), so anything that
+    commits after a page was read sorts after it — a late commit is never skipped."""
+
+    transaction_id: int = 0
+    position: int = 0
 
 
-def decode_position(cursor: str) -> int:
+START = FeedPosition()
+
+
+def encode_position(at: FeedPosition) -> str:
+    return base64.urlsafe_b64encode(_PREFIX + f"{at.transaction_id}.{at.position}".encode()).decode().rstrip("=")
+
+
+def decode_position(cursor: str) -> FeedPosition:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
     except (binascii.Error, ValueError):
         raw = b""
-    if not raw.startswith(_PREFIX) or not raw[len(_PREFIX) :].isdigit():
+    numbers = raw[len(_PREFIX) :].split(b".") if raw.startswith(_PREFIX) else []
+    if len(numbers) != 2 or not all(n.isdigit() and int(n) <= _BIGINT_MAX for n in numbers):
         raise InvalidInput("invalid-cursor", "The cursor is not one this feed issued; start again without one.")
-    return int(raw[len(_PREFIX) :])
+    return FeedPosition(int(numbers[0]), int(numbers[1]))
 
 
 @dataclass(frozen=True)
@@ -43,6 +58,7 @@ class FeedFilters:
 class FeedPage:
     items: list[dict[str, Any]]
     next_cursor: str
+    caught_up: bool  # nothing more to read now: poll again later from next_cursor
 
 
 def _matches(event_type: Any, pattern: str) -> Any:
@@ -51,14 +67,24 @@ def _matches(event_type: Any, pattern: str) -> Any:
     return event_type == pattern
 
 
+# Transactions older than every one still running have all committed or rolled back.
+_HORIZON = select(literal_column("(pg_snapshot_xmin(pg_current_snapshot())::text)::bigint", BigInteger))
+
+
 async def read_feed(
-    conn: AsyncConnection, *, after: int, limit: int, filters: FeedFilters, actor: Principal
+    conn: AsyncConnection, *, after: FeedPosition, limit: int, filters: FeedFilters, actor: Principal
 ) -> FeedPage:
-    """Events after a position, oldest first. Only events of transactions older than every
-    transaction still running are served, so an event committed late under an earlier
-    position is never skipped by a reader who has moved past it."""
-    horizon = literal_column("(pg_snapshot_xmin(pg_current_snapshot())::text)::bigint", BigInteger)
+    """Events after a position, in the order their transactions began. Only events of
+    transactions older than every transaction still running are served, so an event that
+    commits late sorts after everything already served and is never skipped.
+
+    A page shorter than ``limit`` means the reader has caught up: its cursor then stands at
+    the head of the log (past events the filters or the reader's role leave out), so the
+    next poll starts there."""
+    horizon = await conn.scalar(_HORIZON)  # one horizon for the page and the head: nothing slips between
+    order = (Event.transaction_id, Event.position)
     query = select(
+        Event.transaction_id,
         Event.position,
         Event.id,
         Event.type,
@@ -68,9 +94,8 @@ async def read_feed(
         Event.actor,
         Event.occurred_at,
         Event.payload.label("data"),
-    ).where(Event.position > after, Event.transaction_id < horizon)
-    if not actor.is_admin:
-        query = query.where(Event.subject_type != "api_key")  # keys are their owners' business
+    ).where(tuple_(*order) > tuple_(after.transaction_id, after.position), Event.transaction_id < horizon)
+    query = query.where(feed_condition(actor))  # keys and endpoints: admins' and their owners' business
     if filters.types:
         query = query.where(or_(*(_matches(Event.type, t) for t in filters.types)))
     if filters.subject_type is not None:
@@ -79,8 +104,19 @@ async def read_feed(
         query = query.where(Event.subject_id == filters.subject_id)
     if filters.network_id is not None:
         query = query.where(Event.network_id == filters.network_id)
-    rows = [dict(r) for r in (await conn.execute(query.order_by(Event.position).limit(limit))).mappings()]
+    rows = [dict(r) for r in (await conn.execute(query.order_by(*order).limit(limit))).mappings()]
     if not actor.is_admin:
         rows = [{**row, "data": redact_payload(row["data"])} for row in rows]
-    last = rows[-1]["position"] if rows else after
-    return FeedPage(items=rows, next_cursor=encode_position(last))
+    last = FeedPosition(rows[-1]["transaction_id"], rows[-1]["position"]) if rows else after
+    caught_up = len(rows) < limit
+    if caught_up:
+        head = (
+            await conn.execute(
+                select(*order).where(Event.transaction_id < horizon).order_by(*(c.desc() for c in order)).limit(1)
+            )
+        ).first()
+        if head is not None:
+            last = max(last, FeedPosition(head[0], head[1]))
+    for row in rows:
+        del row["transaction_id"]
+    return FeedPage(items=rows, next_cursor=encode_position(last), caught_up=caught_up)

@@ -9,14 +9,15 @@ import uuid
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.clock import clock
 from services.database import Database
 from services.events.models import Event
+from services.ids import uuid7
 from services.leases import due_ids, lease
 from services.mail.compose import compose, recipients_for
 from services.mail.models import EmailDelivery
@@ -30,19 +31,17 @@ LEASE_SECONDS = 120.0
 
 
 async def fan_out(session: AsyncSession, events: list[Event]) -> list[uuid.UUID]:
-    """One delivery per (event, recipient); returns the new ones."""
-    created: list[uuid.UUID] = []
-    for event in events:
-        for recipient, kind in await recipients_for(session, event):
-            inserted = await session.scalar(
-                insert(EmailDelivery)
-                .values(event_id=event.id, recipient=recipient, kind=kind)
-                .on_conflict_do_nothing()
-                .returning(EmailDelivery.id)
-            )
-            if inserted is not None:
-                created.append(inserted)
-    return created
+    """One delivery per (event, recipient), each with an id of its own; returns the new ones.
+    ``recipients_for`` names each address once, so a delivery that already exists is a defect
+    and raises."""
+    rows: list[dict[str, Any]] = [
+        {"id": uuid7(), "event_id": event.id, "recipient": recipient, "kind": kind}
+        for event in events
+        for recipient, kind in await recipients_for(session, event)
+    ]
+    if rows:
+        await session.execute(insert(EmailDelivery), rows)
+    return [row["id"] for row in rows]
 
 
 def _send_smtp(settings: Settings, message: EmailMessage) -> None:

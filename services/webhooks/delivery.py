@@ -12,8 +12,7 @@ from datetime import datetime, timedelta
 
 import httpx
 import orjson
-from sqlalchemy import String, Uuid, literal, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import String, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks.webhooks import Webhook
 
@@ -21,12 +20,14 @@ from services.clock import clock
 from services.database import Database
 from services.events.models import Event
 from services.events.service import record_event
+from services.events.visibility import owner_of
+from services.ids import uuid7
 from services.leases import lease
 from services.meetings.privacy import redact_payload
 from services.principals import SYSTEM
 from services.settings import get_settings
 from services.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint, webhook_id
-from services.webhooks.repository import get_endpoint_row, wants
+from services.webhooks.repository import get_endpoint_row, may_see, wants
 from services.webhooks.targets import TargetRefused, resolve_target
 
 logger = logging.getLogger("services.webhooks")
@@ -38,22 +39,22 @@ MAX_BODY_BYTES = 20_000
 
 
 async def fan_out(session: AsyncSession, events: list[Event]) -> list[uuid.UUID]:
-    """One delivery per (event, enabled endpoint that wants it); returns the new ones."""
-    created: list[uuid.UUID] = []
+    """One delivery per (event, enabled endpoint that wants it and may see it), each with an
+    id — its ``webhook-id`` — of its own. Returns the new ones.
+
+    The ids are made here, row by row: a default evaluated once for an INSERT … SELECT would
+    give every endpoint the same id. A delivery that already exists is a defect and raises."""
+    rows: list[dict[str, uuid.UUID]] = []
     for event in events:
-        endpoints = select(WebhookEndpoint.id, literal(event.id, Uuid)).where(
-            WebhookEndpoint.enabled.is_(True), wants(literal(event.type, String))
-        )
-        if event.subject_type == "api_key":  # keys are the secretariat's and their owners' business
-            endpoints = endpoints.where(WebhookEndpoint.owner_role.in_(("admin", "system")))
-        inserted = await session.scalars(
-            insert(WebhookDelivery)
-            .from_select(["endpoint_id", "event_id"], endpoints)
-            .on_conflict_do_nothing()
-            .returning(WebhookDelivery.id)
-        )
-        created += list(inserted.all())
-    return created
+        query = select(WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(True), wants(literal(event.type, String)))
+        owner = owner_of(event.subject_type, event.subject_id, event.payload)
+        if owner is not None:  # keys and endpoints: the secretariat's and their owners' business
+            query = query.where(may_see(owner))
+        for endpoint_id in await session.scalars(query.order_by(WebhookEndpoint.id)):
+            rows.append({"id": uuid7(), "event_id": event.id, "endpoint_id": endpoint_id})
+    if rows:
+        await session.execute(insert(WebhookDelivery), rows)
+    return [row["id"] for row in rows]
 
 
 def body_for(event: Event, *, for_admin: bool = False) -> bytes:

@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.events.models import Event
+from services.events.visibility import Owner
 from services.leases import due_ids
 from services.pagination import Page, PageRequest, page_from_rows
 from services.principals import Principal
@@ -123,6 +124,17 @@ def _with_webhook_id(row: dict[str, Any]) -> dict[str, Any]:
 async def get_delivery_row(conn: AsyncConnection | AsyncSession, delivery_id: uuid.UUID) -> dict[str, Any] | None:
     row = (await conn.execute(_select_deliveries().where(WebhookDelivery.id == delivery_id))).mappings().first()
     return _with_webhook_id(dict(row)) if row is not None else None
+
+
+def may_see(owner: Owner) -> Any:
+    """The condition "this endpoint may receive a private event of ``owner``'s": admins' and
+    the service's endpoints, the owner's own, and (for an entity's record) its entity's."""
+    conditions: list[Any] = [WebhookEndpoint.owner_role.in_(("admin", "system"))]
+    if owner.principal_id is not None:
+        conditions.append(WebhookEndpoint.owner_principal_id == owner.principal_id)
+    if owner.entity_id is not None:
+        conditions.append(WebhookEndpoint.owner_entity_id == owner.entity_id)
+    return or_(*conditions)
 
 
 def wants(event_type: Any) -> Any:
