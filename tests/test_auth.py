@@ -13,6 +13,7 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
 
 from services.auth.authenticator import Authenticator
+from services.entities.models import EntityKind
 from services.settings import get_settings
 from tests.factories import make_entity
 from tests.jwks_server import AUDIENCE, ISSUER, IdentityProvider, b64
@@ -113,22 +114,70 @@ async def test_key_rules(client, session):
     assert response.status_code == 422 and "read-only" in response.json()["detail"]
 
 
-async def test_a_focal_point_sees_its_entitys_keys_and_no_others(make_client, session):
+def _client_with(app, key: str) -> AsyncClient:
+    return AsyncClient(
+        transport=ASGITransport(app=app), base_url="http://registry.test", headers={"Authorization": f"Bearer {key}"}
+    )
+
+
+async def test_a_focal_point_sees_and_may_revoke_its_entitys_keys_and_no_others(app, client, session):
+    """Two focal points of A, one of B: A's see both of A's keys and may revoke either (a
+    colleague who left), but create none; B's key is not even visible to them (README, roles)."""
     a = await make_entity(session, acronym="KEY-A")
     b = await make_entity(session, acronym="KEY-B")
-    focal_a = await make_client("focal_point", entity_id=a["id"])
-    await make_client("integrator", entity_id=a["id"])
-    await make_client("focal_point", entity_id=b["id"])
+    keys = {}
+    for name, entity in (("a1", a), ("a2", a), ("b", b)):
+        created = await client.post(
+            "/v1/api-keys", json={"name": name, "role": "focal_point", "entity_id": str(entity["id"])}
+        )
+        keys[name] = created.json()
+    focal_a, colleague = _client_with(app, keys["a1"]["key"]), _client_with(app, keys["a2"]["key"])
     seen = (await focal_a.get("/v1/api-keys")).json()["items"]
-    assert len(seen) == 2 and {k["entity_id"] for k in seen} == {str(a["id"])}
-    admin = await make_client("admin")
-    b_key = next(
-        k
-        for k in (await admin.get("/v1/api-keys", params={"limit": 200})).json()["items"]
-        if k["entity_id"] == str(b["id"])
+    assert {k["id"] for k in seen} == {keys["a1"]["id"], keys["a2"]["id"]}
+    assert (await focal_a.get(f"/v1/api-keys/{keys['b']['id']}")).status_code == 404
+    assert (await focal_a.post(f"/v1/api-keys/{keys['b']['id']}/revoke")).status_code == 404
+    more = {"name": "More", "role": "focal_point", "entity_id": str(a["id"])}
+    assert (await focal_a.post("/v1/api-keys", json=more)).status_code == 403
+    revoked = await focal_a.post(f"/v1/api-keys/{keys['a2']['id']}/revoke")
+    assert revoked.status_code == 200, revoked.text
+    assert (await colleague.get("/v1/entities")).status_code == 401
+    assert (await focal_a.get("/v1/entities")).status_code == 200
+    for c in (focal_a, colleague):
+        await c.aclose()
+
+
+async def test_keys_carry_an_entity_only_for_a_un_system_focal_point(client, session):
+    un = await make_entity(session, acronym="KEY-UN")
+    ngo = await make_entity(session, acronym="KEY-NGO", kind=EntityKind.CIVIL_SOCIETY)
+    for role in ("reader", "integrator", "admin"):
+        refused = await client.post("/v1/api-keys", json={"name": role, "role": role, "entity_id": str(un["id"])})
+        assert refused.status_code == 422 and refused.json()["type"] == "/problems/entity-not-allowed", role
+    refused = await client.post(
+        "/v1/api-keys", json={"name": "NGO", "role": "focal_point", "entity_id": str(ngo["id"])}
     )
-    assert (await focal_a.get(f"/v1/api-keys/{b_key['id']}")).status_code == 404
-    assert (await focal_a.post(f"/v1/api-keys/{b_key['id']}/revoke")).status_code == 404
+    assert refused.status_code == 422 and refused.json()["type"] == "/problems/focal-point-not-un-system"
+    assert "KEY-NGO" in refused.json()["detail"]
+    accepted = await client.post("/v1/api-keys", json={"name": "UN", "role": "focal_point", "entity_id": str(un["id"])})
+    assert accepted.status_code == 201, accepted.text
+
+
+async def test_the_last_active_admin_key_cannot_be_revoked(app, client, connection):
+    """Two admins: the first revokes the second's key; the last key left cannot go (409)."""
+    first = (await client.post("/v1/api-keys", json={"name": "first", "role": "admin"})).json()
+    second = (await client.post("/v1/api-keys", json={"name": "second", "role": "admin"})).json()
+    await connection.execute(
+        text("UPDATE api_keys SET revoked_at = now() WHERE role = 'admin' AND id NOT IN (:a, :b)"),
+        {"a": first["id"], "b": second["id"]},
+    )
+    as_first, as_second = _client_with(app, first["key"]), _client_with(app, second["key"])
+    assert (await as_first.post(f"/v1/api-keys/{second['id']}/revoke")).status_code == 200
+    for caller in (as_first,):
+        refused = await caller.post(f"/v1/api-keys/{first['id']}/revoke")
+        assert refused.status_code == 409 and refused.json()["type"] == "/problems/last-admin-key", refused.text
+        assert "another admin key" in refused.json()["detail"]
+    assert (await as_first.get("/v1/api-keys")).status_code == 200  # the secretariat is still in
+    for c in (as_first, as_second):
+        await c.aclose()
 
 
 # --- bearer tokens ------------------------------------------------------------------------

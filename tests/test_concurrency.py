@@ -85,3 +85,32 @@ async def test_concurrent_idempotent_posts_act_once(committed):
         )
     assert [r.status_code for r in responses] == [201, 201, 201]
     assert len({r.json()["id"] for r in responses}) == 1
+
+
+async def test_two_admins_revoking_each_others_keys_at_once_leave_one(committed):
+    """The last-admin-key rule under a race: both revocations start together; one succeeds,
+    the other is refused (409), never a deadlock (500) and never both."""
+    from services.api_keys.models import ApiKey
+    from services.api_keys.schemas import ApiKeyCreate
+    from services.api_keys.service import create_api_key, revoke_api_key
+
+    database = get_database()
+    async with database.session() as session:
+        await session.execute(text("UPDATE api_keys SET revoked_at = now() WHERE revoked_at IS NULL"))
+        keys = [
+            (await create_api_key(session, data=ApiKeyCreate(name=f"admin {i}", role="admin"), actor=SYSTEM))[0]
+            for i in range(2)
+        ]
+
+    async def revoke(key_id):
+        async with database.session() as session:
+            await revoke_api_key(session, key_id=key_id, actor=SYSTEM)
+
+    results = await asyncio.gather(*(revoke(k["id"]) for k in reversed(keys)), return_exceptions=True)
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert len(refused) == 1 and isinstance(refused[0], Conflict) and refused[0].kind == "last-admin-key", results
+    async with database.session() as session:
+        active = await session.scalar(
+            select(func.count()).select_from(ApiKey).where(ApiKey.role == "admin", ApiKey.revoked_at.is_(None))
+        )
+    assert active == 1

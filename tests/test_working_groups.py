@@ -281,3 +281,41 @@ async def test_filters_and_updates(client, session, setting):
         select(Event.payload).where(Event.subject_id == detention["id"], Event.type == "working_group.updated")
     )
     assert payload["changes"]["gcm_objectives"] == {"before": [13], "after": [13, 21]}
+
+
+async def test_seats_are_given_by_the_secretariat_or_the_chair_and_a_member_may_leave(make_client, session, setting):
+    """Two focal points of members, one of the chair: only the chair's gives seats; each
+    member may end its own seat, not another's (README, roles)."""
+    network, core, extended = setting
+    third = await make_entity(session, acronym="WG-THIRD")
+    await make_membership(session, network_id=network["id"], entity_id=third["id"], start_date=date(2019, 1, 1))
+    group = await _group(session, network)
+    await add_post(
+        session,
+        group_id=group["id"],
+        kind=PostKind.CHAIR,
+        data=PostCreate(entity_id=core["id"], start_date=date(2020, 1, 1)),
+        actor=SYSTEM,
+    )
+    chair = await make_client("focal_point", entity_id=core["id"])
+    member = await make_client("focal_point", entity_id=extended["id"])
+    another = await make_client("focal_point", entity_id=third["id"])
+    url = f"/v1/working-groups/{group['id']}/members"
+
+    taken = await member.post(url, json={"entity_id": str(extended["id"]), "start_date": "2020-01-01"})
+    assert taken.status_code == 403 and taken.json()["type"] == "/problems/not-the-chair"
+    assert "secretariat" in taken.json()["detail"] and "chair" in taken.json()["detail"]
+    assert (
+        await another.post(url, json={"entity_id": str(extended["id"]), "start_date": "2020-01-01"})
+    ).status_code == 403
+    seats = {}
+    for entity in (extended, third):
+        given = await chair.post(url, json={"entity_id": str(entity["id"]), "start_date": "2020-01-01"})
+        assert given.status_code == 201, given.text
+        seats[entity["acronym"]] = given.json()["id"]
+    refused = await another.post(f"{url}/{seats['WG-EXT']}/end", json={"end_date": "2024-01-01"})
+    assert refused.status_code == 403  # not its seat, and it does not chair
+    left = await member.post(f"{url}/{seats['WG-EXT']}/end", json={"end_date": "2024-01-01"})
+    assert left.status_code == 200, left.text
+    ended = await chair.post(f"{url}/{seats['WG-THIRD']}/end", json={"end_date": "2024-01-01"})
+    assert ended.status_code == 200, ended.text

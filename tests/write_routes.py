@@ -374,8 +374,9 @@ WRITE_ROUTES = (
     WriteRoute("POST", "/v1/working-groups/{group_id}/close", owner="a", focal_point_may=False),
     WriteRoute("POST", "/v1/working-groups/{group_id}/chairs", owner="a", focal_point_may=False),
     WriteRoute("POST", "/v1/working-groups/{group_id}/chairs/{post_id}/end", owner="b", focal_point_may=False),
-    WriteRoute("POST", "/v1/working-groups/{group_id}/members", owner="c", focal_point_may=True),
-    WriteRoute("POST", "/v1/working-groups/{group_id}/members/{post_id}/end", owner="a", focal_point_may=True),
+    # Seats are given (and may be ended) by the secretariat or the chair (B)'s focal point.
+    WriteRoute("POST", "/v1/working-groups/{group_id}/members", owner="b", focal_point_may=True),
+    WriteRoute("POST", "/v1/working-groups/{group_id}/members/{post_id}/end", owner="b", focal_point_may=True),
     WriteRoute("POST", "/v1/mous", owner="a", focal_point_may=False),
     WriteRoute("PATCH", "/v1/mous/{mou_id}", owner="a", focal_point_may=False),
     WriteRoute("POST", "/v1/mous/{mou_id}/submit", owner="a", focal_point_may=False),

@@ -41,8 +41,22 @@ async def create_api_key(session: AsyncSession, *, data: ApiKeyCreate, actor: Pr
     role = Role(data.role)
     if role == Role.FOCAL_POINT and data.entity_id is None:
         raise InvalidInput("focal-point-needs-entity", "A focal point's key acts for one entity: give entity_id.")
-    if data.entity_id is not None and await session.get(Entity, data.entity_id) is None:
-        raise InvalidInput("reference-not-found", f"entity_id {data.entity_id} is not an entity of the registry.")
+    if role != Role.FOCAL_POINT and data.entity_id is not None:
+        raise InvalidInput(
+            "entity-not-allowed",
+            f"Only a focal point's key acts for an entity; leave entity_id out of a {role.value} key.",
+            fields=["entity_id"],
+        )
+    if data.entity_id is not None:
+        entity = await session.get(Entity, data.entity_id)
+        if entity is None:
+            raise InvalidInput("reference-not-found", f"entity_id {data.entity_id} is not an entity of the registry.")
+        if not entity.un_system:
+            raise InvalidInput(
+                "focal-point-not-un-system",
+                f"{entity.acronym} is not a UN-system entity; focal points act for the Network's UN-system members.",
+                fields=["entity_id"],
+            )
     now = clock.now()
     expires_at = data.expires_at or now + DEFAULT_LIFETIME
     if expires_at <= now:
@@ -65,7 +79,9 @@ async def create_api_key(session: AsyncSession, *, data: ApiKeyCreate, actor: Pr
 
 
 async def revoke_api_key(session: AsyncSession, *, key_id: uuid.UUID, actor: Principal) -> dict[str, Any]:
-    """Revoke a key. Admins revoke any; others only the keys they can see (their own, their entity's)."""
+    """Revoke a key. Admins revoke any; others only the keys they can see (their own, their
+    entity's). The last active admin key stays: nobody may lock the secretariat out."""
+    active_admin_keys = await _active_admin_keys(session)  # locked first, in one order: no deadlock
     api_key = await session.scalar(
         select(ApiKey).where(ApiKey.id == key_id, repository.visible_to(actor)).with_for_update()
     )
@@ -73,6 +89,12 @@ async def revoke_api_key(session: AsyncSession, *, key_id: uuid.UUID, actor: Pri
         raise NotFound("api-key-not-found", f"No API key has id {key_id}.")
     if api_key.revoked_at is not None:
         raise Conflict("api-key-revoked", f"This key was already revoked at {api_key.revoked_at.isoformat()}.")
+    if active_admin_keys == [api_key.id]:
+        raise Conflict(
+            "last-admin-key",
+            "This is the last active admin key: revoking it would lock the secretariat out. "
+            "Create another admin key first.",
+        )
     api_key.revoked_at = clock.now()
     api_key.revoked_by = actor.id
     return await _record(
@@ -82,6 +104,18 @@ async def revoke_api_key(session: AsyncSession, *, key_id: uuid.UUID, actor: Pri
         actor,
         changes={"revoked_at": (None, api_key.revoked_at), "revoked_by": (None, actor.id)},
     )
+
+
+async def _active_admin_keys(session: AsyncSession) -> list[uuid.UUID]:
+    """The active admin keys, locked, so that two admins revoking each other's keys at once
+    cannot both succeed."""
+    query = (
+        select(ApiKey.id)
+        .where(ApiKey.role == Role.ADMIN, ApiKey.revoked_at.is_(None), ApiKey.expires_at > clock.now())
+        .order_by(ApiKey.id)
+        .with_for_update()
+    )
+    return list((await session.scalars(query)).all())
 
 
 async def create_bootstrap_admin_key(session: AsyncSession, *, name: str, only_if_none: bool) -> str | None:

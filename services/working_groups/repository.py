@@ -221,6 +221,14 @@ async def overlapping_post(
     return (await session.scalars(query.limit(1))).first()
 
 
+async def chairs_on(session: AsyncSession, *, group_id: uuid.UUID, entity_id: uuid.UUID, day: date) -> bool:
+    """Whether ``entity_id`` holds one of the group's chair posts on ``day``."""
+    query = select(_holds_post(PostKind.CHAIR, entity_id, day).where(WorkingGroup.id == group_id)).select_from(
+        WorkingGroup
+    )
+    return bool(await session.scalar(query))
+
+
 async def other_chairs_after(session: AsyncSession, *, group_id: uuid.UUID, excluding: uuid.UUID, day: date) -> bool:
     """Whether another chair post is held on ``day`` or later (so the group is not left chairless)."""
     condition = and_(

@@ -7,16 +7,16 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.auth.policy import require_admin, require_entity_editor
+from services.auth.policy import may_act_for_entity, require_admin
 from services.clock import clock
-from services.errors import Conflict, InvalidInput, NotFound
+from services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.events.service import record_event
 from services.gcm.models import GuidingPrinciple
 from services.meetings.models import Meeting
 from services.memberships.repository import lock_pair
 from services.memberships.rules import require_member
 from services.networks.models import Network
-from services.principals import Principal
+from services.principals import Principal, Role
 from services.records import apply_patch, check_version, record_change
 from services.working_groups import repository
 from services.working_groups.models import (
@@ -337,14 +337,34 @@ async def _finish_post(
         group.updated_at = clock.now()  # the group's current chairs are part of it
 
 
+async def _require_secretariat_or_chair(
+    session: AsyncSession, actor: Principal, group_id: uuid.UUID, action: str
+) -> None:
+    """The secretariat, or the focal point of an entity chairing the group today."""
+    if actor.is_admin:
+        return
+    if (
+        actor.role == Role.FOCAL_POINT
+        and actor.entity_id is not None
+        and await repository.chairs_on(session, group_id=group_id, entity_id=actor.entity_id, day=clock.today())
+    ):
+        return
+    raise Forbidden(
+        "not-the-chair",
+        f"You may not {action}: only the secretariat or a focal point of the group's current chair may. "
+        "Ask the chair or the secretariat.",
+    )
+
+
 async def add_post(
     session: AsyncSession, *, group_id: uuid.UUID, kind: PostKind, data: PostCreate, actor: Principal
 ) -> dict[str, Any]:
-    """Appoint a chair (admins) or give a member a seat (admins, or the member's own focal point)."""
+    """Appoint a chair (admins) or give a member a seat (admins, or a focal point of one of
+    the group's current chairs: seats are given, not taken)."""
     if kind == PostKind.CHAIR:
         require_admin(actor, "appoint working group chairs")
     else:
-        require_entity_editor(actor, data.entity_id, "give this entity a seat")
+        await _require_secretariat_or_chair(session, actor, group_id, "give seats in this working group")
     group = await load_group_for_update(session, group_id)
     _require_open(group)
     name = POST_NAMES[kind]
@@ -388,7 +408,8 @@ async def add_post(
 async def end_post(
     session: AsyncSession, *, group_id: uuid.UUID, post_id: uuid.UUID, kind: PostKind, data: PostEnd, actor: Principal
 ) -> dict[str, Any]:
-    """End a chair post (admins) or a seat (admins, or the member's own focal point)."""
+    """End a chair post (admins) or a seat (admins, a current chair's focal point, or the
+    member's own focal point: an entity may always leave)."""
     post = await session.scalar(
         select(WorkingGroupPost)
         .where(
@@ -401,8 +422,8 @@ async def end_post(
         raise NotFound(f"{name}-post-not-found", f"This working group has no {name} post {post_id}.")
     if kind == PostKind.CHAIR:
         require_admin(actor, "end chair posts")
-    else:
-        require_entity_editor(actor, post.entity_id, "end this seat")
+    elif not may_act_for_entity(actor, post.entity_id):
+        await _require_secretariat_or_chair(session, actor, group_id, "end this seat")
     group = await load_group_for_update(session, group_id)
     if post.end_date is not None:
         raise Conflict("post-already-ended", f"This {name} post already ended on {post.end_date}.")
