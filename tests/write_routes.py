@@ -38,7 +38,7 @@ _names = itertools.count(1)
 @dataclass
 class World:
     """Entities A, B and C are current extended members of network N; E and the newcomer are
-    in no network. A's system has an integrator key. Working group G (proposed) is chaired
+    in no network. A has a second focal point key. Working group G (proposed) is chaired
     by B, and A has a seat in it. N's reviews are led by A: one in progress, with a
     recommendation A owns, and one scheduled."""
 
@@ -78,7 +78,7 @@ async def build_world(session: AsyncSession) -> World:
     c = await make_entity(session, acronym="ENT-C")
     await make_membership(session, network_id=network["id"], entity_id=c["id"], tier=MembershipTier.EXTENDED)
     key_a, _ = await create_api_key(
-        session, data=ApiKeyCreate(name="A's system", role="integrator", entity_id=a["id"]), actor=SYSTEM
+        session, data=ApiKeyCreate(name="A's other focal point", role="focal_point", entity_id=a["id"]), actor=SYSTEM
     )
     group = await create_working_group(
         session, data=WorkingGroupCreate(network_id=network["id"], name="G", slug="g"), actor=SYSTEM
