@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False
     mail_from: str = "Migration Network Registry <registry@localhost>"
+    # Where people reach this service: every link that leaves the API (e-mails, calendar
+    # files, calendar subscription URLs) starts here. Set it in every deployment.
+    public_base_url: str = "http://127.0.0.1:8000"
 
     # A MoU's review falls due this many years after it takes effect, unless it says otherwise.
     mou_review_years: int = 3
@@ -76,6 +79,13 @@ class Settings(BaseSettings):
     rate_limit_burst: int = 100
     # Request bodies larger than this get 413.
     max_body_bytes: int = 1_048_576
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _an_http_base(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")) or "?" in url or "#" in url:
+            raise ValueError(f"PUBLIC_BASE_URL must be an http(s) URL with no query or fragment, got {url!r}")
+        return url.rstrip("/")
 
     @field_validator("jwt_algorithms")
     @classmethod

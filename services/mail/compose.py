@@ -1,17 +1,19 @@
 """Who gets an e-mail for an event, and what it says."""
 
 import uuid
-from datetime import datetime
+import zoneinfo
+from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, make_msgid, parseaddr
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.clock import clock
 from services.entities.models import Entity
 from services.events.models import Event
-from services.meetings.calendar import calendar_for
+from services.meetings.calendar import Attendee, Organizer, calendar_for
 from services.meetings.models import MeetingInvitee
 from services.mous.models import MouParty
 from services.networks.models import Network
@@ -60,6 +62,8 @@ async def recipients_for(session: AsyncSession, event: Event) -> list[tuple[str,
     if event.type == "meeting.updated" and not NEWS & set(event.payload.get("changes", {})):
         return []
     if event.type.startswith("meeting."):
+        if kind == "invitation" and _parse_time(event.payload["meeting"]["ends_at"]) <= clock.now():
+            return []  # an invitation to a meeting that is over helps nobody (demo data's past meetings)
         addresses = await _invitee_addresses(session, event.subject_id)
     elif event.type == "mou.review_due":
         rows = await session.execute(
@@ -83,13 +87,94 @@ async def recipients_for(session: AsyncSession, event: Event) -> list[tuple[str,
     return [(address, kind) for address in addresses]
 
 
+EN_DASH = "\u2013"
+
+
+def _parse_time(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+def _day(moment: datetime) -> str:
+    return f"{moment:%A} {moment.day} {moment:%B %Y}"
+
+
+def meeting_times(meeting: dict[str, Any]) -> str:
+    """When, for a person: in the meeting's own time zone, named, and in UTC —
+    "Tuesday 12 January 2027, 14:00-17:00 Europe/Zurich (13:00-16:00 UTC)", with en dashes."""
+    zone_name = str(meeting["time_zone"])
+    zone = zoneinfo.ZoneInfo(zone_name)
+    starts, ends = _parse_time(meeting["starts_at"]), _parse_time(meeting["ends_at"])
+
+    def span(start: datetime, end: datetime, label: str, *, with_day: bool) -> str:
+        first = f"{_day(start)}, {start:%H:%M}" if with_day else f"{start:%H:%M}"
+        if start.date() == end.date():
+            return f"{first}{EN_DASH}{end:%H:%M} {label}"
+        return f"{first} {EN_DASH} {_day(end)}, {end:%H:%M} {label}"
+
+    local = span(starts.astimezone(zone), ends.astimezone(zone), zone_name, with_day=True)
+    if zone_name in ("UTC", "Etc/UTC"):
+        return local
+    utc_start, utc_end = starts.astimezone(UTC), ends.astimezone(UTC)
+    other_day = utc_start.date() != starts.astimezone(zone).date() or utc_start.date() != utc_end.date()
+    return f"{local} ({span(utc_start, utc_end, 'UTC', with_day=other_day)})"
+
+
 def _meeting_text(meeting: dict[str, Any]) -> str:
     place = ", ".join(p for p in (meeting.get("location"), meeting.get("online_url")) if p)
-    return f"{meeting['title']}\n{meeting['starts_at']} to {meeting['ends_at']} ({meeting['time_zone']})\n{place}\n"
+    lines = [str(meeting["title"]), meeting_times(meeting)]
+    if place:
+        lines.append(place)
+    agenda = [f"  {i}. {item['title']}" for i, item in enumerate(meeting.get("agenda") or [], start=1)]
+    if agenda:
+        lines += ["", "Agenda:", *agenda]
+    return "\n".join(lines) + "\n"
 
 
-def compose(event: Event, recipient: str, kind: str, *, record_base_url: str) -> EmailMessage:
-    """The message for one recipient: for a meeting, with its .ics (REQUEST, or CANCEL)."""
+async def invitation_parties(
+    session: AsyncSession, meeting: dict[str, Any], recipient: str
+) -> tuple[Organizer, list[Attendee]]:
+    """The organizer (the network's secretariat) and one attendee per invitee, as the
+    invitation to ``recipient`` shows them: an external stakeholder's address appears only
+    in the message to that stakeholder (personal data), others by ``urn:uuid``."""
+    coordinator = (
+        await session.execute(
+            select(Entity.name, Entity.contact_email)
+            .join(Network, Network.coordinator_entity_id == Entity.id)
+            .where(Network.id == uuid.UUID(str(meeting["network_id"])))
+        )
+    ).first()
+    registry_name, registry_address = parseaddr(get_settings().mail_from)
+    organizer = Organizer(
+        name=coordinator.name if coordinator else registry_name,
+        email=(coordinator.contact_email if coordinator and coordinator.contact_email else registry_address),
+    )
+    entity_ids = [uuid.UUID(str(i["entity"]["id"])) for i in meeting["invitees"] if i.get("entity")]
+    rows = await session.execute(select(Entity.id, Entity.contact_email).where(Entity.id.in_(entity_ids)))
+    contacts = {entity_id: contact for entity_id, contact in rows}
+    attendees = []
+    for invitee in meeting["invitees"]:
+        entity = invitee.get("entity")
+        if entity:
+            contact = contacts.get(uuid.UUID(str(entity["id"])))
+            address = f"mailto:{contact}" if contact else f"urn:uuid:{entity['id']}"
+            attendees.append(Attendee(name=str(entity["name"]), address=address, is_group=True))
+        else:
+            mine = str(invitee.get("email") or "").lower() == recipient.lower()
+            address = f"mailto:{invitee['email']}" if mine else f"urn:uuid:{invitee['id']}"
+            attendees.append(Attendee(name=str(invitee["name"]), address=address, is_group=False))
+    return organizer, attendees
+
+
+def compose(
+    event: Event,
+    recipient: str,
+    kind: str,
+    *,
+    record_base_url: str,
+    parties: tuple[Organizer, list[Attendee]] | None = None,
+) -> EmailMessage:
+    """The message for one recipient: for a meeting, with its .ics (REQUEST, or CANCEL,
+    naming the ``parties`` from ``invitation_parties``)."""
     message = EmailMessage()
     message["From"] = get_settings().mail_from
     message["To"] = recipient
@@ -107,11 +192,14 @@ def compose(event: Event, recipient: str, kind: str, *, record_base_url: str) ->
         lead = "This meeting is cancelled.\n\n" if kind == "cancellation" else ""
         message.set_content(lead + _meeting_text(meeting) + f"\n{record_base_url}/v1/meetings/{meeting['id']}\n")
         method = "CANCEL" if kind == "cancellation" else "REQUEST"
+        organizer, attendees = parties or (None, [])
         ics = calendar_for(
             [_as_row(meeting)],
             name=meeting["title"],
             record_url=lambda row: f"{record_base_url}/v1/meetings/{row['id']}",
             method=method,
+            organizer=organizer,
+            attendees=attendees,
         )
         message.add_attachment(
             ics, maintype="text", subtype="calendar", filename="meeting.ics", params={"method": method}
@@ -176,5 +264,5 @@ def _as_row(meeting: dict[str, Any]) -> dict[str, Any]:
     """A meeting as stored in an event payload, with its times parsed back."""
     row = dict(meeting)
     for key in ("starts_at", "ends_at", "updated_at"):
-        row[key] = datetime.fromisoformat(str(row[key]))
+        row[key] = _parse_time(row[key])
     return row

@@ -19,7 +19,7 @@ from services.database import Database
 from services.events.models import Event
 from services.ids import uuid7
 from services.leases import due_ids, lease
-from services.mail.compose import compose, recipients_for
+from services.mail.compose import compose, invitation_parties, recipients_for
 from services.mail.models import EmailDelivery
 from services.settings import Settings, get_settings
 from services.webhooks.models import DeliveryStatus
@@ -62,10 +62,9 @@ def _write_eml(settings: Settings, delivery_id: uuid.UUID, message: EmailMessage
     return path
 
 
-async def send_email(
-    database: Database, delivery_id: uuid.UUID, *, record_base_url: str = "http://127.0.0.1:8000"
-) -> str | None:
-    """Send one due e-mail delivery (leased, so two workers never send it both)."""
+async def send_email(database: Database, delivery_id: uuid.UUID) -> str | None:
+    """Send one due e-mail delivery (leased, so two workers never send it both). Its links
+    start at PUBLIC_BASE_URL."""
     settings = get_settings()
     async with database.session() as session:
         attempts = await lease(session, EmailDelivery, delivery_id, seconds=LEASE_SECONDS)
@@ -75,7 +74,12 @@ async def send_email(
         assert delivery is not None
         event = await session.scalar(select(Event).where(Event.id == delivery.event_id))
         assert event is not None
-        message = compose(event, delivery.recipient, delivery.kind, record_base_url=record_base_url)
+        parties = None
+        if event.type.startswith("meeting.") and delivery.kind in ("invitation", "cancellation"):
+            parties = await invitation_parties(session, event.payload["meeting"], delivery.recipient)
+        message = compose(
+            event, delivery.recipient, delivery.kind, record_base_url=settings.public_base_url, parties=parties
+        )
     error: str | None = None
     try:
         if settings.smtp_host:

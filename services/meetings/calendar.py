@@ -1,8 +1,9 @@
 """iCalendar (RFC 5545) for meetings: feeds, and the invitations e-mail will carry."""
 
 import zoneinfo
-from collections.abc import Iterable
-from datetime import UTC
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, timedelta
 from typing import Any
 
 import icalendar
@@ -11,7 +12,45 @@ PRODID = "-//United Nations Network on Migration//Migration Network Registry//EN
 UID_DOMAIN = "migration-network-registry"
 
 
-def meeting_event(row: dict[str, Any], *, record_url: str) -> icalendar.Event:
+@dataclass(frozen=True)
+class Attendee:
+    """An invitee as an iTIP ATTENDEE: ``address`` is ``mailto:…``, or ``urn:uuid:…`` where
+    there is no address to show (none known, or one the reader may not see)."""
+
+    name: str
+    address: str
+    is_group: bool  # an entity (CUTYPE=GROUP) rather than a person
+
+
+@dataclass(frozen=True)
+class Organizer:
+    name: str
+    email: str
+
+
+def _add_attendees(event: icalendar.Event, organizer: Organizer, attendees: Sequence[Attendee]) -> None:
+    event.add("organizer", f"mailto:{organizer.email}", parameters={"CN": organizer.name})
+    for attendee in attendees:
+        event.add(
+            "attendee",
+            attendee.address,
+            parameters={
+                "CN": attendee.name,
+                "CUTYPE": "GROUP" if attendee.is_group else "INDIVIDUAL",
+                "ROLE": "REQ-PARTICIPANT",
+                "PARTSTAT": "NEEDS-ACTION",
+                "RSVP": "TRUE",
+            },
+        )
+
+
+def meeting_event(
+    row: dict[str, Any],
+    *,
+    record_url: str,
+    organizer: Organizer | None = None,
+    attendees: Sequence[Attendee] = (),
+) -> icalendar.Event:
     zone = zoneinfo.ZoneInfo(row["time_zone"])
     event = icalendar.Event()
     event.add("uid", f"{row['id']}@{UID_DOMAIN}")  # stable for the life of the meeting
@@ -31,12 +70,24 @@ def meeting_event(row: dict[str, Any], *, record_url: str) -> icalendar.Event:
         lines.append(f"Cancelled: {row['cancel_reason']}")
     if lines:
         event.add("description", "\n".join(lines))
+    if organizer is not None:
+        _add_attendees(event, organizer, attendees)
     return event
 
 
-def calendar_for(rows: Iterable[dict[str, Any]], *, name: str, record_url: Any, method: str | None = None) -> bytes:
-    """A VCALENDAR with one VEVENT per meeting and the VTIMEZONEs they use.
-    ``record_url(row)`` links each event back to its record."""
+def calendar_for(
+    rows: Iterable[dict[str, Any]],
+    *,
+    name: str,
+    record_url: Any,
+    method: str | None = None,
+    organizer: Organizer | None = None,
+    attendees: Sequence[Attendee] = (),
+) -> bytes:
+    """A VCALENDAR with one VEVENT per meeting and the VTIMEZONEs they use, valid over the
+    meetings' whole span (past 2038 too). ``record_url(row)`` links each event back to its
+    record. An invitation (``method`` REQUEST or CANCEL, RFC 5546) names its organizer and
+    attendees."""
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -44,7 +95,12 @@ def calendar_for(rows: Iterable[dict[str, Any]], *, name: str, record_url: Any, 
     cal.add("x-wr-calname", name)
     if method:
         cal.add("method", method)
+    rows = list(rows)
     for row in rows:
-        cal.add_component(meeting_event(row, record_url=record_url(row)))
-    cal.add_missing_timezones()
+        cal.add_component(meeting_event(row, record_url=record_url(row), organizer=organizer, attendees=attendees))
+    if rows:
+        year = timedelta(days=366)
+        first = min(row["starts_at"] for row in rows).date() - year
+        last = max(row["ends_at"] for row in rows).date() + year
+        cal.add_missing_timezones(first_date=first, last_date=last)
     return bytes(cal.to_ical())

@@ -5,13 +5,56 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, case, exists, func, literal_column, null, select
+from sqlalchemy import Select, String, case, cast, exists, func, literal_column, null, select
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.entities.models import Entity
+from services.events.models import Event
+from services.mail.models import EmailDelivery
 from services.meetings.models import Meeting, MeetingInvitee, MeetingKind, MeetingReminder, MeetingStatus
 from services.pagination import Page, PageRequest, page_from_rows
+from services.webhooks.models import DeliveryStatus
+
+
+def _invitation() -> Any:
+    """Whether the invitation reached this invitee: ``sent``, ``pending`` (queued or being
+    retried), ``failed``, or ``not_sent``, with why — from the latest invitation e-mail to
+    the invitee's address (its own, or its entity's contact address)."""
+    address = func.lower(func.coalesce(MeetingInvitee.email, Entity.contact_email))
+    delivered = (
+        select(
+            func.jsonb_build_object(
+                "status",
+                case(
+                    (EmailDelivery.status == DeliveryStatus.SUCCEEDED, "sent"), else_=cast(EmailDelivery.status, String)
+                ),
+                "reason",
+                EmailDelivery.last_error,
+                "sent_at",
+                EmailDelivery.sent_at,
+            )
+        )
+        .join(Event, Event.id == EmailDelivery.event_id)
+        .where(
+            Event.subject_type == "meeting",
+            Event.subject_id == Meeting.id,
+            EmailDelivery.kind == "invitation",
+            EmailDelivery.recipient == address,
+        )
+        .order_by(EmailDelivery.created_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    why_not = case(
+        (address.is_(None), "no e-mail address: give the entity a contact_email"),
+        (Meeting.ends_at <= func.now(), "the meeting had ended before an invitation went out"),
+        else_=null(),
+    )
+    nothing_yet = func.jsonb_build_object(
+        "status", case((why_not.is_(None), "pending"), else_="not_sent"), "reason", why_not, "sent_at", null()
+    )
+    return func.coalesce(delivered, nothing_yet)
 
 
 def _invitees() -> Any:
@@ -27,6 +70,8 @@ def _invitees() -> Any:
         MeetingInvitee.email,
         "attended",
         MeetingInvitee.attended,
+        "invitation",
+        _invitation(),
     )
     return (
         select(

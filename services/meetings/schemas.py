@@ -1,7 +1,7 @@
 import uuid
 import zoneinfo
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints, field_validator, model_validator
 
@@ -103,12 +103,21 @@ class MeetingHold(InputModel):
     )
 
 
+class InvitationOut(OutputModel):
+    status: Literal["sent", "pending", "failed", "not_sent"] = Field(
+        description="`pending`: queued, or being retried after a failure (see `reason`)."
+    )
+    reason: str | None = Field(description="Why it failed, or could not be sent.")
+    sent_at: datetime | None
+
+
 class InviteeOut(OutputModel):
     id: uuid.UUID
     entity: EntityRef | None
     name: str | None
     email: str | None
     attended: bool | None
+    invitation: InvitationOut = Field(description="Whether this invitee's invitation e-mail went out.")
 
 
 class ReminderOut(OutputModel):
