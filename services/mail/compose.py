@@ -150,7 +150,7 @@ async def invitation_parties(
     )
     entity_ids = [uuid.UUID(str(i["entity"]["id"])) for i in meeting["invitees"] if i.get("entity")]
     rows = await session.execute(select(Entity.id, Entity.contact_email).where(Entity.id.in_(entity_ids)))
-    contacts = {entity_id: contact for entity_id, contact in rows}
+    contacts = {row.id: row.contact_email for row in rows}
     attendees = []
     for invitee in meeting["invitees"]:
         entity = invitee.get("entity")
