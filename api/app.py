@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from api import (
     api_keys,
     audit,
+    calendars,
     coverage,
     entities,
     events,
@@ -102,7 +103,9 @@ def create_app(*, run_worker_in_process: bool = False) -> FastAPI:
         webhooks,
         api_keys,
         audit,
+        calendars,
     ):
         app.include_router(module.router)
     app.include_router(meetings.feeds)
+    app.include_router(calendars.feeds)
     return app

@@ -1,9 +1,10 @@
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
+from api.calendars import ICS, calendar_response
 from api.deps import (
     Authenticated,
     CurrentPrincipal,
@@ -17,33 +18,18 @@ from api.deps import (
 from api.idempotency import create_once
 from api.openapi import page_of, problems
 from api.responses import json_response, page_response, record_response
+from services.calendars.models import FeedScope
 from services.clock import clock
 from services.errors import NotFound
 from services.meetings import repository, service
-from services.meetings.calendar import calendar_for
 from services.meetings.compliance import meeting_compliance
 from services.meetings.models import MeetingKind, MeetingStatus
 from services.meetings.privacy import without_invitee_emails
 from services.meetings.schemas import MeetingCancel, MeetingCreate, MeetingHold, MeetingOut, MeetingUpdate
-from services.networks.repository import get_network_row
 from services.pagination import Page
-from services.working_groups.repository import get_group_row
 
 router = APIRouter(prefix="/v1/meetings", tags=["meetings"], dependencies=[Authenticated], responses=problems(401, 429))
 feeds = APIRouter(tags=["meetings"], dependencies=[Authenticated], responses=problems(401, 429))
-
-ICS: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "An iCalendar (RFC 5545) document.",
-        "content": {"text/calendar": {"schema": {"type": "string"}}},
-    }
-}
-
-
-def _ics(request: Request, rows: list[dict[str, Any]], name: str) -> Response:
-    base = str(request.base_url).rstrip("/")
-    body = calendar_for(rows, name=name, record_url=lambda row: f"{base}/v1/meetings/{row['id']}")
-    return Response(body, media_type="text/calendar; charset=utf-8")
 
 
 @router.post("", status_code=201, response_model=MeetingOut, responses=problems(403, 409, 422))
@@ -91,10 +77,10 @@ async def list_meetings(
 
 @router.get("/{meeting_id}.ics", responses={**ICS, **problems(404)})
 async def meeting_calendar(meeting_id: uuid.UUID, request: Request, conn: DbRead) -> Response:
-    row = await repository.get_meeting_row(conn, meeting_id)
-    if row is None:
+    response = await calendar_response(request, conn, FeedScope.MEETING, meeting_id)
+    if response is None:
         raise NotFound("meeting-not-found", f"No meeting has id {meeting_id}.")
-    return _ics(request, [row], row["title"])
+    return response
 
 
 @router.get("/{meeting_id}", response_model=MeetingOut, responses=problems(404))
@@ -148,20 +134,18 @@ async def hold_meeting(
 
 @feeds.get("/v1/networks/{network_id}/calendar.ics", responses={**ICS, **problems(404)})
 async def network_calendar(network_id: uuid.UUID, request: Request, conn: DbRead) -> Response:
-    network = await get_network_row(conn, network_id)
-    if network is None:
+    response = await calendar_response(request, conn, FeedScope.NETWORK, network_id)
+    if response is None:
         raise NotFound("network-not-found", f"No network has id {network_id}.")
-    rows = await repository.all_meeting_rows(conn, repository.MeetingFilters(network_id=network_id))
-    return _ics(request, rows, network["name"])
+    return response
 
 
 @feeds.get("/v1/working-groups/{group_id}/calendar.ics", responses={**ICS, **problems(404)})
 async def working_group_calendar(group_id: uuid.UUID, request: Request, conn: DbRead) -> Response:
-    group = await get_group_row(conn, group_id, today=clock.today())
-    if group is None:
+    response = await calendar_response(request, conn, FeedScope.WORKING_GROUP, group_id)
+    if response is None:
         raise NotFound("working-group-not-found", f"No working group has id {group_id}.")
-    rows = await repository.all_meeting_rows(conn, repository.MeetingFilters(working_group_id=group_id))
-    return _ics(request, rows, group["name"])
+    return response
 
 
 @feeds.get("/v1/networks/{network_id}/meeting-compliance", responses=problems(404))

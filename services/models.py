@@ -3,6 +3,7 @@
 from services.api_keys.models import ApiKey
 from services.audit.models import AuditEntry
 from services.base import Base
+from services.calendars.models import CalendarSubscription
 from services.entities.models import Entity, EntityIdentifier
 from services.events.models import Event
 from services.gcm.models import GcmObjective, GuidingPrinciple
@@ -25,6 +26,7 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "Base",
+    "CalendarSubscription",
     "EmailDelivery",
     "Entity",
     "EntityIdentifier",

@@ -41,6 +41,7 @@ SNAPSHOT_TABLES = {
     "meeting_reminders": "SELECT * FROM meeting_reminders",
     "webhook_endpoints": "SELECT * FROM webhook_endpoints",
     "webhook_deliveries": "SELECT * FROM webhook_deliveries",
+    "calendar_subscriptions": "SELECT * FROM calendar_subscriptions",
 }
 
 
@@ -60,6 +61,7 @@ def expected_status(route, caller: str) -> tuple[int, ...]:
         caller == "admin"
         or (caller == "focal_point_own" and route.focal_point_may)
         or (caller == "integrator" and route.integrator_may)
+        or route.anyone_may
     ):
         return SUCCESS[route.method]
     return (404,) if route.hidden_from_others else (403,)

@@ -13,6 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api_keys.schemas import ApiKeyCreate
 from services.api_keys.service import create_api_key
+from services.calendars.models import FeedScope
+from services.calendars.schemas import SubscriptionCreate
+from services.calendars.service import create_subscription
 from services.clock import clock
 from services.events.models import Event
 from services.meetings.models import MeetingKind
@@ -63,6 +66,7 @@ class World:
     review_scheduled_id: uuid.UUID
     recommendation_id: uuid.UUID
     first_review_due: date
+    subscription_id: uuid.UUID
 
 
 async def build_world(session: AsyncSession) -> World:
@@ -151,6 +155,12 @@ async def build_world(session: AsyncSession) -> World:
         ),
         actor=SYSTEM,
     )
+    a_focal_point = Principal(id=f"key:{key_a['id']}", role=Role.FOCAL_POINT, entity_id=a["id"], api_key_id=key_a["id"])
+    subscription, _ = await create_subscription(
+        session,
+        data=SubscriptionCreate(name="A's calendar", scope=FeedScope.NETWORK, subject_id=network["id"]),
+        actor=a_focal_point,
+    )
     return World(
         network,
         a,
@@ -171,6 +181,7 @@ async def build_world(session: AsyncSession) -> World:
         second,
         recommendation["id"],
         today + timedelta(days=30),
+        subscription["id"],
     )
 
 
@@ -182,6 +193,7 @@ class WriteRoute:
     focal_point_may: bool  # may the owner's focal point do it?
     hidden_from_others: bool = False  # 404 rather than 403 for those who may not read it
     integrator_may: bool = False  # may any integrator do it (its own records)?
+    anyone_may: bool = False  # may every authenticated caller do it (its own records)?
 
     def request(self, world: World) -> tuple[str, dict[str, Any] | None]:
         n = next(_names)
@@ -229,6 +241,14 @@ class WriteRoute:
             ),
             ("POST", "/v1/api-keys"): ("/v1/api-keys", {"name": "New key", "role": "reader"}),
             ("POST", "/v1/api-keys/{key_id}/revoke"): (f"/v1/api-keys/{w.key_a_id}/revoke", None),
+            ("POST", "/v1/calendar-subscriptions"): (
+                "/v1/calendar-subscriptions",
+                {"name": "Mine", "scope": "network", "subject_id": str(w.network["id"])},
+            ),
+            ("POST", "/v1/calendar-subscriptions/{subscription_id}/revoke"): (
+                f"/v1/calendar-subscriptions/{w.subscription_id}/revoke",
+                None,
+            ),
             ("POST", "/v1/working-groups"): (
                 "/v1/working-groups",
                 {"network_id": str(w.network["id"]), "name": "Data", "slug": f"data-{n}", "gcm_objectives": [1]},
@@ -368,6 +388,14 @@ WRITE_ROUTES = (
     WriteRoute("POST", "/v1/memberships/{membership_id}/change-tier", owner="a", focal_point_may=False),
     WriteRoute("POST", "/v1/api-keys", owner="a", focal_point_may=False),
     WriteRoute("POST", "/v1/api-keys/{key_id}/revoke", owner="a", focal_point_may=True, hidden_from_others=True),
+    WriteRoute("POST", "/v1/calendar-subscriptions", owner="a", focal_point_may=True, anyone_may=True),
+    WriteRoute(
+        "POST",
+        "/v1/calendar-subscriptions/{subscription_id}/revoke",
+        owner="a",
+        focal_point_may=True,
+        hidden_from_others=True,
+    ),
     WriteRoute("POST", "/v1/working-groups", owner="a", focal_point_may=False),
     WriteRoute("PATCH", "/v1/working-groups/{group_id}", owner="a", focal_point_may=False),
     WriteRoute("POST", "/v1/working-groups/{group_id}/activate", owner="a", focal_point_may=False),

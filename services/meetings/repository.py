@@ -154,6 +154,7 @@ class MeetingFilters:
     starts_after: datetime | None = None
     starts_before: datetime | None = None
     invitee_entity_id: uuid.UUID | None = None
+    meeting_id: uuid.UUID | None = None
 
 
 def _filtered(filters: MeetingFilters) -> Select[Any]:
@@ -162,6 +163,8 @@ def _filtered(filters: MeetingFilters) -> Select[Any]:
         query = query.where(Meeting.network_id == filters.network_id)
     if filters.working_group_id is not None:
         query = query.where(Meeting.working_group_id == filters.working_group_id)
+    if filters.meeting_id is not None:
+        query = query.where(Meeting.id == filters.meeting_id)
     if filters.kind is not None:
         query = query.where(Meeting.kind == filters.kind)
     if filters.status is not None:

@@ -1,0 +1,142 @@
+"""Queries on calendar subscriptions, and on the meetings a feed shows."""
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, literal_column, or_, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import aliased
+
+from services.api_keys.models import ApiKey
+from services.calendars.models import CalendarSubscription, FeedScope
+from services.meetings.models import Meeting
+from services.networks.models import Network
+from services.pagination import Page, PageRequest, page_from_rows
+from services.principals import Principal
+from services.working_groups.models import WorkingGroup
+
+SUBSCRIPTION_COLUMNS = (
+    CalendarSubscription.id,
+    CalendarSubscription.name,
+    CalendarSubscription.scope,
+    CalendarSubscription.subject_id,
+    CalendarSubscription.token_prefix,
+    CalendarSubscription.owner_principal_id,
+    CalendarSubscription.owner_entity_id,
+    CalendarSubscription.revoked_at,
+    CalendarSubscription.revoked_by,
+    CalendarSubscription.created_at,
+    CalendarSubscription.updated_at,
+    CalendarSubscription.version,
+)
+
+
+def visible_to(actor: Principal) -> Any:
+    """Admins see every subscription; others the ones they made, and their entity's."""
+    if actor.is_admin:
+        return True
+    mine = CalendarSubscription.owner_principal_id == actor.id
+    if actor.entity_id is not None:
+        return or_(mine, CalendarSubscription.owner_entity_id == actor.entity_id)
+    return mine
+
+
+async def get_subscription_row(
+    conn: AsyncConnection | AsyncSession, subscription_id: uuid.UUID, actor: Principal | None = None
+) -> dict[str, Any] | None:
+    """A subscription (one ``actor`` may see, when given)."""
+    query = select(*SUBSCRIPTION_COLUMNS).where(CalendarSubscription.id == subscription_id)
+    if actor is not None:
+        query = query.where(visible_to(actor))
+    row = (await conn.execute(query)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+async def list_subscription_rows(
+    conn: AsyncConnection, page: PageRequest, actor: Principal, *, include_revoked: bool
+) -> Page:
+    query = select(*SUBSCRIPTION_COLUMNS).where(visible_to(actor))
+    if not include_revoked:
+        query = query.where(CalendarSubscription.revoked_at.is_(None))
+    if page.after is not None:
+        query = query.where(CalendarSubscription.id > page.after)
+    result = await conn.execute(query.order_by(CalendarSubscription.id).limit(page.limit + 1))
+    return page_from_rows([dict(r) for r in result.mappings()], page.limit)
+
+
+async def find_live_subscription(conn: AsyncConnection, token_hash: str, *, now: datetime) -> dict[str, Any] | None:
+    """The subscription a feed token opens, while it and the key that made it are live."""
+    query = (
+        select(
+            CalendarSubscription.id,
+            CalendarSubscription.scope,
+            CalendarSubscription.subject_id,
+            CalendarSubscription.owner_role,
+        )
+        .outerjoin(ApiKey, ApiKey.id == CalendarSubscription.owner_api_key_id)
+        .where(
+            CalendarSubscription.token_hash == token_hash,
+            CalendarSubscription.revoked_at.is_(None),
+            or_(
+                CalendarSubscription.owner_api_key_id.is_(None),
+                ApiKey.revoked_at.is_(None) & (ApiKey.expires_at > now),
+            ),
+        )
+    )
+    row = (await conn.execute(query)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def scope_condition(scope: FeedScope, subject_id: uuid.UUID) -> Any:
+    """The meetings a feed of ``scope`` shows."""
+    column = {
+        FeedScope.NETWORK: Meeting.network_id,
+        FeedScope.WORKING_GROUP: Meeting.working_group_id,
+        FeedScope.MEETING: Meeting.id,
+    }[scope]
+    return column == subject_id
+
+
+_Named = aliased(Meeting, name="named_meeting")
+_NAMES = {
+    FeedScope.NETWORK: (Network.name, Network.id),
+    FeedScope.WORKING_GROUP: (WorkingGroup.name, WorkingGroup.id),
+    FeedScope.MEETING: (_Named.title, _Named.id),
+}
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """What a feed's body depends on, known without building it: its ETag and Last-Modified."""
+
+    name: str
+    etag: str
+    last_modified: datetime | None
+
+
+async def feed_state(conn: AsyncConnection, scope: FeedScope, subject_id: uuid.UUID) -> FeedState | None:
+    """The feed's name and validators, in one round trip; ``None`` when its subject is gone."""
+    name_column, id_column = _NAMES[scope]
+    name = select(name_column).where(id_column == subject_id).correlate(None).scalar_subquery()
+    versions = func.string_agg(
+        func.concat(Meeting.id, literal_column("':'"), Meeting.version),
+        aggregate_order_by(literal_column("','"), Meeting.id),
+    )
+    query = select(name.label("name"), versions.label("versions"), func.max(Meeting.updated_at).label("modified"))
+    row = (await conn.execute(query.where(scope_condition(scope, subject_id)))).mappings().one()
+    if row["name"] is None:
+        return None
+    return FeedState(name=row["name"], etag=_etag(row["name"], row["versions"] or ""), last_modified=row["modified"])
+
+
+def _etag(name: str, versions: str) -> str:
+    return '"' + hashlib.sha256(f"{name}\n{versions}".encode()).hexdigest()[:32] + '"'
+
+
+def feed_etag(name: str, meetings: list[dict[str, Any]]) -> str:
+    """The ETag of a feed built from ``meetings``: the one ``feed_state`` gives for them."""
+    return _etag(name, ",".join(f"{m['id']}:{m['version']}" for m in sorted(meetings, key=lambda m: m["id"])))
