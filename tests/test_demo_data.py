@@ -97,3 +97,32 @@ async def test_demo_data_has_a_completed_review_with_recommendations_and_a_sched
     assert scheduled["recommendations"] == {"open": 0, "in_progress": 0, "done": 0, "dropped": 0}
     policy = (await client.get(f"/v1/networks/{network['id']}/review-policy")).json()
     assert policy["lead_entity"]["acronym"] == "DESA" and policy["next_due_date"] > scheduled["due_date"]
+
+
+async def test_loading_the_demo_sends_no_invitation_for_its_past_meetings(session):
+    """Even with every demo entity given an address, the relay invites people to the demo's
+    coming meetings only, never to the ones already held."""
+    from sqlalchemy import update
+
+    from services.events.relay import publish_batch
+    from services.mail.models import EmailDelivery
+    from services.meetings.models import Meeting
+
+    assert await load_demo_data(session) is True
+    await session.flush()
+    await session.execute(update(Entity).values(contact_email=func.lower(Entity.acronym) + "@demo.example"))
+    while (await publish_batch(session)).events:
+        pass
+    invited = (
+        await session.execute(
+            select(Meeting.title, Meeting.ends_at, func.now())
+            .join(Event, (Event.subject_id == Meeting.id) & (Event.subject_type == "meeting"))
+            .join(EmailDelivery, EmailDelivery.event_id == Event.id)
+            .where(EmailDelivery.kind == "invitation")
+            .distinct()
+        )
+    ).all()
+    assert invited, "the demo's coming meetings are invited to"
+    assert all(ends_at > now for _, ends_at, now in invited), [t for t, e, n in invited if e <= n]
+    past = await session.scalar(select(func.count()).select_from(Meeting).where(Meeting.ends_at < func.now()))
+    assert past > 0
