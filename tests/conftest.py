@@ -215,3 +215,17 @@ async def committed(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
                 "webhook_endpoints, webhook_deliveries, webhook_attempts, email_deliveries, meetings, review_reminders CASCADE"
             )
         )
+
+
+PUBLIC = "https://registry.migrationnetwork.un.org"
+
+
+@pytest.fixture
+def public_base_url() -> Iterator[str]:
+    """PUBLIC_BASE_URL set to a public address, as in a deployment: links must use it."""
+    from services.settings import get_settings
+
+    previous = get_settings()
+    use_settings(previous.model_copy(update={"public_base_url": PUBLIC}))
+    yield PUBLIC
+    use_settings(previous)

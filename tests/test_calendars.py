@@ -15,20 +15,10 @@ from services.meetings.models import MeetingKind
 from services.meetings.schemas import InviteeIn, MeetingCreate
 from services.meetings.service import create_meeting
 from services.principals import SYSTEM
-from services.settings import get_settings, use_settings
 from services.working_groups.schemas import WorkingGroupCreate
 from services.working_groups.service import create_working_group
+from tests.conftest import PUBLIC
 from tests.factories import make_entity, make_membership, make_network
-
-PUBLIC = "https://registry.migrationnetwork.un.org"
-
-
-@pytest.fixture
-def public_base_url():
-    previous = get_settings()
-    use_settings(previous.model_copy(update={"public_base_url": PUBLIC}))
-    yield PUBLIC
-    use_settings(previous)
 
 
 @pytest.fixture

@@ -15,13 +15,10 @@ from services.meetings.repository import get_meeting_row
 from services.meetings.schemas import AgendaItem, InviteeIn, MeetingCancel, MeetingCreate
 from services.meetings.service import cancel_meeting, create_meeting
 from services.principals import SYSTEM
-from services.settings import get_settings, use_settings
 from tests.browser import artifacts_dir
-from tests.conftest import committed_admin_key
+from tests.conftest import PUBLIC, committed_admin_key
 from tests.factories import make_entity, make_membership, make_network
 from tests.test_mail import _calendar, _relay_and_send, smtp  # noqa: F401 - the fixture
-
-PUBLIC = "https://registry.migrationnetwork.un.org"
 
 
 @pytest.fixture
@@ -29,14 +26,6 @@ async def client_for_committed(committed):
     headers = {"Authorization": f"Bearer {await committed_admin_key()}"}
     async with AsyncClient(transport=ASGITransport(app=create_app()), base_url="http://t", headers=headers) as client:
         yield client
-
-
-@pytest.fixture
-def public_base_url():
-    previous = get_settings()
-    use_settings(previous.model_copy(update={"public_base_url": PUBLIC}))
-    yield PUBLIC
-    use_settings(previous)
 
 
 async def _zurich_meeting(starts: datetime, **overrides):

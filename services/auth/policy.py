@@ -3,6 +3,9 @@ caller who may not write never learns more than a 403 (or a 404 for what it may 
 
 import uuid
 from collections.abc import Set
+from typing import Any
+
+from sqlalchemy import or_, true
 
 from services.errors import Forbidden, InvalidInput
 from services.principals import Principal, Role
@@ -12,6 +15,17 @@ def require_admin(actor: Principal, action: str) -> None:
     """Only the secretariat (admin) may ``action``."""
     if not actor.is_admin:
         raise Forbidden("admin-only", f"Only the secretariat (admin role) may {action}.")
+
+
+def owned_by(actor: Principal, owner_principal: Any, owner_entity: Any) -> Any:
+    """The records ``actor`` may see of a kind its callers own (webhook endpoints, calendar
+    subscriptions): all for an admin; otherwise its own, and its entity's."""
+    if actor.is_admin:
+        return true()
+    mine = owner_principal == actor.id
+    if actor.entity_id is not None:
+        return or_(mine, owner_entity == actor.entity_id)
+    return mine
 
 
 def may_act_for_entity(actor: Principal, entity_id: uuid.UUID | None) -> bool:

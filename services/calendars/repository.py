@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
 from services.api_keys.models import ApiKey
+from services.auth.policy import owned_by
 from services.calendars.models import CalendarSubscription, FeedScope
 from services.meetings.models import Meeting
 from services.networks.models import Network
@@ -36,13 +37,8 @@ SUBSCRIPTION_COLUMNS = (
 
 
 def visible_to(actor: Principal) -> Any:
-    """Admins see every subscription; others the ones they made, and their entity's."""
-    if actor.is_admin:
-        return True
-    mine = CalendarSubscription.owner_principal_id == actor.id
-    if actor.entity_id is not None:
-        return or_(mine, CalendarSubscription.owner_entity_id == actor.entity_id)
-    return mine
+    """Admins see every one; others their own and their entity's."""
+    return owned_by(actor, CalendarSubscription.owner_principal_id, CalendarSubscription.owner_entity_id)
 
 
 async def get_subscription_row(

@@ -8,6 +8,7 @@ from sqlalchemy import Select, and_, func, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from services.auth.policy import owned_by
 from services.events.models import Event
 from services.events.visibility import Owner
 from services.leases import due_ids
@@ -33,13 +34,8 @@ ENDPOINT_COLUMNS = (
 
 
 def visible_to(actor: Principal) -> Any:
-    """Admins see every endpoint; others the ones they registered and their entity's."""
-    if actor.is_admin:
-        return True
-    mine = WebhookEndpoint.owner_principal_id == actor.id
-    if actor.entity_id is not None:
-        return or_(mine, WebhookEndpoint.owner_entity_id == actor.entity_id)
-    return mine
+    """Admins see every one; others their own and their entity's."""
+    return owned_by(actor, WebhookEndpoint.owner_principal_id, WebhookEndpoint.owner_entity_id)
 
 
 async def get_endpoint_row(conn: AsyncConnection | AsyncSession, endpoint_id: uuid.UUID) -> dict[str, Any] | None:
