@@ -31,6 +31,7 @@ def migrate(settings: Settings, *, demo_by_default: bool) -> None:
 
     from migrations.config import alembic_config
     from services.database import create_database
+    from services.events.service import continue_feed_after_restore
     from services.seed import load_initial_data
 
     command.upgrade(alembic_config(settings.database_url), "head")
@@ -38,6 +39,14 @@ def migrate(settings: Settings, *, demo_by_default: bool) -> None:
     async def seed() -> None:
         database = create_database(settings)
         try:
+            async with database.session() as session:
+                offset = await continue_feed_after_restore(session)
+            if offset is not None:
+                logger.warning(
+                    "the events came from another server (a restore): the change feed goes on after them "
+                    "(registry.xid_offset = %d)",
+                    offset,
+                )
             demo = demo_by_default if settings.load_demo_data is None else settings.load_demo_data
             await load_initial_data(database, demo=demo)
         finally:

@@ -102,3 +102,43 @@ async def test_an_event_committed_late_is_not_skipped(feed_client):
         assert page["items"] == []  # FAST is held back while SLOW's transaction runs
     page = (await feed_client.get("/v1/events", params={"after": start, "type": "entity.created"})).json()
     assert [e["data"]["entity"]["acronym"] for e in page["items"]] == ["SLOW", "FAST"]
+
+
+async def test_after_a_restore_into_another_server_the_feed_goes_on(feed_client):
+    """A dump restored into another server carries transaction ids that run ahead of the new
+    server's. `registry migrate` (continue_feed_after_restore) offsets the new ids, so the
+    restored events show, and a reader who has read them all gets what is written next."""
+    from sqlalchemy import text
+
+    from services.events.service import continue_feed_after_restore
+
+    database = get_database()
+    async with database.session() as session:
+        await make_entity(session, acronym="BEFORE")
+    async with database.session() as session:
+        assert await continue_feed_after_restore(session) is None  # in order: nothing to do
+        # As if restored from a server whose transaction ids had run far ahead.
+        await session.execute(text("UPDATE events SET transaction_id = transaction_id + 1000000000000"))
+    try:
+        cursor = await head(feed_client)
+        assert "BEFORE" not in str((await feed_client.get("/v1/events", params={"limit": 200})).json())
+        async with database.session() as session:
+            offset = await continue_feed_after_restore(session)
+        assert offset is not None and offset > 1000000000000
+        await database.engine.dispose()  # new connections take the database's new setting
+        restored = await feed_client.get("/v1/events", params={"type": "entity.created", "limit": 200})
+        assert "BEFORE" in {e["data"]["entity"]["acronym"] for e in restored.json()["items"]}
+        cursor = await head(feed_client)
+        async with database.session() as session:
+            await make_entity(session, acronym="AFTER")
+        page = (await feed_client.get("/v1/events", params={"after": cursor, "type": "entity.created"})).json()
+        assert [e["data"]["entity"]["acronym"] for e in page["items"]] == ["AFTER"]
+        async with database.session() as session:
+            assert await continue_feed_after_restore(session) is None  # once is enough
+    finally:
+        async with database.session() as session:
+            statement = await session.scalar(
+                text("SELECT format('ALTER DATABASE %I RESET registry.xid_offset', current_database())")
+            )
+            await session.execute(text(statement))
+        await database.engine.dispose()

@@ -57,21 +57,23 @@ async def test_chairs_and_seats_are_for_un_system_members(session, world):
             assert refused.value.kind == kind
 
 
-async def test_a_focal_point_manages_its_own_seat_only(session, world):
+async def test_a_focal_point_may_leave_its_seat_but_not_take_one(session, world):
+    """Seats are given (by the secretariat or a chair), not taken; an entity may leave."""
     _, member, other, _, _, group = world
     focal = Principal(id="key:x", role=Role.FOCAL_POINT, entity_id=member["id"])
-    seat = await add_post(session, group_id=group["id"], kind=PostKind.MEMBER, data=_post(member), actor=focal)
     with pytest.raises(Forbidden):
-        await add_post(session, group_id=group["id"], kind=PostKind.MEMBER, data=_post(other), actor=focal)
+        await add_post(session, group_id=group["id"], kind=PostKind.MEMBER, data=_post(member), actor=focal)
     with pytest.raises(Forbidden):
         await add_post(session, group_id=group["id"], kind=PostKind.CHAIR, data=_post(member), actor=focal)
+    seat = await add_post(session, group_id=group["id"], kind=PostKind.MEMBER, data=_post(member), actor=SYSTEM)
+    others = await add_post(session, group_id=group["id"], kind=PostKind.MEMBER, data=_post(other), actor=SYSTEM)
+    leave = PostEnd(end_date=date(2021, 1, 1))
+    with pytest.raises(Forbidden):
+        await end_post(
+            session, group_id=group["id"], post_id=others["id"], kind=PostKind.MEMBER, data=leave, actor=focal
+        )
     ended = await end_post(
-        session,
-        group_id=group["id"],
-        post_id=seat["id"],
-        kind=PostKind.MEMBER,
-        data=PostEnd(end_date=date(2021, 1, 1)),
-        actor=focal,
+        session, group_id=group["id"], post_id=seat["id"], kind=PostKind.MEMBER, data=leave, actor=focal
     )
     assert ended["end_date"] == date(2021, 1, 1)
 

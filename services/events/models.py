@@ -9,6 +9,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 from services.base import Base
 from services.ids import uuid7
 
+# A transaction's place in the change feed: its id, plus an offset that `registry migrate`
+# raises after a dump is restored into another server (whose ids start lower than the
+# restored events'), so that new transactions still sort after every restored one.
+XID_OFFSET = "coalesce(nullif(current_setting('registry.xid_offset', true), '')::bigint, 0)"
+TRANSACTION_ORDER = f"(pg_current_xact_id()::text)::bigint + {XID_OFFSET}"
+# Every transaction below this has committed or rolled back.
+FEED_HORIZON = f"(pg_snapshot_xmin(pg_current_snapshot())::text)::bigint + {XID_OFFSET}"
+
 
 class Event(Base):
     """A change to a record.
@@ -30,7 +38,7 @@ class Event(Base):
     actor: Mapped[str] = mapped_column(String(200))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
     occurred_at: Mapped[datetime] = mapped_column(server_default=func.now())
-    transaction_id: Mapped[int] = mapped_column(BigInteger, server_default=text("(pg_current_xact_id()::text)::bigint"))
+    transaction_id: Mapped[int] = mapped_column(BigInteger, server_default=text(TRANSACTION_ORDER))
     published_at: Mapped[datetime | None]
 
     __table_args__ = (

@@ -10,7 +10,7 @@ from sqlalchemy import BigInteger, literal_column, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.errors import InvalidInput
-from services.events.models import Event
+from services.events.models import FEED_HORIZON, Event
 from services.events.visibility import feed_condition
 from services.meetings.privacy import redact_payload
 from services.principals import Principal
@@ -67,8 +67,7 @@ def _matches(event_type: Any, pattern: str) -> Any:
     return event_type == pattern
 
 
-# Transactions older than every one still running have all committed or rolled back.
-_HORIZON = select(literal_column("(pg_snapshot_xmin(pg_current_snapshot())::text)::bigint", BigInteger))
+_HORIZON = select(literal_column(FEED_HORIZON, BigInteger))
 
 
 async def read_feed(
