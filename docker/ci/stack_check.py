@@ -1,0 +1,355 @@
+"""The Compose stack as an operator runs it, checked end to end (docker/ci-stack.sh runs this).
+
+docker/compose.yaml with docker/compose.ci.yaml (locally built images only), on the Docker
+engine of this machine: every service healthy, migrate once, the first admin key as the
+README says, a write through the published port reaching a webhook receiver on the Compose
+network (signature verified with standardwebhooks) and the mail catcher, worker restarts and
+SIGKILLs losing nothing, two workers sharing the work, nothing running as root, the data kept
+across down/up, and the backup runbook's pg_dump/pg_restore inside the stack.
+"""
+
+import email
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from standardwebhooks import Webhook
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT = os.environ.get("CI_STACK_PROJECT", "registry-ci")
+IMAGE, TAG = os.environ.get("REGISTRY_IMAGE", "migration-network-registry"), os.environ.get("TAG", "ci")
+API_PORT = os.environ.get("CI_STACK_API_PORT", "18150")
+MAIL_PORT = os.environ.get("CI_STACK_MAIL_PORT", "18151")
+RECEIVER = f"{PROJECT}-webhook-receiver"
+ENTITIES = int(os.environ.get("CI_STACK_ENTITIES", "40"))
+ENV = {
+    **os.environ,
+    "POSTGRES_PASSWORD": "ci-" + secrets.token_hex(8),
+    "RABBITMQ_PASSWORD": "ci-" + secrets.token_hex(8),
+    "REGISTRY_IMAGE": IMAGE,
+    "TAG": TAG,
+    "API_PORT": API_PORT,
+    "MAILPIT_UI_PORT": MAIL_PORT,
+    "PUBLISH_ADDRESS": "127.0.0.1",
+    "PUBLIC_BASE_URL": f"http://127.0.0.1:{API_PORT}",
+    "LOAD_DEMO_DATA": "true",
+    "WEBHOOK_ALLOWED_PRIVATE_HOSTS": '["webhook-receiver"]',
+}
+COMPOSE = [
+    *os.environ.get("COMPOSE", "docker compose").split(),
+    *("-p", PROJECT, "-f", str(ROOT / "docker/compose.yaml"), "-f", str(ROOT / "docker/compose.ci.yaml")),
+]
+STARTED = time.monotonic()
+RESULTS: list[str] = []
+
+
+def say(message: str) -> None:
+    print(f"[{time.monotonic() - STARTED:6.1f}s] {message}", flush=True)
+
+
+def ok(message: str) -> None:
+    RESULTS.append(message)
+    say("ok: " + message)
+
+
+def run(*args: str, check: bool = True, timeout: float = 600, stdin: Any = None) -> subprocess.CompletedProcess[str]:
+    # The commands are this script's own (docker, compose), never input from elsewhere.
+    result = subprocess.run(args, env=ENV, capture_output=True, text=True, timeout=timeout, check=False, stdin=stdin)  # noqa: S603
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def compose(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return run(*COMPOSE, *args, **kwargs)
+
+
+def containers(service: str | None = None) -> list[dict[str, Any]]:
+    out = compose("ps", "--all", "--format", "json", *([service] if service else [])).stdout
+    rows = [json.loads(line) for line in out.splitlines() if line.strip()]
+    return [row for line in rows for row in (line if isinstance(line, list) else [line])]
+
+
+def wait_until(what: str, probe: Callable[[], Any], within: float) -> Any:
+    deadline = time.monotonic() + within
+    while True:
+        result = probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {within:.0f}s")
+        time.sleep(1)
+
+
+def up() -> None:
+    started = time.monotonic()
+    result = compose("up", "--detach", "--wait", "--wait-timeout", "300", "--no-build", check=False)
+    if result.returncode != 0:
+        print(compose("ps", "--all").stdout, compose("logs", "--tail", "60").stdout, file=sys.stderr)
+        raise AssertionError(f"compose up --wait failed:\n{result.stderr}")
+    states = {(c["Service"], c["Name"]): (c["State"], c.get("Health", ""), c.get("ExitCode")) for c in containers()}
+    for (service, name), (state, health, exit_code) in states.items():
+        if service == "migrate":
+            assert state == "exited" and exit_code == 0, f"{name}: {state}, exit {exit_code}"
+        else:
+            assert state == "running", f"{name}: {state}"
+            assert health in ("", "healthy"), f"{name}: {health}"
+    healthy = sorted(s for (s, _), (_, h, _) in states.items() if h == "healthy")
+    ok(
+        f"compose up --wait in {time.monotonic() - started:.0f}s: healthy {', '.join(healthy)}; running worker x2, scheduler"
+    )
+
+
+def migrate_ran_once() -> None:
+    [migrate] = containers("migrate")
+    assert migrate["State"] == "exited" and migrate["ExitCode"] == 0, migrate
+    logs = compose("logs", "--no-color", "migrate").stdout
+    assert logs.count("database migrated and seeded") == 1, logs[-2000:]
+    ok("migrate: one container, ran once, exit 0")
+
+
+def nobody_is_root() -> None:
+    seen = []
+    for container in containers():
+        if container["State"] != "running":
+            user = run("docker", "inspect", "-f", "{{.Config.User}}", container["ID"]).stdout.strip()
+            assert user and not user.startswith("0") and user != "root", f"{container['Name']} user {user!r}"
+            continue
+        pid = run("docker", "inspect", "-f", "{{.State.Pid}}", container["ID"]).stdout.strip()
+        # The container's main process and everything it started (not `docker exec` probes).
+        tree = run("ps", "-e", "-o", "pid=,ppid=,uid=").stdout.split()
+        rows = [tuple(map(int, tree[i : i + 3])) for i in range(0, len(tree), 3)]
+        family, uids = {int(pid)}, {}
+        for _ in range(5):
+            for p, parent, uid in rows:
+                if p in family or parent in family:
+                    family.add(p)
+                    uids[p] = uid
+        assert uids and all(uid != 0 for uid in uids.values()), f"{container['Name']}: uids {uids}"
+        seen.append(f"{container['Service']}={sorted(set(uids.values()))}")
+    ok("no process runs as root: " + ", ".join(sorted(seen)))
+
+
+def first_admin_key() -> str:
+    out = compose("run", "--rm", "api", "registry", "create-admin-key").stdout
+    match = re.search(r"mnr_[0-9a-f]{8}_[A-Za-z0-9_-]{43}", out)
+    assert match, out
+    ok("first admin key from `docker compose run --rm api registry create-admin-key`")
+    return match.group(0)
+
+
+def start_receiver() -> None:
+    run("docker", "rm", "-f", RECEIVER, check=False)
+    network = f"{PROJECT}_default"
+    run(
+        *("docker", "run", "--detach", "--name", RECEIVER, "--network", network, "--network-alias", "webhook-receiver"),
+        *("--env", "RECEIVER_DELAY_SECONDS=0.2", "--volume", f"{ROOT}/docker/ci/webhook_receiver.py:/receiver.py:ro"),
+        *(f"{IMAGE}:{TAG}", "python", "/receiver.py"),
+    )
+
+
+def received() -> list[dict[str, Any]]:
+    out = run("docker", "exec", RECEIVER, "cat", "/tmp/hooks.jsonl").stdout  # noqa: S108
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def verified(hook: dict[str, Any], secret: str) -> dict[str, Any]:
+    payload: dict[str, Any] = Webhook(secret).verify(hook["body"], hook["headers"])
+    return payload
+
+
+def api(key: str) -> httpx.Client:
+    return httpx.Client(base_url=f"http://127.0.0.1:{API_PORT}", headers={"Authorization": f"Bearer {key}"}, timeout=30)
+
+
+def webhook_and_mail(client: httpx.Client) -> tuple[str, str]:
+    network = client.get("/v1/networks", params={"scope": "global"}).json()["items"][0]
+    response = client.post(
+        "/v1/webhook-endpoints", json={"url": "http://webhook-receiver:8080/hooks", "event_types": ["*"]}
+    )
+    assert response.status_code == 201, response.text
+    endpoint = response.json()
+    starts = time.strftime("%Y-%m-%dT09:00:00Z", time.gmtime(time.time() + 40 * 86400))
+    ends = starts.replace("T09", "T17")
+    title = f"CI stack meeting {secrets.token_hex(3)}"
+    meeting = client.post(
+        "/v1/meetings",
+        json={
+            "network_id": network["id"],
+            "kind": "extended_membership",
+            "title": title,
+            "starts_at": starts,
+            "ends_at": ends,
+            "time_zone": "Europe/Zurich",
+            "location": "Palais des Nations",
+            "invitees": [{"name": "CI Stakeholder Forum", "email": "forum@stakeholders.example"}],
+        },
+    )
+    assert meeting.status_code == 201, meeting.text
+
+    def meeting_hook() -> dict[str, Any] | None:
+        for hook in received():
+            if json.loads(hook["body"])["type"] == "meeting.created":
+                return hook
+        return None
+
+    hook = wait_until("the meeting.created webhook at the receiver", meeting_hook, 60)
+    payload = verified(hook, endpoint["secret"])
+    assert payload["data"]["meeting"]["id"] == meeting.json()["id"], payload
+    ok(f"a write on 127.0.0.1:{API_PORT} reached the receiver container: meeting.created, signature verified")
+
+    def invitation() -> dict[str, Any] | None:
+        messages = httpx.get(f"http://127.0.0.1:{MAIL_PORT}/api/v1/messages", timeout=5).json()["messages"]
+        return next((m for m in messages if title in m["Subject"]), None)
+
+    message = wait_until("the invitation in the mail catcher", invitation, 90)
+    assert [t["Address"] for t in message["To"]] == ["forum@stakeholders.example"], message
+    raw = httpx.get(f"http://127.0.0.1:{MAIL_PORT}/api/v1/message/{message['ID']}/raw", timeout=5).content
+    parts = {p.get_content_type(): p.get_payload(decode=True) for p in email.message_from_bytes(raw).walk()}
+    assert b"METHOD:REQUEST" in parts["text/calendar"], parts.keys()
+    link = re.search(rb"https?://\S+/v1/meetings/\S+", parts["text/plain"])
+    assert link, parts["text/plain"]
+    if public_base_url_is_a_setting():
+        assert link.group(0).startswith(ENV["PUBLIC_BASE_URL"].encode()), f"{link.group(0)!r}: not PUBLIC_BASE_URL"
+    ok(f"the invitation reached the mail catcher: {message['Subject']!r}, its .ics, link {link.group(0).decode()}")
+    return endpoint["id"], endpoint["secret"]
+
+
+def public_base_url_is_a_setting() -> bool:
+    probe = "from services.settings import Settings; print('public_base_url' in Settings.model_fields)"
+    return run("docker", "run", "--rm", f"{IMAGE}:{TAG}", "python", "-c", probe).stdout.strip() == "True"
+
+
+def deliveries(client: httpx.Client, endpoint_id: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": 200}
+    while True:
+        page = client.get(f"/v1/webhook-endpoints/{endpoint_id}/deliveries", params=params).json()
+        rows += page["items"]
+        if not page.get("next_cursor"):
+            return rows
+        params["cursor"] = page["next_cursor"]
+
+
+def restarts_and_kills_lose_nothing(client: httpx.Client, endpoint_id: str, secret: str) -> None:
+    created: list[str] = []
+    for i in range(ENTITIES):
+        if i == ENTITIES // 3:
+            compose("restart", "worker")
+            say("docker compose restart worker (deliveries in flight)")
+        if i == 2 * ENTITIES // 3:
+            compose("kill", "-s", "SIGKILL", "worker")
+            say("docker compose kill -s SIGKILL worker (deliveries in flight)")
+            compose("up", "--detach", "--no-deps", "--no-build", "worker")
+            say("docker compose up --detach --no-deps worker: both replicas back")
+        response = client.post(
+            "/v1/entities", json={"acronym": f"CI{i:03d}", "name": f"CI stack entity {i}", "kind": "un_system"}
+        )
+        assert response.status_code == 201, response.text
+        created.append(response.json()["id"])
+        time.sleep(0.05)
+
+    def all_delivered() -> list[dict[str, Any]] | None:
+        rows = [d for d in deliveries(client, endpoint_id) if d["event_type"] == "entity.created"]
+        if len(rows) == ENTITIES and all(d["status"] == "succeeded" for d in rows):
+            return rows
+        return None
+
+    rows = wait_until(f"{ENTITIES} entity.created deliveries succeeded", all_delivered, 240)
+    hooks = [h for h in received() if json.loads(h["body"])["type"] == "entity.created"]
+    ids = Counter(h["headers"]["webhook-id"] for h in hooks)
+    assert set(ids) == {d["webhook_id"] for d in rows}, "every delivery arrived, under its own webhook-id"
+    payload_ids = {verified(h, secret)["data"]["entity"]["id"] for h in hooks}
+    assert payload_ids == set(created), "every entity created is announced once"
+    repeats = sum(n - 1 for n in ids.values())
+    ok(
+        f"restart and SIGKILL of the workers during deliveries lost nothing: {ENTITIES}/{ENTITIES} delivered,"
+        f" signatures verified, {repeats} repeat(s), each under its first webhook-id"
+    )
+
+    workers = {
+        run(
+            "docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", c["ID"]
+        ).stdout.strip()
+        for c in containers("worker")
+    }
+    senders = Counter(h["peer"] for h in hooks)
+    sharing = {ip: n for ip, n in senders.items() if ip in workers}
+    assert len(workers) == 2 and len(sharing) == 2, f"workers {workers}, senders {senders}"
+    ok(f"two worker replicas shared the deliveries: {sorted(sharing.values())} after the restarts")
+
+
+def backup_and_restore() -> None:
+    """The runbook's commands, inside the stack: dump the live database, restore a copy."""
+    user, db = "registry", "registry"
+    dump = Path(tempfile.mkdtemp()) / "registry.dump"
+    with dump.open("wb") as out:
+        subprocess.run(  # noqa: S603
+            [*COMPOSE, "exec", "-T", "postgres", "pg_dump", "-U", user, "-Fc", db], env=ENV, stdout=out, check=True
+        )
+    compose("exec", "-T", "postgres", "createdb", "-U", user, "registry_restored")
+    with dump.open("rb") as data:
+        compose("exec", "-T", "postgres", "pg_restore", "-U", user, "--no-owner", "-d", "registry_restored", stdin=data)
+    counts = "SELECT string_agg(format('%s=%s', c.relname, (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I', c.relname), false, true, '')))[1]), ',' ORDER BY c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')"
+    live = compose("exec", "-T", "postgres", "psql", "-U", user, "-d", db, "-tAc", counts).stdout.strip()
+    restored = compose("exec", "-T", "postgres", "psql", "-U", user, "-d", "registry_restored", "-tAc", counts)
+    assert live == restored.stdout.strip(), f"{live}\n!=\n{restored.stdout}"
+    compose("exec", "-T", "postgres", "dropdb", "-U", user, "registry_restored")
+    size = dump.stat().st_size
+    dump.unlink()
+    dump.parent.rmdir()
+    ok(f"pg_dump -Fc ({size // 1024} kB) and pg_restore in the stack: row counts of {live.count('=')} tables match")
+
+
+def data_survives_down_and_up(client: httpx.Client) -> None:
+    entity = client.get("/v1/entities", params={"limit": 1}).json()["items"][0]
+    before = client.get(f"/v1/entities/{entity['id']}")
+    run("docker", "rm", "-f", RECEIVER)
+    compose("down")
+    say("docker compose down (volumes kept)")
+    up()
+    after = client.get(f"/v1/entities/{entity['id']}")
+    assert after.status_code == 200 and after.headers["etag"] == before.headers["etag"], (before, after)
+    ok("docker compose down, then up: the records (same ETag) and the admin key are still there")
+
+
+def main() -> None:
+    compose("down", "--volumes", "--remove-orphans", check=False)
+    run("docker", "rm", "-f", RECEIVER, check=False)
+    try:
+        up()
+        migrate_ran_once()
+        nobody_is_root()
+        key = first_admin_key()
+        start_receiver()
+        with api(key) as client:
+            endpoint_id, secret = webhook_and_mail(client)
+            restarts_and_kills_lose_nothing(client, endpoint_id, secret)
+            backup_and_restore()
+            data_survives_down_and_up(client)
+        nobody_is_root()
+    except BaseException:
+        print(compose("ps", "--all", check=False).stdout, file=sys.stderr)
+        print(compose("logs", "--no-color", "--tail", "80", check=False).stdout[-20000:], file=sys.stderr)
+        raise
+    finally:
+        if os.environ.get("CI_STACK_KEEP") != "1":
+            run("docker", "rm", "-f", RECEIVER, check=False)
+            compose("down", "--volumes", "--remove-orphans", check=False)
+    print("\nstack check passed in %.0fs:" % (time.monotonic() - STARTED))
+    for line in RESULTS:
+        print("  ok  " + line)
+
+
+if __name__ == "__main__":
+    main()
