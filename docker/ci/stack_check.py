@@ -153,7 +153,7 @@ def start_receiver() -> None:
     network = f"{PROJECT}_default"
     run(
         *("docker", "run", "--detach", "--name", RECEIVER, "--network", network, "--network-alias", "webhook-receiver"),
-        *("--env", "RECEIVER_DELAY_SECONDS=0.2", "--volume", f"{ROOT}/docker/ci/webhook_receiver.py:/receiver.py:ro"),
+        *("--env", "RECEIVER_DELAY_SECONDS=1", "--volume", f"{ROOT}/docker/ci/webhook_receiver.py:/receiver.py:ro"),
         *(f"{IMAGE}:{TAG}", "python", "/receiver.py"),
     )
 
@@ -243,21 +243,29 @@ def deliveries(client: httpx.Client, endpoint_id: str) -> list[dict[str, Any]]:
 
 def restarts_and_kills_lose_nothing(client: httpx.Client, endpoint_id: str, secret: str) -> None:
     created: list[str] = []
+
+    def in_flight() -> int:
+        rows = deliveries(client, endpoint_id)
+        return sum(1 for d in rows if d["event_type"] == "entity.created" and d["status"] != "succeeded")
+
     for i in range(ENTITIES):
-        if i == ENTITIES // 3:
-            compose("restart", "worker")
-            say("docker compose restart worker (deliveries in flight)")
-        if i == 2 * ENTITIES // 3:
-            compose("kill", "-s", "SIGKILL", "worker")
-            say("docker compose kill -s SIGKILL worker (deliveries in flight)")
-            compose("up", "--detach", "--no-deps", "--no-build", "worker")
-            say("docker compose up --detach --no-deps worker: both replicas back")
+        # The receiver takes RECEIVER_DELAY_SECONDS per request: a burst leaves deliveries mid-send.
+        if i in (ENTITIES // 3, 2 * ENTITIES // 3):
+            pending = in_flight()
+            assert pending > 0, "no delivery in flight: the restart or the kill would prove nothing"
+            if i == ENTITIES // 3:
+                compose("restart", "worker")
+                say(f"docker compose restart worker, {pending} deliveries in flight")
+            else:
+                compose("kill", "-s", "SIGKILL", "worker")
+                say(f"docker compose kill -s SIGKILL worker, {pending} deliveries in flight")
+                compose("up", "--detach", "--no-deps", "--no-build", "worker")
+                say("docker compose up --detach --no-deps worker: both replicas back")
         response = client.post(
             "/v1/entities", json={"acronym": f"CI{i:03d}", "name": f"CI stack entity {i}", "kind": "un_system"}
         )
         assert response.status_code == 201, response.text
         created.append(response.json()["id"])
-        time.sleep(0.05)
 
     def all_delivered() -> list[dict[str, Any]] | None:
         rows = [d for d in deliveries(client, endpoint_id) if d["event_type"] == "entity.created"]
@@ -265,7 +273,8 @@ def restarts_and_kills_lose_nothing(client: httpx.Client, endpoint_id: str, secr
             return rows
         return None
 
-    rows = wait_until(f"{ENTITIES} entity.created deliveries succeeded", all_delivered, 240)
+    # A delivery killed mid-send waits for its lease (WEBHOOK_LEASE_SECONDS, 60 s) to lapse.
+    rows = wait_until(f"{ENTITIES} entity.created deliveries succeeded", all_delivered, 300)
     hooks = [h for h in received() if json.loads(h["body"])["type"] == "entity.created"]
     ids = Counter(h["headers"]["webhook-id"] for h in hooks)
     assert set(ids) == {d["webhook_id"] for d in rows}, "every delivery arrived, under its own webhook-id"
@@ -289,26 +298,83 @@ def restarts_and_kills_lose_nothing(client: httpx.Client, endpoint_id: str, secr
     ok(f"two worker replicas shared the deliveries: {sorted(sharing.values())} after the restarts")
 
 
-def backup_and_restore() -> None:
-    """The runbook's commands, inside the stack: dump the live database, restore a copy."""
-    user, db = "registry", "registry"
+COUNTS = (
+    "SELECT string_agg(format('%s=%s', c.relname, (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n"
+    " FROM %I', c.relname), false, true, '')))[1]), ',' ORDER BY c.relname) FROM pg_class c JOIN pg_namespace n"
+    " ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')"
+)
+DOWN_ONE = "from alembic import command; from migrations.config import alembic_config; command.downgrade(alembic_config(), '-1')"
+
+
+def psql(sql: str) -> str:
+    return compose("exec", "-T", "postgres", "psql", "-U", "registry", "-d", "registry", "-tAc", sql).stdout.strip()
+
+
+def backup() -> Path:
+    """docker/RUNBOOK.md, Backup: pg_dump -Fc of the live database."""
     dump = Path(tempfile.mkdtemp()) / "registry.dump"
     with dump.open("wb") as out:
         subprocess.run(  # noqa: S603
-            [*COMPOSE, "exec", "-T", "postgres", "pg_dump", "-U", user, "-Fc", db], env=ENV, stdout=out, check=True
+            [*COMPOSE, "exec", "-T", "postgres", "pg_dump", "-U", "registry", "-Fc", "registry"],
+            env=ENV,
+            stdout=out,
+            check=True,
         )
-    compose("exec", "-T", "postgres", "createdb", "-U", user, "registry_restored")
+    return dump
+
+
+def consistent_backup() -> tuple[str, Path]:
+    """A backup and the row counts it holds (counted before and after it, until they agree)."""
+    for _ in range(5):
+        counts, dump = psql(COUNTS), backup()
+        if psql(COUNTS) == counts:
+            return counts, dump
+        dump.unlink()
+    raise AssertionError("the database kept changing while it was backed up")
+
+
+def restore_then_roll_back_and_upgrade(client: httpx.Client, dump: Path, counts: str) -> None:
+    """docker/RUNBOOK.md, Restore and Rolling back, as written: writers stopped, the database
+    dropped and restored from the dump, down one revision with the image's Alembic, then
+    `up --wait`: migrate takes it back to head before the API starts."""
+    entity = client.get("/v1/entities", params={"limit": 1}).json()["items"][0]
+    before = client.get(f"/v1/entities/{entity['id']}")
+    compose("stop", "api", "worker", "scheduler")
+    compose("exec", "-T", "postgres", "dropdb", "-U", "registry", "--force", "registry")
+    compose("exec", "-T", "postgres", "createdb", "-U", "registry", "registry")
     with dump.open("rb") as data:
-        compose("exec", "-T", "postgres", "pg_restore", "-U", user, "--no-owner", "-d", "registry_restored", stdin=data)
-    counts = "SELECT string_agg(format('%s=%s', c.relname, (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I', c.relname), false, true, '')))[1]), ',' ORDER BY c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')"
-    live = compose("exec", "-T", "postgres", "psql", "-U", user, "-d", db, "-tAc", counts).stdout.strip()
-    restored = compose("exec", "-T", "postgres", "psql", "-U", user, "-d", "registry_restored", "-tAc", counts)
-    assert live == restored.stdout.strip(), f"{live}\n!=\n{restored.stdout}"
-    compose("exec", "-T", "postgres", "dropdb", "-U", user, "registry_restored")
-    size = dump.stat().st_size
+        compose(
+            "exec",
+            "-T",
+            "postgres",
+            "pg_restore",
+            "-U",
+            "registry",
+            "--no-owner",
+            "--exit-on-error",
+            "-d",
+            "registry",
+            stdin=data,
+        )
+    psql("UPDATE events SET transaction_id = 0 WHERE transaction_id <> 0")
+    restored = psql(COUNTS)
+    assert restored == counts, f"{counts}\n!=\n{restored}"
+    ok(
+        f"restore (pg_restore of a {dump.stat().st_size // 1024} kB pg_dump -Fc): row counts of {counts.count('=')} tables match"
+    )
     dump.unlink()
     dump.parent.rmdir()
-    ok(f"pg_dump -Fc ({size // 1024} kB) and pg_restore in the stack: row counts of {live.count('=')} tables match")
+    head = psql("SELECT version_num FROM alembic_version")
+    compose("run", "--rm", "--no-deps", "migrate", "python", "-c", DOWN_ONE)
+    below = psql("SELECT version_num FROM alembic_version")
+    assert below != head, (head, below)
+    up()
+    assert psql("SELECT version_num FROM alembic_version") == head
+    after = client.get(f"/v1/entities/{entity['id']}")
+    assert after.status_code == 200 and after.headers["etag"] == before.headers["etag"], (before, after)
+    ok(
+        f"rollback: down one revision ({head} -> {below}) with the image's Alembic, then up: migrate back at {head}, same ETag"
+    )
 
 
 def data_survives_down_and_up(client: httpx.Client) -> None:
@@ -335,8 +401,9 @@ def main() -> None:
         with api(key) as client:
             endpoint_id, secret = webhook_and_mail(client)
             restarts_and_kills_lose_nothing(client, endpoint_id, secret)
-            backup_and_restore()
+            counts, dump = consistent_backup()
             data_survives_down_and_up(client)
+            restore_then_roll_back_and_upgrade(client, dump, counts)
         nobody_is_root()
     except BaseException:
         print(compose("ps", "--all", check=False).stdout, file=sys.stderr)
