@@ -73,18 +73,29 @@ echo "compose: $($COMPOSE version --short)"
 
 step "Images"
 bash docker/build-base.sh "$BASE_IMAGE"
-for image in postgres:15 rabbitmq:3 mailcatcher:1; do
-    t0=$SECONDS
-    build -q --build-arg BASE_IMAGE="$BASE_IMAGE" -f "docker/ci/${image%%:*}.Dockerfile" -t "registry-ci/$image" . >/dev/null \
-        || die "building registry-ci/$image failed"
-    echo "registry-ci/$image: $(docker image inspect -f '{{.Size}}' "registry-ci/$image" | numfmt --to=iec) ($((SECONDS - t0))s)"
-done
+# The four images build side by side (mostly waiting on the package mirrors), each logging
+# to BUILD_LOGS/NAME.log.
+BUILD_LOGS=$(mktemp -d)
 secret=()
 [[ -s $CA_BUNDLE ]] && secret=(--secret "id=ca_bundle,src=$CA_BUNDLE")
-t0=$SECONDS
-build -q --build-arg BASE_IMAGE="$BASE_IMAGE" "${secret[@]}" -f docker/Dockerfile -t "$REGISTRY_IMAGE:$TAG" . >/dev/null \
-    || die "building $REGISTRY_IMAGE:$TAG from docker/Dockerfile failed"
-echo "$REGISTRY_IMAGE:$TAG: $(docker image inspect -f '{{.Size}}' "$REGISTRY_IMAGE:$TAG" | numfmt --to=iec) ($((SECONDS - t0))s)"
+declare -A BUILDS=()
+for image in postgres:15 rabbitmq:3 mailcatcher:1; do
+    build --build-arg BASE_IMAGE="$BASE_IMAGE" -f "docker/ci/${image%%:*}.Dockerfile" -t "registry-ci/$image" . \
+        >"$BUILD_LOGS/${image%%:*}.log" 2>&1 &
+    BUILDS[registry-ci/$image]=$!
+done
+build --build-arg BASE_IMAGE="$BASE_IMAGE" "${secret[@]}" -f docker/Dockerfile -t "$REGISTRY_IMAGE:$TAG" . \
+    >"$BUILD_LOGS/registry.log" 2>&1 &
+BUILDS[$REGISTRY_IMAGE:$TAG]=$!
+for image in "${!BUILDS[@]}"; do
+    if ! wait "${BUILDS[$image]}"; then
+        tail -n 40 "$BUILD_LOGS"/*.log
+        die "building $image failed"
+    fi
+    echo "$image: $(docker image inspect -f '{{.Size}}' "$image" | numfmt --to=iec)"
+done
+rm -rf "$BUILD_LOGS"
+echo "images built in $((SECONDS - START))s"
 # The final stage has Python and the virtualenv, and nothing to compile with.
 docker run --rm --entrypoint /bin/sh "$REGISTRY_IMAGE:$TAG" -c \
     'for c in gcc cc c++ g++ make ld as; do command -v "$c" && exit 1; done; [ "$(id -u)" = 10001 ]' \

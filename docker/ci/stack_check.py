@@ -18,104 +18,44 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
-from standardwebhooks import Webhook
-
-ROOT = Path(__file__).resolve().parents[2]
-PROJECT = os.environ.get("CI_STACK_PROJECT", "registry-ci")
-IMAGE, TAG = os.environ.get("REGISTRY_IMAGE", "migration-network-registry"), os.environ.get("TAG", "ci")
-API_PORT = os.environ.get("CI_STACK_API_PORT", "18150")
-MAIL_PORT = os.environ.get("CI_STACK_MAIL_PORT", "18151")
-RECEIVER = f"{PROJECT}-webhook-receiver"
-ENTITIES = int(os.environ.get("CI_STACK_ENTITIES", "40"))
-ENV = {
-    **os.environ,
-    "POSTGRES_PASSWORD": "ci-" + secrets.token_hex(8),
-    "RABBITMQ_PASSWORD": "ci-" + secrets.token_hex(8),
-    "REGISTRY_IMAGE": IMAGE,
-    "TAG": TAG,
-    "API_PORT": API_PORT,
-    "MAILPIT_UI_PORT": MAIL_PORT,
-    "PUBLISH_ADDRESS": "127.0.0.1",
-    "PUBLIC_BASE_URL": f"http://127.0.0.1:{API_PORT}",
-    "LOAD_DEMO_DATA": "true",
-    "WEBHOOK_ALLOWED_PRIVATE_HOSTS": '["webhook-receiver"]',
-}
-COMPOSE = [
-    *os.environ.get("COMPOSE", "docker compose").split(),
-    *("-p", PROJECT, "-f", str(ROOT / "docker/compose.yaml"), "-f", str(ROOT / "docker/compose.ci.yaml")),
-]
-STARTED = time.monotonic()
-RESULTS: list[str] = []
+from stack import (
+    API_PORT,
+    COMPOSE,
+    ENTITIES,
+    ENV,
+    IMAGE,
+    MAIL_PORT,
+    PROJECT,
+    RECEIVER,
+    RESULTS,
+    ROOT,
+    STARTED,
+    TAG,
+    api,
+    compose,
+    containers,
+    deliveries,
+    ok,
+    psql,
+    received,
+    run,
+    say,
+    up,
+    verified,
+    wait_until,
+)
 
 
-def say(message: str) -> None:
-    print(f"[{time.monotonic() - STARTED:6.1f}s] {message}", flush=True)
-
-
-def ok(message: str) -> None:
-    RESULTS.append(message)
-    say("ok: " + message)
-
-
-def run(*args: str, check: bool = True, timeout: float = 600, stdin: Any = None) -> subprocess.CompletedProcess[str]:
-    # The commands are this script's own (docker, compose), never input from elsewhere.
-    result = subprocess.run(args, env=ENV, capture_output=True, text=True, timeout=timeout, check=False, stdin=stdin)  # noqa: S603
-    if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
-    return result
-
-
-def compose(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    return run(*COMPOSE, *args, **kwargs)
-
-
-def containers(service: str | None = None) -> list[dict[str, Any]]:
-    out = compose("ps", "--all", "--format", "json", *([service] if service else [])).stdout
-    rows = [json.loads(line) for line in out.splitlines() if line.strip()]
-    return [row for line in rows for row in (line if isinstance(line, list) else [line])]
-
-
-def wait_until(what: str, probe: Callable[[], Any], within: float) -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        result = probe()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {within:.0f}s")
-        time.sleep(1)
-
-
-def up() -> None:
-    started = time.monotonic()
-    result = compose("up", "--detach", "--wait", "--wait-timeout", "300", "--no-build", check=False)
-    if result.returncode != 0:
-        print(compose("ps", "--all").stdout, compose("logs", "--tail", "60").stdout, file=sys.stderr)
-        raise AssertionError(f"compose up --wait failed:\n{result.stderr}")
-    states = {(c["Service"], c["Name"]): (c["State"], c.get("Health", ""), c.get("ExitCode")) for c in containers()}
-    for (service, name), (state, health, exit_code) in states.items():
-        if service == "migrate":
-            assert state == "exited" and exit_code == 0, f"{name}: {state}, exit {exit_code}"
-        else:
-            assert state == "running", f"{name}: {state}"
-            assert health in ("", "healthy"), f"{name}: {health}"
-    healthy = sorted(s for (s, _), (_, h, _) in states.items() if h == "healthy")
-    ok(
-        f"compose up --wait in {time.monotonic() - started:.0f}s: healthy {', '.join(healthy)}; running worker x2, scheduler"
-    )
-
-
-def migrate_ran_once() -> None:
+def migrate_ran_once(after: str = "up --wait") -> None:
     [migrate] = containers("migrate")
     assert migrate["State"] == "exited" and migrate["ExitCode"] == 0, migrate
     logs = compose("logs", "--no-color", "migrate").stdout
     assert logs.count("database migrated and seeded") == 1, logs[-2000:]
-    ok("migrate: one container, ran once, exit 0")
+    ok(f"migrate: one container, ran once, exit 0 (after {after})")
 
 
 def nobody_is_root() -> None:
@@ -141,10 +81,10 @@ def nobody_is_root() -> None:
 
 
 def first_admin_key() -> str:
-    out = compose("run", "--rm", "api", "registry", "create-admin-key").stdout
+    out = compose("run", "--rm", "--no-deps", "api", "registry", "create-admin-key").stdout
     match = re.search(r"mnr_[0-9a-f]{8}_[A-Za-z0-9_-]{43}", out)
     assert match, out
-    ok("first admin key from `docker compose run --rm api registry create-admin-key`")
+    ok("first admin key from `docker compose run --rm --no-deps api registry create-admin-key`")
     return match.group(0)
 
 
@@ -156,20 +96,6 @@ def start_receiver() -> None:
         *("--env", "RECEIVER_DELAY_SECONDS=1", "--volume", f"{ROOT}/docker/ci/webhook_receiver.py:/receiver.py:ro"),
         *(f"{IMAGE}:{TAG}", "python", "/receiver.py"),
     )
-
-
-def received() -> list[dict[str, Any]]:
-    out = run("docker", "exec", RECEIVER, "cat", "/tmp/hooks.jsonl").stdout  # noqa: S108
-    return [json.loads(line) for line in out.splitlines() if line.strip()]
-
-
-def verified(hook: dict[str, Any], secret: str) -> dict[str, Any]:
-    payload: dict[str, Any] = Webhook(secret).verify(hook["body"], hook["headers"])
-    return payload
-
-
-def api(key: str) -> httpx.Client:
-    return httpx.Client(base_url=f"http://127.0.0.1:{API_PORT}", headers={"Authorization": f"Bearer {key}"}, timeout=30)
 
 
 def webhook_and_mail(client: httpx.Client) -> tuple[str, str]:
@@ -230,17 +156,6 @@ def public_base_url_is_a_setting() -> bool:
     return run("docker", "run", "--rm", f"{IMAGE}:{TAG}", "python", "-c", probe).stdout.strip() == "True"
 
 
-def deliveries(client: httpx.Client, endpoint_id: str) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    params: dict[str, Any] = {"limit": 200}
-    while True:
-        page = client.get(f"/v1/webhook-endpoints/{endpoint_id}/deliveries", params=params).json()
-        rows += page["items"]
-        if not page.get("next_cursor"):
-            return rows
-        params["cursor"] = page["next_cursor"]
-
-
 def restarts_and_kills_lose_nothing(client: httpx.Client, endpoint_id: str, secret: str) -> None:
     created: list[str] = []
 
@@ -273,7 +188,7 @@ def restarts_and_kills_lose_nothing(client: httpx.Client, endpoint_id: str, secr
             return rows
         return None
 
-    # A delivery killed mid-send waits for its lease (WEBHOOK_LEASE_SECONDS, 60 s) to lapse.
+    # A delivery killed mid-send waits for its lease (WEBHOOK_LEASE_SECONDS) to lapse.
     rows = wait_until(f"{ENTITIES} entity.created deliveries succeeded", all_delivered, 300)
     hooks = [h for h in received() if json.loads(h["body"])["type"] == "entity.created"]
     ids = Counter(h["headers"]["webhook-id"] for h in hooks)
@@ -304,10 +219,6 @@ COUNTS = (
     " ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')"
 )
 DOWN_ONE = "from alembic import command; from migrations.config import alembic_config; command.downgrade(alembic_config(), '-1')"
-
-
-def psql(sql: str) -> str:
-    return compose("exec", "-T", "postgres", "psql", "-U", "registry", "-d", "registry", "-tAc", sql).stdout.strip()
 
 
 def backup() -> Path:
@@ -397,6 +308,7 @@ def main() -> None:
         migrate_ran_once()
         nobody_is_root()
         key = first_admin_key()
+        migrate_ran_once(after="run --rm --no-deps api registry create-admin-key")
         start_receiver()
         with api(key) as client:
             endpoint_id, secret = webhook_and_mail(client)
