@@ -91,6 +91,7 @@ def first_admin_key() -> str:
 def secrets_from_files() -> None:
     """The image reads NAME_FILE secrets: DATABASE_URL and BROKER_URL from mounted files only."""
     folder = Path(tempfile.mkdtemp())
+    folder.chmod(0o755)  # the container's uid 10001 reads the files in it
     urls = {
         "database_url": f"postgresql://registry:{ENV['POSTGRES_PASSWORD']}@postgres:5432/registry\n",
         "broker_url": f"amqp://registry:{ENV['RABBITMQ_PASSWORD']}@rabbitmq:5672/\n",
@@ -98,7 +99,7 @@ def secrets_from_files() -> None:
     try:
         for name, url in urls.items():
             (folder / name).write_text(url)
-            (folder / name).chmod(0o644)  # the container's uid 10001 reads it
+            (folder / name).chmod(0o644)
         out = compose(
             *("run", "--rm", "--no-deps", "--env", "DATABASE_URL=", "--env", "BROKER_URL="),
             *(
