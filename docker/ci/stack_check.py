@@ -1,0 +1,367 @@
+"""The Compose stack as an operator runs it, checked end to end (docker/ci-stack.sh runs this).
+
+docker/compose.yaml with docker/compose.ci.yaml (locally built images only), on the Docker
+engine of this machine: every service healthy, migrate once, the first admin key as the
+README says, a write through the published port reaching a webhook receiver on the Compose
+network (signature verified with standardwebhooks) and the mail catcher, worker restarts and
+SIGKILLs losing nothing, two workers sharing the work, nothing running as root, the data kept
+across down/up, and the backup runbook's pg_dump/pg_restore inside the stack.
+"""
+
+import email
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+from stack import (
+    API_PORT,
+    COMPOSE,
+    ENTITIES,
+    ENV,
+    IMAGE,
+    MAIL_PORT,
+    PROJECT,
+    RECEIVER,
+    RESULTS,
+    ROOT,
+    STARTED,
+    TAG,
+    api,
+    compose,
+    containers,
+    deliveries,
+    ok,
+    psql,
+    received,
+    run,
+    say,
+    up,
+    verified,
+    wait_until,
+)
+
+
+def migrate_ran_once(after: str = "up --wait") -> None:
+    [migrate] = containers("migrate")
+    assert migrate["State"] == "exited" and migrate["ExitCode"] == 0, migrate
+    logs = compose("logs", "--no-color", "migrate").stdout
+    assert logs.count("database migrated and seeded") == 1, logs[-2000:]
+    ok(f"migrate: one container, ran once, exit 0 (after {after})")
+
+
+def nobody_is_root() -> None:
+    seen = []
+    for container in containers():
+        if container["State"] != "running":
+            user = run("docker", "inspect", "-f", "{{.Config.User}}", container["ID"]).stdout.strip()
+            assert user and not user.startswith("0") and user != "root", f"{container['Name']} user {user!r}"
+            continue
+        pid = run("docker", "inspect", "-f", "{{.State.Pid}}", container["ID"]).stdout.strip()
+        # The container's main process and everything it started (not `docker exec` probes).
+        tree = run("ps", "-e", "-o", "pid=,ppid=,uid=").stdout.split()
+        rows = [tuple(map(int, tree[i : i + 3])) for i in range(0, len(tree), 3)]
+        family, uids = {int(pid)}, {}
+        for _ in range(5):
+            for p, parent, uid in rows:
+                if p in family or parent in family:
+                    family.add(p)
+                    uids[p] = uid
+        assert uids and all(uid != 0 for uid in uids.values()), f"{container['Name']}: uids {uids}"
+        seen.append(f"{container['Service']}={sorted(set(uids.values()))}")
+    ok("no process runs as root: " + ", ".join(sorted(seen)))
+
+
+def first_admin_key() -> str:
+    out = compose("run", "--rm", "--no-deps", "api", "registry", "create-admin-key").stdout
+    match = re.search(r"mnr_[0-9a-f]{8}_[A-Za-z0-9_-]{43}", out)
+    assert match, out
+    ok("first admin key from `docker compose run --rm --no-deps api registry create-admin-key`")
+    return match.group(0)
+
+
+def secrets_from_files() -> None:
+    """The image reads NAME_FILE secrets: DATABASE_URL and BROKER_URL from mounted files only."""
+    folder = Path(tempfile.mkdtemp())
+    folder.chmod(0o755)  # the container's uid 10001 reads the files in it
+    urls = {
+        "database_url": f"postgresql://registry:{ENV['POSTGRES_PASSWORD']}@postgres:5432/registry\n",
+        "broker_url": f"amqp://registry:{ENV['RABBITMQ_PASSWORD']}@rabbitmq:5672/\n",
+    }
+    try:
+        for name, url in urls.items():
+            (folder / name).write_text(url)
+            (folder / name).chmod(0o644)
+        out = compose(
+            *("run", "--rm", "--no-deps", "--env", "DATABASE_URL=", "--env", "BROKER_URL="),
+            *(
+                "--env",
+                "DATABASE_URL_FILE=/run/secrets/database_url",
+                "--env",
+                "BROKER_URL_FILE=/run/secrets/broker_url",
+            ),
+            *("--volume", f"{folder}:/run/secrets:ro", "api", "registry", "create-admin-key", "--name", "from files"),
+        ).stdout
+        assert re.search(r"mnr_[0-9a-f]{8}_", out), out
+    finally:
+        for name in urls:
+            (folder / name).unlink(missing_ok=True)
+        folder.rmdir()
+    ok(
+        "secrets from files: with DATABASE_URL and BROKER_URL empty and *_FILE mounted, create-admin-key reached the database"
+    )
+
+
+def start_receiver() -> None:
+    run("docker", "rm", "-f", RECEIVER, check=False)
+    network = f"{PROJECT}_default"
+    run(
+        *("docker", "run", "--detach", "--name", RECEIVER, "--network", network, "--network-alias", "webhook-receiver"),
+        *("--env", "RECEIVER_DELAY_SECONDS=1", "--volume", f"{ROOT}/docker/ci/webhook_receiver.py:/receiver.py:ro"),
+        *(f"{IMAGE}:{TAG}", "python", "/receiver.py"),
+    )
+
+
+def webhook_and_mail(client: httpx.Client) -> tuple[str, str]:
+    network = client.get("/v1/networks", params={"scope": "global"}).json()["items"][0]
+    response = client.post(
+        "/v1/webhook-endpoints", json={"url": "http://webhook-receiver:8080/hooks", "event_types": ["*"]}
+    )
+    assert response.status_code == 201, response.text
+    endpoint = response.json()
+    starts = time.strftime("%Y-%m-%dT09:00:00Z", time.gmtime(time.time() + 40 * 86400))
+    ends = starts.replace("T09", "T17")
+    title = f"CI stack meeting {secrets.token_hex(3)}"
+    meeting = client.post(
+        "/v1/meetings",
+        json={
+            "network_id": network["id"],
+            "kind": "extended_membership",
+            "title": title,
+            "starts_at": starts,
+            "ends_at": ends,
+            "time_zone": "Europe/Zurich",
+            "location": "Palais des Nations",
+            "invitees": [{"name": "CI Stakeholder Forum", "email": "forum@stakeholders.example"}],
+        },
+    )
+    assert meeting.status_code == 201, meeting.text
+
+    def meeting_hook() -> dict[str, Any] | None:
+        for hook in received():
+            if json.loads(hook["body"])["type"] == "meeting.created":
+                return hook
+        return None
+
+    hook = wait_until("the meeting.created webhook at the receiver", meeting_hook, 60)
+    payload = verified(hook, endpoint["secret"])
+    assert payload["data"]["meeting"]["id"] == meeting.json()["id"], payload
+    ok(f"a write on 127.0.0.1:{API_PORT} reached the receiver container: meeting.created, signature verified")
+
+    def invitation() -> dict[str, Any] | None:
+        messages = httpx.get(f"http://127.0.0.1:{MAIL_PORT}/api/v1/messages", timeout=5).json()["messages"]
+        return next((m for m in messages if title in m["Subject"]), None)
+
+    message = wait_until("the invitation in the mail catcher", invitation, 90)
+    assert [t["Address"] for t in message["To"]] == ["forum@stakeholders.example"], message
+    raw = httpx.get(f"http://127.0.0.1:{MAIL_PORT}/api/v1/message/{message['ID']}/raw", timeout=5).content
+    parts = {p.get_content_type(): p.get_payload(decode=True) for p in email.message_from_bytes(raw).walk()}
+    assert b"METHOD:REQUEST" in parts["text/calendar"], parts.keys()
+    link = re.search(rb"https?://\S+/v1/meetings/\S+", parts["text/plain"])
+    assert link, parts["text/plain"]
+    if public_base_url_is_a_setting():
+        assert link.group(0).startswith(ENV["PUBLIC_BASE_URL"].encode()), f"{link.group(0)!r}: not PUBLIC_BASE_URL"
+    ok(f"the invitation reached the mail catcher: {message['Subject']!r}, its .ics, link {link.group(0).decode()}")
+    return endpoint["id"], endpoint["secret"]
+
+
+def public_base_url_is_a_setting() -> bool:
+    probe = "from services.settings import Settings; print('public_base_url' in Settings.model_fields)"
+    return run("docker", "run", "--rm", f"{IMAGE}:{TAG}", "python", "-c", probe).stdout.strip() == "True"
+
+
+def restarts_and_kills_lose_nothing(client: httpx.Client, endpoint_id: str, secret: str) -> None:
+    created: list[str] = []
+
+    def mid_send() -> int:
+        # A worker holds a delivery's lease exactly while it sends it.
+        leased = "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending' AND lease_until > now()"
+        return int(psql(leased))
+
+    for i in range(ENTITIES):
+        # The receiver takes RECEIVER_DELAY_SECONDS per request: a burst leaves deliveries mid-send.
+        if i in (ENTITIES // 3, 2 * ENTITIES // 3):
+            sending = wait_until("a delivery mid-send", mid_send, 30)
+            if i == ENTITIES // 3:
+                compose("restart", "worker")
+                say(f"docker compose restart worker, {sending} deliveries mid-send")
+            else:
+                compose("kill", "-s", "SIGKILL", "worker")
+                say(f"docker compose kill -s SIGKILL worker, {sending} deliveries mid-send")
+                compose("up", "--detach", "--no-deps", "--no-build", "worker")
+                say("docker compose up --detach --no-deps worker: both replicas back")
+        response = client.post(
+            "/v1/entities", json={"acronym": f"CI{i:03d}", "name": f"CI stack entity {i}", "kind": "un_system"}
+        )
+        assert response.status_code == 201, response.text
+        created.append(response.json()["id"])
+
+    def all_delivered() -> list[dict[str, Any]] | None:
+        rows = [d for d in deliveries(client, endpoint_id) if d["event_type"] == "entity.created"]
+        if len(rows) == ENTITIES and all(d["status"] == "succeeded" for d in rows):
+            return rows
+        return None
+
+    # A delivery killed mid-send waits for its lease (WEBHOOK_LEASE_SECONDS) to lapse.
+    rows = wait_until(f"{ENTITIES} entity.created deliveries succeeded", all_delivered, 300)
+    hooks = [h for h in received() if json.loads(h["body"])["type"] == "entity.created"]
+    ids = Counter(h["headers"]["webhook-id"] for h in hooks)
+    assert set(ids) == {d["webhook_id"] for d in rows}, "every delivery arrived, under its own webhook-id"
+    payload_ids = {verified(h, secret)["data"]["entity"]["id"] for h in hooks}
+    assert payload_ids == set(created), "every entity created is announced once"
+    repeats = sum(n - 1 for n in ids.values())
+    ok(
+        f"restart and SIGKILL of the workers during deliveries lost nothing: {ENTITIES}/{ENTITIES} delivered,"
+        f" signatures verified, {repeats} repeat(s), each under its first webhook-id"
+    )
+
+    workers = {
+        run(
+            "docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", c["ID"]
+        ).stdout.strip()
+        for c in containers("worker")
+    }
+    senders = Counter(h["peer"] for h in hooks)
+    sharing = {ip: n for ip, n in senders.items() if ip in workers}
+    assert len(workers) == 2 and len(sharing) == 2, f"workers {workers}, senders {senders}"
+    ok(f"two worker replicas shared the deliveries: {sorted(sharing.values())} after the restarts")
+
+
+COUNTS = (
+    "SELECT string_agg(format('%s=%s', c.relname, (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n"
+    " FROM %I', c.relname), false, true, '')))[1]), ',' ORDER BY c.relname) FROM pg_class c JOIN pg_namespace n"
+    " ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')"
+)
+DOWN_ONE = "from alembic import command; from migrations.config import alembic_config; command.downgrade(alembic_config(), '-1')"
+
+
+def backup() -> Path:
+    """docker/RUNBOOK.md, Backup: pg_dump -Fc of the live database."""
+    dump = Path(tempfile.mkdtemp()) / "registry.dump"
+    with dump.open("wb") as out:
+        subprocess.run(  # noqa: S603
+            [*COMPOSE, "exec", "-T", "postgres", "pg_dump", "-U", "registry", "-Fc", "registry"],
+            env=ENV,
+            stdout=out,
+            check=True,
+        )
+    return dump
+
+
+def consistent_backup() -> tuple[str, Path]:
+    """A backup and the row counts it holds (counted before and after it, until they agree)."""
+    for _ in range(5):
+        counts, dump = psql(COUNTS), backup()
+        if psql(COUNTS) == counts:
+            return counts, dump
+        dump.unlink()
+    raise AssertionError("the database kept changing while it was backed up")
+
+
+def restore_then_roll_back_and_upgrade(client: httpx.Client, dump: Path, counts: str) -> None:
+    """docker/RUNBOOK.md, Restore and Rolling back, as written: writers stopped, the database
+    dropped and restored from the dump, down one revision with the image's Alembic, then
+    `up --wait`: migrate takes it back to head before the API starts."""
+    entity = client.get("/v1/entities", params={"limit": 1}).json()["items"][0]
+    before = client.get(f"/v1/entities/{entity['id']}")
+    compose("stop", "api", "worker", "scheduler")
+    compose("exec", "-T", "postgres", "dropdb", "-U", "registry", "--force", "registry")
+    compose("exec", "-T", "postgres", "createdb", "-U", "registry", "registry")
+    with dump.open("rb") as data:
+        compose(
+            "exec",
+            "-T",
+            "postgres",
+            "pg_restore",
+            "-U",
+            "registry",
+            "--no-owner",
+            "--exit-on-error",
+            "-d",
+            "registry",
+            stdin=data,
+        )
+    psql("UPDATE events SET transaction_id = 0 WHERE transaction_id <> 0")
+    restored = psql(COUNTS)
+    assert restored == counts, f"{counts}\n!=\n{restored}"
+    ok(
+        f"restore (pg_restore of a {dump.stat().st_size // 1024} kB pg_dump -Fc): row counts of {counts.count('=')} tables match"
+    )
+    dump.unlink()
+    dump.parent.rmdir()
+    head = psql("SELECT version_num FROM alembic_version")
+    compose("run", "--rm", "--no-deps", "migrate", "python", "-c", DOWN_ONE)
+    below = psql("SELECT version_num FROM alembic_version")
+    assert below != head, (head, below)
+    up()
+    assert psql("SELECT version_num FROM alembic_version") == head
+    after = client.get(f"/v1/entities/{entity['id']}")
+    assert after.status_code == 200 and after.headers["etag"] == before.headers["etag"], (before, after)
+    ok(
+        f"rollback: down one revision ({head} -> {below}) with the image's Alembic, then up: migrate back at {head}, same ETag"
+    )
+
+
+def data_survives_down_and_up(client: httpx.Client) -> None:
+    entity = client.get("/v1/entities", params={"limit": 1}).json()["items"][0]
+    before = client.get(f"/v1/entities/{entity['id']}")
+    run("docker", "rm", "-f", RECEIVER)
+    compose("down")
+    say("docker compose down (volumes kept)")
+    up()
+    after = client.get(f"/v1/entities/{entity['id']}")
+    assert after.status_code == 200 and after.headers["etag"] == before.headers["etag"], (before, after)
+    ok("docker compose down, then up: the records (same ETag) and the admin key are still there")
+
+
+def main() -> None:
+    compose("down", "--volumes", "--remove-orphans", check=False)
+    run("docker", "rm", "-f", RECEIVER, check=False)
+    try:
+        up()
+        migrate_ran_once()
+        nobody_is_root()
+        key = first_admin_key()
+        migrate_ran_once(after="run --rm --no-deps api registry create-admin-key")
+        secrets_from_files()
+        start_receiver()
+        with api(key) as client:
+            endpoint_id, secret = webhook_and_mail(client)
+            restarts_and_kills_lose_nothing(client, endpoint_id, secret)
+            counts, dump = consistent_backup()
+            data_survives_down_and_up(client)
+            restore_then_roll_back_and_upgrade(client, dump, counts)
+        nobody_is_root()
+    except BaseException:
+        print(compose("ps", "--all", check=False).stdout, file=sys.stderr)
+        print(compose("logs", "--no-color", "--tail", "80", check=False).stdout[-20000:], file=sys.stderr)
+        raise
+    finally:
+        if os.environ.get("CI_STACK_KEEP") != "1":
+            run("docker", "rm", "-f", RECEIVER, check=False)
+            compose("down", "--volumes", "--remove-orphans", check=False)
+    print("\nstack check passed in %.0fs:" % (time.monotonic() - STARTED))
+    for line in RESULTS:
+        print("  ok  " + line)
+
+
+if __name__ == "__main__":
+    main()
