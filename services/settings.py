@@ -31,6 +31,14 @@ class Settings(BaseSettings):
     # Scheduler: how often the leader sweeps for due work, in seconds.
     scheduler_interval_seconds: float = 5.0
 
+    # Reliability under faults (issue 12).
+    # A sweep is cut off after this long; a scheduler taking over waits at most this long
+    # for the old leader's last sweep, so two sweeps never overlap.
+    scheduler_sweep_timeout_seconds: float = 30.0
+    # A delivery's broker message counts as queued this long: no second message is sent for
+    # it meanwhile (a lost message is replaced after it).
+    delivery_queue_hold_seconds: float = 600.0
+
     # Load the labelled demo data set. Unset: yes for `registry run` (a developer's or a
     # demo machine), no for `registry migrate` (production).
     load_demo_data: bool | None = None

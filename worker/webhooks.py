@@ -1,6 +1,5 @@
 """Actors for webhooks: send one delivery."""
 
-import asyncio
 import logging
 import uuid
 
@@ -8,7 +7,9 @@ import dramatiq
 
 from services.database import get_database
 from services.webhooks.delivery import send_delivery
+from services.webhooks.models import WebhookDelivery
 from worker.broker import broker
+from worker.queueing import enqueue
 
 logger = logging.getLogger("worker.webhooks")
 
@@ -22,6 +23,7 @@ async def deliver_webhook(delivery_id: str) -> None:
         logger.info("webhook delivery %s: %s", delivery_id, outcome)
 
 
-async def send_deliveries(delivery_ids: list[uuid.UUID]) -> None:
-    for delivery_id in delivery_ids:
-        await asyncio.to_thread(deliver_webhook.send, str(delivery_id))
+async def send_deliveries(delivery_ids: list[uuid.UUID] | None = None) -> int:
+    """One message per delivery not already queued: the given new ones, or (``None``) every
+    due one. Returns how many were sent."""
+    return await enqueue(deliver_webhook, WebhookDelivery, delivery_ids)
