@@ -5,7 +5,9 @@ import asyncio
 import logging
 import signal
 import sys
+import threading
 import time
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -111,9 +113,45 @@ def command_run(args: argparse.Namespace) -> None:
         f"  ready in  {time.monotonic() - started:.1f}s; Ctrl-C stops everything\n",
         flush=True,
     )
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    _serve(app, settings, drain_seconds=0)  # a developer's Ctrl-C stops at once
     if server is not None:
         server.cleanup()
+
+
+class _DrainingServer(uvicorn.Server):
+    """On the first SIGTERM/SIGINT: turn /readyz 503 and answer with ``Connection: close``
+    for ``shutdown_drain_seconds`` (a balancer stops sending, keep-alive clients move on),
+    then stop accepting and finish in-flight requests within ``shutdown_grace_seconds``.
+    A second signal stops at once."""
+
+    drain_seconds = 0.0
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        from api.lifecycle import draining
+
+        drain = self.drain_seconds
+        if draining.is_set() or drain <= 0:
+            super().handle_exit(sig, frame)
+            return
+        draining.set()
+        logger.info("draining for %.1f s before shutting down", drain)
+        timer = threading.Timer(drain, super().handle_exit, args=(sig, None))
+        timer.daemon = True
+        timer.start()
+
+
+def _serve(app: Any, settings: Settings, *, drain_seconds: float, **options: Any) -> None:
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+        **options,
+    )
+    server = _DrainingServer(config)
+    server.drain_seconds = drain_seconds
+    server.run()
 
 
 def command_serve(args: argparse.Namespace) -> None:
@@ -121,11 +159,10 @@ def command_serve(args: argparse.Namespace) -> None:
     settings = get_settings()
     from api.app import create_app
 
-    uvicorn.run(
+    _serve(
         create_app(),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
+        settings,
+        drain_seconds=settings.shutdown_drain_seconds,
         proxy_headers=True,
         forwarded_allow_ips="*",
     )

@@ -6,8 +6,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import orjson
 from sqlalchemy import URL, make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -60,6 +63,29 @@ class Database:
         await self.engine.dispose()
 
 
+# PostgreSQL's SQLSTATE classes and codes that mean "the server is away", not "a bug":
+# 08 connection exception, 53300 too many connections, 57P01-57P03 shutdown or starting up.
+_OUTAGE_SQLSTATES = ("08", "53300", "57P01", "57P02", "57P03")
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) says the database cannot be reached right now:
+    a refused, lost or timed-out connection, a restart, a full pool."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, (OSError, TimeoutError, PoolTimeout, asyncpg.InterfaceError)):
+            return True
+        sqlstate = getattr(current, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_OUTAGE_SQLSTATES):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def create_database(settings: Settings, url: str | None = None) -> Database:
     raw = url or settings.database_url
     if not raw:
@@ -70,6 +96,11 @@ def create_database(settings: Settings, url: str | None = None) -> Database:
         async_database_url(raw),
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
+        # A connection left over from before a database restart is replaced on checkout,
+        # so the first request after the restart succeeds (one round trip per checkout).
+        pool_pre_ping=settings.database_pool_pre_ping,
+        pool_timeout=settings.database_pool_timeout_seconds,
+        connect_args={"timeout": settings.database_connect_timeout_seconds},
         json_serializer=json_dumps,
         hide_parameters=True,  # errors and logs never carry values (secrets among them)
     )

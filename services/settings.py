@@ -38,6 +38,17 @@ class Settings(BaseSettings):
     # A delivery's broker message counts as queued this long: no second message is sent for
     # it meanwhile (a lost message is replaced after it).
     delivery_queue_hold_seconds: float = 600.0
+    # Check a pooled connection before use (replaces ones a database restart broke).
+    database_pool_pre_ping: bool = True
+    # A request waits at most this long for a pool slot or a new connection, then gets 503.
+    database_pool_timeout_seconds: float = 10.0
+    database_connect_timeout_seconds: float = 5.0
+    # An outage's 503 asks clients to retry after this many seconds.
+    retry_after_seconds: int = 5
+    # On SIGTERM the API keeps serving (readyz 503, Connection: close) this long, so a
+    # balancer stops sending, then finishes in-flight requests within the grace period.
+    shutdown_drain_seconds: float = 5.0
+    shutdown_grace_seconds: float = 30.0
 
     # Load the labelled demo data set. Unset: yes for `registry run` (a developer's or a
     # demo machine), no for `registry migrate` (production).

@@ -7,6 +7,7 @@ when a database restart hands the lock to a standby while the old leader is mid-
 """
 
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import String, delete, func, insert, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -74,7 +75,7 @@ async def forget_old_sweeps(session: AsyncSession, *, keep: timedelta = timedelt
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def last_sweep(conn: AsyncConnection) -> dict[str, object] | None:
+async def last_sweep(conn: AsyncConnection) -> dict[str, Any] | None:
     """The latest sweep (for ``registry status`` and ``/readyz``)."""
     row = (
         (
