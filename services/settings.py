@@ -38,8 +38,9 @@ class Settings(BaseSettings):
     # A delivery's broker message counts as queued this long: no second message is sent for
     # it meanwhile (a lost message is replaced after it).
     delivery_queue_hold_seconds: float = 600.0
-    # Check a pooled connection before use (replaces ones a database restart broke).
-    database_pool_pre_ping: bool = True
+    # A pooled connection idle this long is pinged before use (replacing ones a database
+    # restart broke); negative: never. Busy connections are not pinged.
+    database_ping_after_idle_seconds: float = 0.2
     # A request waits at most this long for a pool slot or a new connection, then gets 503.
     database_pool_timeout_seconds: float = 10.0
     database_connect_timeout_seconds: float = 5.0

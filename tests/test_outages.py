@@ -96,7 +96,8 @@ async def test_readyz_shows_the_backlog_and_turns_503_while_draining(committed):
 
 
 async def test_the_first_request_after_its_pooled_connection_died_succeeds(committed):
-    """A database restart leaves dead connections in the pool; pre-ping replaces them."""
+    """A database restart leaves dead connections in the pool; one idle that long is pinged
+    and replaced before use."""
     key = await committed_admin_key()
     database = get_database()
     async with database.read() as conn:
@@ -105,5 +106,6 @@ async def test_the_first_request_after_its_pooled_connection_died_succeeds(commi
         assert (await client.get("/readyz")).status_code == 200
         async with create_database(get_settings()).read_engine.connect() as other:
             assert await other.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        await asyncio.sleep(get_settings().database_ping_after_idle_seconds + 0.1)
         response = await client.get("/v1/entities", headers={"Authorization": f"Bearer {key}"})
     assert response.status_code == 200, response.text
