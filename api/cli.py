@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import json
 import logging
 import signal
 import sys
@@ -201,6 +202,22 @@ def command_scheduler(args: argparse.Namespace) -> None:
     asyncio.run(main())
 
 
+def command_status(args: argparse.Namespace) -> None:
+    """The delivery backlog (due, age of the oldest) and the scheduler's last sweep, as JSON."""
+    from services.database import get_database
+    from services.scheduling.status import operational_status
+
+    async def status() -> dict[str, Any]:
+        database = get_database()
+        try:
+            async with database.read() as conn:
+                return await operational_status(conn)
+        finally:
+            await database.dispose()
+
+    print(json.dumps(asyncio.run(status()), indent=2))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="registry", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -209,6 +226,7 @@ def main(argv: list[str] | None = None) -> None:
         ("serve", command_serve),
         ("migrate", command_migrate),
         ("scheduler", command_scheduler),
+        ("status", command_status),
         ("create-admin-key", command_create_admin_key),
     ):
         sub = commands.add_parser(name, help=(handler.__doc__ or name).strip().splitlines()[0])

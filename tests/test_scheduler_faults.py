@@ -2,6 +2,7 @@
 leader's lock connection dies mid-sweep, and one broker message per due delivery."""
 
 import asyncio
+import json
 import itertools
 import time
 import uuid
@@ -14,6 +15,7 @@ from services.database import get_database
 from services.events.models import Event
 from services.leases import lease
 from services.scheduling.models import SchedulerSweep
+from services.scheduling.status import operational_status
 from services.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from worker import scheduler
 from worker.main import broker
@@ -133,6 +135,9 @@ async def test_the_queue_holds_one_message_per_due_delivery_while_no_worker_runs
     for _ in range(4):  # four sweeps with no worker consuming
         await scheduler.sweep_due_deliveries()
     assert sorted(_queued_deliveries()) == sorted(str(i) for i in ids)
+    async with database.read() as conn:
+        backlog = (await operational_status(conn))["deliveries"]["webhook"]
+    assert backlog["due"] == 5 and backlog["oldest_due_seconds"] >= 0
     # a worker takes one message: the row is leased and its queue mark cleared
     async with database.session() as session:
         assert await lease(session, WebhookDelivery, ids[0], seconds=60) == 0
@@ -161,3 +166,12 @@ async def test_the_queue_holds_one_message_per_due_delivery_while_no_worker_runs
     assert counts[ids[0]] == 2 and all(counts[i] == 1 for i in ids[1:])
     assert done == DeliveryStatus.PENDING
     broker.flush_all()
+
+
+def test_registry_status_prints_the_backlog_and_the_last_sweep(migrated_database, capsys):
+    from api.cli import main
+
+    main(["status"])
+    status = json.loads(capsys.readouterr().out)
+    assert set(status) == {"deliveries", "scheduler"}
+    assert status["deliveries"]["webhook"]["due"] >= 0 and "oldest_due_seconds" in status["deliveries"]["email"]
