@@ -2,8 +2,8 @@
 leader's lock connection dies mid-sweep, and one broker message per due delivery."""
 
 import asyncio
-import json
 import itertools
+import json
 import time
 import uuid
 from datetime import timedelta
