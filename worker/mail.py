@@ -9,12 +9,12 @@ from services.database import get_database
 from services.mail.models import EmailDelivery
 from services.mail.sender import send_email
 from worker.broker import broker
-from worker.queueing import enqueue
+from worker.queueing import DELIVERY_ACTOR_OPTIONS, enqueue
 
 logger = logging.getLogger("worker.mail")
 
 
-@dramatiq.actor(actor_name="mail.send", broker=broker, max_retries=0, time_limit=90_000)
+@dramatiq.actor(actor_name="mail.send", broker=broker, **DELIVERY_ACTOR_OPTIONS, time_limit=90_000)
 async def send_mail(delivery_id: str) -> None:
     """Send a due e-mail delivery; retries are rows the scheduler hands back."""
     outcome = await send_email(get_database(), uuid.UUID(delivery_id))

@@ -12,11 +12,24 @@ from typing import Any
 import dramatiq
 
 from services.clock import clock
-from services.database import get_database
+from services.database import get_database, is_outage
 from services.leases import claim_due_for_queue, mark_queued, unmark_queued
 from services.settings import get_settings
 
 logger = logging.getLogger("worker.queueing")
+
+OUTAGE_RETRIES = 8  # backoff 0.5 s doubling to 15 s: about a minute of database outage
+
+
+def retry_outages(retries: int, error: BaseException) -> bool:
+    """A delivery's message outlives a database outage (the same message is retried with
+    backoff, so its row stays marked queued); any other failure dead-letters it, the mark
+    lapses and the scheduler sends a new one, counted in ``queued_count``."""
+    return retries < OUTAGE_RETRIES and is_outage(error)
+
+
+# Options for the actors that send one delivery.
+DELIVERY_ACTOR_OPTIONS: dict[str, Any] = {"retry_when": retry_outages, "min_backoff": 500, "max_backoff": 15_000}
 
 
 def _send_each(actor: dramatiq.Actor[Any, Any], delivery_ids: list[uuid.UUID]) -> tuple[int, Exception | None]:

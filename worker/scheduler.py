@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from services.clock import clock
-from services.database import Database, get_database
+from services.database import Database, get_database, is_outage
 from services.events.relay import has_pending_events
 from services.idempotency.service import purge_expired_keys
 from services.meetings.service import due_reminder_exists
@@ -37,12 +37,22 @@ logger = logging.getLogger("worker.scheduler")
 LEADER_LOCK_KEY = leadership.LEADER_LOCK_KEY
 
 
+RELAY_RESEND_SECONDS = 5.0
+_relay_sent_at = float("-inf")
+
+
 async def sweep_pending_events() -> None:
-    """Events whose nudge was lost (a crash between commit and send) still get relayed."""
+    """Events whose nudge was lost (a crash between commit and send) still get relayed. At
+    most one message per RELAY_RESEND_SECONDS: while no worker runs, the queue must not
+    fill with relay messages, one per sweep."""
+    global _relay_sent_at
+    if time.monotonic() - _relay_sent_at < RELAY_RESEND_SECONDS:
+        return
     async with get_database().read() as conn:
         pending = await has_pending_events(conn)
     if pending:
         await asyncio.to_thread(relay_events.send)
+        _relay_sent_at = time.monotonic()
 
 
 async def sweep_idempotency_keys() -> None:
@@ -234,9 +244,12 @@ async def run_scheduler(
                     await scheduler.lead(connection, stop)
             except LeadershipLost:
                 logger.error("scheduler %s lost the leader lock and stopped sweeping", scheduler.scheduler_id)
-            except Exception:
+            except Exception as error:
                 logger.warning(
-                    "scheduler %s lost its database connection; retrying", scheduler.scheduler_id, exc_info=True
+                    "scheduler %s lost its database connection (%s); retrying",
+                    scheduler.scheduler_id,
+                    type(error).__name__,
+                    exc_info=not is_outage(error),  # an outage is expected; anything else is a bug
                 )
             await _await_stop(stop, scheduler.interval)
     finally:
