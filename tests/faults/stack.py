@@ -211,7 +211,7 @@ def registry_env(database_url: str, broker_url: str) -> dict[str, str]:
         "DELIVERY_QUEUE_HOLD_SECONDS": "120",
         "RATE_LIMIT_BURST": "100000",
         "RATE_LIMIT_PER_MINUTE": "1000000",
-        "SHUTDOWN_DRAIN_SECONDS": "3",
+        "SHUTDOWN_DRAIN_SECONDS": "5",
     }
 
 
