@@ -176,10 +176,18 @@ class Processes:
         self.start(name, "registry", "scheduler")
 
     def signal(self, name: str, sig: signal.Signals) -> None:
-        os.killpg(self.running[name].pid, sig)
+        """SIGKILL the whole process group; any other signal to the main process only, as an
+        orchestrator does (dramatiq forwards it to its worker processes itself)."""
+        if sig == signal.SIGKILL:
+            os.killpg(self.running[name].pid, sig)
+        else:
+            os.kill(self.running[name].pid, sig)
 
     def wait(self, name: str, within: float) -> int:
-        return self.running[name].wait(timeout=within)
+        try:
+            return self.running[name].wait(timeout=within)
+        except subprocess.TimeoutExpired as error:
+            raise AssertionError(f"{name} did not exit within {within} s:\n{self.log(name)[-4000:]}") from error
 
     def log(self, name: str) -> str:
         return (self.log_dir / f"{name}.log").read_text(errors="replace")
