@@ -170,7 +170,9 @@ class Processes:
         raise AssertionError("the API did not start:\n" + self.log("api"))
 
     def worker(self, name: str = "worker") -> None:
-        self.start(name, "dramatiq", "worker.main", "--processes", "1", "--threads", "4")
+        self.start(
+            name, "dramatiq", "worker.main", "--processes", "1", "--threads", "4", "--worker-shutdown-timeout", "95000"
+        )
 
     def scheduler(self, name: str = "scheduler") -> None:
         self.start(name, "registry", "scheduler")
