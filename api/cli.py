@@ -5,8 +5,8 @@ import asyncio
 import json
 import logging
 import signal
+import socket
 import sys
-import threading
 import time
 from types import FrameType
 from typing import Any
@@ -120,25 +120,33 @@ def command_run(args: argparse.Namespace) -> None:
 
 
 class _DrainingServer(uvicorn.Server):
-    """On the first SIGTERM/SIGINT: turn /readyz 503 and answer with ``Connection: close``
-    for ``shutdown_drain_seconds`` (a balancer stops sending, keep-alive clients move on),
-    then stop accepting and finish in-flight requests within ``shutdown_grace_seconds``.
-    A second signal stops at once."""
+    """On the first SIGTERM/SIGINT: turn /readyz 503 and answer new requests 503 with
+    ``Retry-After`` and ``Connection: close`` for ``drain_seconds`` (a balancer stops
+    sending, clients move on), while requests under way finish; then stop listening, give
+    connections already accepted a moment to be answered, and shut down (in-flight requests
+    get ``shutdown_grace_seconds``). A second signal stops at once."""
 
     drain_seconds = 0.0
+    LINGER_SECONDS = 0.5
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        await super().startup(sockets)
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         from api.lifecycle import draining
 
-        drain = self.drain_seconds
-        if draining.is_set() or drain <= 0:
+        if draining.is_set() or self.drain_seconds <= 0 or not hasattr(self, "_loop"):
             super().handle_exit(sig, frame)
             return
         draining.set()
-        logger.info("draining for %.1f s before shutting down", drain)
-        timer = threading.Timer(drain, super().handle_exit, args=(sig, None))
-        timer.daemon = True
-        timer.start()
+        logger.info("draining for %.1f s before shutting down", self.drain_seconds)
+        self._loop.call_soon_threadsafe(self._loop.call_later, self.drain_seconds, self._stop_listening, sig)
+
+    def _stop_listening(self, sig: int) -> None:
+        for server in self.servers:
+            server.close()
+        self._loop.call_later(self.LINGER_SECONDS, super().handle_exit, sig, None)
 
 
 def _serve(app: Any, settings: Settings, *, drain_seconds: float, **options: Any) -> None:

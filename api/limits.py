@@ -12,8 +12,11 @@ from api.errors import problem_response, unexpected_error_response
 from api.lifecycle import draining
 from services import context
 from services.errors import DomainError
+from services.settings import get_settings
 
 logger = logging.getLogger("api.errors")
+
+HEALTH_PATHS = frozenset({"/healthz", "/readyz"})  # still answered while draining
 
 
 class TooManyRequests(DomainError):
@@ -76,6 +79,9 @@ class EdgeMiddleware:
             await send(message)
 
         try:
+            if closing and scope["path"] not in HEALTH_PATHS:
+                await self._shutting_down(send_with_id)
+                return
             declared = headers.get(b"content-length")
             if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
                 await self._too_large(send, request_id)
@@ -91,6 +97,16 @@ class EdgeMiddleware:
             await response(scope, _no_receive, send)
         finally:
             context.request_id.reset(token)
+
+    async def _shutting_down(self, send: Send) -> None:
+        retry_after = get_settings().retry_after_seconds
+        response = problem_response(
+            503,
+            "shutting-down",
+            f"This server is shutting down; nothing was changed. Retry in {retry_after} s.",
+            headers={"Retry-After": str(retry_after)},
+        )
+        await response({"type": "http"}, _no_receive, send)
 
     def _limited(self, receive: Receive) -> Receive:
         seen = 0

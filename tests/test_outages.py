@@ -85,6 +85,7 @@ async def test_readyz_shows_the_backlog_and_turns_503_while_draining(committed):
         try:
             leaving = await client.get("/readyz")
             served = await client.get("/healthz")
+            refused = await client.get("/v1/entities")
         finally:
             draining.clear()
     assert ready.status_code == 200, ready.text
@@ -93,6 +94,8 @@ async def test_readyz_shows_the_backlog_and_turns_503_while_draining(committed):
     assert set(body["deliveries"]) == {"webhook", "email"} and "due" in body["deliveries"]["webhook"]
     assert _problem(leaving, 503, "not-ready")["checks"]["api"] == "draining"
     assert served.status_code == 200 and served.headers["connection"] == "close"
+    _problem(refused, 503, "shutting-down")  # new work is turned away, quickly and with Retry-After
+    assert refused.headers["retry-after"] and refused.headers["connection"] == "close"
 
 
 async def test_the_first_request_after_its_pooled_connection_died_succeeds(committed):

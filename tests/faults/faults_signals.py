@@ -78,8 +78,12 @@ def test_sigterm_to_the_api_worker_and_scheduler_during_bursts(stack):
         f"schedulers that swept: {len(took_over)}"
     )
     assert len(outcomes) == 100
-    assert all(o.status is not None for o in outcomes), "every request got a response, none was reset"
-    assert all(o.status in (201, 503) for o in outcomes), summary(outcomes)
+    # A request either got a response, or found the port closed after the drain (it was
+    # never sent: ConnectError); none was sent and then reset.
+    unanswered = [o for o in outcomes if o.status is None and o.error != "ConnectError"]
+    assert unanswered == [], summary(outcomes)
+    assert all(o.status in (201, 503, None) for o in outcomes), summary(outcomes)
+    assert all(o.retry_after for o in outcomes if o.status == 503)
     written = {o.acronym for o in outcomes + more if o.status == 201}
     assert written <= saved_acronyms(stack.database_url), "every 2xx is in the database"
     assert set(received) == expected, "nothing lost"
@@ -97,15 +101,18 @@ def test_sigkill_of_the_worker_in_a_loop_during_deliveries(stack):
     kills = 0
     for round_ in range(5):
         stack.processes.worker(f"worker-{round_}")
-        time.sleep(1.5)
+        time.sleep(2.5)  # it boots (about a second) and sends
         stack.processes.signal(f"worker-{round_}", signal.SIGKILL)
         stack.processes.wait(f"worker-{round_}", within=10)
         kills += 1
+    before_last = len(stack.receiver.requests)
     stack.processes.worker("worker-last")
     expected, received = wait_for_deliveries(stack, within=120)
     repeats = {webhook_id: n for webhook_id, n in received.items() if n > 1}
     print(
-        f"\nSIGKILL of the worker x{kills}: deliveries {len(expected)}, received {sum(received.values())}, "
+        f"\nSIGKILL of the worker x{kills}: {before_last} requests arrived during the kills; "
+        f"deliveries {len(expected)}, received {sum(received.values())}, "
         f"ids repeated {len(repeats)} (max {max(received.values())} each)"
     )
+    assert before_last > 0, "the workers were killed during deliveries"
     assert set(received) == expected, "every delivery arrives, and only under its own webhook-id"
