@@ -2,10 +2,13 @@
 
 import argparse
 import asyncio
+import json
 import logging
 import signal
+import socket
 import sys
 import time
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -120,9 +123,53 @@ def command_run(args: argparse.Namespace) -> None:
         f"  ready in  {time.monotonic() - started:.1f}s; Ctrl-C stops everything\n",
         flush=True,
     )
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    _serve(app, settings, drain_seconds=0)  # a developer's Ctrl-C stops at once
     if server is not None:
         server.cleanup()
+
+
+class _DrainingServer(uvicorn.Server):
+    """On the first SIGTERM/SIGINT: turn /readyz 503 and answer new requests 503 with
+    ``Retry-After`` and ``Connection: close`` for ``drain_seconds`` (a balancer stops
+    sending, clients move on), while requests under way finish; then stop listening, give
+    connections already accepted a moment to be answered, and shut down (in-flight requests
+    get ``shutdown_grace_seconds``). A second signal stops at once."""
+
+    drain_seconds = 0.0
+    LINGER_SECONDS = 0.5
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        await super().startup(sockets)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        from api.lifecycle import draining
+
+        if draining.is_set() or self.drain_seconds <= 0 or not hasattr(self, "_loop"):
+            super().handle_exit(sig, frame)
+            return
+        draining.set()
+        logger.info("draining for %.1f s before shutting down", self.drain_seconds)
+        self._loop.call_soon_threadsafe(self._loop.call_later, self.drain_seconds, self._stop_listening, sig)
+
+    def _stop_listening(self, sig: int) -> None:
+        for server in self.servers:
+            server.close()
+        self._loop.call_later(self.LINGER_SECONDS, super().handle_exit, sig, None)
+
+
+def _serve(app: Any, settings: Settings, *, drain_seconds: float, **options: Any) -> None:
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+        **options,
+    )
+    server = _DrainingServer(config)
+    server.drain_seconds = drain_seconds
+    server.run()
 
 
 def command_serve(args: argparse.Namespace) -> None:
@@ -130,11 +177,10 @@ def command_serve(args: argparse.Namespace) -> None:
     settings = get_settings()
     from api.app import create_app
 
-    uvicorn.run(
+    _serve(
         create_app(),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
+        settings,
+        drain_seconds=settings.shutdown_drain_seconds,
         proxy_headers=True,
         forwarded_allow_ips="*",
     )
@@ -173,6 +219,22 @@ def command_scheduler(args: argparse.Namespace) -> None:
     asyncio.run(main())
 
 
+def command_status(args: argparse.Namespace) -> None:
+    """The delivery backlog (due, age of the oldest) and the scheduler's last sweep, as JSON."""
+    from services.database import get_database
+    from services.scheduling.status import operational_status
+
+    async def status() -> dict[str, Any]:
+        database = get_database()
+        try:
+            async with database.read() as conn:
+                return await operational_status(conn)
+        finally:
+            await database.dispose()
+
+    print(json.dumps(asyncio.run(status()), indent=2))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="registry", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -181,6 +243,7 @@ def main(argv: list[str] | None = None) -> None:
         ("serve", command_serve),
         ("migrate", command_migrate),
         ("scheduler", command_scheduler),
+        ("status", command_status),
         ("create-admin-key", command_create_admin_key),
     ):
         sub = commands.add_parser(name, help=(handler.__doc__ or name).strip().splitlines()[0])

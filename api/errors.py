@@ -5,6 +5,7 @@ from http import HTTPStatus
 from typing import Any
 
 import orjson
+from dramatiq.errors import BrokerConnectionError
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -12,7 +13,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.responses import PROBLEM_JSON
+from services.database import is_outage
 from services.errors import DomainError
+from services.settings import get_settings
 
 logger = logging.getLogger("api.errors")
 
@@ -102,9 +105,37 @@ async def _stale_data(request: Request, exc: Exception) -> Response:
     return problem_response(412, "stale-etag", "The record changed while your request ran; fetch it again and retry.")
 
 
-async def _unexpected(request: Request, exc: Exception) -> Response:
-    logger.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem_response(500, "internal-error", "Something went wrong on our side; the change was not saved.")
+def unexpected_error_response(method: str, path: str, error: Exception, request_id: str) -> Response:
+    """The answer to an exception nothing else handled, logged once with the request id:
+    503 with ``Retry-After`` when a dependency (database, broker) is away, else 500."""
+    dependency = _unavailable_dependency(error)
+    if dependency is not None:
+        retry_after = get_settings().retry_after_seconds
+        logger.warning(
+            "%s unavailable on %s %s (request %s): %s", dependency, method, path, request_id, type(error).__name__
+        )
+        return problem_response(
+            503,
+            f"{dependency}-unavailable",
+            f"The registry's {dependency} is unavailable; nothing was changed. Retry in {retry_after} s.",
+            headers={"Retry-After": str(retry_after), "X-Request-ID": request_id},
+        )
+    logger.error("unhandled error on %s %s (request %s)", method, path, request_id, exc_info=error)
+    change = "" if method in ("GET", "HEAD", "OPTIONS") else "; the change was not saved"
+    return problem_response(
+        500,
+        "internal-error",
+        f"Something went wrong on our side{change}. Quote request id {request_id} when reporting it.",
+        headers={"X-Request-ID": request_id},
+    )
+
+
+def _unavailable_dependency(error: Exception) -> str | None:
+    if is_outage(error):
+        return "database"
+    if isinstance(error, BrokerConnectionError):
+        return "broker"
+    return None
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -113,4 +144,3 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(StaleDataError, _stale_data)
-    app.add_exception_handler(Exception, _unexpected)

@@ -1,10 +1,19 @@
+import asyncio
+from urllib.parse import urlsplit
+
 from fastapi import APIRouter, Response
 from sqlalchemy import text
 
-from api.deps import DbRead
+from api.errors import problem_response
+from api.lifecycle import draining
 from api.responses import json_response
+from services.database import get_database
+from services.scheduling.status import operational_status
+from services.settings import get_settings
 
 router = APIRouter(tags=["operations"])
+
+CHECK_SECONDS = 2.0  # a readiness probe answers within this, whatever is down
 
 
 @router.get("/healthz")
@@ -13,8 +22,49 @@ async def liveness() -> Response:
     return json_response({"status": "ok"})
 
 
-@router.get("/readyz")
-async def readiness(conn: DbRead) -> Response:
-    """The process can reach its database."""
-    await conn.execute(text("SELECT 1"))
-    return json_response({"status": "ready"})
+@router.get(
+    "/readyz",
+    responses={503: {"description": "Draining, or a dependency is down; `checks` says which."}},
+)
+async def readiness() -> Response:
+    """The process can serve: not shutting down, its database and broker answer. Also the
+    delivery backlog (due count, age of the oldest) and the scheduler's last sweep."""
+    checks: dict[str, str] = {"api": "draining" if draining.is_set() else "up"}
+    detail: dict[str, object] = {}
+    try:
+        async with asyncio.timeout(CHECK_SECONDS), get_database().read() as conn:
+            await conn.execute(text("SELECT 1"))
+            detail = await operational_status(conn)
+        checks["database"] = "up"
+    except Exception:  # any failure here means "not ready", never a 500
+        checks["database"] = "down"
+    checks["broker"] = await _broker_check()
+    if any(state != "up" for state in checks.values()):
+        down = ", ".join(name for name, state in checks.items() if state != "up")
+        retry_after = get_settings().retry_after_seconds
+        return problem_response(
+            503,
+            "not-ready",
+            f"Not ready: {down}.",
+            title="Service unavailable",
+            headers={"Retry-After": str(retry_after)},
+            checks=checks,
+            **detail,
+        )
+    return json_response({"status": "ready", "checks": checks, **detail})
+
+
+async def _broker_check() -> str:
+    """The broker's port accepts a connection (the in-memory broker is always up)."""
+    url = get_settings().broker_url
+    if not url:
+        return "up"
+    parts = urlsplit(url)
+    default_port = 5672 if parts.scheme.startswith("amqp") else 6379
+    try:
+        async with asyncio.timeout(CHECK_SECONDS):
+            _, writer = await asyncio.open_connection(parts.hostname or "localhost", parts.port or default_port)
+        writer.close()
+        return "up"
+    except (OSError, TimeoutError):
+        return "down"

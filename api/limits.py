@@ -1,5 +1,6 @@
 """Per-caller rate limits, request ids and body size limits: the edge of every request."""
 
+import logging
 import math
 import time
 import uuid
@@ -7,9 +8,15 @@ import uuid
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import problem_response
+from api.errors import problem_response, unexpected_error_response
+from api.lifecycle import draining
 from services import context
 from services.errors import DomainError
+from services.settings import get_settings
+
+logger = logging.getLogger("api.errors")
+
+HEALTH_PATHS = frozenset({"/healthz", "/readyz"})  # still answered while draining
 
 
 class TooManyRequests(DomainError):
@@ -58,14 +65,48 @@ class EdgeMiddleware:
         headers = dict(scope["headers"])
         request_id = _clean_request_id(headers.get(b"x-request-id"))
         token = context.request_id.set(request_id)
+        started = False
+        closing = draining.is_set()  # on the way down: ask clients to reconnect elsewhere
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                extra = [(b"x-request-id", request_id.encode())]
+                if closing:
+                    extra.append((b"connection", b"close"))
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
         try:
+            if closing and scope["path"] not in HEALTH_PATHS:
+                await self._shutting_down(send_with_id)
+                return
             declared = headers.get(b"content-length")
             if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
                 await self._too_large(send, request_id)
                 return
-            await self.app(scope, self._limited(receive), _with_request_id(send, request_id))
+            await self.app(scope, self._limited(receive), send_with_id)
+        except Exception as error:
+            if started:  # too late for a problem response; the server closes the connection
+                logger.error("error after the response started (request %s)", request_id, exc_info=error)
+                raise
+            # Answered here, inside the server's error middleware, so the error is logged
+            # once, the response keeps its request id and the connection stays usable.
+            response = unexpected_error_response(scope["method"], scope["path"], error, request_id)
+            await response(scope, _no_receive, send)
         finally:
             context.request_id.reset(token)
+
+    async def _shutting_down(self, send: Send) -> None:
+        retry_after = get_settings().retry_after_seconds
+        response = problem_response(
+            503,
+            "shutting-down",
+            f"This server is shutting down; nothing was changed. Retry in {retry_after} s.",
+            headers={"Retry-After": str(retry_after)},
+        )
+        await response({"type": "http"}, _no_receive, send)
 
     def _limited(self, receive: Receive) -> Receive:
         seen = 0
@@ -107,12 +148,3 @@ def _clean_request_id(raw: bytes | None) -> str:
     if raw and 0 < len(raw) <= 100 and all(chr(c).isalnum() or chr(c) in "-_." for c in raw):
         return raw.decode()
     return uuid.uuid4().hex
-
-
-def _with_request_id(send: Send, request_id: str) -> Send:
-    async def send_with_id(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
-        await send(message)
-
-    return send_with_id

@@ -2,13 +2,18 @@
 sends it outside any transaction, then records the outcome. A worker that dies lets go when
 the lease lapses, and the scheduler hands the row out again.
 
-Both delivery models have ``id``, ``status``, ``attempts``, ``next_attempt_at`` and ``lease_until``."""
+A row also carries ``queued_until``: while it lies in the future a broker message for the row
+is queued, so neither the relay nor the scheduler sends another (one message per due
+delivery, however long the workers are away). A worker that takes the message clears it.
+
+Both delivery models have ``id``, ``status``, ``attempts``, ``next_attempt_at``, ``lease_until``,
+``queued_until`` and ``queued_count``."""
 
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.clock import clock
@@ -31,10 +36,76 @@ async def lease(session: AsyncSession, model: Any, delivery_id: uuid.UUID, *, se
             model.next_attempt_at <= now + timedelta(seconds=1),
             _free(model, now),
         )
-        .values(lease_until=now + timedelta(seconds=seconds))
+        .values(lease_until=now + timedelta(seconds=seconds), queued_until=None)
         .returning(model.attempts)
     )
+    if attempts is None:  # the message is spent all the same: let the scheduler send another when due
+        await session.execute(
+            update(model).where(model.id == delivery_id, model.queued_until.is_not(None)).values(queued_until=None)
+        )
     return attempts
+
+
+def _unqueued(model: Any, now: datetime) -> Any:
+    return or_(model.queued_until.is_(None), model.queued_until < now)
+
+
+def _mark(model: Any, now: datetime, hold_seconds: float) -> dict[str, Any]:
+    return {"queued_until": now + timedelta(seconds=hold_seconds), "queued_count": model.queued_count + 1}
+
+
+async def claim_due_for_queue(
+    session: AsyncSession, model: Any, *, now: datetime, hold_seconds: float, limit: int = 500
+) -> list[uuid.UUID]:
+    """Mark up to ``limit`` due rows that are neither leased nor queued as queued, and return
+    them: the caller sends one message each after commit. Concurrent callers skip each
+    other's rows."""
+    candidates = (
+        select(model.id)
+        .where(model.status == DeliveryStatus.PENDING, model.next_attempt_at <= now, _free(model, now))
+        .where(_unqueued(model, now))
+        .order_by(model.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = await session.scalars(
+        update(model)
+        .where(model.id.in_(candidates.scalar_subquery()))
+        .values(**_mark(model, now, hold_seconds))
+        .returning(model.id)
+    )
+    return list(claimed.all())
+
+
+async def mark_queued(
+    session: AsyncSession, model: Any, delivery_ids: list[uuid.UUID], *, now: datetime, hold_seconds: float
+) -> list[uuid.UUID]:
+    """Mark the given pending rows as queued unless a message for them already is; returns
+    the ones marked (new deliveries the relay hands out)."""
+    marked = await session.scalars(
+        update(model)
+        .where(model.id.in_(delivery_ids), model.status == DeliveryStatus.PENDING, _unqueued(model, now))
+        .values(**_mark(model, now, hold_seconds))
+        .returning(model.id)
+    )
+    return list(marked.all())
+
+
+async def unmark_queued(session: AsyncSession, model: Any, delivery_ids: list[uuid.UUID]) -> None:
+    """The broker refused these messages: the next sweep may send them again."""
+    await session.execute(update(model).where(model.id.in_(delivery_ids)).values(queued_until=None))
+
+
+async def backlog(conn: AsyncConnection, model: Any, *, now: datetime) -> tuple[int, datetime | None]:
+    """How many pending rows are due, and since when the oldest has been."""
+    row = (
+        await conn.execute(
+            select(func.count(), func.min(model.next_attempt_at)).where(
+                model.status == DeliveryStatus.PENDING, model.next_attempt_at <= now
+            )
+        )
+    ).one()
+    return int(row[0]), row[1]
 
 
 async def due_ids(

@@ -14,6 +14,7 @@ from services.memberships.models import Membership
 from services.mous.models import Mou, MouArea, MouAreaObjective, MouAreaSupporter, MouDocument, MouParty
 from services.networks.models import Network
 from services.reviews.models import Recommendation, Review, ReviewPolicy, ReviewReminder
+from services.scheduling.models import SchedulerSweep
 from services.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from services.working_groups.models import (
     WorkingGroup,
@@ -50,6 +51,7 @@ __all__ = [
     "Review",
     "ReviewPolicy",
     "ReviewReminder",
+    "SchedulerSweep",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -60,6 +60,26 @@ class Settings(BaseSettings):
     # Scheduler: how often the leader sweeps for due work, in seconds.
     scheduler_interval_seconds: float = 5.0
 
+    # Reliability under faults (issue 12).
+    # A sweep is cut off after this long; a scheduler taking over waits at most this long
+    # for the old leader's last sweep, so two sweeps never overlap.
+    scheduler_sweep_timeout_seconds: float = 30.0
+    # A delivery's broker message counts as queued this long: no second message is sent for
+    # it meanwhile (a lost message is replaced after it).
+    delivery_queue_hold_seconds: float = 600.0
+    # A pooled connection idle this long is pinged before use (replacing ones a database
+    # restart broke); negative: never. Busy connections are not pinged.
+    database_ping_after_idle_seconds: float = 0.2
+    # A request waits at most this long for a pool slot or a new connection, then gets 503.
+    database_pool_timeout_seconds: float = 10.0
+    database_connect_timeout_seconds: float = 5.0
+    # An outage's 503 asks clients to retry after this many seconds.
+    retry_after_seconds: int = 5
+    # On SIGTERM the API keeps serving (readyz 503, Connection: close) this long, so a
+    # balancer stops sending, then finishes in-flight requests within the grace period.
+    shutdown_drain_seconds: float = 5.0
+    shutdown_grace_seconds: float = 30.0
+
     # Load the labelled demo data set. Unset: yes for `registry run` (a developer's or a
     # demo machine), no for `registry migrate` (production).
     load_demo_data: bool | None = None

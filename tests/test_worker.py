@@ -57,12 +57,15 @@ async def test_a_committed_write_nudges_the_relay(committed):
     assert _queued_relays() == 1  # nothing committed, nothing to relay
 
 
-async def test_the_scheduler_sweep_relays_events_whose_nudge_was_lost(committed):
+async def test_the_scheduler_sweep_relays_events_whose_nudge_was_lost(committed, monkeypatch):
+    monkeypatch.setattr(scheduler, "_relay_sent_at", float("-inf"))  # no sweep sent one just now
     database = get_database()
     async with database.session() as session:
         await make_entity(session, acronym="LOST")
     broker.flush_all()
     await scheduler.run_sweeps()
+    assert _queued_relays() == 1
+    await scheduler.run_sweeps()  # the worker is away: the next sweep does not add another
     assert _queued_relays() == 1
 
 

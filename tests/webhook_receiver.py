@@ -9,7 +9,7 @@ from typing import Any
 class Receiver:
     """Records every request; answers with the next status in ``script`` (then 200)."""
 
-    def __init__(self, script: list[int] | None = None, *, stall_first_seconds: float = 0.0) -> None:
+    def __init__(self, script: list[int] | None = None, *, stall_first_seconds: float = 0.0, port: int = 0) -> None:
         self.requests: list[dict[str, Any]] = []
         self.script = list(script or [])
         self.lock = threading.Lock()
@@ -42,7 +42,7 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 

@@ -1,19 +1,20 @@
 """Actors for e-mail: send one message."""
 
-import asyncio
 import logging
 import uuid
 
 import dramatiq
 
 from services.database import get_database
+from services.mail.models import EmailDelivery
 from services.mail.sender import send_email
 from worker.broker import broker
+from worker.queueing import DELIVERY_ACTOR_OPTIONS, enqueue
 
 logger = logging.getLogger("worker.mail")
 
 
-@dramatiq.actor(actor_name="mail.send", broker=broker, max_retries=0, time_limit=90_000)
+@dramatiq.actor(actor_name="mail.send", broker=broker, **DELIVERY_ACTOR_OPTIONS, time_limit=90_000)
 async def send_mail(delivery_id: str) -> None:
     """Send a due e-mail delivery; retries are rows the scheduler hands back."""
     outcome = await send_email(get_database(), uuid.UUID(delivery_id))
@@ -21,6 +22,7 @@ async def send_mail(delivery_id: str) -> None:
         logger.info("e-mail delivery %s: %s", delivery_id, outcome)
 
 
-async def send_mails(delivery_ids: list[uuid.UUID]) -> None:
-    for delivery_id in delivery_ids:
-        await asyncio.to_thread(send_mail.send, str(delivery_id))
+async def send_mails(delivery_ids: list[uuid.UUID] | None = None) -> int:
+    """One message per e-mail delivery not already queued: the given new ones, or (``None``)
+    every due one. Returns how many were sent."""
+    return await enqueue(send_mail, EmailDelivery, delivery_ids)

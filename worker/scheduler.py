@@ -4,6 +4,9 @@ and hands it to the workers. Other instances wait to take over."""
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -11,17 +14,17 @@ from typing import Any
 
 import dramatiq
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from services.clock import clock
-from services.database import get_database
+from services.database import Database, get_database, is_outage
 from services.events.relay import has_pending_events
 from services.idempotency.service import purge_expired_keys
-from services.mail.sender import due_email_ids
 from services.meetings.service import due_reminder_exists
 from services.mous.repository import due_for_transition
+from services.scheduling import repository as leadership
 from services.settings import get_settings
-from services.webhooks.repository import due_delivery_ids
 from worker.events import relay_events, unit_of_work
 from worker.mail import send_mails
 from worker.meetings import check_annual_rule, send_reminders
@@ -31,16 +34,25 @@ from worker.webhooks import send_deliveries
 
 logger = logging.getLogger("worker.scheduler")
 
-# Any constant shared by every scheduler instance; "MNR" + "sched".
-LEADER_LOCK_KEY = 0x4D4E52_5343
+LEADER_LOCK_KEY = leadership.LEADER_LOCK_KEY
+
+
+RELAY_RESEND_SECONDS = 5.0
+_relay_sent_at = float("-inf")
 
 
 async def sweep_pending_events() -> None:
-    """Events whose nudge was lost (a crash between commit and send) still get relayed."""
+    """Events whose nudge was lost (a crash between commit and send) still get relayed. At
+    most one message per RELAY_RESEND_SECONDS: while no worker runs, the queue must not
+    fill with relay messages, one per sweep."""
+    global _relay_sent_at
+    if time.monotonic() - _relay_sent_at < RELAY_RESEND_SECONDS:
+        return
     async with get_database().read() as conn:
         pending = await has_pending_events(conn)
     if pending:
         await asyncio.to_thread(relay_events.send)
+        _relay_sent_at = time.monotonic()
 
 
 async def sweep_idempotency_keys() -> None:
@@ -59,16 +71,13 @@ async def sweep_due_mous() -> None:
 
 
 async def sweep_due_deliveries() -> None:
-    """Retries that are due, and deliveries whose worker died mid-send (their lease lapsed)."""
-    async with get_database().read() as conn:
-        due = await due_delivery_ids(conn, now=clock.now())
-    await send_deliveries(due)
+    """Retries that are due, and deliveries whose worker died mid-send (their lease lapsed):
+    one message each, unless one is already queued."""
+    await send_deliveries()
 
 
 async def sweep_due_emails() -> None:
-    async with get_database().read() as conn:
-        due = await due_email_ids(conn)
-    await send_mails(due)
+    await send_mails()
 
 
 async def sweep_due_reminders() -> None:
@@ -129,39 +138,119 @@ async def run_sweeps(last_run: dict[str, float] | None = None) -> None:
             logger.exception("sweep %s failed; it runs again next interval", name)
 
 
-async def _try_lead(connection: AsyncConnection) -> bool:
-    return bool(await connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": LEADER_LOCK_KEY}))
+def new_scheduler_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+async def _await_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+class LeadershipLost(Exception):
+    """The lock connection no longer holds the leader lock: stop sweeping, reconnect."""
+
+
+@dataclass
+class _Scheduler:
+    database: Database
+    sweep: Callable[[], Awaitable[None]]
+    interval: float
+    cutoff: float  # a sweep is cut off after this many seconds
+    scheduler_id: str
+    pruned_at: float = float("-inf")
+
+    async def lead(self, connection: AsyncConnection, stop: asyncio.Event) -> None:
+        """Stand by on ``connection`` until it takes the lock, then sweep until stopped."""
+        async with asyncio.timeout(self.cutoff):
+            lock_pid = await leadership.backend_pid(connection)
+        leading = False
+        while not stop.is_set():
+            if not leading:
+                async with asyncio.timeout(self.cutoff):
+                    leading = await leadership.try_lead(connection)
+                if leading:
+                    logger.info("scheduler %s is the leader", self.scheduler_id)
+                    await self._wait_for_others(stop)
+            elif not stop.is_set():
+                await self._fenced_sweep(lock_pid)
+            if not leading:
+                async with asyncio.timeout(self.cutoff):
+                    await connection.scalar(text("SELECT 1"))  # notice a lost database early
+            await _await_stop(stop, self.interval)
+        if leading:
+            await leadership.release(connection)
+
+    async def _wait_for_others(self, stop: asyncio.Event) -> None:
+        async with asyncio.timeout(self.cutoff), self.database.session() as session:
+            wait = await leadership.seconds_until_others_stop(
+                session, scheduler_id=self.scheduler_id, sweep_timeout=self.cutoff
+            )
+        if wait > 0:
+            logger.info("waiting %.1f s for the previous leader's last sweep to end", wait)
+            await _await_stop(stop, wait)
+
+    async def _fenced_sweep(self, lock_pid: int) -> None:
+        """One sweep, logged only if the lock is still ours as it starts, and cut off in time."""
+        async with asyncio.timeout(self.cutoff), self.database.session() as session:
+            sweep_id = await leadership.start_sweep(session, scheduler_id=self.scheduler_id, lock_pid=lock_pid)
+        if sweep_id is None:
+            raise LeadershipLost()
+        try:
+            async with asyncio.timeout(self.cutoff):
+                await self.sweep()
+        except TimeoutError:
+            logger.error("a sweep ran past %.0f s and was cut off; the next one carries on", self.cutoff)
+        async with asyncio.timeout(self.cutoff), self.database.session() as session:
+            await leadership.finish_sweep(session, sweep_id)
+            if time.monotonic() - self.pruned_at > HOURLY:
+                self.pruned_at = time.monotonic()
+                await leadership.forget_old_sweeps(session)
 
 
 async def run_scheduler(
-    stop: asyncio.Event, *, interval: float | None = None, sweep: Callable[[], Awaitable[None]] | None = None
+    stop: asyncio.Event,
+    *,
+    interval: float | None = None,
+    sweep: Callable[[], Awaitable[None]] | None = None,
+    sweep_timeout: float | None = None,
+    scheduler_id: str | None = None,
 ) -> None:
     """Sweep (``run_sweeps`` unless told otherwise) every ``interval`` seconds while leader,
-    until ``stop`` is set. The lock lives on one held connection: if this process dies,
-    PostgreSQL releases it."""
+    until ``stop`` is set.
+
+    The lock lives on one held, unpooled connection: if this process dies, the connection
+    fails or the database restarts, PostgreSQL releases it. Before every sweep the leader
+    proves, in the statement that logs the sweep, that this connection still holds the lock,
+    and stops sweeping at once when it does not. A new leader first waits for any sweep of
+    another scheduler to finish or reach its cut-off (``sweep_timeout``), so sweeps never
+    overlap. After an outage, sweeping resumes within about ``interval`` + ``sweep_timeout``
+    of the database answering again."""
+    settings = get_settings()
     last_run: dict[str, float] = {}
-    sweep = sweep or (lambda: run_sweeps(last_run))
-    interval = interval if interval is not None else get_settings().scheduler_interval_seconds
-    database = get_database()
-    leading = False
-    while not stop.is_set():
-        try:
-            async with database.read_engine.connect() as connection:
-                while not stop.is_set():
-                    if not leading:
-                        leading = await _try_lead(connection)
-                        if leading:
-                            logger.info("this scheduler is the leader")
-                    if leading:
-                        await sweep()
-                    else:
-                        await connection.scalar(text("SELECT 1"))  # notice a lost database early
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), timeout=interval)
-                if leading:
-                    await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LEADER_LOCK_KEY})
-        except Exception:
-            leading = False
-            logger.exception("scheduler lost its database connection; retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval)
+    scheduler = _Scheduler(
+        database=get_database(),
+        sweep=sweep or (lambda: run_sweeps(last_run)),
+        interval=interval if interval is not None else settings.scheduler_interval_seconds,
+        cutoff=sweep_timeout if sweep_timeout is not None else settings.scheduler_sweep_timeout_seconds,
+        scheduler_id=scheduler_id or new_scheduler_id(),
+    )
+    # Never pooled: closing this connection, on any error, releases the lock.
+    lock_engine = create_async_engine(scheduler.database.engine.url, poolclass=NullPool)
+    try:
+        while not stop.is_set():
+            try:
+                async with lock_engine.connect() as connection:
+                    await scheduler.lead(connection, stop)
+            except LeadershipLost:
+                logger.error("scheduler %s lost the leader lock and stopped sweeping", scheduler.scheduler_id)
+            except Exception as error:
+                logger.warning(
+                    "scheduler %s lost its database connection (%s); retrying",
+                    scheduler.scheduler_id,
+                    type(error).__name__,
+                    exc_info=not is_outage(error),  # an outage is expected; anything else is a bug
+                )
+            await _await_stop(stop, scheduler.interval)
+    finally:
+        await lock_engine.dispose()

@@ -1,7 +1,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, SmallInteger, String, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.base import Base
@@ -25,6 +25,10 @@ class EmailDelivery(Base):
     attempts: Mapped[int] = mapped_column(SmallInteger, server_default="0")
     next_attempt_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
     lease_until: Mapped[datetime | None]
+    # A broker message for it is queued until this passes (one message per due delivery);
+    # queued_count counts the messages ever sent for it, re-sends included.
+    queued_until: Mapped[datetime | None]
+    queued_count: Mapped[int] = mapped_column(Integer, server_default="0")
     last_error: Mapped[str | None] = mapped_column(String(500))
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(server_default=text("now()"))

@@ -52,6 +52,10 @@ class WebhookDelivery(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
     # A worker holds a delivery while it sends; a worker that dies lets go when this passes.
     lease_until: Mapped[datetime | None]
+    # A broker message for it is queued until this passes (one message per due delivery);
+    # queued_count counts the messages ever sent for it, re-sends included.
+    queued_until: Mapped[datetime | None]
+    queued_count: Mapped[int] = mapped_column(Integer, server_default="0")
     last_status_code: Mapped[int | None] = mapped_column(SmallInteger)
     last_error: Mapped[str | None] = mapped_column(String(500))
     succeeded_at: Mapped[datetime | None]

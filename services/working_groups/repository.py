@@ -229,14 +229,24 @@ async def chairs_on(session: AsyncSession, *, group_id: uuid.UUID, entity_id: uu
     return bool(await session.scalar(query))
 
 
-async def other_chairs_after(session: AsyncSession, *, group_id: uuid.UUID, excluding: uuid.UUID, day: date) -> bool:
-    """Whether another chair post is held on ``day`` or later (so the group is not left chairless)."""
+async def has_open_ended_chair(
+    session: AsyncSession, *, group_id: uuid.UUID, excluding: uuid.UUID | None = None
+) -> bool:
+    """Whether the group keeps a chair whose post has no end, other than ``excluding``.
+
+    A post's period is ``daterange(start_date, end_date, '[]')``, which PostgreSQL keeps
+    half-open as ``[start_date, end_date + 1)``: a post ending on day D chairs D and no
+    later day, so only an upper-unbounded range keeps an active group chaired for good.
+    The caller holds the group's row lock, so two posts cannot both pass this check.
+    """
+    period = func.daterange(WorkingGroupPost.start_date, WorkingGroupPost.end_date, "[]")
     condition = and_(
         WorkingGroupPost.working_group_id == group_id,
         WorkingGroupPost.kind == PostKind.CHAIR,
-        WorkingGroupPost.id != excluding,
-        or_(WorkingGroupPost.end_date.is_(None), WorkingGroupPost.end_date >= day),
+        func.upper_inf(period),
     )
+    if excluding is not None:
+        condition = and_(condition, WorkingGroupPost.id != excluding)
     return bool(await session.scalar(select(exists().where(condition))))
 
 

@@ -225,12 +225,13 @@ async def activate_working_group(
             WorkingGroupPost.working_group_id == group_id,
             WorkingGroupPost.kind == PostKind.CHAIR,
             repository.post_active_on(activated_on),
+            WorkingGroupPost.end_date.is_(None),  # an active group keeps a chair with no end
         )
     )
     if not chairs:
         raise Conflict(
             "working-group-needs-chair",
-            f"An active working group has a chair: appoint one (POST /v1/working-groups/{group_id}/chairs) holding the post on {activated_on}.",
+            f"An active working group has a chair: appoint one (POST /v1/working-groups/{group_id}/chairs) holding the post on {activated_on} with no end date.",
         )
     group.status = WorkingGroupStatus.ACTIVE
     group.activated_on = activated_on
@@ -405,6 +406,17 @@ async def add_post(
     return row
 
 
+async def _keep_a_chair(session: AsyncSession, group: WorkingGroup, post: WorkingGroupPost) -> None:
+    """Refuse to end an active group's last open-ended chair post (the group row is locked)."""
+    if group.status == WorkingGroupStatus.ACTIVE and not await repository.has_open_ended_chair(
+        session, group_id=group.id, excluding=post.id
+    ):
+        raise Conflict(
+            "last-chair",
+            f"This is the last chair of the active group {group.name}; appoint another chair first, or close the group.",
+        )
+
+
 async def end_post(
     session: AsyncSession, *, group_id: uuid.UUID, post_id: uuid.UUID, kind: PostKind, data: PostEnd, actor: Principal
 ) -> dict[str, Any]:
@@ -431,14 +443,8 @@ async def end_post(
         raise InvalidInput(
             "invalid-period", f"end_date {data.end_date} is before the post's start_date {post.start_date}."
         )
-    if (
-        kind == PostKind.CHAIR
-        and group.status == WorkingGroupStatus.ACTIVE
-        and not await repository.other_chairs_after(session, group_id=group_id, excluding=post.id, day=data.end_date)
-    ):
-        raise Conflict(
-            "last-chair", "This is the active group's last chair; appoint another chair first, or close the group."
-        )
+    if kind == PostKind.CHAIR:
+        await _keep_a_chair(session, group, post)
     await _finish_post(session, group, post, data.end_date, data.reason or "ended", actor)
     row = await repository.get_post_row(session, post.id)
     assert row is not None
@@ -454,7 +460,8 @@ async def end_posts_for_membership(
         session, network_id=network_id, entity_id=entity_id, after=end_date
     )
     for post in posts:
-        group = await session.get(WorkingGroup, post.working_group_id)
-        assert group is not None
+        group = await load_group_for_update(session, post.working_group_id)
+        if post.kind == PostKind.CHAIR:
+            await _keep_a_chair(session, group, post)
         await _finish_post(session, group, post, end_date, "network membership ended", actor)
     return len(posts)

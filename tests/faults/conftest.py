@@ -1,0 +1,70 @@
+"""Fault tests run on throwaway services of their own (tests/faults/stack.py), started once
+per run; each test gets a fresh, migrated database and the registry's processes on it."""
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.faults.stack import (
+    API_PORT,
+    RECEIVER_PORT,
+    Processes,
+    ThrowawayPostgres,
+    ThrowawayRabbit,
+    admin_key,
+    migrate,
+    registry_env,
+)
+from tests.webhook_receiver import Receiver
+
+_databases = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[ThrowawayPostgres]:
+    server = ThrowawayPostgres()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def rabbit() -> Iterator[ThrowawayRabbit]:
+    node = ThrowawayRabbit()
+    yield node
+    node.close()
+
+
+@dataclass
+class Stack:
+    postgres: ThrowawayPostgres
+    rabbit: ThrowawayRabbit
+    database_url: str
+    processes: Processes
+    receiver: Receiver
+    client: httpx.Client
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {name}\n{self.processes.log(name)[-3000:]}" for name in self.processes.running)
+
+
+@pytest.fixture
+def stack(postgres: ThrowawayPostgres, rabbit: ThrowawayRabbit, tmp_path: Path) -> Iterator[Stack]:
+    database_url = postgres.create_database(f"faults_{next(_databases)}")
+    env = registry_env(database_url, rabbit.url)
+    migrate(env)
+    key = admin_key(env)
+    processes = Processes(tmp_path, env)
+    receiver = Receiver(port=RECEIVER_PORT)
+    client = httpx.Client(
+        base_url=f"http://127.0.0.1:{API_PORT}", headers={"Authorization": f"Bearer {key}"}, timeout=10
+    )
+    try:
+        yield Stack(postgres, rabbit, database_url, processes, receiver, client)
+    finally:
+        client.close()
+        processes.stop_all()
+        receiver.close()

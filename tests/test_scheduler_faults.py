@@ -1,0 +1,177 @@
+"""The scheduler under faults, on real PostgreSQL: leadership that cannot split when the
+leader's lock connection dies mid-sweep, and one broker message per due delivery."""
+
+import asyncio
+import itertools
+import json
+import time
+import uuid
+from datetime import timedelta
+
+import dramatiq
+from sqlalchemy import select, text
+
+from services.database import get_database
+from services.events.models import Event
+from services.leases import lease
+from services.scheduling.models import SchedulerSweep
+from services.scheduling.status import operational_status
+from services.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from worker import scheduler
+from worker.main import broker
+
+
+async def _leader_pid(database) -> int | None:
+    key = scheduler.LEADER_LOCK_KEY
+    async with database.read() as conn:
+        return await conn.scalar(
+            text("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = :hi AND objid = :lo"),
+            {"hi": key >> 32, "lo": key & 0xFFFFFFFF},
+        )
+
+
+def _overlaps(spans: list[tuple[str, float, float]]) -> list[tuple]:
+    ordered = sorted(spans, key=lambda s: s[1])
+    return [(a, b) for a, b in itertools.pairwise(ordered) if b[1] < a[2]]
+
+
+async def test_a_leader_whose_lock_connection_dies_mid_sweep_never_overlaps_the_next(committed):
+    """Kill the leader's lock connection three times while it sweeps: the standby takes over,
+    but only after the old leader's sweep ended; the old leader never sweeps without the lock."""
+    database = get_database()
+    spans: list[tuple[str, float, float]] = []
+    stops = {name: asyncio.Event() for name in ("a", "b")}
+
+    def slow_sweep(name: str):
+        async def sweep() -> None:
+            started = time.monotonic()
+            await asyncio.sleep(0.4)
+            spans.append((name, started, time.monotonic()))
+
+        return sweep
+
+    tasks = [
+        asyncio.create_task(
+            scheduler.run_scheduler(
+                stop, interval=0.05, sweep=slow_sweep(name), sweep_timeout=1.0, scheduler_id=f"test-{name}"
+            )
+        )
+        for name, stop in stops.items()
+    ]
+    leaders: list[str] = []
+    try:
+        for _ in range(3):
+            deadline = time.monotonic() + 10
+            while (pid := await _leader_pid(database)) is None or not spans:
+                assert time.monotonic() < deadline, "nobody leads"
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.15)  # mid-sweep
+            async with database.read() as conn:
+                assert await conn.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            swept = len(spans)
+            deadline = time.monotonic() + 10
+            while len(spans) < swept + 3:
+                assert time.monotonic() < deadline, "sweeping did not resume"
+                await asyncio.sleep(0.05)
+            leaders.append(spans[-1][0])
+    finally:
+        for stop in stops.values():
+            stop.set()
+        await asyncio.gather(*tasks)
+    assert _overlaps(spans) == []
+    async with database.read() as conn:
+        logged = (
+            await conn.execute(
+                select(SchedulerSweep.scheduler_id, SchedulerSweep.started_at, SchedulerSweep.finished_at)
+                .where(SchedulerSweep.scheduler_id.in_(["test-a", "test-b"]))
+                .order_by(SchedulerSweep.started_at)
+            )
+        ).all()
+        await conn.execute(text("DELETE FROM scheduler_sweeps WHERE scheduler_id IN ('test-a', 'test-b')"))
+    # the log agrees: each sweep started after the one before it had finished
+    finished = [row for row in logged if row.finished_at is not None]
+    assert len(finished) >= len(spans) - 2
+    for before, after in itertools.pairwise(logged):
+        # an unfinished sweep was cut off one sweep_timeout after it started
+        ended = before.finished_at or before.started_at + timedelta(seconds=1.0)
+        assert after.started_at >= ended, (before, after)
+    print(f"\nsweeps: {len(spans)}, logged: {len(logged)}, leaders after each kill: {leaders}, overlaps: 0")
+
+
+async def _pending_deliveries(database, count: int) -> list[uuid.UUID]:
+    async with database.session() as session:
+        endpoint = WebhookEndpoint(
+            url="https://example.org/hook",
+            secret="whsec_test",
+            event_types=["*"],
+            owner_principal_id="key:test",
+            owner_role="admin",
+        )
+        session.add(endpoint)
+        await session.flush()
+        ids = []
+        for _ in range(count):
+            event = Event(type="entity.updated", subject_type="entity", subject_id=uuid.uuid4(), actor="t", payload={})
+            session.add(event)
+            await session.flush()
+            delivery = WebhookDelivery(event_id=event.id, endpoint_id=endpoint.id)
+            session.add(delivery)
+            await session.flush()
+            ids.append(delivery.id)
+    return ids
+
+
+def _queued_deliveries() -> list[str]:
+    if "default" not in broker.queues:
+        return []
+    messages = [dramatiq.Message.decode(raw) for raw in list(broker.queues["default"].queue)]
+    return [m.args[0] for m in messages if m.actor_name == "webhooks.deliver"]
+
+
+async def test_the_queue_holds_one_message_per_due_delivery_while_no_worker_runs(committed):
+    database = get_database()
+    broker.flush_all()
+    ids = await _pending_deliveries(database, 5)
+    for _ in range(4):  # four sweeps with no worker consuming
+        await scheduler.sweep_due_deliveries()
+    assert sorted(_queued_deliveries()) == sorted(str(i) for i in ids)
+    async with database.read() as conn:
+        backlog = (await operational_status(conn))["deliveries"]["webhook"]
+    assert backlog["due"] == 5 and backlog["oldest_due_seconds"] >= 0
+    # a worker takes one message: the row is leased and its queue mark cleared
+    async with database.session() as session:
+        assert await lease(session, WebhookDelivery, ids[0], seconds=60) == 0
+    async with database.read() as conn:
+        marks = dict((await conn.execute(select(WebhookDelivery.id, WebhookDelivery.queued_until))).all())
+    assert marks[ids[0]] is None and all(marks[i] is not None for i in ids[1:])
+    # a message for a row another worker holds is spent without leaving the row marked
+    async with database.session() as session:
+        assert await lease(session, WebhookDelivery, ids[0], seconds=60) is None
+    # the lease lapses (the worker died): the next sweep sends exactly one more, and counts it
+    async with database.session() as session:
+        await session.execute(
+            WebhookDelivery.__table__.update()
+            .where(WebhookDelivery.id == ids[0])
+            .values(lease_until=text("now() - interval '1 second'"))
+        )
+    broker.flush_all()
+    await scheduler.sweep_due_deliveries()
+    await scheduler.sweep_due_deliveries()
+    assert _queued_deliveries() == [str(ids[0])]
+    async with database.read() as conn:
+        counts = dict((await conn.execute(select(WebhookDelivery.id, WebhookDelivery.queued_count))).all())
+        done = await conn.scalar(
+            select(WebhookDelivery.status).where(WebhookDelivery.id == ids[1], WebhookDelivery.queued_count == 1)
+        )
+    assert counts[ids[0]] == 2 and all(counts[i] == 1 for i in ids[1:])
+    assert done == DeliveryStatus.PENDING
+    broker.flush_all()
+
+
+def test_registry_status_prints_the_backlog_and_the_last_sweep(migrated_database, capsys):
+    from api.cli import main
+
+    main(["status"])
+    status = json.loads(capsys.readouterr().out)
+    assert set(status) == {"deliveries", "scheduler"}
+    assert status["deliveries"]["webhook"]["due"] >= 0 and "oldest_due_seconds" in status["deliveries"]["email"]
