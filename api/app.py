@@ -25,8 +25,10 @@ from api import (
     webhooks,
     working_groups,
 )
+from api.access import AccessGate
 from api.errors import install_error_handlers
 from api.limits import EdgeMiddleware, RateLimiter
+from api.openapi import install_openapi
 from services.auth.authenticator import Authenticator
 from services.database import dispose_database
 from services.settings import get_settings
@@ -83,6 +85,8 @@ def create_app(*, run_worker_in_process: bool = False) -> FastAPI:
     settings = get_settings()
     app.state.authenticator = Authenticator(settings)
     app.state.rate_limiter = RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
+    # The API contract (issue 11): the ordered first checks of every write, inside the edge.
+    app.add_middleware(AccessGate)
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
     install_error_handlers(app)
     for module in (
@@ -105,4 +109,5 @@ def create_app(*, run_worker_in_process: bool = False) -> FastAPI:
     ):
         app.include_router(module.router)
     app.include_router(meetings.feeds)
+    install_openapi(app)
     return app

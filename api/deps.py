@@ -47,23 +47,41 @@ async def auth_connector() -> Callable[[], AbstractAsyncContextManager[AsyncConn
     return get_database().read
 
 
-async def current_principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    connect: Annotated[Callable[[], AbstractAsyncContextManager[AsyncConnection]], Depends(auth_connector)],
+PRINCIPAL_SCOPE_KEY = "registry.principal"
+
+
+async def authenticate_request(
+    request: Request, connect: Callable[[], AbstractAsyncContextManager[AsyncConnection]]
 ) -> Principal:
-    """Who is calling: every /v1 route needs an API key or a bearer token. Rate-limited per caller."""
+    """Who is calling, once per request (the access gate may already have asked): every /v1
+    route needs an API key or a bearer token. Rate-limited per caller."""
+    known = request.scope.get(PRINCIPAL_SCOPE_KEY)
+    if isinstance(known, Principal):
+        return known
+    credentials = await bearer(request)
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise Unauthenticated("authentication-required", "Send Authorization: Bearer <API key or token>.")
     authenticator: Authenticator = request.app.state.authenticator
     principal = await authenticator.authenticate(credentials.credentials, connect)
     request.app.state.rate_limiter.check(principal.id)
+    request.scope[PRINCIPAL_SCOPE_KEY] = principal
     return principal
 
 
+async def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    connect: Annotated[Callable[[], AbstractAsyncContextManager[AsyncConnection]], Depends(auth_connector)],
+) -> Principal:
+    """Who is calling (``credentials`` is declared so that OpenAPI documents the scheme)."""
+    return await authenticate_request(request, connect)
+
+
 async def page_request(
-    limit: Annotated[int | None, Query(ge=1, description="Page size, at most 200.")] = None,
-    cursor: Annotated[str | None, Query(description="Opaque cursor from the previous page's Link header.")] = None,
+    limit: Annotated[int | None, Query(ge=1, le=200, description="Page size, at most 200.")] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="Opaque cursor from the previous page's Link header.")
+    ] = None,
 ) -> PageRequest:
     settings = get_settings()
     size = settings.page_size_default if limit is None else limit

@@ -1,5 +1,4 @@
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -18,6 +17,7 @@ from api.idempotency import create_once
 from api.openapi import page_of, problems
 from api.responses import json_response, page_response, record_response
 from services.clock import clock
+from services.dates import RegistryDateTime
 from services.errors import NotFound
 from services.meetings import repository, service
 from services.meetings.calendar import calendar_for
@@ -38,6 +38,10 @@ ICS: dict[int | str, dict[str, Any]] = {
         "content": {"text/calendar": {"schema": {"type": "string"}}},
     }
 }
+
+
+class CalendarResponse(Response):
+    media_type = "text/calendar"
 
 
 def _ics(request: Request, rows: list[dict[str, Any]], name: str) -> Response:
@@ -73,8 +77,8 @@ async def list_meetings(
     working_group_id: uuid.UUID | None = None,
     kind: MeetingKind | None = None,
     status: MeetingStatus | None = None,
-    starts_after: Annotated[datetime | None, Query(description="RFC 3339, with offset.")] = None,
-    starts_before: datetime | None = None,
+    starts_after: Annotated[RegistryDateTime | None, Query(description="RFC 3339, with offset.")] = None,
+    starts_before: RegistryDateTime | None = None,
     invitee_entity_id: uuid.UUID | None = None,
     *,
     principal: CurrentPrincipal,
@@ -89,7 +93,7 @@ async def list_meetings(
     return page_response(request, result)
 
 
-@router.get("/{meeting_id}.ics", responses={**ICS, **problems(404)})
+@router.get("/{meeting_id}.ics", response_class=CalendarResponse, responses={**ICS, **problems(404)})
 async def meeting_calendar(meeting_id: uuid.UUID, request: Request, conn: DbRead) -> Response:
     row = await repository.get_meeting_row(conn, meeting_id)
     if row is None:
@@ -146,7 +150,9 @@ async def hold_meeting(
     return record_response(row)
 
 
-@feeds.get("/v1/networks/{network_id}/calendar.ics", responses={**ICS, **problems(404)})
+@feeds.get(
+    "/v1/networks/{network_id}/calendar.ics", response_class=CalendarResponse, responses={**ICS, **problems(404)}
+)
 async def network_calendar(network_id: uuid.UUID, request: Request, conn: DbRead) -> Response:
     network = await get_network_row(conn, network_id)
     if network is None:
@@ -155,7 +161,9 @@ async def network_calendar(network_id: uuid.UUID, request: Request, conn: DbRead
     return _ics(request, rows, network["name"])
 
 
-@feeds.get("/v1/working-groups/{group_id}/calendar.ics", responses={**ICS, **problems(404)})
+@feeds.get(
+    "/v1/working-groups/{group_id}/calendar.ics", response_class=CalendarResponse, responses={**ICS, **problems(404)}
+)
 async def working_group_calendar(group_id: uuid.UUID, request: Request, conn: DbRead) -> Response:
     group = await get_group_row(conn, group_id, today=clock.today())
     if group is None:

@@ -1,7 +1,6 @@
 """The change feed: events in log order, safe to page through while writes go on."""
 
 import base64
-import binascii
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -9,9 +8,9 @@ from typing import Any
 from sqlalchemy import BigInteger, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.errors import InvalidInput
 from services.events.models import Event
 from services.meetings.privacy import redact_payload
+from services.pagination import decode_position_cursor
 from services.principals import Principal
 
 _PREFIX = b"e1:"
@@ -22,13 +21,9 @@ def encode_position(position: int) -> str:
 
 
 def decode_position(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-    except (binascii.Error, ValueError):
-        raw = b""
-    if not raw.startswith(_PREFIX) or not raw[len(_PREFIX) :].isdigit():
-        raise InvalidInput("invalid-cursor", "The cursor is not one this feed issued; start again without one.")
-    return int(raw[len(_PREFIX) :])
+    return decode_position_cursor(
+        cursor, _PREFIX, detail="The cursor is not one this feed issued; start again without one."
+    )
 
 
 @dataclass(frozen=True)

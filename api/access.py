@@ -1,0 +1,161 @@
+"""The first checks of every write, in the registry's one order: authentication (401), then
+the caller's right to act (403, or 404 for a record it may not see), before anything in the
+request is parsed. A reader sending a malformed body, a stale ETag or none learns only that
+it may not write; validation (422), preconditions (428/412) and rules (409) come after.
+
+Which roles may possibly make a write is declared here, once; whether a focal point may act
+on a particular record stays with the service (it needs the record and sometimes the body).
+"""
+
+import uuid
+from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.deps import auth_connector, authenticate_request, read_connection
+from api.errors import problem_response
+from api.route_table import find_route
+from services.api_keys import repository as api_keys
+from services.errors import DomainError, Forbidden, NotFound
+from services.principals import Principal, Role
+from services.webhooks import repository as webhooks
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+FOCAL_POINT = frozenset({Role.FOCAL_POINT})
+
+# Writes that a role other than admin may make (on its own records). Every other write is the
+# secretariat's alone.
+MAY_WRITE: dict[tuple[str, str], frozenset[Role]] = {
+    ("PATCH", "/v1/entities/{entity_id}"): FOCAL_POINT,
+    ("PATCH", "/v1/memberships/{membership_id}"): FOCAL_POINT,
+    ("POST", "/v1/working-groups/{group_id}/members"): FOCAL_POINT,
+    ("POST", "/v1/working-groups/{group_id}/members/{post_id}/end"): FOCAL_POINT,
+    ("POST", "/v1/mous/{mou_id}/sign"): FOCAL_POINT,
+    ("POST", "/v1/reviews/{review_id}/start"): FOCAL_POINT,
+    ("POST", "/v1/reviews/{review_id}/complete"): FOCAL_POINT,
+    ("POST", "/v1/reviews/{review_id}/recommendations"): FOCAL_POINT,
+    ("PATCH", "/v1/reviews/{review_id}/recommendations/{recommendation_id}"): FOCAL_POINT,
+    ("POST", "/v1/reviews/{review_id}/recommendations/{recommendation_id}/status"): FOCAL_POINT,
+    ("POST", "/v1/webhook-endpoints"): frozenset({Role.INTEGRATOR}),
+}
+
+Visible = Callable[[AsyncConnection, uuid.UUID, Principal], Awaitable[dict[str, Any] | None]]
+
+# Records a caller may not even see: acting on another's is 404, as reading it is.
+HIDDEN: dict[str, tuple[str, Visible, str, str]] = {
+    "/v1/webhook-endpoints/{endpoint_id}": (
+        "endpoint_id",
+        webhooks.get_visible_endpoint_row,
+        "webhook-endpoint-not-found",
+        "No webhook endpoint has id {id}.",
+    ),
+    "/v1/api-keys/{key_id}": ("key_id", api_keys.get_visible_key_row, "api-key-not-found", "No API key has id {id}."),
+}
+
+WHO = {
+    Role.FOCAL_POINT: "the focal point of the entity concerned",
+    Role.INTEGRATOR: "integrators (for their own systems)",
+}
+
+
+def who_may(roles: frozenset[Role]) -> str:
+    others = [WHO[role] for role in sorted(roles) if role in WHO]
+    return " or ".join(["the secretariat (admin role)", *others])
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def _has_body(headers: dict[bytes, bytes]) -> bool:
+    length = headers.get(b"content-length")
+    if length is not None:
+        return length.strip() not in (b"", b"0")
+    return b"transfer-encoding" in headers
+
+
+class AccessGate:
+    """ASGI middleware: the ordered first checks of every write route, then 415 for a body
+    that is not JSON. Reads need no gate: their dependencies already run authentication first."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in WRITE_METHODS or not scope["path"].startswith("/v1/"):
+            await self.app(scope, receive, send)
+            return
+        application: FastAPI = scope["app"]
+        request = Request(scope, receive)
+        try:
+            await self._check(application, request, scope)
+        except DomainError as refusal:
+            response = problem_response(
+                refusal.status,
+                refusal.kind,
+                refusal.detail,
+                title=refusal.title,
+                headers=refusal.headers,
+                instance=scope["path"],
+                **refusal.extra,
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    async def _check(self, application: FastAPI, request: Request, scope: Scope) -> None:
+        connect = await application.dependency_overrides.get(auth_connector, auth_connector)()
+        principal = await authenticate_request(request, connect)
+        found = find_route(application, scope["method"], scope["path"])
+        if found is None:
+            return  # 404 or 405, answered by the router
+        route, params = found
+        hidden = next((h for prefix, h in HIDDEN.items() if route.path.startswith(prefix)), None)
+        if hidden is not None:
+            await _require_visible(application, principal, params, *hidden)
+        else:
+            roles = MAY_WRITE.get((scope["method"], route.path), frozenset())
+            if not principal.is_admin and principal.role not in roles:
+                raise Forbidden(
+                    "role-may-not-write",
+                    f"Your role ({principal.role}) may not {scope['method']} {route.path}; only {who_may(roles)} may.",
+                    allowed_roles=["admin", *sorted(roles)],
+                )
+        headers = dict(scope["headers"])
+        if route.takes_body and _has_body(headers):
+            content_type = headers.get(b"content-type", b"").decode("latin-1")
+            if not _is_json(content_type):
+                raise UnsupportedMediaType(
+                    "unsupported-media-type",
+                    f"Send the body as application/json (Content-Type was {content_type or 'missing'}).",
+                    headers={"Accept-Post": "application/json", "Accept-Patch": "application/json"},
+                )
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    title = "Unsupported media type"
+
+
+async def _require_visible(
+    application: FastAPI,
+    principal: Principal,
+    params: dict[str, str],
+    name: str,
+    visible: Visible,
+    kind: str,
+    detail: str,
+) -> None:
+    try:
+        record_id = uuid.UUID(params[name])
+    except (KeyError, ValueError):
+        return  # not an id at all: the route's validation says so (422)
+    source = application.dependency_overrides.get(read_connection, read_connection)
+    async with asynccontextmanager(source)() as conn:
+        if await visible(conn, record_id, principal) is None:
+            raise NotFound(kind, detail.format(id=record_id))
