@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -20,9 +21,17 @@ from api.deps import auth_connector, authenticate_request, read_connection
 from api.errors import problem_response
 from api.route_table import find_route
 from services.api_keys import repository as api_keys
+from services.entities.models import Entity
 from services.errors import DomainError, Forbidden, NotFound
+from services.meetings.models import Meeting
+from services.memberships.models import Membership
+from services.mous.models import Mou
+from services.networks.models import Network
 from services.principals import Principal, Role
+from services.reviews.models import Recommendation, Review
 from services.webhooks import repository as webhooks
+from services.webhooks.models import WebhookDelivery
+from services.working_groups.models import WorkingGroup, WorkingGroupPost
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 FOCAL_POINT = frozenset({Role.FOCAL_POINT})
@@ -54,6 +63,20 @@ HIDDEN: dict[str, tuple[str, Visible, str, str]] = {
         "No webhook endpoint has id {id}.",
     ),
     "/v1/api-keys/{key_id}": ("key_id", api_keys.get_visible_key_row, "api-key-not-found", "No API key has id {id}."),
+}
+
+# The records a write's path names, checked to exist (404) before its body is validated.
+RECORDS: dict[str, tuple[Any, str, str]] = {
+    "entity_id": (Entity, "entity-not-found", "entity"),
+    "network_id": (Network, "network-not-found", "network"),
+    "membership_id": (Membership, "membership-not-found", "membership"),
+    "group_id": (WorkingGroup, "working-group-not-found", "working group"),
+    "post_id": (WorkingGroupPost, "post-not-found", "post"),
+    "mou_id": (Mou, "mou-not-found", "MoU"),
+    "meeting_id": (Meeting, "meeting-not-found", "meeting"),
+    "delivery_id": (WebhookDelivery, "delivery-not-found", "delivery"),
+    "review_id": (Review, "review-not-found", "review"),
+    "recommendation_id": (Recommendation, "recommendation-not-found", "recommendation"),
 }
 
 WHO = {
@@ -111,14 +134,19 @@ class AccessGate:
     async def _check(self, application: FastAPI, request: Request, scope: Scope) -> None:
         connect = await application.dependency_overrides.get(auth_connector, auth_connector)()
         principal = await authenticate_request(request, connect)
+        if scope["path"].endswith(".ics"):  # calendar feeds are read-only; no write route may take them
+            raise MethodNotAllowed(
+                "method-not-allowed",
+                f"{scope['method']} is not allowed on a calendar feed; allowed: GET.",
+                headers={"Allow": "GET"},
+            )
         found = find_route(application, scope["method"], scope["path"])
         if found is None:
             return  # 404 or 405, answered by the router
         route, params = found
+        source = application.dependency_overrides.get(read_connection, read_connection)
         hidden = next((h for prefix, h in HIDDEN.items() if route.path.startswith(prefix)), None)
-        if hidden is not None:
-            await _require_visible(application, principal, params, *hidden)
-        else:
+        if hidden is None:
             roles = MAY_WRITE.get((scope["method"], route.path), frozenset())
             if not principal.is_admin and principal.role not in roles:
                 raise Forbidden(
@@ -126,6 +154,11 @@ class AccessGate:
                     f"Your role ({principal.role}) may not {scope['method']} {route.path}; only {who_may(roles)} may.",
                     allowed_roles=["admin", *sorted(roles)],
                 )
+        if params:
+            async with asynccontextmanager(source)() as conn:
+                if hidden is not None:
+                    await _require_visible(conn, principal, params, *hidden)
+                await _require_existing(conn, params)
         headers = dict(scope["headers"])
         if route.takes_body and _has_body(headers):
             content_type = headers.get(b"content-type", b"").decode("latin-1")
@@ -137,13 +170,25 @@ class AccessGate:
                 )
 
 
+class MethodNotAllowed(DomainError):
+    status = 405
+    title = "Method Not Allowed"
+
+
 class UnsupportedMediaType(DomainError):
     status = 415
     title = "Unsupported media type"
 
 
+def _ids(params: dict[str, str], name: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(params[name])
+    except (KeyError, ValueError):
+        return None  # not an id at all: the route's validation says so (422)
+
+
 async def _require_visible(
-    application: FastAPI,
+    conn: AsyncConnection,
     principal: Principal,
     params: dict[str, str],
     name: str,
@@ -151,11 +196,16 @@ async def _require_visible(
     kind: str,
     detail: str,
 ) -> None:
-    try:
-        record_id = uuid.UUID(params[name])
-    except (KeyError, ValueError):
-        return  # not an id at all: the route's validation says so (422)
-    source = application.dependency_overrides.get(read_connection, read_connection)
-    async with asynccontextmanager(source)() as conn:
-        if await visible(conn, record_id, principal) is None:
-            raise NotFound(kind, detail.format(id=record_id))
+    record_id = _ids(params, name)
+    if record_id is not None and await visible(conn, record_id, principal) is None:
+        raise NotFound(kind, detail.format(id=record_id))
+
+
+async def _require_existing(conn: AsyncConnection, params: dict[str, str]) -> None:
+    for name in params:
+        record_id = _ids(params, name)
+        if name not in RECORDS or record_id is None:
+            continue
+        model, kind, label = RECORDS[name]
+        if not await conn.scalar(select(exists().where(model.id == record_id))):
+            raise NotFound(kind, f"No {label} has id {record_id}.")

@@ -13,7 +13,7 @@ from services.auth.authenticator import Authenticator
 from services.database import get_database
 from services.errors import DomainError, InvalidInput, PreconditionFailed, Unauthenticated
 from services.events.service import PENDING_EVENTS_FLAG
-from services.pagination import PageRequest, decode_cursor
+from services.pagination import PAGE_CURSOR_PATTERN, PageRequest, decode_cursor
 from services.principals import Principal
 from services.settings import get_settings
 from worker.events import nudge_relay
@@ -80,7 +80,8 @@ async def current_principal(
 async def page_request(
     limit: Annotated[int | None, Query(ge=1, le=200, description="Page size, at most 200.")] = None,
     cursor: Annotated[
-        str | None, Query(max_length=200, description="Opaque cursor from the previous page's Link header.")
+        str | None,
+        Query(pattern=PAGE_CURSOR_PATTERN, description="Opaque cursor from the previous page's Link header."),
     ] = None,
 ) -> PageRequest:
     settings = get_settings()
@@ -118,11 +119,19 @@ def parse_if_match(value: str | None, *, required: bool) -> int | None:
     return int(tag[1:-1])
 
 
-async def if_match_required(if_match: Annotated[str | None, Header()] = None) -> int | None:
+# An ETag this service issues ("3"), or *: anything else is malformed (422), not stale (412).
+ETAG_PATTERN = r'^\s*(\*|"[0-9]{1,18}")\s*$'
+IfMatchHeader = Annotated[
+    str | None,
+    Header(pattern=ETAG_PATTERN, description='The ETag of your last read of the record (`"3"`), or `*`.'),
+]
+
+
+async def if_match_required(if_match: IfMatchHeader = None) -> int | None:
     return parse_if_match(if_match, required=True)
 
 
-async def if_match_optional(if_match: Annotated[str | None, Header()] = None) -> int | None:
+async def if_match_optional(if_match: IfMatchHeader = None) -> int | None:
     return parse_if_match(if_match, required=False)
 
 

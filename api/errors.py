@@ -62,8 +62,17 @@ def _location(loc: tuple[Any, ...]) -> str:
 
 async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
+    extra = dict(exc.extra)
+    if exc.status == 422 and "errors" not in extra:
+        # Every 422 carries ``errors``, as validation's do: one per field the rule names.
+        fields = extra.get("fields") or [None]
+        extra["errors"] = [
+            {"detail": exc.detail, "location": f"body.{f}" if f else "request", "type": exc.kind}
+            | ({"pointer": f"#/{_escape(f)}"} if f else {})
+            for f in fields
+        ]
     return problem_response(
-        exc.status, exc.kind, exc.detail, title=exc.title, headers=exc.headers, instance=request.url.path, **exc.extra
+        exc.status, exc.kind, exc.detail, title=exc.title, headers=exc.headers, instance=request.url.path, **extra
     )
 
 

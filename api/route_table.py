@@ -2,6 +2,7 @@
 that run before routing: the access gate, and the Allow header of a 405."""
 
 import re
+import uuid
 from dataclasses import dataclass
 
 from fastapi import FastAPI
@@ -46,6 +47,22 @@ def find_route(app: FastAPI, method: str, path: str) -> tuple[RouteEntry, dict[s
     return None
 
 
+def _ids_are_ids(params: dict[str, str]) -> bool:
+    """Every ``..._id`` of the path is a UUID: otherwise no record route serves it (``x.ics``)."""
+    try:
+        for name, value in params.items():
+            if name.endswith("_id"):
+                uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
 def allowed_methods(app: FastAPI, path: str) -> list[str]:
     """The methods some route serves at ``path``."""
-    return sorted({m for entry in route_table(app) if entry.pattern.match(path) for m in entry.methods})
+    methods: set[str] = set()
+    for entry in route_table(app):
+        match = entry.pattern.match(path)
+        if match and _ids_are_ids(match.groupdict()):
+            methods |= entry.methods
+    return sorted(methods)

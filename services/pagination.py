@@ -21,6 +21,11 @@ class Page:
     next_cursor: str | None
 
 
+# What every cursor encode_cursor issues looks like ("k1:" and 16 bytes, base64url), so that
+# the OpenAPI document can say it exactly.
+PAGE_CURSOR_PATTERN = "^azE6[A-Za-z0-9_-]{22}$"
+
+
 def encode_cursor(last_id: uuid.UUID) -> str:
     return base64.urlsafe_b64encode(b"k1:" + last_id.bytes).decode().rstrip("=")
 
