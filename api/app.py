@@ -26,6 +26,7 @@ from api import (
     working_groups,
 )
 from api.access import AccessGate
+from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.limits import EdgeMiddleware, RateLimiter
 from api.openapi import install_openapi
@@ -81,6 +82,8 @@ def create_app(*, run_worker_in_process: bool = False) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served offline by api.docs
+        redoc_url=None,
     )
     settings = get_settings()
     app.state.authenticator = Authenticator(settings)
@@ -110,4 +113,5 @@ def create_app(*, run_worker_in_process: bool = False) -> FastAPI:
         app.include_router(module.router)
     app.include_router(meetings.feeds)
     install_openapi(app)
+    install_docs(app)
     return app

@@ -11,10 +11,10 @@ provider, so the fuzzer cannot lock itself out by revoking its own API key.
 import asyncio
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,9 +22,7 @@ import httpx
 
 from tests.conftest import ROOT, TEST_DATABASE, database_url, recreate_database
 from tests.jwks_server import AUDIENCE, ISSUER, IdentityProvider
-
-BIN = Path(sys.executable).parent
-PORTS = range(18110, 18120)
+from tests.live_api import BIN, api_environment, live_api
 
 
 @dataclass(frozen=True)
@@ -35,14 +33,6 @@ class FuzzRun:
     cases: int
     failures: int
     output: str
-
-
-def _free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
 
 
 def _count(pattern: str, text: str) -> int:
@@ -85,15 +75,10 @@ def run_fuzz(*, max_examples: int, seed: int, artifacts: Path) -> list[FuzzRun]:
     artifacts.mkdir(parents=True, exist_ok=True)
     name = f"{TEST_DATABASE}_fuzz"
     asyncio.run(recreate_database(name))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JWT_", "RATE_LIMIT_"))}
-    env.pop("BROKER_URL", None)  # the in-memory broker: the API alone, no worker
-    env |= {"DATABASE_URL": database_url(name), "LOAD_DEMO_DATA": "true"}
+    env = api_environment(DATABASE_URL=database_url(name), LOAD_DEMO_DATA="true")
     subprocess.run([str(BIN / "registry"), "migrate"], env=env, check=True, capture_output=True, timeout=600)
     provider = IdentityProvider()
-    port = _free_port()
     env |= {
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
         "JWT_ISSUER": ISSUER,
         "JWT_AUDIENCE": AUDIENCE,
         "JWT_JWKS_URL": provider.jwks_url,
@@ -101,35 +86,29 @@ def run_fuzz(*, max_examples: int, seed: int, artifacts: Path) -> list[FuzzRun]:
         "RATE_LIMIT_BURST": "10000000",
         "LOG_LEVEL": "WARNING",
     }
-    log = (artifacts / "schemathesis-api.log").open("w")
-    server = subprocess.Popen([str(BIN / "registry"), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError(f"the API did not start; see {artifacts / 'schemathesis-api.log'}")
-            time.sleep(0.5)
-        hours = int(time.time()) + 4 * 3600
-        admin = provider.token(sub="schemathesis-admin", exp=hours)
-        iom = httpx.get(
-            f"{url}/v1/entities", params={"acronym": "IOM"}, headers={"Authorization": f"Bearer {admin}"}
-        ).json()["items"][0]["id"]
-        focal_point = provider.token(sub="schemathesis-iom", mnr_role="focal_point", mnr_entity_id=iom, exp=hours)
-        return [
-            _run_schemathesis(url, token, caller, max_examples=max_examples, seed=seed, artifacts=artifacts)
-            for caller, token in (("admin", admin), ("focal_point", focal_point))
-        ]
+        with live_api(env, artifacts / "schemathesis-api.log") as url:
+            return _fuzz(url, provider, max_examples=max_examples, seed=seed, artifacts=artifacts)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
         provider.close()
+
+
+def _fuzz(url: str, provider: IdentityProvider, *, max_examples: int, seed: int, artifacts: Path) -> list[FuzzRun]:
+    hours = int(time.time()) + 4 * 3600
+    admin = provider.token(sub="schemathesis-admin", exp=hours)
+    iom = httpx.get(f"{url}/v1/entities", params={"acronym": "IOM"}, headers={"Authorization": f"Bearer {admin}"})
+    focal_point = provider.token(
+        sub="schemathesis-iom", mnr_role="focal_point", mnr_entity_id=iom.json()["items"][0]["id"], exp=hours
+    )
+    callers = (("admin", admin), ("focal_point", focal_point))
+    with ThreadPoolExecutor(max_workers=len(callers)) as pool:  # two schemathesis processes at once
+        futures = [
+            pool.submit(
+                _run_schemathesis, url, token, caller, max_examples=max_examples, seed=seed, artifacts=artifacts
+            )
+            for caller, token in callers
+        ]
+        return [future.result() for future in futures]
 
 
 def main() -> None:
