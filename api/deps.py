@@ -127,7 +127,13 @@ IfMatchHeader = Annotated[
 ]
 
 
-async def if_match_required(if_match: IfMatchHeader = None) -> int | None:
+async def if_match_required(
+    if_match: Annotated[
+        str, Header(pattern=ETAG_PATTERN, description='The ETag of your last read of the record (`"3"`), or `*`.')
+    ],
+) -> int | None:
+    """Required, so that a missing If-Match is found with the other validation errors: alone it
+    is a 428 (api.errors), after any 422, as the order of checks wants."""
     return parse_if_match(if_match, required=True)
 
 

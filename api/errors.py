@@ -109,8 +109,23 @@ def field_error(error: Any) -> dict[str, Any]:
     return entry
 
 
+def _only_if_match_missing(errors: Any) -> bool:
+    return bool(errors) and all(
+        e.get("type") == "missing" and tuple(e.get("loc", ())) == ("header", "if-match") for e in errors
+    )
+
+
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    if _only_if_match_missing(exc.errors()):
+        return problem_response(
+            428,
+            "if-match-required",
+            "Send If-Match with the ETag from your last GET of this record, "
+            "so that you do not overwrite a change you have not seen.",
+            title="Precondition required",
+            instance=request.url.path,
+        )
     errors = [field_error(e) for e in exc.errors()]
     summary = "; ".join(f"{e['location']}: {e['detail']}" for e in errors[:5])
     return problem_response(

@@ -77,3 +77,14 @@ def test_the_gate_knows_every_write_route_a_non_admin_may_make():
         roles = MAY_WRITE.get((route.method, route.path), frozenset())
         assert (Role.FOCAL_POINT in roles) == route.focal_point_may, route.path
         assert (Role.INTEGRATOR in roles) == route.integrator_may, route.path
+
+
+@pytest.mark.parametrize("route", [r for r in WRITE_ROUTES if r.method == "PATCH"], ids=lambda r: r.path)
+async def test_validation_comes_before_preconditions(route, make_client, session):
+    """Without If-Match, an invalid body is a 422; a valid one is a 428."""
+    world = await build_world(session)
+    url, body = route.request(world)
+    admin = await make_client("admin")
+    invalid = await admin.patch(url, json={"no_such_field": 1})
+    assert invalid.status_code == 422, invalid.text
+    assert (await admin.patch(url, json=body)).json()["type"] == "/problems/if-match-required"

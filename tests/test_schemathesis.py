@@ -7,7 +7,7 @@ from pathlib import Path
 
 from api.app import create_app
 from tests.conftest import ROOT
-from tests.fuzz import run_fuzz
+from tests.fuzz import DETERMINISTIC, run_fuzz
 
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS_DIR", ROOT / "test-artifacts"))
 
@@ -15,7 +15,7 @@ ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS_DIR", ROOT / "test-artifacts"))
 def test_schemathesis_finds_no_failure_as_admin_or_focal_point(migrated_database):
     document = create_app().openapi()
     operations = sum(len(item) for item in document["paths"].values())
-    runs = run_fuzz(max_examples=3, seed=20261130, artifacts=ARTIFACTS)
+    runs = run_fuzz(max_examples=3, seed=DETERMINISTIC, artifacts=ARTIFACTS)
     for run in runs:
         print(f"schemathesis as {run.caller}: {run.operations} operations, {run.cases} cases, {run.failures} failures")
         assert run.exit_code == 0 and run.failures == 0, run.output[-6000:]
