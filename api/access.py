@@ -79,6 +79,49 @@ RECORDS: dict[str, tuple[Any, str, str]] = {
     "recommendation_id": (Recommendation, "recommendation-not-found", "recommendation"),
 }
 
+Owners = Callable[[AsyncConnection, dict[str, uuid.UUID]], Awaitable[set[Any]]]
+
+
+def _owners(*columns: Any, where: str) -> Owners:
+    """The entities whose focal points may act on the record the path parameter ``where`` names."""
+
+    async def owners(conn: AsyncConnection, ids: dict[str, uuid.UUID]) -> set[Any]:
+        row = (await conn.execute(select(*columns).where(columns[0].table.c.id == ids[where]))).first()
+        return set(row) if row is not None else set()
+
+    return owners
+
+
+async def _the_entity(conn: AsyncConnection, ids: dict[str, uuid.UUID]) -> set[Any]:
+    return {ids["entity_id"]}
+
+
+async def _recommendation_owner_or_lead(conn: AsyncConnection, ids: dict[str, uuid.UUID]) -> set[Any]:
+    query = select(Recommendation.owner_entity_id, Review.lead_entity_id).join(
+        Review, Review.id == Recommendation.review_id
+    )
+    row = (await conn.execute(query.where(Recommendation.id == ids["recommendation_id"]))).first()
+    return set(row) if row is not None else set()
+
+
+_REVIEW_LEAD = _owners(Review.lead_entity_id, where="review_id")
+
+# For a focal point, the record named in the path decides (403 before the body is read). Writes
+# whose right depends on the body (a seat for an entity, a signature for a party) are decided by
+# the service, after validation.
+FOCAL_POINT_OWNERS: dict[tuple[str, str], Owners] = {
+    ("PATCH", "/v1/entities/{entity_id}"): _the_entity,
+    ("PATCH", "/v1/memberships/{membership_id}"): _owners(Membership.entity_id, where="membership_id"),
+    ("POST", "/v1/working-groups/{group_id}/members/{post_id}/end"): _owners(
+        WorkingGroupPost.entity_id, where="post_id"
+    ),
+    ("POST", "/v1/reviews/{review_id}/start"): _REVIEW_LEAD,
+    ("POST", "/v1/reviews/{review_id}/complete"): _REVIEW_LEAD,
+    ("POST", "/v1/reviews/{review_id}/recommendations"): _REVIEW_LEAD,
+    ("PATCH", "/v1/reviews/{review_id}/recommendations/{recommendation_id}"): _REVIEW_LEAD,
+    ("POST", "/v1/reviews/{review_id}/recommendations/{recommendation_id}/status"): _recommendation_owner_or_lead,
+}
+
 WHO = {
     Role.FOCAL_POINT: "the focal point of the entity concerned",
     Role.INTEGRATOR: "integrators (for their own systems)",
@@ -159,6 +202,9 @@ class AccessGate:
                 if hidden is not None:
                     await _require_visible(conn, principal, params, *hidden)
                 await _require_existing(conn, params)
+                owners = FOCAL_POINT_OWNERS.get((scope["method"], route.path))
+                if owners is not None and principal.role == Role.FOCAL_POINT:
+                    await _require_owner(conn, principal, params, owners)
         headers = dict(scope["headers"])
         if route.takes_body and _has_body(headers):
             content_type = headers.get(b"content-type", b"").decode("latin-1")
@@ -199,6 +245,18 @@ async def _require_visible(
     record_id = _ids(params, name)
     if record_id is not None and await visible(conn, record_id, principal) is None:
         raise NotFound(kind, detail.format(id=record_id))
+
+
+async def _require_owner(conn: AsyncConnection, principal: Principal, params: dict[str, str], owners: Owners) -> None:
+    ids = {name: _ids(params, name) for name in params}
+    if any(value is None for value in ids.values()):
+        return  # the route's validation answers (422)
+    if principal.entity_id not in await owners(conn, {k: v for k, v in ids.items() if v is not None}):
+        raise Forbidden(
+            "not-your-entity",
+            "You may not do this: only the secretariat (admin role) or the focal point of the entity "
+            "that owns the record may.",
+        )
 
 
 async def _require_existing(conn: AsyncConnection, params: dict[str, str]) -> None:

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from api.access import HIDDEN, MAY_WRITE
+from api.access import FOCAL_POINT_OWNERS, HIDDEN, MAY_WRITE
 from services.principals import Role
 from tests.write_routes import WRITE_ROUTES, build_world
 
@@ -38,6 +38,9 @@ async def test_a_caller_without_the_right_to_act_learns_only_that(route, make_cl
         callers["focal point"] = (await make_client("focal_point", entity_id=world.a["id"]), refused(route))
     elif route.hidden_from_others:
         callers["another's focal point"] = (await make_client("focal_point", entity_id=world.b["id"]), 404)
+    elif (route.method, route.path) in FOCAL_POINT_OWNERS:
+        other = world.e if route.owner == "b" else world.b
+        callers["another's focal point"] = (await make_client("focal_point", entity_id=other["id"]), 403)
     for (who, (client, status)), bad in itertools.product(callers.items(), BAD_REQUESTS):
         response = await client.request(route.method, url, **BAD_REQUESTS[bad])
         assert response.status_code == status, f"{who}, {bad}: {response.text}"
