@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint format migrate worker scheduler serve bench bench-reports install clean
+.PHONY: run test lint format migrate worker scheduler serve bench bench-reports fuzz install clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=python3.11)")'
@@ -47,6 +47,9 @@ bench: $(STAMP)  ## the read-path benchmark against a plain Starlette + asyncpg 
 
 bench-reports: $(STAMP)  ## how long the indicators and the activity report take on 100,000 events
 	$(BIN)/python -m tests.benchmarks.reports
+
+fuzz: $(STAMP)  ## schemathesis, every check and phase, long (FUZZ_EXAMPLES per operation, FUZZ_SEED)
+	$(BIN)/python -m tests.fuzz $(or $(FUZZ_EXAMPLES),100) $(or $(FUZZ_SEED),1)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -26,8 +26,11 @@ from api import (
     webhooks,
     working_groups,
 )
+from api.access import AccessGate
+from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.limits import EdgeMiddleware, RateLimiter
+from api.openapi import install_openapi
 from services.auth.authenticator import Authenticator
 from services.database import dispose_database
 from services.settings import get_settings
@@ -80,10 +83,14 @@ def create_app(*, run_worker_in_process: bool = False) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served offline by api.docs
+        redoc_url=None,
     )
     settings = get_settings()
     app.state.authenticator = Authenticator(settings)
     app.state.rate_limiter = RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
+    # The API contract (issue 11): the ordered first checks of every write, inside the edge.
+    app.add_middleware(AccessGate)
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
     install_error_handlers(app)
     for module in (
@@ -108,4 +115,6 @@ def create_app(*, run_worker_in_process: bool = False) -> FastAPI:
         app.include_router(module.router)
     app.include_router(meetings.feeds)
     app.include_router(calendars.feeds)
+    install_openapi(app)
+    install_docs(app)
     return app

@@ -2,12 +2,12 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import AwareDatetime
 
 from api.deps import Authenticated, CurrentPrincipal, DbRead, Pagination
 from api.openapi import problems
 from api.responses import page_response
 from services.audit.repository import list_audit_rows
+from services.dates import RegistryDateTime
 
 router = APIRouter(prefix="/v1/audit-log", tags=["audit"], dependencies=[Authenticated], responses=problems(401, 429))
 
@@ -58,8 +58,8 @@ async def list_audit_entries(
     resource_type: Annotated[str | None, Query(max_length=50, examples=["membership"])] = None,
     resource_id: uuid.UUID | None = None,
     principal_id: Annotated[str | None, Query(max_length=200, description="e.g. key:<id> or user:<sub>")] = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: RegistryDateTime | None = None,
+    until: RegistryDateTime | None = None,
 ) -> Response:
     """Who changed what and when. Admins read it all; a focal point reads its own entity's records' entries."""
     result = await list_audit_rows(

@@ -30,6 +30,13 @@ router = APIRouter(
 )
 feeds = APIRouter(tags=["calendars"])
 
+
+class CalendarResponse(Response):
+    """Documents ``text/calendar`` as the route's media type."""
+
+    media_type = "text/calendar"
+
+
 ICS: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "An iCalendar (RFC 5545) document.",

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from services.auth.authenticator import Authenticator
 from services.database import get_database
 from services.errors import DomainError, InvalidInput, PreconditionFailed, Unauthenticated
-from services.pagination import PageRequest, decode_cursor
+from services.pagination import PAGE_CURSOR_PATTERN, PageRequest, decode_cursor
 from services.principals import Principal
 from services.settings import get_settings
 from worker.events import unit_of_work
@@ -44,23 +44,42 @@ async def auth_connector() -> Callable[[], AbstractAsyncContextManager[AsyncConn
     return get_database().read
 
 
-async def current_principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    connect: Annotated[Callable[[], AbstractAsyncContextManager[AsyncConnection]], Depends(auth_connector)],
+PRINCIPAL_SCOPE_KEY = "registry.principal"
+
+
+async def authenticate_request(
+    request: Request, connect: Callable[[], AbstractAsyncContextManager[AsyncConnection]]
 ) -> Principal:
-    """Who is calling: every /v1 route needs an API key or a bearer token. Rate-limited per caller."""
+    """Who is calling, once per request (the access gate may already have asked): every /v1
+    route needs an API key or a bearer token. Rate-limited per caller."""
+    known = request.scope.get(PRINCIPAL_SCOPE_KEY)
+    if isinstance(known, Principal):
+        return known
+    credentials = await bearer(request)
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise Unauthenticated("authentication-required", "Send Authorization: Bearer <API key or token>.")
     authenticator: Authenticator = request.app.state.authenticator
     principal = await authenticator.authenticate(credentials.credentials, connect)
     request.app.state.rate_limiter.check(principal.id)
+    request.scope[PRINCIPAL_SCOPE_KEY] = principal
     return principal
 
 
+async def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    connect: Annotated[Callable[[], AbstractAsyncContextManager[AsyncConnection]], Depends(auth_connector)],
+) -> Principal:
+    """Who is calling (``credentials`` is declared so that OpenAPI documents the scheme)."""
+    return await authenticate_request(request, connect)
+
+
 async def page_request(
-    limit: Annotated[int | None, Query(ge=1, description="Page size, at most 200.")] = None,
-    cursor: Annotated[str | None, Query(description="Opaque cursor from the previous page's Link header.")] = None,
+    limit: Annotated[int | None, Query(ge=1, le=200, description="Page size, at most 200.")] = None,
+    cursor: Annotated[
+        str | None,
+        Query(pattern=PAGE_CURSOR_PATTERN, description="Opaque cursor from the previous page's Link header."),
+    ] = None,
 ) -> PageRequest:
     settings = get_settings()
     size = settings.page_size_default if limit is None else limit
@@ -97,11 +116,25 @@ def parse_if_match(value: str | None, *, required: bool) -> int | None:
     return int(tag[1:-1])
 
 
-async def if_match_required(if_match: Annotated[str | None, Header()] = None) -> int | None:
+# An ETag this service issues ("3"), or *: anything else is malformed (422), not stale (412).
+ETAG_PATTERN = r'^\s*(\*|"[0-9]{1,18}")\s*$'
+IfMatchHeader = Annotated[
+    str | None,
+    Header(pattern=ETAG_PATTERN, description='The ETag of your last read of the record (`"3"`), or `*`.'),
+]
+
+
+async def if_match_required(
+    if_match: Annotated[
+        str, Header(pattern=ETAG_PATTERN, description='The ETag of your last read of the record (`"3"`), or `*`.')
+    ],
+) -> int | None:
+    """Required, so that a missing If-Match is found with the other validation errors: alone it
+    is a 428 (api.errors), after any 422, as the order of checks wants."""
     return parse_if_match(if_match, required=True)
 
 
-async def if_match_optional(if_match: Annotated[str | None, Header()] = None) -> int | None:
+async def if_match_optional(if_match: IfMatchHeader = None) -> int | None:
     return parse_if_match(if_match, required=False)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.responses import PROBLEM_JSON
+from api.route_table import allowed_methods
 from services.database import is_outage
 from services.errors import DomainError
 from services.settings import get_settings
@@ -64,31 +65,130 @@ def _location(loc: tuple[Any, ...]) -> str:
 
 async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
+    extra = dict(exc.extra)
+    if exc.status == 422 and "errors" not in extra:
+        # Every 422 carries ``errors``, as validation's do: one per field the rule names.
+        fields = extra.get("fields") or [None]
+        extra["errors"] = [
+            {"detail": exc.detail, "location": f"body.{f}" if f else "request", "type": exc.kind}
+            | ({"pointer": f"#/{_escape(f)}"} if f else {})
+            for f in fields
+        ]
     return problem_response(
-        exc.status, exc.kind, exc.detail, title=exc.title, headers=exc.headers, instance=request.url.path, **exc.extra
+        exc.status, exc.kind, exc.detail, title=exc.title, headers=exc.headers, instance=request.url.path, **extra
+    )
+
+
+# What Pydantic puts before a validator's own message; a person needs only the message.
+LIBRARY_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
+def _message(error: Any) -> str:
+    if error.get("type") == "json_invalid":
+        reason = (error.get("ctx") or {}).get("error", "")
+        return f"The body is not valid JSON ({reason})." if reason else "The body is not valid JSON."
+    message = str(error.get("msg", ""))
+    for prefix in LIBRARY_PREFIXES:
+        message = message.removeprefix(prefix)
+    return message
+
+
+def _escape(part: Any) -> str:
+    return str(part).replace("~", "~0").replace("/", "~1")
+
+
+def field_error(error: Any) -> dict[str, Any]:
+    """One entry of a validation problem's ``errors``: where (a JSON pointer into the body, or
+    the parameter or header) and what, for a person."""
+    loc = tuple(error.get("loc", ())) or ("body",)
+    entry: dict[str, Any] = {"detail": _message(error), "location": _location(loc), "type": error.get("type", "")}
+    where, path = loc[0], loc[1:]
+    if where == "body":
+        entry["pointer"] = "#" if error.get("type") == "json_invalid" else "#" + "".join(f"/{_escape(p)}" for p in path)
+    elif where == "header":
+        entry["header"] = str(path[0]) if path else ""
+    else:
+        entry["parameter"] = str(path[0]) if path else ""
+    return entry
+
+
+def _only_if_match_missing(errors: Any) -> bool:
+    return bool(errors) and all(
+        e.get("type") == "missing" and tuple(e.get("loc", ())) == ("header", "if-match") for e in errors
     )
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        {"location": _location(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type", "")}
-        for e in exc.errors()
-    ]
-    summary = "; ".join(f"{e['location']}: {e['message']}" for e in errors[:5])
+    if _only_if_match_missing(exc.errors()):
+        return problem_response(
+            428,
+            "if-match-required",
+            "Send If-Match with the ETag from your last GET of this record, "
+            "so that you do not overwrite a change you have not seen.",
+            title="Precondition required",
+            instance=request.url.path,
+        )
+    errors = [field_error(e) for e in exc.errors()]
+    summary = "; ".join(f"{e['location']}: {e['detail']}" for e in errors[:5])
     return problem_response(
-        422, "validation-error", f"The request is not valid: {summary}", title="Invalid request", errors=errors
+        422,
+        "validation-error",
+        f"The request is not valid: {summary}",
+        title="Invalid request",
+        instance=request.url.path,
+        errors=errors,
     )
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
-    kind = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large"}.get(status, "http-error")
+    headers = dict(getattr(exc, "headers", None) or {})
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(status).phrase
+    if status == 400 and detail == "There was an error parsing the body":
+        # FastAPI's answer to a body that is not UTF-8; malformed JSON is a 422, so is this.
+        error = {
+            "pointer": "#",
+            "detail": "The body is not UTF-8 encoded JSON.",
+            "location": "body",
+            "type": "json_invalid",
+        }
+        return problem_response(
+            422,
+            "validation-error",
+            "The request is not valid: body: The body is not UTF-8 encoded JSON.",
+            title="Invalid request",
+            instance=request.url.path,
+            errors=[error],
+        )
+    if status == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
+        detail = f"{request.method} is not allowed on {request.url.path}; allowed: {headers['Allow']}."
+    kind = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large"}.get(status, "http-error")
     if status == 404 and detail == "Not Found":
         detail = f"There is no resource at {request.url.path}."
-    return problem_response(status, kind, detail, headers=getattr(exc, "headers", None))
+    return problem_response(status, kind, detail, headers=headers or None, instance=request.url.path)
+
+
+def _sqlstate(exc: Exception) -> str:
+    orig = getattr(exc, "orig", None)
+    return str(getattr(orig, "sqlstate", None) or getattr(getattr(orig, "__cause__", None), "sqlstate", None) or "")
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    """PostgreSQL's class 22 (data exception: a NUL character, a number or date out of range)
+    is the input's fault, a 422; anything else is the service's, and goes to the 500 handler."""
+    if not _sqlstate(exc).startswith("22"):
+        return await request.app.exception_handlers[Exception](request, exc)  # type: ignore[no-any-return]
+    logger.info("the database refused a value on %s: %s", request.url.path, type(getattr(exc, "orig", exc)).__name__)
+    return problem_response(
+        422,
+        "invalid-value",
+        "A value in the request cannot be stored (out of range, or a character such as NUL that text may not hold).",
+        title="Invalid input",
+        instance=request.url.path,
+    )
 
 
 async def _integrity_error(request: Request, exc: Exception) -> Response:
@@ -98,11 +198,16 @@ async def _integrity_error(request: Request, exc: Exception) -> Response:
         constraint or "", ("conflict", "The change conflicts with the registry's rules or with a concurrent change.")
     )
     logger.info("constraint %s refused a write to %s", constraint, request.url.path)
-    return problem_response(409, kind, detail)
+    return problem_response(409, kind, detail, instance=request.url.path)
 
 
 async def _stale_data(request: Request, exc: Exception) -> Response:
-    return problem_response(412, "stale-etag", "The record changed while your request ran; fetch it again and retry.")
+    return problem_response(
+        412,
+        "stale-etag",
+        "The record changed while your request ran; fetch it again and retry.",
+        instance=request.url.path,
+    )
 
 
 def unexpected_error_response(method: str, path: str, error: Exception, request_id: str) -> Response:
@@ -143,4 +248,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(StaleDataError, _stale_data)

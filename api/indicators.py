@@ -1,5 +1,4 @@
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -8,6 +7,7 @@ from api.deps import Authenticated, DbRead
 from api.openapi import problems
 from api.responses import json_response
 from services.clock import clock
+from services.dates import RegistryDate
 from services.indicators.repository import indicators
 
 router = APIRouter(
@@ -19,7 +19,7 @@ router = APIRouter(
 async def get_indicators(
     network_id: uuid.UUID,
     conn: DbRead,
-    as_of: Annotated[date | None, Query(description="The day to compute them for (default: today).")] = None,
+    as_of: Annotated[RegistryDate | None, Query(description="The day to compute them for (default: today).")] = None,
 ) -> Response:
     """How the configuration works, from the records as they stood on a date: membership by
     tier and its changes over the year before, working groups, MoUs, objectives uncovered or

@@ -84,7 +84,7 @@ class EdgeMiddleware:
                 return
             declared = headers.get(b"content-length")
             if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-                await self._too_large(send, request_id)
+                await self._too_large(send, request_id, scope["path"])
                 return
             await self.app(scope, self._limited(receive), send_with_id)
         except Exception as error:
@@ -122,12 +122,13 @@ class EdgeMiddleware:
 
         return limited_receive
 
-    async def _too_large(self, send: Send, request_id: str) -> None:
+    async def _too_large(self, send: Send, request_id: str, path: str) -> None:
         response = problem_response(
             413,
             "payload-too-large",
             f"The request body is larger than {self.max_body_bytes} bytes.",
             headers={"X-Request-ID": request_id},
+            instance=path,
         )
         await response({"type": "http"}, _no_receive, send)
 

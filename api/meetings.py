@@ -1,10 +1,9 @@
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from api.calendars import ICS, calendar_response
+from api.calendars import ICS, CalendarResponse, calendar_response
 from api.deps import (
     Authenticated,
     CurrentPrincipal,
@@ -20,6 +19,7 @@ from api.openapi import page_of, problems
 from api.responses import json_response, page_response, record_response
 from services.calendars.models import FeedScope
 from services.clock import clock
+from services.dates import RegistryDateTime
 from services.errors import NotFound
 from services.meetings import repository, service
 from services.meetings.compliance import meeting_compliance
@@ -59,8 +59,8 @@ async def list_meetings(
     working_group_id: uuid.UUID | None = None,
     kind: MeetingKind | None = None,
     status: MeetingStatus | None = None,
-    starts_after: Annotated[datetime | None, Query(description="RFC 3339, with offset.")] = None,
-    starts_before: datetime | None = None,
+    starts_after: Annotated[RegistryDateTime | None, Query(description="RFC 3339, with offset.")] = None,
+    starts_before: RegistryDateTime | None = None,
     invitee_entity_id: uuid.UUID | None = None,
     *,
     principal: CurrentPrincipal,
@@ -75,7 +75,7 @@ async def list_meetings(
     return page_response(request, result)
 
 
-@router.get("/{meeting_id}.ics", responses={**ICS, **problems(404)})
+@router.get("/{meeting_id}.ics", response_class=CalendarResponse, responses={**ICS, **problems(404)})
 async def meeting_calendar(meeting_id: uuid.UUID, request: Request, conn: DbRead) -> Response:
     response = await calendar_response(request, conn, FeedScope.MEETING, meeting_id)
     if response is None:
@@ -132,7 +132,9 @@ async def hold_meeting(
     return record_response(row)
 
 
-@feeds.get("/v1/networks/{network_id}/calendar.ics", responses={**ICS, **problems(404)})
+@feeds.get(
+    "/v1/networks/{network_id}/calendar.ics", response_class=CalendarResponse, responses={**ICS, **problems(404)}
+)
 async def network_calendar(network_id: uuid.UUID, request: Request, conn: DbRead) -> Response:
     response = await calendar_response(request, conn, FeedScope.NETWORK, network_id)
     if response is None:
@@ -140,7 +142,9 @@ async def network_calendar(network_id: uuid.UUID, request: Request, conn: DbRead
     return response
 
 
-@feeds.get("/v1/working-groups/{group_id}/calendar.ics", responses={**ICS, **problems(404)})
+@feeds.get(
+    "/v1/working-groups/{group_id}/calendar.ics", response_class=CalendarResponse, responses={**ICS, **problems(404)}
+)
 async def working_group_calendar(group_id: uuid.UUID, request: Request, conn: DbRead) -> Response:
     response = await calendar_response(request, conn, FeedScope.WORKING_GROUP, group_id)
     if response is None:

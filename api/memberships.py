@@ -18,6 +18,7 @@ from api.idempotency import create_once
 from api.openapi import page_of, problems
 from api.responses import page_response, record_response
 from services.clock import clock
+from services.dates import RegistryDate
 from services.errors import InvalidInput, NotFound
 from services.memberships import repository, service
 from services.memberships.models import MembershipTier
@@ -28,7 +29,9 @@ router = APIRouter(
     prefix="/v1/memberships", tags=["memberships"], dependencies=[Authenticated], responses=problems(401, 429)
 )
 
-AsOf = Annotated[date | None, Query(description="Memberships that cover this date (ISO 8601), e.g. 2019-06-01.")]
+AsOf = Annotated[
+    RegistryDate | None, Query(description="Memberships that cover this date (ISO 8601), e.g. 2019-06-01.")
+]
 Current = Annotated[bool | None, Query(description="true: memberships that cover today; false: those that do not.")]
 
 

@@ -1,5 +1,4 @@
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -17,6 +16,7 @@ from api.deps import (
 from api.idempotency import create_once
 from api.openapi import page_of, problems
 from api.responses import json_response, page_response, record_response
+from services.dates import RegistryDate
 from services.errors import NotFound
 from services.mous import repository, service
 from services.mous.models import MouStatus
@@ -52,7 +52,9 @@ async def list_mous(
     status: MouStatus | None = None,
     party_entity_id: uuid.UUID | None = None,
     objective: Annotated[int | None, Query(ge=1, le=23)] = None,
-    review_due_before: Annotated[date | None, Query(description="MoUs whose review falls due by this date.")] = None,
+    review_due_before: Annotated[
+        RegistryDate | None, Query(description="MoUs whose review falls due by this date.")
+    ] = None,
 ) -> Response:
     filters = repository.MouFilters(network_id, status, party_entity_id, objective, review_due_before)
     return page_response(request, await repository.list_mou_rows(conn, page, filters))

@@ -1,5 +1,4 @@
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -17,6 +16,7 @@ from api.idempotency import create_once
 from api.memberships import membership_period_filter
 from api.openapi import page_of, problems
 from api.responses import page_response, record_response
+from services.dates import RegistryDate
 from services.errors import InvalidInput, NotFound
 from services.memberships import repository as membership_repository
 from services.memberships import service as membership_service
@@ -98,7 +98,7 @@ async def list_network_memberships(
     page: Pagination,
     tier: MembershipTier | None = None,
     entity_id: uuid.UUID | None = None,
-    as_of: Annotated[date | None, Query(description="Members on this date (ISO 8601).")] = None,
+    as_of: Annotated[RegistryDate | None, Query(description="Members on this date (ISO 8601).")] = None,
     current: Annotated[bool | None, Query(description="true: members today.")] = None,
 ) -> Response:
     if not await repository.network_exists(conn, network_id):

@@ -1,57 +1,144 @@
-"""Shared OpenAPI fragments: the problem responses every route may return."""
+"""The OpenAPI document: shared fragments routers use, and the pass that makes the whole
+document say what the service does (every problem status it can send, as problem+json)."""
 
 from typing import Any
 
-PROBLEM_SCHEMA = {
+from fastapi import FastAPI
+from pydantic import BaseModel, create_model
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "An RFC 9457 problem.",
+    "properties": {
+        "type": {"type": "string", "description": "Stable per kind of problem: `/problems/<kind>`."},
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {"type": "string", "description": "What happened and what to do, for a person."},
+        "instance": {"type": "string", "description": "The path of the request."},
+    },
+    "required": ["type", "title", "status", "detail", "instance"],
+}
+
+FIELD_ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "instance": {"type": "string"},
+        "detail": {"type": "string", "description": "What is wrong with the value, for a person."},
+        "pointer": {"type": "string", "description": "A JSON pointer (RFC 6901, as a URI fragment) into the body."},
+        "parameter": {"type": "string", "description": "The query or path parameter."},
+        "header": {"type": "string", "description": "The request header."},
+        "location": {"type": "string", "description": "Where, dotted: `body.name`, `query.limit`."},
+        "type": {"type": "string", "description": "The kind of error, for programs."},
     },
-    "required": ["type", "title", "status", "detail"],
+    "required": ["detail", "location", "type"],
 }
+
+VALIDATION_PROBLEM_SCHEMA: dict[str, Any] = {
+    "allOf": [
+        {"$ref": "#/components/schemas/Problem"},
+        {
+            "type": "object",
+            "properties": {"errors": {"type": "array", "items": {"$ref": "#/components/schemas/FieldError"}}},
+            "required": ["errors"],
+        },
+    ]
+}
+
+DESCRIPTIONS = {
+    400: "The request is malformed",
+    401: "No valid API key or bearer token",
+    403: "Your role may not do this",
+    404: "Not found",
+    406: "None of the media types in Accept can be served",
+    409: "Conflicts with a rule of the registry",
+    412: "If-Match does not match the current ETag",
+    413: "The request body is too large",
+    415: "The body is not application/json",
+    422: "The request is not valid",
+    428: "If-Match is required",
+    429: "Too many requests; see Retry-After",
+    500: "Something went wrong on the service's side",
+}
+
+WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    descriptions = {
-        401: "No valid API key or bearer token",
-        403: "Your role may not do this",
-        413: "The request body is too large",
-        429: "Too many requests; see Retry-After",
-        404: "Not found",
-        406: "None of the media types in Accept can be served",
-        409: "Conflicts with a rule of the registry",
-        412: "If-Match does not match the current ETag",
-        422: "The request is not valid",
-        428: "If-Match is required",
-    }
-    return {
-        status: {
-            "description": descriptions.get(status, "Problem"),
-            "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}},
-        }
-        for status in statuses
-    }
+    """Problem responses for a route; the media type and schema are filled in by ``refine``."""
+    return {status: {"description": DESCRIPTIONS.get(status, "Problem")} for status in statuses}
 
 
-def page_of(model: type) -> dict[int | str, dict[str, Any]]:
+def page_of(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
     """A 200 response documented as a page of ``model``."""
+    page = create_model(
+        f"{model.__name__}Page",
+        items=(list[model], ...),  # type: ignore[valid-type]
+        next_cursor=(str | None, None),
+    )
     return {
         200: {
             "description": 'A page of results; `Link: <...>; rel="next"` when there are more.',
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {
-                            "items": {"type": "array", "items": {"$ref": f"#/components/schemas/{model.__name__}"}},
-                            "next_cursor": {"type": ["string", "null"]},
-                        },
-                    }
-                }
-            },
+            "model": page,
         }
     }
+
+
+def _statuses_for(path: str, method: str, operation: dict[str, Any]) -> set[int]:
+    """The problem statuses any operation of this shape can send, whatever its router says."""
+    parameters = operation.get("parameters", [])
+    statuses: set[int] = set()
+    if path.startswith("/v1/"):
+        statuses |= {401, 429, 500}
+        if method in WRITE_METHODS:
+            statuses.add(403)
+    if any(p.get("in") == "path" for p in parameters):
+        statuses |= {404, 422}
+    if parameters:
+        statuses.add(422)
+    if "requestBody" in operation:
+        statuses |= {413, 415, 422}
+    for parameter in parameters:
+        if parameter.get("in") == "header" and parameter.get("name", "").lower() == "if-match":
+            statuses.add(412)
+            if parameter.get("required"):
+                statuses.add(428)
+    return statuses
+
+
+def refine(document: dict[str, Any]) -> dict[str, Any]:
+    """Every 4xx and 5xx as problem+json with its schema; statuses every operation of a kind
+    can send (401, 403, 404, 413, 415, 422, 428, 412, 429, 500) added where they apply."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = PROBLEM_SCHEMA
+    schemas["FieldError"] = FIELD_ERROR_SCHEMA
+    schemas["ValidationProblem"] = VALIDATION_PROBLEM_SCHEMA
+    for path, operations in document.get("paths", {}).items():
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            for status in _statuses_for(path, method, operation):
+                responses.setdefault(str(status), {"description": DESCRIPTIONS[status]})
+            for status, response in responses.items():
+                if not status.isdigit() or int(status) < 400:
+                    continue
+                name = "ValidationProblem" if status == "422" else "Problem"
+                response["content"] = {"application/problem+json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}
+                if response.get("description") in (None, "", "Validation Error", "Problem"):
+                    response["description"] = DESCRIPTIONS.get(int(status), "Problem")
+                if status == "429":
+                    response["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds."}}
+                if status == "401":
+                    response["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
+            operation["responses"] = dict(sorted(responses.items()))
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    return document
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Serve the refined document at /openapi.json (built once, on first request)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = refine(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

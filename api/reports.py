@@ -1,5 +1,4 @@
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -8,6 +7,7 @@ from api.deps import Authenticated, DbRead
 from api.negotiation import CSV, HTML, JSON, ZIP, negotiate
 from api.openapi import problems
 from api.responses import json_response
+from services.dates import RegistryDate
 from services.reports.csv_zip import report_zip
 from services.reports.html import CONTENT_SECURITY_POLICY, report_html
 from services.reports.sections import SECTIONS
@@ -42,8 +42,8 @@ async def get_activity_report(
     network_id: uuid.UUID,
     request: Request,
     conn: DbRead,
-    from_: Annotated[date, Query(alias="from", description="The period's first day.")],
-    to: Annotated[date, Query(description="The period's last day (at most ten years after `from`).")],
+    from_: Annotated[RegistryDate, Query(alias="from", description="The period's first day.")],
+    to: Annotated[RegistryDate, Query(description="The period's last day (at most ten years after `from`).")],
 ) -> Response:
     """What the network did in a period, computed from the records and the event history:
     membership changes and membership by tier month by month, working groups, MoUs, meetings,

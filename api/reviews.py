@@ -1,5 +1,4 @@
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -17,6 +16,7 @@ from api.deps import (
 from api.idempotency import create_once
 from api.openapi import page_of, problems
 from api.responses import page_response, record_response
+from services.dates import RegistryDate
 from services.errors import NotFound
 from services.reviews import repository, service
 from services.reviews.models import RecommendationStatus, ReviewStatus
@@ -71,7 +71,7 @@ async def list_reviews(
     network_id: uuid.UUID | None = None,
     status: ReviewStatus | None = None,
     overdue: Annotated[bool | None, Query(description="Cycles past their due date and not completed.")] = None,
-    due_before: Annotated[date | None, Query(description="Cycles due by this date.")] = None,
+    due_before: Annotated[RegistryDate | None, Query(description="Cycles due by this date.")] = None,
 ) -> Response:
     filters = repository.ReviewFilters(network_id, status, overdue, due_before)
     return page_response(request, await repository.list_review_rows(conn, page, filters))

@@ -119,7 +119,7 @@ async def list_deliveries(
     )
 
 
-@router.post("/{endpoint_id}/deliveries/{delivery_id}/replay", responses=problems(404, 409))
+@router.post("/{endpoint_id}/deliveries/{delivery_id}/replay", status_code=202, responses=problems(404, 409))
 async def replay_delivery(
     endpoint_id: uuid.UUID, delivery_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal
 ) -> Response:
@@ -128,7 +128,7 @@ async def replay_delivery(
     return json_response({"replayed": replayed}, status_code=202)
 
 
-@router.post("/{endpoint_id}/replay", responses=problems(404, 409, 422))
+@router.post("/{endpoint_id}/replay", status_code=202, responses=problems(404, 409, 422))
 async def replay_failed(
     endpoint_id: uuid.UUID, body: ReplayFailed, session: DbSession, principal: CurrentPrincipal
 ) -> Response:

@@ -1,5 +1,4 @@
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -18,6 +17,7 @@ from api.idempotency import create_once, idempotent
 from api.openapi import page_of, problems
 from api.responses import json_response, page_response, record_response
 from services.clock import clock
+from services.dates import RegistryDate
 from services.errors import NotFound
 from services.working_groups import repository, service
 from services.working_groups.models import PostKind, WorkingGroupStatus
@@ -131,7 +131,7 @@ def _post_routes(kind: PostKind, collection: str) -> None:
         request: Request,
         conn: DbRead,
         page: Pagination,
-        as_of: Annotated[date | None, Query(description="Posts held on this date.")] = None,
+        as_of: Annotated[RegistryDate | None, Query(description="Posts held on this date.")] = None,
         current: Annotated[bool | None, Query(description="true: posts held today.")] = None,
     ) -> Response:
         if not await repository.group_exists(conn, group_id):

@@ -21,6 +21,11 @@ class Page:
     next_cursor: str | None
 
 
+# What every cursor encode_cursor issues looks like ("k1:" and 16 bytes, base64url), so that
+# the OpenAPI document can say it exactly.
+PAGE_CURSOR_PATTERN = "^azE6[A-Za-z0-9_-]{22}$"
+
+
 def encode_cursor(last_id: uuid.UUID) -> str:
     return base64.urlsafe_b64encode(b"k1:" + last_id.bytes).decode().rstrip("=")
 
@@ -37,6 +42,23 @@ def decode_cursor(cursor: str) -> uuid.UUID:
             'The cursor is not one this service issued; follow the Link header\'s rel="next" URL.',
         )
     return uuid.UUID(bytes=raw[3:])
+
+
+# Positions are PostgreSQL bigints; a cursor naming anything larger was not issued here.
+MAX_POSITION = 2**63 - 1
+
+
+def decode_position_cursor(cursor: str, prefix: bytes, *, detail: str) -> int:
+    """The position a ``prefix``-tagged cursor holds; anything else (not base64, another tag,
+    not a number, beyond a bigint) is a 422 ``invalid-cursor`` with ``detail``."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    except (binascii.Error, ValueError):
+        raw = b""
+    digits = raw[len(prefix) :]
+    if not raw.startswith(prefix) or not digits.isdigit() or len(digits) > 19 or int(digits) > MAX_POSITION:
+        raise InvalidInput("invalid-cursor", detail)
+    return int(digits)
 
 
 def page_from_rows(rows: list[dict[str, Any]], limit: int) -> Page:

@@ -2,7 +2,7 @@
 
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 # Fields the service sets itself; a client that sends one gets a 422 naming it.
 READ_ONLY_FIELDS = frozenset({"id", "created_at", "updated_at", "version", "is_demo", "un_system", "status"})
@@ -28,6 +28,24 @@ class InputModel(BaseModel):
                 if (field in READ_ONLY_FIELDS or field in cls.read_only) and field not in cls.model_fields:
                     raise ValueError(f"'{field}' is read-only; the registry sets it")
         return data
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul_characters(cls, value: Any) -> Any:
+        if _contains_nul(value):
+            raise ValueError("must not contain the NUL character (U+0000), which the registry cannot store")
+        return value
+
+
+def _contains_nul(value: Any) -> bool:
+    """PostgreSQL text cannot hold U+0000; find it anywhere in a JSON value."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(_contains_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_contains_nul(key) or _contains_nul(item) for key, item in value.items())
+    return False
 
 
 class OutputModel(BaseModel):

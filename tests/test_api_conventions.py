@@ -96,7 +96,7 @@ async def test_cursor_pagination_walks_every_record_once_in_a_stable_order(clien
 
 
 async def test_page_size_is_capped_and_cursors_are_checked(client):
-    assert_problem(await client.get("/v1/entities", params={"limit": 201}), 422, "page-size-too-large")
+    assert_problem(await client.get("/v1/entities", params={"limit": 201}), 422, "validation-error")
     assert_problem(await client.get("/v1/entities", params={"limit": 0}), 422)
     assert_problem(await client.get("/v1/entities", params={"cursor": "garbage"}), 422, "invalid-cursor")
 

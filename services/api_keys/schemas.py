@@ -2,8 +2,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
+from services.dates import RegistryDateTime
 from services.schemas import InputModel, OutputModel
 
 KeyRole = Literal["admin", "focal_point", "integrator", "reader"]
@@ -17,7 +18,7 @@ class ApiKeyCreate(InputModel):
     )
     role: KeyRole
     entity_id: uuid.UUID | None = Field(None, description="Required for a focal point: the entity it acts for.")
-    expires_at: AwareDatetime | None = Field(None, description="Default: a year from now; at most two years.")
+    expires_at: RegistryDateTime | None = Field(None, description="Default: a year from now; at most two years.")
 
 
 class ApiKeyOut(OutputModel):

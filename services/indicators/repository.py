@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.dates import DATE_MAX, DATE_MIN
 from services.errors import InvalidInput
 from services.indicators.dated import active_groups_on, mous_in_force_on, objective_coverage_on
 from services.meetings.compliance import meeting_compliance
@@ -114,9 +115,9 @@ FROM members, group_counts, mou_counts, objectives, webhooks, emails, disabled
 )
 
 
-# The days the registry computes for: the Network dates from 2018; this leaves room either side.
-EARLIEST = date(1900, 1, 1)
-LATEST = date(2999, 12, 31)
+# The days the registry computes for: its one date domain.
+EARLIEST = DATE_MIN
+LATEST = DATE_MAX
 
 
 def check_day(day: date, field: str) -> None:

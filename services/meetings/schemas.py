@@ -3,8 +3,9 @@ import zoneinfo
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, StringConstraints, field_validator, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
+from services.dates import RegistryDateTime
 from services.entities.schemas import Email, EntityRef
 from services.meetings.models import MeetingKind, MeetingStatus
 from services.schemas import InputModel, OutputModel
@@ -36,8 +37,8 @@ class MeetingFields(InputModel):
     read_only = frozenset({"sequence", "minutes", "outcomes", "cancel_reason", "attendance", "reminders"})
 
     title: Text300 | None = None
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: RegistryDateTime | None = None
+    ends_at: RegistryDateTime | None = None
     time_zone: Annotated[str, StringConstraints(max_length=64)] | None = Field(
         None, description="IANA time zone, e.g. Europe/Zurich."
     )
@@ -72,8 +73,8 @@ class MeetingCreate(MeetingFields):
     kind: MeetingKind
     working_group_id: uuid.UUID | None = Field(None, description="Required for a working group's meeting.")
     title: Text300
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: RegistryDateTime
+    ends_at: RegistryDateTime
     time_zone: Annotated[str, StringConstraints(max_length=64)]
 
     @model_validator(mode="after")

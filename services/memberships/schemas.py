@@ -4,6 +4,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field, StringConstraints, model_validator
 
+from services.dates import RegistryDate
 from services.entities.schemas import EntityRef
 from services.memberships.models import MembershipTier
 from services.schemas import InputModel, OutputModel
@@ -25,8 +26,10 @@ class MembershipCreate(InputModel):
     )
     entity_id: uuid.UUID
     tier: MembershipTier
-    start_date: date
-    end_date: date | None = Field(None, description="Only to record a past membership; otherwise use the end action.")
+    start_date: RegistryDate
+    end_date: RegistryDate | None = Field(
+        None, description="Only to record a past membership; otherwise use the end action."
+    )
     mandate_relevance: Statement | None = None
     capacity: Statement | None = None
     notes: Notes | None = None
@@ -47,20 +50,22 @@ class MembershipUpdate(InputModel):
         "end_date": "end a membership with POST /v1/memberships/{id}/end",
     }
 
-    start_date: date | None = None
+    start_date: RegistryDate | None = None
     mandate_relevance: Statement | None = None
     capacity: Statement | None = None
     notes: Notes | None = None
 
 
 class MembershipEnd(InputModel):
-    end_date: date = Field(description="The last day of the membership.")
+    end_date: RegistryDate = Field(description="The last day of the membership.")
     reason: Reason | None = None
 
 
 class TierChange(InputModel):
     tier: MembershipTier
-    effective_date: date = Field(description="The first day in the new tier; the current period ends the day before.")
+    effective_date: RegistryDate = Field(
+        description="The first day in the new tier; the current period ends the day before."
+    )
     mandate_relevance: Statement | None = None
     capacity: Statement | None = None
     notes: Notes | None = None

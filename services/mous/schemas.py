@@ -4,6 +4,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, model_validator
 
+from services.dates import RegistryDate
 from services.entities.schemas import EntityRef
 from services.mous.models import MouStatus
 from services.schemas import InputModel, OutputModel
@@ -60,9 +61,9 @@ class MouFields(InputModel):
     )
     areas: list[AreaIn] | None = Field(None, max_length=100)
     documents: list[DocumentIn] | None = Field(None, max_length=50)
-    effective_date: date | None = None
-    end_date: date | None = None
-    review_due_date: date | None = Field(None, description="Default: the effective date plus MOU_REVIEW_YEARS.")
+    effective_date: RegistryDate | None = None
+    end_date: RegistryDate | None = None
+    review_due_date: RegistryDate | None = Field(None, description="Default: the effective date plus MOU_REVIEW_YEARS.")
 
     @model_validator(mode="after")
     def _shape(self) -> "MouFields":
@@ -88,18 +89,18 @@ class MouSign(InputModel):
     entity_id: uuid.UUID = Field(description="The party signing.")
     signatory_name: Person
     signatory_title: Person
-    signed_on: date
+    signed_on: RegistryDate
 
 
 class MouTerminate(InputModel):
-    terminated_on: date
+    terminated_on: RegistryDate
     reason: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
 
 
 class MouRefresh(InputModel):
     reference_number: ReferenceNumber = Field(description="The new draft's own reference number.")
     title: Title | None = None
-    effective_date: date | None = None
+    effective_date: RegistryDate | None = None
 
 
 class PartyOut(OutputModel):

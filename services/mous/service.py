@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.auth.policy import require_admin, require_entity_editor
 from services.clock import clock
+from services.dates import DATE_MAX, clamp_date
 from services.entities.models import Entity
 from services.errors import Conflict, InvalidInput, NotFound
 from services.mous import repository
@@ -57,10 +58,13 @@ def review_due(effective_date: date | None) -> date | None:
     if effective_date is None:
         return None
     years = get_settings().mou_review_years
+    if effective_date.year + years > DATE_MAX.year:
+        return DATE_MAX
     try:
-        return effective_date.replace(year=effective_date.year + years)
+        due = effective_date.replace(year=effective_date.year + years)
     except ValueError:  # 29 February
-        return effective_date.replace(year=effective_date.year + years, day=28)
+        due = effective_date.replace(year=effective_date.year + years, day=28)
+    return clamp_date(due)
 
 
 async def _check_parties(session: AsyncSession, entity_ids: list[uuid.UUID]) -> None:

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, model_validator
 
+from services.dates import RegistryDate
 from services.entities.schemas import CountryCode, EntityRef
 from services.networks.models import NetworkScope
 from services.schemas import InputModel, OutputModel
@@ -31,7 +32,7 @@ class NetworkCreate(InputModel):
     parent_network_id: uuid.UUID | None = None
     region: Region | None = None
     country_code: CountryCode | None = None
-    established_on: date
+    established_on: RegistryDate
     description: Annotated[str, StringConstraints(max_length=10000)] | None = None
     coordinator: CoordinatorIn
 

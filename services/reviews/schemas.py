@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, field_validator
 
+from services.dates import RegistryDate
 from services.entities.schemas import EntityRef
 from services.reviews.models import RecommendationStatus, ReviewStatus
 from services.schemas import InputModel, OutputModel
@@ -26,7 +27,7 @@ class ReviewPolicyIn(InputModel):
         description="Days before a due date (a cycle's or a recommendation's) on which its owner is reminded.",
     )
     lead_entity_id: uuid.UUID = Field(description="The member entity that leads the review.")
-    first_due_date: date = Field(
+    first_due_date: RegistryDate = Field(
         description="The due date of the first cycle; later cycles follow every cadence_months. "
         "Changing it on an existing policy is refused once cycles exist."
     )
@@ -57,12 +58,12 @@ Findings = Annotated[str, StringConstraints(min_length=1, max_length=50000)]
 
 
 class ReviewStart(InputModel):
-    started_on: date | None = Field(None, description="Default: today. Not in the future.")
+    started_on: RegistryDate | None = Field(None, description="Default: today. Not in the future.")
 
 
 class ReviewComplete(InputModel):
     findings: Findings = Field(description="What the review found; required to complete it.")
-    completed_on: date | None = Field(None, description="Default: today. Not in the future.")
+    completed_on: RegistryDate | None = Field(None, description="Default: today. Not in the future.")
 
 
 class RecommendationRef(OutputModel):
@@ -71,7 +72,7 @@ class RecommendationRef(OutputModel):
     review_number: int
     text: str
     owner_entity: EntityRef
-    due_date: date
+    due_date: RegistryDate
     status: RecommendationStatus
     overdue: bool
 
@@ -108,7 +109,7 @@ class RecommendationCreate(InputModel):
 
     text: RecommendationText
     owner_entity_id: uuid.UUID = Field(description="The member entity that carries it out.")
-    due_date: date
+    due_date: RegistryDate
 
 
 class RecommendationUpdate(InputModel):
@@ -117,7 +118,7 @@ class RecommendationUpdate(InputModel):
 
     text: RecommendationText | None = None
     owner_entity_id: uuid.UUID | None = None
-    due_date: date | None = None
+    due_date: RegistryDate | None = None
 
 
 class RecommendationStatusChange(InputModel):
@@ -125,7 +126,7 @@ class RecommendationStatusChange(InputModel):
     reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)] | None = Field(
         None, description="Why it is dropped; required for dropped only."
     )
-    changed_on: date | None = Field(None, description="Default: today.")
+    changed_on: RegistryDate | None = Field(None, description="Default: today.")
 
 
 class RecommendationOut(OutputModel):

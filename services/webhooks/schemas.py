@@ -2,8 +2,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
+from services.dates import RegistryDateTime
 from services.schemas import InputModel, OutputModel
 from services.webhooks.models import DeliveryStatus
 
@@ -52,7 +53,7 @@ class EndpointUpdate(EndpointFields):
 
 
 class ReplayFailed(InputModel):
-    since: AwareDatetime = Field(description="Replay every failed delivery created since this time.")
+    since: RegistryDateTime = Field(description="Replay every failed delivery created since this time.")
 
 
 class EndpointOut(OutputModel):

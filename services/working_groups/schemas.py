@@ -4,6 +4,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, field_validator
 
+from services.dates import RegistryDate
 from services.entities.schemas import EntityRef
 from services.schemas import InputModel, OutputModel
 from services.working_groups.models import PostKind, WorkingGroupStatus
@@ -56,28 +57,28 @@ class WorkingGroupUpdate(WorkingGroupFields):
 
 
 class WorkingGroupActivate(InputModel):
-    activated_on: date | None = Field(None, description="Default: today.")
+    activated_on: RegistryDate | None = Field(None, description="Default: today.")
 
 
 class WorkingGroupClose(InputModel):
-    closed_on: date
+    closed_on: RegistryDate
     reason: Reason
 
 
 class PostCreate(InputModel):
     entity_id: uuid.UUID
-    start_date: date
+    start_date: RegistryDate
 
 
 class PostEnd(InputModel):
-    end_date: date
+    end_date: RegistryDate
     reason: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
 
 
 class ChairRef(OutputModel):
     post_id: uuid.UUID
     entity: EntityRef
-    start_date: date
+    start_date: RegistryDate
 
 
 class WorkingGroupOut(OutputModel):
