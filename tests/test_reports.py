@@ -637,3 +637,30 @@ async def test_reviews_and_their_recommendations_are_reported(client, session, h
     assert later["reviews"] == []
     assert [r["recommendation"] for r in later["recommendations"]] == ["Keep a register of stakeholders."]
     assert kept["id"] != merged["id"]
+
+
+async def test_endpoint_key_and_subscription_events_stay_out_of_every_callers_report(make_client, session):
+    """Events about webhook endpoints, keys and calendar subscriptions (URLs, owners) are the
+    secretariat's and their owners' business: the report, which every role reads, counts none."""
+    from datetime import date
+
+    from tests.factories import make_network
+
+    network = await make_network(session)
+    integrator = await make_client("integrator")
+    created = await integrator.post(
+        "/v1/webhook-endpoints", json={"url": "http://127.0.0.1:9/hooks", "event_types": ["*"]}
+    )
+    assert created.status_code == 201, created.text
+    subscribed = await integrator.post(
+        "/v1/calendar-subscriptions", json={"name": "Mine", "scope": "network", "subject_id": str(network["id"])}
+    )
+    assert subscribed.status_code == 201, subscribed.text
+    today = date.today().isoformat()
+    for role in ("admin", "reader", "integrator"):
+        caller = integrator if role == "integrator" else await make_client(role)
+        report = await caller.get(f"/v1/networks/{network['id']}/reports/activity", params={"from": today, "to": today})
+        assert report.status_code == 200, report.text
+        types = {row["event_type"] for row in report.json()["record_changes"]}
+        assert "network.created" in types, (role, types)
+        assert not {t for t in types if t.split(".")[0] in ("webhook_endpoint", "api_key", "calendar_subscription")}
