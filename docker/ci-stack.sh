@@ -98,9 +98,10 @@ rm -rf "$BUILD_LOGS"
 echo "images built in $((SECONDS - START))s"
 # The final stage has Python and the virtualenv, and nothing to compile with.
 docker run --rm --entrypoint /bin/sh "$REGISTRY_IMAGE:$TAG" -c \
-    'for c in gcc cc c++ g++ make ld as; do command -v "$c" && exit 1; done; [ "$(id -u)" = 10001 ]' \
-    || die "the image has a compiler, or does not run as uid 10001"
-echo "$REGISTRY_IMAGE:$TAG: runs as uid 10001, no compiler or linker"
+    'for c in gcc cc c++ g++ make ld as; do command -v "$c" && exit 1; done
+     [ "$(id -u)" = 10001 ] && [ ! -e /run/secrets/ca_bundle ] && [ ! -e /opt/venv/pip.conf ]' \
+    || die "the image has a compiler, runs as another user than 10001, or kept the build's CA secret"
+echo "$REGISTRY_IMAGE:$TAG: runs as uid 10001, no compiler or linker, no build secret left"
 
 step "Stack check"
 [[ -x .venv/bin/python ]] || make install >/dev/null
