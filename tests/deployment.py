@@ -221,9 +221,5 @@ def fetch(url: str, query: str) -> Any:
 
 # Every audit entry, every column, in order: equal digests mean an identical audit log.
 AUDIT_DIGEST = "SELECT count(*) || ':' || md5(coalesce(string_agg(a::text, E'\\n' ORDER BY a.id), '')) FROM audit_log a"
-# Every event id, in log order.
-EVENT_IDS = "SELECT coalesce(array_agg(id::text ORDER BY position), '{}') FROM events"
-# docker/RUNBOOK.md, after a restore: the restored events were all committed, but their
-# transaction ids are the old server's, which a new server has not reached yet; the change
-# feed would hold them back (and skip them), so they are marked as committed long ago.
-POST_RESTORE_SQL = "UPDATE events SET transaction_id = 0 WHERE transaction_id <> 0"
+# Every event id, in the change feed's order.
+EVENT_IDS = "SELECT coalesce(array_agg(id::text ORDER BY transaction_id, position), '{}') FROM events"

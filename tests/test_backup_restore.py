@@ -14,7 +14,6 @@ from tests.conftest import TEST_DATABASE
 from tests.deployment import (
     AUDIT_DIGEST,
     EVENT_IDS,
-    POST_RESTORE_SQL,
     admin_key,
     drop_database,
     feed_event_ids,
@@ -31,9 +30,21 @@ from tests.integration.required import required_command
 SOURCE, RESTORED = f"{TEST_DATABASE}_backup_source", f"{TEST_DATABASE}_backup_restored"
 
 
-def _libpq_args(url: str) -> list[str]:
-    parts = make_url(url)
-    return [f"--host={parts.host or '127.0.0.1'}", f"--port={parts.port or 5432}", f"--username={parts.username}"]
+def _pg_tool(name: str, why: str) -> str:
+    """The client tool of the server the tests use: the embedded server's own (its version),
+    or the machine's for DATABASE_URL's server."""
+    from tests import conftest
+
+    if conftest._embedded_server is not None:
+        from pgserver._commands import POSTGRES_BIN_PATH
+
+        return str(POSTGRES_BIN_PATH / name)
+    return required_command(name, why)
+
+
+def _libpq_url(url: str) -> str:
+    """A libpq connection URI (a unix socket in ``?host=`` included) with no password in it."""
+    return make_url(url).set(drivername="postgresql", password=None).render_as_string(hide_password=False)
 
 
 def _libpq_env(url: str) -> dict[str, str]:
@@ -49,8 +60,8 @@ def databases():
 
 
 def test_a_dump_restored_into_a_fresh_database_serves_the_same_records(databases, tmp_path):
-    pg_dump = required_command("pg_dump", "back the database up")
-    pg_restore = required_command("pg_restore", "restore the backup")
+    pg_dump = _pg_tool("pg_dump", "back the database up")
+    pg_restore = _pg_tool("pg_restore", "restore the backup")
     source = fresh_database(SOURCE)
     registry(source, "migrate", LOAD_DEMO_DATA="true")
     key = admin_key(source)
@@ -64,12 +75,15 @@ def test_a_dump_restored_into_a_fresh_database_serves_the_same_records(databases
     dump = tmp_path / "registry.dump"
     env = {"PATH": "/usr/bin:/bin", **_libpq_env(source)}
     subprocess.run(
-        [pg_dump, *_libpq_args(source), "--format=custom", f"--file={dump}", SOURCE], env=env, check=True, timeout=300
+        [pg_dump, f"--dbname={_libpq_url(source)}", "--format=custom", f"--file={dump}"],
+        env=env,
+        check=True,
+        timeout=300,
     )
     drop_database(SOURCE)  # the disaster
     restored = fresh_database(RESTORED)
     subprocess.run(
-        [pg_restore, *_libpq_args(restored), "--no-owner", "--exit-on-error", f"--dbname={RESTORED}", str(dump)],
+        [pg_restore, f"--dbname={_libpq_url(restored)}", "--no-owner", "--exit-on-error", str(dump)],
         env=env,
         check=True,
         timeout=300,
@@ -90,10 +104,11 @@ def test_a_dump_restored_into_a_fresh_database_serves_the_same_records(databases
     assert feed == events, "the change feed serves every restored event, in log order"
 
 
-def test_after_a_restore_on_another_server_the_runbook_step_lets_the_feed_serve_every_event(databases):
+def test_after_a_restore_on_another_server_migrate_lets_the_feed_go_on(databases):
     """Events carry the transaction id that wrote them; a server restored from another one's
     dump has not reached those ids, so the change feed holds the events back (and a reader
-    following it past newer events would skip them) until the runbook's step marks them."""
+    following it past newer events would skip them) until `registry migrate` — which the
+    runbook's `up` runs — offsets this server's ids past them."""
     url = fresh_database(RESTORED)
     registry(url, "migrate", LOAD_DEMO_DATA="true")
     key = admin_key(url)
@@ -102,6 +117,10 @@ def test_after_a_restore_on_another_server_the_runbook_step_lets_the_feed_serve_
     fetch(url, "UPDATE events SET transaction_id = transaction_id + 1000000 RETURNING 1")
     with served(url, key) as client:
         assert feed_event_ids(client) == [], "held back: the ids are in this server's future"
-    fetch(url, POST_RESTORE_SQL)
+    registry(url, "migrate")
     with served(url, key) as client:
         assert feed_event_ids(client) == events and len(events) > 50
+        created = client.post("/v1/entities", json={"acronym": "AFTER", "name": "After", "kind": "un_system"})
+        assert created.status_code == 201, created.text
+        after = feed_event_ids(client)
+    assert after[: len(events)] == events and len(after) == len(events) + 1, "the new event follows them"
