@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import signal
@@ -169,7 +170,10 @@ def _serve(app: Any, settings: Settings, *, drain_seconds: float, **options: Any
     )
     server = _DrainingServer(config)
     server.drain_seconds = drain_seconds
-    server.run()
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C it handled
+        server.run()
+    if not server.started:
+        sys.exit(3)  # uvicorn.run()'s exit code when the server could not start
 
 
 def command_serve(args: argparse.Namespace) -> None:

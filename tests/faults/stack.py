@@ -218,7 +218,7 @@ def registry_env(database_url: str, broker_url: str) -> dict[str, str]:
         "WEBHOOK_LEASE_SECONDS": "3",
         "SCHEDULER_INTERVAL_SECONDS": "0.5",
         "SCHEDULER_SWEEP_TIMEOUT_SECONDS": str(SWEEP_TIMEOUT_SECONDS),
-        "DELIVERY_QUEUE_HOLD_SECONDS": "120",
+        "DELIVERY_QUEUE_HOLD_SECONDS": "20",  # longer than the 10 s the worker-stopped test watches
         "RATE_LIMIT_BURST": "100000",
         "RATE_LIMIT_PER_MINUTE": "1000000",
         "SHUTDOWN_DRAIN_SECONDS": "5",
