@@ -389,6 +389,9 @@ async def end_post(
     session: AsyncSession, *, group_id: uuid.UUID, post_id: uuid.UUID, kind: PostKind, data: PostEnd, actor: Principal
 ) -> dict[str, Any]:
     """End a chair post (admins) or a seat (admins, or the member's own focal point)."""
+    # The group first, then the post: the order every other write to a group's posts locks in
+    # (the other order deadlocked against a concurrent close or appointment).
+    group = await load_group_for_update(session, group_id)
     post = await session.scalar(
         select(WorkingGroupPost)
         .where(
@@ -403,7 +406,6 @@ async def end_post(
         require_admin(actor, "end chair posts")
     else:
         require_entity_editor(actor, post.entity_id, "end this seat")
-    group = await load_group_for_update(session, group_id)
     if post.end_date is not None:
         raise Conflict("post-already-ended", f"This {name} post already ended on {post.end_date}.")
     if data.end_date < post.start_date:
