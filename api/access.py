@@ -7,6 +7,7 @@ Which roles may possibly make a write is declared here, once; whether a focal po
 on a particular record stays with the service (it needs the record and sometimes the body).
 """
 
+import importlib
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -50,9 +51,22 @@ MAY_WRITE: dict[tuple[str, str], frozenset[Role]] = {
     ("PATCH", "/v1/reviews/{review_id}/recommendations/{recommendation_id}"): FOCAL_POINT,
     ("POST", "/v1/reviews/{review_id}/recommendations/{recommendation_id}/status"): FOCAL_POINT,
     ("POST", "/v1/webhook-endpoints"): frozenset({Role.INTEGRATOR}),
+    # Every caller may subscribe to calendars (issue 10's secret feed URLs).
+    ("POST", "/v1/calendar-subscriptions"): frozenset({Role.FOCAL_POINT, Role.INTEGRATOR, Role.READER}),
 }
 
 Visible = Callable[[AsyncConnection, uuid.UUID, Principal], Awaitable[dict[str, Any] | None]]
+
+
+def _imported(module: str, name: str) -> Visible:
+    """A visibility query found at first use (its domain may be merged after this module)."""
+
+    async def visible(conn: AsyncConnection, record_id: uuid.UUID, principal: Principal) -> dict[str, Any] | None:
+        found: Visible = getattr(importlib.import_module(module), name)
+        return await found(conn, record_id, principal)
+
+    return visible
+
 
 # Records a caller may not even see: acting on another's is 404, as reading it is.
 HIDDEN: dict[str, tuple[str, Visible, str, str]] = {
@@ -63,6 +77,12 @@ HIDDEN: dict[str, tuple[str, Visible, str, str]] = {
         "No webhook endpoint has id {id}.",
     ),
     "/v1/api-keys/{key_id}": ("key_id", api_keys.get_visible_key_row, "api-key-not-found", "No API key has id {id}."),
+    "/v1/calendar-subscriptions/{subscription_id}": (
+        "subscription_id",
+        _imported("services.calendars.repository", "get_subscription_row"),
+        "calendar-subscription-not-found",
+        "No calendar subscription has id {id}.",
+    ),
 }
 
 # The records a write's path names, checked to exist (404) before its body is validated.
