@@ -51,10 +51,12 @@ MAY_WRITE: dict[tuple[str, str], frozenset[Role]] = {
     ("PATCH", "/v1/reviews/{review_id}/recommendations/{recommendation_id}"): FOCAL_POINT,
     ("POST", "/v1/reviews/{review_id}/recommendations/{recommendation_id}/status"): FOCAL_POINT,
     ("POST", "/v1/webhook-endpoints"): frozenset({Role.INTEGRATOR}),
+    # Every caller may subscribe to calendars (issue 10's secret feed URLs).
     ("POST", "/v1/calendar-subscriptions"): frozenset({Role.FOCAL_POINT, Role.INTEGRATOR, Role.READER}),
 }
 
 Visible = Callable[[AsyncConnection, uuid.UUID, Principal], Awaitable[dict[str, Any] | None]]
+
 
 # Records a caller may not even see: acting on another's is 404, as reading it is.
 HIDDEN: dict[str, tuple[str, Visible, str, str]] = {

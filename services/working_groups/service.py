@@ -422,6 +422,9 @@ async def end_post(
 ) -> dict[str, Any]:
     """End a chair post (admins) or a seat (admins, a current chair's focal point, or the
     member's own focal point: an entity may always leave)."""
+    # The group first, then the post: the order every other write to a group's posts locks in
+    # (the other order deadlocked against a concurrent close or appointment).
+    group = await load_group_for_update(session, group_id)
     post = await session.scalar(
         select(WorkingGroupPost)
         .where(
@@ -436,7 +439,6 @@ async def end_post(
         require_admin(actor, "end chair posts")
     elif not may_act_for_entity(actor, post.entity_id):
         await _require_secretariat_or_chair(session, actor, group_id, "end this seat")
-    group = await load_group_for_update(session, group_id)
     if post.end_date is not None:
         raise Conflict("post-already-ended", f"This {name} post already ended on {post.end_date}.")
     if data.end_date < post.start_date:
