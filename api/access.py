@@ -22,6 +22,7 @@ from api.errors import problem_response
 from api.route_table import find_route
 from services.api_keys import repository as api_keys
 from services.calendars import repository as calendars
+from services.clock import clock
 from services.entities.models import Entity
 from services.errors import DomainError, Forbidden, NotFound
 from services.meetings.models import Meeting
@@ -32,6 +33,7 @@ from services.principals import Principal, Role
 from services.reviews.models import Recommendation, Review
 from services.webhooks import repository as webhooks
 from services.webhooks.models import WebhookDelivery
+from services.working_groups import repository as working_groups
 from services.working_groups.models import WorkingGroup, WorkingGroupPost
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -116,10 +118,24 @@ async def _recommendation_owner_or_lead(conn: AsyncConnection, ids: dict[str, uu
 
 _REVIEW_LEAD = _owners(Review.lead_entity_id, where="review_id")
 
-# For a focal point, the record named in the path decides (403 before the body is read). Writes
-# whose right depends on the body (a seat for an entity, a signature for a party) or on more
-# than the record (a seat given or ended by the group's chair) are decided by the service.
+
+# For a focal point, the record named in the path decides (403 before the body is read): an
+# entity's, a membership's, a review's lead, a group's chairs. Writes whose right depends on
+# the body (a signature for a party) are decided by the service, after validation.
+async def _group_chairs(conn: AsyncConnection, ids: dict[str, uuid.UUID]) -> set[Any]:
+    """Seats are given by a focal point of one of the group's current chairs."""
+    return await working_groups.chair_entities_on(conn, group_id=ids["group_id"], day=clock.today())
+
+
+async def _group_chairs_or_seat_holder(conn: AsyncConnection, ids: dict[str, uuid.UUID]) -> set[Any]:
+    """A seat is ended by a current chair's focal point, or its holder's (an entity may leave)."""
+    holder = await conn.scalar(select(WorkingGroupPost.entity_id).where(WorkingGroupPost.id == ids["post_id"]))
+    return await _group_chairs(conn, ids) | {holder}
+
+
 FOCAL_POINT_OWNERS: dict[tuple[str, str], Owners] = {
+    ("POST", "/v1/working-groups/{group_id}/members"): _group_chairs,
+    ("POST", "/v1/working-groups/{group_id}/members/{post_id}/end"): _group_chairs_or_seat_holder,
     ("PATCH", "/v1/entities/{entity_id}"): _the_entity,
     ("PATCH", "/v1/memberships/{membership_id}"): _owners(Membership.entity_id, where="membership_id"),
     ("POST", "/v1/reviews/{review_id}/start"): _REVIEW_LEAD,
@@ -127,6 +143,16 @@ FOCAL_POINT_OWNERS: dict[tuple[str, str], Owners] = {
     ("POST", "/v1/reviews/{review_id}/recommendations"): _REVIEW_LEAD,
     ("PATCH", "/v1/reviews/{review_id}/recommendations/{recommendation_id}"): _REVIEW_LEAD,
     ("POST", "/v1/reviews/{review_id}/recommendations/{recommendation_id}/status"): _recommendation_owner_or_lead,
+}
+
+_NOT_THE_CHAIR = (
+    "not-the-chair",
+    "You may not do this: only the secretariat or a focal point of the group's current chair gives seats "
+    "(and a member's own focal point may end its seat). Ask the chair or the secretariat.",
+)
+OWNER_REFUSALS = {
+    "/v1/working-groups/{group_id}/members": _NOT_THE_CHAIR,
+    "/v1/working-groups/{group_id}/members/{post_id}/end": _NOT_THE_CHAIR,
 }
 
 WHO = {
@@ -212,7 +238,7 @@ class AccessGate:
                 await _require_existing(conn, params)
                 owners = FOCAL_POINT_OWNERS.get((scope["method"], route.path))
                 if owners is not None and principal.role == Role.FOCAL_POINT:
-                    await _require_owner(conn, principal, params, owners)
+                    await _require_owner(conn, principal, params, owners, OWNER_REFUSALS.get(route.path))
         headers = dict(scope["headers"])
         if route.takes_body and _has_body(headers):
             content_type = headers.get(b"content-type", b"").decode("latin-1")
@@ -255,15 +281,26 @@ async def _require_visible(
         raise NotFound(kind, detail.format(id=record_id))
 
 
-async def _require_owner(conn: AsyncConnection, principal: Principal, params: dict[str, str], owners: Owners) -> None:
+async def _require_owner(
+    conn: AsyncConnection,
+    principal: Principal,
+    params: dict[str, str],
+    owners: Owners,
+    refusal: tuple[str, str] | None,
+) -> None:
     ids = {name: _ids(params, name) for name in params}
     if any(value is None for value in ids.values()):
         return  # the route's validation answers (422)
     if principal.entity_id not in await owners(conn, {k: v for k, v in ids.items() if v is not None}):
         raise Forbidden(
-            "not-your-entity",
-            "You may not do this: only the secretariat (admin role) or the focal point of the entity "
-            "that owns the record may.",
+            *(
+                refusal
+                or (
+                    "not-your-entity",
+                    "You may not do this: only the secretariat (admin role) or the focal point of the entity "
+                    "that owns the record may.",
+                )
+            )
         )
 
 

@@ -221,12 +221,12 @@ async def overlapping_post(
     return (await session.scalars(query.limit(1))).first()
 
 
-async def chairs_on(session: AsyncSession, *, group_id: uuid.UUID, entity_id: uuid.UUID, day: date) -> bool:
-    """Whether ``entity_id`` holds one of the group's chair posts on ``day``."""
-    query = select(_holds_post(PostKind.CHAIR, entity_id, day).where(WorkingGroup.id == group_id)).select_from(
-        WorkingGroup
+async def chair_entities_on(conn: AsyncConnection | AsyncSession, *, group_id: uuid.UUID, day: date) -> set[uuid.UUID]:
+    """The entities holding one of the group's chair posts on ``day``."""
+    query = select(WorkingGroupPost.entity_id).where(
+        WorkingGroupPost.working_group_id == group_id, WorkingGroupPost.kind == PostKind.CHAIR, post_active_on(day)
     )
-    return bool(await session.scalar(query))
+    return set((await conn.scalars(query)).all())
 
 
 async def has_open_ended_chair(

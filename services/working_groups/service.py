@@ -344,10 +344,8 @@ async def _require_secretariat_or_chair(
     """The secretariat, or the focal point of an entity chairing the group today."""
     if actor.is_admin:
         return
-    if (
-        actor.role == Role.FOCAL_POINT
-        and actor.entity_id is not None
-        and await repository.chairs_on(session, group_id=group_id, entity_id=actor.entity_id, day=clock.today())
+    if actor.role == Role.FOCAL_POINT and actor.entity_id in await repository.chair_entities_on(
+        session, group_id=group_id, day=clock.today()
     ):
         return
     raise Forbidden(
