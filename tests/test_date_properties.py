@@ -95,3 +95,77 @@ def test_the_domain_edges_are_inside():
     assert DATE.validate_python("1900-01-01") == date(1900, 1, 1)
     assert DATE.validate_python("2999-12-31") == date(2999, 12, 31)
     assert TIME.validate_python("2999-12-31T23:59:59-12:00").year == 3000
+
+
+# --- who was a member on a day, in PostgreSQL, over the whole domain ------------------------
+
+# Two periods of one entity in one network, the first ended, with a gap: a <= b < b + 1 < c.
+_histories = (
+    st.tuples(registry_dates, registry_dates, registry_dates, st.booleans())
+    .map(lambda t: (*sorted(t[:3]), t[3]))
+    .filter(lambda t: t[1] + timedelta(days=1) < t[2])
+)
+
+
+async def _members_on(url: str, history: tuple[date, date, date, bool], days: list[date]) -> dict[date, bool]:
+    """Records the history (in a transaction rolled back afterwards) and asks, for each day,
+    whether the as-of query lists the entity."""
+    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+    from services.database import async_database_url, json_dumps
+    from services.memberships.repository import PeriodFilter, list_membership_rows
+    from services.pagination import PageRequest
+    from tests.factories import make_entity, make_membership, make_network
+
+    first_start, first_end, second_start, open_ended = history
+    engine = create_async_engine(async_database_url(url), json_serializer=json_dumps)
+    try:
+        async with engine.connect() as conn:
+            transaction = await conn.begin()
+            session = AsyncSession(bind=conn, join_transaction_mode="create_savepoint", autoflush=False)
+            network = await make_network(session, established_on=DATE_MIN)
+            entity = await make_entity(session, acronym=f"P{uuid.uuid4().hex[:8]}")
+            await make_membership(
+                session, network_id=network["id"], entity_id=entity["id"], start_date=first_start, end_date=first_end
+            )
+            await make_membership(
+                session,
+                network_id=network["id"],
+                entity_id=entity["id"],
+                start_date=second_start,
+                end_date=None if open_ended else DATE_MAX,
+            )
+            answers = {}
+            for day in days:
+                page = await list_membership_rows(
+                    conn,
+                    PageRequest(limit=10),
+                    network_id=network["id"],
+                    entity_id=entity["id"],
+                    period=PeriodFilter(day),
+                )
+                answers[day] = len(page.items) == 1
+            await transaction.rollback()
+        return answers
+    finally:
+        await engine.dispose()
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(_histories, st.lists(registry_dates, min_size=1, max_size=5))
+def test_who_was_a_member_on_a_day_holds_over_the_whole_domain(migrated_database, history, more_days):
+    """A membership covers its first and last day and nothing outside them, from 1900 to 2999:
+    the as-of answer for each boundary day and some others, against the plain definition."""
+    import asyncio
+
+    first_start, first_end, second_start, _ = history
+    edges = [first_start, first_end, first_end + timedelta(days=1), second_start - timedelta(days=1), second_start]
+    days = sorted(
+        {*edges, *more_days, DATE_MAX} - ({first_start - timedelta(days=1)} if first_start == DATE_MIN else set())
+    )
+    if first_start > DATE_MIN:
+        days.append(first_start - timedelta(days=1))
+    answers = asyncio.run(_members_on(migrated_database, history, days))
+    for day, listed in answers.items():
+        expected = first_start <= day <= first_end or second_start <= day
+        assert listed == expected, (history, day)
