@@ -160,11 +160,8 @@ def test_who_was_a_member_on_a_day_holds_over_the_whole_domain(migrated_database
 
     first_start, first_end, second_start, _ = history
     edges = [first_start, first_end, first_end + timedelta(days=1), second_start - timedelta(days=1), second_start]
-    days = sorted(
-        {*edges, *more_days, DATE_MAX} - ({first_start - timedelta(days=1)} if first_start == DATE_MIN else set())
-    )
-    if first_start > DATE_MIN:
-        days.append(first_start - timedelta(days=1))
+    before = {first_start - timedelta(days=1)} if first_start > DATE_MIN else set()
+    days = sorted({*edges, *more_days, DATE_MAX} | before)
     answers = asyncio.run(_members_on(migrated_database, history, days))
     for day, listed in answers.items():
         expected = first_start <= day <= first_end or second_start <= day
