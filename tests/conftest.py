@@ -212,7 +212,7 @@ async def committed(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
         await conn.execute(
             text(
                 "TRUNCATE memberships, networks, entity_identifiers, api_keys, entities, events, idempotency_keys, "
-                "webhook_endpoints, webhook_deliveries, webhook_attempts, email_deliveries, meetings, review_reminders, "
+                "webhook_endpoints, webhook_deliveries, webhook_attempts, email_deliveries, meetings, review_reminders, relay_queue, "
                 "scheduler_sweeps CASCADE"
             )
         )

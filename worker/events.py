@@ -1,15 +1,17 @@
 """Actors for the event log. ``events.relay`` hands committed events on and marks them."""
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import dramatiq
+from dramatiq.brokers.stub import StubBroker
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.database import get_database
-from services.events.relay import publish_batch
+from services.events.relay import claim_relay_message, publish_batch, release_relay_message
 from services.events.service import PENDING_EVENTS_FLAG
 from worker.broker import broker
 from worker.mail import send_mails
@@ -23,6 +25,8 @@ async def relay_events() -> None:
     """Publish every pending event, in log order, batch by batch: fan each out to the webhook
     endpoints that want it and hand the deliveries to the workers. Safe to run concurrently
     (rows are claimed with SKIP LOCKED) and repeatedly (published rows are skipped)."""
+    async with get_database().read() as conn:
+        await release_relay_message(conn)  # from here on, events committed next need a new message
     total = 0
     while True:
         async with get_database().session() as session:
@@ -37,13 +41,25 @@ async def relay_events() -> None:
         logger.info("relayed %d events", total)
 
 
+RELAY_HOLD_SECONDS = 30.0  # a relay message lost by the broker stops holding nudges back after this
+
+
 async def nudge_relay() -> None:
-    """Ask a worker to relay now. Losing a nudge loses nothing: the scheduler's sweep finds
-    pending events too."""
+    """Ask a worker to relay now, unless a relay message is queued already (it will relay
+    these events too): while the workers are away or busy, writes add one message, not one
+    each. Losing a nudge loses nothing: the scheduler's sweep finds pending events too. The
+    in-memory broker (one process) needs no such mark."""
     try:
+        if not isinstance(broker, StubBroker):
+            async with get_database().read() as conn:
+                if not await claim_relay_message(conn, hold_seconds=RELAY_HOLD_SECONDS):
+                    return
         await asyncio.to_thread(relay_events.send)
-    except Exception:  # the write has committed; a broker hiccup must not fail the request
+    except Exception:  # the write has committed; a broker or database hiccup must not fail the request
         logger.warning("could not nudge the event relay; the scheduler will pick the events up", exc_info=True)
+        with contextlib.suppress(Exception):
+            async with get_database().read() as conn:
+                await release_relay_message(conn)
 
 
 @asynccontextmanager

@@ -2,7 +2,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Identity, Index, String, func, text
+from sqlalchemy import BigInteger, CheckConstraint, Identity, Index, SmallInteger, String, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -50,3 +50,16 @@ class Event(Base):
         Index("ix_events_type_occurred", "type", "occurred_at"),
         Index("ix_events_feed_order", "transaction_id", "position"),  # the change feed's order
     )
+
+
+class RelayQueue(Base):
+    """Whether a relay message is queued: one row. A nudge sends one only when none is
+    (``queued_until`` unset or lapsed); the relay clears it as it starts. So writes made while
+    the workers are away or busy add one message, not one each."""
+
+    __tablename__ = "relay_queue"
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    queued_until: Mapped[datetime | None]
+
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)

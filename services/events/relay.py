@@ -4,7 +4,7 @@ mark them published, all in one transaction."""
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.clock import clock
@@ -50,3 +50,22 @@ async def publish_batch(session: AsyncSession, *, limit: int = BATCH_SIZE) -> Pu
 async def has_pending_events(conn: AsyncConnection | AsyncSession) -> bool:
     """Whether any event waits for the relay."""
     return (await conn.scalar(select(Event.position).where(Event.published_at.is_(None)).limit(1))) is not None
+
+
+async def claim_relay_message(conn: AsyncConnection, *, hold_seconds: float) -> bool:
+    """Whether to send a relay message now: yes unless one is queued already (marked, and the
+    mark not lapsed). A lost message lets go when the mark lapses."""
+    claimed = await conn.scalar(
+        text(
+            "INSERT INTO relay_queue (id, queued_until) VALUES (1, now() + make_interval(secs => :hold)) "
+            "ON CONFLICT (id) DO UPDATE SET queued_until = EXCLUDED.queued_until "
+            "WHERE relay_queue.queued_until IS NULL OR relay_queue.queued_until < now() RETURNING 1"
+        ),
+        {"hold": hold_seconds},
+    )
+    return claimed is not None
+
+
+async def release_relay_message(conn: AsyncConnection) -> None:
+    """The relay has started (or its message could not be sent): the next nudge sends one."""
+    await conn.execute(text("UPDATE relay_queue SET queued_until = NULL WHERE id = 1"))
