@@ -11,10 +11,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
 import pika
 
 from tests.integration.required import required_command
+from tests.integration.stack import start_process, wait_for_api
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -146,28 +146,12 @@ class Processes:
         self.running: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(self, name: str, *command: str) -> subprocess.Popen[bytes]:
-        log = (self.log_dir / f"{name}.log").open("ab")
-        process = subprocess.Popen(
-            [str(BIN / command[0]), *command[1:]],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.running[name] = process
-        return process
+        self.running[name] = start_process(self.log_dir / f"{name}.log", self.env, *command)
+        return self.running[name]
 
     def api(self) -> None:
         self.start("api", "registry", "serve")
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{API_PORT}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.2)
-        raise AssertionError("the API did not start:\n" + self.log("api"))
+        wait_for_api(f"http://127.0.0.1:{API_PORT}", lambda: self.log("api"))
 
     def worker(self, name: str = "worker") -> None:
         self.start(

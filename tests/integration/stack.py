@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -16,6 +17,30 @@ from tests.conftest import ROOT, TEST_DATABASE_URL
 from tests.integration.required import required_url
 
 BIN = Path(sys.executable).parent
+
+
+def start_process(log_path: Path, env: dict[str, str], *command: str) -> subprocess.Popen[bytes]:
+    """One of the registry's commands, in its own process group, logging to ``log_path``."""
+    return subprocess.Popen(
+        [str(BIN / command[0]), *command[1:]],
+        cwd=ROOT,
+        env=env,
+        stdout=log_path.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def wait_for_api(base_url: str, log: Callable[[], str], *, within: float = 30) -> None:
+    """Until ``/healthz`` answers 200 (or fail, showing the API's log)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError("the API did not start:\n" + log())
 
 
 def rabbitmq_url() -> str:
@@ -47,28 +72,12 @@ class Stack:
         purge_queues(broker_url)
 
     def start(self, name: str, *command: str) -> subprocess.Popen[bytes]:
-        log = (self.tmp_path / f"{name}.log").open("ab")
-        process = subprocess.Popen(
-            [str(BIN / command[0]), *command[1:]],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.processes[name] = process
-        return process
+        self.processes[name] = start_process(self.tmp_path / f"{name}.log", self.env, *command)
+        return self.processes[name]
 
     def start_api(self) -> None:
         self.start("api", "registry", "serve")
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.2)
-        raise AssertionError("the API did not start:\n" + self.log("api"))
+        wait_for_api(self.base_url, lambda: self.log("api"))
 
     def start_worker(self, name: str = "worker") -> subprocess.Popen[bytes]:
         return self.start(name, "dramatiq", "worker.main", "--processes", "1", "--threads", "4")
