@@ -18,8 +18,8 @@ install: $(STAMP)
 run: $(STAMP)  ## everything in one process, on an embedded PostgreSQL unless DATABASE_URL is set
 	$(BIN)/registry run
 
-test: $(STAMP)  ## the whole suite, on DATABASE_URL or an embedded PostgreSQL
-	$(BIN)/pytest --cov=services --cov-report=term:skip-covered
+test: $(STAMP)  ## the whole suite, on DATABASE_URL or an embedded PostgreSQL, in TEST_WORKERS processes (2)
+	$(BIN)/pytest -n $(or $(TEST_WORKERS),2) --dist loadgroup --cov=services --cov-report=term:skip-covered
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -36,14 +36,14 @@ migrate: $(STAMP)  ## apply migrations, load reference (and demo) data
 serve: $(STAMP)  ## the API alone
 	$(BIN)/registry serve
 
-worker: $(STAMP)  ## Dramatiq workers (needs BROKER_URL)
-	$(BIN)/dramatiq worker.main
+worker: $(STAMP)  ## Dramatiq workers (needs BROKER_URL), metrics on WORKER_METRICS_PORT
+	$(BIN)/registry worker
 
 scheduler: $(STAMP)  ## the scheduler alone
 	$(BIN)/registry scheduler
 
-bench: $(STAMP)  ## the read-path benchmark against a plain Starlette + asyncpg baseline (needs wrk)
-	$(BIN)/python -m tests.benchmarks.read_path
+bench: $(STAMP)  ## the benchmark suite (needs wrk, PostgreSQL, RabbitMQ): BENCH_SIZE=small|full
+	$(BIN)/python -m tests.benchmarks.suite
 
 bench-reports: $(STAMP)  ## how long the indicators and the activity report take on 100,000 events
 	$(BIN)/python -m tests.benchmarks.reports

@@ -4,14 +4,23 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from api.deps import Authenticated, CurrentPrincipal, DbRead, DbSession, IdempotencyKeyHeader, Pagination
+from api.export import exportable, exporter
 from api.idempotency import idempotent
 from api.openapi import page_of, problems
+from api.planned import PlannedRoute
 from api.responses import json_response, page_response, record_response
 from services.api_keys import repository, service
 from services.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut
 from services.errors import NotFound
+from services.export import ExportSource
 
-router = APIRouter(prefix="/v1/api-keys", tags=["api keys"], dependencies=[Authenticated], responses=problems(401, 429))
+router = APIRouter(
+    route_class=PlannedRoute,
+    prefix="/v1/api-keys",
+    tags=["api keys"],
+    dependencies=[Authenticated],
+    responses=problems(401, 429),
+)
 
 
 @router.post("", status_code=201, response_model=ApiKeyCreated, responses=problems(403, 422))
@@ -35,7 +44,7 @@ async def create_api_key(
     return await idempotent(session, request, principal, idempotency_key, act, never_store=("key",))
 
 
-@router.get("", responses={**page_of(ApiKeyOut), **problems(422)})
+@router.get("", responses={**exportable(page_of(ApiKeyOut)), **problems(422)})
 async def list_api_keys(
     request: Request,
     conn: DbRead,
@@ -44,6 +53,9 @@ async def list_api_keys(
     include_revoked: Annotated[bool, Query(description="Also list revoked keys.")] = False,
 ) -> Response:
     """Admins see every key; others their own and their entity's."""
+    if (export := exporter(request)) is not None:
+        query = repository.keys_query(principal, include_revoked=include_revoked)
+        return export.response("api-keys", ExportSource(query))
     return page_response(
         request, await repository.list_key_rows(conn, page, principal, include_revoked=include_revoked)
     )

@@ -4,12 +4,21 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from api.deps import Authenticated, CurrentPrincipal, DbRead, Pagination
+from api.export import exportable, exporter
 from api.openapi import problems
+from api.planned import PlannedRoute
 from api.responses import page_response
-from services.audit.repository import list_audit_rows
+from services.audit.repository import audit_query, list_audit_rows
 from services.dates import RegistryDateTime
+from services.export import ExportSource
 
-router = APIRouter(prefix="/v1/audit-log", tags=["audit"], dependencies=[Authenticated], responses=problems(401, 429))
+router = APIRouter(
+    route_class=PlannedRoute,
+    prefix="/v1/audit-log",
+    tags=["audit"],
+    dependencies=[Authenticated],
+    responses=problems(401, 429),
+)
 
 AUDIT_ENTRY_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -33,20 +42,24 @@ AUDIT_ENTRY_SCHEMA: dict[str, Any] = {
 @router.get(
     "",
     responses={
-        200: {
-            "description": "A page of audit entries, oldest first.",
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {
-                            "items": {"type": "array", "items": AUDIT_ENTRY_SCHEMA},
-                            "next_cursor": {"type": ["string", "null"]},
-                        },
-                    }
+        **exportable(
+            {
+                200: {
+                    "description": "A page of audit entries, oldest first.",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "items": {"type": "array", "items": AUDIT_ENTRY_SCHEMA},
+                                    "next_cursor": {"type": ["string", "null"]},
+                                },
+                            }
+                        }
+                    },
                 }
-            },
-        },
+            }
+        ),
         **problems(403, 422),
     },
 )
@@ -62,6 +75,16 @@ async def list_audit_entries(
     until: RegistryDateTime | None = None,
 ) -> Response:
     """Who changed what and when. Admins read it all; a focal point reads its own entity's records' entries."""
+    if (export := exporter(request)) is not None:
+        query = audit_query(
+            principal,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            principal_id=principal_id,
+            since=since,
+            until=until,
+        )
+        return export.response("audit-log", ExportSource(query))
     result = await list_audit_rows(
         conn,
         page,

@@ -10,25 +10,29 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from api.deps import Authenticated, CurrentPrincipal, DbRead, DbSession, IdempotencyKeyHeader, Pagination
+from api.export import exportable, exporter
 from api.idempotency import idempotent
 from api.openapi import page_of, problems
+from api.planned import PlannedRoute
 from api.responses import json_response, page_response, record_response
 from services.calendars import repository, service
 from services.calendars.models import FeedScope
 from services.calendars.schemas import SubscriptionCreate, SubscriptionCreated, SubscriptionOut
 from services.clock import clock
 from services.errors import NotFound
+from services.export import ExportSource
 from services.meetings.calendar import calendar_for
 from services.meetings.repository import MeetingFilters, all_meeting_rows
 from services.settings import get_settings
 
 router = APIRouter(
+    route_class=PlannedRoute,
     prefix="/v1/calendar-subscriptions",
     tags=["calendars"],
     dependencies=[Authenticated],
     responses=problems(401, 429),
 )
-feeds = APIRouter(tags=["calendars"])
+feeds = APIRouter(route_class=PlannedRoute, tags=["calendars"])
 
 
 class CalendarResponse(Response):
@@ -123,7 +127,7 @@ async def create_subscription(
     return await idempotent(session, request, principal, idempotency_key, act, never_store=("url",))
 
 
-@router.get("", responses={**page_of(SubscriptionOut), **problems(422)})
+@router.get("", responses={**exportable(page_of(SubscriptionOut)), **problems(422)})
 async def list_subscriptions(
     request: Request,
     conn: DbRead,
@@ -132,6 +136,9 @@ async def list_subscriptions(
     include_revoked: Annotated[bool, Query(description="Also list revoked feeds.")] = False,
 ) -> Response:
     """Admins see every subscription; others their own and their entity's."""
+    if (export := exporter(request)) is not None:
+        query = repository.subscriptions_query(principal, include_revoked=include_revoked)
+        return export.response("calendar-subscriptions", ExportSource(query))
     return page_response(
         request, await repository.list_subscription_rows(conn, page, principal, include_revoked=include_revoked)
     )

@@ -1,32 +1,39 @@
-"""``registry``: run, serve, migrate and schedule the Migration Network Registry."""
+"""``registry``: run, serve, migrate, work and schedule the Migration Network Registry, and
+the operator's commands (status, trace, deliveries)."""
 
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
+import os
 import signal
 import socket
 import sys
+import tempfile
 import time
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import uvicorn
 from sqlalchemy import make_url
 
+from api.operations_cli import add_operations_commands
+from services.observability.logs import configure_logging
 from services.settings import Settings, get_settings, use_settings
 
 logger = logging.getLogger("registry")
 
 
-def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
-    logging.getLogger("pgserver").setLevel(logging.WARNING)
+# LOG_FORMAT's default per command: readable text where a person watches (a developer's
+# `registry run`, an operator's commands), JSON where a log collector reads (production).
+TEXT_LOG_COMMANDS = frozenset({"run", "status", "trace", "deliveries", "create-admin-key"})
+
+
+def _configure_logging(settings: Settings, command: str) -> None:
     # SQL and its parameters stay out of the logs even at DEBUG: parameters can be secrets.
-    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    log_format = settings.log_format or ("text" if command in TEXT_LOG_COMMANDS else "json")
+    configure_logging(level=settings.log_level, log_format=log_format)
 
 
 def migrate(settings: Settings, *, demo_by_default: bool) -> None:
@@ -112,12 +119,16 @@ def command_run(args: argparse.Namespace) -> None:
         _print_key(first_key, why="The registry's first admin API key:")
     from api.app import create_app
 
-    app = create_app(run_worker_in_process=True)
+    app = create_app(run_worker_in_process=True, metrics_port=settings.api_metrics_port)
     base = f"http://{settings.host}:{settings.port}"
+    metrics = (
+        f"http://{settings.metrics_host}:{settings.api_metrics_port}/metrics" if settings.api_metrics_port else "off"
+    )
     print(
         "\nMigration Network Registry\n"
         f"  API       {base}/v1/networks\n"
         f"  docs      {base}/docs   (OpenAPI: {base}/openapi.json)\n"
+        f"  metrics   {metrics}   (API, worker and scheduler)\n"
         f"  database  {_safe_url(settings.database_url or '')}"
         + (f"  (embedded, data in {(settings.data_dir / 'pg').resolve()})" if server else "")
         + f"\n  broker    {settings.broker_url or 'in-memory (worker and scheduler run in this process)'}\n"
@@ -165,6 +176,8 @@ def _serve(app: Any, settings: Settings, *, drain_seconds: float, **options: Any
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's lines go through the registry's handler (LOG_FORMAT)
+        access_log=False,  # api.observability writes the access line, with the request id
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
         **options,
     )
@@ -182,7 +195,7 @@ def command_serve(args: argparse.Namespace) -> None:
     from api.app import create_app
 
     _serve(
-        create_app(),
+        create_app(metrics_port=settings.api_metrics_port),
         settings,
         drain_seconds=settings.shutdown_drain_seconds,
         proxy_headers=True,
@@ -211,32 +224,197 @@ def command_create_admin_key(args: argparse.Namespace) -> None:
 
 def command_scheduler(args: argparse.Namespace) -> None:
     """The scheduler alone; run exactly one (extra ones wait as standbys)."""
+    from worker.observability import serving_metrics
     from worker.scheduler import run_scheduler
+
+    settings = get_settings()
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run_scheduler(stop)
+        async with serving_metrics(settings.scheduler_metrics_port, everything=True):
+            await run_scheduler(stop)
 
     asyncio.run(main())
 
 
-def command_status(args: argparse.Namespace) -> None:
-    """The delivery backlog (due, age of the oldest) and the scheduler's last sweep, as JSON."""
-    from services.database import get_database
-    from services.scheduling.status import operational_status
+def command_worker(args: argparse.Namespace) -> None:
+    """Dramatiq workers (needs BROKER_URL), their metrics served on WORKER_METRICS_PORT."""
+    settings = get_settings()
+    # prometheus_client's multiprocess mode: every worker process writes its values here and
+    # one forked process serves their sum. It reads the variable itself, at import, so it is
+    # set before dramatiq (and with it prometheus_client) starts: dramatiq replaces this process.
+    directory = settings.prometheus_multiproc_dir
+    if directory is None:
+        directory = Path(tempfile.mkdtemp(prefix="registry-worker-metrics-"))
+    else:
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):  # an earlier run's values
+            stale.unlink()
+    environment = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
+    command = [sys.executable, "-m", "dramatiq", "worker.main"]
+    if args.processes:
+        command += ["--processes", str(args.processes)]
+    if args.threads:
+        command += ["--threads", str(args.threads)]
+    if args.worker_shutdown_timeout:
+        command += ["--worker-shutdown-timeout", str(args.worker_shutdown_timeout)]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, command, environment)  # noqa: S606 - our own interpreter, fixed arguments
 
-    async def status() -> dict[str, Any]:
-        database = get_database()
+
+def _local_api_url(settings: Settings) -> str:
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host  # noqa: S104 - a bind-all address names no host to call
+    return f"http://{host}:{settings.port}"
+
+
+def command_export(args: argparse.Namespace) -> None:
+    """Export a collection as CSV or NDJSON through the API: every row your key may see."""
+    from pathlib import Path
+
+    import httpx
+
+    media_type = {"csv": "text/csv", "ndjson": "application/x-ndjson"}[args.format]
+    filters = []
+    for pair in args.filter:
+        name, equals, value = pair.partition("=")
+        if not equals or not name:
+            sys.exit(f"registry export: --filter takes NAME=VALUE, got {pair!r}")
+        filters.append((name, value))
+    base_url = (args.base_url or _local_api_url(get_settings())).rstrip("/")
+    url = f"{base_url}/v1/{args.collection.strip('/')}"
+    headers = {"Accept": media_type, "Authorization": f"Bearer {args.api_key}"}
+    # A file appears only once the export is whole: written beside it, then renamed.
+    partial = Path(f"{args.output}.partial") if args.output else None
+    started = completed = False
+    try:
+        with (
+            httpx.stream("GET", url, params=filters, headers=headers, timeout=httpx.Timeout(30, read=None)) as response,
+            partial.open("wb") if partial else contextlib.nullcontext(sys.stdout.buffer) as output,
+        ):
+            if response.status_code != 200:
+                response.read()
+                try:
+                    detail = response.json().get("detail", response.text)
+                except ValueError:
+                    detail = response.text
+                sys.exit(f"registry export: {response.status_code} from {url}: {detail}")
+            started = True
+            for chunk in response.iter_bytes():
+                output.write(chunk)
+            completed = True
+    except httpx.TransportError as error:
+        if started:
+            sys.exit(f"registry export: the export from {url} stopped before its end ({error}); run it again")
+        sys.exit(f"registry export: cannot reach the API at {base_url} ({error}); is it running? (--base-url)")
+    finally:
+        if partial and not completed:
+            partial.unlink(missing_ok=True)
+    if partial:
+        partial.replace(args.output)
+        print(f"wrote {args.output}", file=sys.stderr)
+
+
+def command_import(args: argparse.Namespace) -> None:
+    """Import entities, memberships or working-group seats from a CSV file, all or nothing."""
+    import uuid
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from services import context
+    from services.auth.authenticator import Authenticator
+    from services.database import dispose_database, get_database
+    from services.errors import DomainError
+    from services.imports.flow import ImportReport, import_rows
+    from services.imports.kinds import KINDS
+    from services.imports.reading import ImportFileError, read_file
+    from services.principals import SYSTEM_IMPORT, Principal
+    from worker.events import unit_of_work
+
+    class Undo(Exception):
+        """Leaves the unit of work without committing."""
+
+    kind = KINDS[args.kind]
+    settings, server = _with_embedded_database(get_settings())  # DATABASE_URL, or make run's database
+    import_id = f"import-{uuid.uuid4()}"
+
+    async def run() -> tuple[ImportReport, Principal]:
         try:
-            async with database.read() as conn:
-                return await operational_status(conn)
+            actor = SYSTEM_IMPORT
+            if args.api_key:
+                actor = await Authenticator(settings).authenticate(args.api_key, get_database().read)
+            rows = read_file(Path(args.file), required=kind.required, optional=kind.optional)
+            context.request_id.set(import_id)  # every audit entry of this import carries it
+            with tqdm(total=len(rows), unit="row", file=sys.stderr, disable=not sys.stderr.isatty()) as progress:
+                try:
+                    async with unit_of_work() as session:
+                        report = await import_rows(
+                            session, kind, rows, actor=actor, on_row=lambda _outcome: progress.update()
+                        )
+                        if args.dry_run or report.rejected:
+                            raise Undo
+                except Undo:
+                    pass
+            return report, actor
         finally:
-            await database.dispose()
+            await dispose_database()
 
-    print(json.dumps(asyncio.run(status()), indent=2))
+    try:
+        report, actor = asyncio.run(run())
+    except (ImportFileError, DomainError) as error:
+        print(f"registry import: {error}", file=sys.stderr)
+        sys.exit(2)
+    finally:
+        if server is not None:
+            server.cleanup()
+    for outcome in report.outcomes:
+        if args.verbose or outcome.status == "rejected":
+            print(outcome)
+    print(f"{report.summary()} ({kind.name}, as {actor.id})")
+    if args.dry_run:
+        print("Dry run: nothing was changed.")
+    elif report.rejected:
+        print("Nothing was changed: an import is all or nothing. Fix the rejected rows and run it again.")
+    else:
+        print(f"Committed. The audit trail lists this import's changes under request id {import_id}.")
+    if report.rejected:
+        sys.exit(1)
+
+
+def _export_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "collection",
+        help="the list to export, as its path under /v1: entities, memberships, events, audit-log, "
+        "networks/<id>/memberships, working-groups/<id>/members...",
+    )
+    sub.add_argument("--format", choices=("csv", "ndjson"), default="csv", help="csv (default) or ndjson")
+    sub.add_argument(
+        "--filter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a filter of the list route, e.g. --filter kind=un_system (repeatable)",
+    )
+    sub.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    sub.add_argument("--api-key", required=True, help="your API key: the export holds what it may read")
+    sub.add_argument("--base-url", help="the API's address (default: http://HOST:PORT from the settings)")
+
+
+def _import_arguments(sub: argparse.ArgumentParser) -> None:
+    from services.imports.kinds import KINDS
+
+    sub.add_argument("kind", choices=sorted(KINDS), help="what the file holds")
+    sub.add_argument("file", help="a CSV file (UTF-8, header line first; see the README for its columns)")
+    sub.add_argument("--dry-run", action="store_true", help="check every row, report, and change nothing")
+    sub.add_argument(
+        "--api-key",
+        help="act as this API key's principal (default: the system principal system:import)",
+    )
+    sub.add_argument("--verbose", action="store_true", help="report every row, not only the rejected ones")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -246,16 +424,32 @@ def main(argv: list[str] | None = None) -> None:
         ("run", command_run),
         ("serve", command_serve),
         ("migrate", command_migrate),
+        ("worker", command_worker),
         ("scheduler", command_scheduler),
-        ("status", command_status),
         ("create-admin-key", command_create_admin_key),
+        ("export", command_export),
+        ("import", command_import),
     ):
-        sub = commands.add_parser(name, help=(handler.__doc__ or name).strip().splitlines()[0])
+        summary = (handler.__doc__ or name).strip().splitlines()[0]
+        sub = commands.add_parser(name, help=summary, description=summary)
         sub.set_defaults(handler=handler)
         if name == "create-admin-key":
             sub.add_argument("--name", default="admin key (CLI)", help="what the key is for")
+        elif name == "export":
+            _export_arguments(sub)
+        elif name == "import":
+            _import_arguments(sub)
+        elif name == "worker":
+            sub.add_argument("--processes", type=int, help="worker processes (dramatiq's default: one per CPU)")
+            sub.add_argument("--threads", type=int, help="threads per process (dramatiq's default: 8)")
+            sub.add_argument(
+                "--worker-shutdown-timeout",
+                type=int,
+                help="on SIGTERM, milliseconds running actors have to finish (dramatiq's default: 600000)",
+            )
+    add_operations_commands(commands)
     args = parser.parse_args(argv)
-    _configure_logging(get_settings())
+    _configure_logging(get_settings(), args.command)
     args.handler(args)
 
 

@@ -6,13 +6,20 @@ from fastapi import APIRouter, Request, Response
 from api.deps import Authenticated, DbRead
 from api.negotiation import CSV, JSON, negotiate
 from api.openapi import problems
+from api.planned import PlannedRoute
 from api.responses import json_response
 from services.coverage.repository import coverage_rows
 from services.errors import NotFound
 from services.networks.repository import network_exists
 from services.tables import csv_text
 
-router = APIRouter(prefix="/v1/networks", tags=["coverage"], dependencies=[Authenticated], responses=problems(401, 429))
+router = APIRouter(
+    route_class=PlannedRoute,
+    prefix="/v1/networks",
+    tags=["coverage"],
+    dependencies=[Authenticated],
+    responses=problems(401, 429),
+)
 
 CSV_COLUMNS = ("objective", "title", "working_groups", "mou_areas", "lead_parties", "uncovered", "contested")
 

@@ -28,8 +28,8 @@ bearer = HTTPBearer(
 
 async def write_session() -> AsyncIterator[AsyncSession]:
     """The request's unit of work (committed before the response is sent; the relay nudged
-    if the request recorded events)."""
-    async with unit_of_work() as session:
+    in the background if the request recorded events)."""
+    async with unit_of_work(nudge_in_background=True) as session:
         yield session
 
 
@@ -74,8 +74,11 @@ async def current_principal(
     return await authenticate_request(request, connect)
 
 
+PAGE_LIMIT = 200  # the largest limit a request may name (PAGE_SIZE_MAX may lower it)
+
+
 async def page_request(
-    limit: Annotated[int | None, Query(ge=1, le=200, description="Page size, at most 200.")] = None,
+    limit: Annotated[int | None, Query(ge=1, le=PAGE_LIMIT, description=f"Page size, at most {PAGE_LIMIT}.")] = None,
     cursor: Annotated[
         str | None,
         Query(pattern=PAGE_CURSOR_PATTERN, description="Opaque cursor from the previous page's Link header."),

@@ -13,15 +13,24 @@ from api.deps import (
     Pagination,
     RequiredIfMatch,
 )
+from api.export import exportable, exporter
 from api.idempotency import create_once
 from api.openapi import page_of, problems
+from api.planned import PlannedRoute
 from api.responses import page_response, record_response
 from services.entities import repository, service
 from services.entities.models import EntityKind
 from services.entities.schemas import EntityCreate, EntityOut, EntityUpdate
 from services.errors import NotFound
+from services.export import ExportSource
 
-router = APIRouter(prefix="/v1/entities", tags=["entities"], dependencies=[Authenticated], responses=problems(401, 429))
+router = APIRouter(
+    route_class=PlannedRoute,
+    prefix="/v1/entities",
+    tags=["entities"],
+    dependencies=[Authenticated],
+    responses=problems(401, 429),
+)
 
 
 @router.post("", status_code=201, response_model=EntityOut, responses=problems(409, 422))
@@ -42,7 +51,7 @@ async def create_entity(
     )
 
 
-@router.get("", responses={**page_of(EntityOut), **problems(422)})
+@router.get("", responses={**exportable(page_of(EntityOut)), **problems(422)})
 async def list_entities(
     request: Request,
     conn: DbRead,
@@ -53,6 +62,11 @@ async def list_entities(
     acronym: Annotated[str | None, Query(max_length=32)] = None,
     country_code: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
 ) -> Response:
+    if (export := exporter(request)) is not None:
+        query = repository.entities_query(
+            kind=kind, un_system=un_system, parent_id=parent_id, acronym=acronym, country_code=country_code
+        )
+        return export.response("entities", ExportSource(query))
     result = await repository.list_entity_rows(
         conn, page, kind=kind, un_system=un_system, parent_id=parent_id, acronym=acronym, country_code=country_code
     )

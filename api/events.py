@@ -4,22 +4,35 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from api.deps import Authenticated, CurrentPrincipal, DbRead
+from api.export import exportable, exporter
 from api.openapi import problems
+from api.planned import PlannedRoute
 from api.responses import json_response
-from services.events.repository import START, FeedFilters, decode_position, read_feed
+from services.events.repository import START, FeedFilters, decode_position, feed_export_query, read_feed, shape_for
+from services.export import ExportSource
 
-router = APIRouter(prefix="/v1/events", tags=["events"], dependencies=[Authenticated], responses=problems(401, 429))
+router = APIRouter(
+    route_class=PlannedRoute,
+    prefix="/v1/events",
+    tags=["events"],
+    dependencies=[Authenticated],
+    responses=problems(401, 429),
+)
 
 
 @router.get(
     "",
     responses={
-        200: {
-            "description": "Events after the cursor, in log order. A full page links to the next one "
-            '(`Link: rel="next"`); a shorter page means you have caught up, and has no such link. '
-            "Either way, keep `next_cursor` and poll again from it later.",
-            "content": {"application/json": {}},
-        },
+        **exportable(
+            {
+                200: {
+                    "description": "Events after the cursor, in log order. A full page links to the next one "
+                    '(`Link: rel="next"`); a shorter page means you have caught up, and has no such link. '
+                    "Either way, keep `next_cursor` and poll again from it later.",
+                    "content": {"application/json": {}},
+                }
+            }
+        ),
         **problems(422),
     },
 )
@@ -36,15 +49,20 @@ async def change_feed(
     subject_id: uuid.UUID | None = None,
     network_id: uuid.UUID | None = None,
 ) -> Response:
-    """The change feed, for systems that prefer to pull: every change to the registry, in order."""
+    """The change feed, for systems that prefer to pull: every change to the registry, in order.
+    An export (CSV, NDJSON) is every event the feed would serve from ``after``, up to now."""
+    filters = FeedFilters(tuple(type or ()), subject_type, subject_id, network_id)
+    if (export := exporter(request)) is not None:
+        query = feed_export_query(after=decode_position(after) if after else START, filters=filters, actor=principal)
+        return export.response("events", ExportSource(query, shape_for(principal)))
     page = await read_feed(
         conn,
         after=decode_position(after) if after else START,
         limit=limit,
-        filters=FeedFilters(tuple(type or ()), subject_type, subject_id, network_id),
+        filters=filters,
         actor=principal,
     )
-    headers = {}
+    headers = {"Vary": "Accept"}  # the same URL exports as CSV or NDJSON (api.export)
     if not page.caught_up:
         headers["Link"] = f'<{request.url.include_query_params(after=page.next_cursor)}>; rel="next"'
     return json_response({"items": page.items, "next_cursor": page.next_cursor}, headers=headers)

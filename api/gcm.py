@@ -2,11 +2,16 @@ from fastapi import APIRouter, Response
 
 from api.deps import Authenticated, DbRead
 from api.openapi import problems
+from api.planned import PlannedRoute
 from api.responses import json_response
 from services.gcm import service
 
 router = APIRouter(
-    prefix="/v1/gcm", tags=["reference data"], dependencies=[Authenticated], responses=problems(401, 429)
+    route_class=PlannedRoute,
+    prefix="/v1/gcm",
+    tags=["reference data"],
+    dependencies=[Authenticated],
+    responses=problems(401, 429),
 )
 
 

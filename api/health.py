@@ -6,12 +6,13 @@ from sqlalchemy import text
 
 from api.errors import problem_response
 from api.lifecycle import draining
+from api.planned import PlannedRoute
 from api.responses import json_response
 from services.database import get_database
 from services.scheduling.status import operational_status
 from services.settings import get_settings
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(route_class=PlannedRoute, tags=["operations"])
 
 CHECK_SECONDS = 2.0  # a readiness probe answers within this, whatever is down
 

@@ -5,13 +5,18 @@ from fastapi import APIRouter, Query, Response
 
 from api.deps import Authenticated, DbRead
 from api.openapi import problems
+from api.planned import PlannedRoute
 from api.responses import json_response
 from services.clock import clock
 from services.dates import RegistryDate
 from services.indicators.repository import indicators
 
 router = APIRouter(
-    prefix="/v1/networks", tags=["indicators"], dependencies=[Authenticated], responses=problems(401, 429)
+    route_class=PlannedRoute,
+    prefix="/v1/networks",
+    tags=["indicators"],
+    dependencies=[Authenticated],
+    responses=problems(401, 429),
 )
 
 

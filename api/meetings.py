@@ -14,13 +14,16 @@ from api.deps import (
     Pagination,
     RequiredIfMatch,
 )
+from api.export import exportable, exporter
 from api.idempotency import create_once
 from api.openapi import page_of, problems
+from api.planned import PlannedRoute
 from api.responses import json_response, page_response, record_response
 from services.calendars.models import FeedScope
 from services.clock import clock
 from services.dates import RegistryDateTime
 from services.errors import NotFound
+from services.export import ExportSource
 from services.meetings import repository, service
 from services.meetings.compliance import meeting_compliance
 from services.meetings.models import MeetingKind, MeetingStatus
@@ -28,8 +31,16 @@ from services.meetings.privacy import without_invitee_emails
 from services.meetings.schemas import MeetingCancel, MeetingCreate, MeetingHold, MeetingOut, MeetingUpdate
 from services.pagination import Page
 
-router = APIRouter(prefix="/v1/meetings", tags=["meetings"], dependencies=[Authenticated], responses=problems(401, 429))
-feeds = APIRouter(tags=["meetings"], dependencies=[Authenticated], responses=problems(401, 429))
+router = APIRouter(
+    route_class=PlannedRoute,
+    prefix="/v1/meetings",
+    tags=["meetings"],
+    dependencies=[Authenticated],
+    responses=problems(401, 429),
+)
+feeds = APIRouter(
+    route_class=PlannedRoute, tags=["meetings"], dependencies=[Authenticated], responses=problems(401, 429)
+)
 
 
 @router.post("", status_code=201, response_model=MeetingOut, responses=problems(403, 409, 422))
@@ -50,7 +61,7 @@ async def create_meeting(
     )
 
 
-@router.get("", responses={**page_of(MeetingOut), **problems(422)})
+@router.get("", responses={**exportable(page_of(MeetingOut)), **problems(422)})
 async def list_meetings(
     request: Request,
     conn: DbRead,
@@ -69,6 +80,10 @@ async def list_meetings(
     filters = repository.MeetingFilters(
         network_id, working_group_id, kind, status, starts_after, starts_before, invitee_entity_id
     )
+    if (export := exporter(request)) is not None:
+        query = repository.meetings_query(filters)
+        shape = (lambda row: row) if principal.is_admin else without_invitee_emails
+        return export.response("meetings", ExportSource(query, shape))
     result = await repository.list_meeting_rows(conn, page, filters)
     if not principal.is_admin:
         result = Page([without_invitee_emails(row) for row in result.items], result.next_cursor)

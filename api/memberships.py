@@ -14,19 +14,26 @@ from api.deps import (
     Pagination,
     RequiredIfMatch,
 )
+from api.export import exportable, exporter
 from api.idempotency import create_once
 from api.openapi import page_of, problems
+from api.planned import PlannedRoute
 from api.responses import page_response, record_response
 from services.clock import clock
 from services.dates import RegistryDate
 from services.errors import InvalidInput, NotFound
+from services.export import ExportSource
 from services.memberships import repository, service
 from services.memberships.models import MembershipTier
 from services.memberships.repository import PeriodFilter
 from services.memberships.schemas import MembershipCreate, MembershipEnd, MembershipOut, MembershipUpdate, TierChange
 
 router = APIRouter(
-    prefix="/v1/memberships", tags=["memberships"], dependencies=[Authenticated], responses=problems(401, 429)
+    route_class=PlannedRoute,
+    prefix="/v1/memberships",
+    tags=["memberships"],
+    dependencies=[Authenticated],
+    responses=problems(401, 429),
 )
 
 AsOf = Annotated[
@@ -67,7 +74,7 @@ async def create_membership(
     )
 
 
-@router.get("", responses={**page_of(MembershipOut), **problems(422)})
+@router.get("", responses={**exportable(page_of(MembershipOut)), **problems(422)})
 async def list_memberships(
     request: Request,
     conn: DbRead,
@@ -78,6 +85,11 @@ async def list_memberships(
     as_of: AsOf = None,
     current: Current = None,
 ) -> Response:
+    if (export := exporter(request)) is not None:
+        query = repository.memberships_query(
+            network_id=network_id, entity_id=entity_id, tier=tier, period=membership_period_filter(as_of, current)
+        )
+        return export.response("memberships", ExportSource(query))
     result = await repository.list_membership_rows(
         conn,
         page,

@@ -13,16 +13,25 @@ from api.deps import (
     Pagination,
     RequiredIfMatch,
 )
+from api.export import exportable, exporter
 from api.idempotency import create_once
 from api.openapi import page_of, problems
+from api.planned import PlannedRoute
 from api.responses import json_response, page_response, record_response
 from services.dates import RegistryDate
 from services.errors import NotFound
+from services.export import ExportSource
 from services.mous import repository, service
 from services.mous.models import MouStatus
 from services.mous.schemas import MouCreate, MouOut, MouRefresh, MouSign, MouTerminate, MouUpdate
 
-router = APIRouter(prefix="/v1/mous", tags=["mous"], dependencies=[Authenticated], responses=problems(401, 429))
+router = APIRouter(
+    route_class=PlannedRoute,
+    prefix="/v1/mous",
+    tags=["mous"],
+    dependencies=[Authenticated],
+    responses=problems(401, 429),
+)
 
 
 @router.post("", status_code=201, response_model=MouOut, responses=problems(403, 409, 422))
@@ -43,7 +52,7 @@ async def create_mou(
     )
 
 
-@router.get("", responses={**page_of(MouOut), **problems(422)})
+@router.get("", responses={**exportable(page_of(MouOut)), **problems(422)})
 async def list_mous(
     request: Request,
     conn: DbRead,
@@ -57,6 +66,8 @@ async def list_mous(
     ] = None,
 ) -> Response:
     filters = repository.MouFilters(network_id, status, party_entity_id, objective, review_due_before)
+    if (export := exporter(request)) is not None:
+        return export.response("mous", ExportSource(repository.mous_query(filters)))
     return page_response(request, await repository.list_mou_rows(conn, page, filters))
 
 

@@ -12,12 +12,15 @@ from api.deps import (
     Pagination,
     RequiredIfMatch,
 )
+from api.export import exportable, exporter
 from api.idempotency import create_once
 from api.memberships import membership_period_filter
 from api.openapi import page_of, problems
+from api.planned import PlannedRoute
 from api.responses import page_response, record_response
 from services.dates import RegistryDate
 from services.errors import InvalidInput, NotFound
+from services.export import ExportSource
 from services.memberships import repository as membership_repository
 from services.memberships import service as membership_service
 from services.memberships.models import MembershipTier
@@ -26,7 +29,13 @@ from services.networks import repository, service
 from services.networks.models import NetworkScope
 from services.networks.schemas import NetworkCreate, NetworkOut, NetworkUpdate
 
-router = APIRouter(prefix="/v1/networks", tags=["networks"], dependencies=[Authenticated], responses=problems(401, 429))
+router = APIRouter(
+    route_class=PlannedRoute,
+    prefix="/v1/networks",
+    tags=["networks"],
+    dependencies=[Authenticated],
+    responses=problems(401, 429),
+)
 
 
 @router.post("", status_code=201, response_model=NetworkOut, responses=problems(409, 422))
@@ -47,7 +56,7 @@ async def create_network(
     )
 
 
-@router.get("", responses={**page_of(NetworkOut), **problems(422)})
+@router.get("", responses={**exportable(page_of(NetworkOut)), **problems(422)})
 async def list_networks(
     request: Request,
     conn: DbRead,
@@ -57,6 +66,14 @@ async def list_networks(
     coordinator_entity_id: uuid.UUID | None = None,
     country_code: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
 ) -> Response:
+    if (export := exporter(request)) is not None:
+        query = repository.networks_query(
+            scope=scope,
+            parent_network_id=parent_network_id,
+            coordinator_entity_id=coordinator_entity_id,
+            country_code=country_code,
+        )
+        return export.response("networks", ExportSource(query))
     result = await repository.list_network_rows(
         conn,
         page,
@@ -90,7 +107,7 @@ async def update_network(
     return record_response(row)
 
 
-@router.get("/{network_id}/memberships", responses={**page_of(MembershipOut), **problems(404, 422)})
+@router.get("/{network_id}/memberships", responses={**exportable(page_of(MembershipOut)), **problems(404, 422)})
 async def list_network_memberships(
     network_id: uuid.UUID,
     request: Request,
@@ -103,6 +120,11 @@ async def list_network_memberships(
 ) -> Response:
     if not await repository.network_exists(conn, network_id):
         raise NotFound("network-not-found", f"No network has id {network_id}.")
+    if (export := exporter(request)) is not None:
+        query = membership_repository.memberships_query(
+            network_id=network_id, entity_id=entity_id, tier=tier, period=membership_period_filter(as_of, current)
+        )
+        return export.response(f"network-{network_id}-memberships", ExportSource(query))
     result = await membership_repository.list_membership_rows(
         conn,
         page,

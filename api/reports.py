@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Request, Response
 from api.deps import Authenticated, DbRead
 from api.negotiation import CSV, HTML, JSON, ZIP, negotiate
 from api.openapi import problems
+from api.planned import PlannedRoute
 from api.responses import json_response
 from services.dates import RegistryDate
 from services.reports.csv_zip import report_zip
@@ -13,7 +14,13 @@ from services.reports.html import CONTENT_SECURITY_POLICY, report_html
 from services.reports.sections import SECTIONS
 from services.reports.service import activity_report
 
-router = APIRouter(prefix="/v1/networks", tags=["reports"], dependencies=[Authenticated], responses=problems(401, 429))
+router = APIRouter(
+    route_class=PlannedRoute,
+    prefix="/v1/networks",
+    tags=["reports"],
+    dependencies=[Authenticated],
+    responses=problems(401, 429),
+)
 
 # Preference on ties (Accept: */*, text/*): JSON, then the page a browser asks for.
 OFFERS = (JSON, HTML, ZIP, CSV)

@@ -32,7 +32,7 @@ def record_response(row: dict[str, Any], *, status_code: int = 200, location: st
 def page_response(request: Request, page: Page) -> Response:
     """``{"items": [...], "next_cursor": ...}`` and, when there is more, ``Link: rel="next"``."""
     items = [{k: v for k, v in item.items() if k != "version"} for item in page.items]
-    headers = {}
+    headers = {"Vary": "Accept"}  # the same URL exports as CSV or NDJSON (api.export)
     if page.next_cursor is not None:
         next_url = request.url.include_query_params(cursor=page.next_cursor)
         headers["Link"] = f'<{next_url}>; rel="next"'

@@ -13,11 +13,14 @@ from api.deps import (
     Pagination,
     RequiredIfMatch,
 )
+from api.export import exportable, exporter
 from api.idempotency import create_once
 from api.openapi import page_of, problems
+from api.planned import PlannedRoute
 from api.responses import page_response, record_response
 from services.dates import RegistryDate
 from services.errors import NotFound
+from services.export import ExportSource
 from services.reviews import repository, service
 from services.reviews.models import RecommendationStatus, ReviewStatus
 from services.reviews.schemas import (
@@ -32,7 +35,9 @@ from services.reviews.schemas import (
     ReviewStart,
 )
 
-router = APIRouter(prefix="/v1", tags=["reviews"], dependencies=[Authenticated], responses=problems(401, 429))
+router = APIRouter(
+    route_class=PlannedRoute, prefix="/v1", tags=["reviews"], dependencies=[Authenticated], responses=problems(401, 429)
+)
 
 
 @router.get("/networks/{network_id}/review-policy", response_model=ReviewPolicyOut, responses=problems(404))
@@ -63,7 +68,7 @@ async def put_review_policy(
     return record_response(row, status_code=201 if created else 200)
 
 
-@router.get("/reviews", responses={**page_of(ReviewOut), **problems(422)})
+@router.get("/reviews", responses={**exportable(page_of(ReviewOut)), **problems(422)})
 async def list_reviews(
     request: Request,
     conn: DbRead,
@@ -74,6 +79,8 @@ async def list_reviews(
     due_before: Annotated[RegistryDate | None, Query(description="Cycles due by this date.")] = None,
 ) -> Response:
     filters = repository.ReviewFilters(network_id, status, overdue, due_before)
+    if (export := exporter(request)) is not None:
+        return export.response("reviews", ExportSource(repository.reviews_query(filters)))
     return page_response(request, await repository.list_review_rows(conn, page, filters))
 
 
@@ -111,7 +118,10 @@ async def complete_review(
     return record_response(row)
 
 
-@router.get("/reviews/{review_id}/recommendations", responses={**page_of(RecommendationOut), **problems(404, 422)})
+@router.get(
+    "/reviews/{review_id}/recommendations",
+    responses={**exportable(page_of(RecommendationOut)), **problems(404, 422)},
+)
 async def list_recommendations(
     review_id: uuid.UUID,
     request: Request,
@@ -121,6 +131,9 @@ async def list_recommendations(
 ) -> Response:
     if not await repository.review_exists(conn, review_id):
         raise NotFound("review-not-found", f"No review has id {review_id}.")
+    if (export := exporter(request)) is not None:
+        query = repository.recommendations_query(review_id, status)
+        return export.response(f"review-{review_id}-recommendations", ExportSource(query))
     return page_response(request, await repository.list_recommendation_rows(conn, review_id, page, status))
 
 

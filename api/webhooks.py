@@ -11,10 +11,13 @@ from api.deps import (
     Pagination,
     RequiredIfMatch,
 )
+from api.export import exportable, exporter
 from api.idempotency import idempotent
 from api.openapi import page_of, problems
+from api.planned import PlannedRoute
 from api.responses import json_response, page_response, record_response
 from services.errors import NotFound
+from services.export import ExportSource
 from services.webhooks import repository, service
 from services.webhooks.models import DeliveryStatus
 from services.webhooks.schemas import (
@@ -27,7 +30,11 @@ from services.webhooks.schemas import (
 )
 
 router = APIRouter(
-    prefix="/v1/webhook-endpoints", tags=["webhooks"], dependencies=[Authenticated], responses=problems(401, 429)
+    route_class=PlannedRoute,
+    prefix="/v1/webhook-endpoints",
+    tags=["webhooks"],
+    dependencies=[Authenticated],
+    responses=problems(401, 429),
 )
 
 
@@ -57,9 +64,11 @@ async def create_endpoint(
     return await idempotent(session, request, principal, idempotency_key, act, never_store=("secret",))
 
 
-@router.get("", responses={**page_of(EndpointOut), **problems(422)})
+@router.get("", responses={**exportable(page_of(EndpointOut)), **problems(422)})
 async def list_endpoints(request: Request, conn: DbRead, page: Pagination, principal: CurrentPrincipal) -> Response:
     """Admins see every endpoint; others their own and their entity's."""
+    if (export := exporter(request)) is not None:
+        return export.response("webhook-endpoints", ExportSource(repository.endpoints_query(principal)))
     return page_response(request, await repository.list_endpoint_rows(conn, page, principal))
 
 
@@ -103,7 +112,7 @@ async def rotate_secret(endpoint_id: uuid.UUID, session: DbSession, principal: C
     return _with_secret(row, secret, 200)
 
 
-@router.get("/{endpoint_id}/deliveries", responses={**page_of(DeliveryOut), **problems(404, 422)})
+@router.get("/{endpoint_id}/deliveries", responses={**exportable(page_of(DeliveryOut)), **problems(404, 422)})
 async def list_deliveries(
     endpoint_id: uuid.UUID,
     request: Request,
@@ -114,6 +123,11 @@ async def list_deliveries(
 ) -> Response:
     """The delivery log: each delivery's `webhook-id`, state and every attempt (status code, latency, error)."""
     await _visible(conn, endpoint_id, principal)
+    if (export := exporter(request)) is not None:
+        query = repository.deliveries_query(endpoint_id=endpoint_id, status=status)
+        columns = ("id", "webhook_id", *(c for c in ExportSource(query).column_names() if c != "id"))
+        source = ExportSource(query, repository.with_webhook_id, columns)
+        return export.response(f"webhook-endpoint-{endpoint_id}-deliveries", source)
     return page_response(
         request, await repository.list_delivery_rows(conn, page, endpoint_id=endpoint_id, status=status)
     )

@@ -13,12 +13,15 @@ from api.deps import (
     Pagination,
     RequiredIfMatch,
 )
+from api.export import exportable, exporter
 from api.idempotency import create_once, idempotent
 from api.openapi import page_of, problems
+from api.planned import PlannedRoute
 from api.responses import json_response, page_response, record_response
 from services.clock import clock
 from services.dates import RegistryDate
 from services.errors import NotFound
+from services.export import ExportSource
 from services.working_groups import repository, service
 from services.working_groups.models import PostKind, WorkingGroupStatus
 from services.working_groups.schemas import (
@@ -33,7 +36,11 @@ from services.working_groups.schemas import (
 )
 
 router = APIRouter(
-    prefix="/v1/working-groups", tags=["working groups"], dependencies=[Authenticated], responses=problems(401, 429)
+    route_class=PlannedRoute,
+    prefix="/v1/working-groups",
+    tags=["working groups"],
+    dependencies=[Authenticated],
+    responses=problems(401, 429),
 )
 
 
@@ -55,7 +62,7 @@ async def create_working_group(
     )
 
 
-@router.get("", responses={**page_of(WorkingGroupOut), **problems(422)})
+@router.get("", responses={**exportable(page_of(WorkingGroupOut)), **problems(422)})
 async def list_working_groups(
     request: Request,
     conn: DbRead,
@@ -67,6 +74,8 @@ async def list_working_groups(
     member_entity_id: Annotated[uuid.UUID | None, Query(description="Groups this entity currently sits in.")] = None,
 ) -> Response:
     filters = repository.GroupFilters(network_id, status, objective, chair_entity_id, member_entity_id)
+    if (export := exporter(request)) is not None:
+        return export.response("working-groups", ExportSource(repository.groups_query(filters, today=clock.today())))
     return page_response(request, await repository.list_group_rows(conn, page, filters, today=clock.today()))
 
 
@@ -137,6 +146,9 @@ def _post_routes(kind: PostKind, collection: str) -> None:
         if not await repository.group_exists(conn, group_id):
             raise NotFound("working-group-not-found", f"No working group has id {group_id}.")
         day = as_of or (clock.today() if current else None)
+        if (export := exporter(request)) is not None:
+            query = repository.posts_query(group_id=group_id, kind=kind, as_of=day)
+            return export.response(f"working-group-{group_id}-{collection}", ExportSource(query))
         return page_response(
             request, await repository.list_post_rows(conn, page, group_id=group_id, kind=kind, as_of=day)
         )
@@ -175,7 +187,7 @@ def _post_routes(kind: PostKind, collection: str) -> None:
         list_posts,
         methods=["GET"],
         name=f"list_{collection}",
-        responses={**page_of(PostOut), **problems(404, 422)},
+        responses={**exportable(page_of(PostOut)), **problems(404, 422)},
     )
     router.add_api_route(
         base,

@@ -11,21 +11,35 @@
 #    secret that never lands in a layer);
 # 3. docker/ci/stack_check.py: docker/compose.yaml + docker/compose.ci.yaml, checked end to end.
 #
+# In two halves, so the slow first one can run while something else does (.ci/run builds the
+# images during `make test`):
+#
+#   bash docker/ci-stack.sh images     1 and 2; a dockerd it started keeps running for `check`
+#   bash docker/ci-stack.sh check      3 (starting dockerd if needed), then stops the dockerd
+#                                      either half started
+#
 # Settings: CI_STACK_API_PORT (18150), CI_STACK_MAIL_PORT (18151), CI_STACK_KEEP=1 leaves the
 # stack up, CA_BUNDLE (/etc/ssl/certs/ca-certificates.crt), BASE_IMAGE.
 set -euo pipefail
+MODE=${1:-all}
+case $MODE in all | images | check) ;; *) echo "usage: $0 [all|images|check]" >&2; exit 2 ;; esac
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 START=$SECONDS
 BASE_IMAGE=${BASE_IMAGE:-registry-ci/debian:bookworm}
 CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 export REGISTRY_IMAGE=${REGISTRY_IMAGE:-migration-network-registry} TAG=${TAG:-ci}
+# The dockerd this script started (either half), to stop when the stack is done with.
+DOCKERD_PID_FILE=${CI_STACK_DOCKERD_PID_FILE:-/tmp/registry-ci-stack-dockerd.pid}
 STARTED_DOCKERD=
 
 step() { printf '\n==> [%4ds] %s\n' $((SECONDS - START)) "$*"; }
 die() { printf '\nSTACK CHECK FAILED: %s\n' "$*" >&2; exit 1; }
 
 stop_dockerd() {
+    [[ $MODE != images ]] || return 0
+    [[ -n $STARTED_DOCKERD ]] || STARTED_DOCKERD=$(cat "$DOCKERD_PID_FILE" 2>/dev/null || true)
+    rm -f "$DOCKERD_PID_FILE"
     [[ -n $STARTED_DOCKERD ]] || return 0
     kill -TERM "$STARTED_DOCKERD" 2>/dev/null || true
     for _ in $(seq 1 30); do kill -0 "$STARTED_DOCKERD" 2>/dev/null || return 0; sleep 1; done
@@ -47,6 +61,7 @@ if ! docker info >/dev/null 2>&1; then
     echo "dockerd is not running: starting it (log: /var/log/dockerd-ci-stack.log)"
     setsid dockerd >/var/log/dockerd-ci-stack.log 2>&1 &
     STARTED_DOCKERD=$!
+    echo "$STARTED_DOCKERD" >"$DOCKERD_PID_FILE"
     for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
     docker info >/dev/null 2>&1 || { tail -n 30 /var/log/dockerd-ci-stack.log; die "dockerd did not start"; }
 fi
@@ -71,37 +86,47 @@ fi
 export COMPOSE
 echo "compose: $($COMPOSE version --short)"
 
-step "Images"
-bash docker/build-base.sh "$BASE_IMAGE"
-# The four images build side by side (mostly waiting on the package mirrors), each logging
-# to BUILD_LOGS/NAME.log.
-BUILD_LOGS=$(mktemp -d)
-secret=()
-[[ -s $CA_BUNDLE ]] && secret=(--secret "id=ca_bundle,src=$CA_BUNDLE")
-declare -A BUILDS=()
-for image in postgres:15 rabbitmq:3 mailcatcher:1; do
-    build --build-arg BASE_IMAGE="$BASE_IMAGE" -f "docker/ci/${image%%:*}.Dockerfile" -t "registry-ci/$image" . \
-        >"$BUILD_LOGS/${image%%:*}.log" 2>&1 &
-    BUILDS[registry-ci/$image]=$!
+if [[ $MODE != check ]]; then
+    step "Images"
+    bash docker/build-base.sh "$BASE_IMAGE"
+    # The four images build side by side (mostly waiting on the package mirrors), each logging
+    # to BUILD_LOGS/NAME.log.
+    BUILD_LOGS=$(mktemp -d)
+    secret=()
+    [[ -s $CA_BUNDLE ]] && secret=(--secret "id=ca_bundle,src=$CA_BUNDLE")
+    declare -A BUILDS=()
+    for image in postgres:15 rabbitmq:3 mailcatcher:1; do
+        build --build-arg BASE_IMAGE="$BASE_IMAGE" -f "docker/ci/${image%%:*}.Dockerfile" -t "registry-ci/$image" . \
+            >"$BUILD_LOGS/${image%%:*}.log" 2>&1 &
+        BUILDS[registry-ci/$image]=$!
+    done
+    build --build-arg BASE_IMAGE="$BASE_IMAGE" "${secret[@]}" -f docker/Dockerfile -t "$REGISTRY_IMAGE:$TAG" . \
+        >"$BUILD_LOGS/registry.log" 2>&1 &
+    BUILDS[$REGISTRY_IMAGE:$TAG]=$!
+    for image in "${!BUILDS[@]}"; do
+        if ! wait "${BUILDS[$image]}"; then
+            tail -n 40 "$BUILD_LOGS"/*.log
+            die "building $image failed"
+        fi
+        echo "$image: $(docker image inspect -f '{{.Size}}' "$image" | numfmt --to=iec)"
+    done
+    rm -rf "$BUILD_LOGS"
+    echo "images built in $((SECONDS - START))s"
+    # The final stage has Python and the virtualenv, and nothing to compile with.
+    docker run --rm --entrypoint /bin/sh "$REGISTRY_IMAGE:$TAG" -c \
+        'for c in gcc cc c++ g++ make ld as; do command -v "$c" && exit 1; done
+         [ "$(id -u)" = 10001 ] && [ ! -e /run/secrets/ca_bundle ] && [ ! -e /opt/venv/pip.conf ]' \
+        || die "the image has a compiler, runs as another user than 10001, or kept the build's CA secret"
+    echo "$REGISTRY_IMAGE:$TAG: runs as uid 10001, no compiler or linker, no build secret left"
+fi
+
+if [[ $MODE == images ]]; then
+    step "images ready in $((SECONDS - START))s"
+    exit 0
+fi
+for image in "$REGISTRY_IMAGE:$TAG" registry-ci/postgres:15 registry-ci/rabbitmq:3 registry-ci/mailcatcher:1; do
+    docker image inspect "$image" >/dev/null 2>&1 || die "image $image is missing: run 'bash docker/ci-stack.sh images' first"
 done
-build --build-arg BASE_IMAGE="$BASE_IMAGE" "${secret[@]}" -f docker/Dockerfile -t "$REGISTRY_IMAGE:$TAG" . \
-    >"$BUILD_LOGS/registry.log" 2>&1 &
-BUILDS[$REGISTRY_IMAGE:$TAG]=$!
-for image in "${!BUILDS[@]}"; do
-    if ! wait "${BUILDS[$image]}"; then
-        tail -n 40 "$BUILD_LOGS"/*.log
-        die "building $image failed"
-    fi
-    echo "$image: $(docker image inspect -f '{{.Size}}' "$image" | numfmt --to=iec)"
-done
-rm -rf "$BUILD_LOGS"
-echo "images built in $((SECONDS - START))s"
-# The final stage has Python and the virtualenv, and nothing to compile with.
-docker run --rm --entrypoint /bin/sh "$REGISTRY_IMAGE:$TAG" -c \
-    'for c in gcc cc c++ g++ make ld as; do command -v "$c" && exit 1; done
-     [ "$(id -u)" = 10001 ] && [ ! -e /run/secrets/ca_bundle ] && [ ! -e /opt/venv/pip.conf ]' \
-    || die "the image has a compiler, runs as another user than 10001, or kept the build's CA secret"
-echo "$REGISTRY_IMAGE:$TAG: runs as uid 10001, no compiler or linker, no build secret left"
 
 step "Stack check"
 [[ -x .venv/bin/python ]] || make install >/dev/null

@@ -46,6 +46,31 @@ async def lease(session: AsyncSession, model: Any, delivery_id: uuid.UUID, *, se
     return attempts
 
 
+def leasing(model: Any, delivery_ids: list[uuid.UUID], *, seconds: float) -> Any:
+    """``lease`` for several rows as one UPDATE (a message that carries a batch), to be given
+    its RETURNING (and used as a CTE) by the caller: it claims the pending, due, unleased
+    ones among ``delivery_ids`` and clears their queue marks."""
+    now = clock.now()
+    return (
+        update(model)
+        .where(
+            model.id.in_(delivery_ids),
+            model.status == DeliveryStatus.PENDING,
+            model.next_attempt_at <= now + timedelta(seconds=1),
+            _free(model, now),
+        )
+        .values(lease_until=now + timedelta(seconds=seconds), queued_until=None)
+    )
+
+
+async def clear_spent_marks(conn: AsyncConnection | AsyncSession, model: Any, delivery_ids: list[uuid.UUID]) -> None:
+    """The rows of a message that ``leasing`` did not claim (done, not due, held by another
+    worker): the message is spent all the same, so the scheduler may send another when due."""
+    await conn.execute(
+        update(model).where(model.id.in_(delivery_ids), model.queued_until.is_not(None)).values(queued_until=None)
+    )
+
+
 def _unqueued(model: Any, now: datetime) -> Any:
     return or_(model.queued_until.is_(None), model.queued_until < now)
 
@@ -54,9 +79,13 @@ def _mark(model: Any, now: datetime, hold_seconds: float) -> dict[str, Any]:
     return {"queued_until": now + timedelta(seconds=hold_seconds), "queued_count": model.queued_count + 1}
 
 
+Queued = tuple[uuid.UUID, str | None]
+"""A delivery marked queued: its id, and the request id its message carries."""
+
+
 async def claim_due_for_queue(
     session: AsyncSession, model: Any, *, now: datetime, hold_seconds: float, limit: int = 500
-) -> list[uuid.UUID]:
+) -> list[Queued]:
     """Mark up to ``limit`` due rows that are neither leased nor queued as queued, and return
     them: the caller sends one message each after commit. Concurrent callers skip each
     other's rows."""
@@ -68,27 +97,27 @@ async def claim_due_for_queue(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    claimed = await session.scalars(
+    claimed = await session.execute(
         update(model)
         .where(model.id.in_(candidates.scalar_subquery()))
         .values(**_mark(model, now, hold_seconds))
-        .returning(model.id)
+        .returning(model.id, model.request_id)
     )
-    return list(claimed.all())
+    return [(row[0], row[1]) for row in claimed]
 
 
 async def mark_queued(
     session: AsyncSession, model: Any, delivery_ids: list[uuid.UUID], *, now: datetime, hold_seconds: float
-) -> list[uuid.UUID]:
+) -> list[Queued]:
     """Mark the given pending rows as queued unless a message for them already is; returns
     the ones marked (new deliveries the relay hands out)."""
-    marked = await session.scalars(
+    marked = await session.execute(
         update(model)
         .where(model.id.in_(delivery_ids), model.status == DeliveryStatus.PENDING, _unqueued(model, now))
         .values(**_mark(model, now, hold_seconds))
-        .returning(model.id)
+        .returning(model.id, model.request_id)
     )
-    return list(marked.all())
+    return [(row[0], row[1]) for row in marked]
 
 
 async def unmark_queued(session: AsyncSession, model: Any, delivery_ids: list[uuid.UUID]) -> None:

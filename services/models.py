@@ -14,7 +14,7 @@ from services.memberships.models import Membership
 from services.mous.models import Mou, MouArea, MouAreaObjective, MouAreaSupporter, MouDocument, MouParty
 from services.networks.models import Network
 from services.reviews.models import Recommendation, Review, ReviewPolicy, ReviewReminder
-from services.scheduling.models import SchedulerSweep
+from services.scheduling.models import SchedulerSweep, SweepRun
 from services.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from services.working_groups.models import (
     WorkingGroup,
@@ -52,6 +52,7 @@ __all__ = [
     "ReviewPolicy",
     "ReviewReminder",
     "SchedulerSweep",
+    "SweepRun",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

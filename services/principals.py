@@ -28,3 +28,5 @@ class Principal:
 
 
 SYSTEM = Principal(id="system", role=Role.SYSTEM)
+# `registry import` run by an operator without an API key: the audit trail names it.
+SYSTEM_IMPORT = Principal(id="system:import", role=Role.SYSTEM)

@@ -52,6 +52,14 @@ def changes_payload(changes: dict[str, tuple[Any, Any]]) -> dict[str, dict[str, 
     return {field: {"before": before, "after": after} for field, (before, after) in changes.items()}
 
 
+async def flush_pending(session: AsyncSession) -> None:
+    """Flush what the session holds unwritten (a record added by the caller, its event) before
+    statements that go to the connection directly: they may refer to it, and events keep the
+    order they were recorded in."""
+    if session.new or session.deleted or session.dirty:
+        await session.flush()
+
+
 RowLoader = Callable[[AsyncSession, uuid.UUID], Awaitable[dict[str, Any] | None]]
 
 

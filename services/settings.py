@@ -2,7 +2,7 @@
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import field_validator
 from pydantic.fields import FieldInfo
@@ -42,8 +42,13 @@ class Settings(BaseSettings):
 
     # PostgreSQL. Unset: `registry run` and the tests start an embedded server in data_dir.
     database_url: str | None = None
+    # Connections kept open per pool; a process has two (reads, writes). Requests beyond them
+    # wait for one (at most database_pool_timeout_seconds) rather than open and close overflow
+    # connections under load (each new one costs a connect, type introspection and statements
+    # prepared again). 10 + 10 per process keeps a Compose stack (api, two workers, scheduler,
+    # migrate) and two test runs side by side within PostgreSQL's default 100 connections.
     database_pool_size: int = 10
-    database_max_overflow: int = 10
+    database_max_overflow: int = 0
     # Where the embedded PostgreSQL and other local state live.
     data_dir: Path = Path(".data")
 
@@ -85,6 +90,20 @@ class Settings(BaseSettings):
     load_demo_data: bool | None = None
 
     log_level: str = "INFO"
+    # json: one JSON object per line (production); text: readable lines. Unset: text for
+    # `registry run`, json for every other command.
+    log_format: Literal["json", "text"] | None = None
+
+    # Prometheus metrics: each process serves them on its own port, on METRICS_HOST (an
+    # internal address: whoever reaches the port may read them). 0 turns a process's off.
+    # `registry run` serves everything on API_METRICS_PORT.
+    metrics_host: str = "127.0.0.1"
+    api_metrics_port: int = 9100
+    worker_metrics_port: int = 9101
+    scheduler_metrics_port: int = 9102
+    # Set by `registry worker` for its worker processes (prometheus_client's multiprocess
+    # mode, which reads this variable itself): where they write their metrics' values.
+    prometheus_multiproc_dir: Path | None = None
 
     # Webhooks: hosts that may resolve to loopback or private addresses (none in production;
     # `registry run` and the tests allow 127.0.0.1).

@@ -25,10 +25,15 @@ def plain(value: Any) -> str:
     return str(value)
 
 
+def looks_like_formula(text: str) -> bool:
+    """Whether a spreadsheet would run ``text`` as a formula."""
+    return text.startswith(_FORMULA_START)
+
+
 def cell(value: Any) -> str:
     """``plain``, and safe to open in a spreadsheet."""
     text = plain(value)
-    return "'" + text if isinstance(value, str) and text.startswith(_FORMULA_START) else text
+    return "'" + text if isinstance(value, str) and looks_like_formula(text) else text
 
 
 def csv_text(columns: Sequence[str], rows: Iterable[Iterable[Any]]) -> str:

@@ -14,7 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, c
 
 from services.settings import Settings, use_settings
 
-TEST_DATABASE = os.environ.get("TEST_DATABASE_NAME", "registry_test")  # parallel runs use their own
+# Parallel runs use their own (TEST_DATABASE_NAME), and so does each pytest-xdist worker.
+TEST_DATABASE = os.environ.get("TEST_DATABASE_NAME", "registry_test") + (
+    f"_{os.environ['PYTEST_XDIST_WORKER']}" if os.environ.get("PYTEST_XDIST_WORKER") else ""
+)
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -154,6 +157,7 @@ async def app(connection: AsyncConnection):
         return on_test_connection
 
     application.dependency_overrides[auth_connector] = test_auth_connector
+    application.state.export_connector = on_test_connection  # exports read the test's transaction
     application.state.relay_nudges = nudges
     return application
 
@@ -213,7 +217,7 @@ async def committed(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
             text(
                 "TRUNCATE memberships, networks, entity_identifiers, api_keys, entities, events, idempotency_keys, "
                 "webhook_endpoints, webhook_deliveries, webhook_attempts, email_deliveries, meetings, review_reminders, relay_queue, "
-                "scheduler_sweeps CASCADE"
+                "scheduler_sweeps, scheduler_sweep_runs CASCADE"
             )
         )
 
@@ -230,3 +234,11 @@ def public_base_url() -> Iterator[str]:
     use_settings(previous.model_copy(update={"public_base_url": PUBLIC}))
     yield PUBLIC
     use_settings(previous)
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Under pytest-xdist (`make test`), the tests on the shared RabbitMQ and Redis all run in
+    one worker: they share the brokers' queues, and one of them stops RabbitMQ for a while.
+    (Marked as each test is collected, before xdist reads the groups.)"""
+    if ROOT / "tests" / "integration" in item.path.parents:
+        item.add_marker(pytest.mark.xdist_group("brokers"))

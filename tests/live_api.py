@@ -2,7 +2,6 @@
 browser or an outside tool to reach it over HTTP."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,16 +11,9 @@ from pathlib import Path
 
 import httpx
 
+from tests.integration.stack import free_port
+
 BIN = Path(sys.executable).parent
-PORTS = range(18110, 18120)
-
-
-def free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
 
 
 def api_environment(**settings: str) -> dict[str, str]:

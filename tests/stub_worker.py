@@ -5,12 +5,14 @@ from collections.abc import Callable
 
 import dramatiq
 
+from worker.broker import boot_actors_here
 from worker.main import broker
 
 
 async def drain(*, threads: int = 1, then: Callable[[], object] | None = None) -> None:
     """Start a worker, call ``then`` (e.g. to send messages while it runs), wait until the
     default queue is empty (failing on an actor's error), and stop the worker."""
+    boot_actors_here(broker)
     worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=50)
     worker.start()
     try:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from cryptography.hazmat.primitives import serialization
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from services.auth.authenticator import Authenticator
 from services.entities.models import EntityKind
@@ -85,6 +85,26 @@ async def test_a_revoked_key_stops_at_once_here_and_within_the_cache_time_elsewh
     assert (await replica.get("/v1/networks")).status_code == 401  # within seconds on the replica too
     app.state.authenticator = other_app_state
     assert (await client.post(f"/v1/api-keys/{key_id}/revoke")).json()["type"] == "/problems/api-key-revoked"
+
+
+async def test_requests_arriving_together_with_an_unverified_key_share_one_lookup(app, make_client, connection):
+    """When a key's verdict lapses under load, the requests carrying it wait for one lookup
+    rather than each querying the database."""
+    reader = await make_client("reader")
+    lookups = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if "FROM api_keys" in statement and "key_hash" in statement:
+            lookups.append(statement)
+
+    event.listen(connection.sync_connection, "before_cursor_execute", count)
+    try:
+        app.state.authenticator = Authenticator(get_settings())
+        responses = await asyncio.gather(*(reader.get("/v1/gcm/principles") for _ in range(8)))
+    finally:
+        event.remove(connection.sync_connection, "before_cursor_execute", count)
+    assert [r.status_code for r in responses] == [200] * 8
+    assert len(lookups) == 1
 
 
 async def test_an_expired_key_is_refused(client, connection):

@@ -104,6 +104,28 @@ async def test_an_event_committed_late_is_not_skipped(feed_client):
     assert [e["data"]["entity"]["acronym"] for e in page["items"]] == ["SLOW", "FAST"]
 
 
+async def test_a_transaction_in_another_database_does_not_hold_the_feed_back(feed_client):
+    """The horizon is this database's: a long transaction of another application on the same
+    PostgreSQL server (another database) never writes here, so the feed does not wait for it."""
+    import asyncpg
+    from sqlalchemy import make_url
+
+    from tests.conftest import SERVER_URL
+
+    start = (await feed_client.get("/v1/events", params={"limit": 200})).json()["next_cursor"]
+    url = make_url(SERVER_URL).set(drivername="postgresql", database="postgres")
+    other = await asyncpg.connect(url.render_as_string(hide_password=False))
+    try:
+        async with other.transaction():
+            await other.fetchval("SELECT pg_current_xact_id()")  # running, with a transaction id
+            async with get_database().session() as session:
+                await make_entity(session, acronym="NOTHELD")
+            page = (await feed_client.get("/v1/events", params={"after": start, "type": "entity.created"})).json()
+            assert [e["data"]["entity"]["acronym"] for e in page["items"]] == ["NOTHELD"]
+    finally:
+        await other.close()
+
+
 async def test_after_a_restore_into_another_server_the_feed_goes_on(feed_client):
     """A dump restored into another server carries transaction ids that run ahead of the new
     server's. `registry migrate` (continue_feed_after_restore) offsets the new ids, so the
@@ -125,7 +147,7 @@ async def test_after_a_restore_into_another_server_the_feed_goes_on(feed_client)
         async with database.session() as session:
             offset = await continue_feed_after_restore(session)
         assert offset is not None and offset > 1000000000000
-        await database.engine.dispose()  # new connections take the database's new setting
+        await database.dispose()  # new connections take the database's new setting
         restored = await feed_client.get("/v1/events", params={"type": "entity.created", "limit": 200})
         assert "BEFORE" in {e["data"]["entity"]["acronym"] for e in restored.json()["items"]}
         cursor = await head(feed_client)

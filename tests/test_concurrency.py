@@ -9,13 +9,36 @@ from sqlalchemy import func, select, text
 
 from api.app import create_app
 from services.database import get_database
+from services.entities.models import Entity
+from services.entities.schemas import EntityCreate
+from services.entities.service import create_entity
 from services.errors import Conflict
+from services.events.models import Event
 from services.memberships.models import Membership, MembershipTier
 from services.memberships.schemas import MembershipCreate
 from services.memberships.service import create_membership
 from services.principals import SYSTEM
 from tests.conftest import committed_admin_key
 from tests.factories import make_entity, make_network
+
+
+async def second_writer_waits_and_is_refused(first_write, second_write) -> str:
+    """``first_write`` runs in a transaction left open while ``second_write`` starts in its own:
+    the second must wait for the first to commit, then be refused. Returns the refusal's kind."""
+    database = get_database()
+
+    async def second_writer():
+        async with database.session() as session:
+            await second_write(session)
+
+    async with database.session() as first:
+        await first_write(first)
+        second = asyncio.create_task(second_writer())
+        await asyncio.sleep(0.3)
+        assert not second.done(), "the second writer must wait for the first to finish"
+    with pytest.raises(Conflict) as refused:
+        await second
+    return refused.value.kind
 
 
 async def test_a_concurrent_admission_waits_and_is_refused(committed):
@@ -34,23 +57,32 @@ async def test_a_concurrent_admission_waits_and_is_refused(committed):
             end_date=date(2020, 12, 31),
         )
 
-    async def second_writer():
-        async with database.session() as session:
-            await create_membership(session, network_id=network["id"], data=admission(), actor=SYSTEM)
+    async def admit(session):
+        await create_membership(session, network_id=network["id"], data=admission(), actor=SYSTEM)
 
-    async with database.session() as first:
-        await create_membership(first, network_id=network["id"], data=admission(), actor=SYSTEM)
-        second = asyncio.create_task(second_writer())
-        await asyncio.sleep(0.3)
-        assert not second.done(), "the second writer must wait for the first to finish"
-    with pytest.raises(Conflict) as refused:
-        await second
-    assert refused.value.kind == "membership-overlap"
+    assert await second_writer_waits_and_is_refused(admit, admit) == "membership-overlap"
     async with database.session() as session:
         count = await session.scalar(
             select(func.count()).select_from(Membership).where(Membership.entity_id == entity["id"])
         )
     assert count == 1
+
+
+async def test_a_concurrent_creation_with_a_taken_acronym_waits_and_is_refused(committed):
+    """Two transactions create entities with one acronym (in two cases): the second's insert
+    waits on the first's until it commits, then is refused as a taken acronym."""
+    database = get_database()
+
+    def create(acronym, name):
+        return lambda session: create_entity(
+            session, data=EntityCreate(acronym=acronym, name=name, kind="un_system"), actor=SYSTEM
+        )
+
+    refused = await second_writer_waits_and_is_refused(create("TWIN", "First"), create("twin", "Second"))
+    assert refused == "acronym-taken"
+    async with database.session() as session:
+        assert await session.scalar(select(func.count()).where(func.lower(Entity.acronym) == "twin")) == 1
+        assert await session.scalar(select(func.count()).select_from(Event).where(Event.type == "entity.created")) == 1
 
 
 async def test_concurrent_updates_with_one_etag_update_once(committed):

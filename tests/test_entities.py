@@ -149,3 +149,27 @@ async def test_a_patch_that_changes_nothing_writes_no_event(client, session):
     assert response.status_code == 200
     assert response.headers["etag"] == etag
     assert await session.scalar(count) == before
+
+
+async def test_the_list_filters_each_alone_and_together(client, session):
+    """Every filter of GET /v1/entities (the list's statements are built once per combination)."""
+    iom = await make_entity(session, acronym="FltIOM", country_code="CH")
+    office = await make_entity(session, acronym="FltIOM-KE", parent_id=iom["id"], country_code="KE")
+    ngo = await make_entity(session, acronym="FltNGO", kind=EntityKind.CIVIL_SOCIETY, country_code="KE")
+
+    async def ids(query: str) -> set[str]:
+        response = await client.get(f"/v1/entities?limit=200&{query}")
+        assert response.status_code == 200, response.text
+        return {item["id"] for item in response.json()["items"]} & {str(r["id"]) for r in (iom, office, ngo)}
+
+    assert await ids("kind=civil_society") == {str(ngo["id"])}
+    assert await ids("un_system=true") == {str(iom["id"]), str(office["id"])}
+    assert await ids("un_system=false") == {str(ngo["id"])}
+    assert await ids(f"parent_id={iom['id']}") == {str(office["id"])}
+    assert await ids("acronym=fltiom") == {str(iom["id"])}
+    assert await ids("country_code=KE") == {str(office["id"]), str(ngo["id"])}
+    assert await ids("country_code=KE&un_system=true") == {str(office["id"])}
+    assert await ids("country_code=KE&kind=un_system&un_system=false") == set()
+    first = await client.get("/v1/entities?limit=1&country_code=KE")
+    second = await client.get(first.headers["link"].split(">")[0].lstrip("<"))
+    assert {first.json()["items"][0]["id"], second.json()["items"][0]["id"]} == {str(office["id"]), str(ngo["id"])}

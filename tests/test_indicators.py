@@ -192,13 +192,19 @@ async def test_notification_indicators_count_the_networks_own_deliveries(client,
             await session.flush()
             session.add(
                 WebhookDelivery(
-                    event_id=event.id, endpoint_id=endpoint.id, status=status, attempts=attempts, created_at=when
+                    event_id=event.id,
+                    endpoint_id=endpoint.id,
+                    network_id=network_id,
+                    status=status,
+                    attempts=attempts,
+                    created_at=when,
                 )
             )
             session.add(
                 EmailDelivery(
                     event_id=event.id,
                     recipient="a@example.org",
+                    network_id=network_id,
                     kind="alert",
                     status=status,
                     attempts=attempts,
@@ -230,3 +236,69 @@ async def test_notification_indicators_count_the_networks_own_deliveries(client,
     # The registry's one date domain, checked with the parameter: a 422 naming it and the range.
     assert refused.status_code == 422 and refused.json()["errors"][0]["parameter"] == "as_of"
     assert "1900-01-01 and 2999-12-31" in refused.json()["detail"]
+
+
+async def test_each_delivery_carries_its_events_network(session, client):
+    """The notification indicators count a network's deliveries by the network each delivery
+    carries: the fan-out gives it its event's (and none to an event of no network)."""
+    from sqlalchemy import select
+
+    from services.events.models import Event
+    from services.events.relay import publish_batch
+    from services.mail.models import EmailDelivery
+    from services.networks.models import NetworkScope
+    from services.webhooks.models import WebhookDelivery
+    from tests.webhook_receiver import Receiver
+
+    receiver = Receiver()
+    try:
+        assert (
+            await client.post("/v1/webhook-endpoints", json={"url": receiver.url, "event_types": ["*"]})
+        ).status_code == 201
+        while (await publish_batch(session)).events:  # what came before is not this test's
+            pass
+        networks = []
+        for n, region in ((1, None), (2, "Europe")):  # the global network and a regional one under it
+            coordinator = await make_entity(session, acronym=f"COORD{n}X", contact_email=f"coordinator{n}@example.org")
+            extra = (
+                {}
+                if region is None
+                else {
+                    "scope": NetworkScope.REGIONAL,
+                    "parent_network_id": networks[0]["id"],
+                    "region": region,
+                    "name": f"{region} network",
+                }
+            )
+            networks.append(await make_network(session, coordinator_id=coordinator["id"], **extra))
+        for network in networks:
+            session.add(
+                Event(
+                    type="network.meeting_overdue",
+                    subject_type="network",
+                    subject_id=network["id"],
+                    network_id=network["id"],
+                    actor="system",
+                    payload={},
+                )
+            )
+        await session.flush()
+        while (await publish_batch(session)).events:
+            pass
+        webhooks = (
+            await session.execute(
+                select(Event.type, Event.network_id, WebhookDelivery.network_id).join(WebhookDelivery)
+            )
+        ).all()
+        emails = (
+            await session.execute(select(Event.type, Event.network_id, EmailDelivery.network_id).join(EmailDelivery))
+        ).all()
+    finally:
+        receiver.close()
+    assert {"entity.created", "network.created", "network.meeting_overdue"} <= {t for t, _, _ in webhooks}
+    assert sorted((t, str(n)) for t, n, _ in emails) == sorted(
+        ("network.meeting_overdue", str(network["id"])) for network in networks
+    )
+    assert {n for _, n, _ in webhooks} >= {network["id"] for network in networks} | {None}
+    for event_type, event_network, delivery_network in webhooks + emails:
+        assert delivery_network == event_network, event_type

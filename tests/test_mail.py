@@ -2,12 +2,10 @@
 (METHOD:REQUEST), cancellations (METHOD:CANCEL), reminders; .eml files without SMTP."""
 
 import email
-import socket
 from datetime import UTC, datetime, timedelta
 
 import icalendar
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from services.clock import clock
@@ -19,32 +17,18 @@ from services.meetings.service import cancel_meeting, create_meeting, send_due_r
 from services.principals import SYSTEM
 from services.settings import get_settings, use_settings
 from tests.factories import make_entity, make_membership, make_network
+from tests.smtp_server import smtp_server
 from tests.stub_worker import drain
 from worker.main import broker
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[email.message.Message] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp():
-    inbox = Inbox()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    previous = get_settings()
-    use_settings(previous.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port}))
-    yield inbox
-    use_settings(previous)
-    controller.stop()
+    with smtp_server() as (inbox, port):
+        previous = get_settings()
+        use_settings(previous.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port}))
+        yield inbox
+        use_settings(previous)
 
 
 async def _relay_and_send():

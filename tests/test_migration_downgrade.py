@@ -26,7 +26,7 @@ from tests.test_migrations import _diff_and_tables
 
 # The head revision of the last release. Move it when a release is cut; the revisions above
 # it are this release's, and every deploy runs them on a database at this one.
-PREVIOUS_RELEASE = "0012"
+PREVIOUS_RELEASE = "0015"
 NAME = f"{TEST_DATABASE}_downgrade"
 
 

@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from migrations.config import alembic_config
 from services.base import Base
 from services.database import async_database_url
-from tests.conftest import database_url, recreate_database
+from tests.conftest import TEST_DATABASE, database_url, recreate_database
 
-SCRATCH = "registry_test_migrations"
+SCRATCH = f"{TEST_DATABASE}_migrations"
 
 
 async def _diff_and_tables(url: str) -> tuple[list, set[str]]:

@@ -9,6 +9,7 @@ import uuid
 from datetime import timedelta
 
 import dramatiq
+import pytest
 from sqlalchemy import select, text
 
 from services.database import get_database
@@ -98,6 +99,65 @@ async def test_a_leader_whose_lock_connection_dies_mid_sweep_never_overlaps_the_
     print(f"\nsweeps: {len(spans)}, logged: {len(logged)}, leaders after each kill: {leaders}, overlaps: 0")
 
 
+async def test_a_sweep_whose_end_could_not_be_logged_is_logged_before_the_next_starts(committed):
+    """The database goes away between a sweep's end and the statement logging it: the
+    scheduler logs that end, with the time it ended, before its next sweep, so the log never
+    shows its own sweep running on into the next one (a restart under load once did)."""
+    database = get_database()
+    await database.engine.dispose()  # from here, the write pool's connections are the scheduler's
+    async with database.read() as conn:
+        since = await conn.scalar(text("SELECT clock_timestamp()"))
+    sweeps: list[float] = []
+
+    async def sweep() -> None:
+        sweeps.append(time.time())
+        if len(sweeps) > 1:
+            return
+        async with database.read() as conn:  # the scheduler's lock and pooled connections die
+            killed = list(
+                await conn.scalars(
+                    text(
+                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND pid <> pg_backend_pid() AND backend_start >= :since AND pg_terminate_backend(pid)"
+                    ),
+                    {"since": since},
+                )
+            )
+            for _ in range(250):  # gone within 5 s
+                gone = text("SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = ANY(:pids)")
+                if await conn.scalar(gone, {"pids": killed}):
+                    break
+                await asyncio.sleep(0.02)
+        assert len(killed) >= 2, killed
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        scheduler.run_scheduler(stop, interval=0.05, sweep=sweep, sweep_timeout=5.0, scheduler_id="test-late")
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while len(sweeps) < 3:
+            assert time.monotonic() < deadline, f"sweeping did not resume: {len(sweeps)} sweep(s)"
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await task
+    async with database.read() as conn:
+        logged = (
+            await conn.execute(
+                select(SchedulerSweep.started_at, SchedulerSweep.finished_at)
+                .where(SchedulerSweep.scheduler_id == "test-late")
+                .order_by(SchedulerSweep.started_at)
+            )
+        ).all()
+    assert len(logged) == len(sweeps)
+    assert all(row.finished_at is not None for row in logged), logged
+    for before, after in itertools.pairwise(logged):
+        assert before.started_at <= before.finished_at <= after.started_at, (before, after)
+    # the late end is the sweep's own end, not the time it was logged
+    assert logged[0].finished_at.timestamp() - sweeps[0] < 1.0
+
+
 async def _pending_deliveries(database, count: int) -> list[uuid.UUID]:
     async with database.session() as session:
         endpoint = WebhookEndpoint(
@@ -124,11 +184,13 @@ async def _pending_deliveries(database, count: int) -> list[uuid.UUID]:
 def _queued_deliveries() -> list[str]:
     if "default" not in broker.queues:
         return []
+    """The delivery ids the queued messages carry (a message carries a batch), each as often
+    as it is queued."""
     messages = [dramatiq.Message.decode(raw) for raw in list(broker.queues["default"].queue)]
-    return [m.args[0] for m in messages if m.actor_name == "webhooks.deliver"]
+    return [i for m in messages if m.actor_name == "webhooks.deliver" for i in m.args[0]]
 
 
-async def test_the_queue_holds_one_message_per_due_delivery_while_no_worker_runs(committed):
+async def test_the_queue_holds_each_due_delivery_once_while_no_worker_runs(committed):
     database = get_database()
     broker.flush_all()
     ids = await _pending_deliveries(database, 5)
@@ -171,7 +233,10 @@ async def test_the_queue_holds_one_message_per_due_delivery_while_no_worker_runs
 def test_registry_status_prints_the_backlog_and_the_last_sweep(migrated_database, capsys):
     from api.cli import main
 
-    main(["status"])
+    with pytest.raises(SystemExit) as exited:
+        main(["status", "--json"])
     status = json.loads(capsys.readouterr().out)
-    assert set(status) == {"deliveries", "scheduler"}
+    assert exited.value.code == (0 if status["ok"] else 1)
+    assert {"deliveries", "scheduler", "outbox", "failing_endpoints", "sweeps", "migrations", "broker"} <= set(status)
+    assert status["database"]["status"] == "up" and status["migrations"]["status"] == "at head"
     assert status["deliveries"]["webhook"]["due"] >= 0 and "oldest_due_seconds" in status["deliveries"]["email"]

@@ -132,8 +132,13 @@ async def test_failures_retry_under_the_same_webhook_id_on_schedule(world, recei
     assert await send_delivery(database, delivery.id) is None  # not due yet
     clock.freeze(datetime.now(UTC) + timedelta(seconds=10))
     assert await send_delivery(database, delivery.id) == "retrying"  # the redirect is not followed
+    failing = await client.get(f"/v1/webhook-endpoints/{endpoint['id']}")
+    assert failing.json()["failing_since"] is not None
     clock.freeze(datetime.now(UTC) + timedelta(minutes=10))
     assert await send_delivery(database, delivery.id) == "succeeded"
+    recovered = await client.get(f"/v1/webhook-endpoints/{endpoint['id']}")
+    assert recovered.json()["failing_since"] is None  # the success clears it, and the record's ETag moves on
+    assert recovered.headers["etag"] != failing.headers["etag"]
     assert len({r["headers"]["webhook-id"] for r in receiver.requests}) == 1 and len(receiver.requests) == 3
     _verify(endpoint["secret"], receiver.requests[0])
     for request in receiver.requests[1:]:  # sent on the frozen clock: check the signature itself

@@ -13,6 +13,7 @@ from tests.conftest import committed_admin_key
 from tests.factories import make_entity
 from tests.stub_worker import drain
 from worker import scheduler
+from worker.events import settle_relay_nudges
 from worker.main import broker
 
 
@@ -51,10 +52,35 @@ async def test_a_committed_write_nudges_the_relay(committed):
     async with AsyncClient(transport=ASGITransport(app=create_app()), base_url="http://t", headers=auth) as client:
         response = await client.post("/v1/entities", json={"acronym": "NUDGE", "name": "Nudge", "kind": "un_system"})
         assert response.status_code == 201
+        await settle_relay_nudges()  # made in the background, after the response
         assert _queued_relays() == 1
         refused = await client.post("/v1/entities", json={"acronym": "NUDGE", "name": "Again", "kind": "un_system"})
         assert refused.status_code == 409
+        await settle_relay_nudges()
     assert _queued_relays() == 1  # nothing committed, nothing to relay
+
+
+async def test_nudges_asked_for_during_a_nudge_are_made_once_after_it(monkeypatch):
+    """Concurrent writes share a nudge, and every write's nudge starts after it asked (after
+    its commit): one asked for while a nudge is under way gets the next one."""
+    from worker import events
+
+    log: list[str] = []
+    release = asyncio.Event()
+
+    async def nudge() -> None:
+        log.append("nudge")
+        await release.wait()
+
+    monkeypatch.setattr(events, "nudge_relay", nudge)
+    events.nudge_relay_soon()
+    await asyncio.sleep(0)  # the first nudge is under way
+    for _ in range(5):
+        log.append("ask")
+        events.nudge_relay_soon()
+    release.set()
+    await events.settle_relay_nudges()
+    assert log == ["nudge", "ask", "ask", "ask", "ask", "ask", "nudge"]
 
 
 async def test_the_scheduler_sweep_relays_events_whose_nudge_was_lost(committed, monkeypatch):
@@ -74,7 +100,9 @@ async def _advisory_holders(database) -> int:
     async with database.read() as conn:
         return await conn.scalar(
             text(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = :hi AND objid = :lo"
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = :hi AND objid = :lo "
+                # this database's schedulers only: other databases on the server have their own
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
             ),
             {"hi": key >> 32, "lo": key & 0xFFFFFFFF},
         )
@@ -123,3 +151,26 @@ async def test_slow_sweeps_run_at_most_once_per_their_period(monkeypatch):
         await scheduler.run_sweeps(last_run)
     assert calls.count("often") == 3 and calls.count("hourly") == 1
     assert [s.run.__name__ for s in scheduler.SWEEPS] == ["often", "hourly"]
+
+
+def test_the_api_process_starts_no_worker_thread_on_import():
+    """Importing the app (and with it the broker the API sends through) starts nothing: the
+    actors' time-limit thread runs only where actors run."""
+    import subprocess
+    import sys
+
+    code = "import threading, api.app, worker.main; print(sorted(t.name for t in threading.enumerate()))"
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert output.strip() == "['MainThread']"
+
+
+async def test_one_relay_message_is_claimed_until_the_relay_starts(connection):
+    """After each write's commit the API asks whether to send a relay message: only the
+    first asker sends one, until the relay starts (and releases the mark)."""
+    from services.events.relay import claim_relay_message, release_relay_message
+
+    assert await claim_relay_message(connection, hold_seconds=30) is True
+    assert await claim_relay_message(connection, hold_seconds=30) is False
+    assert await claim_relay_message(connection, hold_seconds=30) is False
+    await release_relay_message(connection)
+    assert await claim_relay_message(connection, hold_seconds=30) is True

@@ -10,12 +10,14 @@ import dramatiq
 from dramatiq.brokers.stub import StubBroker
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services import context
 from services.database import get_database
 from services.events.relay import claim_relay_message, publish_batch, release_relay_message
 from services.events.service import PENDING_EVENTS_FLAG
 from worker.broker import broker
 from worker.mail import send_mails
-from worker.webhooks import send_deliveries
+from worker.queueing import message_options
+from worker.webhooks import send_new_deliveries
 
 logger = logging.getLogger("worker.events")
 
@@ -32,7 +34,7 @@ async def relay_events() -> None:
         async with get_database().session() as session:
             published = await publish_batch(session)
         # After commit; the scheduler re-sends any lost between here and the broker.
-        await send_deliveries(published.webhook_deliveries)
+        await send_new_deliveries(published.webhook_deliveries)
         await send_mails(published.email_deliveries)
         total += published.events
         if published.events == 0:
@@ -50,11 +52,14 @@ async def nudge_relay() -> None:
     each. Losing a nudge loses nothing: the scheduler's sweep finds pending events too. The
     in-memory broker (one process) needs no such mark."""
     try:
-        if not isinstance(broker, StubBroker):
-            async with get_database().read() as conn:
-                if not await claim_relay_message(conn, hold_seconds=RELAY_HOLD_SECONDS):
-                    return
-        await asyncio.to_thread(relay_events.send)
+        options = message_options(context.request_id.get())
+        if isinstance(broker, StubBroker):
+            relay_events.send_with_options(**options)  # in memory: nothing to wait for
+            return
+        async with get_database().read() as conn:
+            if not await claim_relay_message(conn, hold_seconds=RELAY_HOLD_SECONDS):
+                return
+        await asyncio.to_thread(lambda: relay_events.send_with_options(**options))
     except Exception:  # the write has committed; a broker or database hiccup must not fail the request
         logger.warning("could not nudge the event relay; the scheduler will pick the events up", exc_info=True)
         with contextlib.suppress(Exception):
@@ -62,12 +67,58 @@ async def nudge_relay() -> None:
                 await release_relay_message(conn)
 
 
+class _CoalescedNudges:
+    """Nudges asked for by requests, made in the background, one at a time: a nudge asked for
+    while one is under way is made once that one ends, together with every other asked for
+    meanwhile. Each write's nudge still starts after its commit, which is what makes it
+    reliable (a relay message held when the check runs was claimed after that commit, or the
+    relay it stands for has yet to start); under load, many writes share one."""
+
+    def __init__(self) -> None:
+        self.wanted = False
+        self.task: asyncio.Task[None] | None = None
+
+    def ask(self) -> None:
+        self.wanted = True
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while self.wanted:
+            self.wanted = False
+            await nudge_relay()
+
+
+_nudges: dict[asyncio.AbstractEventLoop, _CoalescedNudges] = {}
+
+
+def nudge_relay_soon() -> None:
+    """Nudge the relay in the background (see _CoalescedNudges); call after commit."""
+    loop = asyncio.get_running_loop()
+    nudges = _nudges.get(loop)
+    if nudges is None:
+        nudges = _nudges[loop] = _CoalescedNudges()
+    nudges.ask()
+
+
+async def settle_relay_nudges() -> None:
+    """Wait for the running loop's background nudges to be made (before shutting down)."""
+    nudges = _nudges.get(asyncio.get_running_loop())
+    while nudges is not None and nudges.task is not None and not nudges.task.done():
+        await asyncio.shield(nudges.task)
+
+
 @asynccontextmanager
-async def unit_of_work() -> AsyncIterator[AsyncSession]:
+async def unit_of_work(*, nudge_in_background: bool = False) -> AsyncIterator[AsyncSession]:
     """A request's or an actor's unit of work: services flush, this commits once when the
     block ends, then nudges the relay if events were recorded — so an event an actor or the
-    scheduler writes is relayed as promptly as one a request writes."""
+    scheduler writes is relayed as promptly as one a request writes. A request's nudge
+    (``nudge_in_background``) is not waited for: its response goes out at once, and
+    concurrent requests share nudges."""
     async with get_database().session() as session:
         yield session
     if session.info.get(PENDING_EVENTS_FLAG):
-        await nudge_relay()
+        if nudge_in_background:
+            nudge_relay_soon()
+        else:
+            await nudge_relay()

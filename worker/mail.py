@@ -8,6 +8,7 @@ import dramatiq
 from services.database import get_database
 from services.mail.models import EmailDelivery
 from services.mail.sender import send_email
+from services.observability.metrics import EMAIL_DELIVERIES
 from worker.broker import broker
 from worker.queueing import DELIVERY_ACTOR_OPTIONS, enqueue
 
@@ -20,6 +21,7 @@ async def send_mail(delivery_id: str) -> None:
     outcome = await send_email(get_database(), uuid.UUID(delivery_id))
     if outcome:
         logger.info("e-mail delivery %s: %s", delivery_id, outcome)
+        EMAIL_DELIVERIES.labels(outcome).inc()
 
 
 async def send_mails(delivery_ids: list[uuid.UUID] | None = None) -> int:

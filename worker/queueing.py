@@ -1,8 +1,8 @@
-"""One broker message per due delivery: a row is marked queued (in a committed transaction)
-before its message is sent, and neither the relay nor the scheduler sends another while
-the mark holds. The broker's queue is thus bounded by the number of due deliveries, even
-while every worker is stopped; a message the broker lost is sent again once the mark
-lapses (``DELIVERY_QUEUE_HOLD_SECONDS``)."""
+"""One broker message per due delivery (or per batch of them): a row is marked queued (in a
+committed transaction) before its message is sent, and neither the relay nor the scheduler
+sends another while the mark holds. The broker's queue is thus bounded by the number of due
+deliveries, even while every worker is stopped; a message the broker lost is sent again once
+the mark lapses (``DELIVERY_QUEUE_HOLD_SECONDS``)."""
 
 import asyncio
 import logging
@@ -13,7 +13,7 @@ import dramatiq
 
 from services.clock import clock
 from services.database import get_database, is_outage
-from services.leases import claim_due_for_queue, mark_queued, unmark_queued
+from services.leases import Queued, claim_due_for_queue, mark_queued, unmark_queued
 from services.settings import get_settings
 
 logger = logging.getLogger("worker.queueing")
@@ -28,23 +28,56 @@ def retry_outages(retries: int, error: BaseException) -> bool:
     return retries < OUTAGE_RETRIES and is_outage(error)
 
 
+def message_options(request_id: str | None) -> dict[str, Any]:
+    """A message's options: the request id it carries, when there is one."""
+    return {"request_id": request_id} if request_id else {}
+
+
 # Options for the actors that send one delivery.
 DELIVERY_ACTOR_OPTIONS: dict[str, Any] = {"retry_when": retry_outages, "min_backoff": 500, "max_backoff": 15_000}
 
 
-def _send_each(actor: dramatiq.Actor[Any, Any], delivery_ids: list[uuid.UUID]) -> tuple[int, Exception | None]:
-    for sent, delivery_id in enumerate(delivery_ids):
+def _batches(queued: list[Queued], per_message: int) -> list[tuple[list[uuid.UUID], str | None]]:
+    """``queued`` in messages of up to ``per_message`` rows, each with the request id its
+    rows share (none when they differ: the actor then sets each row's own as it goes)."""
+    batches = []
+    for start in range(0, len(queued), per_message):
+        chunk = queued[start : start + per_message]
+        request_ids = {request_id for _, request_id in chunk}
+        batches.append(
+            ([delivery_id for delivery_id, _ in chunk], request_ids.pop() if len(request_ids) == 1 else None)
+        )
+    return batches
+
+
+def _send_each(actor: dramatiq.Actor[Any, Any], queued: list[Queued], per_message: int) -> tuple[int, Exception | None]:
+    sent = 0
+    for delivery_ids, request_id in _batches(queued, per_message):
         try:
-            actor.send(str(delivery_id))
+            # The request id rides along as a message option: the worker's log lines and
+            # anything the actor records carry it (worker.observability).
+            if per_message == 1:
+                args: tuple[Any, ...] = (str(delivery_ids[0]),)
+            else:
+                args = ([str(delivery_id) for delivery_id in delivery_ids],)
+            actor.send_with_options(args=args, **message_options(request_id))
         except Exception as error:  # the broker is away: the rest stay for the next sweep
             return sent, error
-    return len(delivery_ids), None
+        sent += len(delivery_ids)
+    return sent, None
 
 
-async def enqueue(actor: dramatiq.Actor[Any, Any], model: Any, delivery_ids: list[uuid.UUID] | None = None) -> int:
-    """Send ``actor`` one message per delivery that has none queued: the given ids (new
-    deliveries), or every due one (``None``, the scheduler's sweep). Returns how many were
-    sent; raises when the broker refused some (those are unmarked first)."""
+async def enqueue(
+    actor: dramatiq.Actor[Any, Any],
+    model: Any,
+    delivery_ids: list[uuid.UUID] | None = None,
+    *,
+    per_message: int = 1,
+) -> int:
+    """Send ``actor`` messages for the deliveries that have none queued: the given ids (new
+    deliveries), or every due one (``None``, the scheduler's sweep). With ``per_message``
+    1 a message carries one id; above, a list of up to that many. Returns how many
+    deliveries were sent; raises when the broker refused some (those are unmarked first)."""
     if delivery_ids is not None and not delivery_ids:
         return 0
     hold = get_settings().delivery_queue_hold_seconds
@@ -54,13 +87,21 @@ async def enqueue(actor: dramatiq.Actor[Any, Any], model: Any, delivery_ids: lis
             marked = await claim_due_for_queue(session, model, now=clock.now(), hold_seconds=hold)
         else:
             marked = await mark_queued(session, model, delivery_ids, now=clock.now(), hold_seconds=hold)
+    return await send_marked(actor, model, marked, per_message=per_message)
+
+
+async def send_marked(actor: dramatiq.Actor[Any, Any], model: Any, marked: list[Queued], *, per_message: int) -> int:
+    """The messages for deliveries marked queued already (committed): ``per_message`` each.
+    Returns how many deliveries were sent; raises when the broker refused some (those are
+    unmarked first, so that the next sweep sends them)."""
     if not marked:
         return 0
-    sent, error = await asyncio.to_thread(_send_each, actor, marked)
+    database = get_database()
+    sent, error = await asyncio.to_thread(_send_each, actor, marked, per_message)
     if error is not None:
         try:
             async with database.session() as session:
-                await unmark_queued(session, model, marked[sent:])
+                await unmark_queued(session, model, [delivery_id for delivery_id, _ in marked[sent:]])
         except Exception:  # the marks lapse by themselves
             logger.warning("could not unmark %d deliveries the broker refused", len(marked) - sent, exc_info=True)
         raise error

@@ -10,6 +10,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import dramatiq
@@ -23,7 +24,9 @@ from services.events.relay import has_pending_events
 from services.idempotency.service import purge_expired_keys
 from services.meetings.service import due_reminder_exists
 from services.mous.repository import due_for_transition
+from services.observability.metrics import sweep_clock
 from services.scheduling import repository as leadership
+from services.scheduling.repository import SweepRunRecord
 from services.settings import get_settings
 from worker.events import relay_events, unit_of_work
 from worker.mail import send_mails
@@ -124,18 +127,32 @@ SWEEPS: tuple[Sweep, ...] = (
 )
 
 
-async def run_sweeps(last_run: dict[str, float] | None = None) -> None:
-    """Every sweep that is due; ``last_run`` (kept by the caller) spaces out the slow ones."""
+async def run_sweeps(last_run: dict[str, float] | None = None, *, scheduler_id: str = "") -> None:
+    """Every sweep that is due; ``last_run`` (kept by the caller) spaces out the slow ones.
+    Each sweep's start and duration go to the metrics and, once all have run, to
+    ``scheduler_sweep_runs`` (for ``registry status``)."""
     last_run = {} if last_run is None else last_run
+    runs: list[SweepRunRecord] = []
     for sweep in SWEEPS:
         name = sweep.run.__name__
         if time.monotonic() - last_run.get(name, float("-inf")) < sweep.every:
             continue
         last_run[name] = time.monotonic()
+        started, failed = time.time(), False
         try:
             await sweep.run()
         except Exception:
+            failed = True
             logger.exception("sweep %s failed; it runs again next interval", name)
+        seconds = time.time() - started
+        sweep_clock.record(name, started=started, seconds=seconds, failed=failed)
+        runs.append(SweepRunRecord(name, started, seconds, failed))
+    if runs:
+        try:
+            async with get_database().session() as session:
+                await leadership.record_sweep_runs(session, scheduler_id=scheduler_id, runs=runs)
+        except Exception:  # an operator's view; the sweeps themselves have run
+            logger.warning("could not record the sweeps' last runs", exc_info=True)
 
 
 def new_scheduler_id() -> str:
@@ -159,11 +176,19 @@ class _Scheduler:
     cutoff: float  # a sweep is cut off after this many seconds
     scheduler_id: str
     pruned_at: float = float("-inf")
+    # A sweep that ended while its end could not be logged (the database went away): its id
+    # and when it ended, logged as soon as the database answers again (before this scheduler
+    # sweeps again), so the log never shows the sweep running on past its end.
+    unlogged_end: tuple[int, datetime] | None = None
 
     async def lead(self, connection: AsyncConnection, stop: asyncio.Event) -> None:
         """Stand by on ``connection`` until it takes the lock, then sweep until stopped."""
         async with asyncio.timeout(self.cutoff):
             lock_pid = await leadership.backend_pid(connection)
+        if self.unlogged_end is not None:
+            async with asyncio.timeout(self.cutoff), self.database.session() as session:
+                await leadership.finish_sweep(session, self.unlogged_end[0], at=self.unlogged_end[1])
+            self.unlogged_end = None
         leading = False
         while not stop.is_set():
             if not leading:
@@ -201,11 +226,13 @@ class _Scheduler:
                 await self.sweep()
         except TimeoutError:
             logger.error("a sweep ran past %.0f s and was cut off; the next one carries on", self.cutoff)
+        self.unlogged_end = (sweep_id, datetime.now(UTC))
         async with asyncio.timeout(self.cutoff), self.database.session() as session:
             await leadership.finish_sweep(session, sweep_id)
             if time.monotonic() - self.pruned_at > HOURLY:
                 self.pruned_at = time.monotonic()
                 await leadership.forget_old_sweeps(session)
+        self.unlogged_end = None
 
 
 async def run_scheduler(
@@ -230,7 +257,7 @@ async def run_scheduler(
     last_run: dict[str, float] = {}
     scheduler = _Scheduler(
         database=get_database(),
-        sweep=sweep or (lambda: run_sweeps(last_run)),
+        sweep=sweep or (lambda: run_sweeps(last_run, scheduler_id=scheduler.scheduler_id)),
         interval=interval if interval is not None else settings.scheduler_interval_seconds,
         cutoff=sweep_timeout if sweep_timeout is not None else settings.scheduler_sweep_timeout_seconds,
         scheduler_id=scheduler_id or new_scheduler_id(),

@@ -3,7 +3,8 @@
 docker/compose.yaml with docker/compose.ci.yaml (locally built images only), on the Docker
 engine of this machine: every service healthy, migrate once, the first admin key as the
 README says, a write through the published port reaching a webhook receiver on the Compose
-network (signature verified with standardwebhooks) and the mail catcher, worker restarts and
+network (signature verified with standardwebhooks) and the mail catcher, every process's metrics
+scraped across the network (none published), worker restarts and
 SIGKILLs losing nothing, two workers sharing the work, nothing running as root, the data kept
 across down/up, and the backup runbook's pg_dump/pg_restore inside the stack.
 """
@@ -183,6 +184,71 @@ def webhook_and_mail(client: httpx.Client) -> tuple[str, str]:
     return endpoint["id"], endpoint["secret"]
 
 
+def scrape(target: str) -> dict[str, float]:
+    """``target``'s metrics as Prometheus would scrape them: from another container on the
+    Compose network (the api's), since no metrics port is published to the host."""
+    fetch = (
+        f"import urllib.request; print(urllib.request.urlopen('http://{target}/metrics', timeout=5).read().decode())"
+    )
+    text = compose("exec", "-T", "api", "python", "-c", fetch).stdout
+    samples: dict[str, float] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            series, _, value = line.rpartition(" ")
+            samples[series] = samples.get(series, 0.0) + float(value)
+    return samples
+
+
+def total(samples: dict[str, float], name: str) -> float:
+    return sum(v for series, v in samples.items() if series == name or series.startswith(name + "{"))
+
+
+def metrics_on_the_internal_network() -> None:
+    """Each process's metrics, scraped across the stack's network, name what the README says,
+    and count the traffic that happened (a write, its webhook and its e-mail)."""
+    published = " ".join(str(c.get("Publishers")) for c in containers())
+    assert not any(f"'PublishedPort': {port}" in published for port in (9100, 9101, 9102)), published
+    wanted = {
+        "api:9100": {
+            "registry_http_requests_total": True,
+            "registry_http_request_duration_seconds_count": True,
+            "registry_db_pool_connections_in_use": False,
+            "registry_db_pool_overflow": False,
+        },
+        "scheduler:9102": {
+            "registry_scheduler_sweep_last_run_timestamp_seconds": True,
+            "registry_scheduler_sweep_duration_seconds_count": True,
+            "registry_outbox_pending_events": False,
+            "registry_outbox_oldest_pending_age_seconds": False,
+            "registry_deliveries_due": False,
+            "registry_webhook_endpoints_disabled": False,
+            "registry_webhook_endpoints_failing": False,
+            "registry_queue_messages": False,
+            "registry_review_cycles_overdue": False,
+            "registry_recommendations_overdue": False,
+        },
+    }
+    workers = [c["Name"] for c in containers("worker")]
+    assert len(workers) == 2, workers
+    for target, names in wanted.items():
+        samples = scrape(target)
+        for name, counted in names.items():
+            assert any(s == name or s.startswith(name + "{") for s in samples), f"{target}: no {name}"
+            assert not counted or total(samples, name) > 0, f"{target}: {name} is 0 after traffic"
+    union: dict[str, float] = {}
+    for worker in workers:  # each replica answers; what it counts depends on the messages it took
+        for series, value in scrape(f"{worker}:9101").items():
+            union[series] = union.get(series, 0.0) + value
+    for name in ("registry_worker_messages_total", "registry_webhook_deliveries_total"):
+        assert total(union, name) > 0, f"the workers: {name} is 0 after traffic"
+    delivered = total(union, "registry_webhook_deliveries_total") + total(union, "registry_email_deliveries_total")
+    assert delivered > 0, "no worker counted a webhook or an e-mail delivery"
+    ok(
+        f"metrics scraped across the Compose network (ports 9100-9102 not published): api, scheduler and both "
+        f"workers ({', '.join(workers)}), every named metric present, {delivered:.0f} deliveries counted"
+    )
+
+
 def public_base_url_is_a_setting() -> bool:
     probe = "from services.settings import Settings; print('public_base_url' in Settings.model_fields)"
     return run("docker", "run", "--rm", f"{IMAGE}:{TAG}", "python", "-c", probe).stdout.strip() == "True"
@@ -344,6 +410,7 @@ def main() -> None:
         start_receiver()
         with api(key) as client:
             endpoint_id, secret = webhook_and_mail(client)
+            metrics_on_the_internal_network()
             restarts_and_kills_lose_nothing(client, endpoint_id, secret)
             counts, dump = consistent_backup()
             data_survives_down_and_up(client)
@@ -351,7 +418,8 @@ def main() -> None:
         nobody_is_root()
     except BaseException:
         print(compose("ps", "--all", check=False).stdout, file=sys.stderr)
-        print(compose("logs", "--no-color", "--tail", "80", check=False).stdout[-20000:], file=sys.stderr)
+        for service in ("worker", "scheduler", "api", "migrate"):  # the API's access lines would drown the rest
+            print(compose("logs", "--no-color", "--tail", "60", service, check=False).stdout[-15000:], file=sys.stderr)
         raise
     finally:
         if os.environ.get("CI_STACK_KEEP") != "1":

@@ -53,13 +53,19 @@ async def get_visible_key_row(conn: AsyncConnection, key_id: uuid.UUID, actor: P
     return dict(row) if row is not None else None
 
 
-async def list_key_rows(conn: AsyncConnection, page: PageRequest, actor: Principal, *, include_revoked: bool) -> Page:
+def keys_query(actor: Principal, *, include_revoked: bool) -> Select[Any]:
+    """API keys matching the list's filters, in id order: the list pages it, an export streams it."""
     query = _select().where(visible_to(actor))
     if not include_revoked:
         query = query.where(ApiKey.revoked_at.is_(None))
+    return query.order_by(ApiKey.id)
+
+
+async def list_key_rows(conn: AsyncConnection, page: PageRequest, actor: Principal, *, include_revoked: bool) -> Page:
+    query = keys_query(actor, include_revoked=include_revoked)
     if page.after is not None:
         query = query.where(ApiKey.id > page.after)
-    result = await conn.execute(query.order_by(ApiKey.id).limit(page.limit + 1))
+    result = await conn.execute(query.limit(page.limit + 1))
     return page_from_rows([dict(r) for r in result.mappings()], page.limit)
 
 

@@ -2,7 +2,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String, func
+from sqlalchemy import Index, String, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -33,4 +33,5 @@ class AuditEntry(Base):
         Index("ix_audit_log_principal", "principal_id", "id"),
         Index("ix_audit_log_owner", "owner_entity_id", "id"),
         Index("ix_audit_log_occurred_at", "occurred_at"),
+        Index("ix_audit_log_request_id", "request_id", postgresql_where=text("request_id IS NOT NULL")),
     )

@@ -2,8 +2,9 @@
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.audit.models import AuditEntry
@@ -13,9 +14,7 @@ from services.pagination import Page, PageRequest, page_from_rows
 from services.principals import Principal, Role
 
 
-async def list_audit_rows(
-    conn: AsyncConnection,
-    page: PageRequest,
+def audit_query(
     actor: Principal,
     *,
     resource_type: str | None = None,
@@ -23,7 +22,7 @@ async def list_audit_rows(
     principal_id: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-) -> Page:
+) -> Select[Any]:
     """Admins read the whole trail; a focal point reads the entries about its own entity's records."""
     query = select(AuditEntry.__table__)
     if actor.role == Role.FOCAL_POINT:
@@ -42,7 +41,25 @@ async def list_audit_rows(
         query = query.where(AuditEntry.occurred_at >= since)
     if until is not None:
         query = query.where(AuditEntry.occurred_at < until)
+    return query.order_by(AuditEntry.id)
+
+
+async def list_audit_rows(
+    conn: AsyncConnection,
+    page: PageRequest,
+    actor: Principal,
+    *,
+    resource_type: str | None = None,
+    resource_id: uuid.UUID | None = None,
+    principal_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Page:
+    """Admins read the whole trail; a focal point reads the entries about its own entity's records."""
+    query = audit_query(
+        actor, resource_type=resource_type, resource_id=resource_id, principal_id=principal_id, since=since, until=until
+    )
     if page.after is not None:
         query = query.where(AuditEntry.id > page.after)
-    result = await conn.execute(query.order_by(AuditEntry.id).limit(page.limit + 1))
+    result = await conn.execute(query.limit(page.limit + 1))
     return page_from_rows([dict(r) for r in result.mappings()], page.limit)

@@ -1,5 +1,6 @@
 """From a credential to a principal, without a database round trip on every request."""
 
+import asyncio
 import hashlib
 import time
 import uuid
@@ -39,23 +40,44 @@ class Authenticator:
         self.settings = settings
         self.tokens = tokens or TokenVerifier(settings)
         self._verdicts: dict[str, _Verdict] = {}
+        # Verifications under way: when a verdict lapses under load, the many requests that
+        # carry the credential wait for one database lookup instead of each making their own.
+        self._verifying: dict[str, asyncio.Task[_Verdict]] = {}
+        self._forgotten = 0  # bumped by forget_key: a verification begun before is not kept
 
     async def authenticate(self, credential: str, connect: Connector) -> Principal:
         fingerprint = hashlib.sha256(credential.encode()).hexdigest()
         verdict = self._verdicts.get(fingerprint)
         now = time.monotonic()
         if verdict is None or verdict.trusted_until <= now or verdict.credential_expires_at <= time.time():
-            verdict = await self._verify(credential, connect)
-            if len(self._verdicts) >= MAX_CACHED:
-                self._verdicts.clear()
-            self._verdicts[fingerprint] = verdict
+            verdict = await self._verify_once(fingerprint, credential, connect)
         if verdict.refusal is not None:
             raise verdict.refusal
         assert verdict.principal is not None
         return verdict.principal
 
+    async def _verify_once(self, fingerprint: str, credential: str, connect: Connector) -> _Verdict:
+        task = self._verifying.get(fingerprint)
+        if task is None:
+            forgotten = self._forgotten
+            task = asyncio.ensure_future(self._verify(credential, connect))
+            self._verifying[fingerprint] = task
+
+            def keep(done: asyncio.Task[_Verdict]) -> None:
+                self._verifying.pop(fingerprint, None)
+                if done.cancelled() or done.exception() is not None or forgotten != self._forgotten:
+                    return
+                if len(self._verdicts) >= MAX_CACHED:
+                    self._verdicts.clear()
+                self._verdicts[fingerprint] = done.result()
+
+            task.add_done_callback(keep)
+        # Shielded: one waiting request giving up does not cancel the others' verification.
+        return await asyncio.shield(task)
+
     def forget_key(self, key_id: uuid.UUID) -> None:
         """Drop what this process knows of a key (after revoking it here)."""
+        self._forgotten += 1
         self._verdicts = {
             f: v for f, v in self._verdicts.items() if v.principal is None or v.principal.api_key_id != key_id
         }

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, literal_column, or_, select
+from sqlalchemy import Select, func, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
@@ -52,15 +52,21 @@ async def get_subscription_row(
     return dict(row) if row is not None else None
 
 
+def subscriptions_query(actor: Principal, *, include_revoked: bool) -> Select[Any]:
+    """Calendar subscriptions matching the list's filters, in id order: the list pages it, an export streams it."""
+    query: Select[Any] = select(*SUBSCRIPTION_COLUMNS).where(visible_to(actor))  # type: ignore[assignment]
+    if not include_revoked:
+        query = query.where(CalendarSubscription.revoked_at.is_(None))
+    return query.order_by(CalendarSubscription.id)
+
+
 async def list_subscription_rows(
     conn: AsyncConnection, page: PageRequest, actor: Principal, *, include_revoked: bool
 ) -> Page:
-    query = select(*SUBSCRIPTION_COLUMNS).where(visible_to(actor))
-    if not include_revoked:
-        query = query.where(CalendarSubscription.revoked_at.is_(None))
+    query = subscriptions_query(actor, include_revoked=include_revoked)
     if page.after is not None:
         query = query.where(CalendarSubscription.id > page.after)
-    result = await conn.execute(query.order_by(CalendarSubscription.id).limit(page.limit + 1))
+    result = await conn.execute(query.limit(page.limit + 1))
     return page_from_rows([dict(r) for r in result.mappings()], page.limit)
 
 

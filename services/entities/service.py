@@ -12,11 +12,12 @@ from services.entities import repository
 from services.entities.models import Entity, EntityIdentifier, EntityKind
 from services.entities.schemas import REQUIRED_ON_ENTITY, EntityCreate, EntityUpdate, Identifier
 from services.errors import Conflict, InvalidInput, NotFound
-from services.events.service import record_event
+from services.events.service import append_event, record_event
+from services.ids import uuid7
 from services.memberships.models import Membership
 from services.networks.models import Network
 from services.principals import Principal
-from services.records import apply_patch, check_version, record_change
+from services.records import apply_patch, check_version, flush_pending, record_change
 
 # What an entity's own focal point may change: its profile and contacts.
 FOCAL_POINT_ENTITY_FIELDS = frozenset({"name", "website", "contact_email", "identifiers", "country_code"})
@@ -29,9 +30,13 @@ async def load_entity_for_update(session: AsyncSession, entity_id: uuid.UUID) ->
     return entity
 
 
+def _acronym_taken(acronym: str) -> Conflict:
+    return Conflict("acronym-taken", f"Another entity already uses the acronym {acronym!r}; acronyms are unique.")
+
+
 async def _check_acronym_free(session: AsyncSession, acronym: str, other_than: uuid.UUID | None = None) -> None:
     if await repository.acronym_taken(session, acronym, other_than=other_than):
-        raise Conflict("acronym-taken", f"Another entity already uses the acronym {acronym!r}; acronyms are unique.")
+        raise _acronym_taken(acronym)
 
 
 async def _check_identifiers(
@@ -84,17 +89,40 @@ async def _record(
 async def create_entity(
     session: AsyncSession, *, data: EntityCreate, actor: Principal, is_demo: bool = False
 ) -> dict[str, Any]:
-    """Create an entity with its identifiers; returns its representation."""
+    """Create an entity with its identifiers; returns its representation.
+
+    Without a parent or identifiers (most creations) this is two statements: the insert,
+    which also finds a taken acronym, and the event with its audit entry."""
     require_admin(actor, "add entities to the registry")
-    await _check_acronym_free(session, data.acronym)
-    if data.parent_id is not None:
-        await _check_parent(session, None, data.parent_id, data.kind)
-    pairs = await _check_identifiers(session, data.identifiers, None)
-    entity = Entity(**data.model_dump(exclude={"identifiers"}), is_demo=is_demo)
-    session.add(entity)
-    await session.flush()
-    session.add_all(EntityIdentifier(entity_id=entity.id, scheme=s, value=v) for s, v in pairs)
-    return await _record(session, "created", entity.id, actor)
+    await flush_pending(session)
+    pairs: list[tuple[str, str]] = []
+    if data.parent_id is not None or data.identifiers:
+        # Checks that read the database; the acronym first, as the order of errors has it.
+        await _check_acronym_free(session, data.acronym)
+        if data.parent_id is not None:
+            await _check_parent(session, None, data.parent_id, data.kind)
+        pairs = await _check_identifiers(session, data.identifiers, None)
+    row = await repository.insert_entity(
+        session, {**data.model_dump(exclude={"identifiers"}), "id": uuid7(), "is_demo": is_demo}
+    )
+    if row is None:
+        raise _acronym_taken(data.acronym)
+    entity_id: uuid.UUID = row["id"]
+    if pairs:
+        await repository.insert_identifiers(session, entity_id, pairs)
+        row = await repository.get_entity_row(session, entity_id)
+        assert row is not None
+    await append_event(
+        session,
+        type="entity.created",
+        subject_type="entity",
+        subject_id=entity_id,
+        owner_entity_id=entity_id,
+        actor=actor,
+        payload={"entity": row},
+        after={k: v for k, v in row.items() if k != "version"},
+    )
+    return row
 
 
 async def has_current_memberships(session: AsyncSession, entity_id: uuid.UUID) -> bool:

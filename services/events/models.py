@@ -14,8 +14,19 @@ from services.ids import uuid7
 # restored events'), so that new transactions still sort after every restored one.
 XID_OFFSET = "coalesce(nullif(current_setting('registry.xid_offset', true), '')::bigint, 0)"
 TRANSACTION_ORDER = f"(pg_current_xact_id()::text)::bigint + {XID_OFFSET}"
-# Every transaction below this has committed or rolled back.
-FEED_HORIZON = f"(pg_snapshot_xmin(pg_current_snapshot())::text)::bigint + {XID_OFFSET}"
+# Every transaction of this database below this has committed or rolled back: the oldest
+# transaction still running in the statement's snapshot (else the snapshot's xmax), leaving out
+# those that pg_stat_activity shows running in another database of the cluster, which can
+# never write here (so another application's long transaction does not hold the feed back).
+# A running transaction that cannot be placed (it ended meanwhile, or the role may not see
+# another user's sessions) still counts: the horizon only ever errs on the early side.
+FEED_HORIZON = f"""(coalesce(
+    (SELECT min(x::text::bigint) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+      WHERE NOT EXISTS (
+        SELECT FROM pg_stat_activity AS a
+         WHERE a.datname <> current_database()
+           AND a.backend_xid::text::bigint = x::text::bigint % 4294967296)),
+    pg_snapshot_xmax(pg_current_snapshot())::text::bigint) + {XID_OFFSET})"""  # noqa: S608 (constants only)
 
 
 class Event(Base):
@@ -40,6 +51,9 @@ class Event(Base):
     occurred_at: Mapped[datetime] = mapped_column(server_default=func.now())
     transaction_id: Mapped[int] = mapped_column(BigInteger, server_default=text(TRANSACTION_ORDER))
     published_at: Mapped[datetime | None]
+    # The X-Request-ID of the request (or of the actor message a request caused) that
+    # recorded it: `registry trace` follows it to the deliveries.
+    request_id: Mapped[str | None] = mapped_column(String(100))
 
     __table_args__ = (
         Index("ix_events_subject", "subject_type", "subject_id", "position"),
@@ -49,6 +63,7 @@ class Event(Base):
         Index("ix_events_network_occurred", "network_id", "occurred_at", postgresql_include=["type"]),
         Index("ix_events_type_occurred", "type", "occurred_at"),
         Index("ix_events_feed_order", "transaction_id", "position"),  # the change feed's order
+        Index("ix_events_request_id", "request_id", postgresql_where=text("request_id IS NOT NULL")),
     )
 
 

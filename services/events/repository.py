@@ -3,10 +3,11 @@
 import base64
 import binascii
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, literal_column, or_, select, tuple_
+from sqlalchemy import BigInteger, Select, literal_column, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.errors import InvalidInput
@@ -70,17 +71,10 @@ def _matches(event_type: Any, pattern: str) -> Any:
 _HORIZON = select(literal_column(FEED_HORIZON, BigInteger))
 
 
-async def read_feed(
-    conn: AsyncConnection, *, after: FeedPosition, limit: int, filters: FeedFilters, actor: Principal
-) -> FeedPage:
-    """Events after a position, in the order their transactions began. Only events of
-    transactions older than every transaction still running are served, so an event that
-    commits late sorts after everything already served and is never skipped.
-
-    A page shorter than ``limit`` means the reader has caught up: its cursor then stands at
-    the head of the log (past events the filters or the reader's role leave out), so the
-    next poll starts there."""
-    horizon = await conn.scalar(_HORIZON)  # one horizon for the page and the head: nothing slips between
+def feed_query(*, after: FeedPosition, horizon: Any, filters: FeedFilters, actor: Principal) -> Select[Any]:
+    """The events ``actor`` may read after ``after`` and before ``horizon`` (a transaction id,
+    or the SQL that computes it), matching ``filters``, in log order; ``transaction_id`` is
+    selected for the ordering and is not part of an item."""
     order = (Event.transaction_id, Event.position)
     query = select(
         Event.transaction_id,
@@ -103,7 +97,35 @@ async def read_feed(
         query = query.where(Event.subject_id == filters.subject_id)
     if filters.network_id is not None:
         query = query.where(Event.network_id == filters.network_id)
-    rows = [dict(r) for r in (await conn.execute(query.order_by(*order).limit(limit))).mappings()]
+    return query.order_by(*order)
+
+
+def feed_export_query(*, after: FeedPosition, filters: FeedFilters, actor: Principal) -> Select[Any]:
+    """Every event the feed would serve now from ``after``, for an export."""
+    return feed_query(after=after, horizon=_HORIZON.scalar_subquery(), filters=filters, actor=actor)
+
+
+def shape_for(actor: Principal) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """How an event row reads for ``actor``: invitees' e-mail addresses only for admins."""
+    if actor.is_admin:
+        return lambda row: row
+    return lambda row: {**row, "data": redact_payload(row["data"])}
+
+
+async def read_feed(
+    conn: AsyncConnection, *, after: FeedPosition, limit: int, filters: FeedFilters, actor: Principal
+) -> FeedPage:
+    """Events after a position, in the order their transactions began. Only events of
+    transactions older than every transaction still running are served, so an event that
+    commits late sorts after everything already served and is never skipped.
+
+    A page shorter than ``limit`` means the reader has caught up: its cursor then stands at
+    the head of the log (past events the filters or the reader's role leave out), so the
+    next poll starts there."""
+    horizon = await conn.scalar(_HORIZON)  # one horizon for the page and the head: nothing slips between
+    order = (Event.transaction_id, Event.position)
+    query = feed_query(after=after, horizon=horizon, filters=filters, actor=actor)
+    rows = [dict(r) for r in (await conn.execute(query.limit(limit))).mappings()]
     if not actor.is_admin:
         rows = [{**row, "data": redact_payload(row["data"])} for row in rows]
     last = FeedPosition(rows[-1]["transaction_id"], rows[-1]["position"]) if rows else after

@@ -2,62 +2,115 @@
 the change itself, so the change, its event and its audit entry commit together."""
 
 import uuid
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services import context
 from services.audit.models import AuditEntry
 from services.events.models import TRANSACTION_ORDER, Event
+from services.ids import uuid7
 from services.principals import Principal
 
 PENDING_EVENTS_FLAG = "events_pending"
 
 
-def record_event(
-    session: AsyncSession,
-    *,
-    type: str,
-    subject_type: str,
-    subject_id: uuid.UUID,
-    actor: Principal,
-    payload: dict[str, Any],
-    network_id: uuid.UUID | None = None,
-    owner_entity_id: uuid.UUID | None = None,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-) -> Event:
-    """Add the event and its audit entry to the session's transaction, and flag the session
-    so that, after commit, the caller nudges the relay.
+class EventFields(TypedDict, total=False):
+    """What a change records: its event, and the same change in the audit log.
 
     ``owner_entity_id`` is the entity whose focal point may read the audit entry;
     ``before``/``after`` are the changed fields (or the whole record on creation/deletion)."""
-    event = Event(
-        type=type,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        network_id=network_id,
-        actor=actor.id,
-        payload=payload,
-    )
+
+    type: Required[str]
+    subject_type: Required[str]
+    subject_id: Required[uuid.UUID]
+    actor: Required[Principal]
+    payload: Required[dict[str, Any]]
+    network_id: uuid.UUID | None
+    owner_entity_id: uuid.UUID | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+def _rows(fields: EventFields) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The event's and the audit entry's columns, under the request's id."""
+    actor, request_id, network_id = fields["actor"], context.request_id.get(), fields.get("network_id")
+    event = {
+        "type": fields["type"],
+        "subject_type": fields["subject_type"],
+        "subject_id": fields["subject_id"],
+        "network_id": network_id,
+        "actor": actor.id,
+        "payload": fields["payload"],
+        "request_id": request_id,
+    }
+    audit = {
+        "principal_id": actor.id,
+        "principal_role": actor.role.value,
+        "action": fields["type"],
+        "resource_type": fields["subject_type"],
+        "resource_id": fields["subject_id"],
+        "owner_entity_id": fields.get("owner_entity_id"),
+        "network_id": network_id,
+        "before": fields.get("before"),
+        "after": fields.get("after"),
+        "request_id": request_id,
+    }
+    return event, audit
+
+
+def record_event(session: AsyncSession, **fields: Unpack[EventFields]) -> Event:
+    """Add the event and its audit entry to the session's transaction (written at its next
+    flush), and flag the session so that, after commit, the caller nudges the relay."""
+    event_row, audit_row = _rows(fields)
+    event = Event(**event_row)
     session.add(event)
-    session.add(
-        AuditEntry(
-            principal_id=actor.id,
-            principal_role=actor.role.value,
-            action=type,
-            resource_type=subject_type,
-            resource_id=subject_id,
-            owner_entity_id=owner_entity_id,
-            network_id=network_id,
-            before=before,
-            after=after,
-            request_id=context.request_id.get(),
-        )
-    )
+    session.add(AuditEntry(**audit_row))
     session.info[PENDING_EVENTS_FLAG] = True
     return event
+
+
+# The event and its audit entry in one statement (one round trip, no ORM flush): the write
+# routes that matter most for throughput append this way. Columns and defaults are those of
+# Event and AuditEntry; occurred_at is now() in both, as it is through the ORM.
+_APPEND_EVENT = text(
+    "WITH new_event AS ("
+    " INSERT INTO events (id, type, subject_type, subject_id, network_id, actor, payload, request_id)"
+    " VALUES (:event_id, :type, :subject_type, :subject_id, :network_id, :actor, :payload, :request_id))"
+    " INSERT INTO audit_log (id, principal_id, principal_role, action, resource_type, resource_id,"
+    " owner_entity_id, network_id, before, after, request_id)"
+    " VALUES (:audit_id, :actor, :principal_role, :type, :subject_type, :subject_id, :owner_entity_id,"
+    " :network_id, :before, :after, :request_id)"
+).bindparams(
+    bindparam("payload", type_=JSONB),
+    bindparam("before", type_=JSONB),
+    bindparam("after", type_=JSONB),
+)
+
+
+async def append_event(session: AsyncSession, **fields: Unpack[EventFields]) -> None:
+    """What :func:`record_event` records, written at once in a single statement (on the
+    session's connection, so in its transaction) rather than at the next flush; the session
+    is flagged the same way, so the relay is nudged after commit."""
+    if session.new or session.deleted or session.dirty:
+        await session.flush()  # events recorded earlier, and what they refer to, go first
+    event_row, audit_row = _rows(fields)
+    connection: AsyncConnection = await session.connection()
+    await connection.execute(
+        _APPEND_EVENT,
+        {
+            **event_row,
+            "event_id": uuid7(),
+            "audit_id": uuid7(),
+            "principal_role": audit_row["principal_role"],
+            "owner_entity_id": audit_row["owner_entity_id"],
+            "before": audit_row["before"],
+            "after": audit_row["after"],
+        },
+    )
+    session.info[PENDING_EVENTS_FLAG] = True
 
 
 async def continue_feed_after_restore(session: AsyncSession) -> int | None:

@@ -80,16 +80,16 @@ webhooks AS (
         count(*) FILTER (WHERE w.attempts > 0) AS attempted,
         count(*) FILTER (WHERE w.status = 'succeeded') AS succeeded,
         count(*) FILTER (WHERE w.status = 'failed') AS failed
-    FROM webhook_deliveries w JOIN events ev ON ev.id = w.event_id, p
-    WHERE ev.network_id = :network_id AND w.created_at >= p.starts_at AND w.created_at < p.ends_before
+    FROM webhook_deliveries w, p
+    WHERE w.network_id = :network_id AND w.created_at >= p.starts_at AND w.created_at < p.ends_before
 ),
 emails AS (
     SELECT
         count(*) FILTER (WHERE e.attempts > 0) AS attempted,
         count(*) FILTER (WHERE e.status = 'succeeded') AS succeeded,
         count(*) FILTER (WHERE e.status = 'failed') AS failed
-    FROM email_deliveries e JOIN events ev ON ev.id = e.event_id, p
-    WHERE ev.network_id = :network_id AND e.created_at >= p.starts_at AND e.created_at < p.ends_before
+    FROM email_deliveries e, p
+    WHERE e.network_id = :network_id AND e.created_at >= p.starts_at AND e.created_at < p.ends_before
 ),
 disabled AS (
     SELECT count(*) AS endpoints_disabled FROM events ev, p

@@ -32,9 +32,20 @@ class EmailDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+    # The request id of the event it delivers (sent along as X-Request-ID).
+    request_id: Mapped[str | None] = mapped_column(String(100))
+    # Its event's network (None: the event belongs to none), for the indicators' counts.
+    network_id: Mapped[uuid.UUID | None]
 
     __table_args__ = (
         UniqueConstraint("event_id", "recipient"),
         Index("ix_email_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
-        Index("ix_email_deliveries_created", "created_at"),  # the indicators count a period's deliveries
+        Index("ix_email_deliveries_created", "created_at"),
+        Index(  # the indicators count a network's deliveries over a period, from the index alone
+            "ix_email_deliveries_network_created",
+            "network_id",
+            "created_at",
+            postgresql_include=["status", "attempts"],
+            postgresql_where=text("network_id IS NOT NULL"),
+        ),
     )

@@ -35,7 +35,14 @@ async def fan_out(session: AsyncSession, events: list[Event]) -> list[uuid.UUID]
     ``recipients_for`` names each address once, so a delivery that already exists is a defect
     and raises."""
     rows: list[dict[str, Any]] = [
-        {"id": uuid7(), "event_id": event.id, "recipient": recipient, "kind": kind}
+        {
+            "id": uuid7(),
+            "event_id": event.id,
+            "recipient": recipient,
+            "kind": kind,
+            "request_id": event.request_id,
+            "network_id": event.network_id,
+        }
         for event in events
         for recipient, kind in await recipients_for(session, event)
     ]
@@ -80,6 +87,8 @@ async def send_email(database: Database, delivery_id: uuid.UUID) -> str | None:
         message = compose(
             event, delivery.recipient, delivery.kind, record_base_url=settings.public_base_url, parties=parties
         )
+        if event.request_id:  # the request that caused the message, for an operator following it
+            message["X-Request-ID"] = event.request_id
     error: str | None = None
     try:
         if settings.smtp_host:

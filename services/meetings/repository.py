@@ -182,11 +182,17 @@ def _filtered(filters: MeetingFilters) -> Select[Any]:
     return query
 
 
-async def list_meeting_rows(conn: AsyncConnection, page: PageRequest, filters: MeetingFilters) -> Page:
+def meetings_query(filters: MeetingFilters) -> Select[Any]:
+    """Meetings matching the list's filters, in id order: the list pages it, an export streams it."""
     query = _filtered(filters)
+    return query.order_by(Meeting.id)
+
+
+async def list_meeting_rows(conn: AsyncConnection, page: PageRequest, filters: MeetingFilters) -> Page:
+    query = meetings_query(filters)
     if page.after is not None:
         query = query.where(Meeting.id > page.after)
-    result = await conn.execute(query.order_by(Meeting.id).limit(page.limit + 1))
+    result = await conn.execute(query.limit(page.limit + 1))
     return page_from_rows([dict(r) for r in result.mappings()], page.limit)
 
 

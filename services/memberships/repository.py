@@ -1,36 +1,46 @@
 """Queries on memberships."""
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Boolean, Select, Table, bindparam, exists, func, or_, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.entities.models import Entity
 from services.memberships.models import Membership, MembershipTier
 from services.pagination import Page, PageRequest, page_from_rows
 
+_ENTITY_REF = func.jsonb_build_object("id", Entity.id, "acronym", Entity.acronym, "name", Entity.name).label("entity")
+# A membership as the API shows it, in this order.
+_MEMBERSHIP_COLUMNS_WITH_ENTITY = (
+    Membership.id,
+    Membership.network_id,
+    _ENTITY_REF,
+    Membership.tier,
+    Membership.start_date,
+    Membership.end_date,
+    Membership.end_reason,
+    Membership.mandate_relevance,
+    Membership.capacity,
+    Membership.notes,
+    Membership.previous_membership_id,
+    Membership.is_demo,
+    Membership.created_at,
+    Membership.updated_at,
+    Membership.version,
+)
+_MEMBERSHIP_KEYS = tuple(str(c.key) for c in _MEMBERSHIP_COLUMNS_WITH_ENTITY)
+# What the insert returns: those of the membership's own, and the entity to join.
+_MEMBERSHIP_COLUMNS = (*(c for c in _MEMBERSHIP_COLUMNS_WITH_ENTITY if c is not _ENTITY_REF), Membership.entity_id)
+
 
 def _select_memberships() -> Select[Any]:
-    return select(
-        Membership.id,
-        Membership.network_id,
-        func.jsonb_build_object("id", Entity.id, "acronym", Entity.acronym, "name", Entity.name).label("entity"),
-        Membership.tier,
-        Membership.start_date,
-        Membership.end_date,
-        Membership.end_reason,
-        Membership.mandate_relevance,
-        Membership.capacity,
-        Membership.notes,
-        Membership.previous_membership_id,
-        Membership.is_demo,
-        Membership.created_at,
-        Membership.updated_at,
-        Membership.version,
-    ).join(Entity, Entity.id == Membership.entity_id)
+    return select(*_MEMBERSHIP_COLUMNS_WITH_ENTITY).join(Entity, Entity.id == Membership.entity_id)
 
 
 @dataclass(frozen=True)
@@ -51,15 +61,14 @@ async def get_membership_row(conn: AsyncConnection | AsyncSession, membership_id
     return dict(row) if row is not None else None
 
 
-async def list_membership_rows(
-    conn: AsyncConnection,
-    page: PageRequest,
+def memberships_query(
     *,
     network_id: uuid.UUID | None = None,
     entity_id: uuid.UUID | None = None,
     tier: MembershipTier | None = None,
     period: PeriodFilter | None = None,
-) -> Page:
+) -> Select[Any]:
+    """Memberships matching the list's filters, in id order: the list pages it, an export streams it."""
     query = _select_memberships()
     if network_id is not None:
         query = query.where(Membership.network_id == network_id)
@@ -70,16 +79,113 @@ async def list_membership_rows(
     if period is not None:
         condition = active_on(period.day)
         query = query.where(condition if period.active else ~condition)
+    return query.order_by(Membership.id)
+
+
+async def list_membership_rows(
+    conn: AsyncConnection,
+    page: PageRequest,
+    *,
+    network_id: uuid.UUID | None = None,
+    entity_id: uuid.UUID | None = None,
+    tier: MembershipTier | None = None,
+    period: PeriodFilter | None = None,
+) -> Page:
+    query = memberships_query(network_id=network_id, entity_id=entity_id, tier=tier, period=period)
     if page.after is not None:
         query = query.where(Membership.id > page.after)
-    result = await conn.execute(query.order_by(Membership.id).limit(page.limit + 1))
+    result = await conn.execute(query.limit(page.limit + 1))
     return page_from_rows([dict(r) for r in result.mappings()], page.limit)
+
+
+def _pair_lock_key(network_id: uuid.UUID, entity_id: uuid.UUID) -> str:
+    return f"membership:{network_id}:{entity_id}"
+
+
+# What admitting an entity to a network reads first, in one round trip and one row whatever
+# exists: whether the network exists, the entity, and the pair's lock (see lock_pair), taken
+# so that the insert, a statement of its own, sees every period committed before it.
+_ADMISSION = text(
+    "SELECT EXISTS (SELECT FROM networks WHERE id = CAST(:network_id AS uuid)) AS network_found,"
+    " e.acronym, e.kind, e.un_system, pg_advisory_xact_lock(hashtextextended(:lock_key, 0)) AS locked"
+    " FROM (SELECT) AS one LEFT JOIN entities AS e ON e.id = CAST(:entity_id AS uuid)"
+).columns(
+    network_found=Boolean,
+    acronym=Entity.acronym.type,
+    kind=Entity.kind.type,
+    un_system=Boolean,
+)
+
+
+@dataclass(frozen=True)
+class Admission:
+    network_found: bool
+    entity: RowMapping | None  # acronym, kind, un_system
+
+
+async def admit(session: AsyncSession, network_id: uuid.UUID, entity_id: uuid.UUID) -> Admission:
+    """Whether the network exists, and the entity (acronym, kind, un_system) if it does; the
+    (network, entity) pair is locked until the transaction ends either way."""
+    connection = await session.connection()
+    params = {"network_id": network_id, "entity_id": entity_id, "lock_key": _pair_lock_key(network_id, entity_id)}
+    row = (await connection.execute(_ADMISSION, params)).mappings().one()
+    return Admission(bool(row["network_found"]), row if row["acronym"] is not None else None)
+
+
+_NEW_MEMBERSHIP_FIELDS = (
+    "id",
+    "network_id",
+    "entity_id",
+    "tier",
+    "start_date",
+    "end_date",
+    "mandate_relevance",
+    "capacity",
+    "notes",
+    "is_demo",
+)
+
+
+@functools.cache
+def _insert_unless_overlapping(open_ended: bool) -> Select[Any]:
+    """Insert a membership unless a period of the same pair meets it; the new row as
+    get_membership_row reads it (same columns, same order), or no row."""
+    table = cast(Table, Membership.__table__)
+    params = {name: bindparam(name, type_=table.c[name].type) for name in _NEW_MEMBERSHIP_FIELDS}
+    overlap = (
+        (table.c.network_id == params["network_id"])
+        & (table.c.entity_id == params["entity_id"])
+        & or_(table.c.end_date.is_(None), table.c.end_date >= params["start_date"])
+    )
+    if not open_ended:
+        overlap = overlap & (table.c.start_date <= params["end_date"])
+    new = (
+        pg_insert(table)
+        .from_select(list(params), select(*params.values()).where(~exists().where(overlap)))
+        .returning(*(table.c[c.key] for c in _MEMBERSHIP_COLUMNS))
+        .cte("new_membership")
+    )
+    columns = [column if column is _ENTITY_REF else new.c[column.key] for column in _MEMBERSHIP_COLUMNS_WITH_ENTITY]
+    return select(*columns).select_from(new.join(Entity, Entity.id == new.c.entity_id))
+
+
+async def insert_membership(session: AsyncSession, values: dict[str, Any]) -> dict[str, Any] | None:
+    """Insert a membership (``values``: id, network_id, entity_id, tier, start_date, end_date,
+    mandate_relevance, capacity, notes, is_demo) unless it meets another period of the same
+    pair; its row as :func:`get_membership_row` reads it, or ``None`` if it meets one. Call
+    :func:`admit` (which takes the pair's lock) first, in the same transaction."""
+    connection = await session.connection()
+    statement = _insert_unless_overlapping(values["end_date"] is None)
+    row = (await connection.execute(statement, values)).first()
+    # Plain str keys, as a read's (the CTE's column names are str subclasses, which the
+    # JSON encoder refuses as keys).
+    return dict(zip(_MEMBERSHIP_KEYS, row, strict=True)) if row is not None else None
 
 
 async def lock_pair(session: AsyncSession, network_id: uuid.UUID, entity_id: uuid.UUID) -> None:
     """Serialise writers of one (network, entity) history until the transaction ends."""
     await session.execute(
-        select(func.pg_advisory_xact_lock(func.hashtextextended(f"membership:{network_id}:{entity_id}", 0)))
+        select(func.pg_advisory_xact_lock(func.hashtextextended(_pair_lock_key(network_id, entity_id), 0)))
     )
 
 

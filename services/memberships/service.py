@@ -10,12 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.auth.policy import require_admin, require_entity_editor, restrict_fields
 from services.entities.models import Entity
 from services.errors import Conflict, InvalidInput, NotFound
+from services.events.service import append_event
+from services.ids import uuid7
 from services.memberships import repository
 from services.memberships.models import Membership, MembershipTier
 from services.memberships.schemas import CORE_NEEDS, MembershipCreate, MembershipEnd, MembershipUpdate, TierChange
 from services.networks.models import Network
 from services.principals import Principal
-from services.records import apply_patch, check_version, record_change
+from services.records import apply_patch, check_version, flush_pending, record_change
 from services.working_groups.service import end_posts_for_membership
 
 # What a member's own focal point may change: how it states its relevance and capacity.
@@ -51,6 +53,16 @@ def _check_period(start_date: date, end_date: date | None) -> None:
         )
 
 
+def _overlap(acronym: str, other: Membership) -> Conflict:
+    until = other.end_date.isoformat() if other.end_date else "open-ended"
+    return Conflict(
+        "membership-overlap",
+        f"{acronym} already has a membership in this network ({other.tier.value}, {other.start_date} to {until}, "
+        f"id {other.id}); an entity holds one membership at a time: change its tier or end it instead.",
+        membership_id=str(other.id),
+    )
+
+
 async def _check_no_overlap(
     session: AsyncSession,
     *,
@@ -70,13 +82,7 @@ async def _check_no_overlap(
         excluding=excluding,
     )
     if other is not None:
-        until = other.end_date.isoformat() if other.end_date else "open-ended"
-        raise Conflict(
-            "membership-overlap",
-            f"{entity.acronym} already has a membership in this network ({other.tier.value}, {other.start_date} to {until}, "
-            f"id {other.id}); an entity holds one membership at a time: change its tier or end it instead.",
-            membership_id=str(other.id),
-        )
+        raise _overlap(entity.acronym, other)
 
 
 async def load_membership_for_update(session: AsyncSession, membership_id: uuid.UUID) -> Membership:
@@ -101,41 +107,61 @@ async def create_membership(
     network_from_path: bool = False,
     is_demo: bool = False,
 ) -> dict[str, Any]:
-    """Admit a UN-system entity to a network in a tier, from a date."""
+    """Admit a UN-system entity to a network in a tier, from a date.
+
+    Three statements: the network and the entity read (and the pair locked) at once, the
+    insert, which also finds an overlapping period, and the event with its audit entry."""
     require_admin(actor, "admit members to a network")
-    network = await session.get(Network, network_id)
-    if network is None:
+    await flush_pending(session)
+    admission = await repository.admit(session, network_id, data.entity_id)
+    if not admission.network_found:
         if network_from_path:
             raise NotFound("network-not-found", f"No network has id {network_id}.")
         raise InvalidInput("reference-not-found", f"network_id {network_id} is not a network of the registry.")
-    entity = await session.get(Entity, data.entity_id)
+    entity = admission.entity
     if entity is None:
         raise InvalidInput("reference-not-found", f"entity_id {data.entity_id} is not an entity of the registry.")
-    if not entity.un_system:
+    if not entity["un_system"]:
         raise Conflict(
             "entity-not-un-system",
-            f"{entity.acronym} is a {entity.kind.value.replace('_', ' ')} stakeholder; only UN-system entities are "
-            "members of a network. Invite it to meetings as a stakeholder instead.",
+            f"{entity['acronym']} is a {entity['kind'].value.replace('_', ' ')} stakeholder; only UN-system entities "
+            "are members of a network. Invite it to meetings as a stakeholder instead.",
         )
     _check_period(data.start_date, data.end_date)
     _check_core_statements(data.tier, data.mandate_relevance, data.capacity)
-    await _check_no_overlap(
-        session, network_id=network_id, entity=entity, start_date=data.start_date, end_date=data.end_date
+    row = await repository.insert_membership(
+        session,
+        {
+            "id": uuid7(),
+            "network_id": network_id,
+            "entity_id": data.entity_id,
+            "tier": data.tier,
+            "start_date": data.start_date,
+            "end_date": data.end_date,
+            "mandate_relevance": data.mandate_relevance,
+            "capacity": data.capacity,
+            "notes": data.notes,
+            "is_demo": is_demo,
+        },
     )
-    membership = Membership(
+    if row is None:  # a period of the pair meets this one (locked, the pair stays so): which
+        other = await repository.overlapping_membership(
+            session, network_id=network_id, entity_id=data.entity_id, start_date=data.start_date, end_date=data.end_date
+        )
+        assert other is not None
+        raise _overlap(entity["acronym"], other)
+    await append_event(
+        session,
+        type="membership.created",
+        subject_type="membership",
+        subject_id=row["id"],
         network_id=network_id,
-        entity_id=entity.id,
-        tier=data.tier,
-        start_date=data.start_date,
-        end_date=data.end_date,
-        mandate_relevance=data.mandate_relevance,
-        capacity=data.capacity,
-        notes=data.notes,
-        is_demo=is_demo,
+        owner_entity_id=data.entity_id,
+        actor=actor,
+        payload={"membership": row},
+        after={k: v for k, v in row.items() if k != "version"},
     )
-    session.add(membership)
-    await session.flush()  # assigns the id
-    return await _record(session, "created", membership, actor)
+    return row
 
 
 async def update_membership(

@@ -70,7 +70,8 @@ class Mou(RecordMixin, Base):
             unique=True,
             postgresql_where=text("predecessor_id IS NOT NULL AND status <> 'terminated'"),
         ),
-        Index("ix_mous_due", "status", "effective_date", "end_date"),
+        Index("ix_mous_due", "status", "effective_date", "end_date"),  # signed: effective yet?
+        Index("ix_mous_active_end", "end_date", postgresql_where=text("status = 'active'")),  # ended yet?
     )
 
 

@@ -38,15 +38,14 @@ async def get_network_row(conn: AsyncConnection | AsyncSession, network_id: uuid
     return dict(row) if row is not None else None
 
 
-async def list_network_rows(
-    conn: AsyncConnection,
-    page: PageRequest,
+def networks_query(
     *,
     scope: NetworkScope | None = None,
     parent_network_id: uuid.UUID | None = None,
     coordinator_entity_id: uuid.UUID | None = None,
     country_code: str | None = None,
-) -> Page:
+) -> Select[Any]:
+    """Networks matching the list's filters, in id order: the list pages it, an export streams it."""
     query = _select_networks()
     if scope is not None:
         query = query.where(Network.scope == scope)
@@ -56,9 +55,27 @@ async def list_network_rows(
         query = query.where(Network.coordinator_entity_id == coordinator_entity_id)
     if country_code is not None:
         query = query.where(Network.country_code == country_code)
+    return query.order_by(Network.id)
+
+
+async def list_network_rows(
+    conn: AsyncConnection,
+    page: PageRequest,
+    *,
+    scope: NetworkScope | None = None,
+    parent_network_id: uuid.UUID | None = None,
+    coordinator_entity_id: uuid.UUID | None = None,
+    country_code: str | None = None,
+) -> Page:
+    query = networks_query(
+        scope=scope,
+        parent_network_id=parent_network_id,
+        coordinator_entity_id=coordinator_entity_id,
+        country_code=country_code,
+    )
     if page.after is not None:
         query = query.where(Network.id > page.after)
-    result = await conn.execute(query.order_by(Network.id).limit(page.limit + 1))
+    result = await conn.execute(query.limit(page.limit + 1))
     return page_from_rows([dict(r) for r in result.mappings()], page.limit)
 
 

@@ -85,15 +85,21 @@ async def get_recommendation_row(conn: Conn, recommendation_id: uuid.UUID) -> di
     return dict(row) if row is not None else None
 
 
-async def list_recommendation_rows(
-    conn: Conn, review_id: uuid.UUID, page: PageRequest, status: RecommendationStatus | None = None
-) -> Page:
+def recommendations_query(review_id: uuid.UUID, status: RecommendationStatus | None = None) -> Select[Any]:
+    """Recommendations matching the list's filters, in id order: the list pages it, an export streams it."""
     query = _select_recommendations().where(Recommendation.review_id == review_id)
     if status is not None:
         query = query.where(Recommendation.status == status)
+    return query.order_by(Recommendation.id)
+
+
+async def list_recommendation_rows(
+    conn: Conn, review_id: uuid.UUID, page: PageRequest, status: RecommendationStatus | None = None
+) -> Page:
+    query = recommendations_query(review_id, status)
     if page.after is not None:
         query = query.where(Recommendation.id > page.after)
-    result = await conn.execute(query.order_by(Recommendation.id).limit(page.limit + 1))
+    result = await conn.execute(query.limit(page.limit + 1))
     return page_from_rows([dict(r) for r in result.mappings()], page.limit)
 
 
@@ -195,7 +201,8 @@ class ReviewFilters:
     due_before: date | None = None
 
 
-async def list_review_rows(conn: Conn, page: PageRequest, filters: ReviewFilters) -> Page:
+def reviews_query(filters: ReviewFilters) -> Select[Any]:
+    """Reviews matching the list's filters, in id order: the list pages it, an export streams it."""
     query = _select_reviews()
     if filters.network_id is not None:
         query = query.where(Review.network_id == filters.network_id)
@@ -206,7 +213,12 @@ async def list_review_rows(conn: Conn, page: PageRequest, filters: ReviewFilters
         query = query.where(overdue if filters.overdue else ~overdue)
     if filters.due_before is not None:
         query = query.where(Review.due_date <= filters.due_before)
+    return query.order_by(Review.id)
+
+
+async def list_review_rows(conn: Conn, page: PageRequest, filters: ReviewFilters) -> Page:
+    query = reviews_query(filters)
     if page.after is not None:
         query = query.where(Review.id > page.after)
-    result = await conn.execute(query.order_by(Review.id).limit(page.limit + 1))
+    result = await conn.execute(query.limit(page.limit + 1))
     return page_from_rows([dict(r) for r in result.mappings()], page.limit)

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, String, text
+from sqlalchemy import BigInteger, Boolean, Float, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.base import Base
@@ -20,3 +20,16 @@ class SchedulerSweep(Base):
     finished_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_scheduler_sweeps_started", "started_at"),)
+
+
+class SweepRun(Base):
+    """Each named sweep's last run (``registry status``): one row per sweep, upserted by
+    the leader after every sweep."""
+
+    __tablename__ = "scheduler_sweep_runs"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    scheduler_id: Mapped[str] = mapped_column(String(200))
+    last_run_at: Mapped[datetime]
+    duration_seconds: Mapped[float] = mapped_column(Float)
+    failed: Mapped[bool] = mapped_column(Boolean)

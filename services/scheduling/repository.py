@@ -6,13 +6,14 @@ A scheduler that takes over waits until no sweep of another scheduler can still 
 when a database restart hands the lock to a standby while the old leader is mid-sweep.
 """
 
-from datetime import timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
 
-from sqlalchemy import String, delete, func, insert, literal, select, text, update
+from sqlalchemy import DateTime, String, delete, func, insert, literal, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from services.scheduling.models import SchedulerSweep
+from services.scheduling.models import SchedulerSweep, SweepRun
 
 # Any constant shared by every scheduler instance; "MNR" + "sched".
 LEADER_LOCK_KEY = 0x4D4E52_5343
@@ -62,10 +63,15 @@ async def start_sweep(session: AsyncSession, *, scheduler_id: str, lock_pid: int
     return int(inserted) if inserted is not None else None
 
 
-async def finish_sweep(session: AsyncSession, sweep_id: int) -> None:
-    await session.execute(
-        update(SchedulerSweep).where(SchedulerSweep.id == sweep_id).values(finished_at=func.clock_timestamp())
+async def finish_sweep(session: AsyncSession, sweep_id: int, *, at: datetime | None = None) -> None:
+    """Log a sweep's end: now, or ``at`` (this scheduler's clock) for an end logged late,
+    never before the sweep's start."""
+    ended = (
+        func.clock_timestamp()
+        if at is None
+        else func.greatest(literal(at, DateTime(timezone=True)), SchedulerSweep.started_at)
     )
+    await session.execute(update(SchedulerSweep).where(SchedulerSweep.id == sweep_id).values(finished_at=ended))
 
 
 async def forget_old_sweeps(session: AsyncSession, *, keep: timedelta = timedelta(days=1)) -> int:
@@ -89,3 +95,46 @@ async def last_sweep(conn: AsyncConnection) -> dict[str, Any] | None:
         .first()
     )
     return dict(row) if row is not None else None
+
+
+class SweepRunRecord(NamedTuple):
+    name: str
+    started: float  # Unix time
+    seconds: float
+    failed: bool
+
+
+async def record_sweep_runs(session: AsyncSession, *, scheduler_id: str, runs: list[SweepRunRecord]) -> None:
+    """Each named sweep's last run, in one statement."""
+    rows = [
+        {
+            "name": run.name,
+            "scheduler_id": scheduler_id,
+            "last_run_at": datetime.fromtimestamp(run.started, UTC),
+            "duration_seconds": run.seconds,
+            "failed": run.failed,
+        }
+        for run in runs
+    ]
+    statement = pg_insert(SweepRun).values(rows)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[SweepRun.name],
+            set_={
+                "scheduler_id": statement.excluded.scheduler_id,
+                "last_run_at": statement.excluded.last_run_at,
+                "duration_seconds": statement.excluded.duration_seconds,
+                "failed": statement.excluded.failed,
+            },
+        )
+    )
+
+
+async def sweep_runs(conn: AsyncConnection) -> list[dict[str, Any]]:
+    """Every named sweep's last run, by name."""
+    rows = await conn.execute(
+        select(
+            SweepRun.name, SweepRun.scheduler_id, SweepRun.last_run_at, SweepRun.duration_seconds, SweepRun.failed
+        ).order_by(SweepRun.name)
+    )
+    return [dict(row) for row in rows.mappings()]

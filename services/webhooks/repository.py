@@ -51,11 +51,17 @@ async def get_visible_endpoint_row(
     return dict(row) if row is not None else None
 
 
+def endpoints_query(actor: Principal) -> Select[Any]:
+    """Webhook endpoints matching the list's filters, in id order: the list pages it, an export streams it."""
+    query: Select[Any] = select(*ENDPOINT_COLUMNS).where(visible_to(actor))  # type: ignore[assignment]
+    return query.order_by(WebhookEndpoint.id)
+
+
 async def list_endpoint_rows(conn: AsyncConnection, page: PageRequest, actor: Principal) -> Page:
-    query = select(*ENDPOINT_COLUMNS).where(visible_to(actor))
+    query = endpoints_query(actor)
     if page.after is not None:
         query = query.where(WebhookEndpoint.id > page.after)
-    result = await conn.execute(query.order_by(WebhookEndpoint.id).limit(page.limit + 1))
+    result = await conn.execute(query.limit(page.limit + 1))
     return page_from_rows([dict(r) for r in result.mappings()], page.limit)
 
 
@@ -100,26 +106,32 @@ def _select_deliveries() -> Select[Any]:
     ).join(Event, Event.id == WebhookDelivery.event_id)
 
 
-async def list_delivery_rows(
-    conn: AsyncConnection, page: PageRequest, *, endpoint_id: uuid.UUID, status: DeliveryStatus | None
-) -> Page:
+def deliveries_query(*, endpoint_id: uuid.UUID, status: DeliveryStatus | None) -> Select[Any]:
+    """Deliveries matching the list's filters, in id order: the list pages it, an export streams it."""
     query = _select_deliveries().where(WebhookDelivery.endpoint_id == endpoint_id)
     if status is not None:
         query = query.where(WebhookDelivery.status == status)
+    return query.order_by(WebhookDelivery.id)
+
+
+async def list_delivery_rows(
+    conn: AsyncConnection, page: PageRequest, *, endpoint_id: uuid.UUID, status: DeliveryStatus | None
+) -> Page:
+    query = deliveries_query(endpoint_id=endpoint_id, status=status)
     if page.after is not None:
         query = query.where(WebhookDelivery.id > page.after)
-    result = await conn.execute(query.order_by(WebhookDelivery.id).limit(page.limit + 1))
-    return page_from_rows([_with_webhook_id(dict(r)) for r in result.mappings()], page.limit)
+    result = await conn.execute(query.limit(page.limit + 1))
+    return page_from_rows([with_webhook_id(dict(r)) for r in result.mappings()], page.limit)
 
 
-def _with_webhook_id(row: dict[str, Any]) -> dict[str, Any]:
+def with_webhook_id(row: dict[str, Any]) -> dict[str, Any]:
     """The ``webhook-id`` every attempt of this delivery carries."""
     return {"id": row["id"], "webhook_id": webhook_id(row["id"]), **row}
 
 
 async def get_delivery_row(conn: AsyncConnection | AsyncSession, delivery_id: uuid.UUID) -> dict[str, Any] | None:
     row = (await conn.execute(_select_deliveries().where(WebhookDelivery.id == delivery_id))).mappings().first()
-    return _with_webhook_id(dict(row)) if row is not None else None
+    return with_webhook_id(dict(row)) if row is not None else None
 
 
 def may_see(owner: Owner) -> Any:
@@ -152,3 +164,17 @@ def wants(event_type: Any) -> Any:
 
 async def due_delivery_ids(conn: AsyncConnection | AsyncSession, *, now: datetime, limit: int = 500) -> list[uuid.UUID]:
     return await due_ids(conn, WebhookDelivery, now=now, limit=limit)
+
+
+async def delivery_rows_where(conn: AsyncConnection, *conditions: Any, limit: int = 1000) -> list[dict[str, Any]]:
+    """Deliveries (with their endpoint's URL, request id and attempt log) that meet
+    ``conditions``, oldest first: for an operator's trace and failed-delivery list."""
+    query = (
+        _select_deliveries()
+        .add_columns(WebhookDelivery.endpoint_id, WebhookEndpoint.url.label("endpoint_url"), WebhookDelivery.request_id)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .where(*conditions)
+        .order_by(WebhookDelivery.id)
+        .limit(limit)
+    )
+    return [with_webhook_id(dict(r)) for r in (await conn.execute(query)).mappings()]

@@ -152,7 +152,8 @@ def _holds_post(kind: PostKind, entity_id: uuid.UUID, today: date) -> Any:
     )
 
 
-async def list_group_rows(conn: AsyncConnection, page: PageRequest, filters: GroupFilters, *, today: date) -> Page:
+def groups_query(filters: GroupFilters, *, today: date) -> Select[Any]:
+    """Working groups matching the list's filters, in id order: the list pages it, an export streams it."""
     query = _select_groups(today)
     if filters.network_id is not None:
         query = query.where(WorkingGroup.network_id == filters.network_id)
@@ -169,9 +170,14 @@ async def list_group_rows(conn: AsyncConnection, page: PageRequest, filters: Gro
         query = query.where(_holds_post(PostKind.CHAIR, filters.chair_entity_id, today))
     if filters.member_entity_id is not None:
         query = query.where(_holds_post(PostKind.MEMBER, filters.member_entity_id, today))
+    return query.order_by(WorkingGroup.id)
+
+
+async def list_group_rows(conn: AsyncConnection, page: PageRequest, filters: GroupFilters, *, today: date) -> Page:
+    query = groups_query(filters, today=today)
     if page.after is not None:
         query = query.where(WorkingGroup.id > page.after)
-    result = await conn.execute(query.order_by(WorkingGroup.id).limit(page.limit + 1))
+    result = await conn.execute(query.limit(page.limit + 1))
     return page_from_rows([dict(r) for r in result.mappings()], page.limit)
 
 
@@ -192,15 +198,21 @@ async def get_post_row(conn: AsyncConnection | AsyncSession, post_id: uuid.UUID)
     return dict(row) if row is not None else None
 
 
-async def list_post_rows(
-    conn: AsyncConnection, page: PageRequest, *, group_id: uuid.UUID, kind: PostKind, as_of: date | None
-) -> Page:
+def posts_query(*, group_id: uuid.UUID, kind: PostKind, as_of: date | None) -> Select[Any]:
+    """Posts matching the list's filters, in id order: the list pages it, an export streams it."""
     query = _select_posts().where(WorkingGroupPost.working_group_id == group_id, WorkingGroupPost.kind == kind)
     if as_of is not None:
         query = query.where(post_active_on(as_of))
+    return query.order_by(WorkingGroupPost.id)
+
+
+async def list_post_rows(
+    conn: AsyncConnection, page: PageRequest, *, group_id: uuid.UUID, kind: PostKind, as_of: date | None
+) -> Page:
+    query = posts_query(group_id=group_id, kind=kind, as_of=as_of)
     if page.after is not None:
         query = query.where(WorkingGroupPost.id > page.after)
-    result = await conn.execute(query.order_by(WorkingGroupPost.id).limit(page.limit + 1))
+    result = await conn.execute(query.limit(page.limit + 1))
     return page_from_rows([dict(r) for r in result.mappings()], page.limit)
 
 

@@ -35,7 +35,7 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy import text
 
-from tests.benchmarks.read_path import server_url, with_database
+from tests.benchmarks.generate import server_url, with_database
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

@@ -9,7 +9,7 @@ import time
 import httpx
 
 from tests.faults.load import Load, Outcome, query, saved_acronyms, summary, wait_for_deliveries
-from tests.faults.stack import API_PORT
+from tests.faults.stack import API_PORT, SWEEP_TIMEOUT_SECONDS
 
 
 def _endpoint(stack) -> None:
@@ -73,7 +73,13 @@ def test_sigterm_to_the_api_worker_and_scheduler_during_bursts(stack):
     scheduler_seconds = time.monotonic() - terminated
     stack.processes.worker("worker-2")
     expected, received = wait_for_deliveries(stack, within=90)
-    took_over = query(stack.database_url, "SELECT DISTINCT scheduler_id FROM scheduler_sweeps")
+    # The standby takes over within the interval plus the sweep cut-off (it waits that long at
+    # most for the old leader's last sweep); the deliveries may all have arrived before that.
+    deadline = time.monotonic() + 10 * SWEEP_TIMEOUT_SECONDS
+    while len(took_over := query(stack.database_url, "SELECT DISTINCT scheduler_id FROM scheduler_sweeps")) < 2:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     print(
         f"\nSIGTERM api during a burst of {len(outcomes)}: {summary(outcomes)}; api exited {api_exit} "
         f"after {api_seconds:.1f} s; worker exited after {worker_seconds:.1f} s, scheduler after "

@@ -14,7 +14,7 @@ from pathlib import Path
 import pika
 
 from tests.integration.required import required_command
-from tests.integration.stack import start_process, wait_for_api
+from tests.integration.stack import start_process, stop_processes, wait_for_api
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -179,15 +179,7 @@ class Processes:
         return (self.log_dir / f"{name}.log").read_text(errors="replace")
 
     def stop_all(self) -> None:
-        for process in self.running.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.running.values():
-            try:
-                process.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        stop_processes(list(self.running.values()), within=40)
 
 
 def registry_env(database_url: str, broker_url: str) -> dict[str, str]:
@@ -206,6 +198,9 @@ def registry_env(database_url: str, broker_url: str) -> dict[str, str]:
         "RATE_LIMIT_BURST": "100000",
         "RATE_LIMIT_PER_MINUTE": "1000000",
         "SHUTDOWN_DRAIN_SECONDS": "5",
+        "API_METRICS_PORT": "0",  # two schedulers and two workers run side by side
+        "WORKER_METRICS_PORT": "0",
+        "SCHEDULER_METRICS_PORT": "0",
     }
 
 

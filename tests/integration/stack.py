@@ -1,6 +1,7 @@
 """The whole service as separate processes on a real broker: `registry serve`, `dramatiq`
 workers and `registry scheduler`, against the test database, with a webhook receiver."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -29,6 +30,23 @@ def start_process(log_path: Path, env: dict[str, str], *command: str) -> subproc
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+
+
+def stop_processes(processes: list[subprocess.Popen[bytes]], *, within: float = 20) -> None:
+    """SIGTERM to each process itself, as an orchestrator sends it (dramatiq forwards it to its
+    worker processes; a second SIGTERM straight to those makes them kill themselves, and they
+    can hang there), then SIGKILL to the whole group of any still running after ``within``."""
+    running = [process for process in processes if process.poll() is None]
+    for process in running:
+        process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + within
+    for process in running:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+    for process in running:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def wait_for_api(base_url: str, log: Callable[[], str], *, within: float = 30) -> None:
@@ -67,6 +85,10 @@ class Stack:
             "WEBHOOK_LEASE_SECONDS": "3",
             "SCHEDULER_INTERVAL_SECONDS": "0.5",
             "RATE_LIMIT_BURST": "100000",
+            # No metrics ports unless a test asks (tests run side by side on one machine).
+            "API_METRICS_PORT": "0",
+            "WORKER_METRICS_PORT": "0",
+            "SCHEDULER_METRICS_PORT": "0",
         }
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         purge_queues(broker_url)
@@ -97,14 +119,7 @@ class Stack:
         return (self.tmp_path / f"{name}.log").read_text(errors="replace")
 
     def stop(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        stop_processes(list(self.processes.values()))
 
 
 def purge_queues(broker_url: str) -> None:

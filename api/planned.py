@@ -1,0 +1,209 @@
+"""Reads without FastAPI's per-request dependency solving.
+
+Solving a read's dependencies (the caller, the page, the connection; an exit stack and a
+cancel scope for the connection) cost FastAPI more CPU than the read's SQL. For the common
+GET routes, whose dependencies are all known here, ``PlannedRoute`` works out once, when the
+route is built, how to call the endpoint; each request then only parses its path id and page
+and calls the endpoint with the same values FastAPI would pass.
+
+The plan covers only the plain case. A request it would have to interpret differently from
+FastAPI (a malformed id or page, a query parameter, a repeated one, an overridden caller or
+page) goes to FastAPI's own handler, which validates and answers as
+always: the plan never changes what a client receives, only how fast.
+"""
+
+import inspect
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+
+from api.deps import (
+    PAGE_LIMIT,
+    auth_connector,
+    authenticate_request,
+    bearer,
+    current_principal,
+    page_request,
+    read_connection,
+)
+from services.pagination import PAGE_CURSOR_PATTERN
+
+# Read only here; a test turns planning off to compare both paths answer for answer.
+enabled = True
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_CURSOR = re.compile(PAGE_CURSOR_PATTERN)
+_LIMIT = re.compile(r"[1-9][0-9]{0,2}")
+# Overrides the plan cannot honour (tests override the connections, which it does honour).
+_UNPLANNED_OVERRIDES = (current_principal, page_request, bearer)
+_read = asynccontextmanager(read_connection)
+
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+class Unplanned(Exception):
+    """This request is not the plain case: FastAPI's handler answers it."""
+
+
+@dataclass(frozen=True)
+class _Plan:
+    endpoint: Callable[..., Awaitable[Response]]
+    path_ids: tuple[str, ...]  # path parameters that are UUIDs
+    defaults: dict[str, Any]  # query parameters left at their defaults
+    request: str | None = None
+    connection: str | None = None
+    page: str | None = None
+    principal: bool = False
+    principal_names: tuple[str, ...] = ()  # parameters that receive the caller
+
+    async def arguments(self, request: Request) -> dict[str, Any]:
+        arguments = dict(self.defaults)
+        path_params = request.path_params
+        for name in self.path_ids:
+            value = path_params[name]
+            if _UUID.fullmatch(value) is None:
+                raise Unplanned()
+            arguments[name] = uuid.UUID(value)
+        if self.request is not None:
+            arguments[self.request] = request
+        if self.principal:  # first, as FastAPI solves it: a caller it refuses gets 401 whatever else
+            connect = request.app.dependency_overrides.get(auth_connector, auth_connector)
+            principal = await authenticate_request(request, await connect())
+            for name in self.principal_names:
+                arguments[name] = principal
+        if self.page is not None:
+            arguments[self.page] = await self._page(request)
+        return arguments
+
+    async def _page(self, request: Request) -> Any:
+        limit = cursor = None
+        for name, value in request.query_params.multi_items():
+            if name == "limit" and limit is None and _LIMIT.fullmatch(value) and int(value) <= PAGE_LIMIT:
+                limit = int(value)
+            elif name == "cursor" and cursor is None and _CURSOR.fullmatch(value):
+                cursor = value
+            else:
+                raise Unplanned()
+        return await page_request(limit=limit, cursor=cursor)
+
+    async def __call__(self, request: Request) -> Response:
+        overrides = request.app.dependency_overrides
+        if overrides and any(dependency in overrides for dependency in _UNPLANNED_OVERRIDES):
+            raise Unplanned()
+        if request.scope["query_string"] and self.page is None:
+            raise Unplanned()
+        arguments = await self.arguments(request)
+        if self.connection is None:
+            return await self.endpoint(**arguments)
+        connect = asynccontextmanager(overrides[read_connection]) if read_connection in overrides else _read
+        async with connect() as conn:
+            arguments[self.connection] = conn
+            return await self.endpoint(**arguments)
+
+
+def plan_for(route: APIRoute) -> _Plan | None:
+    """How to call ``route``'s endpoint without solving its dependencies, or None when one
+    of them is not a kind planned here."""
+    dependant = route.dependant
+    endpoint = route.endpoint
+    returns = inspect.signature(endpoint).return_annotation
+    if (
+        route.methods != {"GET"}
+        or not inspect.iscoroutinefunction(endpoint)
+        or not (inspect.isclass(returns) and issubclass(returns, Response))
+        or dependant.header_params
+        or dependant.cookie_params
+        or dependant.body_params
+        or any(
+            getattr(dependant, name)
+            for name in (
+                "websocket_param_name",
+                "http_connection_param_name",
+                "response_param_name",
+                "background_tasks_param_name",
+                "security_scopes_param_name",
+            )
+        )
+    ):
+        return None
+    path_ids = []
+    for field in dependant.path_params:
+        if field.field_info.annotation is not uuid.UUID or field.field_info.metadata:
+            return None
+        path_ids.append(field.name)
+    defaults = {}
+    for field in dependant.query_params:
+        if field.field_info.is_required():
+            return None
+        defaults[field.name] = field.field_info.get_default(call_default_factory=True)
+    plan: dict[str, Any] = {}
+    principals: list[str | None] = []
+    for sub in dependant.dependencies:
+        kind = _dependency_kind(sub)
+        if kind == "principal":  # solved once per request however often declared
+            principals.append(sub.name)
+        elif kind is None or sub.name is None or kind in plan:
+            return None
+        else:
+            plan[kind] = sub.name
+    return _Plan(
+        endpoint=endpoint,
+        path_ids=tuple(path_ids),
+        defaults=defaults,
+        request=dependant.request_param_name,
+        connection=plan.get("connection"),
+        page=plan.get("page"),
+        principal=bool(principals),
+        principal_names=tuple(name for name in principals if name is not None),
+    )
+
+
+def _dependency_kind(sub: Dependant) -> str | None:
+    if sub.call is current_principal:
+        return "principal"
+    if sub.call is read_connection and sub.scope == "function":
+        return "connection"
+    if sub.call is page_request:
+        return "page"
+    return None
+
+
+class PlannedRoute(APIRoute):
+    """An APIRoute whose plain GET requests skip dependency solving (see the module)."""
+
+    def get_route_handler(self) -> Handler:
+        solved = super().get_route_handler()
+        plan = plan_for(self)
+        if plan is None or _effective_dependencies_differ(self):
+            return solved
+
+        async def handler(request: Request) -> Response:
+            if enabled:
+                try:
+                    return await plan(request)
+                except Unplanned:
+                    pass
+            return await solved(request)
+
+        handler.plan = plan  # type: ignore[attr-defined]  # for tests: which routes are planned
+        return handler
+
+
+def _effective_dependencies_differ(route: APIRoute) -> bool:
+    """FastAPI builds an included route's handler with the dependencies ``include_router``
+    added; a plan made without them would skip them."""
+    import fastapi.routing
+
+    context = getattr(fastapi.routing, "_effective_route_context_var", None)
+    effective = context.get() if context is not None else None
+    dependant = getattr(effective, "dependant", None)
+    if effective is None or getattr(effective, "original_route", None) is not route or dependant is None:
+        return False
+    return [d.call for d in dependant.dependencies] != [d.call for d in route.dependant.dependencies]

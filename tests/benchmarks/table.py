@@ -1,0 +1,156 @@
+"""The benchmark's results as tables, in the issue's layout (Markdown, readable as text).
+
+.venv/bin/python -m tests.benchmarks.table test-artifacts/bench-full.json
+"""
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+TARGETS = {
+    "read_ratio": 0.5,
+    "read_p99_ms": 25.0,
+    "writes_per_s": 1000.0,
+    "write_p99_ms": 50.0,
+    "delivery_ratio": 0.25,
+    "latency_p50_ms": 100.0,
+    "latency_p99_ms": 1000.0,
+    "growth": 1.5,
+    "report_ms": 1000.0,
+    "api_rss_mb": 150.0,
+    "worker_rss_mb": 200.0,
+}
+
+
+def _mark(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def _n(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def _cpu(us: float | None) -> str:
+    if us is None:
+        return "-"
+    return f"{us:,.0f} µs" if us < 1000 else f"{us / 1000:.2f} ms"
+
+
+def render(r: dict[str, Any]) -> str:
+    lines: list[str] = []
+    add = lines.append
+    counts = r["counts"]
+    add(
+        f"\n## Benchmark, {r['size']} size ({counts['entities']:,} entities, {counts['memberships']:,} memberships, "
+        f"{counts['meetings']:,} meetings, {counts['events']:,} events)"
+    )
+    add(
+        f"{r['machine']}; PostgreSQL {r['postgresql']}; {r['wrk']}; {r['seconds_per_measure']:g} s per measure; "
+        f"load average at start {r['load_average_at_start']:.1f}; started {r['started_at']}"
+    )
+    add("")
+    best = r["reads"]["best"]
+    add("| app | row by id | 50-row page | CPU per by-id request | p99 by id | p99 page | RSS |")
+    add("|---|---|---|---|---|---|---|")
+    for app, label in (
+        ("baseline", "plain Starlette + asyncpg (`tests/benchmarks/baseline_app.py`)"),
+        ("registry", "the registry, `registry serve`, with an API key"),
+    ):
+        b, p = best[app]["row_by_id"], best[app]["page_50"]
+        ratio = (
+            "" if app == "baseline" else f" ({best['ratio']['row_by_id']:.2f}x)",
+            "" if app == "baseline" else f" ({best['ratio']['page_50']:.2f}x)",
+        )
+        add(
+            f"| {label} | {_n(b['rps'])} req/s{ratio[0]} | {_n(p['rps'])} req/s{ratio[1]} | "
+            f"{_cpu(b['cpu_us_per_request'])} | {b['p99_ms']:.1f} ms | {p['p99_ms']:.1f} ms | {b['rss_mb']:.0f} MB |"
+        )
+    add("")
+    add("Each figure is the better of two rounds (baseline and registry alternately, a fresh process each).")
+    add("")
+    add("| measure | result | target | |")
+    add("|---|---|---|---|")
+    ratio_id, ratio_page = best["ratio"]["row_by_id"], best["ratio"]["page_50"]
+    add(f"| reads: row by id | {ratio_id:.2f}x the baseline | ≥ 0.5x | {_mark(ratio_id >= TARGETS['read_ratio'])} |")
+    add(
+        f"| reads: 50-row page | {ratio_page:.2f}x the baseline | ≥ 0.5x | {_mark(ratio_page >= TARGETS['read_ratio'])} |"
+    )
+    p99 = max(best["registry"]["row_by_id"]["p99_ms"], best["registry"]["page_50"]["p99_ms"])
+    add(f"| reads: p99 (32 connections) | {p99:.1f} ms | < 25 ms | {_mark(p99 < TARGETS['read_p99_ms'])} |")
+    if "conditional_get" in r:
+        c = r["conditional_get"]
+        add(
+            f"| conditional GET (If-None-Match → 304) | {_n(c['rps'])} req/s, p99 {c['p99_ms']:.1f} ms, "
+            f"{_cpu(c['cpu_us_per_request'])} CPU each | (measured apart) | |"
+        )
+    for key, w in r.get("writes", {}).items():
+        if not isinstance(w, dict):
+            continue
+        what, connections = key.rsplit("_c", 1)
+        ok = w["rps"] >= TARGETS["writes_per_s"] and w["p99_ms"] < TARGETS["write_p99_ms"]
+        add(
+            f"| writes: POST /v1/{what}, {connections} connections | {_n(w['rps'])}/s, p50 {w['p50_ms']:.1f} ms, "
+            f"p99 {w['p99_ms']:.1f} ms, {_cpu(w['cpu_us_per_request'])} CPU each | ≥ 1,000/s, p99 < 50 ms | "
+            f"{_mark(ok)} |"
+        )
+    if "delivery_throughput" in r:
+        d = r["delivery_throughput"]
+        add(
+            f"| webhooks: {d['worker_processes']} worker processes vs a bare httpx loop ({d['webhooks']:,}) | "
+            f"{d['workers_per_s']:,.0f}/s vs {d['bare_httpx_per_s']:,.0f}/s = {d['ratio']:.2f}x | ≥ 0.25x | "
+            f"{_mark(d['ratio'] >= TARGETS['delivery_ratio'])} |"
+        )
+    if "delivery_latency" in r:
+        d = r["delivery_latency"]
+        ok = d["p50_ms"] < TARGETS["latency_p50_ms"] and d["p99_ms"] < TARGETS["latency_p99_ms"]
+        add(
+            f"| commit → receipt at {d['events_per_s']:.0f} events/s (written at "
+            f"{d.get('events_per_s_achieved', 0):.0f}/s) | p50 {d['p50_ms']:.0f} ms, p99 {d['p99_ms']:.0f} ms"
+            f" | p50 < 100 ms, p99 < 1 s | {_mark(ok)} |"
+        )
+    for name, t in r.get("reports", {}).items():
+        label = name.replace("_", " ")
+        add(
+            f"| {label} (global network) | {t['median_ms']:,.0f} ms (max {t['max_ms']:,.0f}) | < 1 s | "
+            f"{_mark(t['median_ms'] < TARGETS['report_ms'])} |"
+        )
+    if r.get("writes", {}).get("events_left_to_relay"):
+        add(
+            f"| writes: events the relay had not published 10 s after the writes | "
+            f"{r['writes']['events_left_to_relay']:,} | | |"
+        )
+    if "sweep" in r:
+        add(f"| scheduler's sweep (all sweeps once) | {r['sweep']['median_ms']:.1f} ms | | |")
+    if "growth" in r:
+        g = r["growth"]
+        source = g["full"].get("source", "this run")
+        for name, factor in g["slowdown"].items():
+            add(
+                f"| growth small → full: {name.replace('_', ' ')} | {factor:.2f}x slower (full: {source}) | ≤ 1.5x | "
+                f"{_mark(factor <= TARGETS['growth'])} |"
+            )
+    if "memory" in r:
+        m = r["memory"]
+        add(
+            f"| memory: API peak RSS under load | {m['api_peak_rss_mb']:.0f} MB | < 150 MB | "
+            f"{_mark(m['api_peak_rss_mb'] < TARGETS['api_rss_mb'])} |"
+        )
+        add(
+            f"| memory: worker process peak RSS | {m['worker_peak_rss_mb']:.0f} MB | < 200 MB | "
+            f"{_mark(m['worker_peak_rss_mb'] < TARGETS['worker_rss_mb'])} |"
+        )
+    generated = r.get("generated_seconds")
+    add("")
+    add(
+        f"Data generated in {generated:.0f} s; measured in {r.get('measure_seconds', 0):.0f} s; "
+        f"the whole run {r.get('total_seconds', 0):.0f} s."
+        if generated is not None
+        else f"Data reused; measured in {r.get('measure_seconds', 0):.0f} s; the whole run "
+        f"{r.get('total_seconds', 0):.0f} s."
+    )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(render(json.loads(Path(sys.argv[1]).read_text())))

@@ -1,0 +1,90 @@
+"""Records for every GET route to read: the demo network plus enough keys, endpoints,
+deliveries and subscriptions that each list has more than one row, and the ids to fill each
+route's path with."""
+
+import re
+from typing import Any
+
+from httpx import AsyncClient
+from sqlalchemy import select
+
+from services.demo.service import load_demo_data
+from services.entities.models import Entity
+from services.events.relay import publish_batch
+from services.networks.models import NetworkScope
+from services.reviews.models import Recommendation
+from services.working_groups.models import PostKind, WorkingGroupPost
+from tests.factories import make_entity, make_network
+from tests.webhook_receiver import Receiver
+
+ENOUGH = 2  # rows of each kind, at least
+
+
+async def read_world(client: AsyncClient, session: Any, receiver: Receiver) -> dict[str, Any]:
+    """The demo network, plus enough keys, endpoints, deliveries and subscriptions for every list."""
+    assert await load_demo_data(session)
+    await session.flush()
+    ids: dict[str, Any] = {}
+    network = (await client.get("/v1/networks")).json()["items"][0]
+    ids["network_id"] = network["id"]
+    ids["entity_id"] = str(await session.scalar(select(Entity.id).where(Entity.acronym == "IOM")))
+    for region in ("Europe", "Asia"):
+        await make_network(
+            session,
+            scope=NetworkScope.REGIONAL,
+            parent_network_id=network["id"],
+            region=region,
+            name=f"{region} network",
+        )
+    for name in ("portal", "dashboard", "archive"):
+        created = await client.post("/v1/api-keys", json={"name": name, "role": "reader"})
+        assert created.status_code == 201, created.text
+        ids["key_id"] = created.json()["id"]
+    for n in range(ENOUGH):
+        created = await client.post("/v1/webhook-endpoints", json={"url": receiver.url, "event_types": ["*"]})
+        assert created.status_code == 201, created.text
+        ids["endpoint_id"] = created.json()["id"]
+        created = await client.post(
+            "/v1/calendar-subscriptions",
+            json={"name": f"feed {n}", "scope": "network", "subject_id": ids["network_id"]},
+        )
+        assert created.status_code == 201, created.text
+        ids["subscription_id"] = created.json()["id"]
+        ids["token"] = re.search(r"(mnrcal_[^/]+)\.ics$", created.json()["url"]).group(1)  # type: ignore[union-attr]
+    for _ in range(ENOUGH):  # events that the endpoints want: deliveries
+        await make_entity(session)
+    while (await publish_batch(session)).events:
+        pass
+    await session.flush()
+    member = (
+        (await session.execute(select(WorkingGroupPost).where(WorkingGroupPost.kind == PostKind.MEMBER)))
+        .scalars()
+        .first()
+    )
+    assert member is not None
+    chair = (
+        (
+            await session.execute(
+                select(WorkingGroupPost).where(
+                    WorkingGroupPost.kind == PostKind.CHAIR,
+                    WorkingGroupPost.working_group_id == member.working_group_id,
+                )
+            )
+        )
+        .scalars()
+        .first()
+    )
+    assert chair is not None
+    ids["group_id"], ids["member_post_id"], ids["chair_post_id"] = member.working_group_id, member.id, chair.id
+    recommendation = (await session.execute(select(Recommendation))).scalars().first()
+    assert recommendation is not None
+    ids["recommendation_id"], ids["review_id"] = str(recommendation.id), str(recommendation.review_id)
+    for collection, name in (("memberships", "membership_id"), ("mous", "mou_id"), ("meetings", "meeting_id")):
+        ids[name] = (await client.get(f"/v1/{collection}")).json()["items"][0]["id"]
+    return ids
+
+
+def read_url(path: str, ids: dict[str, Any]) -> str:
+    if "/chairs/" in path or "/members/" in path:
+        ids = {**ids, "post_id": ids["chair_post_id" if "/chairs/" in path else "member_post_id"]}
+    return re.sub(r"\{(\w+)\}", lambda m: str(ids[m.group(1)]), path)
