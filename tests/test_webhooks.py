@@ -57,6 +57,25 @@ async def test_registration_shows_the_secret_once_and_refuses_private_targets(cl
     ).status_code == 403
 
 
+async def test_a_host_or_port_that_cannot_be_looked_up_is_a_clear_422(client, receiver):
+    created = await client.post("/v1/webhook-endpoints", json={"url": receiver.url, "event_types": ["*"]})
+    endpoint = created.json()
+    for url in (
+        "https://\U00065cd7MM\x0fv\U0010beab?7t",  # found by schemathesis: IDNA cannot encode the name
+        "https://" + "a" * 64 + ".org/hook",  # a label longer than 63 characters
+        "https://example.org:99999/hook",  # a port out of range
+    ):
+        refused = await client.post("/v1/webhook-endpoints", json={"url": url, "event_types": ["*"]})
+        assert refused.status_code == 422, (url, refused.text)
+        assert refused.json()["type"] == "/problems/webhook-url-refused"
+        assert "can be looked up" in refused.json()["detail"]
+        changed = await client.patch(
+            f"/v1/webhook-endpoints/{endpoint['id']}", json={"url": url}, headers={"If-Match": '"1"'}
+        )
+        assert changed.status_code == 422, (url, changed.text)
+    assert (await client.get(f"/v1/webhook-endpoints/{endpoint['id']}")).json()["url"] == receiver.url
+
+
 async def test_an_integrator_manages_its_own_endpoints_and_cannot_see_others(make_client, receiver):
     mine, theirs = await make_client("integrator"), await make_client("integrator")
     endpoint = (await mine.post("/v1/webhook-endpoints", json={"url": receiver.url, "event_types": ["*"]})).json()

@@ -31,11 +31,12 @@ async def resolve_target(url: str) -> list[str]:
     parts = urlsplit(url)
     host = parts.hostname or ""
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            host, parts.port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM
-        )
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as error:
         raise TargetRefused(f"{host} does not resolve") from error
+    except ValueError as error:  # a port out of range, or a name IDNA cannot encode (UnicodeError)
+        raise TargetRefused("the URL's host name or port is not one that can be looked up") from error
     addresses = sorted({str(info[4][0]) for info in infos})
     if not all(_public(a) for a in addresses) and not _allowed_private(host, addresses):
         raise TargetRefused(f"{host} resolves to a loopback, link-local or private address")
