@@ -11,6 +11,7 @@ from api.responses import page_response
 from services.audit.repository import audit_query, list_audit_rows
 from services.dates import RegistryDateTime
 from services.export import ExportSource
+from services.schemas import NO_NUL_PATTERN, RECORD_TYPE_PATTERN
 
 router = APIRouter(
     route_class=PlannedRoute,
@@ -68,9 +69,13 @@ async def list_audit_entries(
     conn: DbRead,
     page: Pagination,
     principal: CurrentPrincipal,
-    resource_type: Annotated[str | None, Query(max_length=50, examples=["membership"])] = None,
+    resource_type: Annotated[
+        str | None, Query(max_length=50, pattern=RECORD_TYPE_PATTERN, examples=["membership"])
+    ] = None,
     resource_id: uuid.UUID | None = None,
-    principal_id: Annotated[str | None, Query(max_length=200, description="e.g. key:<id> or user:<sub>")] = None,
+    principal_id: Annotated[
+        str | None, Query(max_length=200, pattern=NO_NUL_PATTERN, description="e.g. key:<id> or user:<sub>")
+    ] = None,
     since: RegistryDateTime | None = None,
     until: RegistryDateTime | None = None,
 ) -> Response:

@@ -20,7 +20,7 @@ from api.planned import PlannedRoute
 from api.responses import page_response, record_response
 from services.entities import repository, service
 from services.entities.models import EntityKind
-from services.entities.schemas import EntityCreate, EntityOut, EntityUpdate
+from services.entities.schemas import ACRONYM_PATTERN, EntityCreate, EntityOut, EntityUpdate
 from services.errors import NotFound
 from services.export import ExportSource
 
@@ -59,7 +59,7 @@ async def list_entities(
     kind: EntityKind | None = None,
     un_system: bool | None = None,
     parent_id: uuid.UUID | None = None,
-    acronym: Annotated[str | None, Query(max_length=32)] = None,
+    acronym: Annotated[str | None, Query(max_length=32, pattern=ACRONYM_PATTERN)] = None,
     country_code: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
 ) -> Response:
     if (export := exporter(request)) is not None:

@@ -16,6 +16,7 @@ from api.responses import PROBLEM_JSON
 from api.route_table import allowed_methods
 from services.database import is_outage
 from services.errors import DomainError
+from services.schemas import NO_NUL_PATTERN, NUL_MESSAGE
 from services.settings import get_settings
 
 logger = logging.getLogger("api.errors")
@@ -87,6 +88,8 @@ def _message(error: Any) -> str:
     if error.get("type") == "json_invalid":
         reason = (error.get("ctx") or {}).get("error", "")
         return f"The body is not valid JSON ({reason})." if reason else "The body is not valid JSON."
+    if error.get("type") == "string_pattern_mismatch" and (error.get("ctx") or {}).get("pattern") == NO_NUL_PATTERN:
+        return NUL_MESSAGE  # as a body field says it
     message = str(error.get("msg", ""))
     for prefix in LIBRARY_PREFIXES:
         message = message.removeprefix(prefix)
@@ -182,12 +185,16 @@ async def _database_error(request: Request, exc: Exception) -> Response:
     if not _sqlstate(exc).startswith("22"):
         return await request.app.exception_handlers[Exception](request, exc)  # type: ignore[no-any-return]
     logger.info("the database refused a value on %s: %s", request.url.path, type(getattr(exc, "orig", exc)).__name__)
+    detail = (
+        "A value in the request cannot be stored (out of range, or a character such as NUL that text may not hold)."
+    )
     return problem_response(
         422,
         "invalid-value",
-        "A value in the request cannot be stored (out of range, or a character such as NUL that text may not hold).",
+        detail,
         title="Invalid input",
         instance=request.url.path,
+        errors=[{"detail": detail, "location": "request", "type": "invalid-value"}],  # every 422 carries errors
     )
 
 

@@ -10,6 +10,7 @@ from api.planned import PlannedRoute
 from api.responses import json_response
 from services.events.repository import START, FeedFilters, decode_position, feed_export_query, read_feed, shape_for
 from services.export import ExportSource
+from services.schemas import RECORD_TYPE_PATTERN, EventPattern
 
 router = APIRouter(
     route_class=PlannedRoute,
@@ -41,11 +42,16 @@ async def change_feed(
     conn: DbRead,
     principal: CurrentPrincipal,
     after: Annotated[
-        str | None, Query(description="Cursor from the previous page; omit to start at the beginning.")
+        str | None,
+        Query(
+            pattern=r"^[A-Za-z0-9_-]+$", description="Cursor from the previous page; omit to start at the beginning."
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 100,
-    type: Annotated[list[str] | None, Query(max_length=20, description="Event types, exact or `meeting.*`.")] = None,
-    subject_type: Annotated[str | None, Query(max_length=50)] = None,
+    type: Annotated[
+        list[EventPattern] | None, Query(max_length=20, description="Event types, exact or `meeting.*`.")
+    ] = None,
+    subject_type: Annotated[str | None, Query(max_length=50, pattern=RECORD_TYPE_PATTERN)] = None,
     subject_id: uuid.UUID | None = None,
     network_id: uuid.UUID | None = None,
 ) -> Response:

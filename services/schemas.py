@@ -1,8 +1,17 @@
 """Shared Pydantic building blocks for request and response bodies."""
 
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator, model_validator
+
+# Patterns the query filters declare, so that a client reads the rule in the document and gets a
+# validation problem naming the parameter, never a query the database refuses.
+RECORD_TYPE_PATTERN = r"^[a-z_]+$"  # a record's type as events and the audit log name it: `working_group`
+EVENT_TYPE_PATTERN = r"^(\*|[a-z_]+\.\*|[a-z_]+\.[a-z_]+)$"  # `meeting.created`, `meeting.*` or `*`
+NO_NUL_PATTERN = r"^[^\x00]*$"  # free text: anything PostgreSQL's text can hold
+NUL_MESSAGE = "must not contain the NUL character (U+0000), which the registry cannot store"
+
+EventPattern = Annotated[str, StringConstraints(pattern=EVENT_TYPE_PATTERN)]
 
 # Fields the service sets itself; a client that sends one gets a 422 naming it.
 READ_ONLY_FIELDS = frozenset({"id", "created_at", "updated_at", "version", "is_demo", "un_system", "status"})
@@ -33,7 +42,7 @@ class InputModel(BaseModel):
     @classmethod
     def _no_nul_characters(cls, value: Any) -> Any:
         if _contains_nul(value):
-            raise ValueError("must not contain the NUL character (U+0000), which the registry cannot store")
+            raise ValueError(NUL_MESSAGE)
         return value
 
 

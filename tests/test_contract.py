@@ -1,6 +1,8 @@
 """The API contract: a valid OpenAPI document that says what the service does, and complete
 problem+json for every mistake a client can make, never a 500."""
 
+import json
+
 import pytest
 from openapi_spec_validator import validate
 
@@ -192,8 +194,45 @@ async def test_nul_characters_are_422_not_500(client, session):
         pointer="#/name",
     )
     assert "NUL" in body["detail"]
-    response = await client.get("/v1/entities", params={"acronym": "A\x00"})
-    assert response.status_code == 422, response.text
+    # In a query filter too: a validation problem naming the parameter, before any SQL.
+    for path, params in (
+        ("/v1/entities", {"acronym": "\u6bd5\x00\x1a"}),  # found by schemathesis
+        ("/v1/audit-log", {"principal_id": "user:a\x00"}),
+        ("/v1/events", {"subject_type": "entity\x00"}),
+    ):
+        (parameter,) = params
+        body = assert_validation_problem(await client.get(path, params=params), parameter=parameter)
+        assert "NUL" in body["detail"] or "pattern" in body["detail"], body
+
+
+async def test_query_filters_refuse_what_no_record_can_match(client, session):
+    await make_entity(session, acronym="WFP")
+    for params in ({"type": "-2.9259528209389602e+166"}, {"type": "Meeting.Created"}, {"subject_type": "Entity"}):
+        assert_validation_problem(await client.get("/v1/events", params=params), parameter=next(iter(params)))
+    assert_validation_problem(
+        await client.get("/v1/audit-log", params={"resource_type": "a b"}), parameter="resource_type"
+    )
+    assert_validation_problem(await client.get("/v1/entities", params={"acronym": "\u2603"}), parameter="acronym")
+    for params in ({"type": ["meeting.*", "entity.created"]}, {"type": "*"}, {"subject_type": "working_group"}):
+        assert (await client.get("/v1/events", params=params)).status_code == 200, params
+    found = await client.get("/v1/entities", params={"acronym": "wfp"})
+    assert [e["acronym"] for e in found.json()["items"]] == ["WFP"]
+
+
+async def test_a_value_the_database_refuses_is_a_422_with_errors():
+    from sqlalchemy.exc import DBAPIError
+    from starlette.requests import Request
+
+    from api.errors import _database_error
+
+    class CharacterNotInRepertoire(Exception):
+        sqlstate = "22021"
+
+    scope = {"type": "http", "method": "GET", "path": "/v1/entities", "headers": [], "query_string": b""}
+    response = await _database_error(Request(scope), DBAPIError("SELECT 1", {}, CharacterNotInRepertoire()))
+    body = json.loads(response.body)
+    assert response.status_code == 422 and body["type"] == "/problems/invalid-value"
+    assert body["errors"] == [{"detail": body["detail"], "location": "request", "type": "invalid-value"}]
 
 
 async def test_cursors_holding_huge_numbers_are_422(client):

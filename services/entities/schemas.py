@@ -7,7 +7,8 @@ from pydantic import Field, StringConstraints
 from services.entities.models import EntityKind, OfficeLevel
 from services.schemas import InputModel, OutputModel
 
-Acronym = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9&.\-/ ]*$")]
+ACRONYM_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9&.\-/ ]*$"
+Acronym = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=ACRONYM_PATTERN)]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 Email = Annotated[str, StringConstraints(max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 WebUrl = Annotated[str, StringConstraints(max_length=500, pattern=r"^https?://[^\s]+$")]

@@ -5,10 +5,9 @@ from typing import Annotated
 from pydantic import Field, StringConstraints, field_validator
 
 from services.dates import RegistryDateTime
-from services.schemas import InputModel, OutputModel
+from services.schemas import EventPattern, InputModel, OutputModel
 from services.webhooks.models import DeliveryStatus
 
-EventPattern = Annotated[str, StringConstraints(pattern=r"^(\*|[a-z_]+\.\*|[a-z_]+\.[a-z_]+)$")]
 Url = Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://\S+$")]
 
 
