@@ -8,7 +8,15 @@ from api.export import exportable, exporter
 from api.openapi import problems
 from api.planned import PlannedRoute
 from api.responses import json_response
-from services.events.repository import START, FeedFilters, decode_position, feed_export_query, read_feed, shape_for
+from services.events.repository import (
+    FEED_CURSOR_PATTERN,
+    START,
+    FeedFilters,
+    decode_position,
+    feed_export_query,
+    read_feed,
+    shape_for,
+)
 from services.export import ExportSource
 from services.schemas import RECORD_TYPE_PATTERN, EventPattern
 
@@ -44,7 +52,7 @@ async def change_feed(
     after: Annotated[
         str | None,
         Query(
-            pattern=r"^[A-Za-z0-9_-]+$", description="Cursor from the previous page; omit to start at the beginning."
+            pattern=FEED_CURSOR_PATTERN, description="Cursor from the previous page; omit to start at the beginning."
         ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 100,

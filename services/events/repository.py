@@ -18,6 +18,7 @@ from services.principals import Principal
 
 _PREFIX = b"e2:"
 _BIGINT_MAX = 2**63 - 1
+FEED_CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"  # what encode_position writes: unpadded base64url
 
 
 @dataclass(frozen=True, order=True)
