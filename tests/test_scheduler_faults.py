@@ -26,7 +26,11 @@ async def _leader_pid(database) -> int | None:
     key = scheduler.LEADER_LOCK_KEY
     async with database.read() as conn:
         return await conn.scalar(
-            text("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = :hi AND objid = :lo"),
+            # advisory locks are per database: another test's scheduler may lead in its own
+            text(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = :hi AND objid = :lo "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            ),
             {"hi": key >> 32, "lo": key & 0xFFFFFFFF},
         )
 
@@ -114,15 +118,16 @@ async def test_a_sweep_whose_end_could_not_be_logged_is_logged_before_the_next_s
         if len(sweeps) > 1:
             return
         async with database.read() as conn:  # the scheduler's lock and pooled connections die
-            killed = list(
-                await conn.scalars(
-                    text(
-                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                        "AND pid <> pg_backend_pid() AND backend_start >= :since AND pg_terminate_backend(pid)"
-                    ),
-                    {"since": since},
-                )
+            # Chosen first, then ended: in one WHERE, PostgreSQL may call pg_terminate_backend
+            # before it checks the database, and end another test's connections (it once ended
+            # the other xdist process's `registry migrate`).
+            mine = text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND backend_start >= :since"
             )
+            killed = list(await conn.scalars(mine, {"since": since}))
+            for pid in killed:
+                await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
             for _ in range(250):  # gone within 5 s
                 gone = text("SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = ANY(:pids)")
                 if await conn.scalar(gone, {"pids": killed}):
