@@ -18,7 +18,7 @@ from typing import Any
 import uvicorn
 from sqlalchemy import make_url
 
-from api.operations_cli import add_operations_commands
+from api.cli.operations import add_operations_commands
 from services.observability.logs import configure_logging
 from services.settings import Settings, get_settings, use_settings
 
