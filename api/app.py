@@ -34,6 +34,7 @@ from api.errors import install_error_handlers
 from api.limits import EdgeMiddleware, RateLimiter
 from api.observability import Observability
 from api.openapi import install_openapi
+from api.planned import refuse_skipped_dependencies
 from services.auth.authenticator import Authenticator
 from services.database import dispose_database
 from services.settings import get_settings
@@ -134,6 +135,7 @@ def create_app(*, run_worker_in_process: bool = False, metrics_port: int = 0) ->
         app.include_router(module.router)
     app.include_router(meetings.feeds)
     app.include_router(calendars.feeds)
+    refuse_skipped_dependencies(app)
     install_openapi(app)
     install_docs(app)
     return app

@@ -20,9 +20,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from api.deps import (
     PAGE_LIMIT,
@@ -181,7 +181,7 @@ class PlannedRoute(APIRoute):
     def get_route_handler(self) -> Handler:
         solved = super().get_route_handler()
         plan = plan_for(self)
-        if plan is None or _effective_dependencies_differ(self):
+        if plan is None:
             return solved
 
         async def handler(request: Request) -> Response:
@@ -196,14 +196,23 @@ class PlannedRoute(APIRoute):
         return handler
 
 
-def _effective_dependencies_differ(route: APIRoute) -> bool:
-    """FastAPI builds an included route's handler with the dependencies ``include_router``
-    added; a plan made without them would skip them."""
-    import fastapi.routing
-
-    context = getattr(fastapi.routing, "_effective_route_context_var", None)
-    effective = context.get() if context is not None else None
-    dependant = getattr(effective, "dependant", None)
-    if effective is None or getattr(effective, "original_route", None) is not route or dependant is None:
-        return False
-    return [d.call for d in dependant.dependencies] != [d.call for d in route.dependant.dependencies]
+def refuse_skipped_dependencies(app: FastAPI) -> None:
+    """Raise ``RuntimeError`` if a planned route is reached with dependencies it does not
+    declare itself (the app's, or ``include_router(..., dependencies=...)``): its plan, made
+    from the route's own dependencies, would skip them. The app factory calls it once, after
+    including every router; declare such dependencies on the ``APIRouter`` instead."""
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not isinstance(route, PlannedRoute) or plan_for(route) is None:
+            continue
+        effective = getattr(context, "dependant", None)
+        if not isinstance(effective, Dependant):
+            raise RuntimeError(
+                "fastapi.routing.RouteContext no longer gives an included route's dependant: "
+                "api.planned cannot tell whether a plan would skip a dependency (read iter_route_contexts)"
+            )
+        if [d.call for d in effective.dependencies] != [d.call for d in route.dependant.dependencies]:
+            raise RuntimeError(
+                f"the planned route GET {context.path} is included with dependencies its plan would skip: "
+                "declare them on its APIRouter, not on include_router() or the app"
+            )

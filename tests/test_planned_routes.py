@@ -5,6 +5,8 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import fastapi
+import fastapi.responses
 import fastapi.routing
 import pytest
 from fastapi.routing import APIRoute
@@ -131,3 +133,47 @@ async def test_plain_reads_skip_dependency_solving(
     for url in ("/v1/entities?kind=un_system", "/v1/entities/not-an-id"):
         await client.get(url)
     assert solved == ["/v1/entities", "/v1/entities/not-an-id"], "the plan left these to FastAPI"
+
+
+def _planned_router() -> fastapi.APIRouter:
+    router = fastapi.APIRouter(route_class=api.planned.PlannedRoute)
+
+    @router.get("/things/{thing_id}")
+    async def read_thing(thing_id: uuid.UUID) -> fastapi.responses.Response:
+        return fastapi.responses.Response(str(thing_id))
+
+    return router
+
+
+def _refused() -> None:
+    raise fastapi.HTTPException(403)
+
+
+def _apps_that_add_a_dependency() -> Iterator[fastapi.FastAPI]:
+    app = fastapi.FastAPI()
+    app.include_router(_planned_router(), dependencies=[fastapi.Depends(_refused)])
+    yield app
+    outer = fastapi.APIRouter()
+    outer.include_router(_planned_router(), prefix="/v1", dependencies=[fastapi.Depends(_refused)])
+    app = fastapi.FastAPI()
+    app.include_router(outer)
+    yield app
+    app = fastapi.FastAPI(dependencies=[fastapi.Depends(_refused)])
+    app.include_router(_planned_router())
+    yield app
+
+
+def test_a_planned_route_given_dependencies_by_its_include_is_refused() -> None:
+    """A plan is made from the route's own dependencies; one the include or the app adds (an
+    access check, say) would be skipped, so the app refuses to start. If this fails, FastAPI
+    changed what fastapi.routing.iter_route_contexts gives for an included route: read
+    api.planned.refuse_skipped_dependencies and the RouteContext class of fastapi/routing.py."""
+    for app in _apps_that_add_a_dependency():
+        with pytest.raises(RuntimeError, match="included with dependencies its plan would skip"):
+            api.planned.refuse_skipped_dependencies(app)
+
+
+def test_a_planned_route_included_as_declared_is_accepted() -> None:
+    app = fastapi.FastAPI()
+    app.include_router(_planned_router(), prefix="/v1")
+    api.planned.refuse_skipped_dependencies(app)
