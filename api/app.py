@@ -35,7 +35,7 @@ from api.limits import EdgeMiddleware, RateLimiter
 from api.observability import Observability
 from api.openapi import install_openapi
 from api.planned import refuse_skipped_dependencies
-from services.auth.authenticator import Authenticator
+from services.api_keys.authenticator import Authenticator
 from services.database import dispose_database
 from services.settings import get_settings
 from worker.events import settle_relay_nudges

@@ -9,7 +9,7 @@ from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from services.auth.authenticator import Authenticator
+from services.api_keys.authenticator import Authenticator
 from services.database import get_database
 from services.errors import DomainError, InvalidInput, PreconditionFailed, Unauthenticated
 from services.pagination import PAGE_CURSOR_PATTERN, PageRequest, decode_cursor

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import event, text
 
-from services.auth.authenticator import Authenticator
+from services.api_keys.authenticator import Authenticator
 from services.entities.models import EntityKind
 from services.settings import get_settings
 from tests.factories import make_entity

@@ -19,7 +19,7 @@ from sqlalchemy import event
 
 from api.app import create_app
 from api.route_table import route_table
-from services.auth.authenticator import Authenticator
+from services.api_keys.authenticator import Authenticator
 from services.database import get_database
 from services.settings import get_settings
 from tests.conftest import committed_admin_key

@@ -17,7 +17,7 @@ def command_import(args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
     from services import context
-    from services.auth.authenticator import Authenticator
+    from services.api_keys.authenticator import Authenticator
     from services.database import dispose_database, get_database
     from services.errors import DomainError
     from services.imports.flow import ImportReport, import_rows

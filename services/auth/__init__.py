@@ -1,2 +1,2 @@
-"""Authentication (API keys, bearer tokens from the UN identity provider) and the rules of
-who may do what."""
+"""Who may do what (the policy every domain applies), and bearer tokens from the UN identity
+provider. The authenticator, which also looks API keys up, is services.api_keys.authenticator."""

@@ -2,19 +2,24 @@
 
 import functools
 import uuid
+from datetime import date
 from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Date,
     Integer,
     Select,
     Table,
+    Uuid,
     bindparam,
+    column,
     exists,
     func,
     insert,
     literal_column,
     select,
+    table,
     tuple_,
 )
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
@@ -224,3 +229,27 @@ async def ancestor_ids(session: AsyncSession, entity_id: uuid.UUID) -> list[uuid
 
 async def has_children(session: AsyncSession, entity_id: uuid.UUID) -> bool:
     return bool(await session.scalar(select(exists().where(Entity.parent_id == entity_id))))
+
+
+# The records of higher domains that refer to an entity, read by table name: every domain
+# refers to entities, so this package imports none of theirs.
+_MEMBERSHIPS = table("memberships", column("entity_id", Uuid), column("start_date", Date), column("end_date", Date))
+_NETWORKS = table("networks", column("coordinator_entity_id", Uuid))
+
+
+async def has_current_memberships(session: AsyncSession, entity_id: uuid.UUID, *, today: date) -> bool:
+    """Whether the entity is a member of a network on ``today``."""
+    m = _MEMBERSHIPS.c
+    current = exists().where(
+        m.entity_id == entity_id, m.start_date <= today, (m.end_date.is_(None)) | (m.end_date >= today)
+    )
+    return bool(await session.scalar(select(current)))
+
+
+async def has_memberships(session: AsyncSession, entity_id: uuid.UUID) -> bool:
+    """Whether the entity ever held a membership (past ones are part of the record)."""
+    return bool(await session.scalar(select(exists().where(_MEMBERSHIPS.c.entity_id == entity_id))))
+
+
+async def coordinates_a_network(session: AsyncSession, entity_id: uuid.UUID) -> bool:
+    return bool(await session.scalar(select(exists().where(_NETWORKS.c.coordinator_entity_id == entity_id))))

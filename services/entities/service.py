@@ -3,7 +3,7 @@
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.auth.policy import require_admin, require_entity_editor, restrict_fields
@@ -14,8 +14,6 @@ from services.entities.schemas import REQUIRED_ON_ENTITY, EntityCreate, EntityUp
 from services.errors import Conflict, InvalidInput, NotFound
 from services.events.service import append_event, record_event
 from services.ids import uuid7
-from services.memberships.models import Membership
-from services.networks.models import Network
 from services.principals import Principal
 from services.records import apply_patch, check_version, flush_pending, record_change
 
@@ -125,21 +123,6 @@ async def create_entity(
     return row
 
 
-async def has_current_memberships(session: AsyncSession, entity_id: uuid.UUID) -> bool:
-    today = clock.today()
-    return bool(
-        await session.scalar(
-            select(
-                exists().where(
-                    Membership.entity_id == entity_id,
-                    Membership.start_date <= today,
-                    (Membership.end_date.is_(None)) | (Membership.end_date >= today),
-                )
-            )
-        )
-    )
-
-
 async def update_entity(
     session: AsyncSession, *, entity_id: uuid.UUID, data: EntityUpdate, expected_version: int | None, actor: Principal
 ) -> dict[str, Any]:
@@ -153,7 +136,7 @@ async def update_entity(
         await _check_acronym_free(session, data.acronym, other_than=entity_id)
     new_kind = data.kind if "kind" in fields and data.kind is not None else entity.kind
     leaves_un_system = new_kind != EntityKind.UN_SYSTEM and entity.kind == EntityKind.UN_SYSTEM
-    if leaves_un_system and await has_current_memberships(session, entity_id):
+    if leaves_un_system and await repository.has_current_memberships(session, entity_id, today=clock.today()):
         raise Conflict(
             "entity-has-current-memberships",
             f"{entity.acronym} is a current member of a network, and only UN-system entities are members; end its memberships first.",
@@ -186,16 +169,16 @@ async def delete_entity(
     require_admin(actor, "delete entities")
     entity = await load_entity_for_update(session, entity_id)
     check_version("entity", entity.version, expected_version)
-    if await has_current_memberships(session, entity_id):
+    if await repository.has_current_memberships(session, entity_id, today=clock.today()):
         raise Conflict(
             "entity-has-current-memberships",
             f"{entity.acronym} is a current member of a network; end its memberships before deleting it.",
         )
-    if await session.scalar(select(exists().where(Network.coordinator_entity_id == entity_id))):
+    if await repository.coordinates_a_network(session, entity_id):
         raise Conflict("entity-in-use", f"{entity.acronym} coordinates a network; appoint another coordinator first.")
     if await repository.has_children(session, entity_id):
         raise Conflict("entity-in-use", f"{entity.acronym} has offices recorded under it; delete or move them first.")
-    if await session.scalar(select(exists().where(Membership.entity_id == entity_id))):
+    if await repository.has_memberships(session, entity_id):
         raise Conflict(
             "entity-in-use",
             f"{entity.acronym} has past memberships, which are part of the record; it cannot be deleted.",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import Boolean, Select, Table, bindparam, exists, func, or_, select, text
+from sqlalchemy import Boolean, Select, Table, Uuid, bindparam, column, exists, func, or_, select, table, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -115,6 +115,18 @@ _ADMISSION = text(
     kind=Entity.kind.type,
     un_system=Boolean,
 )
+
+
+# Read by name, as _ADMISSION reads it: networks sit above memberships (a network's
+# creation admits its coordinator), so this package imports nothing of theirs.
+_NETWORKS = table("networks", column("id", Uuid), column("coordinator_entity_id", Uuid))
+
+
+async def coordinator_of(session: AsyncSession, network_id: uuid.UUID) -> uuid.UUID | None:
+    """The entity that coordinates the network (None if there is no such network)."""
+    query = select(_NETWORKS.c.coordinator_entity_id).where(_NETWORKS.c.id == network_id)
+    coordinator: uuid.UUID | None = await session.scalar(query)
+    return coordinator
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,11 @@ from services.errors import Conflict, InvalidInput, NotFound
 from services.events.service import append_event
 from services.ids import uuid7
 from services.memberships import repository
+from services.memberships.endings import end_what_the_membership_held
 from services.memberships.models import Membership, MembershipTier
 from services.memberships.schemas import CORE_NEEDS, MembershipCreate, MembershipEnd, MembershipUpdate, TierChange
-from services.networks.models import Network
 from services.principals import Principal
 from services.records import apply_patch, check_version, flush_pending, record_change
-from services.working_groups.service import end_posts_for_membership
 
 # What a member's own focal point may change: how it states its relevance and capacity.
 FOCAL_POINT_MEMBERSHIP_FIELDS = frozenset({"mandate_relevance", "capacity", "notes"})
@@ -93,7 +92,7 @@ async def load_membership_for_update(session: AsyncSession, membership_id: uuid.
 
 
 async def _coordinator_of(session: AsyncSession, network_id: uuid.UUID) -> uuid.UUID:
-    coordinator = await session.scalar(select(Network.coordinator_entity_id).where(Network.id == network_id))
+    coordinator = await repository.coordinator_of(session, network_id)
     assert coordinator is not None
     return coordinator
 
@@ -220,7 +219,7 @@ async def end_membership(
         )
     membership.end_date = data.end_date
     membership.end_reason = data.reason
-    await end_posts_for_membership(
+    await end_what_the_membership_held(
         session, network_id=membership.network_id, entity_id=membership.entity_id, end_date=data.end_date, actor=actor
     )
     return await _record(session, "ended", membership, actor)

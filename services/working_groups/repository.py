@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, literal_column, or_, select
+from sqlalchemy import Select, Uuid, and_, column, exists, func, literal_column, or_, select, table
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
@@ -277,3 +277,16 @@ async def open_posts_of_entity_in_network(
         .with_for_update(of=WorkingGroupPost)
     )
     return list((await session.scalars(query)).all())
+
+
+# Read by name: meetings sit above working groups (a meeting may be a group's), so this
+# package imports nothing of theirs.
+_MEETINGS = table("meetings", column("id", Uuid), column("network_id", Uuid))
+
+
+async def meeting_network(session: AsyncSession, meeting_id: uuid.UUID) -> uuid.UUID | None:
+    """The network whose meeting this is (None if no meeting has this id)."""
+    network_id: uuid.UUID | None = await session.scalar(
+        select(_MEETINGS.c.network_id).where(_MEETINGS.c.id == meeting_id)
+    )
+    return network_id

@@ -12,7 +12,7 @@ from services.clock import clock
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.events.service import record_event
 from services.gcm.models import GuidingPrinciple
-from services.meetings.models import Meeting
+from services.memberships.endings import on_membership_end
 from services.memberships.repository import lock_pair
 from services.memberships.rules import require_member
 from services.networks.models import Network
@@ -112,7 +112,7 @@ async def _set_links(
 
 
 async def _check_establishing_meeting(session: AsyncSession, network_id: uuid.UUID, meeting_id: uuid.UUID) -> None:
-    meeting_network = await session.scalar(select(Meeting.network_id).where(Meeting.id == meeting_id))
+    meeting_network = await repository.meeting_network(session, meeting_id)
     if meeting_network is None:
         raise InvalidInput(
             "reference-not-found", f"established_by_meeting_id {meeting_id} is not a meeting of the registry."
@@ -451,6 +451,7 @@ async def end_post(
     return row
 
 
+@on_membership_end
 async def end_posts_for_membership(
     session: AsyncSession, *, network_id: uuid.UUID, entity_id: uuid.UUID, end_date: date, actor: Principal
 ) -> int:
