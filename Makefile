@@ -25,6 +25,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy services api worker
+	$(BIN)/lint-imports  # which way imports may run: pyproject.toml [tool.importlinter]
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
