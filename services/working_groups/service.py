@@ -456,7 +456,8 @@ async def end_posts_for_membership(
     session: AsyncSession, *, network_id: uuid.UUID, entity_id: uuid.UUID, end_date: date, actor: Principal
 ) -> int:
     """An entity leaving a network leaves its working groups on the same date: called in the
-    transaction that ends the membership. Returns how many posts ended."""
+    transaction that ends the membership (registered with services.memberships.endings).
+    Returns how many posts ended."""
     posts = await repository.open_posts_of_entity_in_network(
         session, network_id=network_id, entity_id=entity_id, after=end_date
     )
