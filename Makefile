@@ -53,4 +53,4 @@ fuzz: $(STAMP)  ## schemathesis, every check and phase, long (FUZZ_EXAMPLES per 
 	$(BIN)/python -m tests.fuzz $(or $(FUZZ_EXAMPLES),100) $(or $(FUZZ_SEED),1)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
