@@ -76,17 +76,24 @@ def _labelled(name: str, sql: Any) -> Any:
     return sql.label(name)
 
 
-def json_object(model: type[BaseModel], source: Any = None) -> Any:
+def json_object(model: type[BaseModel], source: Any = None, **values: Any) -> Any:
     """``jsonb_build_object`` of ``model``'s fields, in its order, from their ``From`` SQL.
     With ``source`` (an ORM class or alias), column markers are read from its same-named
-    attributes instead: ``json_object(EntityRef, PartyEntity)``."""
+    attributes instead: ``json_object(EntityRef, PartyEntity)``. ``values`` replace the SQL
+    of the fields they name (an object built another way, with the same keys)."""
+    fields = sources(model)
+    if unknown := set(values) - set(fields):
+        raise TypeError(f"{model.__name__} has no field {sorted(unknown)}")
     pairs: list[Any] = []
-    for name, marker in sources(model).items():
-        if not isinstance(marker, From):
+    for name, marker in fields.items():
+        if name in values:
+            sql = values[name]
+        elif isinstance(marker, From):
+            sql = marker.sql
+            if source is not None and isinstance(sql, QueryableAttribute):
+                sql = getattr(source, sql.key)
+        else:
             raise TypeError(f"{model.__name__}.{name}: a JSON object's fields are all read from SQL")
-        sql = marker.sql
-        if source is not None and isinstance(sql, QueryableAttribute):
-            sql = getattr(source, sql.key)
         pairs += [name, sql]
     return func.jsonb_build_object(*pairs)
 

@@ -57,9 +57,8 @@ class IdentifierOut(OutputModel):
     value: Annotated[str, From(EntityIdentifier.value)]
 
 
+# An entity named inside another record: json_object(EntityRef, <Entity or an alias>).
 class EntityRef(OutputModel):
-    """An entity named inside another record: ``json_object(EntityRef, <Entity or alias>)``."""
-
     id: Annotated[uuid.UUID, From(Entity.id)]
     acronym: Annotated[str, From(Entity.acronym)]
     name: Annotated[str, From(Entity.name)]
