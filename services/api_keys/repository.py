@@ -29,7 +29,7 @@ def visible_to(actor: Principal) -> Any:
 
 
 def _select() -> Select[Any]:
-    return select(*KEY_COLUMNS)  # type: ignore[return-value]
+    return select(*KEY_COLUMNS)
 
 
 async def get_key_row(conn: AsyncConnection | AsyncSession, key_id: uuid.UUID) -> dict[str, Any] | None:

@@ -44,7 +44,7 @@ async def get_subscription_row(
 
 def subscriptions_query(actor: Principal, *, include_revoked: bool) -> Select[Any]:
     """Calendar subscriptions matching the list's filters, in id order: the list pages it, an export streams it."""
-    query: Select[Any] = select(*SUBSCRIPTION_COLUMNS).where(visible_to(actor))  # type: ignore[assignment]
+    query: Select[Any] = select(*SUBSCRIPTION_COLUMNS).where(visible_to(actor))
     if not include_revoked:
         query = query.where(CalendarSubscription.revoked_at.is_(None))
     return query.order_by(CalendarSubscription.id)

@@ -41,7 +41,7 @@ async def get_visible_endpoint_row(
 
 def endpoints_query(actor: Principal) -> Select[Any]:
     """Webhook endpoints matching the list's filters, in id order: the list pages it, an export streams it."""
-    query: Select[Any] = select(*ENDPOINT_COLUMNS).where(visible_to(actor))  # type: ignore[assignment]
+    query: Select[Any] = select(*ENDPOINT_COLUMNS).where(visible_to(actor))
     return query.order_by(WebhookEndpoint.id)
 
 

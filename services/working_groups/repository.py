@@ -19,7 +19,8 @@ from services.working_groups.models import (
     WorkingGroupPost,
     WorkingGroupStatus,
 )
-from services.working_groups.schemas import CHAIRS_ON, PostOut, Secretariat, WorkingGroupOut, post_active_on
+from services.working_groups.schemas import CHAIRS_ON, PostOut, Secretariat, WorkingGroupOut
+from services.working_groups.schemas import post_active_on as post_active_on  # the service reads it here
 
 # Each as the API shows it (its *Out model, in its order), and a group's version for the ETag.
 _GROUP_COLUMNS = select_list(WorkingGroupOut, version=WorkingGroup.version)
