@@ -64,7 +64,7 @@ class EntityRef(OutputModel):
     name: Annotated[str, From(Entity.name)]
 
 
-# Ordered by scheme, then value: the order a client compares two reads in.
+# In scheme, then value order.
 _IDENTIFIERS = (
     select(json_array(json_object(IdentifierOut), EntityIdentifier.scheme, EntityIdentifier.value))
     .where(EntityIdentifier.entity_id == Entity.id)
