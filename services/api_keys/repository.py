@@ -7,24 +7,13 @@ from sqlalchemy import Select, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.api_keys.models import ApiKey
+from services.api_keys.schemas import ApiKeyOut
 from services.pagination import Page, PageRequest, page_from_rows
 from services.principals import Principal
+from services.shapes import select_list
 
-KEY_COLUMNS = (
-    ApiKey.id,
-    ApiKey.name,
-    ApiKey.prefix,
-    ApiKey.role,
-    ApiKey.entity_id,
-    ApiKey.created_by,
-    ApiKey.expires_at,
-    ApiKey.revoked_at,
-    ApiKey.revoked_by,
-    ApiKey.last_used_at,
-    ApiKey.created_at,
-    ApiKey.updated_at,
-    ApiKey.version,
-)
+# A key as the API shows it (ApiKeyOut, in its order), and its version for the ETag.
+KEY_COLUMNS = select_list(ApiKeyOut, version=ApiKey.version)
 
 
 def visible_to(actor: Principal) -> Any:
@@ -40,7 +29,7 @@ def visible_to(actor: Principal) -> Any:
 
 
 def _select() -> Select[Any]:
-    return select(*KEY_COLUMNS)  # type: ignore[return-value]
+    return select(*KEY_COLUMNS)
 
 
 async def get_key_row(conn: AsyncConnection | AsyncSession, key_id: uuid.UUID) -> dict[str, Any] | None:

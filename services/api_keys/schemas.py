@@ -4,8 +4,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
+from services.api_keys.models import ApiKey
 from services.dates import RegistryDateTime
 from services.schemas import InputModel, OutputModel
+from services.shapes import From
 
 KeyRole = Literal["admin", "focal_point", "integrator", "reader"]
 
@@ -22,18 +24,20 @@ class ApiKeyCreate(InputModel):
 
 
 class ApiKeyOut(OutputModel):
-    id: uuid.UUID
-    name: str
-    prefix: str = Field(description="The key's first characters, to tell keys apart; not a secret.")
-    role: KeyRole
-    entity_id: uuid.UUID | None
-    created_by: str
-    expires_at: datetime
-    revoked_at: datetime | None
-    revoked_by: str | None
-    last_used_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
+    id: Annotated[uuid.UUID, From(ApiKey.id)]
+    name: Annotated[str, From(ApiKey.name)]
+    prefix: Annotated[str, From(ApiKey.prefix)] = Field(
+        description="The key's first characters, to tell keys apart; not a secret."
+    )
+    role: Annotated[KeyRole, From(ApiKey.role)]
+    entity_id: Annotated[uuid.UUID | None, From(ApiKey.entity_id)]
+    created_by: Annotated[str, From(ApiKey.created_by)]
+    expires_at: Annotated[datetime, From(ApiKey.expires_at)]
+    revoked_at: Annotated[datetime | None, From(ApiKey.revoked_at)]
+    revoked_by: Annotated[str | None, From(ApiKey.revoked_by)]
+    last_used_at: Annotated[datetime | None, From(ApiKey.last_used_at)]
+    created_at: Annotated[datetime, From(ApiKey.created_at)]
+    updated_at: Annotated[datetime, From(ApiKey.updated_at)]
 
 
 class ApiKeyCreated(ApiKeyOut):

@@ -14,26 +14,16 @@ from sqlalchemy.orm import aliased
 from services.api_keys.models import ApiKey
 from services.auth.policy import owned_by
 from services.calendars.models import CalendarSubscription, FeedScope
+from services.calendars.schemas import SubscriptionOut
 from services.meetings.models import Meeting
 from services.networks.models import Network
 from services.pagination import Page, PageRequest, page_from_rows
 from services.principals import Principal
+from services.shapes import select_list
 from services.working_groups.models import WorkingGroup
 
-SUBSCRIPTION_COLUMNS = (
-    CalendarSubscription.id,
-    CalendarSubscription.name,
-    CalendarSubscription.scope,
-    CalendarSubscription.subject_id,
-    CalendarSubscription.token_prefix,
-    CalendarSubscription.owner_principal_id,
-    CalendarSubscription.owner_entity_id,
-    CalendarSubscription.revoked_at,
-    CalendarSubscription.revoked_by,
-    CalendarSubscription.created_at,
-    CalendarSubscription.updated_at,
-    CalendarSubscription.version,
-)
+# A subscription as the API shows it (SubscriptionOut, in its order), and its version for the ETag.
+SUBSCRIPTION_COLUMNS = select_list(SubscriptionOut, version=CalendarSubscription.version)
 
 
 def visible_to(actor: Principal) -> Any:
@@ -54,7 +44,7 @@ async def get_subscription_row(
 
 def subscriptions_query(actor: Principal, *, include_revoked: bool) -> Select[Any]:
     """Calendar subscriptions matching the list's filters, in id order: the list pages it, an export streams it."""
-    query: Select[Any] = select(*SUBSCRIPTION_COLUMNS).where(visible_to(actor))  # type: ignore[assignment]
+    query: Select[Any] = select(*SUBSCRIPTION_COLUMNS).where(visible_to(actor))
     if not include_revoked:
         query = query.where(CalendarSubscription.revoked_at.is_(None))
     return query.order_by(CalendarSubscription.id)

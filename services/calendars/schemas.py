@@ -4,8 +4,9 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from services.calendars.models import FeedScope
+from services.calendars.models import CalendarSubscription, FeedScope
 from services.schemas import InputModel, OutputModel
+from services.shapes import From
 
 
 class SubscriptionCreate(InputModel):
@@ -19,17 +20,19 @@ class SubscriptionCreate(InputModel):
 
 
 class SubscriptionOut(OutputModel):
-    id: uuid.UUID
-    name: str
-    scope: FeedScope
-    subject_id: uuid.UUID
-    token_prefix: str = Field(description="The token's first characters, to tell feeds apart; not a secret.")
-    owner_principal_id: str
-    owner_entity_id: uuid.UUID | None
-    revoked_at: datetime | None
-    revoked_by: str | None
-    created_at: datetime
-    updated_at: datetime
+    id: Annotated[uuid.UUID, From(CalendarSubscription.id)]
+    name: Annotated[str, From(CalendarSubscription.name)]
+    scope: Annotated[FeedScope, From(CalendarSubscription.scope)]
+    subject_id: Annotated[uuid.UUID, From(CalendarSubscription.subject_id)]
+    token_prefix: Annotated[str, From(CalendarSubscription.token_prefix)] = Field(
+        description="The token's first characters, to tell feeds apart; not a secret."
+    )
+    owner_principal_id: Annotated[str, From(CalendarSubscription.owner_principal_id)]
+    owner_entity_id: Annotated[uuid.UUID | None, From(CalendarSubscription.owner_entity_id)]
+    revoked_at: Annotated[datetime | None, From(CalendarSubscription.revoked_at)]
+    revoked_by: Annotated[str | None, From(CalendarSubscription.revoked_by)]
+    created_at: Annotated[datetime, From(CalendarSubscription.created_at)]
+    updated_at: Annotated[datetime, From(CalendarSubscription.updated_at)]
 
 
 class SubscriptionCreated(SubscriptionOut):

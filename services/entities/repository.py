@@ -22,49 +22,17 @@ from sqlalchemy import (
     table,
     tuple_,
 )
-from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.entities.models import Entity, EntityIdentifier, EntityKind
+from services.entities.schemas import EntityOut
 from services.pagination import Page, PageRequest, page_from_rows
+from services.shapes import select_list
 
-_identifiers = (
-    select(
-        func.coalesce(
-            func.jsonb_agg(
-                aggregate_order_by(
-                    func.jsonb_build_object("scheme", EntityIdentifier.scheme, "value", EntityIdentifier.value),
-                    EntityIdentifier.scheme,
-                    EntityIdentifier.value,
-                )
-            ),
-            literal_column("'[]'::jsonb"),
-            type_=JSONB,
-        )
-    )
-    .where(EntityIdentifier.entity_id == Entity.id)
-    .scalar_subquery()
-    .label("identifiers")
-)
-
-ENTITY_COLUMNS = (
-    Entity.id,
-    Entity.acronym,
-    Entity.name,
-    Entity.kind,
-    Entity.un_system,
-    Entity.parent_id,
-    Entity.office_level,
-    Entity.country_code,
-    Entity.website,
-    Entity.contact_email,
-    _identifiers,
-    Entity.is_demo,
-    Entity.created_at,
-    Entity.updated_at,
-    Entity.version,
-)
+# An entity as the API shows it (EntityOut, in its order), and its version for the ETag.
+ENTITY_COLUMNS = select_list(EntityOut, version=Entity.version)
 
 
 def _select_entities() -> Select[Any]:
@@ -158,7 +126,7 @@ async def list_entity_rows(
 # taken (the unique index on lower(acronym)) inserts nothing and returns no row, also when the
 # other entity is being created at the same moment.
 _INSERTED_COLUMNS = tuple(
-    literal_column("'[]'::jsonb", JSONB).label("identifiers") if column is _identifiers else column
+    literal_column("'[]'::jsonb", JSONB).label("identifiers") if column.key == "identifiers" else column
     for column in ENTITY_COLUMNS
 )
 _NEW_ENTITY_FIELDS = (

@@ -3,9 +3,11 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import Field, StringConstraints
+from sqlalchemy import select
 
-from services.entities.models import EntityKind, OfficeLevel
+from services.entities.models import Entity, EntityIdentifier, EntityKind, OfficeLevel
 from services.schemas import InputModel, OutputModel
+from services.shapes import From, json_array, json_object
 
 ACRONYM_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9&.\-/ ]*$"
 Acronym = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=ACRONYM_PATTERN)]
@@ -51,28 +53,37 @@ REQUIRED_ON_ENTITY = frozenset({"acronym", "name", "kind", "office_level", "iden
 
 
 class IdentifierOut(OutputModel):
-    scheme: str
-    value: str
+    scheme: Annotated[str, From(EntityIdentifier.scheme)]
+    value: Annotated[str, From(EntityIdentifier.value)]
+
+
+# An entity named inside another record: json_object(EntityRef, <Entity or an alias>).
+class EntityRef(OutputModel):
+    id: Annotated[uuid.UUID, From(Entity.id)]
+    acronym: Annotated[str, From(Entity.acronym)]
+    name: Annotated[str, From(Entity.name)]
+
+
+# In scheme, then value order.
+_IDENTIFIERS = (
+    select(json_array(json_object(IdentifierOut), EntityIdentifier.scheme, EntityIdentifier.value))
+    .where(EntityIdentifier.entity_id == Entity.id)
+    .scalar_subquery()
+)
 
 
 class EntityOut(OutputModel):
-    id: uuid.UUID
-    acronym: str
-    name: str
-    kind: EntityKind
-    un_system: bool
-    parent_id: uuid.UUID | None
-    office_level: OfficeLevel
-    country_code: str | None
-    website: str | None
-    contact_email: str | None
-    identifiers: list[IdentifierOut]
-    is_demo: bool
-    created_at: datetime
-    updated_at: datetime
-
-
-class EntityRef(OutputModel):
-    id: uuid.UUID
-    acronym: str
-    name: str
+    id: Annotated[uuid.UUID, From(Entity.id)]
+    acronym: Annotated[str, From(Entity.acronym)]
+    name: Annotated[str, From(Entity.name)]
+    kind: Annotated[EntityKind, From(Entity.kind)]
+    un_system: Annotated[bool, From(Entity.un_system)]
+    parent_id: Annotated[uuid.UUID | None, From(Entity.parent_id)]
+    office_level: Annotated[OfficeLevel, From(Entity.office_level)]
+    country_code: Annotated[str | None, From(Entity.country_code)]
+    website: Annotated[str | None, From(Entity.website)]
+    contact_email: Annotated[str | None, From(Entity.contact_email)]
+    identifiers: Annotated[list[IdentifierOut], From(_IDENTIFIERS)]
+    is_demo: Annotated[bool, From(Entity.is_demo)]
+    created_at: Annotated[datetime, From(Entity.created_at)]
+    updated_at: Annotated[datetime, From(Entity.updated_at)]

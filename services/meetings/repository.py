@@ -5,139 +5,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, String, case, cast, exists, func, literal_column, null, select
-from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
+from sqlalchemy import Select, exists, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from services.entities.models import Entity
-from services.events.models import Event
-from services.mail.models import EmailDelivery
-from services.meetings.models import Meeting, MeetingInvitee, MeetingKind, MeetingReminder, MeetingStatus
+from services.meetings.models import Meeting, MeetingInvitee, MeetingKind, MeetingStatus
+from services.meetings.schemas import MeetingOut
 from services.pagination import Page, PageRequest, page_from_rows
-from services.webhooks.models import DeliveryStatus
+from services.shapes import select_list
 
-
-def _invitation() -> Any:
-    """Whether the invitation reached this invitee: ``sent``, ``pending`` (queued or being
-    retried), ``failed``, or ``not_sent``, with why — from the latest invitation e-mail to
-    the invitee's address (its own, or its entity's contact address)."""
-    address = func.lower(func.coalesce(MeetingInvitee.email, Entity.contact_email))
-    delivered = (
-        select(
-            func.jsonb_build_object(
-                "status",
-                case(
-                    (EmailDelivery.status == DeliveryStatus.SUCCEEDED, "sent"), else_=cast(EmailDelivery.status, String)
-                ),
-                "reason",
-                EmailDelivery.last_error,
-                "sent_at",
-                EmailDelivery.sent_at,
-            )
-        )
-        .join(Event, Event.id == EmailDelivery.event_id)
-        .where(
-            Event.subject_type == "meeting",
-            Event.subject_id == Meeting.id,
-            EmailDelivery.kind == "invitation",
-            EmailDelivery.recipient == address,
-        )
-        .order_by(EmailDelivery.created_at.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    why_not = case(
-        (address.is_(None), "no e-mail address: give the entity a contact_email"),
-        (Meeting.ends_at <= func.now(), "the meeting had ended before an invitation went out"),
-        else_=null(),
-    )
-    nothing_yet = func.jsonb_build_object(
-        "status", case((why_not.is_(None), "pending"), else_="not_sent"), "reason", why_not, "sent_at", null()
-    )
-    return func.coalesce(delivered, nothing_yet)
-
-
-def _invitees() -> Any:
-    entity = func.jsonb_build_object("id", Entity.id, "acronym", Entity.acronym, "name", Entity.name)
-    invitee = func.jsonb_build_object(
-        "id",
-        MeetingInvitee.id,
-        "entity",
-        case((MeetingInvitee.entity_id.is_(None), null()), else_=entity),  # external invitees have none
-        "name",
-        MeetingInvitee.name,
-        "email",
-        MeetingInvitee.email,
-        "attended",
-        MeetingInvitee.attended,
-        "invitation",
-        _invitation(),
-    )
-    return (
-        select(
-            func.coalesce(
-                func.jsonb_agg(aggregate_order_by(invitee, MeetingInvitee.id)),
-                literal_column("'[]'::jsonb"),
-                type_=JSONB,
-            )
-        )
-        .select_from(MeetingInvitee)
-        .outerjoin(Entity, Entity.id == MeetingInvitee.entity_id)
-        .where(MeetingInvitee.meeting_id == Meeting.id)
-        .scalar_subquery()
-        .label("invitees")
-    )
-
-
-def _reminders() -> Any:
-    reminder = func.jsonb_build_object(
-        "minutes_before",
-        MeetingReminder.minutes_before,
-        "due_at",
-        MeetingReminder.due_at,
-        "sent_at",
-        MeetingReminder.sent_at,
-    )
-    return (
-        select(
-            func.coalesce(
-                func.jsonb_agg(aggregate_order_by(reminder, MeetingReminder.due_at)),
-                literal_column("'[]'::jsonb"),
-                type_=JSONB,
-            )
-        )
-        .where(MeetingReminder.meeting_id == Meeting.id)
-        .scalar_subquery()
-        .label("reminders")
-    )
+# A meeting as the API shows it (MeetingOut, in its order), and its version for the ETag.
+_MEETING_COLUMNS = select_list(MeetingOut, version=Meeting.version)
 
 
 def _select_meetings() -> Select[Any]:
-    return select(  # type: ignore[return-value]
-        Meeting.id,
-        Meeting.network_id,
-        Meeting.working_group_id,
-        Meeting.kind,
-        Meeting.title,
-        Meeting.starts_at,
-        Meeting.ends_at,
-        Meeting.time_zone,
-        Meeting.location,
-        Meeting.online_url,
-        Meeting.agenda,
-        _invitees(),
-        Meeting.status,
-        Meeting.sequence,
-        Meeting.reminder_minutes,
-        _reminders(),
-        Meeting.cancel_reason,
-        Meeting.minutes,
-        Meeting.outcomes,
-        Meeting.is_demo,
-        Meeting.created_at,
-        Meeting.updated_at,
-        Meeting.version,
-    )
+    return select(*_MEETING_COLUMNS)
 
 
 async def get_meeting_row(conn: AsyncConnection | AsyncSession, meeting_id: uuid.UUID) -> dict[str, Any] | None:

@@ -4,11 +4,17 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
+from sqlalchemy import String, case, cast, func, null, select
 
 from services.dates import RegistryDateTime
+from services.entities.models import Entity
 from services.entities.schemas import Email, EntityRef
-from services.meetings.models import MeetingKind, MeetingStatus
+from services.events.models import Event
+from services.mail.models import EmailDelivery
+from services.meetings.models import Meeting, MeetingInvitee, MeetingKind, MeetingReminder, MeetingStatus
 from services.schemas import InputModel, OutputModel
+from services.shapes import From, json_array, json_object
+from services.webhooks.models import DeliveryStatus
 
 Text300 = Annotated[str, StringConstraints(min_length=1, max_length=300)]
 Url = Annotated[str, StringConstraints(max_length=1000, pattern=r"^https://\S+$")]
@@ -104,49 +110,103 @@ class MeetingHold(InputModel):
     )
 
 
+# Read from the latest invitation e-mail to the invitee (see _INVITATION).
 class InvitationOut(OutputModel):
-    status: Literal["sent", "pending", "failed", "not_sent"] = Field(
-        description="`pending`: queued, or being retried after a failure (see `reason`)."
+    status: Annotated[
+        Literal["sent", "pending", "failed", "not_sent"],
+        From(
+            case((EmailDelivery.status == DeliveryStatus.SUCCEEDED, "sent"), else_=cast(EmailDelivery.status, String))
+        ),
+    ] = Field(description="`pending`: queued, or being retried after a failure (see `reason`).")
+    reason: Annotated[str | None, From(EmailDelivery.last_error)] = Field(
+        description="Why it failed, or could not be sent."
     )
-    reason: str | None = Field(description="Why it failed, or could not be sent.")
-    sent_at: datetime | None
+    sent_at: Annotated[datetime | None, From(EmailDelivery.sent_at)]
+
+
+# Whether the invitation reached this invitee: ``sent``, ``pending`` (queued or being retried),
+# ``failed``, or ``not_sent``, with why — from the latest invitation e-mail to the invitee's
+# address (its own, or its entity's contact address).
+_ADDRESS = func.lower(func.coalesce(MeetingInvitee.email, Entity.contact_email))
+_DELIVERED = (
+    select(json_object(InvitationOut))
+    .join(Event, Event.id == EmailDelivery.event_id)
+    .where(
+        Event.subject_type == "meeting",
+        Event.subject_id == Meeting.id,
+        EmailDelivery.kind == "invitation",
+        EmailDelivery.recipient == _ADDRESS,
+    )
+    .order_by(EmailDelivery.created_at.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_WHY_NOT = case(
+    (_ADDRESS.is_(None), "no e-mail address: give the entity a contact_email"),
+    (Meeting.ends_at <= func.now(), "the meeting had ended before an invitation went out"),
+    else_=null(),
+)
+_NOTHING_YET = json_object(
+    InvitationOut, status=case((_WHY_NOT.is_(None), "pending"), else_="not_sent"), reason=_WHY_NOT, sent_at=null()
+)
+_INVITATION = func.coalesce(_DELIVERED, _NOTHING_YET)
 
 
 class InviteeOut(OutputModel):
-    id: uuid.UUID
-    entity: EntityRef | None
-    name: str | None
-    email: str | None
-    attended: bool | None
-    invitation: InvitationOut = Field(description="Whether this invitee's invitation e-mail went out.")
+    id: Annotated[uuid.UUID, From(MeetingInvitee.id)]
+    # External invitees have no entity.
+    entity: Annotated[
+        EntityRef | None,
+        From(case((MeetingInvitee.entity_id.is_(None), null()), else_=json_object(EntityRef, Entity))),
+    ]
+    name: Annotated[str | None, From(MeetingInvitee.name)]
+    email: Annotated[str | None, From(MeetingInvitee.email)]
+    attended: Annotated[bool | None, From(MeetingInvitee.attended)]
+    invitation: Annotated[InvitationOut, From(_INVITATION)] = Field(
+        description="Whether this invitee's invitation e-mail went out."
+    )
 
 
 class ReminderOut(OutputModel):
-    minutes_before: int
-    due_at: datetime
-    sent_at: datetime | None
+    minutes_before: Annotated[int, From(MeetingReminder.minutes_before)]
+    due_at: Annotated[datetime, From(MeetingReminder.due_at)]
+    sent_at: Annotated[datetime | None, From(MeetingReminder.sent_at)]
+
+
+_INVITEES = (
+    select(json_array(json_object(InviteeOut), MeetingInvitee.id))
+    .select_from(MeetingInvitee)
+    .outerjoin(Entity, Entity.id == MeetingInvitee.entity_id)
+    .where(MeetingInvitee.meeting_id == Meeting.id)
+    .scalar_subquery()
+)
+_REMINDERS = (
+    select(json_array(json_object(ReminderOut), MeetingReminder.due_at))
+    .where(MeetingReminder.meeting_id == Meeting.id)
+    .scalar_subquery()
+)
 
 
 class MeetingOut(OutputModel):
-    id: uuid.UUID
-    network_id: uuid.UUID
-    working_group_id: uuid.UUID | None
-    kind: MeetingKind
-    title: str
-    starts_at: datetime
-    ends_at: datetime
-    time_zone: str
-    location: str | None
-    online_url: str | None
-    agenda: list[AgendaItem]
-    invitees: list[InviteeOut]
-    status: MeetingStatus
-    sequence: int
-    reminder_minutes: list[int]
-    reminders: list[ReminderOut]
-    cancel_reason: str | None
-    minutes: str | None
-    outcomes: list[str]
-    is_demo: bool
-    created_at: datetime
-    updated_at: datetime
+    id: Annotated[uuid.UUID, From(Meeting.id)]
+    network_id: Annotated[uuid.UUID, From(Meeting.network_id)]
+    working_group_id: Annotated[uuid.UUID | None, From(Meeting.working_group_id)]
+    kind: Annotated[MeetingKind, From(Meeting.kind)]
+    title: Annotated[str, From(Meeting.title)]
+    starts_at: Annotated[datetime, From(Meeting.starts_at)]
+    ends_at: Annotated[datetime, From(Meeting.ends_at)]
+    time_zone: Annotated[str, From(Meeting.time_zone)]
+    location: Annotated[str | None, From(Meeting.location)]
+    online_url: Annotated[str | None, From(Meeting.online_url)]
+    agenda: Annotated[list[AgendaItem], From(Meeting.agenda)]
+    invitees: Annotated[list[InviteeOut], From(_INVITEES)]
+    status: Annotated[MeetingStatus, From(Meeting.status)]
+    sequence: Annotated[int, From(Meeting.sequence)]
+    reminder_minutes: Annotated[list[int], From(Meeting.reminder_minutes)]
+    reminders: Annotated[list[ReminderOut], From(_REMINDERS)]
+    cancel_reason: Annotated[str | None, From(Meeting.cancel_reason)]
+    minutes: Annotated[str | None, From(Meeting.minutes)]
+    outcomes: Annotated[list[str], From(Meeting.outcomes)]
+    is_demo: Annotated[bool, From(Meeting.is_demo)]
+    created_at: Annotated[datetime, From(Meeting.created_at)]
+    updated_at: Annotated[datetime, From(Meeting.updated_at)]

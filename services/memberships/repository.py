@@ -13,30 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.entities.models import Entity
 from services.memberships.models import Membership, MembershipTier
+from services.memberships.schemas import MembershipOut
 from services.pagination import Page, PageRequest, page_from_rows
+from services.shapes import select_list
 
-_ENTITY_REF = func.jsonb_build_object("id", Entity.id, "acronym", Entity.acronym, "name", Entity.name).label("entity")
-# A membership as the API shows it, in this order.
-_MEMBERSHIP_COLUMNS_WITH_ENTITY = (
-    Membership.id,
-    Membership.network_id,
-    _ENTITY_REF,
-    Membership.tier,
-    Membership.start_date,
-    Membership.end_date,
-    Membership.end_reason,
-    Membership.mandate_relevance,
-    Membership.capacity,
-    Membership.notes,
-    Membership.previous_membership_id,
-    Membership.is_demo,
-    Membership.created_at,
-    Membership.updated_at,
-    Membership.version,
-)
+# A membership as the API shows it (MembershipOut, in its order), and its version.
+_MEMBERSHIP_COLUMNS_WITH_ENTITY = select_list(MembershipOut, version=Membership.version)
 _MEMBERSHIP_KEYS = tuple(str(c.key) for c in _MEMBERSHIP_COLUMNS_WITH_ENTITY)
 # What the insert returns: those of the membership's own, and the entity to join.
-_MEMBERSHIP_COLUMNS = (*(c for c in _MEMBERSHIP_COLUMNS_WITH_ENTITY if c is not _ENTITY_REF), Membership.entity_id)
+_MEMBERSHIP_COLUMNS = (*(c for c in _MEMBERSHIP_COLUMNS_WITH_ENTITY if c.key != "entity"), Membership.entity_id)
 
 
 def _select_memberships() -> Select[Any]:
@@ -177,7 +162,7 @@ def _insert_unless_overlapping(open_ended: bool) -> Select[Any]:
         .returning(*(table.c[c.key] for c in _MEMBERSHIP_COLUMNS))
         .cte("new_membership")
     )
-    columns = [column if column is _ENTITY_REF else new.c[column.key] for column in _MEMBERSHIP_COLUMNS_WITH_ENTITY]
+    columns = [column if column.key == "entity" else new.c[column.key] for column in _MEMBERSHIP_COLUMNS_WITH_ENTITY]
     return select(*columns).select_from(new.join(Entity, Entity.id == new.c.entity_id))
 
 

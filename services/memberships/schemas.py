@@ -5,9 +5,11 @@ from typing import Annotated, ClassVar
 from pydantic import Field, StringConstraints, model_validator
 
 from services.dates import RegistryDate
+from services.entities.models import Entity
 from services.entities.schemas import EntityRef
-from services.memberships.models import MembershipTier
+from services.memberships.models import Membership, MembershipTier
 from services.schemas import InputModel, OutputModel
+from services.shapes import From, json_object
 
 Statement = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=500)]
@@ -72,17 +74,17 @@ class TierChange(InputModel):
 
 
 class MembershipOut(OutputModel):
-    id: uuid.UUID
-    network_id: uuid.UUID
-    entity: EntityRef
-    tier: MembershipTier
-    start_date: date
-    end_date: date | None
-    end_reason: str | None
-    mandate_relevance: str | None
-    capacity: str | None
-    notes: str | None
-    previous_membership_id: uuid.UUID | None
-    is_demo: bool
-    created_at: datetime
-    updated_at: datetime
+    id: Annotated[uuid.UUID, From(Membership.id)]
+    network_id: Annotated[uuid.UUID, From(Membership.network_id)]
+    entity: Annotated[EntityRef, From(json_object(EntityRef, Entity))]  # joined on entity_id
+    tier: Annotated[MembershipTier, From(Membership.tier)]
+    start_date: Annotated[date, From(Membership.start_date)]
+    end_date: Annotated[date | None, From(Membership.end_date)]
+    end_reason: Annotated[str | None, From(Membership.end_reason)]
+    mandate_relevance: Annotated[str | None, From(Membership.mandate_relevance)]
+    capacity: Annotated[str | None, From(Membership.capacity)]
+    notes: Annotated[str | None, From(Membership.notes)]
+    previous_membership_id: Annotated[uuid.UUID | None, From(Membership.previous_membership_id)]
+    is_demo: Annotated[bool, From(Membership.is_demo)]
+    created_at: Annotated[datetime, From(Membership.created_at)]
+    updated_at: Annotated[datetime, From(Membership.updated_at)]

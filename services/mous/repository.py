@@ -5,140 +5,21 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, exists, func, literal_column, select, union_all
-from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
+from sqlalchemy import Select, exists, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.orm import aliased
 
-from services.entities.models import Entity
 from services.events.models import Event
-from services.mous.models import Mou, MouArea, MouAreaObjective, MouAreaSupporter, MouDocument, MouParty, MouStatus
+from services.mous.models import Mou, MouArea, MouAreaObjective, MouParty, MouStatus
+from services.mous.schemas import MouOut
 from services.pagination import Page, PageRequest, page_from_rows
+from services.shapes import select_list
 
-PartyEntity = aliased(Entity, name="party_entity")
-LeadEntity = aliased(Entity, name="lead_entity")
-SupporterEntity = aliased(Entity, name="supporter_entity")
-Successor = aliased(Mou, name="successor")
-EMPTY: Any = literal_column("'[]'::jsonb")
-
-
-def entity_ref(entity: Any) -> Any:
-    return func.jsonb_build_object("id", entity.id, "acronym", entity.acronym, "name", entity.name)
-
-
-def _parties() -> Any:
-    party = func.jsonb_build_object(
-        "entity",
-        entity_ref(PartyEntity),
-        "signatory_name",
-        MouParty.signatory_name,
-        "signatory_title",
-        MouParty.signatory_title,
-        "signed_on",
-        MouParty.signed_on,
-    )
-    return (
-        select(func.coalesce(func.jsonb_agg(aggregate_order_by(party, PartyEntity.acronym)), EMPTY, type_=JSONB))
-        .select_from(MouParty)
-        .join(PartyEntity, PartyEntity.id == MouParty.entity_id)
-        .where(MouParty.mou_id == Mou.id)
-        .scalar_subquery()
-        .label("parties")
-    )
-
-
-def _areas() -> Any:
-    objectives = (
-        select(
-            func.coalesce(
-                func.jsonb_agg(
-                    aggregate_order_by(MouAreaObjective.objective_number, MouAreaObjective.objective_number)
-                ),
-                EMPTY,
-            )
-        )
-        .where(MouAreaObjective.area_id == MouArea.id)
-        .scalar_subquery()
-    )
-    supporting = (
-        select(
-            func.coalesce(
-                func.jsonb_agg(aggregate_order_by(entity_ref(SupporterEntity), SupporterEntity.acronym)), EMPTY
-            )
-        )
-        .select_from(MouAreaSupporter)
-        .join(SupporterEntity, SupporterEntity.id == MouAreaSupporter.entity_id)
-        .where(MouAreaSupporter.area_id == MouArea.id)
-        .scalar_subquery()
-    )
-    area = func.jsonb_build_object(
-        "id",
-        MouArea.id,
-        "position",
-        MouArea.position,
-        "description",
-        MouArea.description,
-        "gcm_objectives",
-        objectives,
-        "lead",
-        entity_ref(LeadEntity),
-        "supporting",
-        supporting,
-    )
-    return (
-        select(func.coalesce(func.jsonb_agg(aggregate_order_by(area, MouArea.position)), EMPTY, type_=JSONB))
-        .select_from(MouArea)
-        .join(LeadEntity, LeadEntity.id == MouArea.lead_entity_id)
-        .where(MouArea.mou_id == Mou.id)
-        .scalar_subquery()
-        .label("areas")
-    )
-
-
-def _documents() -> Any:
-    document = func.jsonb_build_object("uri", MouDocument.uri, "title", MouDocument.title, "sha256", MouDocument.sha256)
-    return (
-        select(func.coalesce(func.jsonb_agg(aggregate_order_by(document, MouDocument.position)), EMPTY, type_=JSONB))
-        .where(MouDocument.mou_id == Mou.id)
-        .scalar_subquery()
-        .label("documents")
-    )
-
-
-def _successor() -> Any:
-    return (
-        select(Successor.id)
-        .where(Successor.predecessor_id == Mou.id, Successor.status != MouStatus.TERMINATED)
-        .scalar_subquery()
-        .label("successor_id")
-    )
+# A MoU as the API shows it (MouOut, in its order), and its version for the ETag.
+_MOU_COLUMNS = select_list(MouOut, version=Mou.version)
 
 
 def _select_mous() -> Select[Any]:
-    return select(
-        Mou.id,
-        Mou.network_id,
-        Mou.title,
-        Mou.reference_number,
-        Mou.status,
-        Mou.effective_date,
-        Mou.end_date,
-        Mou.review_due_date,
-        Mou.predecessor_id,
-        _successor(),
-        Mou.signed_on,
-        Mou.activated_on,
-        Mou.terminated_on,
-        Mou.termination_reason,
-        Mou.superseded_on,
-        _parties(),
-        _areas(),
-        _documents(),
-        Mou.is_demo,
-        Mou.created_at,
-        Mou.updated_at,
-        Mou.version,
-    )
+    return select(*_MOU_COLUMNS)
 
 
 async def get_mou_row(conn: AsyncConnection | AsyncSession, mou_id: uuid.UUID) -> dict[str, Any] | None:

@@ -3,11 +3,15 @@ from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import Field, StringConstraints, model_validator
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
 
 from services.dates import RegistryDate
+from services.entities.models import Entity
 from services.entities.schemas import EntityRef
-from services.mous.models import MouStatus
+from services.mous.models import Mou, MouArea, MouAreaObjective, MouAreaSupporter, MouDocument, MouParty, MouStatus
 from services.schemas import InputModel, OutputModel
+from services.shapes import From, json_array, json_object
 
 Objective = Annotated[int, Field(ge=1, le=23)]
 ReferenceNumber = Annotated[
@@ -103,47 +107,95 @@ class MouRefresh(InputModel):
     effective_date: RegistryDate | None = None
 
 
+PartyEntity = aliased(Entity, name="party_entity")
+LeadEntity = aliased(Entity, name="lead_entity")
+SupporterEntity = aliased(Entity, name="supporter_entity")
+Successor = aliased(Mou, name="successor")
+
+
 class PartyOut(OutputModel):
-    entity: EntityRef
-    signatory_name: str | None
-    signatory_title: str | None
-    signed_on: date | None
+    entity: Annotated[EntityRef, From(json_object(EntityRef, PartyEntity))]
+    signatory_name: Annotated[str | None, From(MouParty.signatory_name)]
+    signatory_title: Annotated[str | None, From(MouParty.signatory_title)]
+    signed_on: Annotated[date | None, From(MouParty.signed_on)]
+
+
+_AREA_OBJECTIVES = (
+    select(json_array(MouAreaObjective.objective_number, MouAreaObjective.objective_number))
+    .where(MouAreaObjective.area_id == MouArea.id)
+    .scalar_subquery()
+)
+_AREA_SUPPORTERS = (
+    select(json_array(json_object(EntityRef, SupporterEntity), SupporterEntity.acronym))
+    .select_from(MouAreaSupporter)
+    .join(SupporterEntity, SupporterEntity.id == MouAreaSupporter.entity_id)
+    .where(MouAreaSupporter.area_id == MouArea.id)
+    .scalar_subquery()
+)
 
 
 class AreaOut(OutputModel):
-    id: uuid.UUID
-    position: int
-    description: str
-    gcm_objectives: list[int]
-    lead: EntityRef
-    supporting: list[EntityRef]
+    id: Annotated[uuid.UUID, From(MouArea.id)]
+    position: Annotated[int, From(MouArea.position)]
+    description: Annotated[str, From(MouArea.description)]
+    gcm_objectives: Annotated[list[int], From(_AREA_OBJECTIVES)]
+    lead: Annotated[EntityRef, From(json_object(EntityRef, LeadEntity))]
+    supporting: Annotated[list[EntityRef], From(_AREA_SUPPORTERS)]
 
 
 class DocumentOut(OutputModel):
-    uri: str
-    title: str
-    sha256: str
+    uri: Annotated[str, From(MouDocument.uri)]
+    title: Annotated[str, From(MouDocument.title)]
+    sha256: Annotated[str, From(MouDocument.sha256)]
+
+
+# The MoU refreshing this one, unless it was terminated.
+_SUCCESSOR_ID = (
+    select(Successor.id)
+    .where(Successor.predecessor_id == Mou.id, Successor.status != MouStatus.TERMINATED)
+    .scalar_subquery()
+)
+# Parties by acronym, areas by position, documents in the order given.
+_PARTIES = (
+    select(json_array(json_object(PartyOut), PartyEntity.acronym))
+    .select_from(MouParty)
+    .join(PartyEntity, PartyEntity.id == MouParty.entity_id)
+    .where(MouParty.mou_id == Mou.id)
+    .scalar_subquery()
+)
+_AREAS = (
+    select(json_array(json_object(AreaOut), MouArea.position))
+    .select_from(MouArea)
+    .join(LeadEntity, LeadEntity.id == MouArea.lead_entity_id)
+    .where(MouArea.mou_id == Mou.id)
+    .scalar_subquery()
+)
+_DOCUMENTS = (
+    select(json_array(json_object(DocumentOut), MouDocument.position))
+    .where(MouDocument.mou_id == Mou.id)
+    .scalar_subquery()
+)
 
 
 class MouOut(OutputModel):
-    id: uuid.UUID
-    network_id: uuid.UUID
-    title: str
-    reference_number: str
-    status: MouStatus
-    effective_date: date | None
-    end_date: date | None
-    review_due_date: date | None
-    predecessor_id: uuid.UUID | None
-    successor_id: uuid.UUID | None
-    signed_on: date | None
-    activated_on: date | None
-    terminated_on: date | None
-    termination_reason: str | None
-    superseded_on: date | None
-    parties: list[PartyOut]
-    areas: list[AreaOut]
-    documents: list[DocumentOut]
-    is_demo: bool
-    created_at: datetime
-    updated_at: datetime
+    id: Annotated[uuid.UUID, From(Mou.id)]
+    network_id: Annotated[uuid.UUID, From(Mou.network_id)]
+    title: Annotated[str, From(Mou.title)]
+    reference_number: Annotated[str, From(Mou.reference_number)]
+    status: Annotated[MouStatus, From(Mou.status)]
+    effective_date: Annotated[date | None, From(Mou.effective_date)]
+    end_date: Annotated[date | None, From(Mou.end_date)]
+    review_due_date: Annotated[date | None, From(Mou.review_due_date)]
+    predecessor_id: Annotated[uuid.UUID | None, From(Mou.predecessor_id)]
+    successor_id: Annotated[uuid.UUID | None, From(_SUCCESSOR_ID)]
+    signed_on: Annotated[date | None, From(Mou.signed_on)]
+    activated_on: Annotated[date | None, From(Mou.activated_on)]
+    terminated_on: Annotated[date | None, From(Mou.terminated_on)]
+    termination_reason: Annotated[str | None, From(Mou.termination_reason)]
+    superseded_on: Annotated[date | None, From(Mou.superseded_on)]
+    parties: Annotated[list[PartyOut], From(_PARTIES)]
+    areas: Annotated[list[AreaOut], From(_AREAS)]
+    documents: Annotated[list[DocumentOut], From(_DOCUMENTS)]
+    is_demo: Annotated[bool, From(Mou.is_demo)]
+    created_at: Annotated[datetime, From(Mou.created_at)]
+    updated_at: Annotated[datetime, From(Mou.updated_at)]

@@ -3,34 +3,21 @@
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.entities.models import Entity
 from services.networks.models import Network, NetworkScope
+from services.networks.schemas import NetworkOut
 from services.pagination import Page, PageRequest, page_from_rows
+from services.shapes import select_list
 
-_coordinator = func.jsonb_build_object("id", Entity.id, "acronym", Entity.acronym, "name", Entity.name)
+# A network as the API shows it (NetworkOut, in its order), and its version for the ETag.
+_NETWORK_COLUMNS = select_list(NetworkOut, version=Network.version)
 
 
 def _select_networks() -> Select[Any]:
-    return select(
-        Network.id,
-        Network.name,
-        Network.short_name,
-        Network.scope,
-        Network.parent_network_id,
-        Network.region,
-        Network.country_code,
-        Network.established_on,
-        Network.description,
-        _coordinator.label("coordinator"),
-        _coordinator.label("secretariat"),
-        Network.is_demo,
-        Network.created_at,
-        Network.updated_at,
-        Network.version,
-    ).join(Entity, Entity.id == Network.coordinator_entity_id)
+    return select(*_NETWORK_COLUMNS).join(Entity, Entity.id == Network.coordinator_entity_id)
 
 
 async def get_network_row(conn: AsyncConnection | AsyncSession, network_id: uuid.UUID) -> dict[str, Any] | None:

@@ -5,9 +5,11 @@ from typing import Annotated
 from pydantic import Field, StringConstraints, model_validator
 
 from services.dates import RegistryDate
+from services.entities.models import Entity
 from services.entities.schemas import CountryCode, EntityRef
-from services.networks.models import NetworkScope
+from services.networks.models import Network, NetworkScope
 from services.schemas import InputModel, OutputModel
+from services.shapes import From, json_object
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=300)]
 ShortName = Annotated[str, StringConstraints(min_length=1, max_length=50)]
@@ -65,18 +67,24 @@ class NetworkUpdate(InputModel):
 REQUIRED_ON_NETWORK = frozenset({"name", "coordinator_entity_id"})
 
 
+# The network joined with its coordinating entity; the coordinator serves as the secretariat.
+_COORDINATOR = json_object(EntityRef, Entity)
+
+
 class NetworkOut(OutputModel):
-    id: uuid.UUID
-    name: str
-    short_name: str | None
-    scope: NetworkScope
-    parent_network_id: uuid.UUID | None
-    region: str | None
-    country_code: str | None
-    established_on: date
-    description: str | None
-    coordinator: EntityRef
-    secretariat: EntityRef = Field(description="The coordinator serves as the secretariat.")
-    is_demo: bool
-    created_at: datetime
-    updated_at: datetime
+    id: Annotated[uuid.UUID, From(Network.id)]
+    name: Annotated[str, From(Network.name)]
+    short_name: Annotated[str | None, From(Network.short_name)]
+    scope: Annotated[NetworkScope, From(Network.scope)]
+    parent_network_id: Annotated[uuid.UUID | None, From(Network.parent_network_id)]
+    region: Annotated[str | None, From(Network.region)]
+    country_code: Annotated[str | None, From(Network.country_code)]
+    established_on: Annotated[date, From(Network.established_on)]
+    description: Annotated[str | None, From(Network.description)]
+    coordinator: Annotated[EntityRef, From(_COORDINATOR)]
+    secretariat: Annotated[EntityRef, From(_COORDINATOR)] = Field(
+        description="The coordinator serves as the secretariat."
+    )
+    is_demo: Annotated[bool, From(Network.is_demo)]
+    created_at: Annotated[datetime, From(Network.created_at)]
+    updated_at: Annotated[datetime, From(Network.updated_at)]

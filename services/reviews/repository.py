@@ -5,45 +5,32 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, func, literal_column, select
-from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.orm import aliased
 
-from services.clock import clock
 from services.entities.models import Entity
 from services.pagination import Page, PageRequest, page_from_rows
 from services.reviews.models import (
-    OPEN_RECOMMENDATION,
     Recommendation,
     RecommendationStatus,
     Review,
     ReviewPolicy,
     ReviewStatus,
 )
+from services.reviews.schemas import OPEN_REVIEW, RecommendationOut, ReviewOut, ReviewPolicyOut, overdue
+from services.shapes import select_list
 
 Conn = AsyncConnection | AsyncSession
 
 
-def _entity_ref(entity: Any) -> Any:
-    return func.jsonb_build_object("id", entity.id, "acronym", entity.acronym, "name", entity.name)
+# Each as the API shows it (its *Out model, in its order), and its version for the ETag.
+_POLICY_COLUMNS = select_list(ReviewPolicyOut, version=ReviewPolicy.version)
+_RECOMMENDATION_COLUMNS = select_list(RecommendationOut, version=Recommendation.version)
+_REVIEW_COLUMNS = select_list(ReviewOut, version=Review.version)
 
 
 def _select_policies() -> Select[Any]:
-    return select(
-        ReviewPolicy.id,
-        ReviewPolicy.network_id,
-        ReviewPolicy.cadence_months,
-        ReviewPolicy.lead_time_days,
-        ReviewPolicy.reminder_offsets_days,
-        _entity_ref(Entity).label("lead_entity"),
-        ReviewPolicy.first_due_date,
-        ReviewPolicy.next_due_date,
-        (ReviewPolicy.next_due_date - ReviewPolicy.lead_time_days).label("next_opens_on"),
-        ReviewPolicy.created_at,
-        ReviewPolicy.updated_at,
-        ReviewPolicy.version,
-    ).join(Entity, Entity.id == ReviewPolicy.lead_entity_id)
+    return select(*_POLICY_COLUMNS).join(Entity, Entity.id == ReviewPolicy.lead_entity_id)
 
 
 async def get_policy_row(conn: Conn, network_id: uuid.UUID) -> dict[str, Any] | None:
@@ -56,27 +43,8 @@ async def get_policy_row_by_id(conn: Conn, policy_id: uuid.UUID) -> dict[str, An
     return dict(row) if row is not None else None
 
 
-def _overdue(model: Any, open_statuses: Any) -> Any:
-    return model.status.in_(open_statuses) & (model.due_date < clock.today())
-
-
 def _select_recommendations() -> Select[Any]:
-    return select(
-        Recommendation.id,
-        Recommendation.review_id,
-        Recommendation.network_id,
-        Recommendation.text,
-        _entity_ref(Entity).label("owner_entity"),
-        Recommendation.due_date,
-        Recommendation.status,
-        Recommendation.status_changed_on,
-        Recommendation.dropped_reason,
-        _overdue(Recommendation, OPEN_RECOMMENDATION).label("overdue"),
-        Recommendation.overdue_since,
-        Recommendation.created_at,
-        Recommendation.updated_at,
-        Recommendation.version,
-    ).join(Entity, Entity.id == Recommendation.owner_entity_id)
+    return select(*_RECOMMENDATION_COLUMNS).join(Entity, Entity.id == Recommendation.owner_entity_id)
 
 
 async def get_recommendation_row(conn: Conn, recommendation_id: uuid.UUID) -> dict[str, Any] | None:
@@ -103,85 +71,8 @@ async def list_recommendation_rows(
     return page_from_rows([dict(r) for r in result.mappings()], page.limit)
 
 
-def _counts_by_status() -> Any:
-    """This cycle's recommendations by status (every status, zero included)."""
-    pairs: list[Any] = []
-    for status in RecommendationStatus:
-        pairs += [status.value, func.count().filter(Recommendation.status == status)]
-    return (
-        select(func.jsonb_build_object(*pairs))
-        .where(Recommendation.review_id == Review.id)
-        .scalar_subquery()
-        .label("recommendations")
-    )
-
-
-def _carried_over() -> Any:
-    """Open recommendations of this network's earlier cycles."""
-    earlier = aliased(Review)
-    owner = aliased(Entity)
-    item = func.jsonb_build_object(
-        "id",
-        Recommendation.id,
-        "review_id",
-        Recommendation.review_id,
-        "review_number",
-        earlier.number,
-        "text",
-        Recommendation.text,
-        "owner_entity",
-        _entity_ref(owner),
-        "due_date",
-        Recommendation.due_date,
-        "status",
-        Recommendation.status,
-        "overdue",
-        Recommendation.due_date < clock.today(),
-    )
-    return (
-        select(
-            func.coalesce(
-                func.jsonb_agg(aggregate_order_by(item, Recommendation.due_date, Recommendation.id)),
-                literal_column("'[]'::jsonb"),
-                type_=JSONB,
-            )
-        )
-        .select_from(Recommendation)
-        .join(earlier, earlier.id == Recommendation.review_id)
-        .join(owner, owner.id == Recommendation.owner_entity_id)
-        .where(
-            earlier.network_id == Review.network_id,
-            earlier.number < Review.number,
-            Recommendation.status.in_(OPEN_RECOMMENDATION),
-        )
-        .scalar_subquery()
-        .label("carried_over")
-    )
-
-
 def _select_reviews() -> Select[Any]:
-    return select(
-        Review.id,
-        Review.network_id,
-        Review.number,
-        Review.period_start,
-        Review.due_date,
-        _entity_ref(Entity).label("lead_entity"),
-        Review.status,
-        _overdue(Review, (ReviewStatus.SCHEDULED, ReviewStatus.IN_PROGRESS)).label("overdue"),
-        Review.overdue_since,
-        Review.started_on,
-        Review.start_snapshot,
-        Review.completed_on,
-        Review.end_snapshot,
-        Review.findings,
-        _counts_by_status(),
-        _carried_over(),
-        Review.is_demo,
-        Review.created_at,
-        Review.updated_at,
-        Review.version,
-    ).join(Entity, Entity.id == Review.lead_entity_id)
+    return select(*_REVIEW_COLUMNS).join(Entity, Entity.id == Review.lead_entity_id)
 
 
 async def review_exists(conn: Conn, review_id: uuid.UUID) -> bool:
@@ -209,8 +100,8 @@ def reviews_query(filters: ReviewFilters) -> Select[Any]:
     if filters.status is not None:
         query = query.where(Review.status == filters.status)
     if filters.overdue is not None:
-        overdue = _overdue(Review, (ReviewStatus.SCHEDULED, ReviewStatus.IN_PROGRESS))
-        query = query.where(overdue if filters.overdue else ~overdue)
+        late = overdue(Review, OPEN_REVIEW)
+        query = query.where(late if filters.overdue else ~late)
     if filters.due_before is not None:
         query = query.where(Review.due_date <= filters.due_before)
     return query.order_by(Review.id)

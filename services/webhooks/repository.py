@@ -5,7 +5,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, func, literal_column, or_, select
-from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.auth.policy import owned_by
@@ -14,23 +13,12 @@ from services.events.visibility import Owner
 from services.leases import due_ids
 from services.pagination import Page, PageRequest, page_from_rows
 from services.principals import Principal
-from services.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint, webhook_id
+from services.shapes import select_list
+from services.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, webhook_id
+from services.webhooks.schemas import DeliveryOut, EndpointOut
 
-ENDPOINT_COLUMNS = (
-    WebhookEndpoint.id,
-    WebhookEndpoint.url,
-    WebhookEndpoint.description,
-    WebhookEndpoint.event_types,
-    WebhookEndpoint.enabled,
-    WebhookEndpoint.disabled_reason,
-    WebhookEndpoint.owner_principal_id,
-    WebhookEndpoint.owner_entity_id,
-    WebhookEndpoint.failing_since,
-    WebhookEndpoint.previous_secret_expires_at,
-    WebhookEndpoint.created_at,
-    WebhookEndpoint.updated_at,
-    WebhookEndpoint.version,
-)
+# An endpoint as the API shows it (EndpointOut, in its order), and its version for the ETag.
+ENDPOINT_COLUMNS = select_list(EndpointOut, version=WebhookEndpoint.version)
 
 
 def visible_to(actor: Principal) -> Any:
@@ -53,7 +41,7 @@ async def get_visible_endpoint_row(
 
 def endpoints_query(actor: Principal) -> Select[Any]:
     """Webhook endpoints matching the list's filters, in id order: the list pages it, an export streams it."""
-    query: Select[Any] = select(*ENDPOINT_COLUMNS).where(visible_to(actor))  # type: ignore[assignment]
+    query: Select[Any] = select(*ENDPOINT_COLUMNS).where(visible_to(actor))
     return query.order_by(WebhookEndpoint.id)
 
 
@@ -65,45 +53,12 @@ async def list_endpoint_rows(conn: AsyncConnection, page: PageRequest, actor: Pr
     return page_from_rows([dict(r) for r in result.mappings()], page.limit)
 
 
-def _attempts() -> Any:
-    attempt = func.jsonb_build_object(
-        "attempted_at",
-        WebhookAttempt.attempted_at,
-        "status_code",
-        WebhookAttempt.status_code,
-        "latency_ms",
-        WebhookAttempt.latency_ms,
-        "error",
-        WebhookAttempt.error,
-    )
-    return (
-        select(
-            func.coalesce(
-                func.jsonb_agg(aggregate_order_by(attempt, WebhookAttempt.attempted_at)),
-                literal_column("'[]'::jsonb"),
-                type_=JSONB,
-            )
-        )
-        .where(WebhookAttempt.delivery_id == WebhookDelivery.id)
-        .scalar_subquery()
-        .label("attempt_log")
-    )
+# A delivery as the API shows it (DeliveryOut, in its order; with_webhook_id adds webhook_id).
+_DELIVERY_COLUMNS = select_list(DeliveryOut)
 
 
 def _select_deliveries() -> Select[Any]:
-    return select(  # type: ignore[return-value]
-        WebhookDelivery.id,
-        WebhookDelivery.event_id,
-        Event.type.label("event_type"),
-        WebhookDelivery.status,
-        WebhookDelivery.attempts,
-        WebhookDelivery.next_attempt_at,
-        WebhookDelivery.last_status_code,
-        WebhookDelivery.last_error,
-        WebhookDelivery.succeeded_at,
-        WebhookDelivery.created_at,
-        _attempts(),
-    ).join(Event, Event.id == WebhookDelivery.event_id)
+    return select(*_DELIVERY_COLUMNS).join(Event, Event.id == WebhookDelivery.event_id)
 
 
 def deliveries_query(*, endpoint_id: uuid.UUID, status: DeliveryStatus | None) -> Select[Any]:

@@ -3,10 +3,13 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import Field, StringConstraints, field_validator
+from sqlalchemy import select
 
 from services.dates import RegistryDateTime
+from services.events.models import Event
 from services.schemas import EventPattern, InputModel, OutputModel
-from services.webhooks.models import DeliveryStatus
+from services.shapes import Derived, From, json_array, json_object
+from services.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 Url = Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://\S+$")]
 
@@ -56,18 +59,18 @@ class ReplayFailed(InputModel):
 
 
 class EndpointOut(OutputModel):
-    id: uuid.UUID
-    url: str
-    description: str | None
-    event_types: list[str]
-    enabled: bool
-    disabled_reason: str | None
-    owner_principal_id: str
-    owner_entity_id: uuid.UUID | None
-    failing_since: datetime | None
-    previous_secret_expires_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
+    id: Annotated[uuid.UUID, From(WebhookEndpoint.id)]
+    url: Annotated[str, From(WebhookEndpoint.url)]
+    description: Annotated[str | None, From(WebhookEndpoint.description)]
+    event_types: Annotated[list[str], From(WebhookEndpoint.event_types)]
+    enabled: Annotated[bool, From(WebhookEndpoint.enabled)]
+    disabled_reason: Annotated[str | None, From(WebhookEndpoint.disabled_reason)]
+    owner_principal_id: Annotated[str, From(WebhookEndpoint.owner_principal_id)]
+    owner_entity_id: Annotated[uuid.UUID | None, From(WebhookEndpoint.owner_entity_id)]
+    failing_since: Annotated[datetime | None, From(WebhookEndpoint.failing_since)]
+    previous_secret_expires_at: Annotated[datetime | None, From(WebhookEndpoint.previous_secret_expires_at)]
+    created_at: Annotated[datetime, From(WebhookEndpoint.created_at)]
+    updated_at: Annotated[datetime, From(WebhookEndpoint.updated_at)]
 
 
 class EndpointWithSecret(EndpointOut):
@@ -75,22 +78,30 @@ class EndpointWithSecret(EndpointOut):
 
 
 class AttemptOut(OutputModel):
-    attempted_at: datetime
-    status_code: int | None
-    latency_ms: int
-    error: str | None
+    attempted_at: Annotated[datetime, From(WebhookAttempt.attempted_at)]
+    status_code: Annotated[int | None, From(WebhookAttempt.status_code)]
+    latency_ms: Annotated[int, From(WebhookAttempt.latency_ms)]
+    error: Annotated[str | None, From(WebhookAttempt.error)]
+
+
+# The delivery's attempts, oldest first.
+_ATTEMPT_LOG = (
+    select(json_array(json_object(AttemptOut), WebhookAttempt.attempted_at))
+    .where(WebhookAttempt.delivery_id == WebhookDelivery.id)
+    .scalar_subquery()
+)
 
 
 class DeliveryOut(OutputModel):
-    id: uuid.UUID
-    webhook_id: str
-    event_id: uuid.UUID
-    event_type: str
-    status: DeliveryStatus
-    attempts: int
-    next_attempt_at: datetime
-    last_status_code: int | None
-    last_error: str | None
-    succeeded_at: datetime | None
-    created_at: datetime
-    attempt_log: list[AttemptOut]
+    id: Annotated[uuid.UUID, From(WebhookDelivery.id)]
+    webhook_id: Annotated[str, Derived("repository.with_webhook_id, from the id")]
+    event_id: Annotated[uuid.UUID, From(WebhookDelivery.event_id)]
+    event_type: Annotated[str, From(Event.type)]  # joined on event_id
+    status: Annotated[DeliveryStatus, From(WebhookDelivery.status)]
+    attempts: Annotated[int, From(WebhookDelivery.attempts)]
+    next_attempt_at: Annotated[datetime, From(WebhookDelivery.next_attempt_at)]
+    last_status_code: Annotated[int | None, From(WebhookDelivery.last_status_code)]
+    last_error: Annotated[str | None, From(WebhookDelivery.last_error)]
+    succeeded_at: Annotated[datetime | None, From(WebhookDelivery.succeeded_at)]
+    created_at: Annotated[datetime, From(WebhookDelivery.created_at)]
+    attempt_log: Annotated[list[AttemptOut], From(_ATTEMPT_LOG)]

@@ -5,132 +5,41 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, Uuid, and_, column, exists, func, literal_column, or_, select, table
-from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
+from sqlalchemy import Select, Uuid, and_, column, exists, func, or_, select, table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.orm import aliased
 
 from services.entities.models import Entity
 from services.networks.models import Network
 from services.pagination import Page, PageRequest, page_from_rows
+from services.shapes import select_list
 from services.working_groups.models import (
     PostKind,
     WorkingGroup,
     WorkingGroupObjective,
     WorkingGroupPost,
-    WorkingGroupPrinciple,
     WorkingGroupStatus,
 )
+from services.working_groups.schemas import CHAIRS_ON, PostOut, Secretariat, WorkingGroupOut
+from services.working_groups.schemas import post_active_on as post_active_on  # the service reads it here
 
-Secretariat = aliased(Entity, name="secretariat_entity")
-ChairEntity = aliased(Entity, name="chair_entity")
-
-
-def post_active_on(day: date) -> Any:
-    return (WorkingGroupPost.start_date <= day) & or_(
-        WorkingGroupPost.end_date.is_(None), WorkingGroupPost.end_date >= day
+# Each as the API shows it (its *Out model, in its order), and a group's version for the ETag.
+_GROUP_COLUMNS = select_list(WorkingGroupOut, version=WorkingGroup.version)
+_POST_COLUMNS = select_list(PostOut)
+_SELECT_GROUPS = (
+    select(*_GROUP_COLUMNS)
+    .join(Network, Network.id == WorkingGroup.network_id)
+    .join(
+        Secretariat,
+        Secretariat.id == func.coalesce(WorkingGroup.secretariat_entity_id, Network.coordinator_entity_id),
     )
-
-
-def _objectives() -> Any:
-    return (
-        select(
-            func.coalesce(
-                func.array_agg(
-                    aggregate_order_by(WorkingGroupObjective.objective_number, WorkingGroupObjective.objective_number)
-                ),
-                literal_column("'{}'::smallint[]"),
-            )
-        )
-        .where(WorkingGroupObjective.working_group_id == WorkingGroup.id)
-        .scalar_subquery()
-        .label("gcm_objectives")
-    )
-
-
-def _principles() -> Any:
-    return (
-        select(
-            func.coalesce(
-                func.array_agg(
-                    aggregate_order_by(WorkingGroupPrinciple.principle_code, WorkingGroupPrinciple.principle_code)
-                ),
-                literal_column("'{}'::varchar[]"),
-            )
-        )
-        .where(WorkingGroupPrinciple.working_group_id == WorkingGroup.id)
-        .scalar_subquery()
-        .label("guiding_principles")
-    )
-
-
-def _current_chairs(today: date) -> Any:
-    chair = func.jsonb_build_object(
-        "post_id",
-        WorkingGroupPost.id,
-        "entity",
-        func.jsonb_build_object("id", ChairEntity.id, "acronym", ChairEntity.acronym, "name", ChairEntity.name),
-        "start_date",
-        WorkingGroupPost.start_date,
-    )
-    return (
-        select(
-            func.coalesce(
-                func.jsonb_agg(aggregate_order_by(chair, WorkingGroupPost.start_date, WorkingGroupPost.id)),
-                literal_column("'[]'::jsonb"),
-                type_=JSONB,
-            )
-        )
-        .select_from(WorkingGroupPost)
-        .join(ChairEntity, ChairEntity.id == WorkingGroupPost.entity_id)
-        .where(
-            WorkingGroupPost.working_group_id == WorkingGroup.id,
-            WorkingGroupPost.kind == PostKind.CHAIR,
-            post_active_on(today),
-        )
-        .scalar_subquery()
-        .label("current_chairs")
-    )
-
-
-def _select_groups(today: date) -> Select[Any]:
-    return (
-        select(
-            WorkingGroup.id,
-            WorkingGroup.network_id,
-            WorkingGroup.name,
-            WorkingGroup.slug,
-            WorkingGroup.terms_of_reference,
-            _objectives(),
-            _principles(),
-            WorkingGroup.sdg_targets,
-            WorkingGroup.status,
-            WorkingGroup.activated_on,
-            WorkingGroup.closed_on,
-            WorkingGroup.close_reason,
-            func.jsonb_build_object(
-                "id", Secretariat.id, "acronym", Secretariat.acronym, "name", Secretariat.name
-            ).label("secretariat"),
-            WorkingGroup.secretariat_entity_id.is_(None).label("secretariat_is_coordinator"),
-            WorkingGroup.established_by_meeting_id,
-            _current_chairs(today),
-            WorkingGroup.is_demo,
-            WorkingGroup.created_at,
-            WorkingGroup.updated_at,
-            WorkingGroup.version,
-        )
-        .join(Network, Network.id == WorkingGroup.network_id)
-        .join(
-            Secretariat,
-            Secretariat.id == func.coalesce(WorkingGroup.secretariat_entity_id, Network.coordinator_entity_id),
-        )
-    )
+)
 
 
 async def get_group_row(
     conn: AsyncConnection | AsyncSession, group_id: uuid.UUID, *, today: date
 ) -> dict[str, Any] | None:
-    row = (await conn.execute(_select_groups(today).where(WorkingGroup.id == group_id))).mappings().first()
+    query = _SELECT_GROUPS.where(WorkingGroup.id == group_id)
+    row = (await conn.execute(query, {CHAIRS_ON.key: today})).mappings().first()
     return dict(row) if row is not None else None
 
 
@@ -153,8 +62,13 @@ def _holds_post(kind: PostKind, entity_id: uuid.UUID, today: date) -> Any:
 
 
 def groups_query(filters: GroupFilters, *, today: date) -> Select[Any]:
-    """Working groups matching the list's filters, in id order: the list pages it, an export streams it."""
-    query = _select_groups(today)
+    """Working groups matching the list's filters, in id order (their chairs those of ``today``):
+    the list pages it, an export streams it."""
+    return _filtered_groups(filters, today).params({CHAIRS_ON.key: today})
+
+
+def _filtered_groups(filters: GroupFilters, today: date) -> Select[Any]:
+    query = _SELECT_GROUPS
     if filters.network_id is not None:
         query = query.where(WorkingGroup.network_id == filters.network_id)
     if filters.status is not None:
@@ -174,23 +88,15 @@ def groups_query(filters: GroupFilters, *, today: date) -> Select[Any]:
 
 
 async def list_group_rows(conn: AsyncConnection, page: PageRequest, filters: GroupFilters, *, today: date) -> Page:
-    query = groups_query(filters, today=today)
+    query = _filtered_groups(filters, today)
     if page.after is not None:
         query = query.where(WorkingGroup.id > page.after)
-    result = await conn.execute(query.limit(page.limit + 1))
+    result = await conn.execute(query.limit(page.limit + 1), {CHAIRS_ON.key: today})
     return page_from_rows([dict(r) for r in result.mappings()], page.limit)
 
 
 def _select_posts() -> Select[Any]:
-    return select(
-        WorkingGroupPost.id,
-        WorkingGroupPost.working_group_id,
-        WorkingGroupPost.kind,
-        func.jsonb_build_object("id", Entity.id, "acronym", Entity.acronym, "name", Entity.name).label("entity"),
-        WorkingGroupPost.start_date,
-        WorkingGroupPost.end_date,
-        WorkingGroupPost.end_reason,
-    ).join(Entity, Entity.id == WorkingGroupPost.entity_id)
+    return select(*_POST_COLUMNS).join(Entity, Entity.id == WorkingGroupPost.entity_id)
 
 
 async def get_post_row(conn: AsyncConnection | AsyncSession, post_id: uuid.UUID) -> dict[str, Any] | None:

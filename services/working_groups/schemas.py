@@ -1,13 +1,25 @@
 import uuid
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, field_validator
+from sqlalchemy import Date, bindparam, func, literal_column, or_, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.orm import aliased
 
 from services.dates import RegistryDate
+from services.entities.models import Entity
 from services.entities.schemas import EntityRef
 from services.schemas import InputModel, OutputModel
-from services.working_groups.models import PostKind, WorkingGroupStatus
+from services.shapes import From, json_array, json_object
+from services.working_groups.models import (
+    PostKind,
+    WorkingGroup,
+    WorkingGroupObjective,
+    WorkingGroupPost,
+    WorkingGroupPrinciple,
+    WorkingGroupStatus,
+)
 
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
 Objective = Annotated[int, Field(ge=1, le=23)]
@@ -75,39 +87,91 @@ class PostEnd(InputModel):
     reason: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
 
 
+Secretariat = aliased(Entity, name="secretariat_entity")  # joined by the repository
+ChairEntity = aliased(Entity, name="chair_entity")
+# The day the current chairs are read for: the caller binds it (repository.get_group_row).
+CHAIRS_ON = bindparam("chairs_on", type_=Date)
+
+
+def post_active_on(day: Any) -> Any:
+    """The condition "this post is held on ``day``" (a date or a bound parameter)."""
+    return (WorkingGroupPost.start_date <= day) & or_(
+        WorkingGroupPost.end_date.is_(None), WorkingGroupPost.end_date >= day
+    )
+
+
 class ChairRef(OutputModel):
-    post_id: uuid.UUID
-    entity: EntityRef
-    start_date: RegistryDate
+    post_id: Annotated[uuid.UUID, From(WorkingGroupPost.id)]
+    entity: Annotated[EntityRef, From(json_object(EntityRef, ChairEntity))]
+    start_date: Annotated[RegistryDate, From(WorkingGroupPost.start_date)]
+
+
+_OBJECTIVES = (
+    select(
+        func.coalesce(
+            func.array_agg(
+                aggregate_order_by(WorkingGroupObjective.objective_number, WorkingGroupObjective.objective_number)
+            ),
+            literal_column("'{}'::smallint[]"),
+        )
+    )
+    .where(WorkingGroupObjective.working_group_id == WorkingGroup.id)
+    .scalar_subquery()
+)
+_PRINCIPLES = (
+    select(
+        func.coalesce(
+            func.array_agg(
+                aggregate_order_by(WorkingGroupPrinciple.principle_code, WorkingGroupPrinciple.principle_code)
+            ),
+            literal_column("'{}'::varchar[]"),
+        )
+    )
+    .where(WorkingGroupPrinciple.working_group_id == WorkingGroup.id)
+    .scalar_subquery()
+)
+# The chairs on CHAIRS_ON, longest-serving first.
+_CURRENT_CHAIRS = (
+    select(json_array(json_object(ChairRef), WorkingGroupPost.start_date, WorkingGroupPost.id))
+    .select_from(WorkingGroupPost)
+    .join(ChairEntity, ChairEntity.id == WorkingGroupPost.entity_id)
+    .where(
+        WorkingGroupPost.working_group_id == WorkingGroup.id,
+        WorkingGroupPost.kind == PostKind.CHAIR,
+        post_active_on(CHAIRS_ON),
+    )
+    .scalar_subquery()
+)
 
 
 class WorkingGroupOut(OutputModel):
-    id: uuid.UUID
-    network_id: uuid.UUID
-    name: str
-    slug: str
-    terms_of_reference: str | None
-    gcm_objectives: list[int]
-    guiding_principles: list[str]
-    sdg_targets: list[str]
-    status: WorkingGroupStatus
-    activated_on: date | None
-    closed_on: date | None
-    close_reason: str | None
-    secretariat: EntityRef
-    secretariat_is_coordinator: bool
-    established_by_meeting_id: uuid.UUID | None
-    current_chairs: list[ChairRef]
-    is_demo: bool
-    created_at: datetime
-    updated_at: datetime
+    id: Annotated[uuid.UUID, From(WorkingGroup.id)]
+    network_id: Annotated[uuid.UUID, From(WorkingGroup.network_id)]
+    name: Annotated[str, From(WorkingGroup.name)]
+    slug: Annotated[str, From(WorkingGroup.slug)]
+    terms_of_reference: Annotated[str | None, From(WorkingGroup.terms_of_reference)]
+    gcm_objectives: Annotated[list[int], From(_OBJECTIVES)]
+    guiding_principles: Annotated[list[str], From(_PRINCIPLES)]
+    sdg_targets: Annotated[list[str], From(WorkingGroup.sdg_targets)]
+    status: Annotated[WorkingGroupStatus, From(WorkingGroup.status)]
+    activated_on: Annotated[date | None, From(WorkingGroup.activated_on)]
+    closed_on: Annotated[date | None, From(WorkingGroup.closed_on)]
+    close_reason: Annotated[str | None, From(WorkingGroup.close_reason)]
+    # Its own secretariat, or the network's coordinator when it has none.
+    secretariat: Annotated[EntityRef, From(json_object(EntityRef, Secretariat))]
+    secretariat_is_coordinator: Annotated[bool, From(WorkingGroup.secretariat_entity_id.is_(None))]
+    established_by_meeting_id: Annotated[uuid.UUID | None, From(WorkingGroup.established_by_meeting_id)]
+    current_chairs: Annotated[list[ChairRef], From(_CURRENT_CHAIRS)]
+    is_demo: Annotated[bool, From(WorkingGroup.is_demo)]
+    created_at: Annotated[datetime, From(WorkingGroup.created_at)]
+    updated_at: Annotated[datetime, From(WorkingGroup.updated_at)]
 
 
 class PostOut(OutputModel):
-    id: uuid.UUID
-    working_group_id: uuid.UUID
-    kind: PostKind
-    entity: EntityRef
-    start_date: date
-    end_date: date | None
-    end_reason: str | None
+    id: Annotated[uuid.UUID, From(WorkingGroupPost.id)]
+    working_group_id: Annotated[uuid.UUID, From(WorkingGroupPost.working_group_id)]
+    kind: Annotated[PostKind, From(WorkingGroupPost.kind)]
+    entity: Annotated[EntityRef, From(json_object(EntityRef, Entity))]  # joined on entity_id
+    start_date: Annotated[date, From(WorkingGroupPost.start_date)]
+    end_date: Annotated[date | None, From(WorkingGroupPost.end_date)]
+    end_reason: Annotated[str | None, From(WorkingGroupPost.end_reason)]
