@@ -18,9 +18,18 @@ from typing import Any
 import uvicorn
 from sqlalchemy import make_url
 
+from api.app import create_app
 from api.operations_cli import add_operations_commands
+from services.api_keys.service import create_bootstrap_admin_key
+from services.database import create_database, dispose_database, get_database
+from services.events.service import continue_feed_after_restore
 from services.observability.logs import configure_logging
+from services.seed import load_initial_data
 from services.settings import Settings, get_settings, use_settings
+from services.unit_of_work import unit_of_work
+from worker.main import start_broker
+from worker.observability import serving_metrics
+from worker.scheduler import run_scheduler
 
 logger = logging.getLogger("registry")
 
@@ -41,16 +50,13 @@ def migrate(settings: Settings, *, demo_by_default: bool) -> None:
     from alembic import command
 
     from migrations.config import alembic_config
-    from services.database import create_database
-    from services.events.service import continue_feed_after_restore
-    from services.seed import load_initial_data
 
     command.upgrade(alembic_config(settings.database_url), "head")
 
     async def seed() -> None:
         database = create_database(settings)
         try:
-            async with database.session() as session:
+            async with unit_of_work(database=database) as session:
                 offset = await continue_feed_after_restore(session)
             if offset is not None:
                 logger.warning(
@@ -68,13 +74,11 @@ def migrate(settings: Settings, *, demo_by_default: bool) -> None:
 
 def create_admin_key(settings: Settings, *, name: str, only_if_none: bool) -> str | None:
     """A new admin API key (``None`` when ``only_if_none`` and one is active already)."""
-    from services.api_keys.service import create_bootstrap_admin_key
-    from services.database import create_database
 
     async def create() -> str | None:
         database = create_database(settings)
         try:
-            async with database.session() as session:
+            async with unit_of_work(database=database) as session:
                 return await create_bootstrap_admin_key(session, name=name, only_if_none=only_if_none)
         finally:
             await database.dispose()
@@ -117,8 +121,6 @@ def command_run(args: argparse.Namespace) -> None:
     first_key = create_admin_key(settings, name="first admin key (registry run)", only_if_none=True)
     if first_key is not None:
         _print_key(first_key, why="The registry's first admin API key:")
-    from api.app import create_app
-
     app = create_app(run_worker_in_process=True, metrics_port=settings.api_metrics_port)
     base = f"http://{settings.host}:{settings.port}"
     metrics = (
@@ -192,8 +194,6 @@ def _serve(app: Any, settings: Settings, *, drain_seconds: float, **options: Any
 def command_serve(args: argparse.Namespace) -> None:
     """The API alone (production: workers and the scheduler run as their own processes)."""
     settings = get_settings()
-    from api.app import create_app
-
     _serve(
         create_app(metrics_port=settings.api_metrics_port),
         settings,
@@ -224,10 +224,8 @@ def command_create_admin_key(args: argparse.Namespace) -> None:
 
 def command_scheduler(args: argparse.Namespace) -> None:
     """The scheduler alone; run exactly one (extra ones wait as standbys)."""
-    from worker.observability import serving_metrics
-    from worker.scheduler import run_scheduler
-
     settings = get_settings()
+    start_broker(settings)  # the scheduler hands work to the workers
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -254,7 +252,7 @@ def command_worker(args: argparse.Namespace) -> None:
         for stale in directory.glob("*.db"):  # an earlier run's values
             stale.unlink()
     environment = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
-    command = [sys.executable, "-m", "dramatiq", "worker.main"]
+    command = [sys.executable, "-m", "dramatiq", "worker.main:setup"]
     if args.processes:
         command += ["--processes", str(args.processes)]
     if args.threads:
@@ -327,19 +325,18 @@ def command_import(args: argparse.Namespace) -> None:
 
     from services import context
     from services.auth.authenticator import Authenticator
-    from services.database import dispose_database, get_database
     from services.errors import DomainError
     from services.imports.flow import ImportReport, import_rows
     from services.imports.kinds import KINDS
     from services.imports.reading import ImportFileError, read_file
     from services.principals import SYSTEM_IMPORT, Principal
-    from worker.events import unit_of_work
 
     class Undo(Exception):
         """Leaves the unit of work without committing."""
 
     kind = KINDS[args.kind]
     settings, server = _with_embedded_database(get_settings())  # DATABASE_URL, or make run's database
+    start_broker(settings)  # the import's events: the relay is nudged once it commits
     import_id = f"import-{uuid.uuid4()}"
 
     async def run() -> tuple[ImportReport, Principal]:
