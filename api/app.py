@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import dramatiq
 from fastapi import FastAPI
 
 from api import (
@@ -38,8 +39,11 @@ from api.planned import refuse_skipped_dependencies
 from services.api_keys.authenticator import Authenticator
 from services.database import dispose_database
 from services.settings import get_settings
+from worker.broker import boot_actors_here
 from worker.events import settle_relay_nudges
+from worker.main import start_broker
 from worker.observability import serving_metrics
+from worker.scheduler import run_scheduler
 
 logger = logging.getLogger("api")
 
@@ -54,14 +58,8 @@ Errors are RFC 9457 `application/problem+json`. Reads return an `ETag`; updates 
 
 
 @asynccontextmanager
-async def _in_process_worker(app: FastAPI) -> AsyncIterator[None]:
-    """Run Dramatiq workers and the scheduler inside this process (``registry run``)."""
-    import dramatiq
-
-    from worker.broker import boot_actors_here
-    from worker.main import broker
-    from worker.scheduler import run_scheduler
-
+async def _in_process_worker(broker: dramatiq.Broker) -> AsyncIterator[None]:
+    """Run Dramatiq workers on ``broker`` and the scheduler inside this process (``registry run``)."""
     boot_actors_here(broker)
     worker = dramatiq.Worker(broker, worker_threads=get_settings().worker_threads, worker_timeout=100)
     worker.start()
@@ -82,10 +80,12 @@ def create_app(*, run_worker_in_process: bool = False, metrics_port: int = 0) ->
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The API sends messages (the relay's nudges, after its units of work commit).
+        broker = start_broker()
         async with contextlib.AsyncExitStack() as stack:
             await stack.enter_async_context(serving_metrics(metrics_port, everything=run_worker_in_process))
             if run_worker_in_process:
-                await stack.enter_async_context(_in_process_worker(app))
+                await stack.enter_async_context(_in_process_worker(broker))
             # Everything built so far (routes, schemas, mappers: about 180,000 objects) lives
             # as long as the process: kept out of the collector's full passes. A full pass
             # over them took 200 ms on a busy 2-core machine, every request in flight stalled.

@@ -15,7 +15,7 @@ from services.errors import DomainError, InvalidInput, PreconditionFailed, Unaut
 from services.pagination import PAGE_CURSOR_PATTERN, PageRequest, decode_cursor
 from services.principals import Principal
 from services.settings import get_settings
-from worker.events import unit_of_work
+from services.unit_of_work import unit_of_work
 
 logger = logging.getLogger("api")
 
@@ -27,9 +27,9 @@ bearer = HTTPBearer(
 
 
 async def write_session() -> AsyncIterator[AsyncSession]:
-    """The request's unit of work (committed before the response is sent; the relay nudged
-    in the background if the request recorded events)."""
-    async with unit_of_work(nudge_in_background=True) as session:
+    """The request's unit of work (committed before the response is sent; the after-commit
+    hooks, the relay's nudge, run in the background)."""
+    async with unit_of_work(background=True) as session:
         yield session
 
 

@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.negotiation import CSV, JSON, negotiate
 from api.openapi import DESCRIPTIONS
-from services.database import get_database
 from services.errors import InvalidInput
 from services.export import NDJSON_MEDIA_TYPE, Connector, ExportSource, export_chunks
+from services.unit_of_work import read_only_snapshot
 
 NDJSON = NDJSON_MEDIA_TYPE
 PAGE_PARAMETERS = ("limit", "cursor")
@@ -28,10 +28,8 @@ async def snapshot_read() -> AsyncIterator[AsyncConnection]:
     """A connection of its own (the request's is released before the body streams), in one
     read-only repeatable-read transaction: the export is one consistent snapshot. Read-only
     transactions take no transaction id, so a long export holds back no change-feed reader."""
-    async with get_database().connect() as conn:
-        await conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
-        async with conn.begin():
-            yield conn
+    async with read_only_snapshot() as conn:
+        yield conn
 
 
 # How an export reaches the database: ``app.state.export_connector`` when set (the tests

@@ -118,13 +118,16 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A unit of work: commits once when the block ends, rolls back on error."""
+        """A transaction: commits once when the block ends, rolls back on error. Only
+        ``services.unit_of_work`` opens one (with the process's after-commit hooks); tests
+        commit their fixtures' rows through it directly."""
         async with self.write_turns.turn(), self.sessions() as session, session.begin():
             yield session
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        """An autocommit connection of the read pool, for one or a few statements.
+        """An autocommit connection of the read pool, for one or a few reads (a one-statement
+        write goes through ``services.unit_of_work.autocommit_write``, on the same pool).
 
         A read that ends while others wait for their turn hands its connection to the next
         one instead of returning it to the pool: under load a read then skips the pool's
@@ -159,8 +162,8 @@ class Database:
 
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
-        """A connection of the write pool whose transaction the caller runs itself (an
-        export's read-only snapshot), taking its turn like a session."""
+        """A connection of the write pool whose transaction the caller runs itself, taking its
+        turn like a session: ``services.unit_of_work.read_only_snapshot`` only."""
         async with self.write_turns.turn(), self.engine.connect() as connection:
             yield connection
 

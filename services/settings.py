@@ -190,6 +190,8 @@ def get_settings() -> Settings:
 
 def use_settings(settings: Settings) -> None:
     """Replace the process-wide settings (the CLI, once it has started an embedded
-    database; the tests). Call before anything has built an engine or broker."""
+    database; the tests). Importing a module builds nothing: a process's engines and broker
+    are built as it starts (its first unit of work or read, ``worker.main.start_broker``),
+    from the settings in force then."""
     global _settings
     _settings = settings

@@ -13,6 +13,7 @@ from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
 from services.settings import Settings, use_settings
+from worker.main import start_broker
 
 # Parallel runs use their own (TEST_DATABASE_NAME), and so does each pytest-xdist worker.
 TEST_DATABASE = os.environ.get("TEST_DATABASE_NAME", "registry_test") + (
@@ -42,7 +43,7 @@ def database_url(name: str) -> str:
 
 
 TEST_DATABASE_URL = database_url(TEST_DATABASE)
-# Before anything builds an engine or a broker: the in-memory broker, the test database.
+# The test process's settings: the in-memory broker, the test database.
 use_settings(
     Settings(
         database_url=TEST_DATABASE_URL,
@@ -57,6 +58,9 @@ use_settings(
         webhook_timeout_seconds=5.0,
     )
 )
+# The test process starts as any process that writes does: its (in-memory) broker built, the
+# actors bound to it, the relay nudge registered to run after every unit of work commits.
+start_broker()
 
 
 async def recreate_database(name: str) -> None:

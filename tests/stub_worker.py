@@ -5,8 +5,10 @@ from collections.abc import Callable
 
 import dramatiq
 
+from worker.actors import bound_broker
 from worker.broker import boot_actors_here
-from worker.main import broker
+
+broker = bound_broker()  # the test process's, started by the tests' conftest
 
 
 async def drain(*, threads: int = 1, then: Callable[[], object] | None = None) -> None:

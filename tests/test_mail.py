@@ -18,8 +18,7 @@ from services.principals import SYSTEM
 from services.settings import get_settings, use_settings
 from tests.factories import make_entity, make_membership, make_network
 from tests.smtp_server import smtp_server
-from tests.stub_worker import drain
-from worker.main import broker
+from tests.stub_worker import broker, drain
 
 
 @pytest.fixture

@@ -293,8 +293,8 @@ async def test_filters(client, session, parties):
 
 async def test_the_scheduler_sweep_hands_due_mous_to_the_workers(committed):
     from services.database import get_database
+    from tests.stub_worker import broker
     from worker import scheduler
-    from worker.main import broker
 
     database = get_database()
     async with database.session() as session:

@@ -23,9 +23,8 @@ from services.settings import get_settings, use_settings
 from tests.conftest import committed_admin_key
 from tests.factories import make_network
 from tests.smtp_server import Inbox, smtp_server
-from tests.stub_worker import drain
+from tests.stub_worker import broker, drain
 from tests.webhook_receiver import Receiver
-from worker.main import broker
 
 SMTP_USER = "registry-mailer"
 SMTP_PASSWORD = "s3cret-smtp-Pa55word"

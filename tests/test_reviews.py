@@ -206,8 +206,8 @@ async def test_two_schedulers_open_each_cycle_exactly_once(committed):
 async def test_the_sweep_hands_cycles_to_a_worker(committed):
 
     from services.database import get_database
+    from tests.stub_worker import broker
     from worker import scheduler
-    from worker.main import broker
 
     database = get_database()
     async with database.session() as session:

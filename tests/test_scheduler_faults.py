@@ -18,8 +18,8 @@ from services.leases import lease
 from services.scheduling.models import SchedulerSweep
 from services.scheduling.status import operational_status
 from services.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from tests.stub_worker import broker
 from worker import scheduler
-from worker.main import broker
 
 
 async def _leader_pid(database) -> int | None:

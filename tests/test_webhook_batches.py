@@ -27,9 +27,8 @@ from services.observability.metrics import WEBHOOK_DELIVERIES
 from services.webhooks.delivery import send_batch
 from services.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, webhook_id
 from tests.conftest import committed_admin_key
-from tests.stub_worker import drain
+from tests.stub_worker import broker, drain
 from tests.webhook_receiver import Receiver
-from worker.main import broker
 from worker.webhooks import DELIVERIES_PER_MESSAGE, send_new_deliveries
 
 

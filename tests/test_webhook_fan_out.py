@@ -14,9 +14,8 @@ from api.app import create_app
 from services.database import get_database
 from services.webhooks.models import WebhookDelivery
 from tests.conftest import committed_admin_key
-from tests.stub_worker import drain
+from tests.stub_worker import broker, drain
 from tests.webhook_receiver import Receiver
-from worker.main import broker
 
 ENDPOINTS = {
     # name: (owner, event types)

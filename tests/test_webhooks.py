@@ -17,9 +17,8 @@ from services.events.models import Event
 from services.webhooks.delivery import RETRY_DELAYS, send_delivery
 from services.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.conftest import committed_admin_key
-from tests.stub_worker import drain
+from tests.stub_worker import broker, drain
 from tests.webhook_receiver import Receiver
-from worker.main import broker
 
 
 @pytest.fixture

@@ -11,10 +11,9 @@ from services.database import get_database
 from services.events.models import Event
 from tests.conftest import committed_admin_key
 from tests.factories import make_entity
-from tests.stub_worker import drain
+from tests.stub_worker import broker, drain
 from worker import scheduler
 from worker.events import settle_relay_nudges
-from worker.main import broker
 
 
 def _queued_relays() -> int:

@@ -1,4 +1,5 @@
-"""The Dramatiq broker, chosen by BROKER_URL's scheme; in-memory when it is unset."""
+"""The Dramatiq broker, chosen by BROKER_URL's scheme; in-memory when it is unset. Built when
+a process starts (worker.main.start), never on import."""
 
 from typing import Any
 
@@ -10,7 +11,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import AsyncIO
 
-from services.settings import Settings, get_settings
+from services.settings import Settings
 from worker.observability import Observability
 
 
@@ -35,6 +36,8 @@ class UvloopAsyncIO(AsyncIO):
 
 
 def build_broker(settings: Settings) -> dramatiq.Broker:
+    """A broker for ``settings``, bound to nothing and registered nowhere. Building one
+    connects to nothing (connections open on first send), and starts nothing."""
     url = settings.broker_url
     broker: dramatiq.Broker
     if not url:
@@ -65,8 +68,3 @@ def booted_in_process(broker: dramatiq.Broker) -> bool:
     """Whether this process's actors were booted by ``boot_actors_here`` (``registry run``,
     tests), not by the ``dramatiq`` command: the process set up its own logging then."""
     return bool(getattr(broker, "_registry_booted", False))
-
-
-# Building a broker connects to nothing (connections open on first send), and starts nothing.
-broker = build_broker(get_settings())
-dramatiq.set_broker(broker)

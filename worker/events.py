@@ -1,20 +1,21 @@
-"""Actors for the event log. ``events.relay`` hands committed events on and marks them."""
+"""Actors for the event log. ``events.relay`` hands committed events on and marks them; the
+after-commit hook (``nudge_after_commit``, which each process registers as it starts) asks
+for a relay once a unit of work has recorded events."""
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable
 
-import dramatiq
 from dramatiq.brokers.stub import StubBroker
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import context
-from services.database import get_database
-from services.events.relay import claim_relay_message, publish_batch, release_relay_message
+from services.events.relay import Published, claim_relay_message, publish_batch, release_relay_message
 from services.events.service import PENDING_EVENTS_FLAG
-from worker.broker import broker
+from services.unit_of_work import after_commit, autocommit_write, unit_of_work
+from worker.actors import actor
 from worker.mail import send_mails
 from worker.queueing import message_options
 from worker.webhooks import send_new_deliveries
@@ -22,20 +23,24 @@ from worker.webhooks import send_new_deliveries
 logger = logging.getLogger("worker.events")
 
 
-@dramatiq.actor(actor_name="events.relay", broker=broker, max_retries=3, min_backoff=1000)
+async def _hand_on(published: Published) -> None:
+    # The scheduler re-sends any lost between the relay's commit and the broker.
+    await send_new_deliveries(published.webhook_deliveries)
+    await send_mails(published.email_deliveries)
+
+
+@actor(actor_name="events.relay", max_retries=3, min_backoff=1000)
 async def relay_events() -> None:
     """Publish every pending event, in log order, batch by batch: fan each out to the webhook
     endpoints that want it and hand the deliveries to the workers. Safe to run concurrently
     (rows are claimed with SKIP LOCKED) and repeatedly (published rows are skipped)."""
-    async with get_database().read() as conn:
+    async with autocommit_write() as conn:
         await release_relay_message(conn)  # from here on, events committed next need a new message
     total = 0
     while True:
-        async with get_database().session() as session:
+        async with unit_of_work() as session:
             published = await publish_batch(session)
-        # After commit; the scheduler re-sends any lost between here and the broker.
-        await send_new_deliveries(published.webhook_deliveries)
-        await send_mails(published.email_deliveries)
+            after_commit(session, functools.partial(_hand_on, published))
         total += published.events
         if published.events == 0:
             break
@@ -53,17 +58,17 @@ async def nudge_relay() -> None:
     in-memory broker (one process) needs no such mark."""
     try:
         options = message_options(context.request_id.get())
-        if isinstance(broker, StubBroker):
+        if isinstance(relay_events.bound.broker, StubBroker):
             relay_events.send_with_options(**options)  # in memory: nothing to wait for
             return
-        async with get_database().read() as conn:
+        async with autocommit_write() as conn:
             if not await claim_relay_message(conn, hold_seconds=RELAY_HOLD_SECONDS):
                 return
         await asyncio.to_thread(lambda: relay_events.send_with_options(**options))
     except Exception:  # the write has committed; a broker or database hiccup must not fail the request
         logger.warning("could not nudge the event relay; the scheduler will pick the events up", exc_info=True)
         with contextlib.suppress(Exception):
-            async with get_database().read() as conn:
+            async with autocommit_write() as conn:
                 await release_relay_message(conn)
 
 
@@ -108,17 +113,15 @@ async def settle_relay_nudges() -> None:
         await asyncio.shield(nudges.task)
 
 
-@asynccontextmanager
-async def unit_of_work(*, nudge_in_background: bool = False) -> AsyncIterator[AsyncSession]:
-    """A request's or an actor's unit of work: services flush, this commits once when the
-    block ends, then nudges the relay if events were recorded — so an event an actor or the
+def nudge_after_commit(session: AsyncSession, *, background: bool) -> Awaitable[None] | None:
+    """The after-commit hook (services.unit_of_work) of every process that writes: once a
+    unit of work has recorded events, nudge the relay, so that an event an actor or the
     scheduler writes is relayed as promptly as one a request writes. A request's nudge
-    (``nudge_in_background``) is not waited for: its response goes out at once, and
-    concurrent requests share nudges."""
-    async with get_database().session() as session:
-        yield session
-    if session.info.get(PENDING_EVENTS_FLAG):
-        if nudge_in_background:
-            nudge_relay_soon()
-        else:
-            await nudge_relay()
+    (``background``) is not waited for: its response goes out at once, and concurrent
+    requests share nudges."""
+    if not session.info.get(PENDING_EVENTS_FLAG):
+        return None
+    if background:
+        nudge_relay_soon()
+        return None
+    return nudge_relay()

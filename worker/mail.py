@@ -3,19 +3,17 @@
 import logging
 import uuid
 
-import dramatiq
-
 from services.database import get_database
 from services.mail.models import EmailDelivery
 from services.mail.sender import send_email
 from services.observability.metrics import EMAIL_DELIVERIES
-from worker.broker import broker
+from worker.actors import actor
 from worker.queueing import DELIVERY_ACTOR_OPTIONS, enqueue
 
 logger = logging.getLogger("worker.mail")
 
 
-@dramatiq.actor(actor_name="mail.send", broker=broker, **DELIVERY_ACTOR_OPTIONS, time_limit=90_000)
+@actor(actor_name="mail.send", **DELIVERY_ACTOR_OPTIONS, time_limit=90_000)
 async def send_mail(delivery_id: str) -> None:
     """Send a due e-mail delivery; retries are rows the scheduler hands back."""
     outcome = await send_email(get_database(), uuid.UUID(delivery_id))

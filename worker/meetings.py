@@ -2,18 +2,16 @@
 
 import logging
 
-import dramatiq
-
 from services.clock import clock
 from services.meetings.compliance import alert_overdue_networks
 from services.meetings.service import send_due_reminders
-from worker.broker import broker
-from worker.events import unit_of_work
+from services.unit_of_work import unit_of_work
+from worker.actors import actor
 
 logger = logging.getLogger("worker.meetings")
 
 
-@dramatiq.actor(actor_name="meetings.send_due_reminders", broker=broker, max_retries=5, min_backoff=1000)
+@actor(actor_name="meetings.send_due_reminders", max_retries=5, min_backoff=1000)
 async def send_reminders() -> None:
     """Send every due reminder once (rows are claimed with SKIP LOCKED, marked sent with their event)."""
     while True:
@@ -25,7 +23,7 @@ async def send_reminders() -> None:
             break
 
 
-@dramatiq.actor(actor_name="meetings.check_annual_rule", broker=broker, max_retries=5, min_backoff=1000)
+@actor(actor_name="meetings.check_annual_rule", max_retries=5, min_backoff=1000)
 async def check_annual_rule() -> None:
     """Alert each network whose extended membership has not met within 12 months, once per lapse."""
     async with unit_of_work() as session:

@@ -3,18 +3,16 @@
 import logging
 import uuid
 
-import dramatiq
-
 from services.clock import clock
 from services.mous.service import apply_due_transition, remind_due_reviews
 from services.principals import SYSTEM
-from worker.broker import broker
-from worker.events import unit_of_work
+from services.unit_of_work import unit_of_work
+from worker.actors import actor
 
 logger = logging.getLogger("worker.mous")
 
 
-@dramatiq.actor(actor_name="mous.apply_due_transition", broker=broker, max_retries=5, min_backoff=1000)
+@actor(actor_name="mous.apply_due_transition", max_retries=5, min_backoff=1000)
 async def apply_mou_transition(mou_id: str) -> None:
     """Activate a signed MoU whose effective date has come, or expire one past its end date.
     Idempotent: a MoU already moved (or locked by another worker) is left alone."""
@@ -24,7 +22,7 @@ async def apply_mou_transition(mou_id: str) -> None:
         logger.info("MoU %s %s", mou_id, done)
 
 
-@dramatiq.actor(actor_name="mous.remind_due_reviews", broker=broker, max_retries=5, min_backoff=1000)
+@actor(actor_name="mous.remind_due_reviews", max_retries=5, min_backoff=1000)
 async def remind_reviews() -> None:
     """Remind the parties of MoU reviews falling due (once per review date)."""
     async with unit_of_work() as session:

@@ -35,6 +35,7 @@ from services.observability.metrics import (
     sweep_clock,
 )
 from services.settings import get_settings
+from worker.actors import bound_broker
 
 logger = logging.getLogger("worker.observability")
 
@@ -184,8 +185,7 @@ async def serving_metrics(port: int, *, everything: bool) -> AsyncIterator[None]
         return
     collectors: list[Collector] = [PoolCollector(pools)]
     if everything:
-        from worker.broker import broker
-
+        broker = bound_broker()  # the process has started its broker (worker.main.start_broker)
         loop = asyncio.get_running_loop()
         collectors += [DatabaseCollector(loop, read_database_gauges, lambda: queue_depths(broker)), sweep_clock]
     server = MetricsServer(host=get_settings().metrics_host, port=port, collectors=collectors)

@@ -9,12 +9,12 @@ import logging
 import uuid
 from typing import Any
 
-import dramatiq
-
 from services.clock import clock
-from services.database import get_database, is_outage
+from services.database import is_outage
 from services.leases import Queued, claim_due_for_queue, mark_queued, unmark_queued
 from services.settings import get_settings
+from services.unit_of_work import unit_of_work
+from worker.actors import DeclaredActor
 
 logger = logging.getLogger("worker.queueing")
 
@@ -50,7 +50,7 @@ def _batches(queued: list[Queued], per_message: int) -> list[tuple[list[uuid.UUI
     return batches
 
 
-def _send_each(actor: dramatiq.Actor[Any, Any], queued: list[Queued], per_message: int) -> tuple[int, Exception | None]:
+def _send_each(actor: DeclaredActor[..., Any], queued: list[Queued], per_message: int) -> tuple[int, Exception | None]:
     sent = 0
     for delivery_ids, request_id in _batches(queued, per_message):
         try:
@@ -68,7 +68,7 @@ def _send_each(actor: dramatiq.Actor[Any, Any], queued: list[Queued], per_messag
 
 
 async def enqueue(
-    actor: dramatiq.Actor[Any, Any],
+    actor: DeclaredActor[..., Any],
     model: Any,
     delivery_ids: list[uuid.UUID] | None = None,
     *,
@@ -81,8 +81,7 @@ async def enqueue(
     if delivery_ids is not None and not delivery_ids:
         return 0
     hold = get_settings().delivery_queue_hold_seconds
-    database = get_database()
-    async with database.session() as session:
+    async with unit_of_work() as session:
         if delivery_ids is None:
             marked = await claim_due_for_queue(session, model, now=clock.now(), hold_seconds=hold)
         else:
@@ -90,17 +89,16 @@ async def enqueue(
     return await send_marked(actor, model, marked, per_message=per_message)
 
 
-async def send_marked(actor: dramatiq.Actor[Any, Any], model: Any, marked: list[Queued], *, per_message: int) -> int:
+async def send_marked(actor: DeclaredActor[..., Any], model: Any, marked: list[Queued], *, per_message: int) -> int:
     """The messages for deliveries marked queued already (committed): ``per_message`` each.
     Returns how many deliveries were sent; raises when the broker refused some (those are
     unmarked first, so that the next sweep sends them)."""
     if not marked:
         return 0
-    database = get_database()
     sent, error = await asyncio.to_thread(_send_each, actor, marked, per_message)
     if error is not None:
         try:
-            async with database.session() as session:
+            async with unit_of_work() as session:
                 await unmark_queued(session, model, [delivery_id for delivery_id, _ in marked[sent:]])
         except Exception:  # the marks lapse by themselves
             logger.warning("could not unmark %d deliveries the broker refused", len(marked) - sent, exc_info=True)

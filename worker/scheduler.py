@@ -13,10 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import dramatiq
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.clock import clock
 from services.database import Database, get_database, is_outage
@@ -28,7 +26,9 @@ from services.observability.metrics import sweep_clock
 from services.scheduling import repository as leadership
 from services.scheduling.repository import SweepRunRecord
 from services.settings import get_settings
-from worker.events import relay_events, unit_of_work
+from services.unit_of_work import session_lock_connections, unit_of_work
+from worker.actors import DeclaredActor
+from worker.events import relay_events
 from worker.mail import send_mails
 from worker.meetings import check_annual_rule, send_reminders
 from worker.mous import apply_mou_transition, remind_reviews
@@ -90,7 +90,7 @@ async def sweep_due_reminders() -> None:
         await asyncio.to_thread(send_reminders.send)
 
 
-def sending(actor: dramatiq.Actor[Any, Any], name: str) -> Callable[[], Awaitable[None]]:
+def sending(actor: DeclaredActor[..., Any], name: str) -> Callable[[], Awaitable[None]]:
     """A sweep that hands ``actor`` one message: for work the actor finds due by itself."""
 
     async def sweep() -> None:
@@ -149,7 +149,7 @@ async def run_sweeps(last_run: dict[str, float] | None = None, *, scheduler_id: 
         runs.append(SweepRunRecord(name, started, seconds, failed))
     if runs:
         try:
-            async with get_database().session() as session:
+            async with unit_of_work() as session:
                 await leadership.record_sweep_runs(session, scheduler_id=scheduler_id, runs=runs)
         except Exception:  # an operator's view; the sweeps themselves have run
             logger.warning("could not record the sweeps' last runs", exc_info=True)
@@ -186,7 +186,7 @@ class _Scheduler:
         async with asyncio.timeout(self.cutoff):
             lock_pid = await leadership.backend_pid(connection)
         if self.unlogged_end is not None:
-            async with asyncio.timeout(self.cutoff), self.database.session() as session:
+            async with asyncio.timeout(self.cutoff), unit_of_work(database=self.database) as session:
                 await leadership.finish_sweep(session, self.unlogged_end[0], at=self.unlogged_end[1])
             self.unlogged_end = None
         leading = False
@@ -207,7 +207,7 @@ class _Scheduler:
             await leadership.release(connection)
 
     async def _wait_for_others(self, stop: asyncio.Event) -> None:
-        async with asyncio.timeout(self.cutoff), self.database.session() as session:
+        async with asyncio.timeout(self.cutoff), unit_of_work(database=self.database) as session:
             wait = await leadership.seconds_until_others_stop(
                 session, scheduler_id=self.scheduler_id, sweep_timeout=self.cutoff
             )
@@ -217,7 +217,7 @@ class _Scheduler:
 
     async def _fenced_sweep(self, lock_pid: int) -> None:
         """One sweep, logged only if the lock is still ours as it starts, and cut off in time."""
-        async with asyncio.timeout(self.cutoff), self.database.session() as session:
+        async with asyncio.timeout(self.cutoff), unit_of_work(database=self.database) as session:
             sweep_id = await leadership.start_sweep(session, scheduler_id=self.scheduler_id, lock_pid=lock_pid)
         if sweep_id is None:
             raise LeadershipLost()
@@ -227,7 +227,7 @@ class _Scheduler:
         except TimeoutError:
             logger.error("a sweep ran past %.0f s and was cut off; the next one carries on", self.cutoff)
         self.unlogged_end = (sweep_id, datetime.now(UTC))
-        async with asyncio.timeout(self.cutoff), self.database.session() as session:
+        async with asyncio.timeout(self.cutoff), unit_of_work(database=self.database) as session:
             await leadership.finish_sweep(session, sweep_id)
             if time.monotonic() - self.pruned_at > HOURLY:
                 self.pruned_at = time.monotonic()
@@ -263,11 +263,10 @@ async def run_scheduler(
         scheduler_id=scheduler_id or new_scheduler_id(),
     )
     # Never pooled: closing this connection, on any error, releases the lock.
-    lock_engine = create_async_engine(scheduler.database.engine.url, poolclass=NullPool)
-    try:
+    async with session_lock_connections(database=scheduler.database) as lock_connection:
         while not stop.is_set():
             try:
-                async with lock_engine.connect() as connection:
+                async with lock_connection() as connection:
                     await scheduler.lead(connection, stop)
             except LeadershipLost:
                 logger.error("scheduler %s lost the leader lock and stopped sweeping", scheduler.scheduler_id)
@@ -279,5 +278,3 @@ async def run_scheduler(
                     exc_info=not is_outage(error),  # an outage is expected; anything else is a bug
                 )
             await _await_stop(stop, scheduler.interval)
-    finally:
-        await lock_engine.dispose()

@@ -3,15 +3,13 @@
 import logging
 import uuid
 
-import dramatiq
-
 from services import context
 from services.database import get_database
 from services.leases import Queued
 from services.observability.metrics import ENDPOINTS_DISABLED, WEBHOOK_DELIVERIES
 from services.webhooks.delivery import send_batch
 from services.webhooks.models import WebhookDelivery
-from worker.broker import broker
+from worker.actors import actor
 from worker.queueing import DELIVERY_ACTOR_OPTIONS, enqueue, send_marked
 
 logger = logging.getLogger("worker.webhooks")
@@ -24,7 +22,7 @@ logger = logging.getLogger("worker.webhooks")
 DELIVERIES_PER_MESSAGE = 10
 
 
-@dramatiq.actor(actor_name="webhooks.deliver", broker=broker, **DELIVERY_ACTOR_OPTIONS, time_limit=60_000)
+@actor(actor_name="webhooks.deliver", **DELIVERY_ACTOR_OPTIONS, time_limit=60_000)
 async def deliver_webhooks(delivery_ids: list[str] | str) -> None:
     """Attempt the due ones among a batch of deliveries (each a no-op when it is not due,
     done, or leased by another worker). Retries are rows with a due time that the scheduler
@@ -32,7 +30,6 @@ async def deliver_webhooks(delivery_ids: list[str] | str) -> None:
     itself waits). A single id is a message sent before batches."""
     ids = [delivery_ids] if isinstance(delivery_ids, str) else delivery_ids
     sent = await send_batch(get_database(), [uuid.UUID(i) for i in ids])
-    disabled: list[str | None] = []
     for one in sent:
         token = context.request_id.set(one.request_id)  # each line under its own delivery's request id
         try:
@@ -40,17 +37,8 @@ async def deliver_webhooks(delivery_ids: list[str] | str) -> None:
         finally:
             context.request_id.reset(token)
         WEBHOOK_DELIVERIES.labels(one.outcome).inc()
-        if one.outcome == "disabled":
+        if one.outcome == "disabled":  # webhook_endpoint.disabled recorded: its unit of work nudged the relay
             ENDPOINTS_DISABLED.inc()
-            disabled.append(one.request_id)
-    if disabled:  # webhook_endpoint.disabled was recorded: its owner hears now, not at the next sweep
-        from worker.events import nudge_relay  # worker.events imports this module
-
-        token = context.request_id.set(disabled[0])
-        try:
-            await nudge_relay()
-        finally:
-            context.request_id.reset(token)
 
 
 async def send_new_deliveries(marked: list[Queued]) -> int:

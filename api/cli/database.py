@@ -7,7 +7,12 @@ import asyncio
 import logging
 from typing import Any
 
+from services.api_keys.service import create_bootstrap_admin_key
+from services.database import create_database
+from services.events.service import continue_feed_after_restore
+from services.seed import load_initial_data
 from services.settings import Settings, get_settings, use_settings
+from services.unit_of_work import unit_of_work
 
 logger = logging.getLogger("registry")
 
@@ -17,16 +22,13 @@ def migrate(settings: Settings, *, demo_by_default: bool) -> None:
     from alembic import command
 
     from migrations.config import alembic_config
-    from services.database import create_database
-    from services.events.service import continue_feed_after_restore
-    from services.seed import load_initial_data
 
     command.upgrade(alembic_config(settings.database_url), "head")
 
     async def seed() -> None:
         database = create_database(settings)
         try:
-            async with database.session() as session:
+            async with unit_of_work(database=database) as session:
                 offset = await continue_feed_after_restore(session)
             if offset is not None:
                 logger.warning(
@@ -44,13 +46,11 @@ def migrate(settings: Settings, *, demo_by_default: bool) -> None:
 
 def create_admin_key(settings: Settings, *, name: str, only_if_none: bool) -> str | None:
     """A new admin API key (``None`` when ``only_if_none`` and one is active already)."""
-    from services.api_keys.service import create_bootstrap_admin_key
-    from services.database import create_database
 
     async def create() -> str | None:
         database = create_database(settings)
         try:
-            async with database.session() as session:
+            async with unit_of_work(database=database) as session:
                 return await create_bootstrap_admin_key(session, name=name, only_if_none=only_if_none)
         finally:
             await database.dispose()

@@ -4,33 +4,33 @@ nothing."""
 import argparse
 import asyncio
 import sys
+import uuid
+from pathlib import Path
 
 from api.cli.database import with_embedded_database
+from services import context
+from services.api_keys.authenticator import Authenticator
+from services.database import dispose_database, get_database
+from services.errors import DomainError
+from services.imports.flow import ImportReport, import_rows
+from services.imports.kinds import KINDS
+from services.imports.reading import ImportFileError, read_file
+from services.principals import SYSTEM_IMPORT, Principal
 from services.settings import get_settings
+from services.unit_of_work import unit_of_work
+from worker.main import start_broker
 
 
 def command_import(args: argparse.Namespace) -> None:
     """Import entities, memberships or working-group seats from a CSV file, all or nothing."""
-    import uuid
-    from pathlib import Path
-
-    from tqdm import tqdm
-
-    from services import context
-    from services.api_keys.authenticator import Authenticator
-    from services.database import dispose_database, get_database
-    from services.errors import DomainError
-    from services.imports.flow import ImportReport, import_rows
-    from services.imports.kinds import KINDS
-    from services.imports.reading import ImportFileError, read_file
-    from services.principals import SYSTEM_IMPORT, Principal
-    from worker.events import unit_of_work
+    from tqdm import tqdm  # only on a terminal: not loaded for the other commands
 
     class Undo(Exception):
         """Leaves the unit of work without committing."""
 
     kind = KINDS[args.kind]
     settings, server = with_embedded_database(get_settings())  # DATABASE_URL, or make run's database
+    start_broker(settings)  # the import's events: the relay is nudged once it commits
     import_id = f"import-{uuid.uuid4()}"
 
     async def run() -> tuple[ImportReport, Principal]:

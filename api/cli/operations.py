@@ -15,6 +15,11 @@ from sqlalchemy import make_url, select, text
 from services import context
 from services.principals import Principal, Role
 from services.settings import Settings, get_settings
+from services.unit_of_work import unit_of_work
+from worker.actors import declared_actors
+from worker.broker import build_broker
+from worker.main import start_broker  # and with it every actor module, so every queue
+from worker.observability import queue_depths
 
 # Who the audit log names for a replay made from the command line.
 OPERATOR = Principal(id="system:registry-cli", role=Role.SYSTEM)
@@ -59,13 +64,7 @@ def _migration_head() -> str | None:
 def _broker_state(settings: Settings) -> dict[str, Any]:
     if not settings.broker_url:
         return {"status": "in-memory", "url": None, "queues": {}}
-    from worker.broker import build_broker
-    from worker.main import broker as actors_broker  # every actor, and so every queue
-    from worker.observability import queue_depths
-
-    queues = {
-        actor.queue_name for actor in (actors_broker.get_actor(name) for name in actors_broker.get_declared_actors())
-    }
+    queues = {actor.queue_name for actor in declared_actors()}
     try:
         depths = queue_depths(build_broker(settings), queues=queues)
         return {"status": "up", "url": _safe_url(settings.broker_url), "queues": depths}
@@ -310,8 +309,8 @@ async def _replay(database: Any, args: argparse.Namespace) -> dict[str, list[uui
     from services.mail.replay import replay_emails
     from services.webhooks import service
     from services.webhooks.models import WebhookDelivery
-    from worker.events import unit_of_work
 
+    start_broker()  # the replay's events: the relay is nudged once it commits
     replayed: dict[str, list[uuid.UUID]] = {"webhook": [], "email": []}
     try:
         async with unit_of_work() as session:

@@ -18,8 +18,12 @@ from typing import Any
 import uvicorn
 from sqlalchemy import make_url
 
+from api.app import create_app
 from api.cli.database import create_admin_key, migrate, print_key, with_embedded_database
 from services.settings import Settings, get_settings, use_settings
+from worker.main import start_broker
+from worker.observability import serving_metrics
+from worker.scheduler import run_scheduler
 
 logger = logging.getLogger("registry")
 
@@ -41,8 +45,6 @@ def command_run(args: argparse.Namespace) -> None:
     first_key = create_admin_key(settings, name="first admin key (registry run)", only_if_none=True)
     if first_key is not None:
         print_key(first_key, why="The registry's first admin API key:")
-    from api.app import create_app
-
     app = create_app(run_worker_in_process=True, metrics_port=settings.api_metrics_port)
     base = f"http://{settings.host}:{settings.port}"
     metrics = (
@@ -116,8 +118,6 @@ def _serve(app: Any, settings: Settings, *, drain_seconds: float, **options: Any
 def command_serve(args: argparse.Namespace) -> None:
     """The API alone (production: workers and the scheduler run as their own processes)."""
     settings = get_settings()
-    from api.app import create_app
-
     _serve(
         create_app(metrics_port=settings.api_metrics_port),
         settings,
@@ -129,10 +129,8 @@ def command_serve(args: argparse.Namespace) -> None:
 
 def command_scheduler(args: argparse.Namespace) -> None:
     """The scheduler alone; run exactly one (extra ones wait as standbys)."""
-    from worker.observability import serving_metrics
-    from worker.scheduler import run_scheduler
-
     settings = get_settings()
+    start_broker(settings)  # the scheduler hands work to the workers
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -159,7 +157,7 @@ def command_worker(args: argparse.Namespace) -> None:
         for stale in directory.glob("*.db"):  # an earlier run's values
             stale.unlink()
     environment = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
-    command = [sys.executable, "-m", "dramatiq", "worker.main"]
+    command = [sys.executable, "-m", "dramatiq", "worker.main:setup"]
     if args.processes:
         command += ["--processes", str(args.processes)]
     if args.threads:

@@ -22,6 +22,7 @@ from services.leases import due_ids, lease
 from services.mail.compose import compose, invitation_parties, recipients_for
 from services.mail.models import EmailDelivery
 from services.settings import Settings, get_settings
+from services.unit_of_work import unit_of_work
 from services.webhooks.models import DeliveryStatus
 
 logger = logging.getLogger("services.mail")
@@ -73,7 +74,7 @@ async def send_email(database: Database, delivery_id: uuid.UUID) -> str | None:
     """Send one due e-mail delivery (leased, so two workers never send it both). Its links
     start at PUBLIC_BASE_URL."""
     settings = get_settings()
-    async with database.session() as session:
+    async with unit_of_work(database=database) as session:
         attempts = await lease(session, EmailDelivery, delivery_id, seconds=LEASE_SECONDS)
         if attempts is None:
             return None
@@ -97,7 +98,7 @@ async def send_email(database: Database, delivery_id: uuid.UUID) -> str | None:
             await asyncio.to_thread(_write_eml, settings, delivery_id, message)
     except (OSError, smtplib.SMTPException) as failure:
         error = f"{type(failure).__name__}: {failure}"[:500]
-    async with database.session() as session:
+    async with unit_of_work(database=database) as session:
         delivery = await session.get(EmailDelivery, delivery_id, with_for_update=True)
         assert delivery is not None
         delivery.attempts = attempts + 1

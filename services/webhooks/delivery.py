@@ -32,6 +32,7 @@ from services.ids import uuid7
 from services.leases import Queued, clear_spent_marks, leasing
 from services.meetings.privacy import redact_payload
 from services.settings import get_settings
+from services.unit_of_work import autocommit_write
 from services.webhooks.models import WebhookDelivery, WebhookEndpoint, webhook_id
 from services.webhooks.outcomes import RETRY_DELAYS, Attempted, record_failure, record_successes
 from services.webhooks.repository import may_see, wants
@@ -193,7 +194,7 @@ async def _lease(database: Database, delivery_ids: list[uuid.UUID]) -> list[_Lea
         .join(Event, Event.id == leased.c.event_id)
         .order_by(leased.c.id)
     )
-    async with database.read() as conn:
+    async with autocommit_write(database=database) as conn:
         rows = (await conn.execute(query)).all()
         if len(rows) < len(delivery_ids):  # rare: one more round trip only then
             leased_ids = {row[0] for row in rows}

@@ -15,6 +15,7 @@ from services.database import Database
 from services.events.service import record_event
 from services.ids import uuid7
 from services.principals import SYSTEM
+from services.unit_of_work import autocommit_write, unit_of_work
 from services.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from services.webhooks.repository import get_endpoint_row
 
@@ -87,7 +88,7 @@ async def record_successes(database: Database, attempted: list[Attempted]) -> No
         .returning(WebhookEndpoint.id)
         .cte("recovered")
     )
-    async with database.read() as conn:  # one statement: no transaction around it
+    async with autocommit_write(database=database) as conn:  # one statement: no transaction around it
         await conn.execute(
             insert(WebhookAttempt)
             .from_select(
@@ -107,8 +108,9 @@ async def record_successes(database: Database, attempted: list[Attempted]) -> No
 async def record_failure(database: Database, attempted: Attempted) -> str:
     """Record an attempt that did not succeed: the delivery due again after its backoff, or
     failed for good; the endpoint failing since now (or before), disabled after 410 or five
-    days of failing. Returns ``retrying``, ``failed`` or ``disabled``."""
-    async with database.session() as session:
+    days of failing. Returns ``retrying``, ``failed`` or ``disabled``. A unit of work: the
+    ``webhook_endpoint.disabled`` it may record is relayed at once (the after-commit hook)."""
+    async with unit_of_work(database=database) as session:
         now = clock.now()
         delivery = await session.get(WebhookDelivery, attempted.delivery_id, with_for_update=True)
         endpoint = await session.get(WebhookEndpoint, attempted.endpoint_id, with_for_update=True)

@@ -5,7 +5,7 @@
 
 Generates (or reuses) the size's database (tests/benchmarks/generate.py), then measures, in
 one run, the registry as production runs it (`registry serve`: uvicorn, uvloop, httptools,
-one process; `dramatiq worker.main` worker processes on RabbitMQ) and the plain Starlette +
+one process; `dramatiq worker.main:setup` worker processes on RabbitMQ) and the plain Starlette +
 asyncpg baseline (tests/benchmarks/baseline_app.py):
 
 - reads: row by id and a 50-row keyset page, baseline and registry alternately, each twice,
@@ -158,7 +158,7 @@ class Bench:
 
     def start_workers(self, tag: str) -> Process:
         processes = os.environ.get("BENCH_WORKER_PROCESSES", "2")
-        command = [str(BIN / "dramatiq"), "worker.main", "--processes", processes, "--threads", "4"]
+        command = [str(BIN / "dramatiq"), "worker.main:setup", "--processes", processes, "--threads", "4"]
         workers = Process(f"workers-{tag}", command, self.env)
         deadline = time.monotonic() + 30
         while len(workers.pids()) < int(processes) or workers.pids() == [workers.pid]:

@@ -14,8 +14,10 @@ import time
 
 async def main() -> None:
     from services.database import get_database
+    from worker.main import start_broker
     from worker.scheduler import run_sweeps
 
+    start_broker()  # as the scheduler process starts: the in-memory broker
     runs = int(os.environ.get("BENCH_SWEEPS", "7"))
     await run_sweeps({})  # warm: connections, plans
     seconds = []

@@ -155,7 +155,15 @@ class Processes:
 
     def worker(self, name: str = "worker") -> None:
         self.start(
-            name, "dramatiq", "worker.main", "--processes", "1", "--threads", "4", "--worker-shutdown-timeout", "95000"
+            name,
+            "dramatiq",
+            "worker.main:setup",
+            "--processes",
+            "1",
+            "--threads",
+            "4",
+            "--worker-shutdown-timeout",
+            "95000",
         )
 
     def scheduler(self, name: str = "scheduler") -> None:

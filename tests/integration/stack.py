@@ -102,7 +102,7 @@ class Stack:
         wait_for_api(self.base_url, lambda: self.log("api"))
 
     def start_worker(self, name: str = "worker") -> subprocess.Popen[bytes]:
-        return self.start(name, "dramatiq", "worker.main", "--processes", "1", "--threads", "4")
+        return self.start(name, "dramatiq", "worker.main:setup", "--processes", "1", "--threads", "4")
 
     def start_scheduler(self, name: str = "scheduler") -> subprocess.Popen[bytes]:
         return self.start(name, "registry", "scheduler")

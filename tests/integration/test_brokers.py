@@ -36,7 +36,7 @@ def start_worker(url: str, log: Path) -> subprocess.Popen:
     env = {**os.environ, "BROKER_URL": url, "DATABASE_URL": TEST_DATABASE_URL, "LOG_LEVEL": "INFO"}
     dramatiq_cli = Path(sys.executable).with_name("dramatiq")
     return subprocess.Popen(
-        [str(dramatiq_cli), "worker.main", "--processes", "1", "--threads", "2"],
+        [str(dramatiq_cli), "worker.main:setup", "--processes", "1", "--threads", "2"],
         cwd=ROOT,
         env=env,
         stdout=log.open("wb"),
