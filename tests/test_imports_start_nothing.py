@@ -19,6 +19,8 @@ from sqlalchemy.engine import Engine
 modules = []
 for package in ("services", "api", "worker"):
     for found in pkgutil.walk_packages(importlib.import_module(package).__path__, prefix=package + "."):
+        if found.name.endswith(".__main__"):  # `python -m` entry points run when imported, by definition
+            continue
         importlib.import_module(found.name)
         modules.append(found.name)
 
