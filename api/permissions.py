@@ -69,8 +69,10 @@ class Access:
 
     ``roles``: the roles that may make it besides the secretariat (admin); others get 403
     from the access gate. ``owners``: for a focal point, whose record it must be (another
-    entity's focal point gets 403). ``hidden``: the record the path names is visible to its
-    owners only; anyone else gets 404.
+    entity's focal point gets 403); without it a role acts on records it makes itself (a
+    calendar subscription, a webhook endpoint). ``hidden``: the record the path names is
+    visible to its owners only; anyone else gets 404. The lookups routes name live in
+    ``api.path_records``; a write declaring nothing is the secretariat's alone.
     """
 
     roles: frozenset[Role] = frozenset()
