@@ -7,6 +7,8 @@ from api.deps import Authenticated, CurrentPrincipal, DbRead, DbSession, Idempot
 from api.export import exportable, exporter
 from api.idempotency import idempotent
 from api.openapi import page_of, problems
+from api.path_records import API_KEY
+from api.permissions import EVERYONE, SECRETARIAT_ONLY, Access
 from api.planned import PlannedRoute
 from api.responses import json_response, page_response, record_response
 from services.api_keys import repository, service
@@ -24,6 +26,7 @@ router = APIRouter(
 
 
 @router.post("", status_code=201, response_model=ApiKeyCreated, responses=problems(403, 422))
+@SECRETARIAT_ONLY
 async def create_api_key(
     body: ApiKeyCreate,
     request: Request,
@@ -70,6 +73,7 @@ async def get_api_key(key_id: uuid.UUID, conn: DbRead, principal: CurrentPrincip
 
 
 @router.post("/{key_id}/revoke", response_model=ApiKeyOut, responses=problems(404, 409))
+@Access(roles=EVERYONE, hidden=API_KEY)
 async def revoke_api_key(
     key_id: uuid.UUID, request: Request, session: DbSession, principal: CurrentPrincipal
 ) -> Response:

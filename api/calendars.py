@@ -13,6 +13,8 @@ from api.deps import Authenticated, CurrentPrincipal, DbRead, DbSession, Idempot
 from api.export import exportable, exporter
 from api.idempotency import idempotent
 from api.openapi import page_of, problems
+from api.path_records import CALENDAR_SUBSCRIPTION
+from api.permissions import EVERYONE, Access
 from api.planned import PlannedRoute
 from api.responses import json_response, page_response, record_response
 from services.calendars import repository, service
@@ -105,6 +107,7 @@ async def subscribed_calendar(
 
 
 @router.post("", status_code=201, response_model=SubscriptionCreated, responses=problems(422))
+@Access(roles=EVERYONE)
 async def create_subscription(
     body: SubscriptionCreate,
     request: Request,
@@ -153,6 +156,7 @@ async def get_subscription(subscription_id: uuid.UUID, conn: DbRead, principal: 
 
 
 @router.post("/{subscription_id}/revoke", response_model=SubscriptionOut, responses=problems(404, 409))
+@Access(roles=EVERYONE, hidden=CALENDAR_SUBSCRIPTION)
 async def revoke_subscription(subscription_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal) -> Response:
     """The feed URL stops working at once."""
     return record_response(await service.revoke_subscription(session, subscription_id=subscription_id, actor=principal))

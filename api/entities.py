@@ -16,6 +16,8 @@ from api.deps import (
 from api.export import exportable, exporter
 from api.idempotency import create_once
 from api.openapi import page_of, problems
+from api.path_records import THE_ENTITY
+from api.permissions import FOCAL_POINT, SECRETARIAT_ONLY, Access
 from api.planned import PlannedRoute
 from api.responses import page_response, record_response
 from services.entities import repository, service
@@ -34,6 +36,7 @@ router = APIRouter(
 
 
 @router.post("", status_code=201, response_model=EntityOut, responses=problems(409, 422))
+@SECRETARIAT_ONLY
 async def create_entity(
     body: EntityCreate,
     request: Request,
@@ -82,6 +85,7 @@ async def get_entity(entity_id: uuid.UUID, conn: DbRead) -> Response:
 
 
 @router.patch("/{entity_id}", response_model=EntityOut, responses=problems(404, 409, 412, 422, 428))
+@Access(roles=FOCAL_POINT, owners=THE_ENTITY)
 async def update_entity(
     entity_id: uuid.UUID, body: EntityUpdate, session: DbSession, principal: CurrentPrincipal, version: RequiredIfMatch
 ) -> Response:
@@ -92,6 +96,7 @@ async def update_entity(
 
 
 @router.delete("/{entity_id}", status_code=204, responses=problems(404, 409, 412))
+@SECRETARIAT_ONLY
 async def delete_entity(
     entity_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal, version: OptionalIfMatch
 ) -> Response:

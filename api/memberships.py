@@ -17,6 +17,8 @@ from api.deps import (
 from api.export import exportable, exporter
 from api.idempotency import create_once
 from api.openapi import page_of, problems
+from api.path_records import MEMBERSHIP_ENTITY
+from api.permissions import FOCAL_POINT, SECRETARIAT_ONLY, Access
 from api.planned import PlannedRoute
 from api.responses import page_response, record_response
 from services.clock import clock
@@ -53,6 +55,7 @@ def membership_period_filter(as_of: date | None, current: bool | None) -> Period
 
 
 @router.post("", status_code=201, response_model=MembershipOut, responses=problems(409, 422))
+@SECRETARIAT_ONLY
 async def create_membership(
     body: MembershipCreate,
     request: Request,
@@ -110,6 +113,7 @@ async def get_membership(membership_id: uuid.UUID, conn: DbRead) -> Response:
 
 
 @router.patch("/{membership_id}", response_model=MembershipOut, responses=problems(404, 409, 412, 422, 428))
+@Access(roles=FOCAL_POINT, owners=MEMBERSHIP_ENTITY)
 async def update_membership(
     membership_id: uuid.UUID,
     body: MembershipUpdate,
@@ -124,6 +128,7 @@ async def update_membership(
 
 
 @router.post("/{membership_id}/end", response_model=MembershipOut, responses=problems(404, 409, 412, 422))
+@SECRETARIAT_ONLY
 async def end_membership(
     membership_id: uuid.UUID,
     body: MembershipEnd,
@@ -144,6 +149,7 @@ async def end_membership(
     response_model=MembershipOut,
     responses=problems(404, 409, 412, 422),
 )
+@SECRETARIAT_ONLY
 async def change_tier(
     membership_id: uuid.UUID,
     body: TierChange,

@@ -16,6 +16,7 @@ from api.deps import (
 from api.export import exportable, exporter
 from api.idempotency import create_once
 from api.openapi import page_of, problems
+from api.permissions import FOCAL_POINT, SECRETARIAT_ONLY, Access, BodyOwner
 from api.planned import PlannedRoute
 from api.responses import json_response, page_response, record_response
 from services.dates import RegistryDate
@@ -35,6 +36,7 @@ router = APIRouter(
 
 
 @router.post("", status_code=201, response_model=MouOut, responses=problems(403, 409, 422))
+@SECRETARIAT_ONLY
 async def create_mou(
     body: MouCreate,
     request: Request,
@@ -89,6 +91,7 @@ async def get_mou_history(mou_id: uuid.UUID, conn: DbRead) -> Response:
 
 
 @router.patch("/{mou_id}", response_model=MouOut, responses=problems(403, 404, 409, 412, 422, 428))
+@SECRETARIAT_ONLY
 async def update_mou(
     mou_id: uuid.UUID, body: MouUpdate, session: DbSession, principal: CurrentPrincipal, version: RequiredIfMatch
 ) -> Response:
@@ -98,6 +101,7 @@ async def update_mou(
 
 
 @router.post("/{mou_id}/submit", response_model=MouOut, responses=problems(403, 404, 409, 412))
+@SECRETARIAT_ONLY
 async def submit_mou(
     mou_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal, version: OptionalIfMatch
 ) -> Response:
@@ -106,6 +110,7 @@ async def submit_mou(
 
 
 @router.post("/{mou_id}/sign", response_model=MouOut, responses=problems(403, 404, 409, 412, 422))
+@Access(roles=FOCAL_POINT, owners=BodyOwner("entity_id"))
 async def sign_mou(
     mou_id: uuid.UUID, body: MouSign, session: DbSession, principal: CurrentPrincipal, version: OptionalIfMatch
 ) -> Response:
@@ -115,6 +120,7 @@ async def sign_mou(
 
 
 @router.post("/{mou_id}/terminate", response_model=MouOut, responses=problems(403, 404, 409, 412, 422))
+@SECRETARIAT_ONLY
 async def terminate_mou(
     mou_id: uuid.UUID, body: MouTerminate, session: DbSession, principal: CurrentPrincipal, version: OptionalIfMatch
 ) -> Response:
@@ -123,6 +129,7 @@ async def terminate_mou(
 
 
 @router.post("/{mou_id}/refresh", status_code=201, response_model=MouOut, responses=problems(403, 404, 409, 422))
+@SECRETARIAT_ONLY
 async def refresh_mou(
     mou_id: uuid.UUID,
     body: MouRefresh,

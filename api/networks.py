@@ -16,6 +16,7 @@ from api.export import exportable, exporter
 from api.idempotency import create_once
 from api.memberships import membership_period_filter
 from api.openapi import page_of, problems
+from api.permissions import SECRETARIAT_ONLY
 from api.planned import PlannedRoute
 from api.responses import page_response, record_response
 from services.dates import RegistryDate
@@ -39,6 +40,7 @@ router = APIRouter(
 
 
 @router.post("", status_code=201, response_model=NetworkOut, responses=problems(409, 422))
+@SECRETARIAT_ONLY
 async def create_network(
     body: NetworkCreate,
     request: Request,
@@ -94,6 +96,7 @@ async def get_network(network_id: uuid.UUID, conn: DbRead) -> Response:
 
 
 @router.patch("/{network_id}", response_model=NetworkOut, responses=problems(404, 409, 412, 422, 428))
+@SECRETARIAT_ONLY
 async def update_network(
     network_id: uuid.UUID,
     body: NetworkUpdate,
@@ -139,6 +142,7 @@ async def list_network_memberships(
 @router.post(
     "/{network_id}/memberships", status_code=201, response_model=MembershipOut, responses=problems(404, 409, 422)
 )
+@SECRETARIAT_ONLY
 async def create_network_membership(
     network_id: uuid.UUID,
     body: MembershipCreate,

@@ -1,10 +1,14 @@
 """The OpenAPI document: shared fragments routers use, and the pass that makes the whole
 document say what the service does (every problem status it can send, as problem+json)."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI
 from pydantic import BaseModel, create_model
+
+from api.permissions import SECRETARIAT_ONLY, Access
+from api.route_table import route_table
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -82,14 +86,15 @@ def page_of(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
     }
 
 
-def _statuses_for(path: str, method: str, operation: dict[str, Any]) -> set[int]:
-    """The problem statuses any operation of this shape can send, whatever its router says."""
+def _statuses_for(path: str, method: str, operation: dict[str, Any], access: Access | None) -> set[int]:
+    """The problem statuses any operation of this shape can send, whatever its router says;
+    a write's refusals come from its access declaration."""
     parameters = operation.get("parameters", [])
     statuses: set[int] = set()
     if path.startswith("/v1/"):
         statuses |= {401, 429, 500}
         if method in WRITE_METHODS:
-            statuses.add(403)
+            statuses |= (access or SECRETARIAT_ONLY).problem_statuses  # as the access gate reads it
     if any(p.get("in") == "path" for p in parameters):
         statuses |= {404, 422}
     if parameters:
@@ -104,9 +109,11 @@ def _statuses_for(path: str, method: str, operation: dict[str, Any]) -> set[int]
     return statuses
 
 
-def refine(document: dict[str, Any]) -> dict[str, Any]:
+def refine(document: dict[str, Any], access: Mapping[tuple[str, str], Access | None] | None = None) -> dict[str, Any]:
     """Every 4xx and 5xx as problem+json with its schema; statuses every operation of a kind
-    can send (401, 403, 404, 413, 415, 422, 428, 412, 429, 500) added where they apply."""
+    can send (401, 403, 404, 413, 415, 422, 428, 412, 429, 500) added where they apply.
+    ``access``: each route's declaration, by (method, path) as in the document."""
+    access = access or {}
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas["Problem"] = PROBLEM_SCHEMA
     schemas["FieldError"] = FIELD_ERROR_SCHEMA
@@ -114,7 +121,7 @@ def refine(document: dict[str, Any]) -> dict[str, Any]:
     for path, operations in document.get("paths", {}).items():
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
-            for status in _statuses_for(path, method, operation):
+            for status in _statuses_for(path, method, operation, access.get((method, path))):
                 responses.setdefault(str(status), {"description": DESCRIPTIONS[status]})
             for status, response in responses.items():
                 if not status.isdigit() or int(status) < 400:
@@ -138,7 +145,10 @@ def install_openapi(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = refine(FastAPI.openapi(app))
+            declared = {
+                (method.lower(), entry.path): entry.access for entry in route_table(app) for method in entry.methods
+            }
+            app.openapi_schema = refine(FastAPI.openapi(app), declared)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -16,6 +16,8 @@ from api.deps import (
 from api.export import exportable, exporter
 from api.idempotency import create_once
 from api.openapi import page_of, problems
+from api.path_records import RECOMMENDATION_OWNER_OR_REVIEW_LEAD, REVIEW_LEAD
+from api.permissions import FOCAL_POINT, SECRETARIAT_ONLY, Access
 from api.planned import PlannedRoute
 from api.responses import page_response, record_response
 from services.dates import RegistryDate
@@ -53,6 +55,7 @@ async def get_review_policy(network_id: uuid.UUID, conn: DbRead) -> Response:
     response_model=ReviewPolicyOut,
     responses={201: {"description": "The policy was created."}, **problems(403, 404, 409, 412, 422)},
 )
+@SECRETARIAT_ONLY
 async def put_review_policy(
     network_id: uuid.UUID,
     body: ReviewPolicyIn,
@@ -95,6 +98,7 @@ async def get_review(review_id: uuid.UUID, conn: DbRead) -> Response:
 
 
 @router.post("/reviews/{review_id}/start", response_model=ReviewOut, responses=problems(403, 404, 409, 412, 422))
+@Access(roles=FOCAL_POINT, owners=REVIEW_LEAD)
 async def start_review(
     review_id: uuid.UUID, body: ReviewStart, session: DbSession, principal: CurrentPrincipal, version: OptionalIfMatch
 ) -> Response:
@@ -104,6 +108,7 @@ async def start_review(
 
 
 @router.post("/reviews/{review_id}/complete", response_model=ReviewOut, responses=problems(403, 404, 409, 412, 422))
+@Access(roles=FOCAL_POINT, owners=REVIEW_LEAD)
 async def complete_review(
     review_id: uuid.UUID,
     body: ReviewComplete,
@@ -143,6 +148,7 @@ async def list_recommendations(
     response_model=RecommendationOut,
     responses=problems(403, 404, 409, 422),
 )
+@Access(roles=FOCAL_POINT, owners=REVIEW_LEAD)
 async def create_recommendation(
     review_id: uuid.UUID,
     body: RecommendationCreate,
@@ -179,6 +185,7 @@ async def get_recommendation(review_id: uuid.UUID, recommendation_id: uuid.UUID,
     response_model=RecommendationOut,
     responses=problems(403, 404, 409, 412, 422, 428),
 )
+@Access(roles=FOCAL_POINT, owners=REVIEW_LEAD)
 async def update_recommendation(
     review_id: uuid.UUID,
     recommendation_id: uuid.UUID,
@@ -203,6 +210,7 @@ async def update_recommendation(
     response_model=RecommendationOut,
     responses=problems(403, 404, 409, 412, 422),
 )
+@Access(roles=FOCAL_POINT, owners=RECOMMENDATION_OWNER_OR_REVIEW_LEAD)
 async def change_recommendation_status(
     review_id: uuid.UUID,
     recommendation_id: uuid.UUID,

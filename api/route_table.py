@@ -1,5 +1,6 @@
 """The application's routes as a flat table (FastAPI nests included routers), for the checks
-that run before routing: the access gate, and the Allow header of a 405."""
+that run before routing: the access gate, and the Allow header of a 405; and for the
+OpenAPI document, which lists each write's refusals from its access declaration."""
 
 import re
 import uuid
@@ -8,6 +9,8 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 
+from api.permissions import Access, declared_access
+
 
 @dataclass(frozen=True)
 class RouteEntry:
@@ -15,6 +18,7 @@ class RouteEntry:
     methods: frozenset[str]
     pattern: re.Pattern[str]
     takes_body: bool
+    access: Access | None  # declared beside the route (``@Access``); None when it declares none
 
 
 def route_table(app: FastAPI) -> list[RouteEntry]:
@@ -33,6 +37,7 @@ def route_table(app: FastAPI) -> list[RouteEntry]:
                     methods=frozenset(getattr(route, "methods", None) or ()),
                     pattern=pattern,
                     takes_body=isinstance(route, APIRoute) and route.body_field is not None,
+                    access=declared_access(getattr(route, "endpoint", None)),
                 )
             )
         app.state.route_table = table

@@ -14,6 +14,8 @@ from api.deps import (
 from api.export import exportable, exporter
 from api.idempotency import idempotent
 from api.openapi import page_of, problems
+from api.path_records import WEBHOOK_ENDPOINT
+from api.permissions import EVERYONE, INTEGRATOR, Access
 from api.planned import PlannedRoute
 from api.responses import json_response, page_response, record_response
 from services.errors import NotFound
@@ -48,6 +50,7 @@ def _with_secret(row: dict[str, object], secret: str, status_code: int) -> Respo
 
 
 @router.post("", status_code=201, response_model=EndpointWithSecret, responses=problems(403, 422))
+@Access(roles=INTEGRATOR)
 async def create_endpoint(
     body: EndpointCreate,
     request: Request,
@@ -85,6 +88,7 @@ async def get_endpoint(endpoint_id: uuid.UUID, conn: DbRead, principal: CurrentP
 
 
 @router.patch("/{endpoint_id}", response_model=EndpointOut, responses=problems(404, 412, 422, 428))
+@Access(roles=EVERYONE, hidden=WEBHOOK_ENDPOINT)
 async def update_endpoint(
     endpoint_id: uuid.UUID,
     body: EndpointUpdate,
@@ -100,12 +104,14 @@ async def update_endpoint(
 
 
 @router.delete("/{endpoint_id}", status_code=204, responses=problems(404))
+@Access(roles=EVERYONE, hidden=WEBHOOK_ENDPOINT)
 async def delete_endpoint(endpoint_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal) -> Response:
     await service.delete_endpoint(session, endpoint_id=endpoint_id, actor=principal)
     return Response(status_code=204)
 
 
 @router.post("/{endpoint_id}/rotate-secret", response_model=EndpointWithSecret, responses=problems(404))
+@Access(roles=EVERYONE, hidden=WEBHOOK_ENDPOINT)
 async def rotate_secret(endpoint_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal) -> Response:
     """A new secret, shown this once; deliveries carry a second signature with the old one for 24 hours."""
     row, secret = await service.rotate_secret(session, endpoint_id=endpoint_id, actor=principal)
@@ -134,6 +140,7 @@ async def list_deliveries(
 
 
 @router.post("/{endpoint_id}/deliveries/{delivery_id}/replay", status_code=202, responses=problems(404, 409))
+@Access(roles=EVERYONE, hidden=WEBHOOK_ENDPOINT)
 async def replay_delivery(
     endpoint_id: uuid.UUID, delivery_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal
 ) -> Response:
@@ -143,6 +150,7 @@ async def replay_delivery(
 
 
 @router.post("/{endpoint_id}/replay", status_code=202, responses=problems(404, 409, 422))
+@Access(roles=EVERYONE, hidden=WEBHOOK_ENDPOINT)
 async def replay_failed(
     endpoint_id: uuid.UUID, body: ReplayFailed, session: DbSession, principal: CurrentPrincipal
 ) -> Response:

@@ -16,6 +16,8 @@ from api.deps import (
 from api.export import exportable, exporter
 from api.idempotency import create_once, idempotent
 from api.openapi import page_of, problems
+from api.path_records import GROUP_CHAIRS, GROUP_CHAIRS_OR_SEAT_HOLDER
+from api.permissions import FOCAL_POINT, SECRETARIAT_ONLY, Access
 from api.planned import PlannedRoute
 from api.responses import json_response, page_response, record_response
 from services.clock import clock
@@ -45,6 +47,7 @@ router = APIRouter(
 
 
 @router.post("", status_code=201, response_model=WorkingGroupOut, responses=problems(403, 409, 422))
+@SECRETARIAT_ONLY
 async def create_working_group(
     body: WorkingGroupCreate,
     request: Request,
@@ -88,6 +91,7 @@ async def get_working_group(group_id: uuid.UUID, conn: DbRead) -> Response:
 
 
 @router.patch("/{group_id}", response_model=WorkingGroupOut, responses=problems(403, 404, 409, 412, 422, 428))
+@SECRETARIAT_ONLY
 async def update_working_group(
     group_id: uuid.UUID,
     body: WorkingGroupUpdate,
@@ -102,6 +106,7 @@ async def update_working_group(
 
 
 @router.post("/{group_id}/activate", response_model=WorkingGroupOut, responses=problems(403, 404, 409, 412, 422))
+@SECRETARIAT_ONLY
 async def activate_working_group(
     group_id: uuid.UUID,
     body: WorkingGroupActivate,
@@ -117,6 +122,7 @@ async def activate_working_group(
 
 
 @router.post("/{group_id}/close", response_model=WorkingGroupOut, responses=problems(403, 404, 409, 412, 422))
+@SECRETARIAT_ONLY
 async def close_working_group(
     group_id: uuid.UUID,
     body: WorkingGroupClose,
@@ -131,8 +137,9 @@ async def close_working_group(
     return record_response(row)
 
 
-def _post_routes(kind: PostKind, collection: str) -> None:
-    """The same four routes for chairs and for member seats."""
+def _post_routes(kind: PostKind, collection: str, *, add: Access, end: Access) -> None:
+    """The same four routes for chairs and for member seats; ``add`` and ``end`` declare who
+    may give and end a post."""
     noun = "chair post" if kind == PostKind.CHAIR else "seat"
 
     async def list_posts(
@@ -153,6 +160,7 @@ def _post_routes(kind: PostKind, collection: str) -> None:
             request, await repository.list_post_rows(conn, page, group_id=group_id, kind=kind, as_of=day)
         )
 
+    @add
     async def add_post(
         group_id: uuid.UUID,
         body: PostCreate,
@@ -175,6 +183,7 @@ def _post_routes(kind: PostKind, collection: str) -> None:
             raise NotFound("post-not-found", f"This working group has no {noun} {post_id}.")
         return json_response(row)
 
+    @end
     async def end_post(
         group_id: uuid.UUID, post_id: uuid.UUID, body: PostEnd, session: DbSession, principal: CurrentPrincipal
     ) -> Response:
@@ -216,5 +225,10 @@ def _post_routes(kind: PostKind, collection: str) -> None:
     )
 
 
-_post_routes(PostKind.CHAIR, "chairs")
-_post_routes(PostKind.MEMBER, "members")
+_post_routes(PostKind.CHAIR, "chairs", add=SECRETARIAT_ONLY, end=SECRETARIAT_ONLY)
+_post_routes(
+    PostKind.MEMBER,
+    "members",
+    add=Access(roles=FOCAL_POINT, owners=GROUP_CHAIRS),
+    end=Access(roles=FOCAL_POINT, owners=GROUP_CHAIRS_OR_SEAT_HOLDER),
+)

@@ -1,20 +1,16 @@
-"""Every write route x every role x own or another's record: the status, and that a refused
-request changed nothing in the database."""
+"""Every write route x every role x own or another's record: the status its access
+declaration implies, and that a refused request changed nothing in the database. Then the
+same refusals with the gate's role and owner checks lifted: the service refuses them too, so
+a declaration and the service's own checks cannot disagree unnoticed."""
+
+import dataclasses
 
 import pytest
 from sqlalchemy import text
 
-from tests.write_routes import SUCCESS, WRITE_ROUTES, build_world
-
-# who: (role, whose entity) — "own" is the route's owner entity, "other" is entity B.
-CALLERS = {
-    "admin": ("admin", None),
-    "focal_point_own": ("focal_point", "own"),
-    "focal_point_other": ("focal_point", "other"),
-    "integrator": ("integrator", None),
-    "reader": ("reader", None),
-    "anonymous": (None, None),
-}
+from api.permissions import EVERYONE, Access
+from api.route_table import route_table
+from tests.write_routes import CALLERS, SUCCESS, WRITE_ROUTES, build_world
 
 SNAPSHOT_TABLES = {
     "entities": "SELECT * FROM entities",
@@ -55,31 +51,30 @@ async def snapshot(connection) -> dict[str, str]:
 
 
 def expected_status(route, caller: str) -> tuple[int, ...]:
-    if caller == "anonymous":
-        return (401,)
-    if (
-        caller == "admin"
-        or (caller == "focal_point_own" and route.focal_point_may)
-        or (caller == "integrator" and route.integrator_may)
-        or route.anyone_may
-    ):
-        return SUCCESS[route.method]
-    return (404,) if route.hidden_from_others else (403,)
+    refused = route.refusal(caller)
+    return SUCCESS[route.method] if refused is None else (refused,)
+
+
+async def client_for(make_client, route, world, caller: str):
+    role, whose = CALLERS[caller]
+    entity = route.entity(world, whose)
+    return await make_client(role, entity_id=entity["id"] if entity else None)
+
+
+async def request_headers(make_client, route, url: str) -> dict[str, str]:
+    if route.method != "PATCH":
+        return {}
+    admin = await make_client("admin")
+    return {"If-Match": (await admin.get(url)).headers["etag"]}
 
 
 @pytest.mark.parametrize("caller", list(CALLERS))
 @pytest.mark.parametrize("route", WRITE_ROUTES, ids=lambda r: f"{r.method} {r.path}")
 async def test_write_route_for_caller(route, caller, make_client, session, connection):
     world = await build_world(session)
-    role, whose = CALLERS[caller]
-    other = world.e if route.owner == "b" else world.b
-    entity = {"own": getattr(world, route.owner), "other": other, None: None}[whose]
-    client = await make_client(role, entity_id=entity["id"] if entity else None)
+    client = await client_for(make_client, route, world, caller)
     url, body = route.request(world)
-    headers = {}
-    if route.method == "PATCH":
-        admin = await make_client("admin")
-        headers["If-Match"] = (await admin.get(url)).headers["etag"]
+    headers = await request_headers(make_client, route, url)
     before = await snapshot(connection)
 
     response = await client.request(route.method, url, json=body, headers=headers)
@@ -88,8 +83,31 @@ async def test_write_route_for_caller(route, caller, make_client, session, conne
     if response.status_code >= 400:
         assert response.headers["content-type"] == "application/problem+json"
         assert await snapshot(connection) == before, "a refused request must change nothing"
+        if response.status_code == 403 and CALLERS[caller][0] not in route.declared.roles:
+            assert response.json()["type"] == "/problems/role-may-not-write"  # the gate's, from the declaration
     else:
         assert await snapshot(connection) != before
+
+
+@pytest.mark.parametrize("route", WRITE_ROUTES, ids=lambda r: f"{r.method} {r.path}")
+async def test_the_service_refuses_whom_the_declaration_refuses(route, app, make_client, session, connection):
+    """With the gate letting every caller past its role, visibility and owner checks, each
+    caller the route's declaration refuses is refused by the service, with the same status."""
+    world = await build_world(session)
+    refused = [caller for caller in CALLERS if CALLERS[caller][0] not in (None, "admin") and route.refusal(caller)]
+    lifted = Access(roles=EVERYONE)
+    app.state.route_table = [dataclasses.replace(entry, access=lifted) for entry in route_table(app)]
+    for caller in refused:
+        client = await client_for(make_client, route, world, caller)
+        url, body = route.request(world)
+        headers = await request_headers(make_client, route, url)
+        before = await snapshot(connection)
+
+        response = await client.request(route.method, url, json=body, headers=headers)
+
+        assert response.status_code == route.refusal(caller), f"{caller}: {response.text}"
+        assert response.json()["type"] != "/problems/role-may-not-write", "the gate answered, not the service"
+        assert await snapshot(connection) == before, "a refused request must change nothing"
 
 
 async def test_a_caller_who_may_not_write_gets_403_even_with_a_stale_etag(make_client, session):
