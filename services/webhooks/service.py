@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import clock
 from services.errors import Conflict, Forbidden, NotFound
-from services.events.service import record_event
+from services.events.service import append_event
 from services.principals import Principal, Role
 from services.records import apply_patch, check_version, record_change
 from services.webhooks import repository
@@ -103,7 +103,7 @@ async def delete_endpoint(session: AsyncSession, *, endpoint_id: uuid.UUID, acto
     assert row is not None
     await session.delete(endpoint)
     await session.flush()
-    record_event(
+    await append_event(
         session,
         type="webhook_endpoint.deleted",
         subject_type="webhook_endpoint",
