@@ -6,6 +6,8 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import BaseModel, create_model
 
+from api.openapi_webhooks import add_webhooks
+
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "An RFC 9457 problem.",
@@ -134,11 +136,12 @@ def refine(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def install_openapi(app: FastAPI) -> None:
-    """Serve the refined document at /openapi.json (built once, on first request)."""
+    """Serve the refined document, with the event catalogue's webhooks, at /openapi.json
+    (built once, on first request)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = refine(FastAPI.openapi(app))
+            app.openapi_schema = add_webhooks(refine(FastAPI.openapi(app)))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -23,8 +23,11 @@ __all__ = [
     "OwnedBy",
     "Visibility",
     "check_patterns",
+    "describe",
     "entry",
+    "is_mailed",
     "label_for",
+    "mailed",
     "matching",
     "private_types",
     "require_known",
@@ -104,6 +107,22 @@ def _message(pattern: str) -> str:
     return f"{what} {pattern!r}; did you mean {near[0]}?{others}"
 
 
+def describe() -> list[dict[str, Any]]:
+    """The catalogue for integrators (GET /v1/event-types): each type's name, description,
+    label, visibility, whether it is mailed, and its payload's JSON schema."""
+    return [
+        {
+            "name": t.name,
+            "description": t.description,
+            "label": t.label,
+            "visibility": t.visibility.value,
+            "mailed": t.mail is not None,
+            "payload_schema": t.payload.model_json_schema(),
+        }
+        for t in CATALOGUE.values()
+    ]
+
+
 def label_for(name: str) -> str:
     """How a report names a type; a type the catalogue no longer lists reads as its name."""
     found = CATALOGUE.get(name)
@@ -123,3 +142,9 @@ def private_types() -> dict[OwnedBy, list[str]]:
 def mailed() -> Iterable[EventType]:
     """The types that are mailed."""
     return (t for t in CATALOGUE.values() if t.mail is not None)
+
+
+def is_mailed(name: str) -> bool:
+    """Whether events of this type may be mailed (services.mail.compose decides to whom)."""
+    found = CATALOGUE.get(name)
+    return found is not None and found.mail is not None

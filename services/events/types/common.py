@@ -23,9 +23,10 @@ class Visibility(enum.StrEnum):
 
 @dataclass(frozen=True)
 class OwnedBy:
-    """Where a private event names its owner: the payload member holding the record, the
-    record's field naming the owning entity, and the one naming the owning principal
-    (``None``: the record is an API key, whose own principal is ``key:<subject id>``)."""
+    """Where a private event names its owner: the payload member holding the record (named
+    after the subject type), the record's field naming the owning entity, and the one naming
+    the owning principal (``None``: the record is an API key, whose own principal is
+    ``key:<subject id>``). Every event of that subject type is private."""
 
     record: str
     entity_field: str

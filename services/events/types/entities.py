@@ -7,7 +7,7 @@ from pydantic import BaseModel
 from services.events.types.common import Changes, EventType, Stamps, payload
 
 
-class Identifier(BaseModel):
+class IdentifierRecord(BaseModel):
     scheme: str
     value: str
 
@@ -23,7 +23,7 @@ class EntityRecord(Stamps):
     country_code: str | None
     website: str | None
     contact_email: str | None
-    identifiers: list[Identifier]
+    identifiers: list[IdentifierRecord]
     is_demo: bool
 
 
