@@ -7,7 +7,7 @@ import zoneinfo
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
-from typing import Any
+from typing import Any, assert_never
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -79,6 +79,8 @@ async def recipients_for(session: AsyncSession, event: Event) -> list[tuple[str,
             addresses = await _entity_address(session, event.payload["recommendation"]["owner_entity"]["id"])
         case Recipients.ENDPOINT_OWNER:
             addresses = await _entity_address(session, event.payload["webhook_endpoint"].get("owner_entity_id"))
+        case _:
+            assert_never(mail.to)  # a new kind of recipient needs its addresses found here
     return [(address, mail.kind) for address in addresses]
 
 
