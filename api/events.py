@@ -8,6 +8,7 @@ from api.export import exportable, exporter
 from api.openapi import problems
 from api.planned import PlannedRoute
 from api.responses import json_response
+from services.events.catalogue import check_patterns
 from services.events.repository import (
     FEED_CURSOR_PATTERN,
     START,
@@ -57,7 +58,12 @@ async def change_feed(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 100,
     type: Annotated[
-        list[EventPattern] | None, Query(max_length=20, description="Event types, exact or `meeting.*`.")
+        list[EventPattern] | None,
+        Query(
+            max_length=20,
+            description="Event types, exact (`meeting.created`) or a family (`meeting.*`), as GET /v1/event-types "
+            "lists them; one that matches no type is a 422 `unknown-event-type` naming the nearest.",
+        ),
     ] = None,
     subject_type: Annotated[str | None, Query(max_length=50, pattern=RECORD_TYPE_PATTERN)] = None,
     subject_id: uuid.UUID | None = None,
@@ -65,6 +71,7 @@ async def change_feed(
 ) -> Response:
     """The change feed, for systems that prefer to pull: every change to the registry, in order.
     An export (CSV, NDJSON) is every event the feed would serve from ``after``, up to now."""
+    check_patterns(type or (), location="query.type")  # a typo would read an empty feed forever
     filters = FeedFilters(tuple(type or ()), subject_type, subject_id, network_id)
     if (export := exporter(request)) is not None:
         query = feed_export_query(after=decode_position(after) if after else START, filters=filters, actor=principal)

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import BaseModel, create_model
 
+from api.openapi_webhooks import add_webhooks
 from api.permissions import SECRETARIAT_ONLY, Access
 from api.route_table import route_table
 
@@ -141,14 +142,15 @@ def refine(document: dict[str, Any], access: Mapping[tuple[str, str], Access | N
 
 
 def install_openapi(app: FastAPI) -> None:
-    """Serve the refined document at /openapi.json (built once, on first request)."""
+    """Serve the refined document, with the event catalogue's webhooks, at /openapi.json
+    (built once, on first request)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             declared = {
                 (method.lower(), entry.path): entry.access for entry in route_table(app) for method in entry.methods
             }
-            app.openapi_schema = refine(FastAPI.openapi(app), declared)
+            app.openapi_schema = add_webhooks(refine(FastAPI.openapi(app), declared))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.errors import InvalidInput, PreconditionFailed
-from services.events.service import record_event
+from services.events.service import append_event
 from services.principals import Principal
 
 
@@ -93,7 +93,7 @@ async def record_change(
         after = {field: new for field, (_, new) in changes.items()}
     else:
         before, after = None, {k: v for k, v in row.items() if k != "version"}
-    record_event(
+    await append_event(
         session,
         type=f"{subject_type}.{event}",
         subject_type=subject_type,

@@ -394,8 +394,8 @@ async def test_the_report_matches_the_history(client, history):
     ]
 
     assert report["record_changes"] == [
-        {"event_type": "mou.terminated", "count": 1},
-        {"event_type": "test.boundary", "count": 2},
+        {"event_type": "mou.terminated", "label": "MoU terminated", "count": 1},
+        {"event_type": "test.boundary", "label": "test.boundary", "count": 2},
     ]
 
     indicators = {r["indicator"]: (r["value_at_start"], r["value_at_end"]) for r in report["indicators"]}

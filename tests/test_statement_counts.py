@@ -60,6 +60,7 @@ BUDGET = {
     "/v1/meetings/{meeting_id}.ics": 2,
     "/v1/meetings/{meeting_id}": 1,
     "/v1/events": 3,
+    "/v1/event-types": 0,
     "/v1/webhook-endpoints": 1,
     "/v1/webhook-endpoints/{endpoint_id}": 1,
     "/v1/webhook-endpoints/{endpoint_id}/deliveries": 2,

@@ -12,7 +12,7 @@ from services.entities import repository
 from services.entities.models import Entity, EntityIdentifier, EntityKind
 from services.entities.schemas import REQUIRED_ON_ENTITY, EntityCreate, EntityUpdate, Identifier
 from services.errors import Conflict, InvalidInput, NotFound
-from services.events.service import append_event, record_event
+from services.events.service import append_event
 from services.ids import uuid7
 from services.principals import Principal
 from services.records import apply_patch, check_version, flush_pending, record_change
@@ -187,7 +187,7 @@ async def delete_entity(
     await session.delete(entity)
     await session.flush()
     assert row is not None
-    record_event(
+    await append_event(
         session,
         type="entity.deleted",
         subject_type="entity",

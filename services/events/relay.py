@@ -9,6 +9,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.clock import clock
+from services.events.catalogue import is_mailed
 from services.events.models import Event
 from services.leases import Queued
 from services.mail.sender import fan_out as fan_out_emails
@@ -47,7 +48,8 @@ async def publish_batch(session: AsyncSession, *, limit: int = BATCH_SIZE) -> Pu
     now = clock.now()
     hold = timedelta(seconds=get_settings().delivery_queue_hold_seconds)
     webhooks = await fan_out_webhooks(session, events, queued_until=now + hold)
-    emails = await fan_out_emails(session, events)
+    # Only types the catalogue mails can have recipients: the others need no lookup.
+    emails = await fan_out_emails(session, [e for e in events if is_mailed(e.type)])
     await session.execute(
         update(Event).where(Event.position.in_([e.position for e in events])).values(published_at=now)
     )

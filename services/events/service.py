@@ -9,8 +9,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services import context
-from services.audit.models import AuditEntry
-from services.events.models import TRANSACTION_ORDER, Event
+from services.events.catalogue import require_known
+from services.events.models import TRANSACTION_ORDER
 from services.ids import uuid7
 from services.principals import Principal
 
@@ -61,20 +61,9 @@ def _rows(fields: EventFields) -> tuple[dict[str, Any], dict[str, Any]]:
     return event, audit
 
 
-def record_event(session: AsyncSession, **fields: Unpack[EventFields]) -> Event:
-    """Add the event and its audit entry to the session's transaction (written at its next
-    flush), and flag the session so that, after commit, the caller nudges the relay."""
-    event_row, audit_row = _rows(fields)
-    event = Event(**event_row)
-    session.add(event)
-    session.add(AuditEntry(**audit_row))
-    session.info[PENDING_EVENTS_FLAG] = True
-    return event
-
-
 # The event and its audit entry in one statement (one round trip, no ORM flush): the write
-# routes that matter most for throughput append this way. Columns and defaults are those of
-# Event and AuditEntry; occurred_at is now() in both, as it is through the ORM.
+# routes that matter most for throughput need it. Columns and defaults are those of the Event
+# and AuditEntry models; occurred_at is now() in both.
 _APPEND_EVENT = text(
     "WITH new_event AS ("
     " INSERT INTO events (id, type, subject_type, subject_id, network_id, actor, payload, request_id)"
@@ -90,19 +79,26 @@ _APPEND_EVENT = text(
 )
 
 
-async def append_event(session: AsyncSession, **fields: Unpack[EventFields]) -> None:
-    """What :func:`record_event` records, written at once in a single statement (on the
-    session's connection, so in its transaction) rather than at the next flush; the session
-    is flagged the same way, so the relay is nudged after commit."""
+async def append_event(session: AsyncSession, **fields: Unpack[EventFields]) -> uuid.UUID:
+    """Append the event and its audit entry to the session's transaction, at once, in a single
+    statement on the session's connection (the only way events are written). What the session
+    holds unwritten is flushed first, so the records an event refers to, and events appended
+    before it, are written before it. The session is flagged so that, after commit, the caller
+    nudges the relay. Returns the event's id.
+
+    Raises ``ValueError`` for a type the catalogue (services.events.catalogue) does not list:
+    that is a programming error, never a client's."""
+    require_known(fields["type"])
     if session.new or session.deleted or session.dirty:
-        await session.flush()  # events recorded earlier, and what they refer to, go first
+        await session.flush()  # what the event refers to, and events appended earlier, go first
     event_row, audit_row = _rows(fields)
+    event_id = uuid7()
     connection: AsyncConnection = await session.connection()
     await connection.execute(
         _APPEND_EVENT,
         {
             **event_row,
-            "event_id": uuid7(),
+            "event_id": event_id,
             "audit_id": uuid7(),
             "principal_role": audit_row["principal_role"],
             "owner_entity_id": audit_row["owner_entity_id"],
@@ -111,6 +107,7 @@ async def append_event(session: AsyncSession, **fields: Unpack[EventFields]) -> 
         },
     )
     session.info[PENDING_EVENTS_FLAG] = True
+    return event_id
 
 
 async def continue_feed_after_restore(session: AsyncSession) -> int | None:

@@ -1,7 +1,8 @@
-"""Who may see an event. Most events are the registry's public record; events about API keys,
-webhook endpoints and calendar subscriptions carry secrets' metadata, URLs and filters, so
-only admins and the record's owner (the principal it belongs to, or its entity) see them —
-in the change feed and in webhooks alike. One definition, used by both."""
+"""Who may see an event. Most events are the registry's public record; the catalogue marks the
+others (API keys', webhook endpoints' and calendar subscriptions' events carry secrets'
+metadata, URLs and filters) as seen only by admins and the record's owner, and says where
+their payload names the owner — in the change feed and in webhooks alike. One definition,
+used by both."""
 
 import uuid
 from dataclasses import dataclass
@@ -9,12 +10,14 @@ from typing import Any
 
 from sqlalchemy import and_, or_, true
 
+from services.events.catalogue import OwnedBy, private_types
 from services.events.models import Event
 from services.principals import Principal
 
-# Records that name their owner (``owner_principal_id``, ``owner_entity_id``) in the payload.
-OWNED_RECORDS = ("webhook_endpoint", "calendar_subscription")
-PRIVATE_SUBJECTS = ("api_key", *OWNED_RECORDS)
+# Where each private subject's events name its owner, by subject type (the payload member
+# holding the record is named after it).
+OWNERS: dict[str, OwnedBy] = {owned.record: owned for owned in private_types()}
+PRIVATE_SUBJECTS = tuple(OWNERS)
 
 
 @dataclass(frozen=True)
@@ -27,32 +30,27 @@ class Owner:
 
 def owner_of(subject_type: str, subject_id: uuid.UUID, payload: dict[str, Any]) -> Owner | None:
     """The owner of a private event's subject; ``None`` for a public event."""
-    if subject_type in OWNED_RECORDS:
-        record = payload.get(subject_type) or {}
-        entity = record.get("owner_entity_id")
-        return Owner(record.get("owner_principal_id"), uuid.UUID(str(entity)) if entity else None)
-    if subject_type == "api_key":
-        entity = (payload.get("api_key") or {}).get("entity_id")
-        return Owner(f"key:{subject_id}", uuid.UUID(str(entity)) if entity else None)
-    return None
+    owned = OWNERS.get(subject_type)
+    if owned is None:
+        return None
+    record = payload.get(owned.record) or {}
+    entity = record.get(owned.entity_field)
+    # An API key owns its own events (its principal is `key:<id>`); other records name theirs.
+    principal = record.get(owned.principal_field) if owned.principal_field else f"key:{subject_id}"
+    return Owner(principal, uuid.UUID(str(entity)) if entity else None)
 
 
 def feed_condition(actor: Principal) -> Any:
     """The events ``actor`` may read from the change feed, as a condition on ``events``."""
     if actor.is_admin:
         return true()
-    is_key = Event.subject_type == "api_key"
-    owned = [
-        and_(Event.subject_type == kind, Event.payload[kind]["owner_principal_id"].astext == actor.id)
-        for kind in OWNED_RECORDS
-    ]
-    if actor.api_key_id is not None:
-        owned.append(and_(is_key, Event.subject_id == actor.api_key_id))
-    if actor.entity_id is not None:
-        entity = str(actor.entity_id)
-        owned += [
-            and_(Event.subject_type == kind, Event.payload[kind]["owner_entity_id"].astext == entity)
-            for kind in OWNED_RECORDS
-        ]
-        owned.append(and_(is_key, Event.payload["api_key"]["entity_id"].astext == entity))
+    owned: list[Any] = []
+    for kind, where in OWNERS.items():
+        is_kind = Event.subject_type == kind
+        if where.principal_field is not None:
+            owned.append(and_(is_kind, Event.payload[kind][where.principal_field].astext == actor.id))
+        elif actor.api_key_id is not None:
+            owned.append(and_(is_kind, Event.subject_id == actor.api_key_id))
+        if actor.entity_id is not None:
+            owned.append(and_(is_kind, Event.payload[kind][where.entity_field].astext == str(actor.entity_id)))
     return or_(Event.subject_type.not_in(PRIVATE_SUBJECTS), *owned)

@@ -1,41 +1,27 @@
-"""Who gets an e-mail for an event, and what it says."""
+"""Who gets an e-mail for an event, and what it says. Which types are mailed, of which kind,
+to whom, and their subject and summary are the catalogue's (services.events.catalogue);
+this module finds the addresses and builds the message."""
 
 import uuid
 import zoneinfo
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
-from typing import Any
+from typing import Any, assert_never
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import clock
 from services.entities.models import Entity
+from services.events.catalogue import entry
 from services.events.models import Event
+from services.events.types.common import Recipients
 from services.meetings.calendar import Attendee, Organizer, calendar_for
 from services.meetings.models import MeetingInvitee
 from services.mous.models import MouParty
 from services.networks.models import Network
 from services.settings import get_settings
-
-# Meeting changes that are news to the invitees: they get an updated invitation.
-NEWS = frozenset({"starts_at", "ends_at", "time_zone", "location", "online_url", "invitees", "agenda"})
-KINDS = {
-    "meeting.created": "invitation",
-    "meeting.updated": "invitation",
-    "meeting.cancelled": "cancellation",
-    "meeting.reminder_due": "reminder",
-    "network.meeting_overdue": "alert",
-    "network.meeting_at_risk": "alert",
-    "webhook_endpoint.disabled": "alert",
-    "mou.review_due": "reminder",
-    "review.scheduled": "notice",
-    "review.reminder_due": "reminder",
-    "review.overdue": "alert",
-    "recommendation.reminder_due": "reminder",
-    "recommendation.overdue": "alert",
-}
 
 
 async def _invitee_addresses(session: AsyncSession, meeting_id: uuid.UUID) -> list[str]:
@@ -55,36 +41,47 @@ async def _entity_address(session: AsyncSession, entity_id: Any) -> list[str]:
 
 
 async def recipients_for(session: AsyncSession, event: Event) -> list[tuple[str, str]]:
-    """(address, kind) for each person this event is news to."""
-    kind = KINDS.get(event.type)
-    if kind is None:
+    """(address, kind) for each person this event is news to: the catalogue says whether its
+    type is mailed, of what kind, and to whom."""
+    found = entry(event.type)
+    mail = found.mail if found is not None else None
+    if mail is None:
         return []
-    if event.type == "meeting.updated" and not NEWS & set(event.payload.get("changes", {})):
+    if mail.only_if_changed is not None and not mail.only_if_changed & set(event.payload.get("changes", {})):
         return []
-    if event.type.startswith("meeting."):
-        if kind == "invitation" and _parse_time(event.payload["meeting"]["ends_at"]) <= clock.now():
-            return []  # an invitation to a meeting that is over helps nobody (demo data's past meetings)
-        addresses = await _invitee_addresses(session, event.subject_id)
-    elif event.type == "mou.review_due":
-        rows = await session.execute(
-            select(Entity.contact_email)
-            .join(MouParty, MouParty.entity_id == Entity.id)
-            .where(MouParty.mou_id == event.subject_id, Entity.contact_email.is_not(None))
-        )
-        addresses = sorted({str(email).lower() for (email,) in rows})
-    elif event.type in ("network.meeting_overdue", "network.meeting_at_risk"):
-        coordinator = await session.scalar(select(Network.coordinator_entity_id).where(Network.id == event.subject_id))
-        addresses = await _entity_address(session, coordinator)
-    elif event.type.startswith("review."):
-        # The review's lead, and the network's coordinator (the secretariat) alongside.
-        coordinator = await session.scalar(select(Network.coordinator_entity_id).where(Network.id == event.network_id))
-        lead = event.payload["review"]["lead_entity"]["id"]
-        addresses = sorted(set(await _entity_address(session, lead)) | set(await _entity_address(session, coordinator)))
-    elif event.type.startswith("recommendation."):
-        addresses = await _entity_address(session, event.payload["recommendation"]["owner_entity"]["id"])
-    else:
-        addresses = await _entity_address(session, event.payload.get("webhook_endpoint", {}).get("owner_entity_id"))
-    return [(address, kind) for address in addresses]
+    match mail.to:
+        case Recipients.INVITEES:
+            if mail.kind == "invitation" and _parse_time(event.payload["meeting"]["ends_at"]) <= clock.now():
+                return []  # an invitation to a meeting that is over helps nobody (demo data's past meetings)
+            addresses = await _invitee_addresses(session, event.subject_id)
+        case Recipients.MOU_PARTIES:
+            rows = await session.execute(
+                select(Entity.contact_email)
+                .join(MouParty, MouParty.entity_id == Entity.id)
+                .where(MouParty.mou_id == event.subject_id, Entity.contact_email.is_not(None))
+            )
+            addresses = sorted({str(email).lower() for (email,) in rows})
+        case Recipients.COORDINATOR:
+            coordinator = await session.scalar(
+                select(Network.coordinator_entity_id).where(Network.id == event.subject_id)
+            )
+            addresses = await _entity_address(session, coordinator)
+        case Recipients.REVIEW_LEAD_AND_COORDINATOR:
+            # The review's lead, and the network's coordinator (the secretariat) alongside.
+            coordinator = await session.scalar(
+                select(Network.coordinator_entity_id).where(Network.id == event.network_id)
+            )
+            lead = event.payload["review"]["lead_entity"]["id"]
+            addresses = sorted(
+                set(await _entity_address(session, lead)) | set(await _entity_address(session, coordinator))
+            )
+        case Recipients.RECOMMENDATION_OWNER:
+            addresses = await _entity_address(session, event.payload["recommendation"]["owner_entity"]["id"])
+        case Recipients.ENDPOINT_OWNER:
+            addresses = await _entity_address(session, event.payload["webhook_endpoint"].get("owner_entity_id"))
+        case _:
+            assert_never(mail.to)  # a new kind of recipient needs its addresses found here
+    return [(address, mail.kind) for address in addresses]
 
 
 EN_DASH = "\u2013"
@@ -180,84 +177,30 @@ def compose(
     message["To"] = recipient
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain="migration-network-registry")
+    found = entry(event.type)
+    if found is None or found.mail is None:
+        raise ValueError(f"{event.type} is not mailed (services.events.catalogue)")
     payload = event.payload
-    if event.type.startswith("meeting."):
-        meeting = payload["meeting"]
-        subject = {
-            "invitation": "Invitation" if event.type == "meeting.created" else "Updated invitation",
-            "cancellation": "Cancelled",
-            "reminder": "Reminder",
-        }[kind]
-        message["Subject"] = f"{subject}: {meeting['title']}"
-        lead = "This meeting is cancelled.\n\n" if kind == "cancellation" else ""
-        message.set_content(lead + _meeting_text(meeting) + f"\n{record_base_url}/v1/meetings/{meeting['id']}\n")
-        method = "CANCEL" if kind == "cancellation" else "REQUEST"
-        organizer, attendees = parties or (None, [])
-        ics = calendar_for(
-            [_as_row(meeting)],
-            name=meeting["title"],
-            record_url=lambda row: f"{record_base_url}/v1/meetings/{row['id']}",
-            method=method,
-            organizer=organizer,
-            attendees=attendees,
-        )
-        message.add_attachment(
-            ics, maintype="text", subtype="calendar", filename="meeting.ics", params={"method": method}
-        )
-    elif event.type == "mou.review_due":
-        mou = payload["mou"]
-        message["Subject"] = f"Review due {mou['review_due_date']}: {mou['title']}"
-        message.set_content(
-            f"The review of MoU {mou['reference_number']} ({mou['title']}) falls due on {mou['review_due_date']}.\n"
-            f"Refresh it (POST /v1/mous/{mou['id']}/refresh) or record that it stands.\n{record_base_url}/v1/mous/{mou['id']}\n"
-        )
-    elif event.type in ("network.meeting_overdue", "network.meeting_at_risk"):
-        due = payload["compliance"]["due_by"]
-        if event.type.endswith("overdue"):
-            message["Subject"] = "The extended membership's annual meeting is overdue"
-            message.set_content(f"The extended membership was due to meet, with other stakeholders, by {due}.\n")
-        else:
-            message["Subject"] = "The extended membership's annual meeting is not scheduled in time"
-            message.set_content(
-                f"The extended membership must meet, with other stakeholders, by {due}; no such meeting is scheduled by then.\n"
-            )
-    elif event.type.startswith("review."):
-        _review_message(message, event.type, payload["review"], record_base_url)
-    elif event.type.startswith("recommendation."):
-        _recommendation_message(message, event.type, payload["recommendation"], record_base_url)
-    else:
-        message["Subject"] = "A webhook endpoint was disabled"
-        message.set_content(
-            f"Webhook endpoint {payload['webhook_endpoint']['url']} was disabled: {payload['reason']}.\n"
-        )
-    return message
-
-
-def _review_message(message: EmailMessage, event_type: str, review: dict[str, Any], base_url: str) -> None:
-    name = f"Effectiveness review {review['number']} (period {review['period_start']} to {review['due_date']})"
-    link = f"{base_url}/v1/reviews/{review['id']}"
-    if event_type == "review.scheduled":
-        message["Subject"] = f"Opened: {name}"
-        message.set_content(
-            f"{name} is open and falls due on {review['due_date']}. Start it when work begins.\n{link}\n"
-        )
-    elif event_type == "review.reminder_due":
-        message["Subject"] = f"Due {review['due_date']}: {name}"
-        message.set_content(f"{name} falls due on {review['due_date']}; it is {review['status']}.\n{link}\n")
-    else:
-        message["Subject"] = f"Overdue: {name}"
-        message.set_content(f"{name} was due on {review['due_date']} and is not completed.\n{link}\n")
-
-
-def _recommendation_message(message: EmailMessage, event_type: str, item: dict[str, Any], base_url: str) -> None:
-    link = f"{base_url}/v1/reviews/{item['review_id']}/recommendations/{item['id']}"
-    overdue = event_type == "recommendation.overdue"
-    message["Subject"] = f"Recommendation {'overdue' if overdue else 'due'} ({item['due_date']})"
-    when = f"was due on {item['due_date']} and is not done" if overdue else f"falls due on {item['due_date']}"
-    message.set_content(
-        f"This recommendation, owned by {item['owner_entity']['acronym']}, {when}:\n\n"
-        f"{item['text']}\n\nIts status is {item['status']}. Record progress: POST {link}/status\n"
+    subject, summary = found.mail.render(payload, base_url=record_base_url)
+    message["Subject"] = subject
+    if found.mail.to is not Recipients.INVITEES:
+        message.set_content(summary)
+        return message
+    # A meeting's message: the summary, the meeting, its link, and its .ics (REQUEST or CANCEL).
+    meeting = payload["meeting"]
+    message.set_content(summary + _meeting_text(meeting) + f"\n{record_base_url}/v1/meetings/{meeting['id']}\n")
+    method = "CANCEL" if kind == "cancellation" else "REQUEST"
+    organizer, attendees = parties or (None, [])
+    ics = calendar_for(
+        [_as_row(meeting)],
+        name=meeting["title"],
+        record_url=lambda row: f"{record_base_url}/v1/meetings/{row['id']}",
+        method=method,
+        organizer=organizer,
+        attendees=attendees,
     )
+    message.add_attachment(ics, maintype="text", subtype="calendar", filename="meeting.ics", params={"method": method})
+    return message
 
 
 def _as_row(meeting: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from services.clock import add_months
 from services.entities.models import Entity
 from services.errors import NotFound
-from services.events.service import record_event
+from services.events.service import append_event
 from services.meetings.models import Meeting, MeetingInvitee, MeetingKind, MeetingLapse, MeetingStatus
 from services.networks.models import Network
 from services.principals import SYSTEM
@@ -98,7 +98,7 @@ async def alert_overdue_networks(session: AsyncSession, *, today: date) -> int:
             .returning(MeetingLapse.due_by)
         )
         if inserted is not None:
-            record_event(
+            await append_event(
                 session,
                 type=f"network.meeting_{compliance['state']}",
                 subject_type="network",

@@ -11,7 +11,7 @@ from services.auth.policy import require_admin
 from services.clock import clock
 from services.entities.models import Entity
 from services.errors import Conflict, InvalidInput, NotFound
-from services.events.service import record_event
+from services.events.service import append_event
 from services.meetings import repository
 from services.meetings.models import DEFAULT_REMINDER_MINUTES, Meeting, MeetingInvitee, MeetingReminder, MeetingStatus
 from services.meetings.schemas import InviteeIn, MeetingCancel, MeetingCreate, MeetingHold, MeetingUpdate
@@ -272,7 +272,7 @@ async def send_due_reminders(session: AsyncSession, *, now: datetime, limit: int
         reminder.sent_at = now
         row = await repository.get_meeting_row(session, reminder.meeting_id)
         assert row is not None
-        record_event(
+        await append_event(
             session,
             type="meeting.reminder_due",
             subject_type="meeting",

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import TextClause
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.events.catalogue import label_for
 from services.indicators.repository import indicators
 from services.reports import repository
 from services.reports.repository import Period
@@ -61,6 +62,12 @@ async def load_indicators(conn: AsyncConnection, period: Period) -> Rows:
         {"indicator": name, "value_at_start": value, "value_at_end": at_end.get(name)}
         for name, value in at_start.items()
     ]
+
+
+async def load_record_changes(conn: AsyncConnection, period: Period) -> Rows:
+    """The period's events by type, each with the catalogue's label for people."""
+    rows = await repository.rows(conn, repository.RECORD_CHANGES, period)
+    return [{"event_type": r["event_type"], "label": label_for(r["event_type"]), "count": r["count"]} for r in rows]
 
 
 SECTIONS: tuple[Section, ...] = (
@@ -115,9 +122,9 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         name="record_changes",
         title="Changes to the records",
-        description="Events recorded in the period for this network, by type (UTC days).",
-        columns=("event_type", "count"),
-        load=query(repository.RECORD_CHANGES),
+        description="Events recorded in the period for this network, by type (UTC days), with each type's label.",
+        columns=("event_type", "label", "count"),
+        load=load_record_changes,
     ),
     Section(
         name="reviews",

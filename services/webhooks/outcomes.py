@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import clock
 from services.database import Database
-from services.events.service import record_event
+from services.events.service import append_event
 from services.ids import uuid7
 from services.principals import SYSTEM
 from services.unit_of_work import autocommit_write, unit_of_work
@@ -153,7 +153,7 @@ async def _disable(session: AsyncSession, endpoint: WebhookEndpoint, reason: str
     await session.flush()
     row = await get_endpoint_row(session, endpoint.id)
     assert row is not None
-    record_event(
+    await append_event(
         session,
         type="webhook_endpoint.disabled",
         subject_type="webhook_endpoint",

@@ -32,7 +32,8 @@ class EndpointFields(InputModel):
         None,
         min_length=1,
         max_length=50,
-        description="Exact types (`membership.created`), families (`meeting.*`) or `*`.",
+        description="Exact types (`membership.created`), families (`meeting.*`) or `*`, each matching at least "
+        "one type of GET /v1/event-types (else 422 `unknown-event-type`, naming the nearest).",
     )
     description: Annotated[str, StringConstraints(max_length=500)] | None = None
     enabled: bool | None = None

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import clock
 from services.errors import Conflict, Forbidden, NotFound
-from services.events.service import record_event
+from services.events.catalogue import check_patterns
+from services.events.service import append_event
 from services.principals import Principal, Role
 from services.records import apply_patch, check_version, record_change
 from services.webhooks import repository
@@ -61,6 +62,7 @@ async def create_endpoint(
         raise Forbidden(
             "webhooks-for-integrators", "Webhook endpoints are registered by integrators and the secretariat."
         )
+    check_patterns(data.event_types, location="body.event_types")  # before the URL's DNS lookup: cheap first
     await check_endpoint_url(data.url)
     secret = new_secret()
     endpoint = WebhookEndpoint(
@@ -88,6 +90,8 @@ async def update_endpoint(
 ) -> dict[str, Any]:
     endpoint = await load_endpoint_for_update(session, endpoint_id, actor)
     check_version("webhook endpoint", endpoint.version, expected_version)
+    if "event_types" in data.model_fields_set and data.event_types is not None:
+        check_patterns(data.event_types, location="body.event_types")
     if "url" in data.model_fields_set and data.url is not None:
         await check_endpoint_url(data.url)
     changes = apply_patch(endpoint, data, required=frozenset({"url", "event_types", "enabled"}))
@@ -103,7 +107,7 @@ async def delete_endpoint(session: AsyncSession, *, endpoint_id: uuid.UUID, acto
     assert row is not None
     await session.delete(endpoint)
     await session.flush()
-    record_event(
+    await append_event(
         session,
         type="webhook_endpoint.deleted",
         subject_type="webhook_endpoint",

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.auth.policy import may_act_for_entity, require_admin
 from services.clock import clock
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
-from services.events.service import record_event
+from services.events.service import append_event
 from services.gcm.models import GuidingPrinciple
 from services.memberships.endings import on_membership_end
 from services.memberships.repository import lock_pair
@@ -297,7 +297,7 @@ async def _record_post(
     after_row: dict[str, Any] | None,
 ) -> None:
     entity_id = (after_row or before or {}).get("entity", {}).get("id")
-    record_event(
+    await append_event(
         session,
         type=f"working_group.{event}",
         subject_type="working_group",
