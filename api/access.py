@@ -53,7 +53,7 @@ MAY_WRITE: dict[tuple[str, str], frozenset[Role]] = {
     ("PATCH", "/v1/reviews/{review_id}/recommendations/{recommendation_id}"): FOCAL_POINT,
     ("POST", "/v1/reviews/{review_id}/recommendations/{recommendation_id}/status"): FOCAL_POINT,
     ("POST", "/v1/webhook-endpoints"): frozenset({Role.INTEGRATOR}),
-    # Every caller may subscribe to calendars (issue 10's secret feed URLs).
+    # Every caller may subscribe to calendars (secret feed URLs: docs/API.md, "Calendars").
     ("POST", "/v1/calendar-subscriptions"): frozenset({Role.FOCAL_POINT, Role.INTEGRATOR, Role.READER}),
 }
 
