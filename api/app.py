@@ -109,7 +109,7 @@ def create_app(*, run_worker_in_process: bool = False, metrics_port: int = 0) ->
     settings = get_settings()
     app.state.authenticator = Authenticator(settings)
     app.state.rate_limiter = RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
-    # The API contract (issue 11): the ordered first checks of every write, inside the edge.
+    # The API contract (docs/API.md, "Order of checks"): the ordered first checks of every write, inside the edge.
     app.add_middleware(AccessGate)
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(Observability)  # outermost: counts and logs every answer, refusals included

@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     # Scheduler: how often the leader sweeps for due work, in seconds.
     scheduler_interval_seconds: float = 5.0
 
-    # Reliability under faults (issue 12).
+    # Reliability under faults (docs/OPERATIONS.md, "Under faults").
     # A sweep is cut off after this long; a scheduler taking over waits at most this long
     # for the old leader's last sweep, so two sweeps never overlap.
     scheduler_sweep_timeout_seconds: float = 30.0

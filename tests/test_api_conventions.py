@@ -1,4 +1,4 @@
-"""DESIGN §4: problem+json everywhere, pagination, ETag/If-Match, Idempotency-Key, OpenAPI."""
+"""API conventions (docs/DOMAIN.md): problem+json everywhere, pagination, ETag/If-Match, Idempotency-Key, OpenAPI."""
 
 import asyncio
 

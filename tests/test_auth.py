@@ -142,7 +142,7 @@ def _client_with(app, key: str) -> AsyncClient:
 
 async def test_a_focal_point_sees_and_may_revoke_its_entitys_keys_and_no_others(app, client, session):
     """Two focal points of A, one of B: A's see both of A's keys and may revoke either (a
-    colleague who left), but create none; B's key is not even visible to them (README, roles)."""
+    colleague who left), but create none; B's key is not even visible to them (docs/API.md, roles)."""
     a = await make_entity(session, acronym="KEY-A")
     b = await make_entity(session, acronym="KEY-B")
     keys = {}

@@ -1,4 +1,4 @@
-"""Meetings (DESIGN §1): lifecycle and sequence, reminders, the annual rule, calendar feeds."""
+"""Meetings (docs/DOMAIN.md): lifecycle and sequence, reminders, the annual rule, calendar feeds."""
 
 import asyncio
 from datetime import UTC, date, datetime, timedelta

@@ -1,4 +1,4 @@
-"""Membership rules (DESIGN §1), each at the service level and through HTTP."""
+"""Membership rules (docs/DOMAIN.md), each at the service level and through HTTP."""
 
 from datetime import date
 

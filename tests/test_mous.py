@@ -1,4 +1,4 @@
-"""MoUs (DESIGN §1): parties, areas, lifecycle actions, refresh chains, dates the scheduler acts on."""
+"""MoUs (docs/DOMAIN.md): parties, areas, lifecycle actions, refresh chains, dates the scheduler acts on."""
 
 from datetime import UTC, date, datetime
 

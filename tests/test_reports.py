@@ -1,4 +1,4 @@
-"""The activity report (DESIGN §1, Report) matches a hand-built history, in JSON, as a zip of
+"""The activity report (docs/DOMAIN.md, "Reports") matches a hand-built history, in JSON, as a zip of
 CSV files and as an HTML page; bad periods, unknown networks and unservable Accepts are problems."""
 
 import csv

@@ -1,4 +1,4 @@
-"""Effectiveness reviews (DESIGN §1, issue 6): the policy, cycles opened by the scheduler on
+"""Effectiveness reviews (docs/DOMAIN.md): the policy, cycles opened by the scheduler on
 time and exactly once, the lifecycle with indicator snapshots, recommendations and their
 follow-up (reminders, overdue, carried over to the next cycle)."""
 

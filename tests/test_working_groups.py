@@ -1,4 +1,4 @@
-"""Working groups (DESIGN §1): chairs, seats, secretariat, lifecycle, and the cascade from
+"""Working groups (docs/DOMAIN.md): chairs, seats, secretariat, lifecycle, and the cascade from
 network membership."""
 
 from datetime import date
@@ -285,7 +285,7 @@ async def test_filters_and_updates(client, session, setting):
 
 async def test_seats_are_given_by_the_secretariat_or_the_chair_and_a_member_may_leave(make_client, session, setting):
     """Two focal points of members, one of the chair: only the chair's gives seats; each
-    member may end its own seat, not another's (README, roles)."""
+    member may end its own seat, not another's (docs/API.md, roles)."""
     network, core, extended = setting
     third = await make_entity(session, acronym="WG-THIRD")
     await make_membership(session, network_id=network["id"], entity_id=third["id"], start_date=date(2019, 1, 1))

@@ -81,7 +81,7 @@ def add_import_arguments(sub: argparse.ArgumentParser) -> None:
     from services.imports.kinds import KINDS
 
     sub.add_argument("kind", choices=sorted(KINDS), help="what the file holds")
-    sub.add_argument("file", help="a CSV file (UTF-8, header line first; see the README for its columns)")
+    sub.add_argument("file", help="a CSV file (UTF-8, header line first; see docs/OPERATIONS.md for its columns)")
     sub.add_argument("--dry-run", action="store_true", help="check every row, report, and change nothing")
     sub.add_argument(
         "--api-key",

@@ -204,7 +204,7 @@ def total(samples: dict[str, float], name: str) -> float:
 
 
 def metrics_on_the_internal_network() -> None:
-    """Each process's metrics, scraped across the stack's network, name what the README says,
+    """Each process's metrics, scraped across the stack's network, name what docs/OPERATIONS.md says,
     and count the traffic that happened (a write, its webhook and its e-mail)."""
     published = " ".join(str(c.get("Publishers")) for c in containers())
     assert not any(f"'PublishedPort': {port}" in published for port in (9100, 9101, 9102)), published

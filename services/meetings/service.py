@@ -1,4 +1,4 @@
-"""Rules for meetings (DESIGN §1, Meeting)."""
+"""Rules for meetings (docs/DOMAIN.md, "Meetings and the annual rule")."""
 
 import uuid
 from datetime import datetime, timedelta

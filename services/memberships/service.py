@@ -1,4 +1,4 @@
-"""Rules for memberships (DESIGN §1, Membership)."""
+"""Rules for memberships (docs/DOMAIN.md, "Memberships and tiers")."""
 
 import uuid
 from datetime import date, timedelta

@@ -1,4 +1,4 @@
-"""Rules for MoUs (DESIGN §1, MoU): parties and areas, and the lifecycle
+"""Rules for MoUs (docs/DOMAIN.md, "MoUs"): parties and areas, and the lifecycle
 draft → negotiation → signed → active → expired / terminated / superseded."""
 
 import uuid

@@ -1,4 +1,4 @@
-"""Rules for networks (DESIGN §1, Network)."""
+"""Rules for networks (docs/DOMAIN.md, "Networks")."""
 
 import uuid
 from typing import Any

@@ -1,4 +1,4 @@
-"""Effectiveness reviews (DESIGN §1): a review policy per network, the review cycles the
+"""Effectiveness reviews (docs/DOMAIN.md): a review policy per network, the review cycles the
 scheduler creates from it, and the recommendations each cycle makes."""
 
 import enum

@@ -1,4 +1,4 @@
-"""Rules for effectiveness reviews (DESIGN §1, Effectiveness review): a policy per network;
+"""Rules for effectiveness reviews (docs/DOMAIN.md, "Effectiveness reviews"): a policy per network;
 cycles opened by the scheduler when due (exactly once, late rather than never); the
 lifecycle scheduled → in_progress → completed with an indicator snapshot at each end; and
 recommendations followed up until done or dropped."""

@@ -1,4 +1,4 @@
-"""Rules for working groups (DESIGN §1, Working group)."""
+"""Rules for working groups (docs/DOMAIN.md, "Working groups")."""
 
 import uuid
 from datetime import date

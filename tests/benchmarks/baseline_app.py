@@ -1,4 +1,4 @@
-"""The baseline of DESIGN §5: a plain Starlette + asyncpg app serving the same reads from the
+"""The performance budget's baseline (docs/DOMAIN.md): a plain Starlette + asyncpg app serving the same reads from the
 same tables as ``GET /v1/entities/{id}`` and ``GET /v1/entities?limit=50`` (every field of an
 entity, its identifiers included, in one query), without authentication.
 

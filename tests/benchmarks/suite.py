@@ -1,4 +1,4 @@
-"""`make bench`: the benchmark suite of issue 13, on real PostgreSQL and RabbitMQ, with wrk.
+"""`make bench`: the benchmark suite (docs/BENCHMARKS.md), on real PostgreSQL and RabbitMQ, with wrk.
 
     BENCH_SIZE=small make bench     # CI: under 3 minutes
     BENCH_SIZE=full make bench      # the full Network: under 30 minutes on 2 cores

@@ -1,4 +1,4 @@
-"""The benchmark's results as tables, in the issue's layout (Markdown, readable as text).
+"""The benchmark's results as tables, in the layout docs/BENCHMARKS.md shows (Markdown, readable as text).
 
 .venv/bin/python -m tests.benchmarks.table test-artifacts/bench-full.json
 """

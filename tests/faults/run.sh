@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The scripted fault tests (issue 12), on a throwaway PostgreSQL and RabbitMQ of their own
+# The scripted fault tests (docs/OPERATIONS.md, "Under faults"), on a throwaway PostgreSQL and RabbitMQ of their own
 # (ports 18130-18139 on 127.0.0.1); each prints what it counted. Run from the repository root:
 #   bash tests/faults/run.sh
 set -euo pipefail

@@ -3,7 +3,7 @@ processes) and `registry scheduler` on RabbitMQ, a real webhook receiver and a r
 server. One write (a meeting with an external invitee) causes a webhook to one receiver, a
 410 from another (which disables it) and an invitation e-mail. Then:
 
-- each process's metrics are scraped, and every metric the README names is found, non-zero
+- each process's metrics are scraped, and every metric docs/OPERATIONS.md names is found, non-zero
   where the traffic happened;
 - the request's X-Request-ID is followed to its receipt: the receiver and the mail carry it,
   the worker's JSON log lines carry it, and `registry trace` shows the change, its events and
