@@ -24,9 +24,8 @@ from services.events.models import Event
 from services.mail.models import EmailDelivery
 from services.meetings.models import MeetingKind
 from services.meetings.schemas import InviteeIn, MeetingCreate
-from services.networks.models import NetworkScope
 from services.meetings.service import create_meeting, send_due_reminders
-from services.mous.service import apply_due_transition
+from services.networks.models import NetworkScope
 from services.principals import SYSTEM
 from services.reviews.schemas import ReviewPolicyIn
 from services.reviews.service import open_due_cycles, put_policy

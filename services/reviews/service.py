@@ -395,7 +395,7 @@ async def _follow_up(
     reminded: list[Followed] = []
     if claimed:
         reminded = list(
-            (await session.scalars(select(model).where(model.id.in_(claimed)).order_by(model.id).with_for_update()))
+            await session.scalars(select(model).where(model.id.in_(claimed)).order_by(model.id).with_for_update())
         )
     await _record_each(session, "reminder_due", reminded, lambda s: {"days_before": (s.due_date - today).days})
     lapsed = (
