@@ -44,7 +44,8 @@ BUDGET: dict[str, tuple[int, int]] = {
     # Claim the due reminders, read their meetings, mark them sent (one statement for all)
     # and append their events and audit entries (one each), then one claim that finds none.
     "meetings.send_due_reminders": (6, 0),
-    "meetings.check_annual_rule": (3, 4),
+    # Judge every network, insert the lapses not alerted before, their events and audit entries.
+    "meetings.check_annual_rule": (4, 0),
     # One MoU per message: lock it, write it, read it back, its event and audit entry.
     "mous.apply_due_transition": (0, 5),
     # Lock the due MoUs, read them back, events and audit entries; each MoU's own UPDATE.
@@ -60,7 +61,10 @@ BUDGET: dict[str, tuple[int, int]] = {
     "webhooks.deliver": (2, 0),
     # One e-mail per message: lease it, read it and its event, lock it and record the outcome.
     "mail.send": (0, 5),
-    "events.relay": (8, 1),
+    # Release the relay mark; claim the events, the endpoints that want them (one read per
+    # event type and owner), the invitees of their meetings, insert the webhook and e-mail
+    # deliveries, mark the events published, mark the e-mails queued; one claim finds none.
+    "events.relay": (9, 0),
 }
 SMALL, LARGE = 2, 6
 

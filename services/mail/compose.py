@@ -2,6 +2,7 @@
 
 import uuid
 import zoneinfo
+from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
@@ -38,13 +39,26 @@ KINDS = {
 }
 
 
-async def _invitee_addresses(session: AsyncSession, meeting_id: uuid.UUID) -> list[str]:
+async def invitee_addresses(session: AsyncSession, meeting_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    """Each meeting's invitees' addresses (an invitee's own, else its entity's contact
+    address), by meeting, in one statement; a meeting without any is left out."""
+    if not meeting_ids:
+        return {}
     rows = await session.execute(
-        select(MeetingInvitee.email, Entity.contact_email)
+        select(MeetingInvitee.meeting_id, MeetingInvitee.email, Entity.contact_email)
         .outerjoin(Entity, Entity.id == MeetingInvitee.entity_id)
-        .where(MeetingInvitee.meeting_id == meeting_id)
+        .where(MeetingInvitee.meeting_id.in_(set(meeting_ids)))
     )
-    return sorted({str(email or contact).lower() for email, contact in rows if email or contact})
+    addresses: dict[uuid.UUID, set[str]] = {}
+    for meeting_id, email, contact in rows:
+        if email or contact:
+            addresses.setdefault(meeting_id, set()).add(str(email or contact).lower())
+    return {meeting_id: sorted(each) for meeting_id, each in addresses.items()}
+
+
+def meeting_news_ids(events: Iterable[Event]) -> set[uuid.UUID]:
+    """The meetings whose invitees some of ``events`` may be news to (``recipients_for``)."""
+    return {event.subject_id for event in events if event.type.startswith("meeting.") and event.type in KINDS}
 
 
 async def _entity_address(session: AsyncSession, entity_id: Any) -> list[str]:
@@ -54,8 +68,12 @@ async def _entity_address(session: AsyncSession, entity_id: Any) -> list[str]:
     return [email.lower()] if email else []
 
 
-async def recipients_for(session: AsyncSession, event: Event) -> list[tuple[str, str]]:
-    """(address, kind) for each person this event is news to."""
+async def recipients_for(
+    session: AsyncSession, event: Event, *, invitees: Mapping[uuid.UUID, list[str]] | None = None
+) -> list[tuple[str, str]]:
+    """(address, kind) for each person this event is news to. ``invitees``: the addresses
+    of the meetings among a batch's events (``invitee_addresses`` of ``meeting_news_ids``),
+    read once for the batch; without it, this event's meeting's are read here."""
     kind = KINDS.get(event.type)
     if kind is None:
         return []
@@ -64,7 +82,9 @@ async def recipients_for(session: AsyncSession, event: Event) -> list[tuple[str,
     if event.type.startswith("meeting."):
         if kind == "invitation" and _parse_time(event.payload["meeting"]["ends_at"]) <= clock.now():
             return []  # an invitation to a meeting that is over helps nobody (demo data's past meetings)
-        addresses = await _invitee_addresses(session, event.subject_id)
+        if invitees is None:
+            invitees = await invitee_addresses(session, [event.subject_id])
+        addresses = invitees.get(event.subject_id, [])
     elif event.type == "mou.review_due":
         rows = await session.execute(
             select(Entity.contact_email)

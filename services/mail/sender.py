@@ -19,7 +19,7 @@ from services.database import Database
 from services.events.models import Event
 from services.ids import uuid7
 from services.leases import due_ids, lease
-from services.mail.compose import compose, invitation_parties, recipients_for
+from services.mail.compose import compose, invitation_parties, invitee_addresses, meeting_news_ids, recipients_for
 from services.mail.models import EmailDelivery
 from services.settings import Settings, get_settings
 from services.webhooks.models import DeliveryStatus
@@ -34,6 +34,7 @@ async def fan_out(session: AsyncSession, events: list[Event]) -> list[uuid.UUID]
     """One delivery per (event, recipient), each with an id of its own; returns the new ones.
     ``recipients_for`` names each address once, so a delivery that already exists is a defect
     and raises."""
+    invitees = await invitee_addresses(session, meeting_news_ids(events))  # one read for the batch's meetings
     rows: list[dict[str, Any]] = [
         {
             "id": uuid7(),
@@ -44,7 +45,7 @@ async def fan_out(session: AsyncSession, events: list[Event]) -> list[uuid.UUID]
             "network_id": event.network_id,
         }
         for event in events
-        for recipient, kind in await recipients_for(session, event)
+        for recipient, kind in await recipients_for(session, event, invitees=invitees)
     ]
     if rows:
         await session.execute(insert(EmailDelivery), rows)
