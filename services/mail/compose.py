@@ -2,13 +2,14 @@
 
 import uuid
 import zoneinfo
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import clock
@@ -39,71 +40,135 @@ KINDS = {
 }
 
 
-async def invitee_addresses(session: AsyncSession, meeting_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
-    """Each meeting's invitees' addresses (an invitee's own, else its entity's contact
-    address), by meeting, in one statement; a meeting without any is left out."""
-    if not meeting_ids:
-        return {}
-    rows = await session.execute(
-        select(MeetingInvitee.meeting_id, MeetingInvitee.email, Entity.contact_email)
-        .outerjoin(Entity, Entity.id == MeetingInvitee.entity_id)
-        .where(MeetingInvitee.meeting_id.in_(set(meeting_ids)))
-    )
+NETWORK_ALERTS = frozenset({"network.meeting_overdue", "network.meeting_at_risk"})
+
+
+def _kind(event: Event) -> str | None:
+    """The kind of e-mail this event sends, or None when it is news to no one."""
+    kind = KINDS.get(event.type)
+    if kind is None:
+        return None
+    if event.type == "meeting.updated" and not NEWS & set(event.payload.get("changes", {})):
+        return None
+    if kind == "invitation" and _parse_time(event.payload["meeting"]["ends_at"]) <= clock.now():
+        return None  # an invitation to a meeting that is over helps nobody (demo data's past meetings)
+    return kind
+
+
+def _addressee(event: Event) -> uuid.UUID | None:
+    """The entity a review's, a recommendation's or an endpoint's event is addressed to."""
+    if event.type.startswith("review."):
+        named = event.payload["review"]["lead_entity"]["id"]
+    elif event.type.startswith("recommendation."):
+        named = event.payload["recommendation"]["owner_entity"]["id"]
+    else:
+        named = event.payload.get("webhook_endpoint", {}).get("owner_entity_id")
+    return None if named is None else uuid.UUID(str(named))
+
+
+@dataclass(frozen=True)
+class AddressBook:
+    """The addresses a batch of events may go to, each read once for the batch
+    (``address_book_for``): invitees by meeting, parties by MoU, the coordinator's by
+    network, and entities' contact addresses by entity."""
+
+    invitees: dict[uuid.UUID, list[str]]
+    parties: dict[uuid.UUID, list[str]]
+    coordinators: dict[uuid.UUID, list[str]]
+    entities: dict[uuid.UUID, list[str]]
+
+
+def _by_key(rows: Iterable[Any]) -> dict[uuid.UUID, list[str]]:
+    """(key, address) rows as each key's addresses, lower-cased, once each, sorted."""
     addresses: dict[uuid.UUID, set[str]] = {}
-    for meeting_id, email, contact in rows:
-        if email or contact:
-            addresses.setdefault(meeting_id, set()).add(str(email or contact).lower())
-    return {meeting_id: sorted(each) for meeting_id, each in addresses.items()}
+    for key, address in rows:
+        if address:
+            addresses.setdefault(key, set()).add(str(address).lower())
+    return {key: sorted(each) for key, each in addresses.items()}
 
 
-def meeting_news_ids(events: Iterable[Event]) -> set[uuid.UUID]:
-    """The meetings whose invitees some of ``events`` may be news to (``recipients_for``)."""
-    return {event.subject_id for event in events if event.type.startswith("meeting.") and event.type in KINDS}
-
-
-async def _entity_address(session: AsyncSession, entity_id: Any) -> list[str]:
-    if entity_id is None:
-        return []
-    email = await session.scalar(select(Entity.contact_email).where(Entity.id == uuid.UUID(str(entity_id))))
-    return [email.lower()] if email else []
+async def address_book_for(session: AsyncSession, events: Iterable[Event]) -> AddressBook:
+    """Every address ``events`` may go to, in at most one statement per kind of addressee,
+    whatever the number of events."""
+    meetings: set[uuid.UUID] = set()
+    mous: set[uuid.UUID] = set()
+    networks: set[uuid.UUID] = set()
+    entities: set[uuid.UUID] = set()
+    for event in events:
+        if _kind(event) is None:
+            continue
+        if event.type.startswith("meeting."):
+            meetings.add(event.subject_id)
+        elif event.type == "mou.review_due":
+            mous.add(event.subject_id)
+        elif event.type in NETWORK_ALERTS:
+            networks.add(event.subject_id)
+        else:
+            if event.type.startswith("review.") and event.network_id is not None:
+                networks.add(event.network_id)  # the coordinator (the secretariat) alongside the lead
+            if (entity_id := _addressee(event)) is not None:
+                entities.add(entity_id)
+    book = AddressBook({}, {}, {}, {})
+    if meetings:
+        book.invitees.update(
+            _by_key(
+                await session.execute(
+                    select(MeetingInvitee.meeting_id, func.coalesce(MeetingInvitee.email, Entity.contact_email))
+                    .outerjoin(Entity, Entity.id == MeetingInvitee.entity_id)
+                    .where(MeetingInvitee.meeting_id.in_(meetings))
+                )
+            )
+        )
+    if mous:
+        book.parties.update(
+            _by_key(
+                await session.execute(
+                    select(MouParty.mou_id, Entity.contact_email)
+                    .join(Entity, Entity.id == MouParty.entity_id)
+                    .where(MouParty.mou_id.in_(mous))
+                )
+            )
+        )
+    if networks:
+        book.coordinators.update(
+            _by_key(
+                await session.execute(
+                    select(Network.id, Entity.contact_email)
+                    .join(Entity, Entity.id == Network.coordinator_entity_id)
+                    .where(Network.id.in_(networks))
+                )
+            )
+        )
+    if entities:
+        book.entities.update(
+            _by_key(await session.execute(select(Entity.id, Entity.contact_email).where(Entity.id.in_(entities))))
+        )
+    return book
 
 
 async def recipients_for(
-    session: AsyncSession, event: Event, *, invitees: Mapping[uuid.UUID, list[str]] | None = None
+    session: AsyncSession, event: Event, *, address_book: AddressBook | None = None
 ) -> list[tuple[str, str]]:
-    """(address, kind) for each person this event is news to. ``invitees``: the addresses
-    of the meetings among a batch's events (``invitee_addresses`` of ``meeting_news_ids``),
-    read once for the batch; without it, this event's meeting's are read here."""
-    kind = KINDS.get(event.type)
+    """(address, kind) for each person this event is news to. ``address_book``: that of
+    the batch the event is relayed in (``address_book_for``); without it, this event's
+    addresses are read here."""
+    kind = _kind(event)
     if kind is None:
         return []
-    if event.type == "meeting.updated" and not NEWS & set(event.payload.get("changes", {})):
-        return []
+    book = address_book if address_book is not None else await address_book_for(session, [event])
+    addressee = _addressee(event)
     if event.type.startswith("meeting."):
-        if kind == "invitation" and _parse_time(event.payload["meeting"]["ends_at"]) <= clock.now():
-            return []  # an invitation to a meeting that is over helps nobody (demo data's past meetings)
-        if invitees is None:
-            invitees = await invitee_addresses(session, [event.subject_id])
-        addresses = invitees.get(event.subject_id, [])
+        addresses = book.invitees.get(event.subject_id, [])
     elif event.type == "mou.review_due":
-        rows = await session.execute(
-            select(Entity.contact_email)
-            .join(MouParty, MouParty.entity_id == Entity.id)
-            .where(MouParty.mou_id == event.subject_id, Entity.contact_email.is_not(None))
-        )
-        addresses = sorted({str(email).lower() for (email,) in rows})
-    elif event.type in ("network.meeting_overdue", "network.meeting_at_risk"):
-        coordinator = await session.scalar(select(Network.coordinator_entity_id).where(Network.id == event.subject_id))
-        addresses = await _entity_address(session, coordinator)
+        addresses = book.parties.get(event.subject_id, [])
+    elif event.type in NETWORK_ALERTS:
+        addresses = book.coordinators.get(event.subject_id, [])
     elif event.type.startswith("review."):
-        # The review's lead, and the network's coordinator (the secretariat) alongside.
-        coordinator = await session.scalar(select(Network.coordinator_entity_id).where(Network.id == event.network_id))
-        lead = event.payload["review"]["lead_entity"]["id"]
-        addresses = sorted(set(await _entity_address(session, lead)) | set(await _entity_address(session, coordinator)))
-    elif event.type.startswith("recommendation."):
-        addresses = await _entity_address(session, event.payload["recommendation"]["owner_entity"]["id"])
+        lead = book.entities.get(addressee, []) if addressee else []
+        coordinator = book.coordinators.get(event.network_id, []) if event.network_id else []
+        addresses = sorted(set(lead) | set(coordinator))
     else:
-        addresses = await _entity_address(session, event.payload.get("webhook_endpoint", {}).get("owner_entity_id"))
+        addresses = book.entities.get(addressee, []) if addressee else []
     return [(address, kind) for address in addresses]
 
 
