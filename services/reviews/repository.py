@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, func, literal_column, select
-from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by, distinct_on
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -221,7 +221,7 @@ async def last_cycles(conn: Conn, network_ids: Collection[uuid.UUID]) -> dict[uu
         select(Review.network_id, Review.number, Review.due_date)
         .where(Review.network_id.in_(set(network_ids)))
         .order_by(Review.network_id, Review.number.desc())
-        .distinct(Review.network_id)
+        .ext(distinct_on(Review.network_id))
     )
     return {network_id: (number, due_date) for network_id, number, due_date in result}
 
