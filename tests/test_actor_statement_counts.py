@@ -371,3 +371,35 @@ async def test_an_actor_issues_a_fixed_number_of_statements_whatever_its_batch(
     measured = (counts[SMALL] - each * SMALL, each)
     issued = Counter(" ".join(statement.split())[:100] for statement in statements)
     assert measured == BUDGET[actor_name], f"{counts} statements at {LARGE} items: {issued.most_common()}"
+
+
+# The scheduler's sweeps, one interval's worth (every sweep due): each finds its due work in
+# one statement and hands it on (messages, not reads, per item). The pending events, the due
+# MoUs, the webhook and e-mail deliveries to queue, the due reminders, the idempotency keys
+# to forget, and the record of the sweeps' runs; the hourly sweeps only send a message.
+SWEEP_BUDGET = (7, 0)
+
+
+async def test_a_scheduler_sweep_issues_a_fixed_number_of_statements_whatever_is_due(
+    committed: Any, receiver: Receiver, monkeypatch: Any
+) -> None:
+    from worker import scheduler
+    from worker.main import broker
+
+    counts = {}
+    for n in (SMALL, LARGE):
+        await _forget_everything()
+        clock.freeze(datetime(2025, 12, 1, tzinfo=UTC))
+        await _mous(n, effective_date=date(2026, 1, 1))  # due to take effect by the sweep's day
+        await _reminder_events(n, receiver)  # and n more reminders due, on n more meetings
+        await _reminders_due(n, receiver)
+        monkeypatch.setattr(scheduler, "_relay_sent_at", float("-inf"))  # no relay message sent just now
+        broker.flush_all()
+        with counting() as statements:
+            await scheduler.run_sweeps({})
+        broker.flush_all()
+        counts[n] = len(statements)
+    each, rest = divmod(counts[LARGE] - counts[SMALL], LARGE - SMALL)
+    assert rest == 0, counts
+    issued = Counter(" ".join(statement.split())[:100] for statement in statements)
+    assert (counts[SMALL] - each * SMALL, each) == SWEEP_BUDGET, f"{counts}: {issued.most_common()}"
