@@ -4,8 +4,9 @@ on (no N+1), as every GET route does (tests/test_statement_counts.py), counted t
 Each actor runs on a batch of SMALL due items and, from a clean database, on one of LARGE,
 and the statements it issues (on the write and the read engine, BEGIN and COMMIT aside) give
 its line in BUDGET: statements per run, and per item. An actor that needs one more statement
-changes its line here, on purpose, and one more per item shows as a line that grows. A webhook or e-mail delivery is one HTTP
-or SMTP call by nature; its line counts SQL statements only.
+changes its line here, on purpose; one more per item shows as a line that grows. A webhook
+or e-mail delivery is one HTTP or SMTP call by nature; its line counts SQL statements only.
+An actor added to worker/ fails the first test until it has a line (and a world) here.
 """
 
 import uuid
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.clock import clock
 from services.database import get_database
 from services.events.models import Event
+from services.events.relay import publish_batch
 from services.mail.models import EmailDelivery
 from services.meetings.compliance import alert_overdue_networks
 from services.meetings.models import MeetingKind
@@ -157,8 +159,7 @@ async def _reminders_due(n: int, receiver: Receiver) -> None:
 
 
 async def _relay_all() -> None:
-    from services.events.relay import publish_batch
-
+    """Publish every pending event (the relay's database half, without sending on)."""
     while True:
         async with get_database().session() as session:
             published = await publish_batch(session)
