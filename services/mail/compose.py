@@ -146,6 +146,10 @@ async def address_book_for(session: AsyncSession, events: Iterable[Event]) -> Ad
     return book
 
 
+def _looked_up(addresses: dict[uuid.UUID, list[str]], key: uuid.UUID | None) -> list[str]:
+    return addresses.get(key, []) if key is not None else []
+
+
 async def recipients_for(
     session: AsyncSession, event: Event, *, address_book: AddressBook | None = None
 ) -> list[tuple[str, str]]:
@@ -156,7 +160,6 @@ async def recipients_for(
     if kind is None:
         return []
     book = address_book if address_book is not None else await address_book_for(session, [event])
-    addressee = _addressee(event)
     if event.type.startswith("meeting."):
         addresses = book.invitees.get(event.subject_id, [])
     elif event.type == "mou.review_due":
@@ -164,11 +167,10 @@ async def recipients_for(
     elif event.type in NETWORK_ALERTS:
         addresses = book.coordinators.get(event.subject_id, [])
     elif event.type.startswith("review."):
-        lead = book.entities.get(addressee, []) if addressee else []
-        coordinator = book.coordinators.get(event.network_id, []) if event.network_id else []
-        addresses = sorted(set(lead) | set(coordinator))
+        lead = _looked_up(book.entities, _addressee(event))
+        addresses = sorted(set(lead) | set(_looked_up(book.coordinators, event.network_id)))
     else:
-        addresses = book.entities.get(addressee, []) if addressee else []
+        addresses = _looked_up(book.entities, _addressee(event))
     return [(address, kind) for address in addresses]
 
 
