@@ -9,6 +9,8 @@ or e-mail delivery is one HTTP or SMTP call by nature; its line counts SQL state
 An actor added to worker/ fails the first test until it has a line (and a world) here.
 """
 
+import importlib
+import pkgutil
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
@@ -77,20 +79,31 @@ SMALL, LARGE = 2, 6
 
 
 def declared_actors() -> set[str]:
-    """The name of every actor the workers run: those the broker has once ``worker.main``
-    has imported every actor module (as ``dramatiq worker.main`` does)."""
-    from worker.main import broker
+    """The name of every actor declared in worker/: each of its modules imported (as the
+    workers import them through ``worker.main``), the actors the broker then knows whose
+    function is defined there."""
+    import worker
 
-    return set(broker.get_declared_actors())
+    for module in pkgutil.iter_modules(worker.__path__):
+        importlib.import_module(f"worker.{module.name}")
+    from worker.broker import broker
+
+    return {
+        name for name in broker.get_declared_actors() if _function(name).__module__.startswith(f"{worker.__name__}.")
+    }
+
+
+def _function(actor_name: str) -> Any:
+    """The coroutine function an actor runs (Dramatiq wraps it to run it on its event loop)."""
+    from worker.broker import broker
+
+    actor = broker.get_actor(actor_name)
+    return getattr(actor.fn, "__wrapped__", actor.fn)
 
 
 def run_actor(name: str, *args: Any) -> Awaitable[None]:
     """Run actor ``name`` in the test's event loop, as a worker would (without the broker)."""
-    from worker.main import broker
-
-    actor = broker.get_actor(name)
-    function = getattr(actor.fn, "__wrapped__", actor.fn)  # the coroutine function, not its sync wrapper
-    return function(*args)  # type: ignore[no-any-return]
+    return _function(name)(*args)
 
 
 @contextmanager
