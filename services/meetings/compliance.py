@@ -151,16 +151,13 @@ async def alert_overdue_networks(session: AsyncSession, *, today: date) -> int:
     if not lapsed:
         return 0
     # One statement for the batch: the lapses not alerted before come back.
-    inserted = set(
-        (
-            await session.execute(
-                insert(MeetingLapse)
-                .values([{"network_id": c["network_id"], "due_by": c["due_by"], "state": c["state"]} for c in lapsed])
-                .on_conflict_do_nothing()
-                .returning(MeetingLapse.network_id, MeetingLapse.due_by, MeetingLapse.state)
-            )
-        ).tuples()
+    result = await session.execute(
+        insert(MeetingLapse)
+        .values([{"network_id": c["network_id"], "due_by": c["due_by"], "state": c["state"]} for c in lapsed])
+        .on_conflict_do_nothing()
+        .returning(MeetingLapse.network_id, MeetingLapse.due_by, MeetingLapse.state)
     )
+    inserted = {(network_id, due_by, state) for network_id, due_by, state in result}
     alerted = 0
     for compliance in lapsed:
         network_id = compliance["network_id"]
