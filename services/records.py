@@ -86,6 +86,36 @@ async def record_change(
     await session.flush()
     row = await load_row(session, subject_id)
     assert row is not None
+    await record_loaded_change(
+        session,
+        event=event,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        row=row,
+        actor=actor,
+        network_id=network_id,
+        owner_entity_id=owner_entity_id,
+        changes=changes,
+        **extra_payload,
+    )
+    return row
+
+
+async def record_loaded_change(
+    session: AsyncSession,
+    *,
+    event: str,
+    subject_type: str,
+    subject_id: uuid.UUID,
+    row: dict[str, Any],
+    actor: Principal,
+    network_id: uuid.UUID | None = None,
+    owner_entity_id: uuid.UUID | None = None,
+    changes: dict[str, tuple[Any, Any]] | None = None,
+    **extra_payload: Any,
+) -> None:
+    """What :func:`record_change` appends, for a record the caller has read back already
+    (after flushing the change): a batch reads all of its records in one statement."""
     payload: dict[str, Any] = {subject_type: row, **extra_payload}
     if changes:
         payload["changes"] = changes_payload(changes)
@@ -105,4 +135,3 @@ async def record_change(
         before=before,
         after=after,
     )
-    return row

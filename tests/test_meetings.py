@@ -349,3 +349,43 @@ async def test_external_invitees_addresses_are_for_admins_only(client, make_clie
         assert response.status_code == 200
         assert "mf@example.org" not in response.text
         assert "Migrant Forum" in response.text  # who is invited stays visible
+
+
+async def test_the_sweep_judges_every_network_as_the_compliance_route_does(session, setting):
+    from services.meetings.compliance import every_network_compliance
+    from services.networks.models import NetworkScope
+
+    network, member, ngo = setting
+    other = await make_network(
+        session,
+        scope=NetworkScope.COUNTRY,
+        country_code="FR",
+        parent_network_id=network["id"],
+        name="Never met",
+        established_on=date(2025, 9, 1),
+    )
+
+    async def agree() -> None:
+        for today in (date(2025, 6, 1), date(2026, 3, 1), date(2026, 5, 21), date(2026, 9, 2)):
+            swept = {c["network_id"]: c for c in await every_network_compliance(session, today=today)}
+            for each in (network, other):
+                assert swept[each["id"]] == await meeting_compliance(session, each["id"], today=today), today
+
+    await agree()
+    held = await _meeting(
+        session,
+        network,
+        starts=datetime(2025, 5, 20, 8, tzinfo=UTC),
+        invitees=[InviteeIn(entity_id=member["id"]), InviteeIn(entity_id=ngo["id"])],
+    )
+    await hold_meeting(
+        session,
+        meeting_id=held["id"],
+        data=MeetingHold(minutes="m", attended_entity_ids=[member["id"], ngo["id"]]),
+        expected_version=None,
+        actor=SYSTEM,
+    )
+    await _meeting(session, network, starts=datetime(2026, 5, 12, 8, tzinfo=UTC), title="In time")
+    await _meeting(session, other, starts=datetime(2026, 10, 1, 8, tzinfo=UTC), title="Late")
+    await session.flush()
+    await agree()

@@ -4,19 +4,21 @@ this module finds the addresses and builds the message."""
 
 import uuid
 import zoneinfo
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from typing import Any, assert_never
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import clock
 from services.entities.models import Entity
 from services.events.catalogue import entry
 from services.events.models import Event
-from services.events.types.common import Recipients
+from services.events.types.common import Mail, Recipients
 from services.meetings.calendar import Attendee, Organizer, calendar_for
 from services.meetings.models import MeetingInvitee
 from services.mous.models import MouParty
@@ -24,61 +26,145 @@ from services.networks.models import Network
 from services.settings import get_settings
 
 
-async def _invitee_addresses(session: AsyncSession, meeting_id: uuid.UUID) -> list[str]:
-    rows = await session.execute(
-        select(MeetingInvitee.email, Entity.contact_email)
-        .outerjoin(Entity, Entity.id == MeetingInvitee.entity_id)
-        .where(MeetingInvitee.meeting_id == meeting_id)
-    )
-    return sorted({str(email or contact).lower() for email, contact in rows if email or contact})
-
-
-async def _entity_address(session: AsyncSession, entity_id: Any) -> list[str]:
-    if entity_id is None:
-        return []
-    email = await session.scalar(select(Entity.contact_email).where(Entity.id == uuid.UUID(str(entity_id))))
-    return [email.lower()] if email else []
-
-
-async def recipients_for(session: AsyncSession, event: Event) -> list[tuple[str, str]]:
-    """(address, kind) for each person this event is news to: the catalogue says whether its
-    type is mailed, of what kind, and to whom."""
+def mail_for(event: Event) -> Mail | None:
+    """What e-mail this event sends (the catalogue's word), or None when it is news to no one."""
     found = entry(event.type)
     mail = found.mail if found is not None else None
     if mail is None:
-        return []
+        return None
     if mail.only_if_changed is not None and not mail.only_if_changed & set(event.payload.get("changes", {})):
+        return None
+    if mail.kind == "invitation" and _parse_time(event.payload["meeting"]["ends_at"]) <= clock.now():
+        return None  # an invitation to a meeting that is over helps nobody (demo data's past meetings)
+    return mail
+
+
+def _entity_id(value: Any) -> uuid.UUID | None:
+    return None if value is None else uuid.UUID(str(value))
+
+
+def _addressee(event: Event, to: Recipients) -> uuid.UUID | None:
+    """The entity an event addressed to one entity names (a review's lead, a recommendation's
+    owner, an endpoint's owner); None for the other kinds of recipient."""
+    match to:
+        case Recipients.REVIEW_LEAD_AND_COORDINATOR:
+            return _entity_id(event.payload["review"]["lead_entity"]["id"])
+        case Recipients.RECOMMENDATION_OWNER:
+            return _entity_id(event.payload["recommendation"]["owner_entity"]["id"])
+        case Recipients.ENDPOINT_OWNER:
+            return _entity_id(event.payload["webhook_endpoint"].get("owner_entity_id"))
+        case _:
+            return None
+
+
+@dataclass(frozen=True)
+class AddressBook:
+    """The addresses a batch of events may go to, each read once for the batch
+    (``address_book_for``): invitees by meeting, parties by MoU, the coordinator's by
+    network, and entities' contact addresses by entity."""
+
+    invitees: dict[uuid.UUID, list[str]]
+    parties: dict[uuid.UUID, list[str]]
+    coordinators: dict[uuid.UUID, list[str]]
+    entities: dict[uuid.UUID, list[str]]
+
+
+def _by_key(rows: Iterable[Any]) -> dict[uuid.UUID, list[str]]:
+    """(key, address) rows as each key's addresses, lower-cased, once each, sorted."""
+    addresses: dict[uuid.UUID, set[str]] = {}
+    for key, address in rows:
+        if address:
+            addresses.setdefault(key, set()).add(str(address).lower())
+    return {key: sorted(each) for key, each in addresses.items()}
+
+
+async def address_book_for(session: AsyncSession, events: Iterable[Event]) -> AddressBook:
+    """Every address ``events`` may go to, in at most one statement per kind of addressee,
+    whatever the number of events."""
+    meetings: set[uuid.UUID] = set()
+    mous: set[uuid.UUID] = set()
+    networks: set[uuid.UUID] = set()
+    entities: set[uuid.UUID] = set()
+    for event in events:
+        mail = mail_for(event)
+        if mail is None:
+            continue
+        match mail.to:
+            case Recipients.INVITEES:
+                meetings.add(event.subject_id)
+            case Recipients.MOU_PARTIES:
+                mous.add(event.subject_id)
+            case Recipients.COORDINATOR:
+                networks.add(event.subject_id)
+            case Recipients.REVIEW_LEAD_AND_COORDINATOR:
+                if event.network_id is not None:
+                    networks.add(event.network_id)  # the coordinator (the secretariat) alongside the lead
+        if (entity_id := _addressee(event, mail.to)) is not None:
+            entities.add(entity_id)
+    book = AddressBook({}, {}, {}, {})
+    if meetings:
+        book.invitees.update(
+            _by_key(
+                await session.execute(
+                    select(MeetingInvitee.meeting_id, func.coalesce(MeetingInvitee.email, Entity.contact_email))
+                    .outerjoin(Entity, Entity.id == MeetingInvitee.entity_id)
+                    .where(MeetingInvitee.meeting_id.in_(meetings))
+                )
+            )
+        )
+    if mous:
+        book.parties.update(
+            _by_key(
+                await session.execute(
+                    select(MouParty.mou_id, Entity.contact_email)
+                    .join(Entity, Entity.id == MouParty.entity_id)
+                    .where(MouParty.mou_id.in_(mous))
+                )
+            )
+        )
+    if networks:
+        book.coordinators.update(
+            _by_key(
+                await session.execute(
+                    select(Network.id, Entity.contact_email)
+                    .join(Entity, Entity.id == Network.coordinator_entity_id)
+                    .where(Network.id.in_(networks))
+                )
+            )
+        )
+    if entities:
+        book.entities.update(
+            _by_key(await session.execute(select(Entity.id, Entity.contact_email).where(Entity.id.in_(entities))))
+        )
+    return book
+
+
+def _looked_up(addresses: dict[uuid.UUID, list[str]], key: uuid.UUID | None) -> list[str]:
+    return addresses.get(key, []) if key is not None else []
+
+
+async def recipients_for(
+    session: AsyncSession, event: Event, *, address_book: AddressBook | None = None
+) -> list[tuple[str, str]]:
+    """(address, kind) for each person this event is news to: the catalogue says whether its
+    type is mailed, of what kind, and to whom. ``address_book``: that of the batch the event
+    is relayed in (``address_book_for``); without it, this event's addresses are read here."""
+    mail = mail_for(event)
+    if mail is None:
         return []
+    book = address_book if address_book is not None else await address_book_for(session, [event])
     match mail.to:
         case Recipients.INVITEES:
-            if mail.kind == "invitation" and _parse_time(event.payload["meeting"]["ends_at"]) <= clock.now():
-                return []  # an invitation to a meeting that is over helps nobody (demo data's past meetings)
-            addresses = await _invitee_addresses(session, event.subject_id)
+            addresses = book.invitees.get(event.subject_id, [])
         case Recipients.MOU_PARTIES:
-            rows = await session.execute(
-                select(Entity.contact_email)
-                .join(MouParty, MouParty.entity_id == Entity.id)
-                .where(MouParty.mou_id == event.subject_id, Entity.contact_email.is_not(None))
-            )
-            addresses = sorted({str(email).lower() for (email,) in rows})
+            addresses = book.parties.get(event.subject_id, [])
         case Recipients.COORDINATOR:
-            coordinator = await session.scalar(
-                select(Network.coordinator_entity_id).where(Network.id == event.subject_id)
-            )
-            addresses = await _entity_address(session, coordinator)
+            addresses = book.coordinators.get(event.subject_id, [])
         case Recipients.REVIEW_LEAD_AND_COORDINATOR:
-            # The review's lead, and the network's coordinator (the secretariat) alongside.
-            coordinator = await session.scalar(
-                select(Network.coordinator_entity_id).where(Network.id == event.network_id)
-            )
-            lead = event.payload["review"]["lead_entity"]["id"]
-            addresses = sorted(
-                set(await _entity_address(session, lead)) | set(await _entity_address(session, coordinator))
-            )
-        case Recipients.RECOMMENDATION_OWNER:
-            addresses = await _entity_address(session, event.payload["recommendation"]["owner_entity"]["id"])
-        case Recipients.ENDPOINT_OWNER:
-            addresses = await _entity_address(session, event.payload["webhook_endpoint"].get("owner_entity_id"))
+            lead = _looked_up(book.entities, _addressee(event, mail.to))
+            addresses = sorted(set(lead) | set(_looked_up(book.coordinators, event.network_id)))
+        case Recipients.RECOMMENDATION_OWNER | Recipients.ENDPOINT_OWNER:
+            addresses = _looked_up(book.entities, _addressee(event, mail.to))
         case _:
             assert_never(mail.to)  # a new kind of recipient needs its addresses found here
     return [(address, mail.kind) for address in addresses]

@@ -19,7 +19,7 @@ from services.database import Database
 from services.events.models import Event
 from services.ids import uuid7
 from services.leases import due_ids, lease
-from services.mail.compose import compose, invitation_parties, recipients_for
+from services.mail.compose import address_book_for, compose, invitation_parties, recipients_for
 from services.mail.models import EmailDelivery
 from services.settings import Settings, get_settings
 from services.unit_of_work import unit_of_work
@@ -35,6 +35,7 @@ async def fan_out(session: AsyncSession, events: list[Event]) -> list[uuid.UUID]
     """One delivery per (event, recipient), each with an id of its own; returns the new ones.
     ``recipients_for`` names each address once, so a delivery that already exists is a defect
     and raises."""
+    address_book = await address_book_for(session, events)  # the batch's addresses, read once
     rows: list[dict[str, Any]] = [
         {
             "id": uuid7(),
@@ -45,10 +46,12 @@ async def fan_out(session: AsyncSession, events: list[Event]) -> list[uuid.UUID]
             "network_id": event.network_id,
         }
         for event in events
-        for recipient, kind in await recipients_for(session, event)
+        for recipient, kind in await recipients_for(session, event, address_book=address_book)
     ]
     if rows:
-        await session.execute(insert(EmailDelivery), rows)
+        # NULLs rendered, not left out: every row has the same columns, so one statement
+        # inserts them all (rows without a network or a request id would split the batch).
+        await session.execute(insert(EmailDelivery).execution_options(render_nulls=True), rows)
     return [row["id"] for row in rows]
 
 

@@ -2,10 +2,10 @@
 stakeholders. When did it last, is the next one in time, and is the network overdue?"""
 
 import uuid
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -53,8 +53,6 @@ async def meeting_compliance(
             .limit(1)
         )
     ).first()
-    last_met_on = last.starts_at.date() if last else None
-    due_by = add_months(last_met_on or established_on, 12)
     after = last.starts_at if last else func.to_timestamp(0)
     upcoming = (
         await conn.execute(
@@ -64,6 +62,16 @@ async def meeting_compliance(
             .limit(1)
         )
     ).first()
+    return _compliance(network_id, established_on, last, upcoming, today=today)
+
+
+def _compliance(
+    network_id: uuid.UUID, established_on: date, last: Any, upcoming: Any, *, today: date
+) -> dict[str, Any]:
+    """The rule's verdict from a network's last meeting with stakeholders and the next one
+    scheduled after it (each an (id, starts_at) row, or None)."""
+    last_met_on = last.starts_at.date() if last else None
+    due_by = add_months(last_met_on or established_on, 12)
     next_on = upcoming.starts_at.date() if upcoming else None
     in_time = next_on is not None and next_on <= due_by
     overdue = today > due_by
@@ -82,22 +90,78 @@ async def meeting_compliance(
     }
 
 
+async def every_network_compliance(session: AsyncSession, *, today: date) -> list[dict[str, Any]]:
+    """``meeting_compliance`` of every network, in network id order, in one statement."""
+    extended = (Meeting.network_id == Network.id) & (Meeting.kind == MeetingKind.EXTENDED_MEMBERSHIP)
+    last = (
+        select(Meeting.id, Meeting.starts_at)
+        .where(extended, Meeting.status == MeetingStatus.HELD, _with_stakeholders())
+        .where(func.date(Meeting.starts_at) <= today)
+        .order_by(Meeting.starts_at.desc())
+        .limit(1)
+        .lateral("last_meeting")
+    )
+    upcoming = (
+        select(Meeting.id, Meeting.starts_at)
+        .where(
+            extended,
+            Meeting.status == MeetingStatus.SCHEDULED,
+            Meeting.starts_at > func.coalesce(last.c.starts_at, func.to_timestamp(0)),
+        )
+        .order_by(Meeting.starts_at)
+        .limit(1)
+        .lateral("next_meeting")
+    )
+    rows = await session.execute(
+        select(
+            Network.id,
+            Network.established_on,
+            last.c.id.label("last_id"),
+            last.c.starts_at.label("last_starts_at"),
+            upcoming.c.id.label("next_id"),
+            upcoming.c.starts_at.label("next_starts_at"),
+        )
+        .select_from(Network)
+        .outerjoin(last, true())
+        .outerjoin(upcoming, true())
+        .order_by(Network.id)
+    )
+    return [
+        _compliance(
+            row.id,
+            row.established_on,
+            _Found(row.last_id, row.last_starts_at) if row.last_id else None,
+            _Found(row.next_id, row.next_starts_at) if row.next_id else None,
+            today=today,
+        )
+        for row in rows
+    ]
+
+
+class _Found(NamedTuple):
+    id: uuid.UUID
+    starts_at: datetime
+
+
 async def alert_overdue_networks(session: AsyncSession, *, today: date) -> int:
     """Alert each network whose annual meeting is not in time: ``network.meeting_at_risk``
     (due within 90 days, nothing scheduled in time) and ``network.meeting_overdue``, each
     once per due date."""
+    lapsed = [c for c in await every_network_compliance(session, today=today) if c["state"] != "ok"]
+    if not lapsed:
+        return 0
+    # One statement for the batch: the lapses not alerted before come back.
+    result = await session.execute(
+        insert(MeetingLapse)
+        .values([{"network_id": c["network_id"], "due_by": c["due_by"], "state": c["state"]} for c in lapsed])
+        .on_conflict_do_nothing()
+        .returning(MeetingLapse.network_id, MeetingLapse.due_by, MeetingLapse.state)
+    )
+    inserted = {(network_id, due_by, state) for network_id, due_by, state in result}
     alerted = 0
-    for network_id in (await session.scalars(select(Network.id))).all():
-        compliance = await meeting_compliance(session, network_id, today=today)
-        if compliance["state"] == "ok":
-            continue
-        inserted = await session.scalar(
-            insert(MeetingLapse)
-            .values(network_id=network_id, due_by=compliance["due_by"], state=compliance["state"])
-            .on_conflict_do_nothing()
-            .returning(MeetingLapse.due_by)
-        )
-        if inserted is not None:
+    for compliance in lapsed:
+        network_id = compliance["network_id"]
+        if (network_id, compliance["due_by"], compliance["state"]) in inserted:
             await append_event(
                 session,
                 type=f"network.meeting_{compliance['state']}",

@@ -268,10 +268,11 @@ async def send_due_reminders(session: AsyncSession, *, now: datetime, limit: int
             .with_for_update(of=MeetingReminder, skip_locked=True)
         )
     ).all()
+    # The batch's meetings in one read, as they stood before this batch was marked sent.
+    rows = await repository.get_meeting_rows(session, {reminder.meeting_id for reminder in reminders})
     for reminder in reminders:
         reminder.sent_at = now
-        row = await repository.get_meeting_row(session, reminder.meeting_id)
-        assert row is not None
+        row = rows[reminder.meeting_id]
         await append_event(
             session,
             type="meeting.reminder_due",

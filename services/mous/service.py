@@ -28,7 +28,7 @@ from services.mous.models import (
 from services.mous.schemas import AreaIn, DocumentIn, MouCreate, MouRefresh, MouSign, MouTerminate, MouUpdate
 from services.networks.models import Network
 from services.principals import SYSTEM, Principal
-from services.records import apply_patch, check_version, record_change
+from services.records import apply_patch, check_version, record_change, record_loaded_change
 from services.settings import get_settings
 
 CONTENT_FIELDS = frozenset({"party_entity_ids", "areas", "documents"})
@@ -419,9 +419,21 @@ async def remind_due_reviews(session: AsyncSession, *, today: date) -> int:
             .with_for_update(skip_locked=True)
         )
     ).all()
+    changes: dict[uuid.UUID, dict[str, tuple[Any, Any]]] = {}
     for mou in due:
-        before, mou.review_reminded_for = mou.review_reminded_for, mou.review_due_date
-        await _record(
-            session, "review_due", mou, SYSTEM, changes={"review_reminded_for": (before, mou.review_due_date)}
+        changes[mou.id] = {"review_reminded_for": (mou.review_reminded_for, mou.review_due_date)}
+        mou.review_reminded_for = mou.review_due_date
+    await session.flush()
+    rows = await repository.get_mou_rows(session, changes)  # the batch's MoUs in one read
+    for mou in due:
+        await record_loaded_change(
+            session,
+            event="review_due",
+            subject_type="mou",
+            subject_id=mou.id,
+            row=rows[mou.id],
+            actor=SYSTEM,
+            network_id=mou.network_id,
+            changes=changes[mou.id],
         )
     return len(due)

@@ -1,11 +1,13 @@
 """Queries on review policies, review cycles and recommendations."""
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.entities.models import Entity
@@ -82,6 +84,38 @@ async def review_exists(conn: Conn, review_id: uuid.UUID) -> bool:
 async def get_review_row(conn: Conn, review_id: uuid.UUID) -> dict[str, Any] | None:
     row = (await conn.execute(_select_reviews().where(Review.id == review_id))).mappings().first()
     return dict(row) if row is not None else None
+
+
+async def get_review_rows(conn: Conn, review_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    """The reviews with these ids, as the API shows them, by id, in one statement."""
+    if not review_ids:
+        return {}
+    result = await conn.execute(_select_reviews().where(Review.id.in_(set(review_ids))))
+    return {row["id"]: dict(row) for row in result.mappings()}
+
+
+async def get_recommendation_rows(
+    conn: Conn, recommendation_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """The recommendations with these ids, as the API shows them, by id, in one statement."""
+    if not recommendation_ids:
+        return {}
+    result = await conn.execute(_select_recommendations().where(Recommendation.id.in_(set(recommendation_ids))))
+    return {row["id"]: dict(row) for row in result.mappings()}
+
+
+async def last_cycles(conn: Conn, network_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, tuple[int, date]]:
+    """Each network's latest review cycle, (number, due date), in one statement; networks
+    without one are left out."""
+    if not network_ids:
+        return {}
+    result = await conn.execute(
+        select(Review.network_id, Review.number, Review.due_date)
+        .where(Review.network_id.in_(set(network_ids)))
+        .order_by(Review.network_id, Review.number.desc())
+        .ext(distinct_on(Review.network_id))
+    )
+    return {network_id: (number, due_date) for network_id, number, due_date in result}
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ lifecycle scheduled → in_progress → completed with an indicator snapshot at 
 recommendations followed up until done or dropped."""
 
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
@@ -18,7 +19,7 @@ from services.indicators.repository import indicators
 from services.memberships.rules import require_member
 from services.networks.models import Network
 from services.principals import SYSTEM, Principal
-from services.records import RowLoader, apply_patch, check_version, record_change, set_fields
+from services.records import RowLoader, apply_patch, check_version, record_change, record_loaded_change, set_fields
 from services.reviews import repository
 from services.reviews.models import (
     NEXT_STATUS,
@@ -128,17 +129,10 @@ async def open_due_cycles(session: AsyncSession, *, today: date) -> int:
             .with_for_update(of=ReviewPolicy, skip_locked=True)
         )
     ).all()
-    opened = 0
+    opened: list[Review] = []
+    last = await repository.last_cycles(session, {policy.network_id for policy, _ in policies})
     for policy, is_demo in policies:
-        last = (
-            await session.execute(
-                select(Review.number, Review.due_date)
-                .where(Review.network_id == policy.network_id)
-                .order_by(Review.number.desc())
-                .limit(1)
-            )
-        ).first()
-        number, previous_due = (last[0], last[1]) if last else (0, None)
+        number, previous_due = last.get(policy.network_id, (0, None))
         for _ in range(MAX_CYCLES_PER_SWEEP):
             due = policy.next_due_date
             if due - timedelta(days=policy.lead_time_days) > today:
@@ -154,10 +148,10 @@ async def open_due_cycles(session: AsyncSession, *, today: date) -> int:
             )
             session.add(review)
             policy.next_due_date = add_months(due, policy.cadence_months)
-            await _record(session, "scheduled", review, SYSTEM)
+            opened.append(review)
             previous_due = due
-            opened += 1
-    return opened
+    await _record_each(session, "scheduled", opened)
+    return len(opened)
 
 
 async def load_review_for_update(session: AsyncSession, review_id: uuid.UUID) -> Review:
@@ -345,6 +339,37 @@ async def _claim_reminders(session: AsyncSession, due: list[tuple[uuid.UUID, dat
 Followed = TypeVar("Followed", Review, Recommendation)
 
 
+async def _record_each(
+    session: AsyncSession,
+    event: str,
+    subjects: Sequence[Followed],
+    details: Callable[[Followed], dict[str, Any]] = lambda _: {},
+) -> None:
+    """``_record`` for each of a batch of cycles (or of recommendations), by the system:
+    flushed once and read back in one statement, whatever the batch's size."""
+    if not subjects:
+        return
+    await session.flush()  # new cycles get their ids
+    if isinstance(subjects[0], Review):
+        subject_type, rows = "review", await repository.get_review_rows(session, [s.id for s in subjects])
+    else:
+        subject_type, rows = (
+            "recommendation",
+            await repository.get_recommendation_rows(session, [s.id for s in subjects]),
+        )
+    for subject in subjects:
+        await record_loaded_change(
+            session,
+            event=event,
+            subject_type=subject_type,
+            subject_id=subject.id,
+            row=rows[subject.id],
+            actor=SYSTEM,
+            network_id=subject.network_id,
+            **details(subject),
+        )
+
+
 async def _follow_up(
     session: AsyncSession, model: type[Followed], open_statuses: tuple[str, ...], today: date
 ) -> tuple[int, int]:
@@ -367,10 +392,12 @@ async def _follow_up(
         )
     ).all()
     claimed = await _claim_reminders(session, [(s, d, o) for s, d, o in due])
-    for subject_id in sorted(claimed):
-        subject = await session.get(model, subject_id, with_for_update=True)
-        assert subject is not None
-        await _record(session, "reminder_due", subject, SYSTEM, days_before=(subject.due_date - today).days)
+    reminded: list[Followed] = []
+    if claimed:
+        reminded = list(
+            await session.scalars(select(model).where(model.id.in_(claimed)).order_by(model.id).with_for_update())
+        )
+    await _record_each(session, "reminder_due", reminded, lambda s: {"days_before": (s.due_date - today).days})
     lapsed = (
         await session.scalars(
             select(model)
@@ -380,7 +407,7 @@ async def _follow_up(
     ).all()
     for lapsed_one in lapsed:
         lapsed_one.overdue_since = today
-        await _record(session, "overdue", lapsed_one, SYSTEM, changes={"overdue_since": (None, today)})
+    await _record_each(session, "overdue", lapsed, lambda _: {"changes": {"overdue_since": (None, today)}})
     return len(claimed), len(lapsed)
 
 

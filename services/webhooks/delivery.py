@@ -35,7 +35,7 @@ from services.settings import get_settings
 from services.unit_of_work import autocommit_write
 from services.webhooks.models import WebhookDelivery, WebhookEndpoint, webhook_id
 from services.webhooks.outcomes import RETRY_DELAYS, Attempted, record_failure, record_successes
-from services.webhooks.repository import may_see, wants
+from services.webhooks.repository import endpoints_wanting, may_see, wants
 from services.webhooks.targets import TargetRefused, resolve_target
 
 logger = logging.getLogger("services.webhooks")
@@ -60,10 +60,14 @@ async def fan_out(session: AsyncSession, events: list[Event], *, queued_until: d
     The ids are made here, row by row: a default evaluated once for an INSERT … SELECT would
     give every endpoint the same id. A delivery that already exists is a defect and raises."""
     rows: list[dict[str, Any]] = []
-    # Events of one type (and owner) go to the same endpoints: one query each, not per event.
-    wanting: dict[tuple[str, Any], list[uuid.UUID]] = {}
-    for event in events:
-        owner = owner_of(event.subject_type, event.subject_id, event.payload)
+    owners = [owner_of(event.subject_type, event.subject_id, event.payload) for event in events]
+    # Events of one type (and owner) go to the same endpoints: public events' in one query
+    # for all their types; a private event's owner (a key, an endpoint) in one query each.
+    public = await endpoints_wanting(
+        session, {e.type for e, owner in zip(events, owners, strict=True) if owner is None}
+    )
+    wanting: dict[tuple[str, Any], list[uuid.UUID]] = {(t, None): ids for t, ids in public.items()}
+    for event, owner in zip(events, owners, strict=True):
         key = (event.type, owner)
         if key not in wanting:
             query = select(WebhookEndpoint.id).where(
@@ -85,7 +89,9 @@ async def fan_out(session: AsyncSession, events: list[Event], *, queued_until: d
                 }
             )
     if rows:
-        await session.execute(insert(WebhookDelivery), rows)
+        # NULLs rendered, not left out: every row has the same columns, so one statement
+        # inserts them all (rows without a network or a request id would split the batch).
+        await session.execute(insert(WebhookDelivery).execution_options(render_nulls=True), rows)
     return [(row["id"], row["request_id"]) for row in rows]
 
 
