@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.errors import InvalidInput, PreconditionFailed
-from services.events.service import append_event
+from services.events.service import EventFields, append_event
 from services.principals import Principal
 
 
@@ -86,23 +86,24 @@ async def record_change(
     await session.flush()
     row = await load_row(session, subject_id)
     assert row is not None
-    await record_loaded_change(
+    await append_event(
         session,
-        event=event,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        row=row,
-        actor=actor,
-        network_id=network_id,
-        owner_entity_id=owner_entity_id,
-        changes=changes,
-        **extra_payload,
+        **loaded_change(
+            event=event,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            row=row,
+            actor=actor,
+            network_id=network_id,
+            owner_entity_id=owner_entity_id,
+            changes=changes,
+            **extra_payload,
+        ),
     )
     return row
 
 
-async def record_loaded_change(
-    session: AsyncSession,
+def loaded_change(
     *,
     event: str,
     subject_type: str,
@@ -113,9 +114,9 @@ async def record_loaded_change(
     owner_entity_id: uuid.UUID | None = None,
     changes: dict[str, tuple[Any, Any]] | None = None,
     **extra_payload: Any,
-) -> None:
-    """What :func:`record_change` appends, for a record the caller has read back already
-    (after flushing the change): a batch reads all of its records in one statement."""
+) -> EventFields:
+    """The event (and audit entry) of a change to a record read back already: a batch builds
+    one per record and appends them all at once (``append_events``)."""
     payload: dict[str, Any] = {subject_type: row, **extra_payload}
     if changes:
         payload["changes"] = changes_payload(changes)
@@ -123,8 +124,7 @@ async def record_loaded_change(
         after = {field: new for field, (_, new) in changes.items()}
     else:
         before, after = None, {k: v for k, v in row.items() if k != "version"}
-    await append_event(
-        session,
+    return EventFields(
         type=f"{subject_type}.{event}",
         subject_type=subject_type,
         subject_id=subject_id,

@@ -43,6 +43,7 @@ from services.webhooks.service import create_endpoint
 from tests.factories import make_entity, make_membership, make_network
 from tests.mou_helpers import make_mou
 from tests.webhook_receiver import Receiver
+from worker import actors as worker_actors
 
 # Statements each actor issues: (per run, per item). Reads are per run: a batch's records are
 # read in one statement. The ORM's UPDATE of a versioned record is one statement per record
@@ -50,21 +51,23 @@ from tests.webhook_receiver import Receiver
 # message carries one id (the scheduler sends one message per due item) runs once per item.
 BUDGET: dict[str, tuple[int, int]] = {
     # Claim the due reminders, read their meetings, mark them sent (one statement for all)
-    # and append their events and audit entries (one each), then one claim that finds none.
-    "meetings.send_due_reminders": (6, 0),
-    # Judge every network, insert the lapses not alerted before, their events and audit entries.
-    "meetings.check_annual_rule": (4, 0),
-    # One MoU per message: lock it, write it, read it back, its event and audit entry.
-    "mous.apply_due_transition": (0, 5),
+    # and append their events with their audit entries (one statement), then one claim that
+    # finds none.
+    "meetings.send_due_reminders": (5, 0),
+    # Judge every network, insert the lapses not alerted before, their events with their
+    # audit entries (one statement: events are always appended with their audit entries).
+    "meetings.check_annual_rule": (3, 0),
+    # One MoU per message: lock it, write it, read it back, its event with its audit entry.
+    "mous.apply_due_transition": (0, 4),
     # Lock the due MoUs, read them back, events and audit entries; each MoU's own UPDATE.
-    "mous.remind_due_reviews": (4, 1),
+    "mous.remind_due_reviews": (3, 1),
     # Lock the due policies, read the networks' last cycles, insert the cycles, read them
     # back, events and audit entries; each policy's own UPDATE (its next due date).
-    "reviews.open_due_cycles": (6, 1),
+    "reviews.open_due_cycles": (5, 1),
     # Cycles, then recommendations: due reminders, claimed, locked and read back; lapsed ones
     # locked and read back; events and audit entries. Each lapsed record's own UPDATE (two
     # cycles overdue per network here).
-    "reviews.follow_up": (12, 2),
+    "reviews.follow_up": (10, 2),
     # Lease the batch (with endpoints and events), record the successes: one statement each.
     "webhooks.deliver": (2, 0),
     # One e-mail per message: lease it, read it and its event, lock it and record the outcome.
@@ -81,25 +84,18 @@ SMALL, LARGE = 2, 6
 
 def declared_actors() -> set[str]:
     """The name of every actor declared in worker/: each of its modules imported (as the
-    workers import them through ``worker.main``), the actors the broker then knows whose
-    function is defined there."""
+    workers import them through ``worker.main``), the actors ``worker.actors`` then knows."""
     import worker
 
     for module in pkgutil.iter_modules(worker.__path__):
         importlib.import_module(f"worker.{module.name}")
-    from worker.broker import broker
-
-    return {
-        name for name in broker.get_declared_actors() if _function(name).__module__.startswith(f"{worker.__name__}.")
-    }
+    return {declared.actor_name for declared in worker_actors.declared_actors()}
 
 
 def _function(actor_name: str) -> Any:
-    """The coroutine function an actor runs (Dramatiq wraps it to run it on its event loop)."""
-    from worker.broker import broker
-
-    actor = broker.get_actor(actor_name)
-    return getattr(actor.fn, "__wrapped__", actor.fn)
+    """The coroutine function an actor runs."""
+    (declared,) = (each for each in worker_actors.declared_actors() if each.actor_name == actor_name)
+    return declared.fn
 
 
 def run_actor(name: str, *args: Any) -> Awaitable[None]:
@@ -387,7 +383,7 @@ def receiver() -> Iterator[Receiver]:
 async def test_an_actor_issues_a_fixed_number_of_statements_whatever_its_batch(
     actor_name: str, committed_without_audit: None, receiver: Receiver
 ) -> None:
-    from worker.main import broker
+    from tests.stub_worker import broker
 
     counts = {}
     for n in (SMALL, LARGE):
@@ -415,8 +411,8 @@ SWEEP_BUDGET = (7, 0)
 async def test_a_scheduler_sweep_issues_a_fixed_number_of_statements_whatever_is_due(
     committed_without_audit: None, receiver: Receiver, monkeypatch: Any
 ) -> None:
+    from tests.stub_worker import broker
     from worker import scheduler
-    from worker.main import broker
 
     counts = {}
     for n in (SMALL, LARGE):

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from services.clock import add_months
 from services.entities.models import Entity
 from services.errors import NotFound
-from services.events.service import append_event
+from services.events.service import EventFields, append_events
 from services.meetings.models import Meeting, MeetingInvitee, MeetingKind, MeetingLapse, MeetingStatus
 from services.networks.models import Network
 from services.principals import SYSTEM
@@ -158,19 +158,18 @@ async def alert_overdue_networks(session: AsyncSession, *, today: date) -> int:
         .returning(MeetingLapse.network_id, MeetingLapse.due_by, MeetingLapse.state)
     )
     inserted = {(network_id, due_by, state) for network_id, due_by, state in result}
-    alerted = 0
-    for compliance in lapsed:
-        network_id = compliance["network_id"]
-        if (network_id, compliance["due_by"], compliance["state"]) in inserted:
-            await append_event(
-                session,
-                type=f"network.meeting_{compliance['state']}",
-                subject_type="network",
-                subject_id=network_id,
-                network_id=network_id,
-                actor=SYSTEM,
-                payload={"compliance": compliance},
-                after={"due_by": compliance["due_by"], "state": compliance["state"]},
-            )
-            alerted += 1
-    return alerted
+    alerts = [
+        EventFields(
+            type=f"network.meeting_{compliance['state']}",
+            subject_type="network",
+            subject_id=compliance["network_id"],
+            network_id=compliance["network_id"],
+            actor=SYSTEM,
+            payload={"compliance": compliance},
+            after={"due_by": compliance["due_by"], "state": compliance["state"]},
+        )
+        for compliance in lapsed
+        if (compliance["network_id"], compliance["due_by"], compliance["state"]) in inserted
+    ]
+    await append_events(session, alerts)
+    return len(alerts)

@@ -11,7 +11,7 @@ from services.auth.policy import require_admin
 from services.clock import clock
 from services.entities.models import Entity
 from services.errors import Conflict, InvalidInput, NotFound
-from services.events.service import append_event
+from services.events.service import EventFields, append_events
 from services.meetings import repository
 from services.meetings.models import DEFAULT_REMINDER_MINUTES, Meeting, MeetingInvitee, MeetingReminder, MeetingStatus
 from services.meetings.schemas import InviteeIn, MeetingCancel, MeetingCreate, MeetingHold, MeetingUpdate
@@ -272,18 +272,21 @@ async def send_due_reminders(session: AsyncSession, *, now: datetime, limit: int
     rows = await repository.get_meeting_rows(session, {reminder.meeting_id for reminder in reminders})
     for reminder in reminders:
         reminder.sent_at = now
-        row = rows[reminder.meeting_id]
-        await append_event(
-            session,
-            type="meeting.reminder_due",
-            subject_type="meeting",
-            subject_id=reminder.meeting_id,
-            network_id=row["network_id"],
-            actor=SYSTEM,
-            payload={"meeting": row, "minutes_before": reminder.minutes_before},
-            after={"reminder_minutes_before": reminder.minutes_before, "due_at": reminder.due_at},
-        )
-    await session.flush()
+    await append_events(
+        session,
+        [
+            EventFields(
+                type="meeting.reminder_due",
+                subject_type="meeting",
+                subject_id=reminder.meeting_id,
+                network_id=rows[reminder.meeting_id]["network_id"],
+                actor=SYSTEM,
+                payload={"meeting": rows[reminder.meeting_id], "minutes_before": reminder.minutes_before},
+                after={"reminder_minutes_before": reminder.minutes_before, "due_at": reminder.due_at},
+            )
+            for reminder in reminders
+        ],
+    )
     return len(reminders)
 
 

@@ -13,6 +13,7 @@ from services.clock import clock
 from services.dates import DATE_MAX, clamp_date
 from services.entities.models import Entity
 from services.errors import Conflict, InvalidInput, NotFound
+from services.events.service import append_events
 from services.mous import repository
 from services.mous.models import (
     EDITABLE,
@@ -28,7 +29,7 @@ from services.mous.models import (
 from services.mous.schemas import AreaIn, DocumentIn, MouCreate, MouRefresh, MouSign, MouTerminate, MouUpdate
 from services.networks.models import Network
 from services.principals import SYSTEM, Principal
-from services.records import apply_patch, check_version, record_change, record_loaded_change
+from services.records import apply_patch, check_version, loaded_change, record_change
 from services.settings import get_settings
 
 CONTENT_FIELDS = frozenset({"party_entity_ids", "areas", "documents"})
@@ -425,15 +426,19 @@ async def remind_due_reviews(session: AsyncSession, *, today: date) -> int:
         mou.review_reminded_for = mou.review_due_date
     await session.flush()
     rows = await repository.get_mou_rows(session, changes)  # the batch's MoUs in one read
-    for mou in due:
-        await record_loaded_change(
-            session,
-            event="review_due",
-            subject_type="mou",
-            subject_id=mou.id,
-            row=rows[mou.id],
-            actor=SYSTEM,
-            network_id=mou.network_id,
-            changes=changes[mou.id],
-        )
+    await append_events(
+        session,
+        [
+            loaded_change(
+                event="review_due",
+                subject_type="mou",
+                subject_id=mou.id,
+                row=rows[mou.id],
+                actor=SYSTEM,
+                network_id=mou.network_id,
+                changes=changes[mou.id],
+            )
+            for mou in due
+        ],
+    )
     return len(due)

@@ -15,11 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.auth.policy import may_act_for_entity, require_admin, require_entity_editor
 from services.clock import add_months, clock
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from services.events.service import append_events
 from services.indicators.repository import indicators
 from services.memberships.rules import require_member
 from services.networks.models import Network
 from services.principals import SYSTEM, Principal
-from services.records import RowLoader, apply_patch, check_version, record_change, record_loaded_change, set_fields
+from services.records import RowLoader, apply_patch, check_version, loaded_change, record_change, set_fields
 from services.reviews import repository
 from services.reviews.models import (
     NEXT_STATUS,
@@ -357,17 +358,21 @@ async def _record_each(
             "recommendation",
             await repository.get_recommendation_rows(session, [s.id for s in subjects]),
         )
-    for subject in subjects:
-        await record_loaded_change(
-            session,
-            event=event,
-            subject_type=subject_type,
-            subject_id=subject.id,
-            row=rows[subject.id],
-            actor=SYSTEM,
-            network_id=subject.network_id,
-            **details(subject),
-        )
+    await append_events(
+        session,
+        [
+            loaded_change(
+                event=event,
+                subject_type=subject_type,
+                subject_id=subject.id,
+                row=rows[subject.id],
+                actor=SYSTEM,
+                network_id=subject.network_id,
+                **details(subject),
+            )
+            for subject in subjects
+        ],
+    )
 
 
 async def _follow_up(
