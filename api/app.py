@@ -1,13 +1,10 @@
 """The application factory."""
 
-import asyncio
 import contextlib
 import gc
-import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-import dramatiq
 from fastapi import FastAPI
 
 from api import (
@@ -40,13 +37,6 @@ from api.planned import refuse_skipped_dependencies
 from services.api_keys.authenticator import Authenticator
 from services.database import dispose_database
 from services.settings import get_settings
-from worker.broker import boot_actors_here
-from worker.events import settle_relay_nudges
-from worker.main import start_broker
-from worker.observability import serving_metrics
-from worker.scheduler import run_scheduler
-
-logger = logging.getLogger("api")
 
 DESCRIPTION = """
 The system of record for the United Nations Network on Migration: its members and their
@@ -58,41 +48,23 @@ Errors are RFC 9457 `application/problem+json`. Reads return an `ETag`; updates 
 """
 
 
-@asynccontextmanager
-async def _in_process_worker(broker: dramatiq.Broker) -> AsyncIterator[None]:
-    """Run Dramatiq workers on ``broker`` and the scheduler inside this process (``registry run``)."""
-    boot_actors_here(broker)
-    worker = dramatiq.Worker(broker, worker_threads=get_settings().worker_threads, worker_timeout=100)
-    worker.start()
-    stop = asyncio.Event()
-    scheduler = asyncio.create_task(run_scheduler(stop), name="scheduler")
-    logger.info("in-process worker and scheduler started")
-    try:
-        yield
-    finally:
-        stop.set()
-        await scheduler
-        await asyncio.to_thread(worker.stop)
-
-
-def create_app(*, run_worker_in_process: bool = False, metrics_port: int = 0) -> FastAPI:
-    """The API; with ``run_worker_in_process`` the worker and scheduler run inside it
-    (``registry run``); ``metrics_port`` (0: none) serves its Prometheus metrics."""
+def create_app(*, process_lifespan: Callable[[], AbstractAsyncContextManager[None]] | None = None) -> FastAPI:
+    """The API, HTTP only. ``process_lifespan`` is what the process serving it runs around its
+    life, composed by the command line (``api.cli.composition``: the broker and the relay
+    nudge, the metrics server, ``registry run``'s worker and scheduler): entered as the app
+    starts, exited after its last request and before the database pools close. Without it
+    the app sends no message and serves no metrics (a test on the ASGI app, an OpenAPI dump)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # The API sends messages (the relay's nudges, after its units of work commit).
-        broker = start_broker()
         async with contextlib.AsyncExitStack() as stack:
-            await stack.enter_async_context(serving_metrics(metrics_port, everything=run_worker_in_process))
-            if run_worker_in_process:
-                await stack.enter_async_context(_in_process_worker(broker))
+            if process_lifespan is not None:
+                await stack.enter_async_context(process_lifespan())
             # Everything built so far (routes, schemas, mappers: about 180,000 objects) lives
             # as long as the process: kept out of the collector's full passes. A full pass
             # over them took 200 ms on a busy 2-core machine, every request in flight stalled.
             gc.freeze()
             yield
-        await settle_relay_nudges()  # the last writes' nudges, before the pool closes
         await dispose_database()
 
     app = FastAPI(

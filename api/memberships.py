@@ -25,6 +25,7 @@ from services.clock import clock
 from services.dates import RegistryDate
 from services.errors import InvalidInput, NotFound
 from services.export import ExportSource
+from services.flows import membership_end
 from services.memberships import repository, service
 from services.memberships.models import MembershipTier
 from services.memberships.repository import PeriodFilter
@@ -136,8 +137,9 @@ async def end_membership(
     principal: CurrentPrincipal,
     version: OptionalIfMatch,
 ) -> Response:
-    """Record the membership's last day. The network's coordinator cannot be ended (409)."""
-    row = await service.end_membership(
+    """Record the membership's last day, and end the working-group posts the entity held in
+    the network that day. The network's coordinator cannot be ended (409)."""
+    row = await membership_end.end_membership(
         session, membership_id=membership_id, data=body, expected_version=version, actor=principal
     )
     return record_response(row)

@@ -133,11 +133,11 @@ async def app(connection: AsyncConnection):
     """The API on the test's connection: each request's unit of work is a savepoint."""
     from contextlib import asynccontextmanager
 
-    from api.app import create_app
     from api.deps import auth_connector, read_connection, write_session
     from services.events.service import PENDING_EVENTS_FLAG
+    from tests.served_app import served_app
 
-    application = create_app()
+    application = served_app()
     nudges: list[bool] = []
 
     async def test_write_session() -> AsyncIterator[AsyncSession]:

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from services.database import get_database
 from services.errors import Conflict
+from services.flows.membership_end import end_membership
 from services.memberships.schemas import MembershipEnd
-from services.memberships.service import end_membership
 from services.principals import SYSTEM
 from services.working_groups.models import PostKind, WorkingGroup, WorkingGroupPost, WorkingGroupStatus
 from services.working_groups.schemas import PostCreate, PostEnd, WorkingGroupActivate, WorkingGroupCreate

@@ -4,16 +4,16 @@
 import pytest
 from httpx import ASGITransport, AsyncClient
 
-from api.app import create_app
 from services.database import get_database
 from tests.conftest import committed_admin_key
 from tests.factories import make_entity
+from tests.served_app import served_app
 
 
 @pytest.fixture
 async def feed_client(committed):
     headers = {"Authorization": f"Bearer {await committed_admin_key()}"}
-    async with AsyncClient(transport=ASGITransport(app=create_app()), base_url="http://t", headers=headers) as client:
+    async with AsyncClient(transport=ASGITransport(app=served_app()), base_url="http://t", headers=headers) as client:
         yield client
 
 

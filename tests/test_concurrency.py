@@ -7,7 +7,6 @@ import pytest
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import func, select, text
 
-from api.app import create_app
 from services.database import get_database
 from services.entities.models import Entity
 from services.entities.schemas import EntityCreate
@@ -20,6 +19,7 @@ from services.memberships.service import create_membership
 from services.principals import SYSTEM
 from tests.conftest import committed_admin_key
 from tests.factories import make_entity, make_network
+from tests.served_app import served_app
 
 
 async def second_writer_waits_and_is_refused(first_write, second_write) -> str:
@@ -89,7 +89,7 @@ async def test_concurrent_updates_with_one_etag_update_once(committed):
     database = get_database()
     async with database.session() as session:
         entity = await make_entity(session, acronym="RACE2")
-    app = create_app()
+    app = served_app()
     auth = {"Authorization": f"Bearer {await committed_admin_key()}"}
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t", headers=auth) as client:
         etag = (await client.get(f"/v1/entities/{entity['id']}")).headers["etag"]
@@ -108,7 +108,7 @@ async def test_concurrent_updates_with_one_etag_update_once(committed):
 
 
 async def test_concurrent_idempotent_posts_act_once(committed):
-    app = create_app()
+    app = served_app()
     body = {"acronym": "ONCE", "name": "Once", "kind": "un_system"}
     auth = {"Authorization": f"Bearer {await committed_admin_key()}"}
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t", headers=auth) as client:

@@ -8,10 +8,10 @@ import tempfile
 
 import httpx
 
-from api.app import create_app
 from tests.browser import FAILED_LOAD, artifacts_dir, chromium
 from tests.conftest import TEST_DATABASE_URL
 from tests.live_api import api_environment, live_api
+from tests.served_app import served_app
 
 # Every name resolves to nothing, except the API's loopback address.
 OFFLINE = "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
@@ -60,7 +60,7 @@ def test_docs_load_offline_and_list_the_operations(migrated_database):
     assert done.returncode == 0, done.stderr[-3000:]
     assert not [line for line in done.stderr.splitlines() if FAILED_LOAD.search(line)], done.stderr[-3000:]
     listed = re.findall(r'class="opblock-summary-path" data-path="([^"]+)"', done.stdout)
-    document = create_app().openapi()
+    document = served_app().openapi()
     # Swagger UI lists the webhooks (one per event type) after the paths, by their names.
     operations = [*document["paths"].items(), *document["webhooks"].items()]
     assert len(listed) == sum(len(item) for _, item in operations)

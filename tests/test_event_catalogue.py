@@ -10,7 +10,6 @@ import pytest
 from openapi_spec_validator import validate
 from sqlalchemy import select
 
-from api.app import create_app
 from services.events.catalogue import CATALOGUE, mailed
 from services.events.models import Event
 from services.events.service import append_event
@@ -18,6 +17,7 @@ from services.mail.compose import compose
 from services.principals import SYSTEM
 from tests.factories import make_entity
 from tests.read_world import read_world
+from tests.served_app import served_app
 from tests.webhook_receiver import Receiver
 
 
@@ -82,7 +82,7 @@ async def test_every_role_reads_the_whole_catalogue(make_client, session, role):
 
 
 def test_the_openapi_document_describes_each_types_webhook():
-    document = create_app().openapi()
+    document = served_app().openapi()
     validate(document)
     webhooks = document["webhooks"]
     assert sorted(webhooks) == sorted(CATALOGUE)

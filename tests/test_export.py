@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from httpx import ASGITransport, AsyncClient
 
-from api.app import create_app
 from services.database import get_database
 from services.entities.models import EntityKind
 from services.meetings.schemas import InviteeIn, MeetingCreate
@@ -22,6 +21,7 @@ from services.working_groups.schemas import PostCreate, WorkingGroupCreate
 from services.working_groups.service import add_post, create_working_group
 from tests.conftest import committed_admin_key
 from tests.factories import make_entity, make_membership, make_network
+from tests.served_app import served_app
 from tests.webhook_receiver import Receiver
 
 CSV, NDJSON = "text/csv", "application/x-ndjson"
@@ -242,7 +242,7 @@ async def test_every_list_route_exports_its_json_items(client, session, receiver
 @pytest.fixture
 async def committed_client(committed):
     headers = {"Authorization": f"Bearer {await committed_admin_key()}"}
-    async with AsyncClient(transport=ASGITransport(app=create_app()), base_url="http://t", headers=headers) as client:
+    async with AsyncClient(transport=ASGITransport(app=served_app()), base_url="http://t", headers=headers) as client:
         yield client
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from httpx import ASGITransport
 
-from api.app import create_app
 from tests.factories import make_entity, make_membership, make_network
+from tests.served_app import served_app
 
 BIN = Path(sys.executable).parent
 
@@ -25,7 +25,7 @@ def generated(tmp_path_factory) -> object:
     """The generated package, imported (``registry_client``)."""
     where = tmp_path_factory.mktemp("client")
     document = where / "openapi.json"
-    document.write_text(json.dumps(create_app().openapi()))
+    document.write_text(json.dumps(served_app().openapi()))
     done = subprocess.run(
         [
             str(BIN / "openapi-python-client"),
@@ -54,7 +54,7 @@ def generated(tmp_path_factory) -> object:
 
 
 def test_every_operation_is_generated(generated):
-    operations = sum(len(item) for item in create_app().openapi()["paths"].values())
+    operations = sum(len(item) for item in served_app().openapi()["paths"].values())
     modules = [p for p in Path(generated.__file__).parent.glob("api/*/*.py") if p.name != "__init__.py"]
     assert len(modules) == operations
 

@@ -2,12 +2,13 @@
 
 from datetime import UTC, date, datetime
 
+from services.flows.membership_end import end_membership
 from services.meetings.models import MeetingKind
 from services.meetings.schemas import InviteeIn, MeetingCreate, MeetingHold
 from services.meetings.service import create_meeting, hold_meeting
 from services.memberships.models import MembershipTier
 from services.memberships.schemas import MembershipEnd, TierChange
-from services.memberships.service import change_tier, end_membership
+from services.memberships.service import change_tier
 from services.mous.schemas import MouTerminate
 from services.mous.service import terminate_mou
 from services.principals import SYSTEM

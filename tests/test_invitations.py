@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from httpx import ASGITransport, AsyncClient
 
-from api.app import create_app
 from services.clock import clock
 from services.database import get_database
 from services.meetings.models import MeetingKind
@@ -18,13 +17,14 @@ from services.principals import SYSTEM
 from tests.browser import artifacts_dir
 from tests.conftest import PUBLIC, committed_admin_key
 from tests.factories import make_entity, make_membership, make_network
+from tests.served_app import served_app
 from tests.test_mail import _calendar, _relay_and_send, smtp  # noqa: F401 - the fixture
 
 
 @pytest.fixture
 async def client_for_committed(committed):
     headers = {"Authorization": f"Bearer {await committed_admin_key()}"}
-    async with AsyncClient(transport=ASGITransport(app=create_app()), base_url="http://t", headers=headers) as client:
+    async with AsyncClient(transport=ASGITransport(app=served_app()), base_url="http://t", headers=headers) as client:
         yield client
 
 

@@ -10,9 +10,10 @@ from services.clock import clock
 from services.entities.models import EntityKind
 from services.errors import Conflict, InvalidInput
 from services.events.models import Event
+from services.flows.membership_end import end_membership
 from services.memberships.models import Membership, MembershipTier
 from services.memberships.schemas import MembershipCreate, MembershipEnd, TierChange
-from services.memberships.service import change_tier, create_membership, end_membership
+from services.memberships.service import change_tier, create_membership
 from services.principals import SYSTEM
 from tests.factories import make_entity, make_membership, make_network
 

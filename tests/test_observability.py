@@ -16,12 +16,12 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from httpx import ASGITransport, AsyncClient
 from prometheus_client import REGISTRY
 
-from api.app import create_app
 from services.database import get_database
 from services.observability.logs import HANDLER_NAME, configure_logging
 from services.settings import get_settings, use_settings
 from tests.conftest import committed_admin_key
 from tests.factories import make_network
+from tests.served_app import served_app
 from tests.smtp_server import Inbox, smtp_server
 from tests.stub_worker import broker, drain
 from tests.webhook_receiver import Receiver
@@ -151,7 +151,7 @@ async def test_an_api_key_a_webhook_secret_and_an_smtp_password_never_reach_the_
 ):
     logs = captured_logs("json")  # DEBUG: the most a misconfigured deployment could write
     admin = AsyncClient(
-        transport=ASGITransport(app=create_app()),
+        transport=ASGITransport(app=served_app()),
         base_url="http://t",
         headers={"Authorization": f"Bearer {await committed_admin_key()}"},
     )
@@ -251,7 +251,7 @@ async def test_registry_deliveries_lists_failed_ones_and_replays_them_under_the_
     use_settings(previous.model_copy(update={"data_dir": tmp_path}))  # e-mail into .eml files
     try:
         admin = AsyncClient(
-            transport=ASGITransport(app=create_app()),
+            transport=ASGITransport(app=served_app()),
             base_url="http://t",
             headers={"Authorization": f"Bearer {await committed_admin_key()}"},
         )

@@ -8,12 +8,12 @@ import logging
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
 
-from api.app import create_app
 from api.lifecycle import draining
 from services import database as databases
 from services.database import create_database, get_database
 from services.settings import get_settings
 from tests.conftest import committed_admin_key
+from tests.served_app import served_app
 
 # Nothing listens here (the range reserved for this project's test servers).
 DOWN_URL = "postgresql://postgres@127.0.0.1:18149/registry"
@@ -55,7 +55,7 @@ async def test_a_lost_database_is_a_503_with_retry_after_and_readyz_names_it(com
     healthy = databases._databases.get(loop)
     databases._databases[loop] = create_database(get_settings(), url=DOWN_URL)
     try:
-        async with AsyncClient(transport=ASGITransport(app=create_app()), base_url="http://t") as client:
+        async with AsyncClient(transport=ASGITransport(app=served_app()), base_url="http://t") as client:
             with caplog.at_level(logging.INFO):
                 read = await client.get("/v1/entities", headers={"Authorization": f"Bearer {key}"})
                 write = await client.post(
@@ -79,7 +79,7 @@ async def test_a_lost_database_is_a_503_with_retry_after_and_readyz_names_it(com
 
 
 async def test_readyz_shows_the_backlog_and_turns_503_while_draining(committed):
-    async with AsyncClient(transport=ASGITransport(app=create_app()), base_url="http://t") as client:
+    async with AsyncClient(transport=ASGITransport(app=served_app()), base_url="http://t") as client:
         ready = await client.get("/readyz")
         draining.set()
         try:
@@ -105,7 +105,7 @@ async def test_the_first_request_after_its_pooled_connection_died_succeeds(commi
     database = get_database()
     async with database.read() as conn:
         pid = await conn.scalar(text("SELECT pg_backend_pid()"))
-    async with AsyncClient(transport=ASGITransport(app=create_app()), base_url="http://t") as client:
+    async with AsyncClient(transport=ASGITransport(app=served_app()), base_url="http://t") as client:
         assert (await client.get("/readyz")).status_code == 200
         async with create_database(get_settings()).read_engine.connect() as other:
             assert await other.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})

@@ -13,12 +13,13 @@ from sqlalchemy import text
 
 from services.entities.models import EntityKind
 from services.events.models import Event
+from services.flows.membership_end import end_membership
 from services.meetings.models import MeetingKind
 from services.meetings.schemas import InviteeIn, MeetingCancel, MeetingCreate, MeetingHold
 from services.meetings.service import cancel_meeting, create_meeting, hold_meeting
 from services.memberships.models import MembershipTier
 from services.memberships.schemas import MembershipEnd, TierChange
-from services.memberships.service import change_tier, end_membership
+from services.memberships.service import change_tier
 from services.mous.schemas import AreaIn, MouCreate, MouRefresh, MouSign, MouTerminate
 from services.mous.service import create_mou, refresh_mou, sign_mou, submit_mou, terminate_mou
 from services.principals import SYSTEM

@@ -5,15 +5,15 @@ failures. Bounded and derandomised so it fits the suite's budget (`make fuzz` ru
 import os
 from pathlib import Path
 
-from api.app import create_app
 from tests.conftest import ROOT
 from tests.fuzz import DETERMINISTIC, run_fuzz
+from tests.served_app import served_app
 
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS_DIR", ROOT / "test-artifacts"))
 
 
 def test_schemathesis_finds_no_failure_as_admin_or_focal_point(migrated_database):
-    document = create_app().openapi()
+    document = served_app().openapi()
     operations = sum(len(item) for item in document["paths"].values())
     runs = run_fuzz(max_examples=3, seed=DETERMINISTIC, artifacts=ARTIFACTS)
     for run in runs:

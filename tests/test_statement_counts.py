@@ -17,7 +17,6 @@ import pytest
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import event
 
-from api.app import create_app
 from api.route_table import route_table
 from services.api_keys.authenticator import Authenticator
 from services.database import get_database
@@ -25,6 +24,7 @@ from services.settings import get_settings
 from tests.conftest import committed_admin_key
 from tests.factories import make_network
 from tests.read_world import ENOUGH, read_url, read_world
+from tests.served_app import served_app
 from tests.webhook_receiver import Receiver
 from worker.events import settle_relay_nudges
 
@@ -183,7 +183,7 @@ async def own_connections(committed: Any) -> AsyncIterator[tuple[AsyncClient, li
     for target, name, function in listeners:
         event.listen(target, name, function)
     headers = {"Authorization": f"Bearer {await committed_admin_key()}"}
-    app = create_app()
+    app = served_app()
     app.state.authenticator = Authenticator(get_settings().model_copy(update={"auth_cache_seconds": 3600}))
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t", headers=headers) as client:
         try:

@@ -18,7 +18,6 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy import event, func, select
 from standardwebhooks.webhooks import Webhook
 
-from api.app import create_app
 from services.database import get_database
 from services.events.models import Event
 from services.events.relay import publish_batch
@@ -27,6 +26,7 @@ from services.observability.metrics import WEBHOOK_DELIVERIES
 from services.webhooks.delivery import send_batch
 from services.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, webhook_id
 from tests.conftest import committed_admin_key
+from tests.served_app import served_app
 from tests.stub_worker import broker, drain
 from tests.webhook_receiver import Receiver
 from worker.webhooks import DELIVERIES_PER_MESSAGE, send_new_deliveries
@@ -35,7 +35,7 @@ from worker.webhooks import DELIVERIES_PER_MESSAGE, send_new_deliveries
 @pytest.fixture
 async def admin(committed) -> Any:
     headers = {"Authorization": f"Bearer {await committed_admin_key()}"}
-    client = AsyncClient(transport=ASGITransport(app=create_app()), base_url="http://t", headers=headers)
+    client = AsyncClient(transport=ASGITransport(app=served_app()), base_url="http://t", headers=headers)
     yield client
     await client.aclose()
     broker.flush_all()

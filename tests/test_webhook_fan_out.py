@@ -10,10 +10,10 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy import func, select
 from standardwebhooks.webhooks import Webhook
 
-from api.app import create_app
 from services.database import get_database
 from services.webhooks.models import WebhookDelivery
 from tests.conftest import committed_admin_key
+from tests.served_app import served_app
 from tests.stub_worker import broker, drain
 from tests.webhook_receiver import Receiver
 
@@ -46,7 +46,7 @@ async def subscribers(committed):
 
     def client_for(key: str) -> AsyncClient:
         return AsyncClient(
-            transport=ASGITransport(app=create_app()), base_url="http://t", headers={"Authorization": f"Bearer {key}"}
+            transport=ASGITransport(app=served_app()), base_url="http://t", headers={"Authorization": f"Bearer {key}"}
         )
 
     clients["admin"] = client_for(admin_key)

@@ -10,13 +10,13 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy import select, update
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from api.app import create_app
 from services.clock import clock
 from services.database import get_database
 from services.events.models import Event
 from services.webhooks.delivery import RETRY_DELAYS, send_delivery
 from services.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.conftest import committed_admin_key
+from tests.served_app import served_app
 from tests.stub_worker import broker, drain
 from tests.webhook_receiver import Receiver
 
@@ -97,7 +97,7 @@ async def test_an_integrator_manages_its_own_endpoints_and_cannot_see_others(mak
 async def world(committed, receiver):
     """A committed endpoint at the receiver, an admin client, and a worker on the in-memory broker."""
     headers = {"Authorization": f"Bearer {await committed_admin_key()}"}
-    client = AsyncClient(transport=ASGITransport(app=create_app()), base_url="http://t", headers=headers)
+    client = AsyncClient(transport=ASGITransport(app=served_app()), base_url="http://t", headers=headers)
     created = (
         await client.post("/v1/webhook-endpoints", json={"url": receiver.url, "event_types": ["entity.*"]})
     ).json()
@@ -278,13 +278,13 @@ async def test_an_integrators_webhooks_and_feed_leave_out_invitees_addresses(com
     from tests.factories import make_network
 
     admin = AsyncClient(
-        transport=ASGITransport(app=create_app()),
+        transport=ASGITransport(app=served_app()),
         base_url="http://t",
         headers={"Authorization": f"Bearer {await committed_admin_key()}"},
     )
     key = (await admin.post("/v1/api-keys", json={"name": "Portal", "role": "integrator"})).json()["key"]
     integrator = AsyncClient(
-        transport=ASGITransport(app=create_app()), base_url="http://t", headers={"Authorization": f"Bearer {key}"}
+        transport=ASGITransport(app=served_app()), base_url="http://t", headers={"Authorization": f"Bearer {key}"}
     )
     assert (
         await integrator.post("/v1/webhook-endpoints", json={"url": receiver.url, "event_types": ["meeting.*"]})

@@ -6,11 +6,11 @@ import dramatiq
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import func, select, text
 
-from api.app import create_app
 from services.database import get_database
 from services.events.models import Event
 from tests.conftest import committed_admin_key
 from tests.factories import make_entity
+from tests.served_app import served_app
 from tests.stub_worker import broker, drain
 from worker import scheduler
 from worker.events import settle_relay_nudges
@@ -48,7 +48,7 @@ async def test_a_committed_write_nudges_the_relay(committed):
     broker.flush_all()
     auth = {"Authorization": f"Bearer {await committed_admin_key()}"}
     broker.flush_all()
-    async with AsyncClient(transport=ASGITransport(app=create_app()), base_url="http://t", headers=auth) as client:
+    async with AsyncClient(transport=ASGITransport(app=served_app()), base_url="http://t", headers=auth) as client:
         response = await client.post("/v1/entities", json={"acronym": "NUDGE", "name": "Nudge", "kind": "un_system"})
         assert response.status_code == 201
         await settle_relay_nudges()  # made in the background, after the response

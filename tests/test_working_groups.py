@@ -4,14 +4,14 @@ network membership."""
 from datetime import date
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from services.entities.models import EntityKind
 from services.errors import Conflict
 from services.events.models import Event
+from services.flows.membership_end import end_membership
 from services.memberships.models import Membership, MembershipTier
 from services.memberships.schemas import MembershipEnd
-from services.memberships.service import end_membership
 from services.principals import SYSTEM
 from services.working_groups.models import PostKind, WorkingGroupPost
 from services.working_groups.schemas import PostCreate, WorkingGroupActivate, WorkingGroupCreate
@@ -194,6 +194,7 @@ async def test_leaving_the_network_ends_seats_and_chair_posts_in_the_same_transa
         actor=SYSTEM,
     )
     their = await session.scalar(select(Membership).where(Membership.entity_id == extended["id"]))
+    before = await session.scalar(select(func.max(Event.position)))
     await end_membership(
         session,
         membership_id=their.id,
@@ -211,6 +212,14 @@ async def test_leaving_the_network_ends_seats_and_chair_posts_in_the_same_transa
     assert {"working_group.chair_ended", "working_group.member_ended"} <= types
     withdrawn = (await session.scalars(select(Event.type).where(Event.subject_id == other_group["id"]))).all()
     assert "working_group.member_withdrawn" in withdrawn
+    # The posts' events first, then the membership's: a reader of membership.ended finds them gone.
+    ending = (await session.scalars(select(Event.type).where(Event.position > before).order_by(Event.position))).all()
+    assert ending[-1] == "membership.ended"
+    assert sorted(ending[:-1]) == [
+        "working_group.chair_ended",
+        "working_group.member_ended",
+        "working_group.member_withdrawn",
+    ]
 
 
 async def test_http_membership_end_cascades_and_a_failed_end_cascades_nothing(client, session, setting):

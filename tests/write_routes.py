@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.app import create_app
 from api.permissions import Access, BodyOwner
 from api.route_table import route_table
 from services.api_keys.schemas import ApiKeyCreate
@@ -40,6 +39,7 @@ from services.working_groups.schemas import PostCreate, WorkingGroupCreate
 from services.working_groups.service import add_post, create_working_group
 from tests.factories import make_entity, make_membership, make_network
 from tests.mou_helpers import make_mou
+from tests.served_app import served_app
 
 _names = itertools.count(1)
 
@@ -445,7 +445,7 @@ def _write_routes() -> tuple[WriteRoute, ...]:
     """Every write route of the application, with its declaration."""
     return tuple(
         WriteRoute(method, entry.path, entry.access)
-        for entry in route_table(create_app())
+        for entry in route_table(served_app())
         if entry.path.startswith("/v1/")
         for method in sorted(entry.methods & WRITE_METHODS)
     )

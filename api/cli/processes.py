@@ -18,7 +18,7 @@ from typing import Any
 import uvicorn
 from sqlalchemy import make_url
 
-from api.app import create_app
+from api.cli.composition import compose_api
 from api.cli.database import create_admin_key, migrate, print_key, with_embedded_database
 from services.settings import Settings, get_settings, use_settings
 from worker.main import start_broker
@@ -45,7 +45,7 @@ def command_run(args: argparse.Namespace) -> None:
     first_key = create_admin_key(settings, name="first admin key (registry run)", only_if_none=True)
     if first_key is not None:
         print_key(first_key, why="The registry's first admin API key:")
-    app = create_app(run_worker_in_process=True, metrics_port=settings.api_metrics_port)
+    app = compose_api(metrics_port=settings.api_metrics_port, in_process_worker=True)
     base = f"http://{settings.host}:{settings.port}"
     metrics = (
         f"http://{settings.metrics_host}:{settings.api_metrics_port}/metrics" if settings.api_metrics_port else "off"
@@ -119,7 +119,7 @@ def command_serve(args: argparse.Namespace) -> None:
     """The API alone (production: workers and the scheduler run as their own processes)."""
     settings = get_settings()
     _serve(
-        create_app(metrics_port=settings.api_metrics_port),
+        compose_api(metrics_port=settings.api_metrics_port),
         settings,
         drain_seconds=settings.shutdown_drain_seconds,
         proxy_headers=True,

@@ -13,7 +13,6 @@ from services.errors import Conflict, InvalidInput, NotFound
 from services.events.service import append_event
 from services.ids import uuid7
 from services.memberships import repository
-from services.memberships.endings import end_what_the_membership_held
 from services.memberships.models import Membership, MembershipTier
 from services.memberships.schemas import CORE_NEEDS, MembershipCreate, MembershipEnd, MembershipUpdate, TierChange
 from services.principals import Principal
@@ -196,15 +195,19 @@ async def update_membership(
     return await _record(session, "updated", membership, actor, changes=changes)
 
 
-async def end_membership(
+async def close_membership(
     session: AsyncSession,
     *,
     membership_id: uuid.UUID,
     data: MembershipEnd,
     expected_version: int | None,
     actor: Principal,
-) -> dict[str, Any]:
-    """Record the last day of a membership. The coordinator's cannot end."""
+) -> Membership:
+    """Check that a membership may end on ``data.end_date`` and set its last day and reason,
+    the row locked; its event is not appended yet. This is the first half of ending a
+    membership: call ``services.flows.membership_end.end_membership``, which closes it, ends
+    what it held, then appends its event with ``record_membership_ended``. The coordinator's
+    cannot end."""
     require_admin(actor, "end memberships")
     membership = await load_membership_for_update(session, membership_id)
     check_version("membership", membership.version, expected_version)
@@ -219,9 +222,12 @@ async def end_membership(
         )
     membership.end_date = data.end_date
     membership.end_reason = data.reason
-    await end_what_the_membership_held(
-        session, network_id=membership.network_id, entity_id=membership.entity_id, end_date=data.end_date, actor=actor
-    )
+    return membership
+
+
+async def record_membership_ended(session: AsyncSession, *, membership: Membership, actor: Principal) -> dict[str, Any]:
+    """Append ``membership.ended`` for a membership ``close_membership`` closed, in the same
+    transaction; returns the membership's row."""
     return await _record(session, "ended", membership, actor)
 
 

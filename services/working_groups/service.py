@@ -12,7 +12,6 @@ from services.clock import clock
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.events.service import append_event
 from services.gcm.models import GuidingPrinciple
-from services.memberships.endings import on_membership_end
 from services.memberships.repository import lock_pair
 from services.memberships.rules import require_member
 from services.networks.models import Network
@@ -451,13 +450,13 @@ async def end_post(
     return row
 
 
-@on_membership_end
 async def end_posts_for_membership(
     session: AsyncSession, *, network_id: uuid.UUID, entity_id: uuid.UUID, end_date: date, actor: Principal
 ) -> int:
-    """An entity leaving a network leaves its working groups on the same date: called in the
-    transaction that ends the membership (registered with services.memberships.endings).
-    Returns how many posts ended."""
+    """An entity leaving a network leaves its working groups on the same date: its posts there
+    open after ``end_date`` end that day (or are withdrawn if they start later). Called by
+    ``services.flows.membership_end``, in the transaction that ends the membership. Returns
+    how many posts ended."""
     posts = await repository.open_posts_of_entity_in_network(
         session, network_id=network_id, entity_id=entity_id, after=end_date
     )
