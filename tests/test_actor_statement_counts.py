@@ -14,12 +14,11 @@ import pkgutil
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, event, select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.audit.models import AuditEntry
@@ -42,6 +41,7 @@ from services.webhooks.schemas import EndpointCreate
 from services.webhooks.service import create_endpoint
 from tests.factories import make_entity, make_membership, make_network
 from tests.mou_helpers import make_mou
+from tests.sql_statements import statements_issued
 from tests.webhook_receiver import Receiver
 from worker import actors as worker_actors
 
@@ -101,26 +101,6 @@ def _function(actor_name: str) -> Any:
 def run_actor(name: str, *args: Any) -> Awaitable[None]:
     """Run actor ``name`` in the test's event loop, as a worker would (without the broker)."""
     return _function(name)(*args)
-
-
-@contextmanager
-def counting() -> Iterator[list[str]]:
-    """The SQL statements the application's engines issue meanwhile (BEGIN and COMMIT go
-    through asyncpg's own calls, not these)."""
-    database = get_database()
-    statements: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-        statements.append(statement)
-
-    engines = (database.engine.sync_engine, database.read_engine.sync_engine)
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        for engine in engines:
-            event.remove(engine, "before_cursor_execute", count)
 
 
 async def _forget_everything() -> None:
@@ -390,7 +370,7 @@ async def test_an_actor_issues_a_fixed_number_of_statements_whatever_its_batch(
         await _forget_everything()
         run = await WORLDS[actor_name](n, receiver)
         broker.flush_all()
-        with counting() as statements:
+        with statements_issued() as statements:
             await run()
         broker.flush_all()  # what the actor sent on: not run here
         counts[n] = len(statements)
@@ -423,7 +403,7 @@ async def test_a_scheduler_sweep_issues_a_fixed_number_of_statements_whatever_is
         await _reminders_due(n, receiver)
         monkeypatch.setattr(scheduler, "_relay_sent_at", float("-inf"))  # no relay message sent just now
         broker.flush_all()
-        with counting() as statements:
+        with statements_issued() as statements:
             await scheduler.run_sweeps({})
         broker.flush_all()
         counts[n] = len(statements)

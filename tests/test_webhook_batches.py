@@ -9,13 +9,12 @@ import json
 import logging
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import dramatiq
 import pytest
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from standardwebhooks.webhooks import Webhook
 
 from services.database import get_database
@@ -27,6 +26,7 @@ from services.webhooks.delivery import send_batch
 from services.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, webhook_id
 from tests.conftest import committed_admin_key
 from tests.served_app import served_app
+from tests.sql_statements import statements_issued
 from tests.stub_worker import broker, drain
 from tests.webhook_receiver import Receiver
 from worker.webhooks import DELIVERIES_PER_MESSAGE, send_new_deliveries
@@ -118,24 +118,6 @@ async def test_both_endpoints_get_every_event_of_a_batch_once_signed_under_their
     assert {(d.status, d.attempts) for d in deliveries} == {(DeliveryStatus.SUCCEEDED, 1)} and attempts == 2 * count
 
 
-@contextmanager
-def _statements() -> Iterator[list[str]]:
-    database = get_database()
-    statements: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-        statements.append(statement)
-
-    engines = (database.engine.sync_engine, database.read_engine.sync_engine)
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        for engine in engines:
-            event.remove(engine, "before_cursor_execute", count)
-
-
 async def test_a_batch_costs_two_statements_whatever_its_size(admin, receivers):
     await _endpoint(admin, receivers[0], ["entity.*"])
     await drain(threads=2)
@@ -145,7 +127,7 @@ async def test_a_batch_costs_two_statements_whatever_its_size(admin, receivers):
             await _entity(admin, f"S{size}X{i}", f"size-{size}-{i}")
         ids = [uuid.UUID(i) for message in await _relay_once() for i in message.args[0]]
         assert len(ids) == size
-        with _statements() as statements:
+        with statements_issued() as statements:
             sent = await send_batch(get_database(), ids)
         assert [s.outcome for s in sent] == ["succeeded"] * size
         measured[size] = len(statements)
