@@ -20,12 +20,13 @@ from standardwebhooks.webhooks import Webhook
 
 from api.app import create_app
 from services.database import get_database
+from services.delivery.relay import publish_batch
 from services.events.models import Event
-from services.events.relay import publish_batch
+from services.leases import DeliveryStatus
 from services.observability.logs import HANDLER_NAME, configure_logging
 from services.observability.metrics import WEBHOOK_DELIVERIES
 from services.webhooks.delivery import send_batch
-from services.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, webhook_id
+from services.webhooks.models import WebhookAttempt, WebhookDelivery, webhook_id
 from tests.conftest import committed_admin_key
 from tests.stub_worker import broker, drain
 from tests.webhook_receiver import Receiver
