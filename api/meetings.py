@@ -24,11 +24,11 @@ from services.calendars.models import FeedScope
 from services.clock import clock
 from services.dates import RegistryDateTime
 from services.errors import NotFound
+from services.events.privacy import without_invitee_emails
 from services.export import ExportSource
 from services.meetings import repository, service
 from services.meetings.compliance import meeting_compliance
 from services.meetings.models import MeetingKind, MeetingStatus
-from services.meetings.privacy import without_invitee_emails
 from services.meetings.schemas import MeetingCancel, MeetingCreate, MeetingHold, MeetingOut, MeetingUpdate
 from services.pagination import Page
 

@@ -20,8 +20,8 @@ from api.planned import PlannedRoute
 from api.responses import json_response, page_response, record_response
 from services.errors import NotFound
 from services.export import ExportSource
+from services.leases import DeliveryStatus
 from services.webhooks import repository, service
-from services.webhooks.models import DeliveryStatus
 from services.webhooks.schemas import (
     DeliveryOut,
     EndpointCreate,

@@ -7,8 +7,9 @@ is queued, so neither the relay nor the scheduler sends another (one message per
 delivery, however long the workers are away). A worker that takes the message clears it.
 
 Both delivery models have ``id``, ``status``, ``attempts``, ``next_attempt_at``, ``lease_until``,
-``queued_until`` and ``queued_count``."""
+``queued_until`` and ``queued_count``, and their ``status`` is a ``DeliveryStatus``."""
 
+import enum
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,7 +18,15 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.clock import clock
-from services.webhooks.models import DeliveryStatus
+
+
+class DeliveryStatus(enum.StrEnum):
+    """A delivery row's status, in both delivery tables (PostgreSQL enums
+    ``webhook_delivery_status`` and ``email_delivery_status``, the same values)."""
+
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
 
 
 def _free(model: Any, now: datetime) -> Any:

@@ -8,9 +8,9 @@ from typing import Any
 from httpx import AsyncClient
 from sqlalchemy import select
 
+from services.delivery.relay import publish_batch
 from services.demo.service import load_demo_data
 from services.entities.models import Entity
-from services.events.relay import publish_batch
 from services.networks.models import NetworkScope
 from services.reviews.models import Recommendation
 from services.working_groups.models import PostKind, WorkingGroupPost

@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.audit.models import AuditEntry
 from services.clock import clock
 from services.database import get_database
+from services.delivery.relay import publish_batch
 from services.events.models import Event
-from services.events.relay import publish_batch
 from services.mail.models import EmailDelivery
 from services.meetings.compliance import alert_overdue_networks
 from services.meetings.models import MeetingKind

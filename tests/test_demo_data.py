@@ -104,7 +104,7 @@ async def test_loading_the_demo_sends_no_invitation_for_its_past_meetings(sessio
     coming meetings only, never to the ones already held."""
     from sqlalchemy import update
 
-    from services.events.relay import publish_batch
+    from services.delivery.relay import publish_batch
     from services.mail.models import EmailDelivery
     from services.meetings.models import Meeting
 

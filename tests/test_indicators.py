@@ -162,9 +162,10 @@ async def test_indicators_for_a_past_date_match_the_history(client, session):
 
 async def test_notification_indicators_count_the_networks_own_deliveries(client, session):
     from services.events.models import Event
+    from services.leases import DeliveryStatus
     from services.mail.models import EmailDelivery
     from services.networks.models import NetworkScope
-    from services.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+    from services.webhooks.models import WebhookDelivery, WebhookEndpoint
 
     ours = await make_network(session)
     theirs = await make_network(session, scope=NetworkScope.REGIONAL, region="Africa", parent_network_id=ours["id"])
@@ -244,8 +245,8 @@ async def test_each_delivery_carries_its_events_network(session, client):
     carries: the fan-out gives it its event's (and none to an event of no network)."""
     from sqlalchemy import select
 
+    from services.delivery.relay import publish_batch
     from services.events.models import Event
-    from services.events.relay import publish_batch
     from services.mail.models import EmailDelivery
     from services.networks.models import NetworkScope
     from services.webhooks.models import WebhookDelivery

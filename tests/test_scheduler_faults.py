@@ -14,10 +14,10 @@ from sqlalchemy import select, text
 
 from services.database import get_database
 from services.events.models import Event
-from services.leases import lease
+from services.leases import DeliveryStatus, lease
 from services.scheduling.models import SchedulerSweep
 from services.scheduling.status import operational_status
-from services.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from services.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.stub_worker import broker
 from worker import scheduler
 

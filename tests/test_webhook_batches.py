@@ -18,12 +18,13 @@ from sqlalchemy import func, select
 from standardwebhooks.webhooks import Webhook
 
 from services.database import get_database
+from services.delivery.relay import publish_batch
 from services.events.models import Event
-from services.events.relay import publish_batch
+from services.leases import DeliveryStatus
 from services.observability.logs import HANDLER_NAME, configure_logging
 from services.observability.metrics import WEBHOOK_DELIVERIES
 from services.webhooks.delivery import send_batch
-from services.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, webhook_id
+from services.webhooks.models import WebhookAttempt, WebhookDelivery, webhook_id
 from tests.conftest import committed_admin_key
 from tests.served_app import served_app
 from tests.sql_statements import statements_issued

@@ -166,7 +166,7 @@ def test_the_api_process_starts_no_worker_thread_on_import():
 async def test_one_relay_message_is_claimed_until_the_relay_starts(connection):
     """After each write's commit the API asks whether to send a relay message: only the
     first asker sends one, until the relay starts (and releases the mark)."""
-    from services.events.relay import claim_relay_message, release_relay_message
+    from services.delivery.relay import claim_relay_message, release_relay_message
 
     assert await claim_relay_message(connection, hold_seconds=30) is True
     assert await claim_relay_message(connection, hold_seconds=30) is False

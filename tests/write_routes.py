@@ -23,6 +23,7 @@ from services.calendars.schemas import SubscriptionCreate
 from services.calendars.service import create_subscription
 from services.clock import clock
 from services.events.models import Event
+from services.leases import DeliveryStatus
 from services.meetings.models import MeetingKind
 from services.meetings.schemas import InviteeIn, MeetingCreate
 from services.meetings.service import create_meeting
@@ -31,7 +32,7 @@ from services.principals import SYSTEM, Principal, Role
 from services.reviews.models import Review
 from services.reviews.schemas import RecommendationCreate, ReviewPolicyIn, ReviewStart
 from services.reviews.service import add_recommendation, open_due_cycles, put_policy, start_review
-from services.webhooks.models import DeliveryStatus, WebhookDelivery
+from services.webhooks.models import WebhookDelivery
 from services.webhooks.schemas import EndpointCreate
 from services.webhooks.service import create_endpoint
 from services.working_groups.models import PostKind

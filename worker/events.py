@@ -12,7 +12,7 @@ from dramatiq.brokers.stub import StubBroker
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import context
-from services.events.relay import Published, claim_relay_message, publish_batch, release_relay_message
+from services.delivery.relay import Published, claim_relay_message, publish_batch, release_relay_message
 from services.events.service import PENDING_EVENTS_FLAG
 from services.unit_of_work import after_commit, autocommit_write, unit_of_work
 from worker.actors import actor

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.clock import clock
 from services.database import Database, get_database, is_outage
-from services.events.relay import has_pending_events
+from services.delivery.relay import has_pending_events
 from services.idempotency.service import purge_expired_keys
 from services.meetings.service import due_reminder_exists
 from services.mous.repository import due_for_transition

@@ -283,9 +283,10 @@ def command_deliveries(args: argparse.Namespace) -> None:
 
 
 async def _list_failed(database: Any, args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
+    from services.leases import DeliveryStatus
     from services.mail.models import EmailDelivery
     from services.mail.replay import email_rows_where
-    from services.webhooks.models import DeliveryStatus, WebhookDelivery
+    from services.webhooks.models import WebhookDelivery
     from services.webhooks.repository import delivery_rows_where
 
     failed: dict[str, list[dict[str, Any]]] = {}

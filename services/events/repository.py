@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.errors import InvalidInput
 from services.events.models import FEED_HORIZON, Event
+from services.events.privacy import redact_payload
 from services.events.visibility import feed_condition
-from services.meetings.privacy import redact_payload
 from services.principals import Principal
 
 _PREFIX = b"e2:"

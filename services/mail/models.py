@@ -7,7 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from services.base import Base
 from services.entities.models import enum_column
 from services.ids import uuid7
-from services.webhooks.models import DeliveryStatus
+from services.leases import DeliveryStatus
 
 
 class EmailDelivery(Base):

@@ -8,8 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.clock import clock
 from services.events.models import Event
+from services.leases import DeliveryStatus
 from services.mail.models import EmailDelivery
-from services.webhooks.models import DeliveryStatus
 
 EMAIL_COLUMNS = (
     EmailDelivery.id,

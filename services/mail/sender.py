@@ -18,12 +18,11 @@ from services.clock import clock
 from services.database import Database
 from services.events.models import Event
 from services.ids import uuid7
-from services.leases import due_ids, lease
+from services.leases import DeliveryStatus, due_ids, lease
 from services.mail.compose import address_book_for, compose, invitation_parties, recipients_for
 from services.mail.models import EmailDelivery
 from services.settings import Settings, get_settings
 from services.unit_of_work import unit_of_work
-from services.webhooks.models import DeliveryStatus
 
 logger = logging.getLogger("services.mail")
 

@@ -4,17 +4,16 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
-from sqlalchemy import String, case, cast, func, null, select
+from sqlalchemy import DateTime, String, Uuid, case, cast, column, func, null, select, table
 
 from services.dates import RegistryDateTime
-from services.entities.models import Entity
+from services.entities.models import Entity, enum_column
 from services.entities.schemas import Email, EntityRef
 from services.events.models import Event
-from services.mail.models import EmailDelivery
+from services.leases import DeliveryStatus
 from services.meetings.models import Meeting, MeetingInvitee, MeetingKind, MeetingReminder, MeetingStatus
 from services.schemas import InputModel, OutputModel
 from services.shapes import From, json_array, json_object
-from services.webhooks.models import DeliveryStatus
 
 Text300 = Annotated[str, StringConstraints(min_length=1, max_length=300)]
 Url = Annotated[str, StringConstraints(max_length=1000, pattern=r"^https://\S+$")]
@@ -110,18 +109,29 @@ class MeetingHold(InputModel):
     )
 
 
+# The e-mail deliveries, read by name: the mail package (their model) sits above meetings.
+_EMAILS = table(
+    "email_deliveries",
+    column("event_id", Uuid),
+    column("recipient", String),
+    column("kind", String),
+    column("status", enum_column(DeliveryStatus, "email_delivery_status")),
+    column("last_error", String),
+    column("sent_at", DateTime(timezone=True)),
+    column("created_at", DateTime(timezone=True)),
+)
+
+
 # Read from the latest invitation e-mail to the invitee (see _INVITATION).
 class InvitationOut(OutputModel):
     status: Annotated[
         Literal["sent", "pending", "failed", "not_sent"],
-        From(
-            case((EmailDelivery.status == DeliveryStatus.SUCCEEDED, "sent"), else_=cast(EmailDelivery.status, String))
-        ),
+        From(case((_EMAILS.c.status == DeliveryStatus.SUCCEEDED, "sent"), else_=cast(_EMAILS.c.status, String))),
     ] = Field(description="`pending`: queued, or being retried after a failure (see `reason`).")
-    reason: Annotated[str | None, From(EmailDelivery.last_error)] = Field(
+    reason: Annotated[str | None, From(_EMAILS.c.last_error)] = Field(
         description="Why it failed, or could not be sent."
     )
-    sent_at: Annotated[datetime | None, From(EmailDelivery.sent_at)]
+    sent_at: Annotated[datetime | None, From(_EMAILS.c.sent_at)]
 
 
 # Whether the invitation reached this invitee: ``sent``, ``pending`` (queued or being retried),
@@ -130,14 +140,14 @@ class InvitationOut(OutputModel):
 _ADDRESS = func.lower(func.coalesce(MeetingInvitee.email, Entity.contact_email))
 _DELIVERED = (
     select(json_object(InvitationOut))
-    .join(Event, Event.id == EmailDelivery.event_id)
+    .join(Event, Event.id == _EMAILS.c.event_id)
     .where(
         Event.subject_type == "meeting",
         Event.subject_id == Meeting.id,
-        EmailDelivery.kind == "invitation",
-        EmailDelivery.recipient == _ADDRESS,
+        _EMAILS.c.kind == "invitation",
+        _EMAILS.c.recipient == _ADDRESS,
     )
-    .order_by(EmailDelivery.created_at.desc())
+    .order_by(_EMAILS.c.created_at.desc())
     .limit(1)
     .scalar_subquery()
 )

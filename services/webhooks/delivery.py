@@ -27,10 +27,10 @@ from services import context
 from services.clock import clock
 from services.database import Database
 from services.events.models import Event
+from services.events.privacy import redact_payload
 from services.events.visibility import owner_of
 from services.ids import uuid7
 from services.leases import Queued, clear_spent_marks, leasing
-from services.meetings.privacy import redact_payload
 from services.settings import get_settings
 from services.unit_of_work import autocommit_write
 from services.webhooks.models import WebhookDelivery, WebhookEndpoint, webhook_id

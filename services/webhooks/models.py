@@ -1,4 +1,3 @@
-import enum
 import uuid
 from datetime import datetime
 
@@ -8,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from services.base import Base, RecordMixin
 from services.entities.models import enum_column
 from services.ids import uuid7
+from services.leases import DeliveryStatus
 
 
 class WebhookEndpoint(RecordMixin, Base):
@@ -29,12 +29,6 @@ class WebhookEndpoint(RecordMixin, Base):
     previous_secret: Mapped[str | None] = mapped_column(String(100))
     previous_secret_expires_at: Mapped[datetime | None]
     failing_since: Mapped[datetime | None]
-
-
-class DeliveryStatus(enum.StrEnum):
-    PENDING = "pending"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
 
 
 class WebhookDelivery(Base):

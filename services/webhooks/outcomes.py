@@ -14,9 +14,10 @@ from services.clock import clock
 from services.database import Database
 from services.events.service import append_event
 from services.ids import uuid7
+from services.leases import DeliveryStatus
 from services.principals import SYSTEM
 from services.unit_of_work import autocommit_write, unit_of_work
-from services.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from services.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from services.webhooks.repository import get_endpoint_row
 
 logger = logging.getLogger("services.webhooks")

@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from services.auth.policy import owned_by
 from services.events.models import Event
 from services.events.visibility import Owner
-from services.leases import due_ids
+from services.leases import DeliveryStatus, due_ids
 from services.pagination import Page, PageRequest, page_from_rows
 from services.principals import Principal
 from services.shapes import select_list
-from services.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, webhook_id
+from services.webhooks.models import WebhookDelivery, WebhookEndpoint, webhook_id
 from services.webhooks.schemas import DeliveryOut, EndpointOut
 
 # An endpoint as the API shows it (EndpointOut, in its order), and its version for the ETag.

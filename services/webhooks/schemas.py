@@ -7,9 +7,10 @@ from sqlalchemy import select
 
 from services.dates import RegistryDateTime
 from services.events.models import Event
+from services.leases import DeliveryStatus
 from services.schemas import EventPattern, InputModel, OutputModel
 from services.shapes import Derived, From, json_array, json_object
-from services.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from services.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 Url = Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://\S+$")]
 

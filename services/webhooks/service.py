@@ -13,10 +13,11 @@ from services.clock import clock
 from services.errors import Conflict, Forbidden, NotFound
 from services.events.catalogue import check_patterns
 from services.events.service import append_event
+from services.leases import DeliveryStatus
 from services.principals import Principal, Role
 from services.records import apply_patch, check_version, record_change
 from services.webhooks import repository
-from services.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from services.webhooks.models import WebhookDelivery, WebhookEndpoint
 from services.webhooks.schemas import EndpointCreate, EndpointUpdate
 from services.webhooks.targets import check_endpoint_url
 

@@ -1,5 +1,5 @@
-"""The relay's database half: claim pending events, fan them out to webhook deliveries, and
-mark them published, all in one transaction."""
+"""The relay's database half: claim pending events, fan them out to webhook and e-mail
+deliveries, and mark them published, all in one transaction."""
 
 import uuid
 from dataclasses import dataclass

@@ -1,5 +1,7 @@
 """External invitees' e-mail addresses are personal data: only the secretariat reads them.
-Every way a meeting leaves the service (the API, the change feed, webhooks) goes through here."""
+Every way a meeting leaves the service (the API, the change feed, webhooks) goes through here;
+it sits with the event log, below both the feed and the webhook sender, so that the one rule
+serves all three."""
 
 from typing import Any
 
