@@ -53,6 +53,21 @@ async def _meeting(
     return row
 
 
+async def _held(session, network, *, starts, attended, **extra):
+    """A meeting of ``network`` that started at ``starts``, held with ``attended`` present."""
+    row = await _meeting(
+        session, network, starts=starts, invitees=[InviteeIn(entity_id=each["id"]) for each in attended], **extra
+    )
+    await hold_meeting(
+        session,
+        meeting_id=row["id"],
+        data=MeetingHold(minutes="m", attended_entity_ids=[each["id"] for each in attended]),
+        expected_version=None,
+        actor=SYSTEM,
+    )
+    return row
+
+
 def body(network, **extra):
     return {
         "network_id": str(network["id"]),
@@ -212,34 +227,9 @@ async def test_the_annual_rule(client, session, setting):
     never = (await client.get(url)).json()
     assert never["last_met_on"] is None and never["state"] == "overdue"  # established in 2018, never met
     # Held last May with a stakeholder present: due by next May.
-    last = await _meeting(
-        session,
-        network,
-        starts=datetime(2025, 5, 20, 8, tzinfo=UTC),
-        invitees=[InviteeIn(entity_id=member["id"]), InviteeIn(entity_id=ngo["id"])],
-    )
-    await hold_meeting(
-        session,
-        meeting_id=last["id"],
-        data=MeetingHold(minutes="m", attended_entity_ids=[member["id"], ngo["id"]]),
-        expected_version=None,
-        actor=SYSTEM,
-    )
+    await _held(session, network, starts=datetime(2025, 5, 20, 8, tzinfo=UTC), attended=[member, ngo])
     # Held with UN entities only: does not count ("together with other stakeholders").
-    un_only = await _meeting(
-        session,
-        network,
-        starts=datetime(2025, 11, 20, 8, tzinfo=UTC),
-        invitees=[InviteeIn(entity_id=member["id"])],
-        title="UN only",
-    )
-    await hold_meeting(
-        session,
-        meeting_id=un_only["id"],
-        data=MeetingHold(minutes="m", attended_entity_ids=[member["id"]]),
-        expected_version=None,
-        actor=SYSTEM,
-    )
+    await _held(session, network, starts=datetime(2025, 11, 20, 8, tzinfo=UTC), attended=[member], title="UN only")
     await session.flush()
     state = (await client.get(url)).json()
     assert state["last_met_on"] == "2025-05-20" and state["due_by"] == "2026-05-20"
@@ -372,19 +362,7 @@ async def test_the_sweep_judges_every_network_as_the_compliance_route_does(sessi
                 assert swept[each["id"]] == await meeting_compliance(session, each["id"], today=today), today
 
     await agree()
-    held = await _meeting(
-        session,
-        network,
-        starts=datetime(2025, 5, 20, 8, tzinfo=UTC),
-        invitees=[InviteeIn(entity_id=member["id"]), InviteeIn(entity_id=ngo["id"])],
-    )
-    await hold_meeting(
-        session,
-        meeting_id=held["id"],
-        data=MeetingHold(minutes="m", attended_entity_ids=[member["id"], ngo["id"]]),
-        expected_version=None,
-        actor=SYSTEM,
-    )
+    await _held(session, network, starts=datetime(2025, 5, 20, 8, tzinfo=UTC), attended=[member, ngo])
     await _meeting(session, network, starts=datetime(2026, 5, 12, 8, tzinfo=UTC), title="In time")
     await _meeting(session, other, starts=datetime(2026, 10, 1, 8, tzinfo=UTC), title="Late")
     await session.flush()
