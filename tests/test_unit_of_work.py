@@ -49,6 +49,33 @@ async def test_hooks_and_deferred_actions_run_after_the_commit(committed, hook_c
     assert hook_calls == [(False, True)]  # an actor's: awaited, once the row was committed
 
 
+async def test_two_deferred_actions_run_in_order_and_two_hooks_each_once(committed, hook_calls):
+    order: list[str] = []
+    second_hook_calls: list[bool] = []
+
+    def second_hook(session, *, background):
+        second_hook_calls.append(background)  # nothing to await: returns None
+
+    async def first() -> None:
+        order.append("first")
+
+    async def second() -> None:
+        order.append("second")
+
+    register_after_commit(second_hook)
+    try:
+        async with unit_of_work() as session:
+            await make_entity(session, acronym="UOW")
+            after_commit(session, first)
+            after_commit(session, second)
+        async with unit_of_work() as session:  # a second unit: its own actions (none), the hooks again
+            pass
+    finally:
+        unregister_after_commit(second_hook)
+    assert order == ["first", "second"]
+    assert hook_calls == [(False, True), (False, True)] and second_hook_calls == [False, False]
+
+
 async def test_nothing_runs_after_a_rollback(committed, hook_calls):
     ran: list[str] = []
 
