@@ -164,9 +164,12 @@ async def test_a_read_that_finds_the_database_gone_returns_the_connections_hande
 
     from services.database import create_database, is_outage
 
-    database = create_database(
-        get_settings().model_copy(update={"database_pool_size": 2, "database_max_overflow": 0}), migrated_database
+    # A handed-over connection idle past the ping threshold goes back to the pool unused: on a
+    # busy machine 0.2 s can pass between handing over and reading, so the threshold is wide here.
+    settings = get_settings().model_copy(
+        update={"database_pool_size": 2, "database_max_overflow": 0, "database_ping_after_idle_seconds": 30.0}
     )
+    database = create_database(settings, migrated_database)
     try:
         async with database.read() as first, database.read() as second:
             backends = [await each.scalar(text("SELECT pg_backend_pid()")) for each in (first, second)]
