@@ -37,6 +37,7 @@ from api.planned import refuse_skipped_dependencies
 from services.api_keys.authenticator import Authenticator
 from services.database import dispose_database
 from services.settings import get_settings
+from services.version import registry_version
 
 DESCRIPTION = """
 The system of record for the United Nations Network on Migration: its members and their
@@ -69,7 +70,7 @@ def create_app(*, process_lifespan: Callable[[], AbstractAsyncContextManager[Non
 
     app = FastAPI(
         title="Migration Network Registry",
-        version="1.0.0",
+        version=registry_version(),
         description=DESCRIPTION,
         lifespan=lifespan,
         docs_url=None,  # served offline by api.docs

@@ -11,6 +11,7 @@ from api.responses import json_response
 from services.database import get_database
 from services.scheduling.status import operational_status
 from services.settings import get_settings
+from services.version import registry_version
 
 router = APIRouter(route_class=PlannedRoute, tags=["operations"])
 
@@ -19,8 +20,8 @@ CHECK_SECONDS = 2.0  # a readiness probe answers within this, whatever is down
 
 @router.get("/healthz")
 async def liveness() -> Response:
-    """The process is up (no dependencies checked)."""
-    return json_response({"status": "ok"})
+    """The process is up (no dependencies checked), and which version of the registry it runs."""
+    return json_response({"status": "ok", "version": registry_version()})
 
 
 @router.get(

@@ -6,6 +6,7 @@ the operator's commands (status, trace, deliveries)."""
 # modules of api/ never import this package; it imports them (and worker/).
 
 import argparse
+import logging
 
 from api.cli.database import command_create_admin_key, command_migrate
 from api.cli.exports import add_export_arguments, command_export
@@ -14,10 +15,14 @@ from api.cli.operations import add_operations_commands
 from api.cli.processes import add_worker_arguments, command_run, command_scheduler, command_serve, command_worker
 from services.observability.logs import configure_logging
 from services.settings import Settings, get_settings
+from services.version import registry_version
 
 # LOG_FORMAT's default per command: readable text where a person watches (a developer's
 # `registry run`, an operator's commands), JSON where a log collector reads (production).
 TEXT_LOG_COMMANDS = frozenset({"run", "status", "trace", "deliveries", "create-admin-key"})
+# The commands that start a long-lived process or change the database: each says, first,
+# which version of the registry it is (an operator reading logs after an upgrade or rollback).
+ANNOUNCED_COMMANDS = frozenset({"run", "serve", "worker", "scheduler", "migrate"})
 
 
 def _configure_logging(settings: Settings, command: str) -> None:
@@ -29,6 +34,7 @@ def _configure_logging(settings: Settings, command: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     """The ``registry`` command: parse ``argv`` (default: the process's arguments) and run it."""
     parser = argparse.ArgumentParser(prog="registry", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"registry {registry_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     for name, handler in (
         ("run", command_run),
@@ -54,4 +60,6 @@ def main(argv: list[str] | None = None) -> None:
     add_operations_commands(commands)
     args = parser.parse_args(argv)
     _configure_logging(get_settings(), args.command)
+    if args.command in ANNOUNCED_COMMANDS:
+        logging.getLogger("registry").info("registry %s: %s", registry_version(), args.command)
     args.handler(args)
