@@ -256,9 +256,7 @@ async def build_history(session) -> dict[str, Any]:
         ),
         {"n": nid},
     )
-    other = await make_network(
-        session, name="Another network", scope="regional", region="Europe", parent_network_id=nid
-    )
+    other = await make_network(session, name="Another network", scope="regional", region="ECE", parent_network_id=nid)
     for network_id, occurred_at in (
         (nid, at(2021, 12, 31, 23, 59, 59)),  # before the first day
         (nid, at(2022, 1, 1)),  # the first instant of the period
