@@ -22,6 +22,7 @@ from api import (
     memberships,
     mous,
     networks,
+    reference,
     reports,
     reviews,
     webhooks,
@@ -89,6 +90,7 @@ def create_app(*, process_lifespan: Callable[[], AbstractAsyncContextManager[Non
     for module in (
         health,
         gcm,
+        reference,
         entities,
         networks,
         memberships,

@@ -290,7 +290,7 @@ async def test_the_report_matches_the_history(client, history):
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/json"
     report = response.json()
-    assert list(report) == ["network", "period", "generated_at", *(s.name for s in SECTIONS)]
+    assert list(report) == ["network", "period", "generated_at", "footnotes", *(s.name for s in SECTIONS)]
     assert report["network"]["name"] == "United Nations Network on Migration"
     assert report["period"] == {"from": "2022-01-01", "to": "2022-12-31"}
 

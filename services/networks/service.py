@@ -156,7 +156,9 @@ async def _check_countries_stay_in_region(
             Network.parent_network_id == network_id, Network.scope == NetworkScope.COUNTRY
         )
     )
-    outside = [f"{name} ({code})" for name, code in children if country_outside_region(region, code) is not None]
+    outside = [
+        f"{name} ({code})" for name, code in children if code and country_outside_region(region, code) is not None
+    ]
     if outside:
         raise InvalidInput(
             "country-outside-region",
