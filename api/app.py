@@ -22,6 +22,7 @@ from api import (
     memberships,
     mous,
     networks,
+    reference,
     reports,
     reviews,
     webhooks,
@@ -90,6 +91,7 @@ def create_app(*, process_lifespan: Callable[[], AbstractAsyncContextManager[Non
     for module in (
         health,
         gcm,
+        reference,
         entities,
         networks,
         memberships,

@@ -25,6 +25,7 @@ from services.entities.models import EntityKind
 from services.entities.schemas import ACRONYM_PATTERN, EntityCreate, EntityOut, EntityUpdate
 from services.errors import NotFound
 from services.export import ExportSource
+from services.reference.types import CountryCode
 
 router = APIRouter(
     route_class=PlannedRoute,
@@ -63,7 +64,7 @@ async def list_entities(
     un_system: bool | None = None,
     parent_id: uuid.UUID | None = None,
     acronym: Annotated[str | None, Query(max_length=32, pattern=ACRONYM_PATTERN)] = None,
-    country_code: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
+    country_code: Annotated[CountryCode | None, Query()] = None,
 ) -> Response:
     if (export := exporter(request)) is not None:
         query = repository.entities_query(

@@ -29,6 +29,7 @@ from services.memberships.schemas import MembershipCreate, MembershipOut
 from services.networks import repository, service
 from services.networks.models import NetworkScope
 from services.networks.schemas import NetworkCreate, NetworkOut, NetworkUpdate
+from services.reference.types import CountryCode
 
 router = APIRouter(
     route_class=PlannedRoute,
@@ -66,7 +67,7 @@ async def list_networks(
     scope: NetworkScope | None = None,
     parent_network_id: uuid.UUID | None = None,
     coordinator_entity_id: uuid.UUID | None = None,
-    country_code: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
+    country_code: Annotated[CountryCode | None, Query()] = None,
 ) -> Response:
     if (export := exporter(request)) is not None:
         query = repository.networks_query(

@@ -28,7 +28,7 @@ async def read_world(client: AsyncClient, session: Any, receiver: Receiver) -> d
     network = (await client.get("/v1/networks")).json()["items"][0]
     ids["network_id"] = network["id"]
     ids["entity_id"] = str(await session.scalar(select(Entity.id).where(Entity.acronym == "IOM")))
-    for region in ("Europe", "Asia"):
+    for region in ("ECE", "ESCAP"):
         await make_network(
             session,
             scope=NetworkScope.REGIONAL,

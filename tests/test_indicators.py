@@ -168,7 +168,7 @@ async def test_notification_indicators_count_the_networks_own_deliveries(client,
     from services.webhooks.models import WebhookDelivery, WebhookEndpoint
 
     ours = await make_network(session)
-    theirs = await make_network(session, scope=NetworkScope.REGIONAL, region="Africa", parent_network_id=ours["id"])
+    theirs = await make_network(session, scope=NetworkScope.REGIONAL, region="ECA", parent_network_id=ours["id"])
     endpoint = WebhookEndpoint(
         url="https://hooks.example.org/x", event_types=["*"], owner_principal_id="key:x", owner_role="admin", secret="s"
     )
@@ -260,7 +260,7 @@ async def test_each_delivery_carries_its_events_network(session, client):
         while (await publish_batch(session)).events:  # what came before is not this test's
             pass
         networks = []
-        for n, region in ((1, None), (2, "Europe")):  # the global network and a regional one under it
+        for n, region in ((1, None), (2, "ECE")):  # the global network and a regional one under it
             coordinator = await make_entity(session, acronym=f"COORD{n}X", contact_email=f"coordinator{n}@example.org")
             extra = (
                 {}

@@ -308,7 +308,7 @@ async def test_a_working_group_records_the_meeting_that_established_it(client, s
         title="Framing conference",
     )
     other_network = await make_network(
-        session, scope="regional", region="Europe", parent_network_id=network["id"], name="Regional"
+        session, scope="regional", region="ECE", parent_network_id=network["id"], name="Regional"
     )
     elsewhere = await _meeting(session, other_network, title="Elsewhere")
     body = {

@@ -256,9 +256,7 @@ async def build_history(session) -> dict[str, Any]:
         ),
         {"n": nid},
     )
-    other = await make_network(
-        session, name="Another network", scope="regional", region="Europe", parent_network_id=nid
-    )
+    other = await make_network(session, name="Another network", scope="regional", region="ECE", parent_network_id=nid)
     for network_id, occurred_at in (
         (nid, at(2021, 12, 31, 23, 59, 59)),  # before the first day
         (nid, at(2022, 1, 1)),  # the first instant of the period
@@ -292,7 +290,7 @@ async def test_the_report_matches_the_history(client, history):
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/json"
     report = response.json()
-    assert list(report) == ["network", "period", "generated_at", *(s.name for s in SECTIONS)]
+    assert list(report) == ["network", "period", "generated_at", "footnotes", *(s.name for s in SECTIONS)]
     assert report["network"]["name"] == "United Nations Network on Migration"
     assert report["period"] == {"from": "2022-01-01", "to": "2022-12-31"}
 

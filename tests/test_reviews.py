@@ -166,9 +166,7 @@ async def test_two_schedulers_open_each_cycle_exactly_once(committed):
         networks: list = []
         for n in range(3):
             lead = await make_entity(session, acronym=f"RV2-{n}")
-            regional = (
-                {"scope": NetworkScope.REGIONAL, "region": "Africa", "parent_network_id": networks[0]} if n else {}
-            )
+            regional = {"scope": NetworkScope.REGIONAL, "region": "ECA", "parent_network_id": networks[0]} if n else {}
             net = await make_network(session, coordinator_id=lead["id"], name=f"Network {n}", **regional)
             await _policy(session, net, lead, first_due=date(2027, 3, 1), lead_time=60, cadence=3)
             networks.append(net["id"])

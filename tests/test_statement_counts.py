@@ -32,6 +32,9 @@ from worker.events import settle_relay_nudges
 BUDGET = {
     "/v1/gcm/objectives": 1,
     "/v1/gcm/principles": 1,
+    "/v1/countries": 0,
+    "/v1/regions": 0,
+    "/v1/sdg-targets": 0,
     "/v1/entities": 1,
     "/v1/entities/{entity_id}": 1,
     "/v1/networks": 1,

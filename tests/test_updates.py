@@ -65,7 +65,7 @@ async def test_network_updates_keep_scope_fields_and_record_changes(client, sess
     regional = await make_network(
         session,
         scope=NetworkScope.REGIONAL,
-        region="Arab States",
+        region="ESCWA",
         parent_network_id=global_network["id"],
         name="Arab States network",
     )
@@ -83,23 +83,23 @@ async def test_network_updates_keep_scope_fields_and_record_changes(client, sess
 
 
 async def test_entity_identifier_changes_are_recorded_with_before_and_after(client, session):
-    entity = await make_entity(session, acronym="IDS", identifiers=[{"scheme": "iati", "value": "XM-1"}])
+    entity = await make_entity(session, acronym="IDS", identifiers=[{"scheme": "iati", "value": "XM-DAC-90001"}])
     other = await make_entity(session, acronym="OTHER")
     response = await _patch(
-        client, f"/v1/entities/{entity['id']}", {"identifiers": [{"scheme": "ror", "value": "R-1"}]}
+        client, f"/v1/entities/{entity['id']}", {"identifiers": [{"scheme": "ror", "value": "0abcdef12"}]}
     )
     assert response.status_code == 200
     payload = await session.scalar(
         select(Event.payload).where(Event.subject_id == entity["id"], Event.type == "entity.updated")
     )
     assert payload["changes"]["identifiers"] == {
-        "before": [{"scheme": "iati", "value": "XM-1"}],
-        "after": [{"scheme": "ror", "value": "R-1"}],
+        "before": [{"scheme": "iati", "value": "XM-DAC-90001"}],
+        "after": [{"scheme": "ror", "value": "0abcdef12"}],
     }
     clash = await _patch(client, f"/v1/entities/{other['id']}", {"acronym": "ids"})
     assert clash.json()["type"] == "/problems/acronym-taken"
     twice = await _patch(
-        client, f"/v1/entities/{other['id']}", {"identifiers": [{"scheme": "ror", "value": "R-2"}] * 2}
+        client, f"/v1/entities/{other['id']}", {"identifiers": [{"scheme": "ror", "value": "0abcdeg12"}] * 2}
     )
     assert twice.json()["type"] == "/problems/duplicate-identifier"
 

@@ -204,7 +204,7 @@ def valid_requests(w: World, n: int) -> dict[tuple[str, str], tuple[str, dict[st
             {
                 "name": f"Regional {n}",
                 "scope": "regional",
-                "region": "Africa",
+                "region": "ECA",
                 "parent_network_id": str(w.network["id"]),
                 "established_on": "2021-01-01",
                 "coordinator": {"entity_id": str(w.b["id"]), "mandate_relevance": "M.", "capacity": "C."},

@@ -16,6 +16,18 @@ EXECUTIVE_COMMITTEE = (
     ("UNODC", "United Nations Office on Drugs and Crime"),
 )
 
+# The IATI organisation identifiers these UN entities publish under (XM-DAC and their OECD DAC
+# channel code). Only the ones checked are listed; the others get theirs once checked against
+# the IATI registry, never guessed.
+IATI_IDENTIFIERS = {
+    "IOM": "XM-DAC-47066",
+    "UNHCR": "XM-DAC-41121",
+    "UNICEF": "XM-DAC-41122",
+    "UNDP": "XM-DAC-41114",
+    "ILO": "XM-DAC-41302",
+    "FAO": "XM-DAC-41301",
+}
+
 # (acronym, name, joined, left)
 EXTENDED_TIER = (
     ("FAO", "Food and Agriculture Organization of the United Nations", date(2019, 1, 15), None),

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.clock import add_months, clock
 from services.demo import data
 from services.entities.models import Entity, EntityKind
-from services.entities.schemas import EntityCreate
+from services.entities.schemas import EntityCreate, Identifier
 from services.entities.service import create_entity
 from services.meetings.models import Meeting, MeetingKind, MeetingStatus
 from services.meetings.schemas import AgendaItem, InviteeIn, MeetingCreate, MeetingHold
@@ -50,9 +50,10 @@ async def _entity(session: AsyncSession, acronym: str, name: str, kind: EntityKi
     existing = await session.scalar(select(Entity.id).where(func.lower(Entity.acronym) == acronym.lower()))
     if existing is not None:
         return existing
-    row = await create_entity(
-        session, data=EntityCreate(acronym=acronym, name=name, kind=kind), actor=SYSTEM, is_demo=True
-    )
+    iati = data.IATI_IDENTIFIERS.get(acronym)
+    identifiers = [Identifier(scheme="iati", value=iati)] if iati else []
+    entity = EntityCreate(acronym=acronym, name=name, kind=kind, identifiers=identifiers)
+    row = await create_entity(session, data=entity, actor=SYSTEM, is_demo=True)
     return row["id"]  # type: ignore[no-any-return]
 
 

@@ -2,25 +2,35 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, WithJsonSchema, model_validator
 from sqlalchemy import select
 
 from services.entities.models import Entity, EntityIdentifier, EntityKind, OfficeLevel
+from services.reference.identifiers import SCHEMES, identifier_problem
+from services.reference.types import CountryCode
 from services.schemas import InputModel, OutputModel
 from services.shapes import From, json_array, json_object
 
 ACRONYM_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9&.\-/ ]*$"
 Acronym = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=ACRONYM_PATTERN)]
-CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 Email = Annotated[str, StringConstraints(max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 WebUrl = Annotated[str, StringConstraints(max_length=500, pattern=r"^https?://[^\s]+$")]
 
 
 class Identifier(InputModel):
-    scheme: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,31}$")] = Field(
-        description="Identifier scheme, e.g. `iati`, `ror`, `wikidata`, `un-m49`."
+    """An identifier in one of the registry's schemes, checked by that scheme's format."""
+
+    scheme: Annotated[str, WithJsonSchema({"type": "string", "enum": sorted(SCHEMES)})] = Field(
+        description="`iati` (an IATI organisation identifier, e.g. XM-DAC-41121), `ror` or `wikidata`."
     )
     value: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+    @model_validator(mode="after")
+    def _value_fits_scheme(self) -> "Identifier":
+        problem = identifier_problem(self.scheme, self.value)
+        if problem is not None:
+            raise ValueError(problem)
+        return self
 
 
 class EntityCreate(InputModel):

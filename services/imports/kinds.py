@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import orjson
 from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -83,13 +84,30 @@ def _exists_otherwise(what: str, differing: list[str], how: str) -> RowRejected:
 
 # Entities: natural key the acronym (case-insensitive, as the registry's rule).
 
-ENTITY_COLUMNS = ("office_level", "country_code", "website", "contact_email", "parent_acronym")
+ENTITY_COLUMNS = ("office_level", "country_code", "website", "contact_email", "parent_acronym", "identifiers")
+
+
+def _identifiers(text: str) -> list[Any]:
+    """An entity's identifiers in a cell: the JSON list an export writes
+    (``[{"scheme": "iati", "value": "XM-DAC-41121"}]``), or ``scheme:value`` pairs split by ``;``."""
+    if text.lstrip().startswith("["):
+        try:
+            parsed = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            raise RowRejected("identifiers: not a JSON list of {scheme, value} objects") from None
+        return list(parsed) if isinstance(parsed, list) else [parsed]
+    pairs = [pair.strip() for pair in text.split(";") if pair.strip()]
+    if any(":" not in pair for pair in pairs):
+        raise RowRejected("identifiers: write each as scheme:value, separated by ';' (e.g. iati:XM-DAC-41121)")
+    return [dict(zip(("scheme", "value"), (p.strip() for p in pair.split(":", 1)), strict=True)) for pair in pairs]
 
 
 async def _prepare_entity(session: AsyncSession, values: dict[str, str]) -> Prepared:
-    fields: dict[str, Any] = {k: v for k, v in values.items() if k != "parent_acronym"}
+    fields: dict[str, Any] = {k: v for k, v in values.items() if k not in ("parent_acronym", "identifiers")}
     if "parent_acronym" in values:
         fields["parent_id"] = await _entity_id(session, values["parent_acronym"], "parent_acronym")
+    if "identifiers" in values:
+        fields["identifiers"] = _identifiers(values["identifiers"])
     data = EntityCreate.model_validate(fields)
     return Prepared(("entity", data.acronym.lower()), data, f"entity {data.acronym}")
 

@@ -23,6 +23,7 @@ from services.meetings.calendar import Attendee, Organizer, calendar_for
 from services.meetings.models import MeetingInvitee
 from services.mous.models import MouParty
 from services.networks.models import Network
+from services.reference.countries import designation_footnotes
 from services.settings import get_settings
 
 
@@ -255,9 +256,11 @@ def compose(
     *,
     record_base_url: str,
     parties: tuple[Organizer, list[Attendee]] | None = None,
+    network_country_code: str | None = None,
 ) -> EmailMessage:
     """The message for one recipient: for a meeting, with its .ics (REQUEST, or CANCEL,
-    naming the ``parties`` from ``invitation_parties``)."""
+    naming the ``parties`` from ``invitation_parties``). The event's network's
+    ``network_country_code`` adds the UN designation footnote it calls for, to both."""
     message = EmailMessage()
     message["From"] = get_settings().mail_from
     message["To"] = recipient
@@ -269,16 +272,18 @@ def compose(
     payload = event.payload
     subject, summary = found.mail.render(payload, base_url=record_base_url)
     message["Subject"] = subject
+    footnotes = "".join(f"\n{note}\n" for note in designation_footnotes([network_country_code]))
     if found.mail.to is not Recipients.INVITEES:
-        message.set_content(summary)
+        message.set_content(summary + footnotes)
         return message
     # A meeting's message: the summary, the meeting, its link, and its .ics (REQUEST or CANCEL).
     meeting = payload["meeting"]
-    message.set_content(summary + _meeting_text(meeting) + f"\n{record_base_url}/v1/meetings/{meeting['id']}\n")
+    link = f"\n{record_base_url}/v1/meetings/{meeting['id']}\n"
+    message.set_content(summary + _meeting_text(meeting) + link + footnotes)
     method = "CANCEL" if kind == "cancellation" else "REQUEST"
     organizer, attendees = parties or (None, [])
     ics = calendar_for(
-        [_as_row(meeting)],
+        [_as_row(meeting) | {"network_country_code": network_country_code}],
         name=meeting["title"],
         record_url=lambda row: f"{record_base_url}/v1/meetings/{row['id']}",
         method=method,

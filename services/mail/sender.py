@@ -21,6 +21,7 @@ from services.ids import uuid7
 from services.leases import DeliveryStatus, due_ids, lease
 from services.mail.compose import address_book_for, compose, invitation_parties, recipients_for
 from services.mail.models import EmailDelivery
+from services.networks.models import Network
 from services.settings import Settings, get_settings
 from services.unit_of_work import unit_of_work
 
@@ -82,13 +83,25 @@ async def send_email(database: Database, delivery_id: uuid.UUID) -> str | None:
             return None
         delivery = await session.get(EmailDelivery, delivery_id)
         assert delivery is not None
-        event = await session.scalar(select(Event).where(Event.id == delivery.event_id))
-        assert event is not None
+        # The event with its network's country, for a designation footnote: one statement.
+        found = (
+            await session.execute(
+                select(Event, Network.country_code)
+                .outerjoin(Network, Network.id == Event.network_id)
+                .where(Event.id == delivery.event_id)
+            )
+        ).one()
+        event, network_country_code = found
         parties = None
         if event.type.startswith("meeting.") and delivery.kind in ("invitation", "cancellation"):
             parties = await invitation_parties(session, event.payload["meeting"], delivery.recipient)
         message = compose(
-            event, delivery.recipient, delivery.kind, record_base_url=settings.public_base_url, parties=parties
+            event,
+            delivery.recipient,
+            delivery.kind,
+            record_base_url=settings.public_base_url,
+            parties=parties,
+            network_country_code=network_country_code,
         )
         if event.request_id:  # the request that caused the message, for an operator following it
             message["X-Request-ID"] = event.request_id

@@ -8,6 +8,8 @@ from typing import Any
 
 import icalendar
 
+from services.reference.countries import designation_footnotes
+
 PRODID = "-//United Nations Network on Migration//Migration Network Registry//EN"
 UID_DOMAIN = "migration-network-registry"
 
@@ -68,6 +70,8 @@ def meeting_event(
         lines.append(f"Online: {row['online_url']}")
     if row["status"] == "cancelled" and row["cancel_reason"]:
         lines.append(f"Cancelled: {row['cancel_reason']}")
+    # A meeting of a network whose country the UN names with a footnote carries the footnote.
+    lines += designation_footnotes([row.get("network_country_code")])
     if lines:
         event.add("description", "\n".join(lines))
     if organizer is not None:
@@ -87,7 +91,8 @@ def calendar_for(
     """A VCALENDAR with one VEVENT per meeting and the VTIMEZONEs they use, valid over the
     meetings' whole span (past 2038 too). ``record_url(row)`` links each event back to its
     record. An invitation (``method`` REQUEST or CANCEL, RFC 5546) names its organizer and
-    attendees."""
+    attendees. A row's ``network_country_code``, when present, adds the UN designation footnote
+    its country calls for to the DESCRIPTION."""
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.meetings.models import Meeting, MeetingInvitee, MeetingKind, MeetingStatus
 from services.meetings.schemas import MeetingOut
+from services.networks.models import Network
 from services.pagination import Page, PageRequest, page_from_rows
 from services.shapes import select_list
 
@@ -92,6 +93,12 @@ async def list_meeting_rows(conn: AsyncConnection, page: PageRequest, filters: M
 async def all_meeting_rows(
     conn: AsyncConnection, filters: MeetingFilters, *, limit: int = 2000
 ) -> list[dict[str, Any]]:
-    """For calendar feeds: every meeting that matches, soonest first."""
-    result = await conn.execute(_filtered(filters).order_by(Meeting.starts_at, Meeting.id).limit(limit))
+    """For calendar feeds: every meeting that matches, soonest first, with its network's
+    ``network_country_code`` (for the designation footnote an entry may carry)."""
+    query = (
+        _filtered(filters)
+        .add_columns(Network.country_code.label("network_country_code"))
+        .join(Network, Network.id == Meeting.network_id)
+    )
+    result = await conn.execute(query.order_by(Meeting.starts_at, Meeting.id).limit(limit))
     return [dict(r) for r in result.mappings()]

@@ -36,6 +36,8 @@ class Network(RecordMixin, Base):
     __table_args__ = (
         CheckConstraint("(scope = 'global') = (parent_network_id IS NULL)", name="parent_unless_global"),
         CheckConstraint("scope <> 'regional' OR region IS NOT NULL", name="regional_has_region"),
+        # A region is a UN regional commission (services/reference/regions.py).
+        CheckConstraint("region IN ('ECA', 'ECE', 'ECLAC', 'ESCAP', 'ESCWA')", name="region_is_commission"),
         CheckConstraint("scope <> 'country' OR country_code IS NOT NULL", name="country_has_code"),
         # There is one UN Network on Migration.
         Index("uq_networks_one_global", "scope", unique=True, postgresql_where=text("scope = 'global'")),

@@ -6,14 +6,14 @@ from pydantic import Field, StringConstraints, model_validator
 
 from services.dates import RegistryDate
 from services.entities.models import Entity
-from services.entities.schemas import CountryCode, EntityRef
+from services.entities.schemas import EntityRef
 from services.networks.models import Network, NetworkScope
+from services.reference.types import CountryCode, Region
 from services.schemas import InputModel, OutputModel
 from services.shapes import From, json_object
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=300)]
 ShortName = Annotated[str, StringConstraints(min_length=1, max_length=50)]
-Region = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Statement = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
 
 
@@ -77,7 +77,9 @@ class NetworkOut(OutputModel):
     short_name: Annotated[str | None, From(Network.short_name)]
     scope: Annotated[NetworkScope, From(Network.scope)]
     parent_network_id: Annotated[uuid.UUID | None, From(Network.parent_network_id)]
-    region: Annotated[str | None, From(Network.region)]
+    region: Annotated[str | None, From(Network.region)] = Field(
+        description="A regional network's UN regional commission: ECA, ECE, ECLAC, ESCAP or ESCWA."
+    )
     country_code: Annotated[str | None, From(Network.country_code)]
     established_on: Annotated[date, From(Network.established_on)]
     description: Annotated[str | None, From(Network.description)]

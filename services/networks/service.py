@@ -19,6 +19,7 @@ from services.networks.models import Network, NetworkScope
 from services.networks.schemas import REQUIRED_ON_NETWORK, NetworkCreate, NetworkUpdate
 from services.principals import Principal
 from services.records import apply_patch, check_version, record_change
+from services.reference.regions import RegionalCommission, country_outside_region
 
 # Which scope a network's parent may have.
 ALLOWED_PARENT_SCOPES = {
@@ -64,6 +65,9 @@ async def create_network(
                 f"A {data.scope.value} network's parent must be a {' or '.join(sorted(s.value for s in allowed))} network, "
                 f"not a {parent.scope.value} one.",
             )
+        if data.scope == NetworkScope.COUNTRY:
+            assert data.country_code is not None
+            _check_in_parent_region(parent, data.country_code)
     coordinator = await session.get(Entity, data.coordinator.entity_id)
     if coordinator is None:
         raise InvalidInput(
@@ -109,6 +113,12 @@ async def update_network(
         raise InvalidInput("required-field", "A regional network needs a region.")
     if network.scope == NetworkScope.COUNTRY and "country_code" in fields and data.country_code is None:
         raise InvalidInput("required-field", "A country network needs a country_code.")
+    if network.scope == NetworkScope.COUNTRY and data.country_code is not None:
+        parent = await session.get(Network, network.parent_network_id)
+        assert parent is not None
+        _check_in_parent_region(parent, data.country_code)
+    if network.scope == NetworkScope.REGIONAL and data.region is not None and data.region != network.region:
+        await _check_countries_stay_in_region(session, network_id, data.region)
     new_coordinator = data.coordinator_entity_id
     if (
         "coordinator_entity_id" in fields
@@ -126,3 +136,33 @@ async def update_network(
             )
     changes = apply_patch(network, data, required=REQUIRED_ON_NETWORK)
     return await _record(session, "updated", network_id, actor, changes=changes)
+
+
+def _check_in_parent_region(parent: Network, country_code: str) -> None:
+    """A country network under a regional network is for a country of that commission's region."""
+    if parent.scope != NetworkScope.REGIONAL or parent.region is None:
+        return
+    problem = country_outside_region(RegionalCommission(parent.region), country_code)
+    if problem is not None:
+        raise InvalidInput("country-outside-region", problem, fields=["country_code"])
+
+
+async def _check_countries_stay_in_region(
+    session: AsyncSession, network_id: uuid.UUID, region: RegionalCommission
+) -> None:
+    """A regional network keeps its country networks: a new region must cover each of them."""
+    children = await session.execute(
+        select(Network.name, Network.country_code).where(
+            Network.parent_network_id == network_id, Network.scope == NetworkScope.COUNTRY
+        )
+    )
+    outside = [
+        f"{name} ({code})" for name, code in children if code and country_outside_region(region, code) is not None
+    ]
+    if outside:
+        raise InvalidInput(
+            "country-outside-region",
+            f"{region.value} does not cover the country networks under this network: {', '.join(sorted(outside))}; "
+            "move them to another parent or keep the region.",
+            fields=["region"],
+        )

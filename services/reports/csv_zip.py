@@ -14,14 +14,17 @@ def section_csv(section: Section, rows: list[dict[str, Any]]) -> str:
 
 
 def report_zip(report: dict[str, Any]) -> bytes:
-    """The zip's bytes; its comment names the network and the period."""
+    """The zip's bytes; its comment names the network and the period, and carries the report's
+    designation footnotes, which a ``footnotes.txt`` also holds."""
     generated: datetime = report["generated_at"]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         period = report["period"]
-        archive.comment = f"Activity report: {report['network']['name']}, {period['from']} to {period['to']}".encode()[
-            :65535
-        ]
+        heading = f"Activity report: {report['network']['name']}, {period['from']} to {period['to']}"
+        archive.comment = "\n".join([heading, *report["footnotes"]]).encode()[:65535]
+        if report["footnotes"]:
+            info = zipfile.ZipInfo("footnotes.txt", date_time=generated.timetuple()[:6])
+            archive.writestr(info, "\n".join(report["footnotes"]) + "\n")
         for section in SECTIONS:
             info = zipfile.ZipInfo(f"{section.name}.csv", date_time=generated.timetuple()[:6])
             info.compress_type = zipfile.ZIP_DEFLATED

@@ -97,6 +97,10 @@ def _section(section: Section, rows: list[dict[str, Any]]) -> str:
     )
 
 
+def _footnotes(notes: list[str]) -> str:
+    return "".join(f'<p class="footnote">{escape(note)}</p>' for note in notes)
+
+
 def report_html(report: dict[str, Any]) -> str:
     network = report["network"]
     start, end = report["period"]["from"], report["period"]["to"]
@@ -121,7 +125,7 @@ def report_html(report: dict[str, Any]) -> str:
 <nav aria-label="Sections"><ol>{contents}</ol></nav>
 </header>
 <main>{sections}</main>
-<footer>Network id {_text(network["id"])}. Dates are ISO 8601; days run in UTC.</footer>
+<footer>{_footnotes(report["footnotes"])}Network id {_text(network["id"])}. Dates are ISO 8601; days run in UTC.</footer>
 </body>
 </html>
 """

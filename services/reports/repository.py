@@ -233,7 +233,7 @@ ORDER BY r.number, c.due_date, c.id
 """
 )
 
-NETWORK = text("SELECT id, name, short_name FROM networks WHERE id = :network_id")
+NETWORK = text("SELECT id, name, short_name, country_code FROM networks WHERE id = :network_id")
 
 
 async def network_heading(conn: AsyncConnection, network_id: uuid.UUID) -> dict[str, Any] | None:

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.clock import add_months, clock
 from services.errors import InvalidInput, NotFound
 from services.indicators.repository import EARLIEST, LATEST
+from services.reference.countries import designation_footnotes
 from services.reports.repository import Period, network_heading
 from services.reports.sections import SECTIONS
 
@@ -32,7 +33,8 @@ def check_period(start: date, end: date) -> None:
 
 async def activity_report(conn: AsyncConnection, *, network_id: uuid.UUID, start: date, end: date) -> dict[str, Any]:
     """What the network did from ``start`` to ``end`` (both included): ``network``, ``period``,
-    ``generated_at``, then one list of rows per section (see services.reports.sections)."""
+    ``generated_at``, ``footnotes`` (the UN designation footnotes its country calls for), then
+    one list of rows per section (see services.reports.sections)."""
     check_period(start, end)
     network = await network_heading(conn, network_id)
     if network is None:
@@ -42,6 +44,7 @@ async def activity_report(conn: AsyncConnection, *, network_id: uuid.UUID, start
         "network": network,
         "period": {"from": start, "to": end},
         "generated_at": clock.now(),
+        "footnotes": designation_footnotes([network["country_code"]]),
     }
     for section in SECTIONS:
         report[section.name] = await section.load(conn, period)

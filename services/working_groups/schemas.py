@@ -10,6 +10,7 @@ from sqlalchemy.orm import aliased
 from services.dates import RegistryDate
 from services.entities.models import Entity
 from services.entities.schemas import EntityRef
+from services.reference.types import SdgTarget
 from services.schemas import InputModel, OutputModel
 from services.shapes import From, json_array, json_object
 from services.working_groups.models import (
@@ -24,8 +25,6 @@ from services.working_groups.models import (
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
 Objective = Annotated[int, Field(ge=1, le=23)]
 PrincipleCode = Annotated[str, StringConstraints(min_length=1, max_length=40)]
-# SDG targets: 1.1 … 17.19, and the means-of-implementation targets such as 10.c.
-SdgTarget = Annotated[str, StringConstraints(pattern=r"^(?:[1-9]|1[0-7])\.(?:[1-9]|1[0-9]|[a-g])$")]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
 
 

@@ -170,7 +170,7 @@ def statements(size: Size) -> list[tuple[str, str]]:
                    (CASE WHEN i = 1 THEN 'global' WHEN i <= 1 + {regional} THEN 'regional'
                          ELSE 'country' END)::network_scope,
                    CASE WHEN i > 1 THEN {NETWORK_ID.format(i="1")} END,
-                   CASE WHEN i > 1 AND i <= 1 + {regional} THEN 'Region ' || i END,
+                   CASE WHEN i > 1 AND i <= 1 + {regional} THEN (ARRAY['ECA', 'ECE', 'ECLAC', 'ESCAP', 'ESCWA'])[1 + i % 5] END,
                    CASE WHEN i > 1 + {regional} THEN chr(65 + i % 26) || chr(65 + (i / 26) % 26) END,
                    date '2018-12-01' + i * 30, 'A network generated for the benchmark',
                    (SELECT id FROM un_entities WHERE rn = 1)
