@@ -68,8 +68,8 @@ async def authenticate_request(
         principal = await authenticator.authenticate(
             credential, connect, before_verifying=lambda: limits.before_verifying(address, credential)
         )
-    except Unauthenticated:
-        await limits.authentication_failed(address, credential)  # 429 instead, once over the limit
+    except Unauthenticated as refusal:
+        await limits.authentication_failed(address, credential, refusal)  # 429 instead, once over the limit
         raise
     await limits.admit_caller(principal.id, address)
     request.scope[PRINCIPAL_SCOPE_KEY] = principal

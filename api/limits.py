@@ -23,6 +23,7 @@ logger = logging.getLogger("api.errors")
 limits_log = logging.getLogger("api.limits")
 
 HEALTH_PATHS = frozenset({"/healthz", "/readyz"})  # still answered while draining
+NOT_THE_CALLERS_FAILURE = frozenset({"identity-provider-unavailable"})  # refusals no limit counts
 
 
 class TooManyRequests(DomainError):
@@ -72,8 +73,11 @@ class Limits:
         """Refuses a credential from an address, or with a key prefix, over its failures."""
         await self._admit(check=self._failure_counts(address, credential))
 
-    async def authentication_failed(self, address: str, credential: str) -> None:
-        """Counts a refused credential; refuses (429) when that was one too many."""
+    async def authentication_failed(self, address: str, credential: str, refusal: DomainError) -> None:
+        """Counts a refused credential; refuses (429) when that was one too many. An identity
+        provider that did not answer is not the caller's failure: not counted."""
+        if refusal.kind in NOT_THE_CALLERS_FAILURE:
+            return
         AUTH_FAILURES.labels(failure_kind(credential)).inc()
         await self._admit(spend=self._failure_counts(address, credential))
 

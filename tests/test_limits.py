@@ -6,11 +6,13 @@ tests/integration/test_limits_replicas.py."""
 import logging
 import secrets
 
+import pytest
 from httpx import ASGITransport, AsyncClient
 from prometheus_client import REGISTRY
 
 from api.limit_store import LocalLimitStore
-from api.limits import Limits
+from api.limits import Limits, TooManyRequests
+from services.errors import Unauthenticated
 from services.settings import get_settings
 from tests.factories import make_network
 
@@ -106,6 +108,17 @@ async def test_malformed_credentials_and_tokens_count_as_failures_too(app):
     statuses = [(await guesser.get("/v1/networks", headers={"Authorization": f"Bearer {c}"})).status_code for c in sent]
     assert statuses == [401, 401, 429]
     assert metric("registry_auth_failures_total", kind="malformed") - before == 1
+
+
+async def test_an_identity_provider_outage_is_not_the_callers_failure():
+    limits = Limits(LocalLimitStore(), get_settings().model_copy(update={"auth_failures_per_address": 1}))
+    outage = Unauthenticated("identity-provider-unavailable", "The identity provider's keys could not be fetched.")
+    for _ in range(3):
+        await limits.authentication_failed("192.0.2.77", "a.b.c", outage)
+    await limits.before_verifying("192.0.2.77", "a.b.c")  # not refused
+    await limits.authentication_failed("192.0.2.77", "a.b.c", Unauthenticated("invalid-token", "Not valid."))
+    with pytest.raises(TooManyRequests):
+        await limits.before_verifying("192.0.2.77", "a.b.c")
 
 
 async def test_ipv6_addresses_count_by_their_64(app):
