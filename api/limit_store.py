@@ -77,9 +77,11 @@ class LimitStore(Protocol):
 
 
 def _next_tat(stored: float | None, now: float, rule: Rule) -> tuple[float, float]:
-    """The subject's theoretical arrival time after one more, and how long it must wait for it."""
-    tat = max(stored if stored is not None else now, now) + rule.interval_seconds
-    return tat, tat - rule.window_seconds - now
+    """The subject's theoretical arrival time after one more, and how long it must wait for it
+    (at most zero: none; a rounding error of floating point is none either)."""
+    ahead = max(stored if stored is not None else now, now) - now + rule.interval_seconds
+    wait = ahead - rule.window_seconds
+    return now + ahead, wait if wait > 1e-9 else 0.0
 
 
 class LocalLimitStore:
@@ -123,7 +125,7 @@ class LocalLimitStore:
 
 
 # KEYS: the checked counts, then the spent ones. ARGV[1]: how many are checked; then per key its
-# interval and window in milliseconds. Redis's own clock, so that every process agrees on "now".
+# interval in whole milliseconds and its burst (so the window is exactly burst intervals). Redis's own clock, so that every process agrees on "now".
 # Returns {index of the refused key (0: none), milliseconds to wait, 1 if first refusal}.
 ADMIT_SCRIPT = """
 if redis.replicate_commands then redis.replicate_commands() end
@@ -133,7 +135,7 @@ local checked = tonumber(ARGV[1])
 local tats = {}
 for i, key in ipairs(KEYS) do
   local interval = tonumber(ARGV[2 * i])
-  local window = tonumber(ARGV[2 * i + 1])
+  local window = interval * tonumber(ARGV[2 * i + 1])
   local tat = tonumber(redis.call('GET', key) or now)
   if tat < now then tat = now end
   tat = tat + interval
@@ -183,7 +185,7 @@ class RedisLimitStore:
             return self._fallback.admit_now(check=check, spend=spend)
         args: list[int] = [len(check)]
         for count in counts:
-            args += [_milliseconds(count.rule.interval_seconds), _milliseconds(count.rule.window_seconds)]
+            args += [_milliseconds(count.rule.interval_seconds), count.rule.burst]
         try:
             refused, wait_ms, first = await self._script(keys=[count.key for count in counts], args=args)
         except (RedisError, OSError) as error:

@@ -43,6 +43,15 @@ async def test_a_rule_allows_its_burst_then_says_how_long_to_wait(store):
     assert (await store.admit(spend=[C(rule, subject())])) == ADMITTED  # per subject
 
 
+@pytest.mark.parametrize(("count", "window"), [(1, 600), (7, 60), (3, 0.3), (20, 600)])
+async def test_a_burst_is_whole_whatever_the_rounding(store, count, window):
+    rule = Rule.per_window("test", count, window)
+    subject_count = C(rule, subject())
+    verdicts = [await store.admit(spend=[subject_count]) for _ in range(count + 1)]
+    assert verdicts[:count] == [ADMITTED] * count
+    assert verdicts[count].refused == subject_count
+
+
 async def test_checking_spends_nothing_and_a_refusal_spends_nothing(store):
     rule = Rule.per_window("test", 2, 60)
     checked, spent = C(rule, subject()), C(rule, subject())
