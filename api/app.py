@@ -2,6 +2,7 @@
 
 import contextlib
 import gc
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -31,7 +32,8 @@ from api import (
 from api.access import AccessGate
 from api.docs import install_docs
 from api.errors import install_error_handlers
-from api.limits import EdgeMiddleware, RateLimiter
+from api.limit_store import limit_store
+from api.limits import EdgeMiddleware, Limits
 from api.observability import Observability
 from api.openapi import install_openapi
 from api.planned import refuse_skipped_dependencies
@@ -39,6 +41,8 @@ from services.api_keys.authenticator import Authenticator
 from services.database import dispose_database
 from services.settings import get_settings
 from services.version import registry_version
+
+logger = logging.getLogger("api")
 
 DESCRIPTION = """
 The system of record for the United Nations Network on Migration: its members and their
@@ -66,7 +70,9 @@ def create_app(*, process_lifespan: Callable[[], AbstractAsyncContextManager[Non
             # as long as the process: kept out of the collector's full passes. A full pass
             # over them took 200 ms on a busy 2-core machine, every request in flight stalled.
             gc.freeze()
+            logger.info("%s", app.state.limits.store.description)
             yield
+        await app.state.limits.close()
         await dispose_database()
 
     app = FastAPI(
@@ -82,7 +88,10 @@ def create_app(*, process_lifespan: Callable[[], AbstractAsyncContextManager[Non
     )
     settings = get_settings()
     app.state.authenticator = Authenticator(settings)
-    app.state.rate_limiter = RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
+    # Built here, connected on first use: creating the app opens nothing.
+    app.state.limits = Limits(
+        limit_store(settings.limits_url, timeout_seconds=settings.limits_timeout_seconds), settings
+    )
     # The API contract (docs/API.md, "Order of checks"): the ordered first checks of every write, inside the edge.
     app.add_middleware(AccessGate)
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from api.deps import Authenticated, CurrentPrincipal, DbRead, DbSession, IdempotencyKeyHeader, Pagination
 from api.export import exportable, exporter
 from api.idempotency import idempotent
+from api.limits import Limits, client_address
 from api.openapi import page_of, problems
 from api.path_records import CALENDAR_SUBSCRIPTION
 from api.permissions import EVERYONE, Access
@@ -96,10 +97,14 @@ async def subscribed_calendar(
 ) -> Response:
     """A subscription's feed, for calendar apps: the secret URL is the credential, so no
     Authorization header is needed. 404 once revoked, or once the key that made it is revoked."""
+    limits: Limits = request.app.state.limits
+    address = client_address(request.scope.get("client"))
+    await limits.before_calendar_lookup(address)
     subscription = await repository.find_live_subscription(conn, service.hash_token(token), now=clock.now())
     if subscription is None:
+        await limits.calendar_not_found(address)  # 429 instead, once over the limit
         raise NotFound("calendar-feed-not-found", "No live calendar feed has this URL; it may have been revoked.")
-    request.app.state.rate_limiter.check(f"calendar:{subscription['id']}")
+    await limits.admit_calendar(str(subscription["id"]), address)
     response = await calendar_response(request, conn, subscription["scope"], subscription["subject_id"])
     if response is None:
         raise NotFound("calendar-feed-not-found", "This feed's network, working group or meeting no longer exists.")

@@ -9,6 +9,7 @@ from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from api.limits import Limits, client_address
 from services.api_keys.authenticator import Authenticator
 from services.database import get_database
 from services.errors import DomainError, InvalidInput, PreconditionFailed, Unauthenticated
@@ -51,7 +52,8 @@ async def authenticate_request(
     request: Request, connect: Callable[[], AbstractAsyncContextManager[AsyncConnection]]
 ) -> Principal:
     """Who is calling, once per request (the access gate may already have asked): every /v1
-    route needs an API key or a bearer token. Rate-limited per caller."""
+    route needs an API key or a bearer token. Rate-limited per caller; failures are limited per
+    client address and key prefix (api.limits)."""
     known = request.scope.get(PRINCIPAL_SCOPE_KEY)
     if isinstance(known, Principal):
         return known
@@ -59,8 +61,17 @@ async def authenticate_request(
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise Unauthenticated("authentication-required", "Send Authorization: Bearer <API key or token>.")
     authenticator: Authenticator = request.app.state.authenticator
-    principal = await authenticator.authenticate(credentials.credentials, connect)
-    request.app.state.rate_limiter.check(principal.id)
+    limits: Limits = request.app.state.limits
+    credential = credentials.credentials
+    address = client_address(request.scope.get("client"))
+    try:
+        principal = await authenticator.authenticate(
+            credential, connect, before_verifying=lambda: limits.before_verifying(address, credential)
+        )
+    except Unauthenticated as refusal:
+        await limits.authentication_failed(address, credential, refusal)  # 429 instead, once over the limit
+        raise
+    await limits.admit_caller(principal.id, address)
     request.scope[PRINCIPAL_SCOPE_KEY] = principal
     return principal
 

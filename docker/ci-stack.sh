@@ -89,13 +89,13 @@ echo "compose: $($COMPOSE version --short)"
 if [[ $MODE != check ]]; then
     step "Images"
     bash docker/build-base.sh "$BASE_IMAGE"
-    # The four images build side by side (mostly waiting on the package mirrors), each logging
+    # The five images build side by side (mostly waiting on the package mirrors), each logging
     # to BUILD_LOGS/NAME.log.
     BUILD_LOGS=$(mktemp -d)
     secret=()
     [[ -s $CA_BUNDLE ]] && secret=(--secret "id=ca_bundle,src=$CA_BUNDLE")
     declare -A BUILDS=()
-    for image in postgres:15 rabbitmq:3 mailcatcher:1; do
+    for image in postgres:15 rabbitmq:3 redis:7 mailcatcher:1; do
         build --build-arg BASE_IMAGE="$BASE_IMAGE" -f "docker/ci/${image%%:*}.Dockerfile" -t "registry-ci/$image" . \
             >"$BUILD_LOGS/${image%%:*}.log" 2>&1 &
         BUILDS[registry-ci/$image]=$!
@@ -124,7 +124,7 @@ if [[ $MODE == images ]]; then
     step "images ready in $((SECONDS - START))s"
     exit 0
 fi
-for image in "$REGISTRY_IMAGE:$TAG" registry-ci/postgres:15 registry-ci/rabbitmq:3 registry-ci/mailcatcher:1; do
+for image in "$REGISTRY_IMAGE:$TAG" registry-ci/postgres:15 registry-ci/rabbitmq:3 registry-ci/redis:7 registry-ci/mailcatcher:1; do
     docker image inspect "$image" >/dev/null 2>&1 || die "image $image is missing: run 'bash docker/ci-stack.sh images' first"
 done
 

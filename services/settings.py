@@ -142,9 +142,23 @@ class Settings(BaseSettings):
     # How long a process trusts what it learnt about a key or token; a revoked key stops
     # working everywhere within this many seconds (at once in the process that revoked it).
     auth_cache_seconds: float = 5.0
-    # Per caller (API key or token subject), per API process.
+    # Where limits are counted: a Redis URL shared by every API process; unset, each process
+    # counts alone (right for `registry run`; with N processes a caller gets N times each limit).
+    limits_url: str | None = None
+    # The longest a request waits for the limits store; past it the process counts alone a while.
+    limits_timeout_seconds: float = 0.5
+    # Per caller (API key, token subject or calendar subscription).
     rate_limit_per_minute: int = 600
     rate_limit_burst: int = 100
+    # Failed authentications (401s, and calendar URLs that find no feed): this many at once,
+    # then one more per AUTH_FAILURE_WINDOW_SECONDS / the number; past it, 429 before any check.
+    auth_failures_per_address: int = 20
+    auth_failures_per_key_prefix: int = 10
+    calendar_failures_per_address: int = 30
+    auth_failure_window_seconds: float = 600.0
+    # Proxies whose X-Forwarded-For `registry serve` believes (comma-separated addresses or
+    # networks, or *): the client address every per-address limit counts by.
+    forwarded_allow_ips: str = "127.0.0.1"
     # Request bodies larger than this get 413.
     max_body_bytes: int = 1_048_576
 
@@ -166,6 +180,30 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Before the environment: a NAME_FILE wins over the empty NAME Compose passes through.
         return init_settings, _SettingsFromFiles(settings_cls), env_settings, dotenv_settings, file_secret_settings
+
+    @field_validator("limits_url")
+    @classmethod
+    def _a_redis_url(cls, url: str | None) -> str | None:
+        if not url:
+            return None
+        if not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"LIMITS_URL must be a redis://, rediss:// or unix:// URL, got {url.split('@')[-1]!r}")
+        return url
+
+    @field_validator(
+        "rate_limit_per_minute",
+        "rate_limit_burst",
+        "auth_failures_per_address",
+        "auth_failures_per_key_prefix",
+        "calendar_failures_per_address",
+        "auth_failure_window_seconds",
+        "limits_timeout_seconds",
+    )
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError(f"must be greater than 0, got {value}")
+        return value
 
     @field_validator("jwt_algorithms")
     @classmethod

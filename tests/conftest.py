@@ -50,7 +50,11 @@ use_settings(
         broker_url=None,
         load_demo_data=False,
         data_dir=ROOT / ".data",
-        rate_limit_burst=1_000_000,  # the rate limit has its own test
+        rate_limit_burst=1_000_000,  # the limits have their own tests (test_limits.py)
+        auth_failures_per_address=1_000_000,
+        auth_failures_per_key_prefix=1_000_000,
+        calendar_failures_per_address=1_000_000,
+        limits_url=None,  # each test's app counts in its own process
         jwt_issuer=None,
         jwt_audience=None,
         jwt_jwks_url=None,

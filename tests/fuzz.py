@@ -92,6 +92,10 @@ def run_fuzz(*, max_examples: int, seed: int, artifacts: Path) -> list[FuzzRun]:
         "JWT_JWKS_URL": provider.jwks_url,
         "RATE_LIMIT_PER_MINUTE": "10000000",
         "RATE_LIMIT_BURST": "10000000",
+        # Schemathesis sends wrong and missing credentials on purpose, from one address.
+        "AUTH_FAILURES_PER_ADDRESS": "10000000",
+        "AUTH_FAILURES_PER_KEY_PREFIX": "10000000",
+        "CALENDAR_FAILURES_PER_ADDRESS": "10000000",
         "LOG_LEVEL": "WARNING",
     }
     try:

@@ -18,7 +18,11 @@ BIN = Path(sys.executable).parent
 
 def api_environment(**settings: str) -> dict[str, str]:
     """This process's environment without settings a test should not inherit, plus ``settings``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JWT_", "RATE_LIMIT_", "BROKER_URL"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("JWT_", "RATE_LIMIT_", "BROKER_URL", "LIMITS_", "AUTH_FAILURE", "CALENDAR_FAILURES"))
+    }
     return env | settings
 
 

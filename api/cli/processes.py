@@ -123,7 +123,7 @@ def command_serve(args: argparse.Namespace) -> None:
         settings,
         drain_seconds=settings.shutdown_drain_seconds,
         proxy_headers=True,
-        forwarded_allow_ips="*",
+        forwarded_allow_ips=settings.forwarded_allow_ips,  # the address per-address limits count
     )
 
 

@@ -4,7 +4,7 @@ import asyncio
 import hashlib
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
@@ -45,11 +45,18 @@ class Authenticator:
         self._verifying: dict[str, asyncio.Task[_Verdict]] = {}
         self._forgotten = 0  # bumped by forget_key: a verification begun before is not kept
 
-    async def authenticate(self, credential: str, connect: Connector) -> Principal:
+    async def authenticate(
+        self, credential: str, connect: Connector, *, before_verifying: Callable[[], Awaitable[None]] | None = None
+    ) -> Principal:
+        """The principal ``credential`` names, or ``Unauthenticated``. ``before_verifying`` is
+        awaited first when the credential must be checked anew (the database, the identity
+        provider), not when this process still trusts its verdict: it may refuse (a limit)."""
         fingerprint = hashlib.sha256(credential.encode()).hexdigest()
         verdict = self._verdicts.get(fingerprint)
         now = time.monotonic()
         if verdict is None or verdict.trusted_until <= now or verdict.credential_expires_at <= time.time():
+            if before_verifying is not None:
+                await before_verifying()
             verdict = await self._verify_once(fingerprint, credential, connect)
         if verdict.refusal is not None:
             raise verdict.refusal

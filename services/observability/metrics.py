@@ -42,6 +42,22 @@ HTTP_DURATION = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
 
+# Limits (api.limits): no address, key prefix or caller in a label, only the kind.
+AUTH_FAILURES = Counter(
+    "registry_auth_failures_total",
+    "Failed authentications, by kind (api_key, token, malformed, calendar_token).",
+    ["kind"],
+)
+RATE_LIMITED = Counter(
+    "registry_rate_limited_total",
+    "Requests refused with 429, by the limit that refused them.",
+    ["limit"],
+)
+LIMITS_STORE_ERRORS = Counter(
+    "registry_limits_store_errors_total",
+    "Times the shared limits store (LIMITS_URL) did not answer; the process then counted alone.",
+)
+
 # Worker.
 WORKER_MESSAGES = Counter(
     "registry_worker_messages_total",

@@ -180,8 +180,14 @@ async def test_metrics_logs_and_one_request_id_from_request_to_receipt(stack, sm
         assert access["route"] == "/v1/meetings" and access["status"] == 201 and access["principal"].startswith("key:")
         assert access["duration_ms"] > 0
 
-        # Metrics: the API's requests and pool.
+        # Metrics: the API's requests and pool, and its limits (one wrong key; no store configured).
+        wrong_key = {"Authorization": f"Bearer mnr_0000beef_{'W' * 43}"}
+        async with httpx.AsyncClient(base_url=stack.base_url, headers=wrong_key, timeout=10) as guesser:
+            wrong = await guesser.get("/v1/networks")
+        assert wrong.status_code == 401
         api = scrape(api_port)
+        assert value(api, "registry_auth_failures_total", kind="api_key") == 1
+        assert value(api, "registry_limits_store_errors_total") == 0
         assert value(api, "registry_http_requests_total", route="/v1/meetings", method="POST", status="201") == 1
         assert value(api, "registry_http_request_duration_seconds_count", route="/v1/meetings", status="201") == 1
         assert value(api, "registry_http_requests_total", route="/v1/webhook-endpoints", status="201") == 2
