@@ -4,6 +4,7 @@ from services.api_keys.models import ApiKey
 from services.audit.models import AuditEntry
 from services.base import Base
 from services.calendars.models import CalendarSubscription
+from services.commitments.models import ChampionCountry, Pledge
 from services.entities.models import Entity, EntityIdentifier
 from services.events.models import Event
 from services.gcm.models import GcmObjective, GuidingPrinciple
@@ -16,6 +17,7 @@ from services.networks.models import Network
 from services.reviews.models import Recommendation, Review, ReviewPolicy, ReviewReminder
 from services.scheduling.models import SchedulerSweep, SweepRun
 from services.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from services.workplans.models import Activity, ActivityLead, ActivityOutput, ActivityStatusChange, Workplan
 from services.working_groups.models import (
     WorkingGroup,
     WorkingGroupObjective,
@@ -24,6 +26,13 @@ from services.working_groups.models import (
 )
 
 __all__ = [
+    "Activity",
+    "ActivityLead",
+    "ActivityOutput",
+    "ActivityStatusChange",
+    "ChampionCountry",
+    "Pledge",
+    "Workplan",
     "ApiKey",
     "AuditEntry",
     "Base",
