@@ -17,26 +17,24 @@ from services.networks.models import Network
 from services.reviews.models import Recommendation, Review, ReviewPolicy, ReviewReminder
 from services.scheduling.models import SchedulerSweep, SweepRun
 from services.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from services.workplans.models import Activity, ActivityLead, ActivityOutput, ActivityStatusChange, Workplan
 from services.working_groups.models import (
     WorkingGroup,
     WorkingGroupObjective,
     WorkingGroupPost,
     WorkingGroupPrinciple,
 )
+from services.workplans.models import Activity, ActivityLead, ActivityOutput, ActivityStatusChange, Workplan
 
 __all__ = [
     "Activity",
     "ActivityLead",
     "ActivityOutput",
     "ActivityStatusChange",
-    "ChampionCountry",
-    "Pledge",
-    "Workplan",
     "ApiKey",
     "AuditEntry",
     "Base",
     "CalendarSubscription",
+    "ChampionCountry",
     "EmailDelivery",
     "Entity",
     "EntityIdentifier",
@@ -56,6 +54,7 @@ __all__ = [
     "MouDocument",
     "MouParty",
     "Network",
+    "Pledge",
     "Recommendation",
     "Review",
     "ReviewPolicy",
@@ -69,4 +68,5 @@ __all__ = [
     "WorkingGroupObjective",
     "WorkingGroupPost",
     "WorkingGroupPrinciple",
+    "Workplan",
 ]

@@ -64,7 +64,10 @@ class Pledge(RecordMixin, Base):
 
     __table_args__ = (
         CheckConstraint("num_nonnulls(pledger_country_code, pledger_entity_id) = 1", name="one_pledger"),
-        CheckConstraint("gcm_objectives <@ '{1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23}'::smallint[]", name="objectives_known"),
+        CheckConstraint(
+            "gcm_objectives <@ '{1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23}'::smallint[]",
+            name="objectives_known",
+        ),
         Index("ix_pledges_network_id_id", "network_id", "id"),
         Index("ix_pledges_open_due", "due_date", postgresql_where=text("status IN ('announced', 'in_progress')")),
     )

@@ -96,7 +96,9 @@ async def create_pledge(
     return await _record(session, "created", pledge, actor)
 
 
-async def _record(session: AsyncSession, event: str, pledge: Pledge, actor: Principal, **details: Any) -> dict[str, Any]:
+async def _record(
+    session: AsyncSession, event: str, pledge: Pledge, actor: Principal, **details: Any
+) -> dict[str, Any]:
     return await record_change(
         session,
         event=event,

@@ -59,7 +59,10 @@ class Activity(RecordMixin, Base):
     __table_args__ = (
         CheckConstraint("end_date IS NULL OR end_date >= start_date", name="period_ordered"),
         CheckConstraint("status <> 'completed' OR end_date IS NOT NULL", name="completed_has_end"),
-        CheckConstraint("gcm_objectives <@ '{1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23}'::smallint[]", name="objectives_known"),
+        CheckConstraint(
+            "gcm_objectives <@ '{1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23}'::smallint[]",
+            name="objectives_known",
+        ),
         Index("ix_workplan_activities_workplan_id_id", "workplan_id", "id"),
         Index("ix_workplan_activities_open_end", "end_date", postgresql_where=text("status <> 'completed'")),
     )

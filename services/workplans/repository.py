@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from services.entities.models import Entity
 from services.pagination import Page, PageRequest, page_from_rows
 from services.shapes import select_list
+from services.working_groups.models import WorkingGroup
 from services.workplans.models import Activity, ActivityStatus, Workplan
 from services.workplans.schemas import ActivityOut, WorkplanOut
-from services.working_groups.models import WorkingGroup
 
 _SELECT_WORKPLANS = select(*select_list(WorkplanOut, version=Workplan.version))
 _SELECT_ACTIVITIES = select(*select_list(ActivityOut, version=Activity.version))

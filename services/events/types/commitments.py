@@ -3,7 +3,7 @@
 import uuid
 from datetime import date
 
-from services.events.types.common import Changes, EventType, Mail, RecordRef, Recipients, Stamps, payload
+from services.events.types.common import Changes, EventType, Mail, Recipients, RecordRef, Stamps, payload
 
 
 class ChampionCountryRecord(Stamps):

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from services.events.types.common import Changes, EventType, Mail, RecordRef, Recipients, Stamps, payload
+from services.events.types.common import Changes, EventType, Mail, Recipients, RecordRef, Stamps, payload
 
 
 class WorkplanRecord(Stamps):
@@ -50,11 +50,16 @@ ActivityChangedPayload = payload(
     changes=(Changes, ...),
 )
 OutputAddedPayload = payload(
-    "ActivityOutputAddedPayload", "The activity, and the output added.", activity=(ActivityRecord, ...), output=(OutputRecord, ...)
+    "ActivityOutputAddedPayload",
+    "The activity, and the output added.",
+    activity=(ActivityRecord, ...),
+    output=(OutputRecord, ...),
 )
 
 TYPES = (
-    EventType("workplan.created", "A network published a workplan for a period.", WorkplanPayload, "Workplan published"),
+    EventType(
+        "workplan.created", "A network published a workplan for a period.", WorkplanPayload, "Workplan published"
+    ),
     EventType("activity.created", "An activity was added to a workplan.", ActivityPayload, "Workplan activity added"),
     EventType(
         "activity.status_changed",
@@ -62,7 +67,9 @@ TYPES = (
         ActivityChangedPayload,
         "Workplan activity status changed",
     ),
-    EventType("activity.output_added", "An activity published an output.", OutputAddedPayload, "Activity output published"),
+    EventType(
+        "activity.output_added", "An activity published an output.", OutputAddedPayload, "Activity output published"
+    ),
     EventType(
         "activity.overdue",
         "An activity not completed passed its end date (once per end date).",
