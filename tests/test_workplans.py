@@ -2,7 +2,7 @@
 history and outputs, the rules that refuse bad ones in words, and overdue activities raising
 their event once."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select

@@ -28,11 +28,11 @@ from services.scheduling.repository import SweepRunRecord
 from services.settings import get_settings
 from services.unit_of_work import session_lock_connections, unit_of_work
 from worker.actors import DeclaredActor
+from worker.commitments import follow_up as follow_up_pledges
 from worker.events import relay_events
 from worker.mail import send_mails
 from worker.meetings import check_annual_rule, send_reminders
 from worker.mous import apply_mou_transition, remind_reviews
-from worker.commitments import follow_up as follow_up_pledges
 from worker.reviews import follow_up, open_cycles
 from worker.webhooks import send_deliveries
 from worker.workplans import report_overdue
