@@ -23,12 +23,9 @@ async def load_commitments(session: AsyncSession, network_id: uuid.UUID, ids: di
     pledges (one overdue); nothing when the network has a workplan already."""
     if await session.scalar(select(Workplan.id).where(Workplan.network_id == network_id).limit(1)) is not None:
         return
-    groups = {
-        slug: group_id
-        for slug, group_id in await session.execute(
-            select(WorkingGroup.slug, WorkingGroup.id).where(WorkingGroup.network_id == network_id)
-        )
-    }
+    groups = dict(
+        await session.execute(select(WorkingGroup.slug, WorkingGroup.id).where(WorkingGroup.network_id == network_id))
+    )
     for title, start, end, activities in data.WORKPLANS:
         workplan = await create_workplan(
             session,
