@@ -79,7 +79,7 @@ def pledges_query(
     if status is not None:
         query = query.where(Pledge.status == status)
     if objective is not None:
-        query = query.where(Pledge.gcm_objectives.any(objective))
+        query = query.where(Pledge.gcm_objectives.contains([objective]))
     return query.order_by(Pledge.id)
 
 

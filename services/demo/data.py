@@ -261,7 +261,7 @@ CHAMPION_COUNTRIES = (
 
 # Pledges: (pledger country code or entity acronym, title, objectives, due in days from today
 # (negative: past due), status).
-PLEDGES = (
+PLEDGES: tuple[tuple[str, str, tuple[int, ...], int, str], ...] = (
     ("MX", "Regularisation pathways for migrant workers", (5, 7), -120, "in_progress"),
     ("IOM", "Data for the Migration Network Hub", (1, 23), 20, "announced"),
     ("PT", "Mobility partnership with two countries of origin", (5,), -400, "fulfilled"),

@@ -23,9 +23,8 @@ async def load_commitments(session: AsyncSession, network_id: uuid.UUID, ids: di
     pledges (one overdue); nothing when the network has a workplan already."""
     if await session.scalar(select(Workplan.id).where(Workplan.network_id == network_id).limit(1)) is not None:
         return
-    groups = dict(
-        await session.execute(select(WorkingGroup.slug, WorkingGroup.id).where(WorkingGroup.network_id == network_id))
-    )
+    slugs = select(WorkingGroup.slug, WorkingGroup.id).where(WorkingGroup.network_id == network_id)
+    groups: dict[str, uuid.UUID] = dict((await session.execute(slugs)).tuples().all())
     for title, start, end, activities in data.WORKPLANS:
         workplan = await create_workplan(
             session,
@@ -76,7 +75,7 @@ async def load_commitments(session: AsyncSession, network_id: uuid.UUID, ids: di
             actor=SYSTEM,
             is_demo=True,
         )
-    for pledger, title, objectives, due_in, status in data.PLEDGES:
+    for pledger, title, pledged_objectives, due_in, status in data.PLEDGES:
         by_entity = pledger in ids
         pledge = await create_pledge(
             session,
@@ -86,7 +85,7 @@ async def load_commitments(session: AsyncSession, network_id: uuid.UUID, ids: di
                 pledger_country_code=None if by_entity else pledger,
                 title=title,
                 description="Demo record.",
-                gcm_objectives=list(objectives),
+                gcm_objectives=list(pledged_objectives),
                 due_date=clock.today() + timedelta(days=due_in),
             ),
             actor=SYSTEM,

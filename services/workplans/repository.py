@@ -60,7 +60,7 @@ def activities_query(
     if status is not None:
         query = query.where(Activity.status == status)
     if objective is not None:
-        query = query.where(Activity.gcm_objectives.any(objective))
+        query = query.where(Activity.gcm_objectives.contains([objective]))
     return query.order_by(Activity.id)
 
 
