@@ -12,6 +12,7 @@ from api import (
     api_keys,
     audit,
     calendars,
+    commitments,
     coverage,
     entities,
     event_types,
@@ -28,6 +29,7 @@ from api import (
     reviews,
     webhooks,
     working_groups,
+    workplans,
 )
 from api.access import AccessGate
 from api.docs import install_docs
@@ -117,6 +119,8 @@ def create_app(*, process_lifespan: Callable[[], AbstractAsyncContextManager[Non
         api_keys,
         audit,
         calendars,
+        workplans,
+        commitments,
     ):
         app.include_router(module.router)
     app.include_router(meetings.feeds)

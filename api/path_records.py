@@ -12,6 +12,7 @@ from api.permissions import HiddenRecord, OwnersLookup, PathOwners
 from services.api_keys import repository as api_keys
 from services.calendars import repository as calendars
 from services.clock import clock
+from services.commitments.models import Pledge
 from services.entities.models import Entity
 from services.meetings.models import Meeting
 from services.memberships.models import Membership
@@ -22,6 +23,7 @@ from services.webhooks import repository as webhooks
 from services.webhooks.models import WebhookDelivery
 from services.working_groups import repository as working_groups
 from services.working_groups.models import WorkingGroup, WorkingGroupPost
+from services.workplans.models import Activity, Workplan
 
 # A path parameter names the same kind of record on every route: each is checked to exist
 # (404) before the body is validated. Hidden records (below) are checked by their visibility.
@@ -36,6 +38,9 @@ RECORDS: dict[str, tuple[Any, str, str]] = {
     "delivery_id": (WebhookDelivery, "delivery-not-found", "delivery"),
     "review_id": (Review, "review-not-found", "review"),
     "recommendation_id": (Recommendation, "recommendation-not-found", "recommendation"),
+    "workplan_id": (Workplan, "workplan-not-found", "workplan"),
+    "activity_id": (Activity, "activity-not-found", "activity"),
+    "pledge_id": (Pledge, "pledge-not-found", "pledge"),
 }
 
 # Records a caller may not even see unless they are its own.

@@ -4,6 +4,7 @@ from services.api_keys.models import ApiKey
 from services.audit.models import AuditEntry
 from services.base import Base
 from services.calendars.models import CalendarSubscription
+from services.commitments.models import ChampionCountry, Pledge
 from services.entities.models import Entity, EntityIdentifier
 from services.events.models import Event
 from services.gcm.models import GcmObjective, GuidingPrinciple
@@ -22,12 +23,18 @@ from services.working_groups.models import (
     WorkingGroupPost,
     WorkingGroupPrinciple,
 )
+from services.workplans.models import Activity, ActivityLead, ActivityOutput, ActivityStatusChange, Workplan
 
 __all__ = [
+    "Activity",
+    "ActivityLead",
+    "ActivityOutput",
+    "ActivityStatusChange",
     "ApiKey",
     "AuditEntry",
     "Base",
     "CalendarSubscription",
+    "ChampionCountry",
     "EmailDelivery",
     "Entity",
     "EntityIdentifier",
@@ -47,6 +54,7 @@ __all__ = [
     "MouDocument",
     "MouParty",
     "Network",
+    "Pledge",
     "Recommendation",
     "Review",
     "ReviewPolicy",
@@ -60,4 +68,5 @@ __all__ = [
     "WorkingGroupObjective",
     "WorkingGroupPost",
     "WorkingGroupPrinciple",
+    "Workplan",
 ]

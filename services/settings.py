@@ -127,6 +127,9 @@ class Settings(BaseSettings):
     mou_review_years: int = 3
     # The parties are reminded this many days before a MoU's review falls due.
     mou_review_reminder_days: int = 60
+    # A pledge's pledger contacts and the network's coordinator are reminded this many days
+    # before the pledge falls due (each offset once per due date).
+    pledge_reminder_offsets_days: list[int] = [30, 7]
 
     # Access control.
     # Bearer tokens (JWT) from the UN identity provider; all three unset: tokens are refused.

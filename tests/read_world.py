@@ -79,8 +79,17 @@ async def read_world(client: AsyncClient, session: Any, receiver: Receiver) -> d
     recommendation = (await session.execute(select(Recommendation))).scalars().first()
     assert recommendation is not None
     ids["recommendation_id"], ids["review_id"] = str(recommendation.id), str(recommendation.review_id)
-    for collection, name in (("memberships", "membership_id"), ("mous", "mou_id"), ("meetings", "meeting_id")):
+    for collection, name in (
+        ("memberships", "membership_id"),
+        ("mous", "mou_id"),
+        ("meetings", "meeting_id"),
+        ("workplans", "workplan_id"),
+        ("pledges", "pledge_id"),
+    ):
         ids[name] = (await client.get(f"/v1/{collection}")).json()["items"][0]["id"]
+    workplan = (await client.get("/v1/workplans", params={"limit": 2})).json()["items"][-1]  # the 2022-24 one
+    ids["workplan_id"] = workplan["id"]
+    ids["activity_id"] = (await client.get(f"/v1/workplans/{workplan['id']}/activities")).json()["items"][0]["id"]
     return ids
 
 

@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.audit.models import AuditEntry
 from services.clock import clock
+from services.commitments.schemas import PledgeCreate
+from services.commitments.service import create_pledge
 from services.database import get_database
 from services.delivery.relay import publish_batch
 from services.events.models import Event
@@ -39,6 +41,8 @@ from services.reviews.service import open_due_cycles, put_policy, remind_and_mar
 from services.webhooks.models import WebhookDelivery
 from services.webhooks.schemas import EndpointCreate
 from services.webhooks.service import create_endpoint
+from services.workplans.schemas import ActivityCreate, WorkplanCreate
+from services.workplans.service import add_activity, create_workplan
 from tests.factories import make_entity, make_membership, make_network
 from tests.mou_helpers import make_mou
 from tests.sql_statements import statements_issued
@@ -78,6 +82,11 @@ BUDGET: dict[str, tuple[int, int]] = {
     # one claim that finds none. (A private event's owner, a key's or an endpoint's, costs
     # one more read for its endpoints.)
     "events.relay": (12, 0),
+    # Lock the overdue activities, read them back, events and audit entries; each one's UPDATE.
+    "workplans.report_overdue": (3, 1),
+    # Lock the open pledges due soon or past due, read them back, events and audit entries;
+    # each one's UPDATE.
+    "commitments.follow_up_pledges": (3, 1),
 }
 SMALL, LARGE = 2, 6
 
@@ -316,6 +325,42 @@ async def _relay(n: int, receiver: Receiver) -> Callable[[], Awaitable[None]]:
     return lambda: run_actor("events.relay")
 
 
+async def _overdue_activities(n: int, receiver: Receiver) -> Callable[[], Awaitable[None]]:
+    """n activities of one workplan whose end date passed unfinished."""
+    clock.freeze(datetime(2024, 6, 1, tzinfo=UTC))
+    async with get_database().session() as session:
+        (network,) = await _networks(session, 1)
+        lead = await make_entity(session)
+        workplan = await create_workplan(
+            session,
+            data=WorkplanCreate(
+                network_id=network["id"], title="Workplan", start_date=date(2022, 1, 1), end_date=date(2024, 12, 31)
+            ),
+            actor=SYSTEM,
+        )
+        for i in range(n):
+            data = ActivityCreate(
+                title=f"Activity {i}",
+                lead_entity_ids=[lead["id"]],
+                start_date=date(2022, 2, 1),
+                end_date=date(2024, 3, 31),
+            )
+            await add_activity(session, workplan_id=workplan["id"], data=data, actor=SYSTEM)
+    return lambda: run_actor("workplans.report_overdue")
+
+
+async def _pledges(n: int, receiver: Receiver) -> Callable[[], Awaitable[None]]:
+    """n open pledges in one network: half falling due within a reminder offset, half past due."""
+    clock.freeze(datetime(2024, 6, 1, tzinfo=UTC))
+    async with get_database().session() as session:
+        (network,) = await _networks(session, 1)
+        for i in range(n):
+            due = date(2024, 6, 10) if i % 2 else date(2024, 5, 1)
+            data = PledgeCreate(network_id=network["id"], pledger_country_code="KE", title=f"Pledge {i}", due_date=due)
+            await create_pledge(session, data=data, actor=SYSTEM)
+    return lambda: run_actor("commitments.follow_up_pledges")
+
+
 WORLDS: dict[str, World] = {
     "meetings.send_due_reminders": _send_reminders,
     "meetings.check_annual_rule": _check_annual_rule,
@@ -326,6 +371,8 @@ WORLDS: dict[str, World] = {
     "webhooks.deliver": _deliver_webhooks,
     "mail.send": _send_mails,
     "events.relay": _relay,
+    "workplans.report_overdue": _overdue_activities,
+    "commitments.follow_up_pledges": _pledges,
 }
 
 

@@ -184,6 +184,20 @@ _SAMPLES = {
         "status": "open",
     },
     "webhook_endpoint": {"url": "https://hooks.example.org/x"},
+    "activity": {
+        "id": str(uuid.uuid4()),
+        "workplan_id": str(uuid.uuid4()),
+        "title": "Guidance on labour migration",
+        "end_date": "2024-12-31",
+        "status": "ongoing",
+    },
+    "pledge": {
+        "id": str(uuid.uuid4()),
+        "title": "Regular pathways",
+        "due_date": "2027-05-01",
+        "status": "announced",
+        "pledger_entity": None,
+    },
     "reason": "the endpoint answered 410 Gone",
     "owner_principal_id": "key:x",
 }

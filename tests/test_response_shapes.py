@@ -17,6 +17,7 @@ from sqlalchemy import Select
 
 from services.api_keys.repository import keys_query
 from services.calendars.repository import subscriptions_query
+from services.commitments.repository import champions_query, pledges_query
 from services.entities.repository import entities_query
 from services.meetings.repository import MeetingFilters, meetings_query
 from services.memberships.repository import memberships_query
@@ -29,6 +30,7 @@ from services.shapes import DECLARED, Derived, From, select_list, sources
 from services.webhooks.repository import deliveries_query, endpoints_query
 from services.working_groups.models import PostKind
 from services.working_groups.repository import GroupFilters, groups_query, posts_query
+from services.workplans.repository import activities_query, workplans_query
 from tests.read_world import read_url, read_world
 from tests.webhook_receiver import Receiver
 
@@ -79,6 +81,10 @@ def list_queries() -> dict[str, tuple[type[BaseModel], Select[Any]]]:
         "deliveries": (_model("DeliveryOut"), deliveries_query(endpoint_id=some_id, status=None)),
         "api keys": (_model("ApiKeyOut"), keys_query(SYSTEM, include_revoked=True)),
         "calendar subscriptions": (_model("SubscriptionOut"), subscriptions_query(SYSTEM, include_revoked=True)),
+        "workplans": (_model("WorkplanOut"), workplans_query(network_id=None)),
+        "activities": (_model("ActivityOut"), activities_query(workplan_id=some_id)),
+        "champion countries": (_model("ChampionCountryOut"), champions_query(network_id=some_id, as_of=None)),
+        "pledges": (_model("PledgeOut"), pledges_query(network_id=None, status=None)),
     }
 
 

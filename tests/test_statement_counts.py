@@ -42,6 +42,13 @@ BUDGET = {
     "/v1/networks/{network_id}/memberships": 2,
     "/v1/memberships": 1,
     "/v1/memberships/{membership_id}": 1,
+    "/v1/workplans": 1,
+    "/v1/workplans/{workplan_id}": 1,
+    "/v1/workplans/{workplan_id}/activities": 2,  # the workplan exists, then the page
+    "/v1/workplans/{workplan_id}/activities/{activity_id}": 1,
+    "/v1/networks/{network_id}/champion-countries": 2,  # the network exists, then the page
+    "/v1/pledges": 1,
+    "/v1/pledges/{pledge_id}": 1,
     "/v1/working-groups": 1,
     "/v1/working-groups/{group_id}": 1,
     "/v1/working-groups/{group_id}/chairs": 2,

@@ -6,7 +6,7 @@ new route escapes them."""
 
 import itertools
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,8 @@ from services.calendars.models import FeedScope
 from services.calendars.schemas import SubscriptionCreate
 from services.calendars.service import create_subscription
 from services.clock import clock
+from services.commitments.schemas import PledgeCreate
+from services.commitments.service import create_pledge
 from services.events.models import Event
 from services.leases import DeliveryStatus
 from services.meetings.models import MeetingKind
@@ -38,6 +40,8 @@ from services.webhooks.service import create_endpoint
 from services.working_groups.models import PostKind
 from services.working_groups.schemas import PostCreate, WorkingGroupCreate
 from services.working_groups.service import add_post, create_working_group
+from services.workplans.schemas import ActivityCreate, WorkplanCreate
+from services.workplans.service import add_activity, create_workplan
 from tests.factories import make_entity, make_membership, make_network
 from tests.mou_helpers import make_mou
 from tests.served_app import served_app
@@ -74,6 +78,9 @@ class World:
     recommendation_id: uuid.UUID
     first_review_due: date
     subscription_id: uuid.UUID
+    workplan: dict[str, Any] = field(default_factory=dict)
+    activity: dict[str, Any] = field(default_factory=dict)
+    pledge: dict[str, Any] = field(default_factory=dict)
 
 
 async def build_world(session: AsyncSession) -> World:
@@ -168,7 +175,7 @@ async def build_world(session: AsyncSession) -> World:
         data=SubscriptionCreate(name="A's calendar", scope=FeedScope.NETWORK, subject_id=network["id"]),
         actor=a_focal_point,
     )
-    return World(
+    world = World(
         network,
         a,
         b,
@@ -190,6 +197,25 @@ async def build_world(session: AsyncSession) -> World:
         today + timedelta(days=30),
         subscription["id"],
     )
+    world.workplan = await create_workplan(
+        session,
+        data=WorkplanCreate(network_id=network["id"], title="Workplan", start_date=since, end_date=date(2099, 12, 31)),
+        actor=SYSTEM,
+    )
+    world.activity = await add_activity(
+        session,
+        workplan_id=world.workplan["id"],
+        data=ActivityCreate(title="Activity", lead_entity_ids=[a["id"]], start_date=since, status_changed_on=since),
+        actor=SYSTEM,
+    )
+    world.pledge = await create_pledge(
+        session,
+        data=PledgeCreate(
+            network_id=network["id"], pledger_entity_id=a["id"], title="Pledge", due_date=date(2030, 1, 1)
+        ),
+        actor=SYSTEM,
+    )
+    return world
 
 
 def valid_requests(w: World, n: int) -> dict[tuple[str, str], tuple[str, dict[str, Any] | None]]:
@@ -246,6 +272,41 @@ def valid_requests(w: World, n: int) -> dict[tuple[str, str], tuple[str, dict[st
             f"/v1/calendar-subscriptions/{w.subscription_id}/revoke",
             None,
         ),
+        ("POST", "/v1/workplans"): (
+            "/v1/workplans",
+            {
+                "network_id": str(w.network["id"]),
+                "title": f"Plan {n}",
+                "start_date": "2022-01-01",
+                "end_date": "2024-12-31",
+            },
+        ),
+        ("POST", "/v1/workplans/{workplan_id}/activities"): (
+            f"/v1/workplans/{w.workplan['id']}/activities",
+            {"title": f"Activity {n}", "lead_entity_ids": [str(w.a["id"])], "start_date": "2022-01-01"},
+        ),
+        ("POST", "/v1/workplans/{workplan_id}/activities/{activity_id}/status"): (
+            f"/v1/workplans/{w.workplan['id']}/activities/{w.activity['id']}/status",
+            {"status": "ongoing"},
+        ),
+        ("POST", "/v1/workplans/{workplan_id}/activities/{activity_id}/outputs"): (
+            f"/v1/workplans/{w.workplan['id']}/activities/{w.activity['id']}/outputs",
+            {"title": f"Output {n}", "link": "https://example.org/output", "published_on": "2023-01-01"},
+        ),
+        ("POST", "/v1/networks/{network_id}/champion-countries"): (
+            f"/v1/networks/{w.network['id']}/champion-countries",
+            {"country_code": "KE", "start_date": f"{2000 + n}-01-01", "end_date": f"{2000 + n}-12-31"},
+        ),
+        ("POST", "/v1/pledges"): (
+            "/v1/pledges",
+            {
+                "network_id": str(w.network["id"]),
+                "pledger_country_code": "MX",
+                "title": f"Pledge {n}",
+                "due_date": "2030-01-01",
+            },
+        ),
+        ("POST", "/v1/pledges/{pledge_id}/status"): (f"/v1/pledges/{w.pledge['id']}/status", {"status": "in_progress"}),
         ("POST", "/v1/working-groups"): (
             "/v1/working-groups",
             {"network_id": str(w.network["id"]), "name": "Data", "slug": f"data-{n}", "gcm_objectives": [1]},

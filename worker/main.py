@@ -9,11 +9,21 @@ import dramatiq
 
 from services.settings import Settings, get_settings
 from services.unit_of_work import register_after_commit
-from worker import events, mail, meetings, mous, reviews
+from worker import commitments, events, mail, meetings, mous, reviews, workplans
 from worker.actors import bind_actors, bound_broker, has_broker
 from worker.broker import build_broker
 
-__all__ = ["events", "mail", "meetings", "mous", "reviews", "setup", "start_broker"]
+__all__ = [
+    "commitments",
+    "events",
+    "mail",
+    "meetings",
+    "mous",
+    "reviews",
+    "setup",
+    "start_broker",
+    "workplans",
+]
 
 
 def start_broker(settings: Settings | None = None) -> dramatiq.Broker:

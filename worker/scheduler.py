@@ -28,12 +28,14 @@ from services.scheduling.repository import SweepRunRecord
 from services.settings import get_settings
 from services.unit_of_work import session_lock_connections, unit_of_work
 from worker.actors import DeclaredActor
+from worker.commitments import follow_up as follow_up_pledges
 from worker.events import relay_events
 from worker.mail import send_mails
 from worker.meetings import check_annual_rule, send_reminders
 from worker.mous import apply_mou_transition, remind_reviews
 from worker.reviews import follow_up, open_cycles
 from worker.webhooks import send_deliveries
+from worker.workplans import report_overdue
 
 logger = logging.getLogger("worker.scheduler")
 
@@ -104,6 +106,8 @@ sweep_annual_meeting_rule = sending(check_annual_rule, "sweep_annual_meeting_rul
 sweep_mou_reviews = sending(remind_reviews, "sweep_mou_reviews")
 sweep_review_cycles = sending(open_cycles, "sweep_review_cycles")
 sweep_review_follow_up = sending(follow_up, "sweep_review_follow_up")
+sweep_overdue_activities = sending(report_overdue, "sweep_overdue_activities")
+sweep_pledges = sending(follow_up_pledges, "sweep_pledges")
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,8 @@ SWEEPS: tuple[Sweep, ...] = (
     Sweep(sweep_mou_reviews, every=HOURLY),  # review dates are days
     Sweep(sweep_review_cycles, every=HOURLY),  # so are review cycles' opening and due dates
     Sweep(sweep_review_follow_up, every=HOURLY),
+    Sweep(sweep_overdue_activities, every=HOURLY),  # end dates are days
+    Sweep(sweep_pledges, every=HOURLY),  # so are due dates and reminder offsets
 )
 
 

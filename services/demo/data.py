@@ -184,3 +184,85 @@ RECOMMENDATIONS = (
         "The annual meeting with stakeholders suffices.",
     ),
 )
+
+# Workplans: (title, start, end, activities); an activity is (title, leads, working group slug
+# or None, workstream or None, GCM objectives, start, end, [(status, changed on), ...]).
+WORKPLANS = (
+    (
+        "Workplan 2021-2022",
+        date(2021, 1, 1),
+        date(2022, 12, 31),
+        (
+            (
+                "Launch of the Migration Network Hub",
+                ("IOM",),
+                None,
+                "Knowledge",
+                (23,),
+                date(2021, 1, 1),
+                date(2021, 12, 31),
+                (("yet_to_start", date(2021, 1, 1)), ("ongoing", date(2021, 2, 1)), ("completed", date(2021, 11, 30))),
+            ),
+        ),
+    ),
+    (
+        "Workplan 2022-2024",
+        date(2022, 1, 1),
+        date(2024, 12, 31),
+        (
+            (
+                "Guidance on bilateral labour migration agreements",
+                ("ILO", "IOM"),
+                None,
+                "Labour migration",
+                (6,),
+                date(2022, 2, 1),
+                date(2023, 6, 30),
+                (("yet_to_start", date(2022, 1, 15)), ("ongoing", date(2022, 3, 1)), ("completed", date(2023, 6, 15))),
+            ),
+            (
+                "Alternatives to immigration detention: peer learning",
+                ("OHCHR", "UNICEF"),
+                "alternatives-to-detention",
+                None,
+                (13,),
+                date(2022, 3, 1),
+                date(2024, 12, 31),
+                (("yet_to_start", date(2022, 1, 15)), ("ongoing", date(2022, 4, 1))),
+            ),
+            (
+                "Regional reviews of the Global Compact",
+                ("DESA",),
+                None,
+                "Review",
+                (23,),
+                date(2024, 1, 1),
+                date(2024, 12, 31),
+                (("yet_to_start", date(2022, 1, 15)),),
+            ),
+        ),
+    ),
+)
+WORKPLAN_OUTPUT = (
+    "Guidance on bilateral labour migration agreements",
+    "Guidance on BLMAs",
+    "https://migrationnetwork.un.org/resources/guidance-bilateral-labour-migration-agreements",
+    date(2022, 2, 10),
+)
+
+# Champion countries: (ISO 3166-1 code, since).
+CHAMPION_COUNTRIES = (
+    ("BD", date(2020, 9, 1)),
+    ("CA", date(2020, 9, 1)),
+    ("KE", date(2021, 3, 1)),
+    ("MX", date(2020, 9, 1)),
+    ("PT", date(2020, 9, 1)),
+)
+
+# Pledges: (pledger country code or entity acronym, title, objectives, due in days from today
+# (negative: past due), status).
+PLEDGES: tuple[tuple[str, str, tuple[int, ...], int, str], ...] = (
+    ("MX", "Regularisation pathways for migrant workers", (5, 7), -120, "in_progress"),
+    ("IOM", "Data for the Migration Network Hub", (1, 23), 20, "announced"),
+    ("PT", "Mobility partnership with two countries of origin", (5,), -400, "fulfilled"),
+)

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import add_months, clock
 from services.demo import data
+from services.demo.workplans import load_commitments
 from services.entities.models import Entity, EntityKind
 from services.entities.schemas import EntityCreate, Identifier
 from services.entities.service import create_entity
@@ -132,6 +133,7 @@ async def load_demo_data(session: AsyncSession) -> bool:
     await _load_working_groups(session, network_id, ids, framing)
     await _load_mous(session, network_id, ids)
     await _load_reviews(session, network_id, ids)
+    await load_commitments(session, network_id, ids)
     return True
 
 

@@ -13,7 +13,18 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from services.errors import InvalidInput
-from services.events.types import access, entities, meetings, memberships, mous, networks, reviews, working_groups
+from services.events.types import (
+    access,
+    commitments,
+    entities,
+    meetings,
+    memberships,
+    mous,
+    networks,
+    reviews,
+    working_groups,
+    workplans,
+)
 from services.events.types.common import EventType, Mail, OwnedBy, Visibility
 
 __all__ = [
@@ -33,7 +44,7 @@ __all__ = [
     "require_known",
 ]
 
-_DOMAINS = (entities, networks, memberships, working_groups, mous, meetings, reviews, access)
+_DOMAINS = (entities, networks, memberships, working_groups, mous, meetings, reviews, workplans, commitments, access)
 
 CATALOGUE: dict[str, EventType] = {t.name: t for domain in _DOMAINS for t in domain.TYPES}
 assert len(CATALOGUE) == sum(len(d.TYPES) for d in _DOMAINS), "an event type is declared twice"

@@ -54,6 +54,9 @@ def _addressee(event: Event, to: Recipients) -> uuid.UUID | None:
             return _entity_id(event.payload["recommendation"]["owner_entity"]["id"])
         case Recipients.ENDPOINT_OWNER:
             return _entity_id(event.payload["webhook_endpoint"].get("owner_entity_id"))
+        case Recipients.PLEDGER_AND_COORDINATOR:
+            pledger = event.payload["pledge"].get("pledger_entity")
+            return _entity_id(pledger["id"]) if pledger else None  # a member state's pledge has no entity
         case _:
             return None
 
@@ -97,7 +100,11 @@ async def address_book_for(session: AsyncSession, events: Iterable[Event]) -> Ad
                 mous.add(event.subject_id)
             case Recipients.COORDINATOR:
                 networks.add(event.subject_id)
-            case Recipients.REVIEW_LEAD_AND_COORDINATOR:
+            case (
+                Recipients.REVIEW_LEAD_AND_COORDINATOR
+                | Recipients.NETWORK_COORDINATOR
+                | Recipients.PLEDGER_AND_COORDINATOR
+            ):
                 if event.network_id is not None:
                     networks.add(event.network_id)  # the coordinator (the secretariat) alongside the lead
         if (entity_id := _addressee(event, mail.to)) is not None:
@@ -161,7 +168,9 @@ async def recipients_for(
             addresses = book.parties.get(event.subject_id, [])
         case Recipients.COORDINATOR:
             addresses = book.coordinators.get(event.subject_id, [])
-        case Recipients.REVIEW_LEAD_AND_COORDINATOR:
+        case Recipients.NETWORK_COORDINATOR:
+            addresses = _looked_up(book.coordinators, event.network_id)
+        case Recipients.REVIEW_LEAD_AND_COORDINATOR | Recipients.PLEDGER_AND_COORDINATOR:
             lead = _looked_up(book.entities, _addressee(event, mail.to))
             addresses = sorted(set(lead) | set(_looked_up(book.coordinators, event.network_id)))
         case Recipients.RECOMMENDATION_OWNER | Recipients.ENDPOINT_OWNER:

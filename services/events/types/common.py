@@ -42,6 +42,8 @@ class Recipients(enum.StrEnum):
     REVIEW_LEAD_AND_COORDINATOR = "review_lead_and_coordinator"
     RECOMMENDATION_OWNER = "recommendation_owner"
     ENDPOINT_OWNER = "endpoint_owner"  # the webhook endpoint's owning entity
+    NETWORK_COORDINATOR = "network_coordinator"  # the coordinating entity of the event's network
+    PLEDGER_AND_COORDINATOR = "pledger_and_coordinator"  # a stakeholder pledger's contact, and the coordinator
 
 
 @dataclass(frozen=True)

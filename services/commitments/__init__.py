@@ -1,0 +1,1 @@
+"""What member states and other stakeholders commit to: champion countries and pledges."""

@@ -1,0 +1,244 @@
+"""Rules for workplans and their activities (docs/DOMAIN.md, "Workplans").
+
+An activity's status moves yet_to_start → ongoing → completed (yet_to_start → completed
+directly too), and a completed activity may be reopened (→ ongoing); it never goes back to
+yet_to_start. Each change is dated, no later than today and no earlier than the previous
+one, and kept in the activity's history. A completed activity has an end date: completing
+one without sets it to the day it completed (or the end given). Every date of an activity
+lies within its workplan's period."""
+
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.auth.policy import require_admin
+from services.clock import clock
+from services.errors import Conflict, InvalidInput, NotFound
+from services.events.service import append_events
+from services.networks.models import Network
+from services.principals import SYSTEM, Principal
+from services.records import loaded_change, record_change
+from services.workplans import repository
+from services.workplans.models import (
+    Activity,
+    ActivityLead,
+    ActivityOutput,
+    ActivityStatus,
+    ActivityStatusChange,
+    Workplan,
+)
+from services.workplans.schemas import ActivityCreate, ActivityStatusChangeIn, OutputCreate, WorkplanCreate
+
+# Where each status may go next.
+TRANSITIONS: dict[ActivityStatus, frozenset[ActivityStatus]] = {
+    ActivityStatus.YET_TO_START: frozenset({ActivityStatus.ONGOING, ActivityStatus.COMPLETED}),
+    ActivityStatus.ONGOING: frozenset({ActivityStatus.COMPLETED}),
+    ActivityStatus.COMPLETED: frozenset({ActivityStatus.ONGOING}),
+}
+
+
+async def create_workplan(
+    session: AsyncSession, *, data: WorkplanCreate, actor: Principal, is_demo: bool = False
+) -> dict[str, Any]:
+    """A network's workplan for a period."""
+    require_admin(actor, "publish workplans")
+    if await session.get(Network, data.network_id) is None:
+        raise InvalidInput("reference-not-found", f"network_id {data.network_id} is not a network of the registry.")
+    workplan = Workplan(**data.model_dump(), is_demo=is_demo)
+    session.add(workplan)
+    await session.flush()
+    return await record_change(
+        session,
+        event="created",
+        subject_type="workplan",
+        subject_id=workplan.id,
+        network_id=data.network_id,
+        load_row=repository.get_workplan_row,
+        actor=actor,
+    )
+
+
+async def load_workplan(session: AsyncSession, workplan_id: uuid.UUID) -> Workplan:
+    workplan = await session.get(Workplan, workplan_id)
+    if workplan is None:
+        raise NotFound("workplan-not-found", f"No workplan has id {workplan_id}.")
+    return workplan
+
+
+def _check_within(workplan: Workplan, name: str, day: date | None) -> None:
+    if day is not None and not workplan.start_date <= day <= workplan.end_date:
+        raise InvalidInput(
+            "outside-workplan-period",
+            f"{name} {day} is outside the workplan's period ({workplan.start_date} to {workplan.end_date}); "
+            "choose a date in it, or record the activity in the workplan of that period.",
+        )
+
+
+async def _check_working_group(session: AsyncSession, workplan: Workplan, data: ActivityCreate) -> None:
+    if data.working_group_id is None:
+        return
+    if data.workstream is not None:
+        raise InvalidInput(
+            "group-or-workstream", "Give either working_group_id or workstream, not both: an activity sits in one."
+        )
+    network_id = await repository.working_group_network(session, data.working_group_id)
+    if network_id is None:
+        raise InvalidInput(
+            "reference-not-found", f"working_group_id {data.working_group_id} is not a working group of the registry."
+        )
+    if network_id != workplan.network_id:
+        raise InvalidInput(
+            "working-group-of-another-network",
+            f"Working group {data.working_group_id} belongs to another network than the workplan's; "
+            f"choose one of this network's groups (GET /v1/working-groups?network_id={workplan.network_id}).",
+        )
+
+
+def _check_status_day(day: date, *, after: date | None = None) -> None:
+    if day > clock.today():
+        raise InvalidInput("status-in-future", f"A status is recorded once reached; {day} is after today.")
+    if after is not None and day < after:
+        raise InvalidInput(
+            "status-before-previous",
+            f"The activity's status last changed on {after}; date this change on or after it.",
+        )
+
+
+async def add_activity(
+    session: AsyncSession, *, workplan_id: uuid.UUID, data: ActivityCreate, actor: Principal
+) -> dict[str, Any]:
+    """An activity of the workplan, with its leads, objectives and status as it stands."""
+    require_admin(actor, "plan activities")
+    workplan = await load_workplan(session, workplan_id)
+    _check_within(workplan, "start_date", data.start_date)
+    _check_within(workplan, "end_date", data.end_date)
+    await _check_working_group(session, workplan, data)
+    if unknown := await repository.unknown_entities(session, data.lead_entity_ids):
+        raise InvalidInput(
+            "reference-not-found", f"lead_entity_ids: {', '.join(map(str, unknown))} are not entities of the registry."
+        )
+    status_changed_on = data.status_changed_on or clock.today()
+    _check_status_day(status_changed_on)
+    if data.status == ActivityStatus.COMPLETED and data.end_date is None:
+        raise InvalidInput("completed-needs-end", "A completed activity has an end date: give end_date.")
+    activity = Activity(
+        **data.model_dump(exclude={"lead_entity_ids", "status_changed_on"}),
+        workplan_id=workplan_id,
+        status_changed_on=status_changed_on,
+    )
+    session.add(activity)
+    await session.flush()
+    session.add_all(ActivityLead(activity_id=activity.id, entity_id=each) for each in data.lead_entity_ids)
+    session.add(ActivityStatusChange(activity_id=activity.id, status=data.status, changed_on=status_changed_on))
+    return await _record(session, "created", activity, workplan.network_id, actor)
+
+
+async def _record(
+    session: AsyncSession, event: str, activity: Activity, network_id: uuid.UUID, actor: Principal, **details: Any
+) -> dict[str, Any]:
+    return await record_change(
+        session,
+        event=event,
+        subject_type="activity",
+        subject_id=activity.id,
+        network_id=network_id,
+        load_row=repository.get_activity_row,
+        actor=actor,
+        **details,
+    )
+
+
+async def _load_activity(session: AsyncSession, workplan_id: uuid.UUID, activity_id: uuid.UUID) -> Activity:
+    activity = await session.scalar(
+        select(Activity).where(Activity.id == activity_id, Activity.workplan_id == workplan_id).with_for_update()
+    )
+    if activity is None:
+        raise NotFound("activity-not-found", f"Workplan {workplan_id} has no activity {activity_id}.")
+    return activity
+
+
+async def change_activity_status(
+    session: AsyncSession,
+    *,
+    workplan_id: uuid.UUID,
+    activity_id: uuid.UUID,
+    data: ActivityStatusChangeIn,
+    actor: Principal,
+) -> dict[str, Any]:
+    """Move the activity to ``data.status`` on ``data.changed_on`` (default today), keeping
+    the history; see the module's docstring for the transitions."""
+    require_admin(actor, "follow up activities")
+    workplan = await load_workplan(session, workplan_id)
+    activity = await _load_activity(session, workplan_id, activity_id)
+    if data.status not in TRANSITIONS[activity.status]:
+        allowed = ", ".join(sorted(TRANSITIONS[activity.status]))
+        raise Conflict(
+            "invalid-transition", f"The activity is {activity.status.value}; from there it may become {allowed}."
+        )
+    changed_on = data.changed_on or clock.today()
+    _check_status_day(changed_on, after=activity.status_changed_on)
+    changes: dict[str, tuple[Any, Any]] = {
+        "status": (activity.status.value, data.status.value),
+        "status_changed_on": (activity.status_changed_on, changed_on),
+    }
+    if data.status == ActivityStatus.COMPLETED and activity.end_date is None:
+        end_date = data.end_date or changed_on
+        _check_within(workplan, "end_date", end_date)
+        if end_date < activity.start_date:
+            raise InvalidInput("end-before-start", f"end_date {end_date} is before the activity's start.")
+        changes["end_date"] = (None, end_date)
+        activity.end_date = end_date
+    activity.status, activity.status_changed_on = data.status, changed_on
+    session.add(ActivityStatusChange(activity_id=activity.id, status=data.status, changed_on=changed_on))
+    return await _record(session, "status_changed", activity, workplan.network_id, actor, changes=changes)
+
+
+async def add_output(
+    session: AsyncSession, *, workplan_id: uuid.UUID, activity_id: uuid.UUID, data: OutputCreate, actor: Principal
+) -> dict[str, Any]:
+    """An output of the activity (a title, an https link, the day it was published)."""
+    require_admin(actor, "record outputs")
+    workplan = await load_workplan(session, workplan_id)
+    activity = await _load_activity(session, workplan_id, activity_id)
+    if data.published_on < activity.start_date:
+        raise InvalidInput(
+            "output-before-activity", f"published_on {data.published_on} is before the activity started."
+        )
+    session.add(ActivityOutput(activity_id=activity.id, **data.model_dump()))
+    activity.updated_at = clock.now()
+    return await _record(
+        session, "output_added", activity, workplan.network_id, actor, output=data.model_dump(mode="json")
+    )
+
+
+async def report_overdue_activities(session: AsyncSession, *, today: date) -> int:
+    """``activity.overdue`` for each activity not completed whose end date has passed, once
+    per end date (a new end date may fall due again); returns how many."""
+    due = await repository.overdue_activities(session, today=today)
+    if not due:
+        return 0
+    changes: dict[uuid.UUID, dict[str, tuple[Any, Any]]] = {}
+    for activity, _ in due:
+        changes[activity.id] = {"overdue_reported_for": (activity.overdue_reported_for, activity.end_date)}
+        activity.overdue_reported_for = activity.end_date
+    await session.flush()
+    rows = await repository.get_activity_rows(session, list(changes))
+    await append_events(
+        session,
+        [
+            loaded_change(
+                event="overdue",
+                subject_type="activity",
+                subject_id=activity.id,
+                row=rows[activity.id],
+                actor=SYSTEM,
+                network_id=network_id,
+                changes=changes[activity.id],
+            )
+            for activity, network_id in due
+        ],
+    )
+    return len(due)
