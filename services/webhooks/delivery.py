@@ -36,6 +36,7 @@ from services.unit_of_work import autocommit_write
 from services.webhooks.models import WebhookDelivery, WebhookEndpoint, webhook_id
 from services.webhooks.outcomes import RETRY_DELAYS, Attempted, record_failure, record_successes
 from services.webhooks.repository import endpoints_wanting, may_see, wants
+from services.webhooks.secrets import signing_secrets
 from services.webhooks.targets import TargetRefused
 from services.webhooks.transport import CheckedTransport, operator_detail, subscriber_error
 
@@ -118,14 +119,7 @@ def body_for(event: Event, *, for_admin: bool = False) -> bytes:
 
 def signature_header(endpoint: WebhookEndpoint, msg_id: str, timestamp: datetime, body: bytes) -> str:
     text = body.decode()
-    signatures = [Webhook(endpoint.secret).sign(msg_id, timestamp, text)]
-    if (
-        endpoint.previous_secret
-        and endpoint.previous_secret_expires_at
-        and endpoint.previous_secret_expires_at > clock.now()
-    ):
-        signatures.append(Webhook(endpoint.previous_secret).sign(msg_id, timestamp, text))
-    return " ".join(signatures)
+    return " ".join(Webhook(secret).sign(msg_id, timestamp, text) for secret in signing_secrets(endpoint))
 
 
 # One client per event loop (a worker process runs one): its connection pool keeps
@@ -171,7 +165,16 @@ class Sent:
     outcome: str
 
 
-_ENDPOINT_COLUMNS = ("id", "url", "enabled", "owner_role", "secret", "previous_secret", "previous_secret_expires_at")
+_ENDPOINT_COLUMNS = (
+    "id",
+    "url",
+    "enabled",
+    "owner_role",
+    "secret",
+    "previous_secret",
+    "previous_secret_expires_at",
+    "secrets_key_id",
+)
 _EVENT_COLUMNS = ("id", "type", "occurred_at", "payload", "subject_type", "subject_id", "request_id")
 
 
