@@ -11,9 +11,10 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from api.responses import PROBLEM_JSON
-from api.route_table import allowed_methods
+from api.route_table import allowed_methods, route_template
 from services.database import is_outage
 from services.errors import DomainError
 from services.schemas import NO_NUL_PATTERN, NUL_MESSAGE
@@ -184,7 +185,11 @@ async def _database_error(request: Request, exc: Exception) -> Response:
     is the input's fault, a 422; anything else is the service's, and goes to the 500 handler."""
     if not _sqlstate(exc).startswith("22"):
         return await request.app.exception_handlers[Exception](request, exc)  # type: ignore[no-any-return]
-    logger.info("the database refused a value on %s: %s", request.url.path, type(getattr(exc, "orig", exc)).__name__)
+    logger.info(
+        "the database refused a value on %s: %s",
+        route_template(request.scope),
+        type(getattr(exc, "orig", exc)).__name__,
+    )
     detail = (
         "A value in the request cannot be stored (out of range, or a character such as NUL that text may not hold)."
     )
@@ -204,7 +209,7 @@ async def _integrity_error(request: Request, exc: Exception) -> Response:
     kind, detail = CONSTRAINT_PROBLEMS.get(
         constraint or "", ("conflict", "The change conflicts with the registry's rules or with a concurrent change.")
     )
-    logger.info("constraint %s refused a write to %s", constraint, request.url.path)
+    logger.info("constraint %s refused a write to %s", constraint, route_template(request.scope))
     return problem_response(409, kind, detail, instance=request.url.path)
 
 
@@ -217,14 +222,16 @@ async def _stale_data(request: Request, exc: Exception) -> Response:
     )
 
 
-def unexpected_error_response(method: str, path: str, error: Exception, request_id: str) -> Response:
-    """The answer to an exception nothing else handled, logged once with the request id:
-    503 with ``Retry-After`` when a dependency (database, broker) is away, else 500."""
+def unexpected_error_response(scope: Scope, error: Exception, request_id: str) -> Response:
+    """The answer to an exception nothing else handled, logged once with the request id and
+    the route's template (never the path: it can hold a credential): 503 with
+    ``Retry-After`` when a dependency (database, broker) is away, else 500."""
+    method, route = scope["method"], route_template(scope)
     dependency = _unavailable_dependency(error)
     if dependency is not None:
         retry_after = get_settings().retry_after_seconds
         logger.warning(
-            "%s unavailable on %s %s (request %s): %s", dependency, method, path, request_id, type(error).__name__
+            "%s unavailable on %s %s (request %s): %s", dependency, method, route, request_id, type(error).__name__
         )
         return problem_response(
             503,
@@ -232,7 +239,7 @@ def unexpected_error_response(method: str, path: str, error: Exception, request_
             f"The registry's {dependency} is unavailable; nothing was changed. Retry in {retry_after} s.",
             headers={"Retry-After": str(retry_after), "X-Request-ID": request_id},
         )
-    logger.error("unhandled error on %s %s (request %s)", method, path, request_id, exc_info=error)
+    logger.error("unhandled error on %s %s (request %s)", method, route, request_id, exc_info=error)
     change = "" if method in ("GET", "HEAD", "OPTIONS") else "; the change was not saved"
     return problem_response(
         500,

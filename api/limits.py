@@ -190,7 +190,7 @@ class EdgeMiddleware:
                 raise
             # Answered here, inside the server's error middleware, so the error is logged
             # once, the response keeps its request id and the connection stays usable.
-            response = unexpected_error_response(scope["method"], scope["path"], error, request_id)
+            response = unexpected_error_response(scope, error, request_id)
             await response(scope, _no_receive, send)
         finally:
             context.request_id.reset(token)

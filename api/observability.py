@@ -9,23 +9,12 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import PRINCIPAL_SCOPE_KEY
-from api.route_table import find_route
+from api.route_table import route_template
 from services.observability.metrics import HTTP_DURATION, HTTP_REQUESTS
 
 access_log = logging.getLogger("api.access")
 
-UNMATCHED = "unmatched"  # no route serves the path: one label, whatever the path was
 QUIET_PATHS = frozenset({"/healthz", "/readyz"})  # probed every few seconds: logged at DEBUG
-
-
-def _route_template(scope: Scope) -> str:
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    if path is not None:
-        return str(path)
-    # Not routed: refused before routing (the access gate's 401/403/404), or no route at all.
-    found = find_route(scope["app"], scope["method"], scope["path"]) if "app" in scope else None
-    return found[0].path if found is not None else UNMATCHED
 
 
 def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
@@ -60,7 +49,7 @@ class Observability:
         finally:
             seconds = time.perf_counter() - started
             status = str(response["status"])
-            route = _route_template(scope)
+            route = route_template(scope)
             method = scope["method"]
             key = (method, route, status)
             series = self._series.get(key)

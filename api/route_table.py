@@ -5,6 +5,7 @@ OpenAPI document, which lists each write's refusals from its access declaration.
 import re
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
@@ -42,6 +43,22 @@ def route_table(app: FastAPI) -> list[RouteEntry]:
             )
         app.state.route_table = table
     return table
+
+
+UNMATCHED = "unmatched"  # no route serves the path: one label, whatever the path was
+
+
+def route_template(scope: Any) -> str:
+    """The route a request went to, as its template (``/v1/calendars/{token}.ics``): what a
+    log line or a metric names, never the path itself, whose segments can be credentials
+    (a calendar subscription's token) or anything a client typed."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    if path is not None:
+        return str(path)
+    # Not routed: refused before routing (the access gate's 401/403/404), or no route at all.
+    found = find_route(scope["app"], scope["method"], scope["path"]) if "app" in scope else None
+    return found[0].path if found is not None else UNMATCHED
 
 
 def find_route(app: FastAPI, method: str, path: str) -> tuple[RouteEntry, dict[str, str]] | None:

@@ -112,6 +112,11 @@ class Settings(BaseSettings):
     # A worker holds a delivery this long while sending; one that dies lets go after it.
     webhook_lease_seconds: float = 60.0
 
+    # Keys that encrypt webhook signing secrets at rest: `key-id:base64-32-bytes` entries,
+    # the first one encrypting, all decrypting (services/encryption.py). Unset: a development
+    # key generated once in DATA_DIR; every deployment sets its own.
+    secrets_encryption_keys: str | None = None
+
     # E-mail. No SMTP_HOST: messages are written to DATA_DIR/mail/ as .eml files.
     smtp_host: str | None = None
     smtp_port: int = 25

@@ -170,7 +170,12 @@ async def test_notification_indicators_count_the_networks_own_deliveries(client,
     ours = await make_network(session)
     theirs = await make_network(session, scope=NetworkScope.REGIONAL, region="ECA", parent_network_id=ours["id"])
     endpoint = WebhookEndpoint(
-        url="https://hooks.example.org/x", event_types=["*"], owner_principal_id="key:x", owner_role="admin", secret="s"
+        url="https://hooks.example.org/x",
+        event_types=["*"],
+        owner_principal_id="key:x",
+        owner_role="admin",
+        secret="never delivered",
+        secrets_key_id="none",
     )
     session.add(endpoint)
     await session.flush()

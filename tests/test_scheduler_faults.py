@@ -167,7 +167,8 @@ async def _pending_deliveries(database, count: int) -> list[uuid.UUID]:
     async with database.session() as session:
         endpoint = WebhookEndpoint(
             url="https://example.org/hook",
-            secret="whsec_test",
+            secret="never delivered",
+            secrets_key_id="none",
             event_types=["*"],
             owner_principal_id="key:test",
             owner_role="admin",

@@ -2,7 +2,8 @@
 the operator's commands (status, trace, deliveries)."""
 
 # One module per purpose: processes (run, serve, worker, scheduler), database (migrate,
-# create-admin-key), imports, exports and operations (status, trace, deliveries). The HTTP
+# create-admin-key), imports, exports, operations (status, trace, deliveries) and secrets
+# (rotate-secrets-key, new-secrets-key). The HTTP
 # modules of api/ never import this package; it imports them (and worker/).
 
 import argparse
@@ -13,13 +14,16 @@ from api.cli.exports import add_export_arguments, command_export
 from api.cli.imports import add_import_arguments, command_import
 from api.cli.operations import add_operations_commands
 from api.cli.processes import add_worker_arguments, command_run, command_scheduler, command_serve, command_worker
+from api.cli.secrets import add_secrets_arguments, command_new_secrets_key, command_rotate_secrets_key
 from services.observability.logs import configure_logging
 from services.settings import Settings, get_settings
 from services.version import registry_version
 
 # LOG_FORMAT's default per command: readable text where a person watches (a developer's
 # `registry run`, an operator's commands), JSON where a log collector reads (production).
-TEXT_LOG_COMMANDS = frozenset({"run", "status", "trace", "deliveries", "create-admin-key"})
+TEXT_LOG_COMMANDS = frozenset(
+    {"run", "status", "trace", "deliveries", "create-admin-key", "rotate-secrets-key", "new-secrets-key"}
+)
 # The commands that start a long-lived process or change the database: each says, first,
 # which version of the registry it is (an operator reading logs after an upgrade or rollback).
 ANNOUNCED_COMMANDS = frozenset({"run", "serve", "worker", "scheduler", "migrate"})
@@ -45,6 +49,8 @@ def main(argv: list[str] | None = None) -> None:
         ("create-admin-key", command_create_admin_key),
         ("export", command_export),
         ("import", command_import),
+        ("rotate-secrets-key", command_rotate_secrets_key),
+        ("new-secrets-key", command_new_secrets_key),
     ):
         summary = (handler.__doc__ or name).strip().splitlines()[0]
         sub = commands.add_parser(name, help=summary, description=summary)
@@ -57,6 +63,10 @@ def main(argv: list[str] | None = None) -> None:
             add_import_arguments(sub)
         elif name == "worker":
             add_worker_arguments(sub)
+        elif name == "rotate-secrets-key":
+            rotate = sub
+        elif name == "new-secrets-key":
+            add_secrets_arguments(rotate, sub)
     add_operations_commands(commands)
     args = parser.parse_args(argv)
     _configure_logging(get_settings(), args.command)

@@ -1,6 +1,7 @@
 """The plumbing of the CI stack check (stack_check.py): the Compose project, its commands,
 its containers, and the receiver's and the API's records."""
 
+import base64
 import json
 import os
 import secrets
@@ -33,6 +34,7 @@ ENV = {
     "PUBLIC_BASE_URL": f"http://127.0.0.1:{API_PORT}",
     "LOAD_DEMO_DATA": "true",
     "WEBHOOK_ALLOWED_PRIVATE_HOSTS": '["webhook-receiver"]',
+    "SECRETS_ENCRYPTION_KEYS": "ci:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
     # A delivery cut off by the SIGKILL is sent again after this (the receiver answers in 1 s).
     "WEBHOOK_LEASE_SECONDS": "20",
 }

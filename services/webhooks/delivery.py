@@ -36,7 +36,9 @@ from services.unit_of_work import autocommit_write
 from services.webhooks.models import WebhookDelivery, WebhookEndpoint, webhook_id
 from services.webhooks.outcomes import RETRY_DELAYS, Attempted, record_failure, record_successes
 from services.webhooks.repository import endpoints_wanting, may_see, wants
-from services.webhooks.targets import TargetRefused, resolve_target
+from services.webhooks.secrets import signing_secrets
+from services.webhooks.targets import TargetRefused
+from services.webhooks.transport import CheckedTransport, operator_detail, subscriber_error
 
 logger = logging.getLogger("services.webhooks")
 
@@ -117,14 +119,7 @@ def body_for(event: Event, *, for_admin: bool = False) -> bytes:
 
 def signature_header(endpoint: WebhookEndpoint, msg_id: str, timestamp: datetime, body: bytes) -> str:
     text = body.decode()
-    signatures = [Webhook(endpoint.secret).sign(msg_id, timestamp, text)]
-    if (
-        endpoint.previous_secret
-        and endpoint.previous_secret_expires_at
-        and endpoint.previous_secret_expires_at > clock.now()
-    ):
-        signatures.append(Webhook(endpoint.previous_secret).sign(msg_id, timestamp, text))
-    return " ".join(signatures)
+    return " ".join(Webhook(secret).sign(msg_id, timestamp, text) for secret in signing_secrets(endpoint))
 
 
 # One client per event loop (a worker process runs one): its connection pool keeps
@@ -143,7 +138,9 @@ def delivery_client() -> httpx.AsyncClient:
             follow_redirects=False,
             # as many kept alive as a process's batches use at once; not more: the pool looks
             # at every idle connection (a system call each) on every request
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=4.0),
+            transport=CheckedTransport(
+                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=4.0)
+            ),
         )
         _clients[loop] = client
     return client
@@ -168,7 +165,16 @@ class Sent:
     outcome: str
 
 
-_ENDPOINT_COLUMNS = ("id", "url", "enabled", "owner_role", "secret", "previous_secret", "previous_secret_expires_at")
+_ENDPOINT_COLUMNS = (
+    "id",
+    "url",
+    "enabled",
+    "owner_role",
+    "secret",
+    "previous_secret",
+    "previous_secret_expires_at",
+    "secrets_key_id",
+)
 _EVENT_COLUMNS = ("id", "type", "occurred_at", "payload", "subject_type", "subject_id", "request_id")
 
 
@@ -244,18 +250,16 @@ async def _post(leased: _Leased, client: httpx.AsyncClient) -> Attempted:
     started = time.monotonic()
     status_code: int | None = None
     error: str | None = None
-    try:
-        await resolve_target(endpoint.url)  # again at delivery: DNS may have changed since registration
+    try:  # the transport checks the target again: DNS may have changed since registration
         response = await client.post(
             endpoint.url, content=body, headers=headers, timeout=get_settings().webhook_timeout_seconds
         )
         status_code = response.status_code
-    except TargetRefused as refused:
-        error = f"target refused: {refused}"
-    except httpx.TimeoutException:
-        error = "timed out"
-    except httpx.HTTPError as failure:
-        error = f"{type(failure).__name__}: {failure}"[:500]
+    except (TargetRefused, httpx.HTTPError) as failure:
+        error = subscriber_error(failure)
+        logger.warning(
+            "webhook delivery %s to endpoint %s: %s", leased.delivery_id, endpoint.id, operator_detail(failure)
+        )
     latency_ms = int((time.monotonic() - started) * 1000)
     if status_code is not None and 200 <= status_code < 300:
         outcome = "succeeded"

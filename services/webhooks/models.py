@@ -24,9 +24,11 @@ class WebhookEndpoint(RecordMixin, Base):
     owner_entity_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("entities.id", ondelete="RESTRICT"), index=True
     )
-    # Secrets sign deliveries, so they are kept; they are shown only at creation and rotation.
-    secret: Mapped[str] = mapped_column(String(100))
-    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    # Secrets sign deliveries, so they are kept, encrypted (services/webhooks/secrets.py):
+    # both under the key secrets_key_id names. They are shown only at creation and rotation.
+    secret: Mapped[str] = mapped_column(String(200))
+    previous_secret: Mapped[str | None] = mapped_column(String(200))
+    secrets_key_id: Mapped[str] = mapped_column(String(64))
     previous_secret_expires_at: Mapped[datetime | None]
     failing_since: Mapped[datetime | None]
 

@@ -13,12 +13,14 @@ from services.clock import clock
 from services.errors import Conflict, Forbidden, NotFound
 from services.events.catalogue import check_patterns
 from services.events.service import append_event
+from services.ids import uuid7
 from services.leases import DeliveryStatus
 from services.principals import Principal, Role
 from services.records import apply_patch, check_version, record_change
 from services.webhooks import repository
 from services.webhooks.models import WebhookDelivery, WebhookEndpoint
 from services.webhooks.schemas import EndpointCreate, EndpointUpdate
+from services.webhooks.secrets import sealed_of, store_secrets, unseal
 from services.webhooks.targets import check_endpoint_url
 
 ROTATION_OVERLAP = timedelta(hours=24)
@@ -67,6 +69,7 @@ async def create_endpoint(
     await check_endpoint_url(data.url)
     secret = new_secret()
     endpoint = WebhookEndpoint(
+        id=uuid7(),  # before the secret is sealed: the ciphertext is bound to it
         url=data.url,
         description=data.description,
         event_types=data.event_types,
@@ -74,8 +77,8 @@ async def create_endpoint(
         owner_principal_id=actor.id,
         owner_role=actor.role.value,
         owner_entity_id=actor.entity_id,
-        secret=secret,
     )
+    store_secrets(endpoint, secret=secret, previous=None)
     session.add(endpoint)
     await session.flush()
     return await _record(session, "created", endpoint, actor), secret
@@ -126,9 +129,9 @@ async def rotate_secret(
     """A new secret; the old one keeps signing too (a second signature) for 24 hours."""
     endpoint = await load_endpoint_for_update(session, endpoint_id, actor)
     secret = new_secret()
-    endpoint.previous_secret = endpoint.secret
+    current, _ = unseal(endpoint.id, sealed_of(endpoint))
+    store_secrets(endpoint, secret=secret, previous=current)  # both under the active key
     endpoint.previous_secret_expires_at = clock.now() + ROTATION_OVERLAP
-    endpoint.secret = secret
     row = await _record(
         session,
         "secret_rotated",

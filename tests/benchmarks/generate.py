@@ -394,9 +394,9 @@ def statements(size: Size) -> list[tuple[str, str]]:
             "webhook endpoints (disabled: the history's)",
             f"""
             INSERT INTO webhook_endpoints (id, url, description, event_types, enabled, disabled_reason,
-                                           owner_principal_id, owner_role, secret)
+                                           owner_principal_id, owner_role, secret, secrets_key_id)
             SELECT md5('hook' || h)::uuid, 'https://hooks' || h || '.example.org/registry', 'Benchmark history',
-                   '{{*}}', false, 'benchmark history', 'bench', 'admin', 'whsec_bench_' || h
+                   '{{*}}', false, 'benchmark history', 'bench', 'admin', 'never delivered', 'none'
             FROM generate_series(0, {size.webhook_endpoints} - 1) AS h
             """,
         ),

@@ -136,8 +136,8 @@ async def _load_history(conn: asyncpg.Connection, network_id: uuid.UUID, events:
     )
     endpoint_id = uuid7()
     await conn.execute(
-        "INSERT INTO webhook_endpoints (id, url, secret, event_types, owner_principal_id, owner_role)"
-        " VALUES ($1, 'https://hooks.example.org/registry', 'whsec_bench', '{*}', 'bench', 'admin')",
+        "INSERT INTO webhook_endpoints (id, url, secret, secrets_key_id, event_types, owner_principal_id, owner_role)"
+        " VALUES ($1, 'https://hooks.example.org/registry', 'never delivered', 'none', '{*}', 'bench', 'admin')",
         endpoint_id,
     )
     records, deliveries, mails = [], [], []
