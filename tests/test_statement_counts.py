@@ -37,6 +37,8 @@ BUDGET = {
     "/v1/networks": 1,
     "/v1/networks/{network_id}": 1,
     "/v1/networks/{network_id}/memberships": 2,
+    "/v1/networks/{network_id}/posts": 2,
+    "/v1/networks/{network_id}/posts/{network_post_id}": 1,
     "/v1/memberships": 1,
     "/v1/memberships/{membership_id}": 1,
     "/v1/working-groups": 1,
