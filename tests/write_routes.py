@@ -27,10 +27,10 @@ from services.leases import DeliveryStatus
 from services.meetings.models import MeetingKind
 from services.meetings.schemas import InviteeIn, MeetingCreate
 from services.meetings.service import create_meeting
+from services.memberships.models import MembershipTier
 from services.networks.models import NetworkScope, PostRole
 from services.networks.posts import appoint_post
 from services.networks.schemas import NetworkPostCreate
-from services.memberships.models import MembershipTier
 from services.principals import SYSTEM, Principal, Role
 from services.reviews.models import Review
 from services.reviews.schemas import RecommendationCreate, ReviewPolicyIn, ReviewStart
@@ -243,7 +243,7 @@ def valid_requests(w: World, n: int) -> dict[tuple[str, str], tuple[str, dict[st
         ("PATCH", "/v1/networks/{network_id}"): (f"/v1/networks/{w.network['id']}", {"description": "Updated."}),
         ("POST", "/v1/networks/{network_id}/posts"): (
             f"/v1/networks/{w.regional['id']}/posts",
-            {"entity_id": str(w.co_lead['id']), "role": "secretariat", "start_date": "2024-01-01"},
+            {"entity_id": str(w.co_lead["id"]), "role": "secretariat", "start_date": "2024-01-01"},
         ),
         ("POST", "/v1/networks/{network_id}/posts/{network_post_id}/end"): (
             f"/v1/networks/{w.regional['id']}/posts/{w.co_lead_post_id}/end",
