@@ -1,6 +1,9 @@
 """Network leadership is dated: coordinator and secretariat posts, co-leads, and every rule
 that asks "the coordinator" reading the posts on the day in question."""
 
+import csv
+import io
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -340,3 +343,20 @@ async def _posts(session, network_id, role):
 
     query = select(NetworkPost).where(NetworkPost.network_id == network_id, NetworkPost.role == role)
     return (await session.scalars(query)).all()
+
+
+async def test_posts_export_as_csv_with_the_networks_leadership(lac, client):
+    network_id = lac["network"]["id"]
+    response = await client.get(f"/v1/networks/{network_id}/posts", headers={"Accept": "text/csv"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert list(rows[0])[:5] == ["id", "network_id", "role", "entity", "start_date"]
+    assert sorted((r["role"], json.loads(r["entity"])["acronym"]) for r in rows) == [
+        ("coordinator", "L-ECLAC"),
+        ("coordinator", "L-IOM"),
+        ("secretariat", "L-ECLAC"),
+        ("secretariat", "L-IOM"),
+    ]
+    networks = await client.get("/v1/networks", params={"scope": "regional"}, headers={"Accept": "text/csv"})
+    [lac_row] = list(csv.DictReader(io.StringIO(networks.text)))
+    assert len(json.loads(lac_row["leadership"])) == 4 and lac_row["coordinator_entity_id"] == str(lac["iom"]["id"])
