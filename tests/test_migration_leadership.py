@@ -78,7 +78,19 @@ def test_coordinators_become_posts_from_the_networks_start_and_come_back_down(da
             f"(gen_random_uuid(), '{LAC}', 'coordinator', '{IOM}', '2024-01-01')",
         )
     )
+    posts_query = "SELECT p::text FROM network_posts p ORDER BY id"
+    [before] = asyncio.run(_run(database, posts_query))
     command.downgrade(config, "0017")
     [coordinators] = asyncio.run(_run(database, "SELECT id, coordinator_entity_id FROM networks ORDER BY name"))
     assert {row["id"]: row["coordinator_entity_id"] for row in coordinators} == {GLOBAL: IOM, LAC: ECLAC}
+
+    # Meanwhile the previous release hands the global Network to ECLAC; LAC is untouched.
+    asyncio.run(_run(database, f"UPDATE networks SET coordinator_entity_id = '{ECLAC}' WHERE id = '{GLOBAL}'"))
     command.upgrade(config, "head")
+    [after] = asyncio.run(_run(database, posts_query))
+    lac_posts = [row for row in before if str(LAC) in row[0]]
+    assert len(lac_posts) == 3 and set(lac_posts) <= set(after)  # IOM's co-lead is back, as it was
+    [global_posts] = asyncio.run(
+        _run(database, f"SELECT role::text, entity_id FROM network_posts WHERE network_id = '{GLOBAL}' ORDER BY role")
+    )
+    assert [tuple(p) for p in global_posts] == [("coordinator", ECLAC), ("secretariat", ECLAC)]

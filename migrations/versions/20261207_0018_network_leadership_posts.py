@@ -4,8 +4,13 @@ to an end date. Each network's coordinator until now becomes its coordinator and
 secretariat (it served as both) from the day the network was established, and
 ``networks.coordinator_entity_id`` goes: the API reads the lead post in its place.
 
-Down again, each network's coordinator is its lead coordinator post (of those running today
-or later, the first to start; else the last to end), and every other post is lost.
+This is a contract step for ``networks.coordinator_entity_id``: the previous release reads
+it, so it does not run on this schema; roll back by going down a revision. Down again, each
+network's coordinator is its lead coordinator post (of those running today or later, the
+first to start; else the last to end), and the posts wait in ``networks.posts_kept_down``:
+up again, a network whose coordinator did not change meanwhile gets its posts back as they
+were (ids, dates, versions), so a round trip loses no co-lead; another gets the posts the
+column gives.
 
 Revision ID: 0018
 Revises: 0017
@@ -15,6 +20,7 @@ Create Date: 2026-12-07 03:30:00
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+import sqlalchemy.dialects.postgresql
 from alembic import op
 
 revision: str = "0018"
@@ -55,13 +61,23 @@ def upgrade() -> None:
         unique=True,
         postgresql_where=sa.text("end_date IS NULL"),
     )
+    kept = "posts_kept_down" in {c["name"] for c in sa.inspect(op.get_bind()).get_columns("networks")}
+    unchanged = "n.posts_kept_down->>'coordinator_entity_id' = n.coordinator_entity_id::text" if kept else "false"
+    if kept:  # posts kept by a downgrade, for networks whose coordinator did not change since
+        op.execute(
+            "INSERT INTO network_posts SELECT p.* FROM networks n, "  # noqa: S608 - constant fragments
+            "jsonb_populate_recordset(NULL::network_posts, n.posts_kept_down->'posts') AS p "
+            f"WHERE {unchanged}"
+        )
     # The coordinator served as the secretariat: it holds both posts from the network's start.
     op.execute(
-        "INSERT INTO network_posts (id, network_id, role, entity_id, start_date, is_demo, created_at, updated_at) "
+        "INSERT INTO network_posts (id, network_id, role, entity_id, start_date, is_demo, created_at, updated_at) "  # noqa: S608 - constant fragments
         "SELECT gen_random_uuid(), n.id, r.role::network_post_role, n.coordinator_entity_id, n.established_on, "
         "n.is_demo, n.created_at, n.created_at "
-        "FROM networks n CROSS JOIN (VALUES ('coordinator'), ('secretariat')) AS r(role)"
+        f"FROM networks n CROSS JOIN (VALUES ('coordinator'), ('secretariat')) AS r(role) WHERE NOT ({unchanged})"
     )
+    if kept:
+        op.drop_column("networks", "posts_kept_down")
     op.drop_index(op.f("ix_networks_coordinator_entity_id"), table_name="networks")
     op.drop_constraint(op.f("fk_networks_coordinator_entity_id_entities"), "networks", type_="foreignkey")
     op.drop_column("networks", "coordinator_entity_id")
@@ -78,6 +94,12 @@ def downgrade() -> None:
         " LIMIT 1)"
     )
     op.alter_column("networks", "coordinator_entity_id", nullable=False)
+    op.add_column("networks", sa.Column("posts_kept_down", sa.dialects.postgresql.JSONB(), nullable=True))
+    op.execute(
+        "UPDATE networks n SET posts_kept_down = jsonb_build_object("
+        " 'coordinator_entity_id', n.coordinator_entity_id,"
+        " 'posts', (SELECT jsonb_agg(to_jsonb(p)) FROM network_posts p WHERE p.network_id = n.id))"
+    )
     op.create_foreign_key(
         op.f("fk_networks_coordinator_entity_id_entities"),
         "networks",
