@@ -19,11 +19,11 @@ from services.networks.schemas import NetworkPostCreate, NetworkPostEnd
 from services.principals import Principal, Role
 from services.records import check_version
 
-NOT_A_LEAD = (
-    "not-a-network-lead",
-    "You may not do this: only the secretariat (admin role) or a focal point of an entity holding one of "
-    "the network's coordinator or secretariat posts today may.",
+_ONLY_LEADS = (
+    "only the secretariat (admin role) or a focal point of an entity holding one of the network's "
+    "coordinator or secretariat posts today may."
 )
+NOT_A_LEAD = ("not-a-network-lead", f"You may not do this: {_ONLY_LEADS}")
 
 
 async def is_network_lead(
@@ -45,7 +45,7 @@ async def require_network_lead(
 ) -> None:
     """Refuse (403) a caller who does not lead the network today, for ``action``."""
     if not await is_network_lead(conn, actor, network_id, day=clock.today()):
-        raise Forbidden(NOT_A_LEAD[0], f"You may not {action}: {NOT_A_LEAD[1].split(': ', 1)[1]}")
+        raise Forbidden(NOT_A_LEAD[0], f"You may not {action}: {_ONLY_LEADS}")
 
 
 async def _record_post(
