@@ -17,7 +17,8 @@ from api.deps import (
 from api.export import exportable, exporter
 from api.idempotency import create_once
 from api.openapi import page_of, problems
-from api.permissions import SECRETARIAT_ONLY
+from api.path_records import MEETING_NETWORK_LEADS
+from api.permissions import FOCAL_POINT, Access, BodyOwner
 from api.planned import PlannedRoute
 from api.responses import json_response, page_response, record_response
 from services.calendars.models import FeedScope
@@ -45,7 +46,7 @@ feeds = APIRouter(
 
 
 @router.post("", status_code=201, response_model=MeetingOut, responses=problems(403, 409, 422))
-@SECRETARIAT_ONLY
+@Access(roles=FOCAL_POINT, owners=BodyOwner("network_id"))
 async def create_meeting(
     body: MeetingCreate,
     request: Request,
@@ -110,7 +111,7 @@ async def get_meeting(meeting_id: uuid.UUID, conn: DbRead, principal: CurrentPri
 
 
 @router.patch("/{meeting_id}", response_model=MeetingOut, responses=problems(403, 404, 409, 412, 422, 428))
-@SECRETARIAT_ONLY
+@Access(roles=FOCAL_POINT, owners=MEETING_NETWORK_LEADS)
 async def update_meeting(
     meeting_id: uuid.UUID,
     body: MeetingUpdate,
@@ -126,7 +127,7 @@ async def update_meeting(
 
 
 @router.post("/{meeting_id}/cancel", response_model=MeetingOut, responses=problems(403, 404, 409, 412, 422))
-@SECRETARIAT_ONLY
+@Access(roles=FOCAL_POINT, owners=MEETING_NETWORK_LEADS)
 async def cancel_meeting(
     meeting_id: uuid.UUID,
     body: MeetingCancel,
@@ -141,7 +142,7 @@ async def cancel_meeting(
 
 
 @router.post("/{meeting_id}/hold", response_model=MeetingOut, responses=problems(403, 404, 409, 412, 422))
-@SECRETARIAT_ONLY
+@Access(roles=FOCAL_POINT, owners=MEETING_NETWORK_LEADS)
 async def hold_meeting(
     meeting_id: uuid.UUID, body: MeetingHold, session: DbSession, principal: CurrentPrincipal, version: OptionalIfMatch
 ) -> Response:

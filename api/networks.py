@@ -9,6 +9,7 @@ from api.deps import (
     DbRead,
     DbSession,
     IdempotencyKeyHeader,
+    OptionalIfMatch,
     Pagination,
     RequiredIfMatch,
 )
@@ -16,7 +17,8 @@ from api.export import exportable, exporter
 from api.idempotency import create_once
 from api.memberships import membership_period_filter
 from api.openapi import page_of, problems
-from api.permissions import SECRETARIAT_ONLY
+from api.path_records import NETWORK_LEADS
+from api.permissions import FOCAL_POINT, SECRETARIAT_ONLY, Access
 from api.planned import PlannedRoute
 from api.responses import page_response, record_response
 from services.dates import RegistryDate
@@ -26,9 +28,16 @@ from services.memberships import repository as membership_repository
 from services.memberships import service as membership_service
 from services.memberships.models import MembershipTier
 from services.memberships.schemas import MembershipCreate, MembershipOut
-from services.networks import repository, service
-from services.networks.models import NetworkScope
-from services.networks.schemas import NetworkCreate, NetworkOut, NetworkUpdate
+from services.networks import posts, repository, service
+from services.networks.models import NetworkScope, PostRole
+from services.networks.schemas import (
+    NetworkCreate,
+    NetworkOut,
+    NetworkPostCreate,
+    NetworkPostEnd,
+    NetworkPostOut,
+    NetworkUpdate,
+)
 from services.reference.types import CountryCode
 
 router = APIRouter(
@@ -97,7 +106,7 @@ async def get_network(network_id: uuid.UUID, conn: DbRead) -> Response:
 
 
 @router.patch("/{network_id}", response_model=NetworkOut, responses=problems(404, 409, 412, 422, 428))
-@SECRETARIAT_ONLY
+@Access(roles=FOCAL_POINT, owners=NETWORK_LEADS)
 async def update_network(
     network_id: uuid.UUID,
     body: NetworkUpdate,
@@ -105,6 +114,8 @@ async def update_network(
     principal: CurrentPrincipal,
     version: RequiredIfMatch,
 ) -> Response:
+    """The secretariat; or a focal point of an entity holding one of the network's posts
+    today (its name, short name, region, country and description)."""
     row = await service.update_network(
         session, network_id=network_id, data=body, expected_version=version, actor=principal
     )
@@ -165,3 +176,79 @@ async def create_network_membership(
         ),
         collection="/v1/memberships",
     )
+
+
+@router.get("/{network_id}/posts", responses={**exportable(page_of(NetworkPostOut)), **problems(404, 422)})
+async def list_network_posts(
+    network_id: uuid.UUID,
+    request: Request,
+    conn: DbRead,
+    page: Pagination,
+    role: PostRole | None = None,
+    as_of: Annotated[RegistryDate | None, Query(description="Posts running on this date (ISO 8601).")] = None,
+) -> Response:
+    """The network's coordinator and secretariat posts, past, current and future."""
+    if not await repository.network_exists(conn, network_id):
+        raise NotFound("network-not-found", f"No network has id {network_id}.")
+    if (export := exporter(request)) is not None:
+        query = repository.posts_query(network_id=network_id, role=role, as_of=as_of)
+        return export.response(f"network-{network_id}-posts", ExportSource(query))
+    result = await repository.list_post_rows(conn, page, network_id=network_id, role=role, as_of=as_of)
+    return page_response(request, result)
+
+
+@router.post("/{network_id}/posts", status_code=201, response_model=NetworkPostOut, responses=problems(404, 409, 422))
+@Access(roles=FOCAL_POINT, owners=NETWORK_LEADS)
+async def appoint_network_post(
+    network_id: uuid.UUID,
+    body: NetworkPostCreate,
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """Appoint a coordinator or a secretariat from a date (a co-lead, or with `replaces_post_id`
+    a successor): the secretariat, or a focal point of one of the network's current leads."""
+    return await create_once(
+        session,
+        request,
+        principal,
+        idempotency_key,
+        lambda: posts.appoint_post(session, network_id=network_id, data=body, actor=principal),
+        collection=f"/v1/networks/{network_id}/posts",
+    )
+
+
+@router.get("/{network_id}/posts/{network_post_id}", response_model=NetworkPostOut, responses=problems(404))
+async def get_network_post(network_id: uuid.UUID, network_post_id: uuid.UUID, conn: DbRead) -> Response:
+    row = await repository.get_post_row(conn, network_post_id)
+    if row is None or row["network_id"] != network_id:
+        raise NotFound("network-post-not-found", f"This network has no post {network_post_id}.")
+    return record_response(row)
+
+
+@router.post(
+    "/{network_id}/posts/{network_post_id}/end",
+    response_model=NetworkPostOut,
+    responses=problems(404, 409, 412, 422),
+)
+@Access(roles=FOCAL_POINT, owners=NETWORK_LEADS)
+async def end_network_post(
+    network_id: uuid.UUID,
+    network_post_id: uuid.UUID,
+    body: NetworkPostEnd,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    version: OptionalIfMatch,
+) -> Response:
+    """End a post on its last day. The network's last coordinator (or secretariat) cannot end:
+    appoint another first."""
+    row = await posts.end_post(
+        session,
+        network_id=network_id,
+        post_id=network_post_id,
+        data=body,
+        expected_version=version,
+        actor=principal,
+    )
+    return record_response(row)

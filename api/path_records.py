@@ -17,7 +17,9 @@ from services.entities.models import Entity
 from services.meetings.models import Meeting
 from services.memberships.models import Membership
 from services.mous.models import Mou
-from services.networks.models import Network
+from services.networks import repository as networks
+from services.networks.models import Network, NetworkPost
+from services.networks.posts import NOT_A_LEAD
 from services.reviews.models import Recommendation, Review
 from services.webhooks import repository as webhooks
 from services.webhooks.models import WebhookDelivery
@@ -30,6 +32,7 @@ from services.workplans.models import Activity, Workplan
 RECORDS: dict[str, tuple[Any, str, str]] = {
     "entity_id": (Entity, "entity-not-found", "entity"),
     "network_id": (Network, "network-not-found", "network"),
+    "network_post_id": (NetworkPost, "network-post-not-found", "network post"),
     "membership_id": (Membership, "membership-not-found", "membership"),
     "group_id": (WorkingGroup, "working-group-not-found", "working group"),
     "post_id": (WorkingGroupPost, "post-not-found", "post"),
@@ -89,6 +92,17 @@ async def _group_chairs_or_seat_holder(conn: AsyncConnection, ids: dict[str, uui
     return await _group_chairs(conn, ids) | {holder}
 
 
+async def _network_leads(conn: AsyncConnection, ids: dict[str, uuid.UUID]) -> set[Any]:
+    """A network is managed by a focal point of an entity holding one of its posts today."""
+    return await networks.leads_on(conn, network_id=ids["network_id"], day=clock.today())
+
+
+async def _meeting_network_leads(conn: AsyncConnection, ids: dict[str, uuid.UUID]) -> set[Any]:
+    """A meeting is organised by the leads of its network, today."""
+    network_id = await conn.scalar(select(Meeting.network_id).where(Meeting.id == ids["meeting_id"]))
+    return await networks.leads_on(conn, network_id=network_id, day=clock.today()) if network_id else set()
+
+
 _NOT_THE_CHAIR = (
     "not-the-chair",
     "You may not do this: only the secretariat or a focal point of the group's current chair gives seats "
@@ -101,4 +115,6 @@ MEMBERSHIP_ENTITY = PathOwners(_column_owners(Membership.entity_id, where="membe
 REVIEW_LEAD = PathOwners(_column_owners(Review.lead_entity_id, where="review_id"))
 RECOMMENDATION_OWNER_OR_REVIEW_LEAD = PathOwners(_recommendation_owner_or_lead)
 GROUP_CHAIRS = PathOwners(_group_chairs, _NOT_THE_CHAIR)
+NETWORK_LEADS = PathOwners(_network_leads, NOT_A_LEAD)
+MEETING_NETWORK_LEADS = PathOwners(_meeting_network_leads, NOT_A_LEAD)
 GROUP_CHAIRS_OR_SEAT_HOLDER = PathOwners(_group_chairs_or_seat_holder, _NOT_THE_CHAIR)

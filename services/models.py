@@ -13,7 +13,7 @@ from services.mail.models import EmailDelivery
 from services.meetings.models import Meeting, MeetingInvitee, MeetingLapse, MeetingReminder
 from services.memberships.models import Membership
 from services.mous.models import Mou, MouArea, MouAreaObjective, MouAreaSupporter, MouDocument, MouParty
-from services.networks.models import Network
+from services.networks.models import Network, NetworkPost
 from services.reviews.models import Recommendation, Review, ReviewPolicy, ReviewReminder
 from services.scheduling.models import SchedulerSweep, SweepRun
 from services.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -54,6 +54,7 @@ __all__ = [
     "MouDocument",
     "MouParty",
     "Network",
+    "NetworkPost",
     "Pledge",
     "Recommendation",
     "Review",

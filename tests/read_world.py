@@ -79,6 +79,7 @@ async def read_world(client: AsyncClient, session: Any, receiver: Receiver) -> d
     recommendation = (await session.execute(select(Recommendation))).scalars().first()
     assert recommendation is not None
     ids["recommendation_id"], ids["review_id"] = str(recommendation.id), str(recommendation.review_id)
+    ids["network_post_id"] = (await client.get(f"/v1/networks/{ids['network_id']}/posts")).json()["items"][0]["id"]
     for collection, name in (
         ("memberships", "membership_id"),
         ("mous", "mou_id"),

@@ -24,9 +24,13 @@ async def test_demo_data_loads_once_and_is_labelled(client, session):
     assert await load_demo_data(session) is True
     await session.flush()
     assert await _counts(session) == first  # idempotent
-    networks = (await client.get("/v1/networks")).json()["items"]
+    networks = (await client.get("/v1/networks", params={"scope": "global"})).json()["items"]
     assert len(networks) == 1
     network = networks[0]
+    assert [(p["role"], p["entity"]["acronym"]) for p in network["leadership"]] == [
+        ("coordinator", "IOM"),
+        ("secretariat", "IOM"),
+    ]
     assert network["coordinator"]["acronym"] == "IOM" and network["secretariat"]["acronym"] == "IOM"
     assert network["is_demo"] is True
     current = (
@@ -52,7 +56,7 @@ async def test_demo_data_shows_working_groups_mous_and_a_non_trivial_coverage_ta
     await session.flush()
     network = (await client.get("/v1/networks")).json()["items"][0]
     groups = (await client.get("/v1/working-groups", params={"network_id": network["id"]})).json()["items"]
-    assert sorted(g["status"] for g in groups) == ["active", "active", "active", "proposed"]
+    assert sorted(g["status"] for g in groups) == ["active", "active", "active", "active", "proposed"]
     assert all(g["current_chairs"] for g in groups if g["status"] == "active")
     statuses = sorted(m["status"] for m in (await client.get("/v1/mous")).json()["items"])
     assert statuses == ["active", "active", "active", "draft", "negotiation"]
@@ -126,3 +130,41 @@ async def test_loading_the_demo_sends_no_invitation_for_its_past_meetings(sessio
     assert all(ends_at > now for _, ends_at, now in invited), [t for t, e, n in invited if e <= n]
     past = await session.scalar(select(func.count()).select_from(Meeting).where(Meeting.ends_at < func.now()))
     assert past > 0
+
+
+def _leads(network):
+    return sorted((p["role"], p["entity"]["acronym"]) for p in network["leadership"])
+
+
+async def test_demo_regional_networks_are_co_led(client, session):
+    """Latin America and the Caribbean: IOM and ECLAC co-lead and are co-secretariat. Arab
+    region: IOM coordinates and is co-secretariat with ESCWA."""
+    await load_demo_data(session)
+    await session.flush()
+    regional = (await client.get("/v1/networks", params={"scope": "regional"})).json()["items"]
+    by_short_name = {n["short_name"]: n for n in regional}
+    lac, arab = by_short_name["LAC"], by_short_name["Arab region"]
+    assert _leads(lac) == [
+        ("coordinator", "ECLAC"),
+        ("coordinator", "IOM"),
+        ("secretariat", "ECLAC"),
+        ("secretariat", "IOM"),
+    ]
+    assert _leads(arab) == [("coordinator", "IOM"), ("secretariat", "ESCWA"), ("secretariat", "IOM")]
+    assert lac["coordinator"]["acronym"] == "IOM" and arab["secretariat"]["acronym"] == "IOM"
+
+
+async def test_demo_working_group_seats_stakeholders_that_are_not_network_members(client, session):
+    await load_demo_data(session)
+    await session.flush()
+    network = (await client.get("/v1/networks", params={"scope": "global"})).json()["items"][0]
+    groups = (await client.get("/v1/working-groups", params={"network_id": network["id"]})).json()["items"]
+    pathways = next(g for g in groups if g["slug"] == "regular-pathways")
+    seats = (await client.get(f"/v1/working-groups/{pathways['id']}/members")).json()["items"]
+    by_acronym = {s["entity"]["acronym"]: s["seat_type"] for s in seats}
+    assert by_acronym["ACT Alliance"] == by_acronym["OECD"] == "stakeholder"
+    assert by_acronym["IOM"] == "network_member"
+    members = (
+        await client.get(f"/v1/networks/{network['id']}/memberships", params={"current": "true", "limit": 200})
+    ).json()["items"]
+    assert not {"ACT Alliance", "OECD"} & {m["entity"]["acronym"] for m in members}

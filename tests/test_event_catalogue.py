@@ -161,6 +161,13 @@ _SAMPLES = {
     "minutes_before": 1440,
     "changes": {"starts_at": {"before": None, "after": None}},
     "compliance": {"due_by": "2027-03-01"},
+    "post": {
+        "role": "coordinator",
+        "entity": {"id": str(uuid.uuid4()), "acronym": "ECLAC", "name": "Economic Commission for Latin America"},
+        "start_date": "2020-02-01",
+        "end_date": "2030-06-30",
+        "end_reason": "Term over.",
+    },
     "mou": {
         "id": str(uuid.uuid4()),
         "title": "Data sharing",

@@ -147,7 +147,12 @@ async def test_indicators_for_a_past_date_match_the_history(client, session):
 
     result = (await client.get(f"/v1/networks/{network['id']}/indicators", params={"as_of": "2022-06-30"})).json()
     assert result["membership"] == {"core": 2, "extended": 1, "joined": 1, "left": 1, "tier_changes": 1}
-    assert result["working_groups"] == {"active": 2, "without_current_chair": 1, "without_meeting_in_12_months": 1}
+    assert result["working_groups"] == {
+        "active": 2,
+        "without_current_chair": 1,
+        "without_meeting_in_12_months": 1,
+        "seats": {"network_members": 0, "stakeholders": 0},
+    }
     assert result["mous"]["active"] == 2 and result["mous"]["contested_objectives"] == 1
     assert result["mous"]["review_due_within_90_days"] == 0 and result["mous"]["overdue_for_refresh"] == 0
     assert result["gcm_objectives"] == {"uncovered": 23 - 3, "contested": 1}

@@ -80,7 +80,9 @@ def test_run_serves_the_demo_network_survives_sigkill_and_stops_cleanly(tmp_path
     try:
         key = wait_for_key(out, first, err)
         networks = wait_for_networks(port, key, first, err)
-        [network] = networks["items"]
+        # The global Network and two regional ones; IOM leads the global one (its first).
+        assert sorted(n["scope"] for n in networks["items"]) == ["global", "regional", "regional"]
+        [network] = [n for n in networks["items"] if n["scope"] == "global"]
         assert network["coordinator"]["acronym"] == "IOM"
         assert f"http://127.0.0.1:{port}" in out.read_text()  # it says where the API lives
         assert f"http://127.0.0.1:{metrics_port}/metrics" in out.read_text()  # and its metrics
@@ -115,7 +117,8 @@ def test_run_serves_the_demo_network_survives_sigkill_and_stops_cleanly(tmp_path
     second = start(data_dir, port, out, err)  # must not be stuck on what the killed one left
     try:
         again = wait_for_networks(port, key, second, err)
-        assert [n["id"] for n in again["items"]] == [network["id"]]  # same data, demo not loaded twice
+        # Same data, demo not loaded twice.
+        assert [n["id"] for n in again["items"]] == [n["id"] for n in networks["items"]]
     finally:
         second.send_signal(signal.SIGINT)
         assert second.wait(timeout=60) == 0, err.read_text()

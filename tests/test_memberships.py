@@ -235,7 +235,11 @@ async def test_http_coordinator_can_leave_after_a_new_coordinator_is_appointed(c
     assert appointed.status_code == 200
     assert appointed.json()["secretariat"]["id"] == str(successor["id"])
     old = await _coordinator_membership(session, network)
-    assert (await client.post(f"/v1/memberships/{old.id}/end", json={"end_date": "2025-01-01"})).status_code == 200
+    # The old coordinator's posts ended yesterday: its membership may end from then, not before.
+    yesterday = clock.today().fromordinal(clock.today().toordinal() - 1)
+    early = await client.post(f"/v1/memberships/{old.id}/end", json={"end_date": "2025-01-01"})
+    assert early.status_code == 409 and "until" in early.json()["detail"]
+    assert (await client.post(f"/v1/memberships/{old.id}/end", json={"end_date": str(yesterday)})).status_code == 200
 
 
 # --- tier changes keep history; as_of answers who was a member ---------------------------

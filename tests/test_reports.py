@@ -664,3 +664,37 @@ async def test_endpoint_key_and_subscription_events_stay_out_of_every_callers_re
         types = {row["event_type"] for row in report.json()["record_changes"]}
         assert "network.created" in types, (role, types)
         assert not {t for t in types if t.split(".")[0] in ("webhook_endpoint", "api_key", "calendar_subscription")}
+
+
+async def test_the_report_lists_coordinators_and_secretariats_held_in_the_period(client, session, history):
+    """R-A (core from 2022-07-01) takes over the secretariat from R-IOM on 2022-08-01."""
+    from services.networks.models import PostRole
+    from services.networks.posts import appoint_post
+    from services.networks.repository import posts_query
+    from services.networks.schemas import NetworkPostCreate
+
+    network_id = history["network"]["id"]
+    agency_a = (await client.get("/v1/entities", params={"limit": 200})).json()["items"]
+    [a] = [e for e in agency_a if e["acronym"] == "R-A"]
+    await appoint_post(
+        session,
+        network_id=network_id,
+        data=NetworkPostCreate(
+            entity_id=a["id"],
+            role=PostRole.SECRETARIAT,
+            start_date=date(2022, 8, 1),
+            replaces_post_id=(await session.execute(posts_query(network_id=network_id, role=PostRole.SECRETARIAT)))
+            .mappings()
+            .one()["id"],
+        ),
+        actor=SYSTEM,
+    )
+    await session.flush()
+    report = (await client.get(f"/v1/networks/{network_id}/reports/activity", params=PERIOD)).json()
+    assert [
+        (r["role"], r["entity_acronym"], r["start_date"], r["end_date"], r["change"]) for r in report["leadership"]
+    ] == [
+        ("coordinator", "R-IOM", "2018-12-09", None, "held"),
+        ("secretariat", "R-IOM", "2018-12-09", "2022-07-31", "ended"),
+        ("secretariat", "R-A", "2022-08-01", None, "appointed"),
+    ]

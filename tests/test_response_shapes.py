@@ -23,6 +23,7 @@ from services.meetings.repository import MeetingFilters, meetings_query
 from services.memberships.repository import memberships_query
 from services.mous.repository import MouFilters, mous_query
 from services.networks.repository import networks_query
+from services.networks.repository import posts_query as network_posts_query
 from services.principals import SYSTEM
 from services.reviews.repository import ReviewFilters, recommendations_query, reviews_query
 from services.schemas import OutputModel
@@ -70,6 +71,7 @@ def list_queries() -> dict[str, tuple[type[BaseModel], Select[Any]]]:
     return {
         "entities": (_model("EntityOut"), entities_query()),
         "networks": (_model("NetworkOut"), networks_query()),
+        "network posts": (_model("NetworkPostOut"), network_posts_query(network_id=some_id)),
         "memberships": (_model("MembershipOut"), memberships_query()),
         "meetings": (_model("MeetingOut"), meetings_query(MeetingFilters())),
         "mous": (_model("MouOut"), mous_query(MouFilters())),

@@ -48,13 +48,21 @@ def _post(entity, start=date(2020, 1, 1)):
     return PostCreate(entity_id=entity["id"], start_date=start)
 
 
-async def test_chairs_and_seats_are_for_un_system_members(session, world):
+async def test_chairs_are_un_system_members_and_seats_members_or_stakeholders(session, world):
+    """A UN-system entity chairs or sits only as a member of the network; a stakeholder (civil
+    society here) may sit without being one, and never chairs."""
     _, _, _, outsider, ngo, group = world
-    for entity, kind in ((outsider, "not-a-network-member"), (ngo, "entity-not-un-system")):
-        for post in (PostKind.CHAIR, PostKind.MEMBER):
-            with pytest.raises(Conflict) as refused:
-                await add_post(session, group_id=group["id"], kind=post, data=_post(entity), actor=SYSTEM)
-            assert refused.value.kind == kind
+    refusals = (
+        (outsider, PostKind.CHAIR, "not-a-network-member"),
+        (outsider, PostKind.MEMBER, "not-a-network-member"),
+        (ngo, PostKind.CHAIR, "entity-not-un-system"),
+    )
+    for entity, post, kind in refusals:
+        with pytest.raises(Conflict) as refused:
+            await add_post(session, group_id=group["id"], kind=post, data=_post(entity), actor=SYSTEM)
+        assert refused.value.kind == kind
+    seat = await add_post(session, group_id=group["id"], kind=PostKind.MEMBER, data=_post(ngo), actor=SYSTEM)
+    assert seat["seat_type"] == "stakeholder"
 
 
 async def test_a_focal_point_may_leave_its_seat_but_not_take_one(session, world):

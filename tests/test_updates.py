@@ -129,5 +129,6 @@ async def test_initial_data_loads_reference_and_demo_data(committed):
     await load_initial_data(database, demo=True)
     async with database.read() as conn:
         assert await conn.scalar(text("SELECT count(*) FROM gcm_objectives")) == 23
-        assert await conn.scalar(text("SELECT count(*) FROM networks WHERE is_demo")) == 1
-        assert await conn.scalar(select(func.count()).select_from(Event).where(Event.type == "network.created")) == 1
+        # The global Network and two regional networks, loaded once.
+        assert await conn.scalar(text("SELECT count(*) FROM networks WHERE is_demo")) == 3
+        assert await conn.scalar(select(func.count()).select_from(Event).where(Event.type == "network.created")) == 3

@@ -31,6 +31,7 @@ ENDPOINTS = {
 EXPECTED = {
     "entity.created": {"all", "exact", "other_owner"},
     "network.created": {"all", "network_family", "other_owner"},
+    "network.post_appointed": {"all", "network_family", "other_owner"},  # its coordinator's two posts
     "membership.created": {"all", "exact", "other_owner"},
     "entity.updated": {"all", "other_owner"},
     "api_key.created": {"all"},  # keys are the secretariat's business

@@ -328,3 +328,79 @@ async def test_seats_are_given_by_the_secretariat_or_the_chair_and_a_member_may_
     assert left.status_code == 200, left.text
     ended = await chair.post(f"{url}/{seats['WG-THIRD']}/end", json={"end_date": "2024-01-01"})
     assert ended.status_code == 200, ended.text
+
+
+# --- stakeholders seated beside the network's members --------------------------------------
+
+
+async def test_stakeholders_hold_dated_seats_without_becoming_network_members(client, session, setting):
+    """ACT Alliance (civil society) and OECD sit in a core working group beside UN members; the
+    seats are dated, say which holders are network members, and admit neither to the network."""
+    network, core, _ = setting
+    group = await _group(session, network, gcm_objectives=[5])
+    act = await make_entity(session, acronym="WG-ACT", name="ACT Alliance", kind=EntityKind.CIVIL_SOCIETY)
+    oecd = await make_entity(session, acronym="WG-OECD", name="OECD", kind=EntityKind.OTHER)
+    url = f"/v1/working-groups/{group['id']}/members"
+    seated = {}
+    for entity, start in ((core, "2020-01-01"), (act, "2021-03-01"), (oecd, "2022-01-01")):
+        response = await client.post(url, json={"entity_id": str(entity["id"]), "start_date": start})
+        assert response.status_code == 201, response.text
+        seated[entity["acronym"]] = response.json()
+    assert seated["WG-ACT"]["seat_type"] == seated["WG-OECD"]["seat_type"] == "stakeholder"
+    assert seated["WG-CORE"]["seat_type"] == "network_member"
+    ended = await client.post(f"{url}/{seated['WG-ACT']['id']}/end", json={"end_date": "2023-12-31"})
+    assert ended.status_code == 200, ended.text
+
+    async def seated_on(day):
+        return {s["entity"]["acronym"] for s in (await client.get(url, params={"as_of": day})).json()["items"]}
+
+    assert await seated_on("2020-06-01") == {"WG-CORE"}
+    assert await seated_on("2022-06-01") == {"WG-CORE", "WG-ACT", "WG-OECD"}
+    assert await seated_on("2024-06-01") == {"WG-CORE", "WG-OECD"}
+    members = (await client.get(f"/v1/networks/{network['id']}/memberships", params={"limit": 200})).json()["items"]
+    assert not {"WG-ACT", "WG-OECD"} & {m["entity"]["acronym"] for m in members}
+    # A stakeholder is not a UN-system entity: it cannot chair, and a UN entity outside the network cannot sit.
+    chair = await client.post(
+        f"/v1/working-groups/{group['id']}/chairs", json={"entity_id": str(oecd["id"]), "start_date": "2022-01-01"}
+    )
+    assert chair.json()["type"] == "/problems/entity-not-un-system"
+    outsider = await make_entity(session, acronym="WG-UN-OUT")
+    refused = await client.post(url, json={"entity_id": str(outsider["id"]), "start_date": "2022-01-01"})
+    assert refused.json()["type"] == "/problems/not-a-network-member"
+
+
+async def test_coverage_and_indicators_count_member_and_stakeholder_seats(client, session, setting):
+    network, core, extended = setting
+    group = await _group(session, network, gcm_objectives=[5])
+    await add_post(
+        session,
+        group_id=group["id"],
+        kind=PostKind.CHAIR,
+        data=PostCreate(entity_id=core["id"], start_date=date(2020, 1, 1)),
+        actor=SYSTEM,
+    )
+    await activate_working_group(
+        session,
+        group_id=group["id"],
+        data=WorkingGroupActivate(activated_on=date(2020, 1, 1)),
+        expected_version=None,
+        actor=SYSTEM,
+    )
+    act = await make_entity(session, acronym="WG-ACT2", kind=EntityKind.CIVIL_SOCIETY)
+    oecd = await make_entity(session, acronym="WG-OECD2", kind=EntityKind.OTHER)
+    for entity in (core, extended, act, oecd):
+        await add_post(
+            session,
+            group_id=group["id"],
+            kind=PostKind.MEMBER,
+            data=PostCreate(entity_id=entity["id"], start_date=date(2021, 1, 1)),
+            actor=SYSTEM,
+        )
+    await session.flush()
+    rows = {r["objective"]: r for r in (await client.get(f"/v1/networks/{network['id']}/coverage")).json()["items"]}
+    [covering] = rows[5]["working_groups"]
+    assert (covering["network_member_seats"], covering["stakeholder_seats"]) == (2, 2)
+    indicators = (await client.get(f"/v1/networks/{network['id']}/indicators", params={"as_of": "2022-01-01"})).json()
+    assert indicators["working_groups"]["seats"] == {"network_members": 2, "stakeholders": 2}
+    before = (await client.get(f"/v1/networks/{network['id']}/indicators", params={"as_of": "2020-06-01"})).json()
+    assert before["working_groups"]["seats"] == {"network_members": 0, "stakeholders": 0}

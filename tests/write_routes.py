@@ -30,6 +30,9 @@ from services.meetings.models import MeetingKind
 from services.meetings.schemas import InviteeIn, MeetingCreate
 from services.meetings.service import create_meeting
 from services.memberships.models import MembershipTier
+from services.networks.models import NetworkScope, PostRole
+from services.networks.posts import appoint_post
+from services.networks.schemas import NetworkPostCreate
 from services.principals import SYSTEM, Principal, Role
 from services.reviews.models import Review
 from services.reviews.schemas import RecommendationCreate, ReviewPolicyIn, ReviewStart
@@ -52,8 +55,10 @@ _names = itertools.count(1)
 @dataclass
 class World:
     """Entities A, B and C are current extended members of network N; E and the newcomer are
-    in no network. A has a second focal point key. Working group G (proposed) is chaired
-    by B, and A has a seat in it. N's reviews are led by A: one in progress, with a
+    in no network. A has a second focal point key. N is led by its coordinator (``lead``,
+    coordinator and secretariat), which also leads regional network R, co-led by L2 (a core
+    member of R holding a coordinator post).
+    Working group G (proposed) is chaired by B, and A has a seat in it. N's reviews are led by A: one in progress, with a
     recommendation A owns, and one scheduled."""
 
     network: dict[str, Any]
@@ -78,6 +83,10 @@ class World:
     recommendation_id: uuid.UUID
     first_review_due: date
     subscription_id: uuid.UUID
+    lead: dict[str, Any]
+    regional: dict[str, Any]
+    co_lead: dict[str, Any]
+    co_lead_post_id: uuid.UUID
     workplan: dict[str, Any] = field(default_factory=dict)
     activity: dict[str, Any] = field(default_factory=dict)
     pledge: dict[str, Any] = field(default_factory=dict)
@@ -93,6 +102,23 @@ async def build_world(session: AsyncSession) -> World:
         session, network_id=network["id"], entity_id=a["id"], tier=MembershipTier.EXTENDED
     )
     await make_membership(session, network_id=network["id"], entity_id=b["id"], tier=MembershipTier.EXTENDED)
+    # The global Network takes no co-leads: R, a regional network N's lead also leads, does.
+    regional = await make_network(
+        session,
+        coordinator_id=network["coordinator"]["id"],
+        scope=NetworkScope.REGIONAL,
+        parent_network_id=network["id"],
+        region="Africa",
+        name="Regional network R",
+    )
+    co_lead = await make_entity(session, acronym="ENT-L2")
+    await make_membership(session, network_id=regional["id"], entity_id=co_lead["id"], tier=MembershipTier.CORE)
+    co_lead_post = await appoint_post(
+        session,
+        network_id=regional["id"],
+        data=NetworkPostCreate(entity_id=co_lead["id"], role=PostRole.COORDINATOR, start_date=date(2019, 1, 1)),
+        actor=SYSTEM,
+    )
     c = await make_entity(session, acronym="ENT-C")
     await make_membership(session, network_id=network["id"], entity_id=c["id"], tier=MembershipTier.EXTENDED)
     key_a, _ = await create_api_key(
@@ -196,6 +222,10 @@ async def build_world(session: AsyncSession) -> World:
         recommendation["id"],
         today + timedelta(days=30),
         subscription["id"],
+        network["coordinator"],
+        regional,
+        co_lead,
+        co_lead_post["id"],
     )
     world.workplan = await create_workplan(
         session,
@@ -237,6 +267,14 @@ def valid_requests(w: World, n: int) -> dict[tuple[str, str], tuple[str, dict[st
             },
         ),
         ("PATCH", "/v1/networks/{network_id}"): (f"/v1/networks/{w.network['id']}", {"description": "Updated."}),
+        ("POST", "/v1/networks/{network_id}/posts"): (
+            f"/v1/networks/{w.regional['id']}/posts",
+            {"entity_id": str(w.co_lead["id"]), "role": "secretariat", "start_date": "2024-01-01"},
+        ),
+        ("POST", "/v1/networks/{network_id}/posts/{network_post_id}/end"): (
+            f"/v1/networks/{w.regional['id']}/posts/{w.co_lead_post_id}/end",
+            {"end_date": "2030-12-31", "reason": "Term over."},
+        ),
         ("POST", "/v1/memberships"): (
             "/v1/memberships",
             {
@@ -431,6 +469,14 @@ def valid_requests(w: World, n: int) -> dict[tuple[str, str], tuple[str, dict[st
 # Whose focal point is "own" on each route's valid request: entity A's unless named here.
 OWNER = {
     ("DELETE", "/v1/entities/{entity_id}"): "e",
+    # A network is managed, and its meetings organised, by its leads' focal points.
+    ("PATCH", "/v1/networks/{network_id}"): "lead",
+    ("POST", "/v1/networks/{network_id}/posts"): "lead",
+    ("POST", "/v1/networks/{network_id}/posts/{network_post_id}/end"): "lead",
+    ("POST", "/v1/meetings"): "lead",
+    ("PATCH", "/v1/meetings/{meeting_id}"): "lead",
+    ("POST", "/v1/meetings/{meeting_id}/cancel"): "lead",
+    ("POST", "/v1/meetings/{meeting_id}/hold"): "lead",
     ("POST", "/v1/working-groups/{group_id}/chairs/{post_id}/end"): "b",
     # Seats are given (and may be ended) by the secretariat or the chair (B)'s focal point.
     ("POST", "/v1/working-groups/{group_id}/members"): "b",
@@ -457,7 +503,7 @@ class WriteRoute:
 
     @property
     def owner(self) -> str:
-        """Which entity's focal point is "own": "a", "b" or "e"."""
+        """Which entity's focal point is "own": "a", "b", "e" or "lead"."""
         return OWNER.get((self.method, self.path), "a")
 
     def entity(self, world: World, whose: str | None) -> dict[str, Any] | None:

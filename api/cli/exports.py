@@ -65,7 +65,7 @@ def add_export_arguments(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "collection",
         help="the list to export, as its path under /v1: entities, memberships, events, audit-log, "
-        "networks/<id>/memberships, working-groups/<id>/members...",
+        "networks/<id>/memberships, networks/<id>/posts, working-groups/<id>/members...",
     )
     sub.add_argument("--format", choices=("csv", "ndjson"), default="csv", help="csv (default) or ndjson")
     sub.add_argument(

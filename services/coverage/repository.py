@@ -3,20 +3,49 @@
 import uuid
 from typing import Any
 
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import Date, bindparam, func, literal_column, select
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.clock import clock
 from services.entities.models import Entity
 from services.gcm.models import GcmObjective
 from services.mous.models import Mou, MouArea, MouAreaObjective, MouStatus
-from services.working_groups.models import WorkingGroup, WorkingGroupObjective, WorkingGroupStatus
+from services.working_groups.models import (
+    PostKind,
+    WorkingGroup,
+    WorkingGroupObjective,
+    WorkingGroupPost,
+    WorkingGroupStatus,
+)
+from services.working_groups.schemas import post_active_on
 
 EMPTY: Any = literal_column("'[]'::jsonb")
 
 
+SEATS_ON = bindparam("seats_on", type_=Date, callable_=clock.today)
+
+
+def _seats(*, un_system: bool) -> Any:
+    """The group's seats held today by members of the network (UN-system entities), or by
+    stakeholders, whom a seat does not make members."""
+    return (
+        select(func.count())
+        .select_from(WorkingGroupPost)
+        .join(Entity, Entity.id == WorkingGroupPost.entity_id)
+        .where(
+            WorkingGroupPost.working_group_id == WorkingGroup.id,
+            WorkingGroupPost.kind == PostKind.MEMBER,
+            post_active_on(SEATS_ON),
+            Entity.un_system.is_(un_system),
+        )
+        .scalar_subquery()
+    )
+
+
 async def coverage_rows(conn: AsyncConnection, network_id: uuid.UUID) -> list[dict[str, Any]]:
-    """One row per objective: its active working groups, its active MoU areas with their
+    """One row per objective: its active working groups (with today's seats, by network
+    members and by stakeholders), its active MoU areas with their
     leads, ``uncovered`` and ``contested`` (two or more different leads)."""
     groups = (
         select(
@@ -24,7 +53,16 @@ async def coverage_rows(conn: AsyncConnection, network_id: uuid.UUID) -> list[di
             func.jsonb_agg(
                 aggregate_order_by(
                     func.jsonb_build_object(
-                        "id", WorkingGroup.id, "name", WorkingGroup.name, "slug", WorkingGroup.slug
+                        "id",
+                        WorkingGroup.id,
+                        "name",
+                        WorkingGroup.name,
+                        "slug",
+                        WorkingGroup.slug,
+                        "network_member_seats",
+                        _seats(un_system=True),
+                        "stakeholder_seats",
+                        _seats(un_system=False),
                     ),
                     WorkingGroup.name,
                 )

@@ -50,6 +50,39 @@ STAKEHOLDERS = (
     ("IOE", "International Organisation of Employers", "private_sector"),
 )
 
+# Regional networks and who leads them: (name, short name, region, established, coordinators,
+# secretariats). The first coordinator is named at creation and holds
+# both posts; the others hold theirs from the same day. Illustrative, as the rest.
+REGIONAL_NETWORKS = (
+    (
+        "Regional Network on Migration for Latin America and the Caribbean",
+        "LAC",
+        "Latin America and the Caribbean",
+        date(2020, 2, 1),
+        ["IOM", "ECLAC"],  # co-led
+        ["IOM", "ECLAC"],
+    ),
+    (
+        "Regional Network on Migration for the Arab Region",
+        "Arab region",
+        "Arab States",
+        date(2019, 11, 1),
+        ["IOM"],
+        ["IOM", "ESCWA"],  # IOM coordinates and is co-secretariat with ESCWA
+    ),
+)
+# (acronym, name): UN regional commissions, which lead regional networks.
+REGIONAL_COMMISSIONS = (
+    ("ECLAC", "Economic Commission for Latin America and the Caribbean"),
+    ("ESCWA", "Economic and Social Commission for Western Asia"),
+)
+# (acronym, name, kind): stakeholders seated in working groups, never members of the Network.
+WORKING_GROUP_STAKEHOLDERS = (
+    ("ACT Alliance", "ACT Alliance", "civil_society"),
+    ("OECD", "Organisation for Economic Co-operation and Development", "other"),
+    ("ODI", "ODI Global", "academia"),
+)
+
 COORDINATOR_RELEVANCE = (
     "The UN migration agency: migration is its whole mandate, and the Secretary-General "
     "named it coordinator and secretariat of the Network."
@@ -96,6 +129,16 @@ WORKING_GROUPS = (
         ["ILO", "IOM"],
         ["DESA", "UN Women", "UNDP"],
         date(2020, 3, 1),
+    ),
+    (
+        "regular-pathways",
+        "Regular pathways for admission and stay",
+        [5, 18],
+        ["whole-of-society", "human-rights"],
+        ["10.7"],
+        ["ILO", "UNHCR"],
+        ["IOM", "UNICEF", "ACT Alliance", "OECD", "MFA", "IOE"],  # stakeholders seated beside members
+        date(2021, 6, 1),
     ),
     (
         "migration-data",

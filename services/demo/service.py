@@ -22,8 +22,9 @@ from services.memberships.service import create_membership
 from services.mous.models import Mou
 from services.mous.schemas import AreaIn, MouCreate, MouRefresh, MouSign
 from services.mous.service import create_mou, refresh_mou, sign_mou, submit_mou
-from services.networks.models import Network, NetworkScope
-from services.networks.schemas import CoordinatorIn, NetworkCreate
+from services.networks.models import Network, NetworkScope, PostRole
+from services.networks.posts import appoint_post
+from services.networks.schemas import CoordinatorIn, NetworkCreate, NetworkPostCreate
 from services.networks.service import create_network
 from services.principals import SYSTEM
 from services.reviews.models import Review, ReviewPolicy
@@ -75,8 +76,10 @@ async def load_demo_data(session: AsyncSession) -> bool:
     }
     for acronym, name, *_ in data.EXTENDED_TIER:
         ids[acronym] = await _entity(session, acronym, name, EntityKind.UN_SYSTEM)
-    for acronym, name, kind in data.STAKEHOLDERS:
+    for acronym, name, kind in (*data.STAKEHOLDERS, *data.WORKING_GROUP_STAKEHOLDERS):
         ids[acronym] = await _entity(session, acronym, name, EntityKind(kind))
+    for acronym, name in data.REGIONAL_COMMISSIONS:
+        ids[acronym] = await _entity(session, acronym, name, EntityKind.UN_SYSTEM)
     if global_network is None:
         row = await create_network(
             session,
@@ -134,7 +137,61 @@ async def load_demo_data(session: AsyncSession) -> bool:
     await _load_mous(session, network_id, ids)
     await _load_reviews(session, network_id, ids)
     await load_commitments(session, network_id, ids)
+    await _load_regional_networks(session, network_id, ids)
     return True
+
+
+async def _load_regional_networks(session: AsyncSession, parent_id: uuid.UUID, ids: dict[str, uuid.UUID]) -> None:
+    """The regional networks, with their co-leads and co-secretariats."""
+    for name, short_name, region, established, coordinators, secretariats in data.REGIONAL_NETWORKS:
+        if await session.scalar(select(exists().where(Network.name == name))):
+            continue
+        first, *co_leads = coordinators
+        row = await create_network(
+            session,
+            data=NetworkCreate(
+                name=name,
+                short_name=short_name,
+                scope=NetworkScope.REGIONAL,
+                parent_network_id=parent_id,
+                region=region,
+                established_on=established,
+                description="Demo record.",
+                coordinator=CoordinatorIn(
+                    entity_id=ids[first],
+                    mandate_relevance=data.COORDINATOR_RELEVANCE,
+                    capacity=data.COORDINATOR_CAPACITY,
+                ),
+            ),
+            actor=SYSTEM,
+            is_demo=True,
+        )
+        appointments = [(a, PostRole.COORDINATOR) for a in co_leads]
+        appointments += [(a, PostRole.SECRETARIAT) for a in secretariats if a != first]
+        for acronym in dict.fromkeys(a for a, _ in appointments):
+            relevance, capacity = data.core_statements(acronym)
+            await create_membership(
+                session,
+                network_id=row["id"],
+                data=MembershipCreate(
+                    entity_id=ids[acronym],
+                    tier=MembershipTier.CORE,
+                    start_date=established,
+                    mandate_relevance=relevance,
+                    capacity=capacity,
+                    notes="Leads the regional network with IOM.",
+                ),
+                actor=SYSTEM,
+                is_demo=True,
+            )
+        for acronym, role in appointments:
+            await appoint_post(
+                session,
+                network_id=row["id"],
+                data=NetworkPostCreate(entity_id=ids[acronym], role=role, start_date=established),
+                actor=SYSTEM,
+                is_demo=True,
+            )
 
 
 async def _meeting(session: AsyncSession, network_id: uuid.UUID, **fields: Any) -> uuid.UUID:

@@ -202,7 +202,7 @@ async def has_children(session: AsyncSession, entity_id: uuid.UUID) -> bool:
 # The records of higher domains that refer to an entity, read by table name: every domain
 # refers to entities, so this package imports none of theirs.
 _MEMBERSHIPS = table("memberships", column("entity_id", Uuid), column("start_date", Date), column("end_date", Date))
-_NETWORKS = table("networks", column("coordinator_entity_id", Uuid))
+_NETWORK_POSTS = table("network_posts", column("entity_id", Uuid))
 
 
 async def has_current_memberships(session: AsyncSession, entity_id: uuid.UUID, *, today: date) -> bool:
@@ -219,5 +219,6 @@ async def has_memberships(session: AsyncSession, entity_id: uuid.UUID) -> bool:
     return bool(await session.scalar(select(exists().where(_MEMBERSHIPS.c.entity_id == entity_id))))
 
 
-async def coordinates_a_network(session: AsyncSession, entity_id: uuid.UUID) -> bool:
-    return bool(await session.scalar(select(exists().where(_NETWORKS.c.coordinator_entity_id == entity_id))))
+async def holds_network_posts(session: AsyncSession, entity_id: uuid.UUID) -> bool:
+    """Whether the entity ever held a network's coordinator or secretariat post."""
+    return bool(await session.scalar(select(exists().where(_NETWORK_POSTS.c.entity_id == entity_id))))

@@ -174,8 +174,12 @@ async def delete_entity(
             "entity-has-current-memberships",
             f"{entity.acronym} is a current member of a network; end its memberships before deleting it.",
         )
-    if await repository.coordinates_a_network(session, entity_id):
-        raise Conflict("entity-in-use", f"{entity.acronym} coordinates a network; appoint another coordinator first.")
+    if await repository.holds_network_posts(session, entity_id):
+        raise Conflict(
+            "entity-in-use",
+            f"{entity.acronym} holds or held a network's coordinator or secretariat post, "
+            "which is part of the record; it cannot be deleted.",
+        )
     if await repository.has_children(session, entity_id):
         raise Conflict("entity-in-use", f"{entity.acronym} has offices recorded under it; delete or move them first.")
     if await repository.has_memberships(session, entity_id):

@@ -57,6 +57,12 @@ group_counts AS (
         ) AS without_meeting_in_12_months
     FROM active_groups a
 ),
+seats AS (
+    -- Seats held on the day in the active groups: by members of the network, and by stakeholders.
+    SELECT count(*) FILTER (WHERE e.un_system) AS network_members, count(*) FILTER (WHERE NOT e.un_system) AS stakeholders
+    FROM working_group_posts s JOIN active_groups a ON a.id = s.working_group_id JOIN entities e ON e.id = s.entity_id, p
+    WHERE s.kind = 'member' AND s.start_date <= p.d AND (s.end_date IS NULL OR s.end_date >= p.d)
+),
 active_mous AS ({mous_in_force_on(DAY)}),
 mou_counts AS (
     SELECT
@@ -100,7 +106,9 @@ SELECT
     jsonb_build_object('core', members.core, 'extended', members.extended, 'joined', members.joined,
                        'left', members.left_network, 'tier_changes', members.tier_changes) AS membership,
     jsonb_build_object('active', group_counts.active, 'without_current_chair', group_counts.without_chair,
-                       'without_meeting_in_12_months', group_counts.without_meeting_in_12_months) AS working_groups,
+                       'without_meeting_in_12_months', group_counts.without_meeting_in_12_months,
+                       'seats', jsonb_build_object('network_members', seats.network_members,
+                                                   'stakeholders', seats.stakeholders)) AS working_groups,
     jsonb_build_object('active', mou_counts.active, 'expiring_within_90_days', mou_counts.expiring_within_90_days,
                        'review_due_within_90_days', mou_counts.review_due_within_90_days,
                        'overdue_for_refresh', mou_counts.overdue_for_refresh, 'contested_objectives', objectives.contested) AS mous,
@@ -110,7 +118,7 @@ SELECT
         'email_deliveries', jsonb_build_object('attempted', emails.attempted, 'succeeded', emails.succeeded, 'failed', emails.failed),
         'endpoints_disabled', disabled.endpoints_disabled
     ) AS notifications
-FROM members, group_counts, mou_counts, objectives, webhooks, emails, disabled
+FROM members, group_counts, seats, mou_counts, objectives, webhooks, emails, disabled
 """  # noqa: S608 - the fragments are services.indicators.dated's constants
 )
 

@@ -6,7 +6,7 @@ import uuid
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from typing import Any, assert_never
@@ -22,7 +22,8 @@ from services.events.types.common import Mail, Recipients
 from services.meetings.calendar import Attendee, Organizer, calendar_for
 from services.meetings.models import MeetingInvitee
 from services.mous.models import MouParty
-from services.networks.models import Network
+from services.networks.models import NetworkPost, PostRole
+from services.networks.schemas import post_active_on
 from services.reference.countries import designation_footnotes
 from services.settings import get_settings
 
@@ -131,12 +132,13 @@ async def address_book_for(session: AsyncSession, events: Iterable[Event]) -> Ad
             )
         )
     if networks:
+        # The entities holding one of the network's posts today: its coordinators and secretariats.
         book.coordinators.update(
             _by_key(
                 await session.execute(
-                    select(Network.id, Entity.contact_email)
-                    .join(Entity, Entity.id == Network.coordinator_entity_id)
-                    .where(Network.id.in_(networks))
+                    select(NetworkPost.network_id, Entity.contact_email)
+                    .join(Entity, Entity.id == NetworkPost.entity_id)
+                    .where(NetworkPost.network_id.in_(networks), post_active_on(clock.today()))
                 )
             )
         )
@@ -191,6 +193,11 @@ def _day(moment: datetime) -> str:
     return f"{moment:%A} {moment.day} {moment:%B %Y}"
 
 
+def meeting_day(meeting: dict[str, Any]) -> date:
+    """The day the meeting starts, in its own time zone."""
+    return _parse_time(meeting["starts_at"]).astimezone(zoneinfo.ZoneInfo(str(meeting["time_zone"]))).date()
+
+
 def meeting_times(meeting: dict[str, Any]) -> str:
     """When, for a person: in the meeting's own time zone, named, and in UTC —
     "Tuesday 12 January 2027, 14:00-17:00 Europe/Zurich (13:00-16:00 UTC)", with en dashes."""
@@ -226,14 +233,21 @@ def _meeting_text(meeting: dict[str, Any]) -> str:
 async def invitation_parties(
     session: AsyncSession, meeting: dict[str, Any], recipient: str
 ) -> tuple[Organizer, list[Attendee]]:
-    """The organizer (the network's secretariat) and one attendee per invitee, as the
+    """The organizer (the network's lead secretariat on the meeting's day: of the secretariat
+    posts running that day, the first to start) and one attendee per invitee, as the
     invitation to ``recipient`` shows them: an external stakeholder's address appears only
     in the message to that stakeholder (personal data), others by ``urn:uuid``."""
     coordinator = (
         await session.execute(
             select(Entity.name, Entity.contact_email)
-            .join(Network, Network.coordinator_entity_id == Entity.id)
-            .where(Network.id == uuid.UUID(str(meeting["network_id"])))
+            .join(NetworkPost, NetworkPost.entity_id == Entity.id)
+            .where(
+                NetworkPost.network_id == uuid.UUID(str(meeting["network_id"])),
+                NetworkPost.role == PostRole.SECRETARIAT,
+                post_active_on(meeting_day(meeting)),
+            )
+            .order_by(NetworkPost.start_date, NetworkPost.id)
+            .limit(1)
         )
     ).first()
     registry_name, registry_address = parseaddr(get_settings().mail_from)

@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from services.auth.policy import require_admin
 from services.clock import clock
 from services.entities.models import Entity
 from services.errors import Conflict, InvalidInput, NotFound
@@ -18,6 +17,7 @@ from services.meetings.schemas import InviteeIn, MeetingCancel, MeetingCreate, M
 from services.memberships.models import Membership
 from services.memberships.repository import active_on
 from services.networks.models import Network
+from services.networks.posts import require_network_lead
 from services.principals import SYSTEM, Principal
 from services.records import apply_patch, check_version, record_change
 from services.working_groups.models import WorkingGroup
@@ -115,7 +115,9 @@ async def _sync_reminders(session: AsyncSession, meeting: Meeting) -> None:
 async def create_meeting(
     session: AsyncSession, *, data: MeetingCreate, actor: Principal, is_demo: bool = False
 ) -> dict[str, Any]:
-    require_admin(actor, "schedule meetings")
+    """Schedule a meeting (admins, or a focal point of an entity holding one of the
+    network's coordinator or secretariat posts today: its leads organise its meetings)."""
+    await require_network_lead(session, actor, data.network_id, "schedule this network's meetings")
     if await session.get(Network, data.network_id) is None:
         raise InvalidInput("reference-not-found", f"network_id {data.network_id} is not a network of the registry.")
     if data.working_group_id is not None:
@@ -143,8 +145,8 @@ def _require_scheduled(meeting: Meeting, action: str) -> None:
 async def update_meeting(
     session: AsyncSession, *, meeting_id: uuid.UUID, data: MeetingUpdate, expected_version: int | None, actor: Principal
 ) -> dict[str, Any]:
-    require_admin(actor, "change meetings")
     meeting = await load_meeting_for_update(session, meeting_id)
+    await require_network_lead(session, actor, meeting.network_id, "change this meeting")
     check_version("meeting", meeting.version, expected_version)
     _require_scheduled(meeting, "changed")
     fields = data.model_fields_set
@@ -185,8 +187,8 @@ async def update_meeting(
 async def cancel_meeting(
     session: AsyncSession, *, meeting_id: uuid.UUID, data: MeetingCancel, expected_version: int | None, actor: Principal
 ) -> dict[str, Any]:
-    require_admin(actor, "cancel meetings")
     meeting = await load_meeting_for_update(session, meeting_id)
+    await require_network_lead(session, actor, meeting.network_id, "cancel this meeting")
     check_version("meeting", meeting.version, expected_version)
     _require_scheduled(meeting, "cancelled")
     meeting.status = MeetingStatus.CANCELLED
@@ -206,8 +208,8 @@ async def hold_meeting(
     session: AsyncSession, *, meeting_id: uuid.UUID, data: MeetingHold, expected_version: int | None, actor: Principal
 ) -> dict[str, Any]:
     """Record that the meeting took place: minutes, attendance by entity, outcomes."""
-    require_admin(actor, "record meetings as held")
     meeting = await load_meeting_for_update(session, meeting_id)
+    await require_network_lead(session, actor, meeting.network_id, "record this meeting as held")
     check_version("meeting", meeting.version, expected_version)
     _require_scheduled(meeting, "held")
     if meeting.starts_at > clock.now():

@@ -6,7 +6,22 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import Boolean, Select, Table, Uuid, bindparam, column, exists, func, or_, select, table, text
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Select,
+    String,
+    Table,
+    Uuid,
+    bindparam,
+    column,
+    exists,
+    func,
+    or_,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -104,14 +119,34 @@ _ADMISSION = text(
 
 # Read by name, as _ADMISSION reads it: networks sit above memberships (a network's
 # creation admits its coordinator), so this package imports nothing of theirs.
-_NETWORKS = table("networks", column("id", Uuid), column("coordinator_entity_id", Uuid))
+_NETWORK_POSTS = table(
+    "network_posts",
+    column("network_id", Uuid),
+    column("entity_id", Uuid),
+    column("role", String),
+    column("start_date", Date),
+    column("end_date", Date),
+)
 
 
-async def coordinator_of(session: AsyncSession, network_id: uuid.UUID) -> uuid.UUID | None:
-    """The entity that coordinates the network (None if there is no such network)."""
-    query = select(_NETWORKS.c.coordinator_entity_id).where(_NETWORKS.c.id == network_id)
-    coordinator: uuid.UUID | None = await session.scalar(query)
-    return coordinator
+async def post_running_after(
+    session: AsyncSession, *, network_id: uuid.UUID, entity_id: uuid.UUID, day: date
+) -> tuple[str, date | None] | None:
+    """A coordinator or secretariat post the entity holds in the network that runs after
+    ``day`` (its role and end date), or None: its holder must stay a core member until then."""
+    posts = _NETWORK_POSTS.c
+    query = (
+        select(posts.role, posts.end_date)
+        .where(
+            posts.network_id == network_id,
+            posts.entity_id == entity_id,
+            or_(posts.end_date.is_(None), posts.end_date > day),
+        )
+        .order_by(posts.end_date.desc().nulls_first())
+        .limit(1)
+    )
+    row = (await session.execute(query)).first()
+    return (str(row[0]), row[1]) if row is not None else None
 
 
 @dataclass(frozen=True)

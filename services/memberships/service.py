@@ -90,10 +90,20 @@ async def load_membership_for_update(session: AsyncSession, membership_id: uuid.
     return membership
 
 
-async def _coordinator_of(session: AsyncSession, network_id: uuid.UUID) -> uuid.UUID:
-    coordinator = await repository.coordinator_of(session, network_id)
-    assert coordinator is not None
-    return coordinator
+async def _require_no_post_after(session: AsyncSession, membership: Membership, day: date, what: str) -> None:
+    """A coordinator or secretariat post must be held by a core member: refuse ``what`` while
+    the entity holds one in the network that runs after ``day``."""
+    post = await repository.post_running_after(
+        session, network_id=membership.network_id, entity_id=membership.entity_id, day=day
+    )
+    if post is not None:
+        role, until = post
+        runs = f"until {until}" if until is not None else "with no end date"
+        raise Conflict(
+            "coordinator-must-remain-core",
+            f"This entity holds a {role} post in the network {runs} and must stay a core member while it runs; "
+            f"end its post (POST /v1/networks/{{network_id}}/posts/{{network_post_id}}/end) before {what}.",
+        )
 
 
 async def create_membership(
@@ -206,20 +216,15 @@ async def close_membership(
     """Check that a membership may end on ``data.end_date`` and set its last day and reason,
     the row locked; its event is not appended yet. This is the first half of ending a
     membership: call ``services.flows.membership_end.end_membership``, which closes it, ends
-    what it held, then appends its event with ``record_membership_ended``. The coordinator's
-    cannot end."""
+    what it held, then appends its event with ``record_membership_ended``. A coordinator's or
+    secretariat's cannot end while its post runs."""
     require_admin(actor, "end memberships")
     membership = await load_membership_for_update(session, membership_id)
     check_version("membership", membership.version, expected_version)
     if membership.end_date is not None:
         raise Conflict("membership-already-ended", f"This membership already ended on {membership.end_date}.")
     _check_period(membership.start_date, data.end_date)
-    if membership.entity_id == await _coordinator_of(session, membership.network_id):
-        raise Conflict(
-            "coordinator-must-remain-core",
-            "This entity coordinates the network and must stay a current core member; appoint another "
-            "coordinator (PATCH the network's coordinator_entity_id) before ending its membership.",
-        )
+    await _require_no_post_after(session, membership, data.end_date, "ending its membership")
     membership.end_date = data.end_date
     membership.end_reason = data.reason
     return membership
@@ -251,10 +256,9 @@ async def change_tier(
             "tier-change-before-start",
             f"effective_date must be after the membership's start_date ({current.start_date}), so that both periods keep at least a day.",
         )
-    if data.tier == MembershipTier.EXTENDED and current.entity_id == await _coordinator_of(session, current.network_id):
-        raise Conflict(
-            "coordinator-must-remain-core",
-            "This entity coordinates the network and must stay in the core tier; appoint another coordinator first.",
+    if data.tier == MembershipTier.EXTENDED:
+        await _require_no_post_after(
+            session, current, data.effective_date - timedelta(days=1), "moving it to the extended tier"
         )
     _check_core_statements(data.tier, data.mandate_relevance, data.capacity)
     from_tier = current.tier

@@ -16,7 +16,8 @@ class NetworkScope(enum.StrEnum):
 
 
 class Network(RecordMixin, Base):
-    """A coordination network. Its coordinator is also its secretariat."""
+    """A coordination network. Who leads it is dated: its coordinator and secretariat posts
+    (``NetworkPost``), one or more of each on a day (co-leads, co-secretariats)."""
 
     __tablename__ = "networks"
 
@@ -30,7 +31,6 @@ class Network(RecordMixin, Base):
     country_code: Mapped[str | None] = mapped_column(String(2))
     established_on: Mapped[date]
     description: Mapped[str | None] = mapped_column(Text)
-    coordinator_entity_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("entities.id", ondelete="RESTRICT"), index=True)
     is_demo: Mapped[bool] = mapped_column(server_default="false")
 
     __table_args__ = (
@@ -41,4 +41,37 @@ class Network(RecordMixin, Base):
         CheckConstraint("scope <> 'country' OR country_code IS NOT NULL", name="country_has_code"),
         # There is one UN Network on Migration.
         Index("uq_networks_one_global", "scope", unique=True, postgresql_where=text("scope = 'global'")),
+    )
+
+
+class PostRole(enum.StrEnum):
+    COORDINATOR = "coordinator"
+    SECRETARIAT = "secretariat"
+
+
+class NetworkPost(RecordMixin, Base):
+    """One entity's coordinator or secretariat post in a network, from ``start_date`` to
+    ``end_date`` (inclusive; open-ended when unset). Several posts of a role may run at once."""
+
+    __tablename__ = "network_posts"
+
+    network_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("networks.id", ondelete="RESTRICT"))
+    role: Mapped[PostRole] = mapped_column(enum_column(PostRole, "network_post_role"))
+    entity_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("entities.id", ondelete="RESTRICT"), index=True)
+    start_date: Mapped[date]
+    end_date: Mapped[date | None]
+    end_reason: Mapped[str | None] = mapped_column(String(500))
+    is_demo: Mapped[bool] = mapped_column(server_default="false")
+
+    __table_args__ = (
+        CheckConstraint("end_date IS NULL OR end_date >= start_date", name="period_ordered"),
+        Index("ix_network_posts_network_role", "network_id", "role", "start_date"),
+        Index(
+            "uq_network_posts_open",
+            "network_id",
+            "role",
+            "entity_id",
+            unique=True,
+            postgresql_where=text("end_date IS NULL"),
+        ),
     )

@@ -1,16 +1,19 @@
 import uuid
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, model_validator
+from sqlalchemy import Date, bindparam, or_, select
+from sqlalchemy.orm import aliased
 
+from services.clock import clock
 from services.dates import RegistryDate
 from services.entities.models import Entity
 from services.entities.schemas import EntityRef
-from services.networks.models import Network, NetworkScope
+from services.networks.models import Network, NetworkPost, NetworkScope, PostRole
 from services.reference.types import CountryCode, Region
 from services.schemas import InputModel, OutputModel
-from services.shapes import From, json_object
+from services.shapes import From, json_array, json_object
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=300)]
 ShortName = Annotated[str, StringConstraints(min_length=1, max_length=50)]
@@ -60,15 +63,86 @@ class NetworkUpdate(InputModel):
     country_code: CountryCode | None = None
     description: Annotated[str, StringConstraints(max_length=10000)] | None = None
     coordinator_entity_id: uuid.UUID | None = Field(
-        None, description="Appoint a new coordinator: it must be a current, open-ended core member."
+        None,
+        description="Deprecated: appoint and end posts with POST /v1/networks/{network_id}/posts instead. "
+        "Setting it hands the network over to this entity from today: it must be a current, open-ended "
+        "core member; it takes a coordinator and a secretariat post, and every other current post ends yesterday.",
+        json_schema_extra={"deprecated": True},
     )
 
 
 REQUIRED_ON_NETWORK = frozenset({"name", "coordinator_entity_id"})
 
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 
-# The network joined with its coordinating entity; the coordinator serves as the secretariat.
-_COORDINATOR = json_object(EntityRef, Entity)
+
+class NetworkPostCreate(InputModel):
+    """A coordinator or secretariat post for an entity, from ``start_date``."""
+
+    entity_id: uuid.UUID = Field(description="A UN-system entity, a core member of the network with no end date.")
+    role: PostRole
+    start_date: RegistryDate
+    replaces_post_id: uuid.UUID | None = Field(
+        None,
+        description="A post of the same role this one takes over: it ends the day before start_date "
+        "(a handover, as the global Network's single coordinator needs).",
+    )
+
+
+class NetworkPostEnd(InputModel):
+    end_date: RegistryDate = Field(description="The post's last day.")
+    reason: Reason | None = None
+
+
+# The day the network's leadership is read for: today, unless a query binds another.
+LEADS_ON = bindparam("leads_on", type_=Date, callable_=clock.today)
+
+
+def post_active_on(day: Any) -> Any:
+    """The condition "this post runs on ``day``" (a date or a SQL expression)."""
+    return (NetworkPost.start_date <= day) & or_(NetworkPost.end_date.is_(None), NetworkPost.end_date >= day)
+
+
+LeadEntity = aliased(Entity, name="lead_entity")
+LeadPost = aliased(NetworkPost, name="lead_post")
+
+
+def lead_post(role: PostRole, shape: Any, *, network_id: Any = Network.id, day: Any = LEADS_ON) -> Any:
+    """``shape`` (columns of ``LeadPost`` or ``LeadEntity``) of the network's lead post of
+    ``role`` on ``day``: of the posts running that day or later, the one that started first
+    (so a network established in the future shows the posts it will start with)."""
+    return (
+        select(shape)
+        .select_from(LeadPost)
+        .join(LeadEntity, LeadEntity.id == LeadPost.entity_id)
+        .where(
+            LeadPost.network_id == network_id,
+            LeadPost.role == role,
+            or_(LeadPost.end_date.is_(None), LeadPost.end_date >= day),
+        )
+        .order_by(LeadPost.start_date, LeadPost.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+class PostRef(OutputModel):
+    """A post as a network shows it."""
+
+    id: Annotated[uuid.UUID, From(NetworkPost.id)]
+    role: Annotated[PostRole, From(NetworkPost.role)]
+    entity: Annotated[EntityRef, From(json_object(EntityRef, Entity))]
+    start_date: Annotated[date, From(NetworkPost.start_date)]
+    end_date: Annotated[date | None, From(NetworkPost.end_date)]
+
+
+_LEADERSHIP = (
+    select(json_array(json_object(PostRef), NetworkPost.role, NetworkPost.start_date, NetworkPost.id))
+    .select_from(NetworkPost)
+    .join(Entity, Entity.id == NetworkPost.entity_id)
+    .where(NetworkPost.network_id == Network.id, post_active_on(LEADS_ON))
+    .scalar_subquery()
+)
 
 
 class NetworkOut(OutputModel):
@@ -83,10 +157,36 @@ class NetworkOut(OutputModel):
     country_code: Annotated[str | None, From(Network.country_code)]
     established_on: Annotated[date, From(Network.established_on)]
     description: Annotated[str | None, From(Network.description)]
-    coordinator: Annotated[EntityRef, From(_COORDINATOR)]
-    secretariat: Annotated[EntityRef, From(_COORDINATOR)] = Field(
-        description="The coordinator serves as the secretariat."
+    coordinator: Annotated[EntityRef, From(lead_post(PostRole.COORDINATOR, json_object(EntityRef, LeadEntity)))] = (
+        Field(
+            description="The lead coordinator: of the coordinator posts running today or later, the first to start. "
+            "Every current post is in leadership."
+        )
+    )
+    coordinator_entity_id: Annotated[uuid.UUID, From(lead_post(PostRole.COORDINATOR, LeadEntity.id))] = Field(
+        description="Deprecated: read leadership (or coordinator) instead. The lead coordinator's entity id.",
+        json_schema_extra={"deprecated": True},
+    )
+    secretariat: Annotated[EntityRef, From(lead_post(PostRole.SECRETARIAT, json_object(EntityRef, LeadEntity)))] = (
+        Field(description="The lead secretariat: of the secretariat posts running today or later, the first to start.")
+    )
+    leadership: Annotated[list[PostRef], From(_LEADERSHIP)] = Field(
+        description="The coordinator and secretariat posts running today (co-leads and co-secretariats), "
+        "coordinators first; GET /v1/networks/{network_id}/posts has every post, past and future."
     )
     is_demo: Annotated[bool, From(Network.is_demo)]
     created_at: Annotated[datetime, From(Network.created_at)]
     updated_at: Annotated[datetime, From(Network.updated_at)]
+
+
+class NetworkPostOut(OutputModel):
+    id: Annotated[uuid.UUID, From(NetworkPost.id)]
+    network_id: Annotated[uuid.UUID, From(NetworkPost.network_id)]
+    role: Annotated[PostRole, From(NetworkPost.role)]
+    entity: Annotated[EntityRef, From(json_object(EntityRef, Entity))]  # joined on entity_id
+    start_date: Annotated[date, From(NetworkPost.start_date)]
+    end_date: Annotated[date | None, From(NetworkPost.end_date)]
+    end_reason: Annotated[str | None, From(NetworkPost.end_reason)]
+    is_demo: Annotated[bool, From(NetworkPost.is_demo)]
+    created_at: Annotated[datetime, From(NetworkPost.created_at)]
+    updated_at: Annotated[datetime, From(NetworkPost.updated_at)]

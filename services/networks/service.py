@@ -6,20 +6,22 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.auth.policy import require_admin
+from services.auth.policy import require_admin, restrict_fields
 from services.clock import clock
 from services.entities.models import Entity
 from services.errors import Conflict, InvalidInput, NotFound
-from services.memberships import repository as membership_repository
 from services.memberships.models import MembershipTier
 from services.memberships.schemas import MembershipCreate
 from services.memberships.service import create_membership
-from services.networks import repository
+from services.networks import posts, repository
 from services.networks.models import Network, NetworkScope
 from services.networks.schemas import REQUIRED_ON_NETWORK, NetworkCreate, NetworkUpdate
 from services.principals import Principal
 from services.records import apply_patch, check_version, record_change
 from services.reference.regions import RegionalCommission, country_outside_region
+
+# What a focal point of a network's lead may change; the rest is the secretariat's.
+LEAD_NETWORK_FIELDS = frozenset({"name", "short_name", "region", "country_code", "description"})
 
 # Which scope a network's parent may have.
 ALLOWED_PARENT_SCOPES = {
@@ -46,7 +48,8 @@ async def _record(
 async def create_network(
     session: AsyncSession, *, data: NetworkCreate, actor: Principal, is_demo: bool = False
 ) -> dict[str, Any]:
-    """Create a network; its coordinator becomes its first core member on ``established_on``."""
+    """Create a network; its coordinator becomes its first core member on ``established_on``,
+    and holds its first coordinator and secretariat posts from that day."""
     require_admin(actor, "create networks")
     if data.scope == NetworkScope.GLOBAL:
         if await session.scalar(select(exists().where(Network.scope == NetworkScope.GLOBAL))):
@@ -78,10 +81,12 @@ async def create_network(
         raise Conflict(
             "entity-not-un-system", f"{coordinator.acronym} is not a UN-system entity; a network is coordinated by one."
         )
-    network = Network(**data.model_dump(exclude={"coordinator"}), coordinator_entity_id=coordinator.id, is_demo=is_demo)
+    network = Network(**data.model_dump(exclude={"coordinator"}), is_demo=is_demo)
     session.add(network)
     await session.flush()  # assigns the id
+    first_posts = await posts.open_first_posts(session, network=network, entity_id=coordinator.id, is_demo=is_demo)
     row = await _record(session, "created", network.id, actor)
+    await posts.record_first_posts(session, first_posts, actor)
     await create_membership(
         session,
         network_id=network.id,
@@ -102,8 +107,10 @@ async def create_network(
 async def update_network(
     session: AsyncSession, *, network_id: uuid.UUID, data: NetworkUpdate, expected_version: int | None, actor: Principal
 ) -> dict[str, Any]:
-    """Apply a merge patch; a new coordinator must already be a current, open-ended core member."""
-    require_admin(actor, "change a network")
+    """Apply a merge patch (admins; a focal point of a current lead, its descriptive fields).
+    The deprecated ``coordinator_entity_id`` hands the network over (``posts.hand_over``)."""
+    await posts.require_network_lead(session, actor, network_id, "change this network")
+    restrict_fields(actor, data.model_fields_set, focal_point_may_set=LEAD_NETWORK_FIELDS, record="a network")
     network = await session.scalar(select(Network).where(Network.id == network_id).with_for_update())
     if network is None:
         raise NotFound("network-not-found", f"No network has id {network_id}.")
@@ -119,22 +126,15 @@ async def update_network(
         _check_in_parent_region(parent, data.country_code)
     if network.scope == NetworkScope.REGIONAL and data.region is not None and data.region != network.region:
         await _check_countries_stay_in_region(session, network_id, data.region)
-    new_coordinator = data.coordinator_entity_id
-    if (
-        "coordinator_entity_id" in fields
-        and new_coordinator is not None
-        and new_coordinator != network.coordinator_entity_id
-    ):
-        core = await membership_repository.current_core_membership(
-            session, network_id=network_id, entity_id=new_coordinator, today=clock.today()
-        )
-        if core is None:
-            raise Conflict(
-                "coordinator-not-core",
-                "The coordinator must be a current core member of the network with no end date; "
-                "admit the entity to the core tier (or move it there) first.",
-            )
-    changes = apply_patch(network, data, required=REQUIRED_ON_NETWORK)
+    if "coordinator_entity_id" in fields and data.coordinator_entity_id is None:
+        raise InvalidInput("required-field", "'coordinator_entity_id' cannot be cleared; send a value instead.")
+    changes = apply_patch(network, data, required=REQUIRED_ON_NETWORK, skip=frozenset({"coordinator_entity_id"}))
+    if data.coordinator_entity_id is not None:
+        before = await repository.get_network_row(session, network_id)
+        assert before is not None
+        if await posts.hand_over(session, network=network, entity_id=data.coordinator_entity_id, actor=actor):
+            network.updated_at = clock.now()
+            changes["coordinator_entity_id"] = (before["coordinator_entity_id"], data.coordinator_entity_id)
     return await _record(session, "updated", network_id, actor, changes=changes)
 
 

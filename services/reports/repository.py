@@ -87,6 +87,23 @@ ORDER BY p.day
 )
 
 # A group is active on day d when activated_on <= d < closed_on (as the indicators count it).
+LEADERSHIP = text(
+    """
+SELECT p.role::text AS role, e.acronym AS entity_acronym, e.name AS entity_name, p.start_date, p.end_date,
+       CASE
+           WHEN p.start_date BETWEEN :period_start AND :period_end
+            AND p.end_date BETWEEN :period_start AND :period_end THEN 'appointed and ended'
+           WHEN p.start_date BETWEEN :period_start AND :period_end THEN 'appointed'
+           WHEN p.end_date BETWEEN :period_start AND :period_end THEN 'ended'
+           ELSE 'held'
+       END AS change
+FROM network_posts p JOIN entities e ON e.id = p.entity_id
+WHERE p.network_id = :network_id AND p.start_date <= :period_end
+  AND (p.end_date IS NULL OR p.end_date >= :period_start)
+ORDER BY p.role, p.start_date, e.acronym
+"""
+)
+
 WORKING_GROUPS = text(
     """
 SELECT g.name,

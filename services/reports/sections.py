@@ -87,6 +87,14 @@ SECTIONS: tuple[Section, ...] = (
         load=query(repository.MEMBERSHIP_OVER_TIME),
     ),
     Section(
+        name="leadership",
+        title="Coordinators and secretariats",
+        description="The network's coordinator and secretariat posts held at any time in the period "
+        "(co-leads and co-secretariats side by side), and whether each was appointed or ended in it.",
+        columns=("role", "entity_acronym", "entity_name", "start_date", "end_date", "change"),
+        load=query(repository.LEADERSHIP),
+    ),
+    Section(
         name="working_groups",
         title="Working groups",
         description="Working groups active at any time in the period, established or closed in it, "

@@ -9,7 +9,8 @@ from sqlalchemy import Select, Uuid, and_, column, exists, func, or_, select, ta
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.entities.models import Entity
-from services.networks.models import Network
+from services.networks.models import Network, PostRole
+from services.networks.schemas import LeadEntity, lead_post
 from services.pagination import Page, PageRequest, page_from_rows
 from services.shapes import select_list
 from services.working_groups.models import (
@@ -30,7 +31,11 @@ _SELECT_GROUPS = (
     .join(Network, Network.id == WorkingGroup.network_id)
     .join(
         Secretariat,
-        Secretariat.id == func.coalesce(WorkingGroup.secretariat_entity_id, Network.coordinator_entity_id),
+        Secretariat.id
+        == func.coalesce(
+            WorkingGroup.secretariat_entity_id,
+            lead_post(PostRole.SECRETARIAT, LeadEntity.id, network_id=WorkingGroup.network_id, day=CHAIRS_ON),
+        ),
     )
 )
 

@@ -1,9 +1,9 @@
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, field_validator
-from sqlalchemy import Date, bindparam, func, literal_column, or_, select
+from sqlalchemy import Date, bindparam, case, func, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import aliased
 
@@ -46,7 +46,7 @@ class WorkingGroupFields(InputModel):
     guiding_principles: list[PrincipleCode] | None = Field(None, max_length=10, description="Guiding principle codes.")
     sdg_targets: list[SdgTarget] | None = Field(None, max_length=50, description="SDG targets, e.g. 10.7, 10.c.")
     secretariat_entity_id: uuid.UUID | None = Field(
-        None, description="Another member to serve as secretariat; unset, the network's coordinator does."
+        None, description="Another member to serve as secretariat; unset, the network's lead secretariat does."
     )
     established_by_meeting_id: uuid.UUID | None = Field(
         None, description="The network's meeting that set the group up, e.g. the framing conference."
@@ -156,7 +156,7 @@ class WorkingGroupOut(OutputModel):
     activated_on: Annotated[date | None, From(WorkingGroup.activated_on)]
     closed_on: Annotated[date | None, From(WorkingGroup.closed_on)]
     close_reason: Annotated[str | None, From(WorkingGroup.close_reason)]
-    # Its own secretariat, or the network's coordinator when it has none.
+    # Its own secretariat, or the network's lead secretariat (today) when it has none.
     secretariat: Annotated[EntityRef, From(json_object(EntityRef, Secretariat))]
     secretariat_is_coordinator: Annotated[bool, From(WorkingGroup.secretariat_entity_id.is_(None))]
     established_by_meeting_id: Annotated[uuid.UUID | None, From(WorkingGroup.established_by_meeting_id)]
@@ -166,11 +166,20 @@ class WorkingGroupOut(OutputModel):
     updated_at: Annotated[datetime, From(WorkingGroup.updated_at)]
 
 
+# A seat's holder: a UN-system member of the network, or a stakeholder (not a member).
+SEAT_TYPE = case((Entity.un_system, "network_member"), else_="stakeholder")
+
+
 class PostOut(OutputModel):
     id: Annotated[uuid.UUID, From(WorkingGroupPost.id)]
     working_group_id: Annotated[uuid.UUID, From(WorkingGroupPost.working_group_id)]
     kind: Annotated[PostKind, From(WorkingGroupPost.kind)]
     entity: Annotated[EntityRef, From(json_object(EntityRef, Entity))]  # joined on entity_id
+    seat_type: Annotated[Literal["network_member", "stakeholder"], From(SEAT_TYPE)] = Field(
+        description="network_member: a UN-system entity, a member of the network when its post started; "
+        "stakeholder: a member state, civil society, private sector, academic or local authority seated "
+        "in the group, which the seat does not make a member of the network."
+    )
     start_date: Annotated[date, From(WorkingGroupPost.start_date)]
     end_date: Annotated[date | None, From(WorkingGroupPost.end_date)]
     end_reason: Annotated[str | None, From(WorkingGroupPost.end_reason)]

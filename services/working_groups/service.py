@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.auth.policy import may_act_for_entity, require_admin
 from services.clock import clock
+from services.entities.models import Entity
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.events.service import append_event
 from services.gcm.models import GuidingPrinciple
@@ -354,6 +355,22 @@ async def _require_secretariat_or_chair(
     )
 
 
+async def _seat_holder(session: AsyncSession, group: WorkingGroup, kind: PostKind, data: PostCreate) -> Entity:
+    """A chair, and a UN-system entity's seat, are the network's members' on the start date;
+    a stakeholder (any other kind of entity) may hold a member's seat without being one."""
+    if kind == PostKind.MEMBER:
+        entity = await session.get(Entity, data.entity_id)
+        if entity is not None and not entity.un_system:
+            return entity
+    return await require_member(
+        session,
+        network_id=group.network_id,
+        entity_id=data.entity_id,
+        on=data.start_date,
+        role=f"{POST_NAMES[kind]} of a working group",
+    )
+
+
 async def add_post(
     session: AsyncSession, *, group_id: uuid.UUID, kind: PostKind, data: PostCreate, actor: Principal
 ) -> dict[str, Any]:
@@ -366,13 +383,7 @@ async def add_post(
     group = await load_group_for_update(session, group_id)
     _require_open(group)
     name = POST_NAMES[kind]
-    entity = await require_member(
-        session,
-        network_id=group.network_id,
-        entity_id=data.entity_id,
-        on=data.start_date,
-        role=f"{name} of a working group",
-    )
+    entity = await _seat_holder(session, group, kind, data)
     await lock_pair(session, group_id, entity.id)
     existing = await repository.overlapping_post(
         session, group_id=group_id, kind=kind, entity_id=entity.id, start_date=data.start_date

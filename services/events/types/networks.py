@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import date
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -19,7 +20,22 @@ class NetworkRecord(Stamps):
     established_on: date | None
     description: str | None
     coordinator: RecordRef | None
+    coordinator_entity_id: uuid.UUID | None
     secretariat: RecordRef | None
+    leadership: list[dict[str, Any]]
+    is_demo: bool
+
+
+class NetworkPostRecord(Stamps):
+    """A coordinator or secretariat post, as GET /v1/networks/{network_id}/posts shows it."""
+
+    id: uuid.UUID
+    network_id: uuid.UUID
+    role: str
+    entity: RecordRef
+    start_date: date
+    end_date: date | None
+    end_reason: str | None
     is_demo: bool
 
 
@@ -45,6 +61,12 @@ NetworkUpdatedPayload = payload(
     network=(NetworkRecord, ...),
     changes=(Changes, ...),
 )
+NetworkPostPayload = payload(
+    "NetworkPostPayload",
+    "The network and its post, as it is after the change.",
+    network_id=(uuid.UUID, ...),
+    post=(NetworkPostRecord, ...),
+)
 CompliancePayload = payload(
     "CompliancePayload", "The network's meeting compliance.", compliance=(MeetingCompliance, ...)
 )
@@ -52,7 +74,29 @@ CompliancePayload = payload(
 TYPES = (
     EventType("network.created", "A network was recorded.", NetworkPayload, "Network recorded"),
     EventType(
-        "network.updated", "A network's details or coordinator changed.", NetworkUpdatedPayload, "Network updated"
+        "network.updated",
+        "A network's details changed (or it was handed over).",
+        NetworkUpdatedPayload,
+        "Network updated",
+    ),
+    EventType(
+        "network.post_appointed",
+        "An entity was appointed to one of a network's coordinator or secretariat posts, from a date.",
+        NetworkPostPayload,
+        "Network coordinator or secretariat appointed",
+    ),
+    EventType(
+        "network.post_ended",
+        "One of a network's coordinator or secretariat posts ended (its last day is end_date).",
+        NetworkPostPayload,
+        "Network coordinator or secretariat post ended",
+        mail=Mail(
+            "notice",
+            Recipients.COORDINATOR,
+            subject="{post[entity][acronym]}'s {post[role]} post of the network ends on {post[end_date]}",
+            summary="{post[entity][name]}'s {post[role]} post of the network ends on {post[end_date]} "
+            "({post[end_reason]}).\n",
+        ),
     ),
     EventType(
         "network.meeting_at_risk",
