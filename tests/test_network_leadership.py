@@ -64,7 +64,7 @@ async def lac(session):
         coordinator_id=iom["id"],
         scope=NetworkScope.REGIONAL,
         parent_network_id=global_network["id"],
-        region="Latin America and the Caribbean",
+        region="ECLAC",
         name="LAC network",
         established_on=ESTABLISHED,
     )

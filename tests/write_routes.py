@@ -108,7 +108,7 @@ async def build_world(session: AsyncSession) -> World:
         coordinator_id=network["coordinator"]["id"],
         scope=NetworkScope.REGIONAL,
         parent_network_id=network["id"],
-        region="Africa",
+        region="ECA",
         name="Regional network R",
     )
     co_lead = await make_entity(session, acronym="ENT-L2")

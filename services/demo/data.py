@@ -57,7 +57,7 @@ REGIONAL_NETWORKS = (
     (
         "Regional Network on Migration for Latin America and the Caribbean",
         "LAC",
-        "Latin America and the Caribbean",
+        "ECLAC",
         date(2020, 2, 1),
         ["IOM", "ECLAC"],  # co-led
         ["IOM", "ECLAC"],
@@ -65,7 +65,7 @@ REGIONAL_NETWORKS = (
     (
         "Regional Network on Migration for the Arab Region",
         "Arab region",
-        "Arab States",
+        "ESCWA",
         date(2019, 11, 1),
         ["IOM"],
         ["IOM", "ESCWA"],  # IOM coordinates and is co-secretariat with ESCWA
