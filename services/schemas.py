@@ -66,9 +66,15 @@ def control_character_problem(value: str, *, multi_line: bool) -> str | None:
 
 
 def single_line(value: str) -> str:
-    """``value`` made a single line, for an output that needs one whatever was stored:
+    """``value`` made single-line text, for an output that needs one whatever was stored:
     each control character (line breaks included) becomes a space."""
     return _NOT_SINGLE_LINE.sub(" ", value)
+
+
+def multi_line(value: str) -> str:
+    """``value`` made multi-line text, for an output whatever was stored: line breaks become
+    LF, any other control character but a tab becomes a space."""
+    return _NOT_MULTI_LINE.sub(" ", _LINE_BREAKS.sub("\n", value))
 
 
 @dataclass(frozen=True)
@@ -96,7 +102,7 @@ class TextPolicy:
 SINGLE_LINE = TextPolicy(multi_line=False)
 MULTI_LINE = TextPolicy(multi_line=True)
 
-EventPattern = Annotated[str, StringConstraints(pattern=EVENT_TYPE_PATTERN)]
+EventPattern = Annotated[str, StringConstraints(max_length=100, pattern=EVENT_TYPE_PATTERN), SINGLE_LINE]
 
 # Fields the service sets itself; a client that sends one gets a 422 naming it.
 READ_ONLY_FIELDS = frozenset({"id", "created_at", "updated_at", "version", "is_demo", "un_system", "status"})

@@ -6,26 +6,29 @@ from pydantic import Field, StringConstraints
 from sqlalchemy import select
 
 from services.entities.models import Entity, EntityIdentifier, EntityKind, OfficeLevel
-from services.schemas import InputModel, OutputModel
+from services.schemas import SINGLE_LINE, VISIBLE, InputModel, OutputModel
 from services.shapes import From, json_array, json_object
 
 ACRONYM_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9&.\-/ ]*$"
-Acronym = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=ACRONYM_PATTERN)]
-CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
-Email = Annotated[str, StringConstraints(max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-WebUrl = Annotated[str, StringConstraints(max_length=500, pattern=r"^https?://[^\s]+$")]
+Acronym = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=ACRONYM_PATTERN), SINGLE_LINE]
+CountryCode = Annotated[str, StringConstraints(max_length=2, pattern=r"^[A-Z]{2}$"), SINGLE_LINE]
+EMAIL_PART = r"[^@\s\u0000-\u001f\u007f-\u009f]+"
+Email = Annotated[
+    str, StringConstraints(max_length=320, pattern=rf"^{EMAIL_PART}@{EMAIL_PART}\.{EMAIL_PART}$"), SINGLE_LINE
+]
+WebUrl = Annotated[str, StringConstraints(max_length=500, pattern=rf"^https?://{VISIBLE}+$"), SINGLE_LINE]
 
 
 class Identifier(InputModel):
-    scheme: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,31}$")] = Field(
+    scheme: Annotated[str, StringConstraints(max_length=32, pattern=r"^[a-z][a-z0-9-]{1,31}$"), SINGLE_LINE] = Field(
         description="Identifier scheme, e.g. `iati`, `ror`, `wikidata`, `un-m49`."
     )
-    value: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    value: Annotated[str, StringConstraints(min_length=1, max_length=200), SINGLE_LINE]
 
 
 class EntityCreate(InputModel):
     acronym: Acronym
-    name: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=300), SINGLE_LINE]
     kind: EntityKind
     parent_id: uuid.UUID | None = Field(None, description="The office this one belongs to.")
     office_level: OfficeLevel = OfficeLevel.HEADQUARTERS
@@ -39,7 +42,7 @@ class EntityUpdate(InputModel):
     """A merge patch: fields present are set, ``null`` clears an optional field."""
 
     acronym: Acronym | None = None
-    name: Annotated[str, StringConstraints(min_length=1, max_length=300)] | None = None
+    name: Annotated[str, StringConstraints(min_length=1, max_length=300), SINGLE_LINE] | None = None
     kind: EntityKind | None = None
     parent_id: uuid.UUID | None = None
     office_level: OfficeLevel | None = None

@@ -23,6 +23,7 @@ from services.meetings.calendar import Attendee, Organizer, calendar_for
 from services.meetings.models import MeetingInvitee
 from services.mous.models import MouParty
 from services.networks.models import Network
+from services.schemas import multi_line, single_line
 from services.settings import get_settings
 
 
@@ -203,11 +204,11 @@ def meeting_times(meeting: dict[str, Any]) -> str:
 
 
 def _meeting_text(meeting: dict[str, Any]) -> str:
-    place = ", ".join(p for p in (meeting.get("location"), meeting.get("online_url")) if p)
-    lines = [str(meeting["title"]), meeting_times(meeting)]
+    place = single_line(", ".join(p for p in (meeting.get("location"), meeting.get("online_url")) if p))
+    lines = [single_line(str(meeting["title"])), meeting_times(meeting)]
     if place:
         lines.append(place)
-    agenda = [f"  {i}. {item['title']}" for i, item in enumerate(meeting.get("agenda") or [], start=1)]
+    agenda = [f"  {i}. {single_line(item['title'])}" for i, item in enumerate(meeting.get("agenda") or [], start=1)]
     if agenda:
         lines += ["", "Agenda:", *agenda]
     return "\n".join(lines) + "\n"
@@ -268,13 +269,15 @@ def compose(
         raise ValueError(f"{event.type} is not mailed (services.events.catalogue)")
     payload = event.payload
     subject, summary = found.mail.render(payload, base_url=record_base_url)
-    message["Subject"] = subject
+    message["Subject"] = single_line(subject)  # stored text never breaks a header (docs/API.md, "Text")
     if found.mail.to is not Recipients.INVITEES:
-        message.set_content(summary)
+        message.set_content(multi_line(summary))
         return message
     # A meeting's message: the summary, the meeting, its link, and its .ics (REQUEST or CANCEL).
     meeting = payload["meeting"]
-    message.set_content(summary + _meeting_text(meeting) + f"\n{record_base_url}/v1/meetings/{meeting['id']}\n")
+    message.set_content(
+        multi_line(summary) + _meeting_text(meeting) + f"\n{record_base_url}/v1/meetings/{meeting['id']}\n"
+    )
     method = "CANCEL" if kind == "cancellation" else "REQUEST"
     organizer, attendees = parties or (None, [])
     ics = calendar_for(

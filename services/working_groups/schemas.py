@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased
 from services.dates import RegistryDate
 from services.entities.models import Entity
 from services.entities.schemas import EntityRef
-from services.schemas import InputModel, OutputModel
+from services.schemas import MULTI_LINE, SINGLE_LINE, InputModel, OutputModel
 from services.shapes import From, json_array, json_object
 from services.working_groups.models import (
     PostKind,
@@ -23,10 +23,12 @@ from services.working_groups.models import (
 
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
 Objective = Annotated[int, Field(ge=1, le=23)]
-PrincipleCode = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+PrincipleCode = Annotated[str, StringConstraints(min_length=1, max_length=40), SINGLE_LINE]
 # SDG targets: 1.1 … 17.19, and the means-of-implementation targets such as 10.c.
-SdgTarget = Annotated[str, StringConstraints(pattern=r"^(?:[1-9]|1[0-7])\.(?:[1-9]|1[0-9]|[a-g])$")]
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+SdgTarget = Annotated[
+    str, StringConstraints(max_length=5, pattern=r"^(?:[1-9]|1[0-7])\.(?:[1-9]|1[0-9]|[a-g])$"), SINGLE_LINE
+]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=1000), MULTI_LINE]
 
 
 def _unique(values: list[object] | None) -> list[object] | None:
@@ -38,9 +40,9 @@ def _unique(values: list[object] | None) -> list[object] | None:
 class WorkingGroupFields(InputModel):
     """Fields shared by create and update."""
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=300)] | None = None
+    name: Annotated[str, StringConstraints(min_length=1, max_length=300), SINGLE_LINE] | None = None
     slug: Slug | None = None
-    terms_of_reference: Annotated[str, StringConstraints(max_length=20000)] | None = None
+    terms_of_reference: Annotated[str, StringConstraints(max_length=20000), MULTI_LINE] | None = None
     gcm_objectives: list[Objective] | None = Field(
         None, max_length=23, description="GCM objectives (1-23) it works on."
     )
@@ -60,7 +62,7 @@ class WorkingGroupCreate(WorkingGroupFields):
     read_only = frozenset({"activated_on", "closed_on", "close_reason", "current_chairs", "secretariat"})
 
     network_id: uuid.UUID
-    name: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=300), SINGLE_LINE]
     slug: Slug
 
 
@@ -84,7 +86,7 @@ class PostCreate(InputModel):
 
 class PostEnd(InputModel):
     end_date: RegistryDate
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500), MULTI_LINE] | None = None
 
 
 Secretariat = aliased(Entity, name="secretariat_entity")  # joined by the repository
