@@ -63,7 +63,7 @@ async def list_entities(
     un_system: bool | None = None,
     parent_id: uuid.UUID | None = None,
     acronym: Annotated[str | None, Query(max_length=32, pattern=ACRONYM_PATTERN)] = None,
-    country_code: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
+    country_code: Annotated[str | None, Query(max_length=2, pattern=r"^[A-Z]{2}$")] = None,
 ) -> Response:
     if (export := exporter(request)) is not None:
         query = repository.entities_query(

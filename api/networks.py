@@ -66,7 +66,7 @@ async def list_networks(
     scope: NetworkScope | None = None,
     parent_network_id: uuid.UUID | None = None,
     coordinator_entity_id: uuid.UUID | None = None,
-    country_code: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
+    country_code: Annotated[str | None, Query(max_length=2, pattern=r"^[A-Z]{2}$")] = None,
 ) -> Response:
     if (export := exporter(request)) is not None:
         query = repository.networks_query(

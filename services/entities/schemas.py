@@ -1,8 +1,9 @@
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
+from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import select
 
 from services.entities.models import Entity, EntityIdentifier, EntityKind, OfficeLevel
@@ -38,18 +39,31 @@ class EntityCreate(InputModel):
     identifiers: list[Identifier] = Field(default_factory=list, max_length=20)
 
 
-class EntityUpdate(InputModel):
-    """A merge patch: fields present are set, ``null`` clears an optional field."""
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
 
-    acronym: Acronym | None = None
-    name: Annotated[str, StringConstraints(min_length=1, max_length=300), SINGLE_LINE] | None = None
-    kind: EntityKind | None = None
+
+def leave_out() -> Any:
+    """The default of a field a patch may leave out but not clear (no ``default`` in the document)."""
+    return Field(None, json_schema_extra=_no_default)
+
+
+class EntityUpdate(InputModel):
+    """A merge patch: fields present are set, ``null`` clears an optional field. The fields
+    every entity has (``REQUIRED_ON_ENTITY``) may be left out but not cleared: the document
+    declares them non-nullable, and a ``null`` is refused naming the field."""
+
+    acronym: Acronym | SkipJsonSchema[None] = leave_out()
+    name: Annotated[str, StringConstraints(min_length=1, max_length=300), SINGLE_LINE] | SkipJsonSchema[None] = (
+        leave_out()
+    )
+    kind: EntityKind | SkipJsonSchema[None] = leave_out()
     parent_id: uuid.UUID | None = None
-    office_level: OfficeLevel | None = None
+    office_level: OfficeLevel | SkipJsonSchema[None] = leave_out()
     country_code: CountryCode | None = None
     website: WebUrl | None = None
     contact_email: Email | None = None
-    identifiers: list[Identifier] | None = Field(None, max_length=20)
+    identifiers: Annotated[list[Identifier], Field(max_length=20)] | SkipJsonSchema[None] = leave_out()
 
 
 REQUIRED_ON_ENTITY = frozenset({"acronym", "name", "kind", "office_level", "identifiers"})

@@ -1,5 +1,6 @@
 import uuid
 import zoneinfo
+from collections import Counter
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -103,10 +104,21 @@ class MeetingCancel(InputModel):
 
 class MeetingHold(InputModel):
     minutes: Annotated[str, StringConstraints(min_length=1, max_length=100_000), MULTI_LINE]
-    attended_entity_ids: list[uuid.UUID] = Field(description="The invited entities that attended.")
+    attended_entity_ids: list[uuid.UUID] = Field(
+        max_length=500,
+        description="The invited entities that attended, each once (a meeting has at most 500 invitees).",
+    )
     outcomes: list[Annotated[str, StringConstraints(min_length=1, max_length=2000), MULTI_LINE]] = Field(
         default_factory=list, max_length=100
     )
+
+    @field_validator("attended_entity_ids")
+    @classmethod
+    def _each_once(cls, value: list[uuid.UUID]) -> list[uuid.UUID]:
+        repeated = sorted(str(i) for i, n in Counter(value).items() if n > 1)
+        if repeated:
+            raise ValueError(f"list each attending entity once; repeated: {', '.join(repeated[:5])}")
+        return value
 
 
 # The e-mail deliveries, read by name: the mail package (their model) sits above meetings.

@@ -25,7 +25,9 @@ class AreaIn(InputModel):
     description: Annotated[str, StringConstraints(min_length=1, max_length=4000), MULTI_LINE]
     gcm_objectives: list[Objective] = Field(min_length=1, max_length=23)
     lead_entity_id: uuid.UUID = Field(description="The party that leads this area.")
-    supporting_entity_ids: list[uuid.UUID] = Field(default_factory=list, description="Other parties supporting it.")
+    supporting_entity_ids: list[uuid.UUID] = Field(
+        default_factory=list, max_length=50, description="Other parties supporting it (a MoU has at most 50)."
+    )
 
     @model_validator(mode="after")
     def _distinct(self) -> "AreaIn":
