@@ -33,6 +33,8 @@ _OPENERS, _CLOSERS = frozenset(b"[{"), frozenset(b"]}")
 def json_depth_exceeds(body: bytes, limit: int) -> bool:
     """True when a JSON text nests arrays and objects deeper than ``limit``. Brackets inside
     strings do not count; the text need not be valid JSON (the parser says what else is wrong)."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False  # too few openers to nest that deep: most bodies never need the loop
     depth = 0
     in_string = escaped = False
     for byte in body:
