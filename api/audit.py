@@ -11,7 +11,7 @@ from api.responses import page_response
 from services.audit.repository import audit_query, list_audit_rows
 from services.dates import RegistryDateTime
 from services.export import ExportSource
-from services.schemas import NO_NUL_PATTERN, RECORD_TYPE_PATTERN
+from services.schemas import RECORD_TYPE_PATTERN, SINGLE_LINE_PATTERN
 
 router = APIRouter(
     route_class=PlannedRoute,
@@ -74,7 +74,7 @@ async def list_audit_entries(
     ] = None,
     resource_id: uuid.UUID | None = None,
     principal_id: Annotated[
-        str | None, Query(max_length=200, pattern=NO_NUL_PATTERN, description="e.g. key:<id> or user:<sub>")
+        str | None, Query(max_length=200, pattern=SINGLE_LINE_PATTERN, description="e.g. key:<id> or user:<sub>")
     ] = None,
     since: RegistryDateTime | None = None,
     until: RegistryDateTime | None = None,

@@ -4,6 +4,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from api.deps import Authenticated, DbRead
+from api.documents import CoverageOut
 from api.negotiation import CSV, JSON, negotiate
 from api.openapi import problems
 from api.planned import PlannedRoute
@@ -47,6 +48,7 @@ def _csv(rows: list[dict[str, Any]]) -> str:
     responses={
         200: {
             "description": "One row per GCM objective (JSON, or CSV with `Accept: text/csv`).",
+            "model": CoverageOut,
             "content": {JSON: {}, CSV: {"schema": {"type": "string"}}},
         },
         **problems(404, 406),

@@ -15,6 +15,7 @@ from services.database import get_database
 from services.errors import DomainError, InvalidInput, PreconditionFailed, Unauthenticated
 from services.pagination import PAGE_CURSOR_PATTERN, PageRequest, decode_cursor
 from services.principals import Principal
+from services.schemas import SINGLE_LINE_PATTERN
 from services.settings import get_settings
 from services.unit_of_work import unit_of_work
 
@@ -92,7 +93,11 @@ async def page_request(
     limit: Annotated[int | None, Query(ge=1, le=PAGE_LIMIT, description=f"Page size, at most {PAGE_LIMIT}.")] = None,
     cursor: Annotated[
         str | None,
-        Query(pattern=PAGE_CURSOR_PATTERN, description="Opaque cursor from the previous page's Link header."),
+        Query(
+            pattern=PAGE_CURSOR_PATTERN,
+            max_length=26,
+            description="Opaque cursor from the previous page's Link header.",
+        ),
     ] = None,
 ) -> PageRequest:
     settings = get_settings()
@@ -132,15 +137,25 @@ def parse_if_match(value: str | None, *, required: bool) -> int | None:
 
 # An ETag this service issues ("3"), or *: anything else is malformed (422), not stale (412).
 ETAG_PATTERN = r'^\s*(\*|"[0-9]{1,18}")\s*$'
+ETAG_MAX_LENGTH = 64  # a quoted 18-digit version with room for surrounding spaces
 IfMatchHeader = Annotated[
     str | None,
-    Header(pattern=ETAG_PATTERN, description='The ETag of your last read of the record (`"3"`), or `*`.'),
+    Header(
+        pattern=ETAG_PATTERN,
+        max_length=ETAG_MAX_LENGTH,
+        description='The ETag of your last read of the record (`"3"`), or `*`.',
+    ),
 ]
 
 
 async def if_match_required(
     if_match: Annotated[
-        str, Header(pattern=ETAG_PATTERN, description='The ETag of your last read of the record (`"3"`), or `*`.')
+        str,
+        Header(
+            pattern=ETAG_PATTERN,
+            max_length=ETAG_MAX_LENGTH,
+            description='The ETag of your last read of the record (`"3"`), or `*`.',
+        ),
     ],
 ) -> int | None:
     """Required, so that a missing If-Match is found with the other validation errors: alone it
@@ -159,6 +174,14 @@ CurrentPrincipal = Annotated[Principal, Authenticated]
 Pagination = Annotated[PageRequest, Depends(page_request)]
 RequiredIfMatch = Annotated[int | None, Depends(if_match_required)]
 OptionalIfMatch = Annotated[int | None, Depends(if_match_optional)]
+IDEMPOTENCY_KEY_MAX_LENGTH = 255  # the stored key's column
 IdempotencyKeyHeader = Annotated[
-    str | None, Header(alias="Idempotency-Key", description="Replaying a key returns the stored response.")
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=SINGLE_LINE_PATTERN,
+        min_length=1,
+        max_length=IDEMPOTENCY_KEY_MAX_LENGTH,
+        description="Replaying a key returns the stored response.",
+    ),
 ]

@@ -4,6 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from api.deps import Authenticated, CurrentPrincipal, DbRead
+from api.documents import FeedPage
 from api.export import exportable, exporter
 from api.openapi import problems
 from api.planned import PlannedRoute
@@ -39,6 +40,7 @@ router = APIRouter(
                     "description": "Events after the cursor, in log order. A full page links to the next one "
                     '(`Link: rel="next"`); a shorter page means you have caught up, and has no such link. '
                     "Either way, keep `next_cursor` and poll again from it later.",
+                    "model": FeedPage,
                     "content": {"application/json": {}},
                 }
             }
@@ -53,7 +55,9 @@ async def change_feed(
     after: Annotated[
         str | None,
         Query(
-            pattern=FEED_CURSOR_PATTERN, description="Cursor from the previous page; omit to start at the beginning."
+            pattern=FEED_CURSOR_PATTERN,
+            max_length=100,  # two 64-bit numbers, encoded: at most 60 characters
+            description="Cursor from the previous page; omit to start at the beginning.",
         ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 100,

@@ -1,6 +1,7 @@
 from fastapi import APIRouter, Response
 
 from api.deps import Authenticated, DbRead
+from api.documents import ObjectiveList, PrincipleList, documented
 from api.openapi import problems
 from api.planned import PlannedRoute
 from api.responses import json_response
@@ -15,13 +16,13 @@ router = APIRouter(
 )
 
 
-@router.get("/objectives")
+@router.get("/objectives", responses=documented(ObjectiveList, "The 23 objectives of the Global Compact."))
 async def list_objectives(conn: DbRead) -> Response:
     """The 23 objectives of the Global Compact for Safe, Orderly and Regular Migration."""
     return json_response({"items": await service.list_objectives(conn)})
 
 
-@router.get("/principles")
+@router.get("/principles", responses=documented(PrincipleList, "The Global Compact's guiding principles."))
 async def list_principles(conn: DbRead) -> Response:
     """The Compact's 10 cross-cutting and interdependent guiding principles."""
     return json_response({"items": await service.list_principles(conn)})

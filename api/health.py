@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Response
 from sqlalchemy import text
 
+from api.documents import Liveness, Readiness, documented
 from api.errors import problem_response
 from api.lifecycle import draining
 from api.planned import PlannedRoute
@@ -18,7 +19,7 @@ router = APIRouter(route_class=PlannedRoute, tags=["operations"])
 CHECK_SECONDS = 2.0  # a readiness probe answers within this, whatever is down
 
 
-@router.get("/healthz")
+@router.get("/healthz", responses=documented(Liveness, "The process is up."))
 async def liveness() -> Response:
     """The process is up (no dependencies checked), and which version of the registry it runs."""
     return json_response({"status": "ok", "version": registry_version()})
@@ -26,7 +27,10 @@ async def liveness() -> Response:
 
 @router.get(
     "/readyz",
-    responses={503: {"description": "Draining, or a dependency is down; `checks` says which."}},
+    responses={
+        **documented(Readiness, "Ready to serve."),
+        503: {"description": "Draining, or a dependency is down; `checks` says which."},
+    },
 )
 async def readiness() -> Response:
     """The process can serve: not shutting down, its database and broker answer. Also the

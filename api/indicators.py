@@ -4,6 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from api.deps import Authenticated, DbRead
+from api.documents import IndicatorsOut, documented
 from api.openapi import problems
 from api.planned import PlannedRoute
 from api.responses import json_response
@@ -20,7 +21,10 @@ router = APIRouter(
 )
 
 
-@router.get("/{network_id}/indicators", responses=problems(404, 422))
+@router.get(
+    "/{network_id}/indicators",
+    responses={**documented(IndicatorsOut, "The indicators on `as_of`."), **problems(404, 422)},
+)
 async def get_indicators(
     network_id: uuid.UUID,
     conn: DbRead,

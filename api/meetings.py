@@ -14,6 +14,7 @@ from api.deps import (
     Pagination,
     RequiredIfMatch,
 )
+from api.documents import MeetingComplianceOut, documented
 from api.export import exportable, exporter
 from api.idempotency import create_once
 from api.openapi import page_of, problems
@@ -173,7 +174,10 @@ async def working_group_calendar(group_id: uuid.UUID, request: Request, conn: Db
     return response
 
 
-@feeds.get("/v1/networks/{network_id}/meeting-compliance", responses=problems(404))
+@feeds.get(
+    "/v1/networks/{network_id}/meeting-compliance",
+    responses={**documented(MeetingComplianceOut, "The annual-meeting rule, as it stands today."), **problems(404)},
+)
 async def get_meeting_compliance(network_id: uuid.UUID, conn: DbRead) -> Response:
     """When the extended membership last met with other stakeholders, whether the next such
     meeting is scheduled within 12 months of it, and whether the network is `at_risk` or `overdue`."""

@@ -13,6 +13,7 @@ from api.deps import (
     Pagination,
     RequiredIfMatch,
 )
+from api.documents import MouHistoryOut, documented
 from api.export import exportable, exporter
 from api.idempotency import create_once
 from api.openapi import page_of, problems
@@ -81,7 +82,10 @@ async def get_mou(mou_id: uuid.UUID, conn: DbRead) -> Response:
     return record_response(row)
 
 
-@router.get("/{mou_id}/history", responses=problems(404))
+@router.get(
+    "/{mou_id}/history",
+    responses={**documented(MouHistoryOut, "Every change to the MoU's chain, oldest first."), **problems(404)},
+)
 async def get_mou_history(mou_id: uuid.UUID, conn: DbRead) -> Response:
     """Every change to this MoU and to the chain of MoUs it refreshed or that refresh it, oldest first."""
     ids = await repository.chain_ids(conn, mou_id)

@@ -110,6 +110,19 @@ def _statuses_for(path: str, method: str, operation: dict[str, Any], access: Acc
     return statuses
 
 
+def _headers_are_never_null(operation: dict[str, Any]) -> None:
+    """An optional header is absent or a string, never null (HTTP has no null): its schema is
+    the string's, so that a generated client leaves it out rather than sending ``null``."""
+    for parameter in operation.get("parameters", []):
+        schema = parameter.get("schema", {})
+        branches = schema.get("anyOf")
+        if parameter.get("in") != "header" or not branches:
+            continue
+        kept = [branch for branch in branches if branch.get("type") != "null"]
+        if len(kept) == 1:
+            parameter["schema"] = {**{k: v for k, v in schema.items() if k != "anyOf"}, **kept[0]}
+
+
 def refine(document: dict[str, Any], access: Mapping[tuple[str, str], Access | None] | None = None) -> dict[str, Any]:
     """Every 4xx and 5xx as problem+json with its schema; statuses every operation of a kind
     can send (401, 403, 404, 413, 415, 422, 428, 412, 429, 500) added where they apply.
@@ -122,6 +135,7 @@ def refine(document: dict[str, Any], access: Mapping[tuple[str, str], Access | N
     for path, operations in document.get("paths", {}).items():
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
+            _headers_are_never_null(operation)
             for status in _statuses_for(path, method, operation, access.get((method, path))):
                 responses.setdefault(str(status), {"description": DESCRIPTIONS[status]})
             for status, response in responses.items():

@@ -33,6 +33,7 @@ from api.deps import (
     page_request,
     read_connection,
 )
+from api.input import CheckedRoute
 from services.pagination import PAGE_CURSOR_PATTERN
 
 # Read only here; a test turns planning off to compare both paths answer for answer.
@@ -175,11 +176,12 @@ def _dependency_kind(sub: Dependant) -> str | None:
     return None
 
 
-class PlannedRoute(APIRoute):
-    """An APIRoute whose plain GET requests skip dependency solving (see the module)."""
+class PlannedRoute(CheckedRoute):
+    """An APIRoute whose plain GET requests skip dependency solving (see the module); the
+    checks of ``api.input`` still come first."""
 
-    def get_route_handler(self) -> Handler:
-        solved = super().get_route_handler()
+    def unchecked_handler(self) -> Handler:
+        solved = super().unchecked_handler()
         plan = plan_for(self)
         if plan is None:
             return solved

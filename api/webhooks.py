@@ -11,6 +11,7 @@ from api.deps import (
     Pagination,
     RequiredIfMatch,
 )
+from api.documents import ReplayOut
 from api.export import exportable, exporter
 from api.idempotency import idempotent
 from api.openapi import page_of, problems
@@ -139,7 +140,11 @@ async def list_deliveries(
     )
 
 
-@router.post("/{endpoint_id}/deliveries/{delivery_id}/replay", status_code=202, responses=problems(404, 409))
+@router.post(
+    "/{endpoint_id}/deliveries/{delivery_id}/replay",
+    status_code=202,
+    responses={202: {"description": "Queued again.", "model": ReplayOut}, **problems(404, 409)},
+)
 @Access(roles=EVERYONE, hidden=WEBHOOK_ENDPOINT)
 async def replay_delivery(
     endpoint_id: uuid.UUID, delivery_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal
@@ -149,7 +154,11 @@ async def replay_delivery(
     return json_response({"replayed": replayed}, status_code=202)
 
 
-@router.post("/{endpoint_id}/replay", status_code=202, responses=problems(404, 409, 422))
+@router.post(
+    "/{endpoint_id}/replay",
+    status_code=202,
+    responses={202: {"description": "Queued again.", "model": ReplayOut}, **problems(404, 409, 422)},
+)
 @Access(roles=EVERYONE, hidden=WEBHOOK_ENDPOINT)
 async def replay_failed(
     endpoint_id: uuid.UUID, body: ReplayFailed, session: DbSession, principal: CurrentPrincipal

@@ -1,8 +1,46 @@
-"""Shared Pydantic building blocks for request and response bodies."""
+"""Shared Pydantic building blocks for request and response bodies, and the registry's one
+text policy (docs/API.md, "Text"): every stored string is single-line or multi-line text."""
 
+import re
+from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
+
+# The deepest nesting of arrays and objects a request body may have (docs/API.md, "Limits").
+MAX_JSON_DEPTH = 32
+
+# Control characters: C0 (U+0000-U+001F, with TAB, LF and CR), DEL, C1 (U+0080-U+009F, with
+# NEL) and the Unicode line and paragraph separators. Single-line text holds none of them;
+# multi-line text holds line breaks and tabs only, its line breaks stored as LF.
+SINGLE_LINE_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$"
+MULTI_LINE_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u0084\u0086-\u009f]*$"
+_NOT_SINGLE_LINE = re.compile(r"[\u0000-\u001f\u007f-\u009f\u2028\u2029]")
+_NOT_MULTI_LINE = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u0084\u0086-\u009f]")
+_LINE_BREAKS = re.compile(r"\r\n|[\r\u0085\u2028\u2029]")
+# A character that is never part of a URL, an e-mail address or a code: for such patterns.
+VISIBLE = r"[^\s\u0000-\u001f\u007f-\u009f]"
+_CHARACTER_NAMES = {
+    "\x00": "NUL",
+    "\t": "a tab",
+    "\n": "a line feed",
+    "\r": "a carriage return",
+    "\x7f": "DEL",
+    "\x85": "a next-line character",
+    "\u2028": "a line separator",
+    "\u2029": "a paragraph separator",
+}
 
 # Patterns the query filters declare, so that a client reads the rule in the document and gets a
 # validation problem naming the parameter, never a query the database refuses.
@@ -11,7 +49,60 @@ EVENT_TYPE_PATTERN = r"^(\*|[a-z_]+\.\*|[a-z_]+\.[a-z_]+)$"  # `meeting.created`
 NO_NUL_PATTERN = r"^[^\x00]*$"  # free text: anything PostgreSQL's text can hold
 NUL_MESSAGE = "must not contain the NUL character (U+0000), which the registry cannot store"
 
-EventPattern = Annotated[str, StringConstraints(pattern=EVENT_TYPE_PATTERN)]
+
+def control_character_problem(value: str, *, multi_line: bool) -> str | None:
+    """What is wrong with ``value`` under the text policy, for a person; None when nothing is."""
+    found = (_NOT_MULTI_LINE if multi_line else _NOT_SINGLE_LINE).search(value)
+    if found is None:
+        return None
+    character = found.group()
+    name = _CHARACTER_NAMES.get(character, "a control character")
+    rule = (
+        "text here may hold line breaks and tabs but no other control character"
+        if multi_line
+        else "this is a single line of text, without line breaks, tabs or other control characters"
+    )
+    return f"contains {name} (U+{ord(character):04X}) at position {found.start()}: {rule}"
+
+
+def single_line(value: str) -> str:
+    """``value`` made single-line text, for an output that needs one whatever was stored:
+    each control character (line breaks included) becomes a space."""
+    return _NOT_SINGLE_LINE.sub(" ", value)
+
+
+def multi_line(value: str) -> str:
+    """``value`` made multi-line text, for an output whatever was stored: line breaks become
+    LF, any other control character but a tab becomes a space."""
+    return _NOT_MULTI_LINE.sub(" ", _LINE_BREAKS.sub("\n", value))
+
+
+@dataclass(frozen=True)
+class TextPolicy:
+    """Annotated metadata: the text policy of a string field, enforced with a message naming
+    the field and declared in the document as a ``pattern`` (put it last in ``Annotated``)."""
+
+    multi_line: bool
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.with_info_after_validator_function(self._check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema.setdefault("pattern", MULTI_LINE_PATTERN if self.multi_line else SINGLE_LINE_PATTERN)
+        return json_schema
+
+    def _check(self, value: str, info: ValidationInfo) -> str:
+        problem = control_character_problem(value, multi_line=self.multi_line)
+        if problem is not None:
+            raise ValueError(f"{info.field_name or 'this text'} {problem}")
+        return _LINE_BREAKS.sub("\n", value) if self.multi_line else value
+
+
+SINGLE_LINE = TextPolicy(multi_line=False)
+MULTI_LINE = TextPolicy(multi_line=True)
+
+EventPattern = Annotated[str, StringConstraints(max_length=100, pattern=EVENT_TYPE_PATTERN), SINGLE_LINE]
 
 # Fields the service sets itself; a client that sends one gets a 422 naming it.
 READ_ONLY_FIELDS = frozenset({"id", "created_at", "updated_at", "version", "is_demo", "un_system", "status"})
@@ -47,13 +138,19 @@ class InputModel(BaseModel):
 
 
 def _contains_nul(value: Any) -> bool:
-    """PostgreSQL text cannot hold U+0000; find it anywhere in a JSON value."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, list):
-        return any(_contains_nul(item) for item in value)
-    if isinstance(value, dict):
-        return any(_contains_nul(key) or _contains_nul(item) for key, item in value.items())
+    """PostgreSQL text cannot hold U+0000; find it anywhere in a JSON value, however deep
+    (walked with a stack, not recursion: depth is the body's concern, not this check's)."""
+    pending = [value]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, str):
+            if "\x00" in current:
+                return True
+        elif isinstance(current, list):
+            pending.extend(current)
+        elif isinstance(current, dict):
+            pending.extend(current.keys())
+            pending.extend(current.values())
     return False
 
 

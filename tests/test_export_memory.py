@@ -130,6 +130,12 @@ async def test_registry_export_writes_the_apis_export_to_a_file(committed, tmp_p
         )
         assert refused.returncode == 1
         assert "422" in refused.stderr and "leave out limit" in refused.stderr
+        refused = await asyncio.to_thread(
+            _registry, "export", "memberships", "--filter", "bogus=1", "--api-key", key, "--base-url", base
+        )
+        assert refused.returncode == 1  # an unknown filter is never ignored (api/input.py)
+        assert "'bogus' is not a parameter of this route" in refused.stderr
+        assert "it takes: as_of, current, cursor, entity_id" in refused.stderr
         nothing = tmp_path / "refused.csv"
         refused = await asyncio.to_thread(
             _registry, "export", "nowhere", "-o", str(nothing), "--api-key", key, "--base-url", base

@@ -41,6 +41,13 @@ NOT_READ_FROM_ROWS: dict[str, str] = {
     "/v1/countries": "reference data shipped with the release (services/reference): no table behind it",
     "/v1/regions": "reference data shipped with the release (services/reference): no table behind it",
     "/v1/sdg-targets": "reference data shipped with the release (services/reference): no table behind it",
+    # Documents computed or assembled by their route (api/documents.py), checked against their
+    # models by tests/test_openapi_bounds.py.
+    "/v1/events": "the change feed: events with their payloads, in log order",
+    "/v1/gcm/objectives": "reference data loaded at migration",
+    "/v1/gcm/principles": "reference data loaded at migration",
+    "/v1/networks/{network_id}/coverage": "computed per objective from groups and MoU areas",
+    "/v1/mous/{mou_id}/history": "the MoU chain's events",
 }
 
 

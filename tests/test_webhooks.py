@@ -60,7 +60,7 @@ async def test_a_host_or_port_that_cannot_be_looked_up_is_a_clear_422(client, re
     created = await client.post("/v1/webhook-endpoints", json={"url": receiver.url, "event_types": ["*"]})
     endpoint = created.json()
     for url in (
-        "https://\U00065cd7MM\x0fv\U0010beab?7t",  # found by schemathesis: IDNA cannot encode the name
+        "https://\U00065cd7MMv\U0010beab?7t",  # found by schemathesis: IDNA cannot encode the name
         "https://" + "a" * 64 + ".org/hook",  # a label longer than 63 characters
         "https://example.org:99999/hook",  # a port out of range
     ):

@@ -6,7 +6,7 @@ from pydantic import Field, StringConstraints
 
 from services.api_keys.models import ApiKey
 from services.dates import RegistryDateTime
-from services.schemas import InputModel, OutputModel
+from services.schemas import SINGLE_LINE, InputModel, OutputModel
 from services.shapes import From
 
 KeyRole = Literal["admin", "focal_point", "integrator", "reader"]
@@ -15,7 +15,7 @@ KeyRole = Literal["admin", "focal_point", "integrator", "reader"]
 class ApiKeyCreate(InputModel):
     read_only = frozenset({"prefix", "key", "key_hash", "created_by", "revoked_at", "revoked_by", "last_used_at"})
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200), SINGLE_LINE] = Field(
         description="What the key is for, e.g. 'UNHCR focal point' or 'UNSDG data portal sync'."
     )
     role: KeyRole

@@ -5,14 +5,14 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from services.calendars.models import CalendarSubscription, FeedScope
-from services.schemas import InputModel, OutputModel
+from services.schemas import SINGLE_LINE, InputModel, OutputModel
 from services.shapes import From
 
 
 class SubscriptionCreate(InputModel):
     read_only = frozenset({"token", "url", "token_prefix", "owner_principal_id", "revoked_at", "revoked_by"})
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200), SINGLE_LINE] = Field(
         description="What the feed is for, e.g. 'My Outlook calendar'."
     )
     scope: FeedScope = Field(description="Which meetings: a network's, a working group's, or one meeting.")

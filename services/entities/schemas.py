@@ -1,29 +1,33 @@
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, WithJsonSchema, model_validator
+from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import select
 
 from services.entities.models import Entity, EntityIdentifier, EntityKind, OfficeLevel
 from services.reference.identifiers import SCHEMES, identifier_problem
 from services.reference.types import CountryCode
-from services.schemas import InputModel, OutputModel
+from services.schemas import SINGLE_LINE, VISIBLE, InputModel, OutputModel
 from services.shapes import From, json_array, json_object
 
 ACRONYM_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9&.\-/ ]*$"
-Acronym = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=ACRONYM_PATTERN)]
-Email = Annotated[str, StringConstraints(max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-WebUrl = Annotated[str, StringConstraints(max_length=500, pattern=r"^https?://[^\s]+$")]
+Acronym = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=ACRONYM_PATTERN), SINGLE_LINE]
+EMAIL_PART = r"[^@\s\u0000-\u001f\u007f-\u009f]+"
+Email = Annotated[
+    str, StringConstraints(max_length=320, pattern=rf"^{EMAIL_PART}@{EMAIL_PART}\.{EMAIL_PART}$"), SINGLE_LINE
+]
+WebUrl = Annotated[str, StringConstraints(max_length=500, pattern=rf"^https?://{VISIBLE}+$"), SINGLE_LINE]
 
 
 class Identifier(InputModel):
     """An identifier in one of the registry's schemes, checked by that scheme's format."""
 
-    scheme: Annotated[str, WithJsonSchema({"type": "string", "enum": sorted(SCHEMES)})] = Field(
+    scheme: Annotated[str, WithJsonSchema({"type": "string", "enum": sorted(SCHEMES)}), SINGLE_LINE] = Field(
         description="`iati` (an IATI organisation identifier, e.g. XM-DAC-41121), `ror` or `wikidata`."
     )
-    value: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    value: Annotated[str, StringConstraints(min_length=1, max_length=200), SINGLE_LINE]
 
     @model_validator(mode="after")
     def _value_fits_scheme(self) -> "Identifier":
@@ -35,7 +39,7 @@ class Identifier(InputModel):
 
 class EntityCreate(InputModel):
     acronym: Acronym
-    name: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=300), SINGLE_LINE]
     kind: EntityKind
     parent_id: uuid.UUID | None = Field(None, description="The office this one belongs to.")
     office_level: OfficeLevel = OfficeLevel.HEADQUARTERS
@@ -45,18 +49,31 @@ class EntityCreate(InputModel):
     identifiers: list[Identifier] = Field(default_factory=list, max_length=20)
 
 
-class EntityUpdate(InputModel):
-    """A merge patch: fields present are set, ``null`` clears an optional field."""
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
 
-    acronym: Acronym | None = None
-    name: Annotated[str, StringConstraints(min_length=1, max_length=300)] | None = None
-    kind: EntityKind | None = None
+
+def leave_out() -> Any:
+    """The default of a field a patch may leave out but not clear (no ``default`` in the document)."""
+    return Field(None, json_schema_extra=_no_default)
+
+
+class EntityUpdate(InputModel):
+    """A merge patch: fields present are set, ``null`` clears an optional field. The fields
+    every entity has (``REQUIRED_ON_ENTITY``) may be left out but not cleared: the document
+    declares them non-nullable, and a ``null`` is refused naming the field."""
+
+    acronym: Acronym | SkipJsonSchema[None] = leave_out()
+    name: Annotated[str, StringConstraints(min_length=1, max_length=300), SINGLE_LINE] | SkipJsonSchema[None] = (
+        leave_out()
+    )
+    kind: EntityKind | SkipJsonSchema[None] = leave_out()
     parent_id: uuid.UUID | None = None
-    office_level: OfficeLevel | None = None
+    office_level: OfficeLevel | SkipJsonSchema[None] = leave_out()
     country_code: CountryCode | None = None
     website: WebUrl | None = None
     contact_email: Email | None = None
-    identifiers: list[Identifier] | None = Field(None, max_length=20)
+    identifiers: Annotated[list[Identifier], Field(max_length=20)] | SkipJsonSchema[None] = leave_out()
 
 
 REQUIRED_ON_ENTITY = frozenset({"acronym", "name", "kind", "office_level", "identifiers"})

@@ -25,6 +25,7 @@ from services.mous.models import MouParty
 from services.networks.models import NetworkPost, PostRole
 from services.networks.schemas import post_active_on
 from services.reference.countries import designation_footnotes
+from services.schemas import multi_line, single_line
 from services.settings import get_settings
 
 
@@ -220,11 +221,11 @@ def meeting_times(meeting: dict[str, Any]) -> str:
 
 
 def _meeting_text(meeting: dict[str, Any]) -> str:
-    place = ", ".join(p for p in (meeting.get("location"), meeting.get("online_url")) if p)
-    lines = [str(meeting["title"]), meeting_times(meeting)]
+    place = single_line(", ".join(p for p in (meeting.get("location"), meeting.get("online_url")) if p))
+    lines = [single_line(str(meeting["title"])), meeting_times(meeting)]
     if place:
         lines.append(place)
-    agenda = [f"  {i}. {item['title']}" for i, item in enumerate(meeting.get("agenda") or [], start=1)]
+    agenda = [f"  {i}. {single_line(item['title'])}" for i, item in enumerate(meeting.get("agenda") or [], start=1)]
     if agenda:
         lines += ["", "Agenda:", *agenda]
     return "\n".join(lines) + "\n"
@@ -294,15 +295,15 @@ def compose(
         raise ValueError(f"{event.type} is not mailed (services.events.catalogue)")
     payload = event.payload
     subject, summary = found.mail.render(payload, base_url=record_base_url)
-    message["Subject"] = subject
+    message["Subject"] = single_line(subject)  # stored text never breaks a header (docs/API.md, "Text")
     footnotes = "".join(f"\n{note}\n" for note in designation_footnotes([network_country_code]))
     if found.mail.to is not Recipients.INVITEES:
-        message.set_content(summary + footnotes)
+        message.set_content(multi_line(summary) + footnotes)
         return message
     # A meeting's message: the summary, the meeting, its link, and its .ics (REQUEST or CANCEL).
     meeting = payload["meeting"]
     link = f"\n{record_base_url}/v1/meetings/{meeting['id']}\n"
-    message.set_content(summary + _meeting_text(meeting) + link + footnotes)
+    message.set_content(multi_line(summary) + _meeting_text(meeting) + link + footnotes)
     method = "CANCEL" if kind == "cancellation" else "REQUEST"
     organizer, attendees = parties or (None, [])
     ics = calendar_for(

@@ -9,6 +9,7 @@ from typing import Any
 import icalendar
 
 from services.reference.countries import designation_footnotes
+from services.schemas import multi_line, single_line
 
 PRODID = "-//United Nations Network on Migration//Migration Network Registry//EN"
 UID_DOMAIN = "migration-network-registry"
@@ -31,19 +32,25 @@ class Organizer:
 
 
 def _add_attendees(event: icalendar.Event, organizer: Organizer, attendees: Sequence[Attendee]) -> None:
-    event.add("organizer", f"mailto:{organizer.email}", parameters={"CN": organizer.name})
+    event.add("organizer", f"mailto:{single_line(organizer.email)}", parameters={"CN": _parameter(organizer.name)})
     for attendee in attendees:
         event.add(
             "attendee",
             attendee.address,
             parameters={
-                "CN": attendee.name,
+                "CN": _parameter(attendee.name),
                 "CUTYPE": "GROUP" if attendee.is_group else "INDIVIDUAL",
                 "ROLE": "REQ-PARTICIPANT",
                 "PARTSTAT": "NEEDS-ACTION",
                 "RSVP": "TRUE",
             },
         )
+
+
+def _parameter(value: str) -> str:
+    """A parameter value (a CN) as RFC 5545 allows it: one line, and no double quote (a
+    parameter value may be quoted but cannot hold a quote)."""
+    return single_line(value).replace('"', "'")
 
 
 def meeting_event(
@@ -58,22 +65,22 @@ def meeting_event(
     event.add("uid", f"{row['id']}@{UID_DOMAIN}")  # stable for the life of the meeting
     event.add("dtstamp", row["updated_at"].astimezone(UTC))
     event.add("sequence", row["sequence"])
-    event.add("summary", row["title"])
+    event.add("summary", single_line(row["title"]))
     event.add("dtstart", row["starts_at"].astimezone(zone))
     event.add("dtend", row["ends_at"].astimezone(zone))
     event.add("status", {"scheduled": "CONFIRMED", "held": "CONFIRMED", "cancelled": "CANCELLED"}[str(row["status"])])
     if row["location"] or row["online_url"]:
-        event.add("location", row["location"] or row["online_url"])
+        event.add("location", single_line(row["location"] or row["online_url"]))
     event.add("url", record_url)
-    lines = [f"{i}. {item['title']}" for i, item in enumerate(row["agenda"], start=1)]
+    lines = [f"{i}. {single_line(item['title'])}" for i, item in enumerate(row["agenda"], start=1)]
     if row["online_url"]:
-        lines.append(f"Online: {row['online_url']}")
+        lines.append(f"Online: {single_line(row['online_url'])}")
     if row["status"] == "cancelled" and row["cancel_reason"]:
         lines.append(f"Cancelled: {row['cancel_reason']}")
     # A meeting of a network whose country the UN names with a footnote carries the footnote.
     lines += designation_footnotes([row.get("network_country_code")])
     if lines:
-        event.add("description", "\n".join(lines))
+        event.add("description", multi_line("\n".join(lines)))
     if organizer is not None:
         _add_attendees(event, organizer, attendees)
     return event
@@ -97,7 +104,7 @@ def calendar_for(
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("x-wr-calname", name)
+    cal.add("x-wr-calname", single_line(name))
     if method:
         cal.add("method", method)
     rows = list(rows)

@@ -1,5 +1,6 @@
 import uuid
 import zoneinfo
+from collections import Counter
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -12,17 +13,17 @@ from services.entities.schemas import Email, EntityRef
 from services.events.models import Event
 from services.leases import DeliveryStatus
 from services.meetings.models import Meeting, MeetingInvitee, MeetingKind, MeetingReminder, MeetingStatus
-from services.schemas import InputModel, OutputModel
+from services.schemas import MULTI_LINE, SINGLE_LINE, VISIBLE, InputModel, OutputModel
 from services.shapes import From, json_array, json_object
 
-Text300 = Annotated[str, StringConstraints(min_length=1, max_length=300)]
-Url = Annotated[str, StringConstraints(max_length=1000, pattern=r"^https://\S+$")]
+Text300 = Annotated[str, StringConstraints(min_length=1, max_length=300), SINGLE_LINE]
+Url = Annotated[str, StringConstraints(max_length=1000, pattern=rf"^https://{VISIBLE}+$"), SINGLE_LINE]
 ReminderMinutes = Annotated[int, Field(ge=1, le=366 * 24 * 60)]
 
 
 class AgendaItem(InputModel):
     title: Text300
-    presenter: Annotated[str, StringConstraints(max_length=300)] | None = None
+    presenter: Annotated[str, StringConstraints(max_length=300), SINGLE_LINE] | None = None
     duration_minutes: Annotated[int, Field(ge=1, le=24 * 60)] | None = None
 
 
@@ -44,10 +45,10 @@ class MeetingFields(InputModel):
     title: Text300 | None = None
     starts_at: RegistryDateTime | None = None
     ends_at: RegistryDateTime | None = None
-    time_zone: Annotated[str, StringConstraints(max_length=64)] | None = Field(
+    time_zone: Annotated[str, StringConstraints(max_length=64), SINGLE_LINE] | None = Field(
         None, description="IANA time zone, e.g. Europe/Zurich."
     )
-    location: Annotated[str, StringConstraints(max_length=500)] | None = None
+    location: Annotated[str, StringConstraints(max_length=500), SINGLE_LINE] | None = None
     online_url: Url | None = None
     agenda: list[AgendaItem] | None = Field(None, max_length=100)
     invitees: list[InviteeIn] | None = Field(None, max_length=500)
@@ -80,7 +81,7 @@ class MeetingCreate(MeetingFields):
     title: Text300
     starts_at: RegistryDateTime
     ends_at: RegistryDateTime
-    time_zone: Annotated[str, StringConstraints(max_length=64)]
+    time_zone: Annotated[str, StringConstraints(max_length=64), SINGLE_LINE]
 
     @model_validator(mode="after")
     def _consistent(self) -> "MeetingCreate":
@@ -98,15 +99,26 @@ class MeetingUpdate(MeetingFields):
 
 
 class MeetingCancel(InputModel):
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=1000), MULTI_LINE]
 
 
 class MeetingHold(InputModel):
-    minutes: Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
-    attended_entity_ids: list[uuid.UUID] = Field(description="The invited entities that attended.")
-    outcomes: list[Annotated[str, StringConstraints(min_length=1, max_length=2000)]] = Field(
+    minutes: Annotated[str, StringConstraints(min_length=1, max_length=100_000), MULTI_LINE]
+    attended_entity_ids: list[uuid.UUID] = Field(
+        max_length=500,
+        description="The invited entities that attended, each once (a meeting has at most 500 invitees).",
+    )
+    outcomes: list[Annotated[str, StringConstraints(min_length=1, max_length=2000), MULTI_LINE]] = Field(
         default_factory=list, max_length=100
     )
+
+    @field_validator("attended_entity_ids")
+    @classmethod
+    def _each_once(cls, value: list[uuid.UUID]) -> list[uuid.UUID]:
+        repeated = sorted(str(i) for i, n in Counter(value).items() if n > 1)
+        if repeated:
+            raise ValueError(f"list each attending entity once; repeated: {', '.join(repeated[:5])}")
+        return value
 
 
 # The e-mail deliveries, read by name: the mail package (their model) sits above meetings.

@@ -8,12 +8,12 @@ from services.dates import RegistryDate
 from services.entities.models import Entity
 from services.entities.schemas import EntityRef
 from services.memberships.models import Membership, MembershipTier
-from services.schemas import InputModel, OutputModel
+from services.schemas import MULTI_LINE, InputModel, OutputModel
 from services.shapes import From, json_object
 
-Statement = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=500)]
-Notes = Annotated[str, StringConstraints(max_length=10000)]
+Statement = Annotated[str, StringConstraints(min_length=1, max_length=4000), MULTI_LINE]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=500), MULTI_LINE]
+Notes = Annotated[str, StringConstraints(max_length=10000), MULTI_LINE]
 
 CORE_NEEDS = (
     "a core membership records both mandate_relevance (the entity's clear mandate-driven relevance) and capacity"

@@ -10,22 +10,24 @@ from services.dates import RegistryDate
 from services.entities.models import Entity
 from services.entities.schemas import EntityRef
 from services.mous.models import Mou, MouArea, MouAreaObjective, MouAreaSupporter, MouDocument, MouParty, MouStatus
-from services.schemas import InputModel, OutputModel
+from services.schemas import MULTI_LINE, SINGLE_LINE, VISIBLE, InputModel, OutputModel
 from services.shapes import From, json_array, json_object
 
 Objective = Annotated[int, Field(ge=1, le=23)]
 ReferenceNumber = Annotated[
-    str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9/._-]*$")
+    str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9/._-]*$"), SINGLE_LINE
 ]
-Title = Annotated[str, StringConstraints(min_length=1, max_length=500)]
-Person = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Title = Annotated[str, StringConstraints(min_length=1, max_length=500), SINGLE_LINE]
+Person = Annotated[str, StringConstraints(min_length=1, max_length=200), SINGLE_LINE]
 
 
 class AreaIn(InputModel):
-    description: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+    description: Annotated[str, StringConstraints(min_length=1, max_length=4000), MULTI_LINE]
     gcm_objectives: list[Objective] = Field(min_length=1, max_length=23)
     lead_entity_id: uuid.UUID = Field(description="The party that leads this area.")
-    supporting_entity_ids: list[uuid.UUID] = Field(default_factory=list, description="Other parties supporting it.")
+    supporting_entity_ids: list[uuid.UUID] = Field(
+        default_factory=list, max_length=50, description="Other parties supporting it (a MoU has at most 50)."
+    )
 
     @model_validator(mode="after")
     def _distinct(self) -> "AreaIn":
@@ -39,9 +41,9 @@ class AreaIn(InputModel):
 
 
 class DocumentIn(InputModel):
-    uri: Annotated[str, StringConstraints(max_length=2000, pattern=r"^(https?://|urn:)\S+$")]
+    uri: Annotated[str, StringConstraints(max_length=2000, pattern=rf"^(https?://|urn:){VISIBLE}+$"), SINGLE_LINE]
     title: Title
-    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    sha256: Annotated[str, StringConstraints(max_length=64, pattern=r"^[0-9a-f]{64}$"), SINGLE_LINE]
 
 
 class MouFields(InputModel):
@@ -98,7 +100,7 @@ class MouSign(InputModel):
 
 class MouTerminate(InputModel):
     terminated_on: RegistryDate
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=1000), MULTI_LINE]
 
 
 class MouRefresh(InputModel):

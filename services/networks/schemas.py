@@ -12,12 +12,12 @@ from services.entities.models import Entity
 from services.entities.schemas import EntityRef
 from services.networks.models import Network, NetworkPost, NetworkScope, PostRole
 from services.reference.types import CountryCode, Region
-from services.schemas import InputModel, OutputModel
+from services.schemas import MULTI_LINE, SINGLE_LINE, InputModel, OutputModel
 from services.shapes import From, json_array, json_object
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=300)]
-ShortName = Annotated[str, StringConstraints(min_length=1, max_length=50)]
-Statement = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=300), SINGLE_LINE]
+ShortName = Annotated[str, StringConstraints(min_length=1, max_length=50), SINGLE_LINE]
+Statement = Annotated[str, StringConstraints(min_length=1, max_length=4000), MULTI_LINE]
 
 
 class CoordinatorIn(InputModel):
@@ -38,7 +38,7 @@ class NetworkCreate(InputModel):
     region: Region | None = None
     country_code: CountryCode | None = None
     established_on: RegistryDate
-    description: Annotated[str, StringConstraints(max_length=10000)] | None = None
+    description: Annotated[str, StringConstraints(max_length=10000), MULTI_LINE] | None = None
     coordinator: CoordinatorIn
 
     @model_validator(mode="after")
@@ -61,7 +61,7 @@ class NetworkUpdate(InputModel):
     short_name: ShortName | None = None
     region: Region | None = None
     country_code: CountryCode | None = None
-    description: Annotated[str, StringConstraints(max_length=10000)] | None = None
+    description: Annotated[str, StringConstraints(max_length=10000), MULTI_LINE] | None = None
     coordinator_entity_id: uuid.UUID | None = Field(
         None,
         description="Deprecated: appoint and end posts with POST /v1/networks/{network_id}/posts instead. "

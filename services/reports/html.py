@@ -10,6 +10,7 @@ from typing import Any
 
 from services.reports.charts import coverage_chart, membership_chart
 from services.reports.sections import SECTIONS, Section
+from services.schemas import multi_line
 from services.tables import plain
 
 # Sent as a header by the API and repeated in the page, so a saved copy keeps it.
@@ -57,7 +58,7 @@ footer { border-top: 1px solid #c8c8c8; color: #555; font-size: 12px; margin-top
 
 
 def _text(value: Any) -> str:
-    return escape(plain(value))
+    return escape(multi_line(plain(value)))  # stored text may predate the text policy
 
 
 def _is_number(value: Any) -> bool:

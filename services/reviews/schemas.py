@@ -18,7 +18,7 @@ from services.reviews.models import (
     ReviewPolicy,
     ReviewStatus,
 )
-from services.schemas import InputModel, OutputModel
+from services.schemas import MULTI_LINE, InputModel, OutputModel
 from services.shapes import From, json_array, json_object
 
 # A review is open, and may fall overdue, until it is completed.
@@ -73,7 +73,7 @@ class ReviewPolicyOut(OutputModel):
     updated_at: Annotated[datetime, From(ReviewPolicy.updated_at)]
 
 
-Findings = Annotated[str, StringConstraints(min_length=1, max_length=50000)]
+Findings = Annotated[str, StringConstraints(min_length=1, max_length=50000), MULTI_LINE]
 
 
 class ReviewStart(InputModel):
@@ -170,7 +170,7 @@ class ReviewOut(OutputModel):
     updated_at: Annotated[datetime, From(Review.updated_at)]
 
 
-RecommendationText = Annotated[str, StringConstraints(min_length=1, max_length=5000)]
+RecommendationText = Annotated[str, StringConstraints(min_length=1, max_length=5000), MULTI_LINE]
 
 
 class RecommendationCreate(InputModel):
@@ -192,7 +192,7 @@ class RecommendationUpdate(InputModel):
 
 class RecommendationStatusChange(InputModel):
     status: RecommendationStatus = Field(description="in_progress, done, or dropped (with a reason).")
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)] | None = Field(
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000), MULTI_LINE] | None = Field(
         None, description="Why it is dropped; required for dropped only."
     )
     changed_on: RegistryDate | None = Field(None, description="Default: today.")

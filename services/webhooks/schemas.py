@@ -8,11 +8,11 @@ from sqlalchemy import select
 from services.dates import RegistryDateTime
 from services.events.models import Event
 from services.leases import DeliveryStatus
-from services.schemas import EventPattern, InputModel, OutputModel
+from services.schemas import MULTI_LINE, SINGLE_LINE, VISIBLE, EventPattern, InputModel, OutputModel
 from services.shapes import Derived, From, json_array, json_object
 from services.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
-Url = Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://\S+$")]
+Url = Annotated[str, StringConstraints(max_length=2000, pattern=rf"^https?://{VISIBLE}+$"), SINGLE_LINE]
 
 
 class EndpointFields(InputModel):
@@ -36,7 +36,7 @@ class EndpointFields(InputModel):
         description="Exact types (`membership.created`), families (`meeting.*`) or `*`, each matching at least "
         "one type of GET /v1/event-types (else 422 `unknown-event-type`, naming the nearest).",
     )
-    description: Annotated[str, StringConstraints(max_length=500)] | None = None
+    description: Annotated[str, StringConstraints(max_length=500), MULTI_LINE] | None = None
     enabled: bool | None = None
 
     @field_validator("event_types")

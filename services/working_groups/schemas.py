@@ -11,7 +11,7 @@ from services.dates import RegistryDate
 from services.entities.models import Entity
 from services.entities.schemas import EntityRef
 from services.reference.types import SdgTarget
-from services.schemas import InputModel, OutputModel
+from services.schemas import MULTI_LINE, SINGLE_LINE, InputModel, OutputModel
 from services.shapes import From, json_array, json_object
 from services.working_groups.models import (
     PostKind,
@@ -24,8 +24,8 @@ from services.working_groups.models import (
 
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
 Objective = Annotated[int, Field(ge=1, le=23)]
-PrincipleCode = Annotated[str, StringConstraints(min_length=1, max_length=40)]
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+PrincipleCode = Annotated[str, StringConstraints(min_length=1, max_length=40), SINGLE_LINE]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=1000), MULTI_LINE]
 
 
 def _unique(values: list[object] | None) -> list[object] | None:
@@ -37,9 +37,9 @@ def _unique(values: list[object] | None) -> list[object] | None:
 class WorkingGroupFields(InputModel):
     """Fields shared by create and update."""
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=300)] | None = None
+    name: Annotated[str, StringConstraints(min_length=1, max_length=300), SINGLE_LINE] | None = None
     slug: Slug | None = None
-    terms_of_reference: Annotated[str, StringConstraints(max_length=20000)] | None = None
+    terms_of_reference: Annotated[str, StringConstraints(max_length=20000), MULTI_LINE] | None = None
     gcm_objectives: list[Objective] | None = Field(
         None, max_length=23, description="GCM objectives (1-23) it works on."
     )
@@ -59,7 +59,7 @@ class WorkingGroupCreate(WorkingGroupFields):
     read_only = frozenset({"activated_on", "closed_on", "close_reason", "current_chairs", "secretariat"})
 
     network_id: uuid.UUID
-    name: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=300), SINGLE_LINE]
     slug: Slug
 
 
@@ -83,7 +83,7 @@ class PostCreate(InputModel):
 
 class PostEnd(InputModel):
     end_date: RegistryDate
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500), MULTI_LINE] | None = None
 
 
 Secretariat = aliased(Entity, name="secretariat_entity")  # joined by the repository
