@@ -29,6 +29,8 @@ class CoverageGroup(OutputModel):
     id: uuid.UUID
     name: str
     slug: str
+    network_member_seats: int = Field(description="Member seats held today by members of the network.")
+    stakeholder_seats: int = Field(description="Member seats held today by stakeholders outside the network.")
 
 
 class CoverageLead(OutputModel):
@@ -70,10 +72,16 @@ class MembershipCounts(OutputModel):
     tier_changes: int
 
 
+class SeatCounts(OutputModel):
+    network_members: int = Field(description="Member seats held on the day by members of the network.")
+    stakeholders: int = Field(description="Member seats held on the day by stakeholders outside the network.")
+
+
 class GroupCounts(OutputModel):
     active: int
     without_current_chair: int
     without_meeting_in_12_months: int
+    seats: SeatCounts
 
 
 class MouCounts(OutputModel):
@@ -194,6 +202,7 @@ class ReplayOut(OutputModel):
 
 class Liveness(OutputModel):
     status: Literal["ok"]
+    version: str = Field(description="The registry's version (as `registry --version` prints it).")
 
 
 class Backlog(OutputModel):

@@ -11,7 +11,7 @@ from services.dates import RegistryDate
 from services.entities.models import Entity
 from services.entities.schemas import EntityRef
 from services.reference.types import CountryCode
-from services.schemas import InputModel, OutputModel
+from services.schemas import MULTI_LINE, SINGLE_LINE, InputModel, OutputModel
 from services.shapes import From, json_object
 
 Objective = Annotated[int, Field(ge=1, le=23, description="A GCM objective, 1 to 23: GET /v1/gcm/objectives.")]
@@ -47,8 +47,8 @@ class PledgeCreate(InputModel):
     network_id: uuid.UUID
     pledger_country_code: CountryCode | None = Field(None, description="A member state's pledge.")
     pledger_entity_id: uuid.UUID | None = Field(None, description="Another stakeholder's pledge.")
-    title: Annotated[str, StringConstraints(min_length=1, max_length=300)]
-    description: Annotated[str, StringConstraints(max_length=10000)] | None = None
+    title: Annotated[str, StringConstraints(min_length=1, max_length=300), SINGLE_LINE]
+    description: Annotated[str, StringConstraints(max_length=10000), MULTI_LINE] | None = None
     gcm_objectives: list[Objective] = Field(default_factory=list, max_length=23)
     due_date: RegistryDate
 

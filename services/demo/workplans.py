@@ -24,7 +24,7 @@ async def load_commitments(session: AsyncSession, network_id: uuid.UUID, ids: di
     if await session.scalar(select(Workplan.id).where(Workplan.network_id == network_id).limit(1)) is not None:
         return
     slugs = select(WorkingGroup.slug, WorkingGroup.id).where(WorkingGroup.network_id == network_id)
-    groups: dict[str, uuid.UUID] = dict((await session.execute(slugs)).tuples().all())
+    groups: dict[str, uuid.UUID] = dict((await session.execute(slugs)).all())
     for title, start, end, activities in data.WORKPLANS:
         workplan = await create_workplan(
             session,

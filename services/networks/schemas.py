@@ -73,7 +73,7 @@ class NetworkUpdate(InputModel):
 
 REQUIRED_ON_NETWORK = frozenset({"name", "coordinator_entity_id"})
 
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=500), MULTI_LINE]
 
 
 class NetworkPostCreate(InputModel):
