@@ -237,6 +237,7 @@ def unexpected_error_response(scope: Scope, error: Exception, request_id: str) -
             503,
             f"{dependency}-unavailable",
             f"The registry's {dependency} is unavailable; nothing was changed. Retry in {retry_after} s.",
+            instance=route,
             headers={"Retry-After": str(retry_after), "X-Request-ID": request_id},
         )
     logger.error("unhandled error on %s %s (request %s)", method, route, request_id, exc_info=error)
@@ -245,6 +246,7 @@ def unexpected_error_response(scope: Scope, error: Exception, request_id: str) -
         500,
         "internal-error",
         f"Something went wrong on our side{change}. Quote request id {request_id} when reporting it.",
+        instance=route,  # the route's template: the path can hold a credential
         headers={"X-Request-ID": request_id},
     )
 

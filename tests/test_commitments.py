@@ -61,6 +61,8 @@ async def test_pledges_by_a_country_or_a_stakeholder_and_their_status(client, se
     assert final.status_code == 409 and "it no longer changes" in final.json()["detail"]
     listed = await client.get("/v1/pledges", params={"network_id": str(network["id"]), "status": "announced"})
     assert [p["id"] for p in listed.json()["items"]] == [by_entity.json()["id"]]
+    on_objective_5 = await client.get("/v1/pledges", params={"network_id": str(network["id"]), "objective": 5})
+    assert [p["id"] for p in on_objective_5.json()["items"]] == [by_country.json()["id"]]
 
 
 @pytest.fixture

@@ -96,6 +96,8 @@ async def test_a_workplan_with_activities_in_each_status(client, world):
     assert sorted(a["status"] for a in listed.json()["items"]) == ["completed", "ongoing", "yet_to_start"]
     only = await client.get(base, params={"status": "completed"})
     assert [a["title"] for a in only.json()["items"]] == ["Ongoing"]
+    assert len((await client.get(base, params={"objective": 13})).json()["items"]) == 3
+    assert (await client.get(base, params={"objective": 1})).json()["items"] == []
     # Completing an activity without an end date gives it one: the day it completed.
     done = await client.post(f"{base}/{started.json()['id']}/status", json={"status": "completed"})
     assert done.json()["end_date"] == "2024-06-01"

@@ -4,7 +4,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, SmallInteger, any_, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.commitments.models import ChampionCountry, Pledge, PledgeStatus
@@ -79,7 +79,7 @@ def pledges_query(
     if status is not None:
         query = query.where(Pledge.status == status)
     if objective is not None:
-        query = query.where(Pledge.gcm_objectives.contains([objective]))
+        query = query.where(literal(objective, SmallInteger()) == any_(Pledge.gcm_objectives))
     return query.order_by(Pledge.id)
 
 

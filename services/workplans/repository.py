@@ -4,7 +4,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, SmallInteger, any_, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.entities.models import Entity
@@ -60,7 +60,7 @@ def activities_query(
     if status is not None:
         query = query.where(Activity.status == status)
     if objective is not None:
-        query = query.where(Activity.gcm_objectives.contains([objective]))
+        query = query.where(literal(objective, SmallInteger()) == any_(Activity.gcm_objectives))
     return query.order_by(Activity.id)
 
 
