@@ -8,7 +8,7 @@ from services.entities.models import Entity, EntityIdentifier
 from services.events.models import Event
 from services.gcm.models import GcmObjective, GuidingPrinciple
 from services.idempotency.models import IdempotencyKey
-from services.mail.models import EmailDelivery
+from services.mail.models import EmailAttempt, EmailDelivery
 from services.meetings.models import Meeting, MeetingInvitee, MeetingLapse, MeetingReminder
 from services.memberships.models import Membership
 from services.mous.models import Mou, MouArea, MouAreaObjective, MouAreaSupporter, MouDocument, MouParty
@@ -28,6 +28,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "CalendarSubscription",
+    "EmailAttempt",
     "EmailDelivery",
     "Entity",
     "EntityIdentifier",

@@ -12,7 +12,7 @@ from email.utils import formatdate, make_msgid, parseaddr
 from typing import Any, assert_never
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.clock import clock
 from services.entities.models import Entity
@@ -213,32 +213,54 @@ def _meeting_text(meeting: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def invitation_parties(
-    session: AsyncSession, meeting: dict[str, Any], recipient: str
-) -> tuple[Organizer, list[Attendee]]:
+@dataclass(frozen=True)
+class PartyBook:
+    """What the invitations of a batch name, read once for the batch (``party_book_for``):
+    each network's coordinator (name and contact address) and each invited entity's contact
+    address."""
+
+    coordinators: dict[uuid.UUID, tuple[str, str | None]]
+    contacts: dict[uuid.UUID, str | None]
+
+
+def _invited_entities(meeting: dict[str, Any]) -> list[uuid.UUID]:
+    return [uuid.UUID(str(i["entity"]["id"])) for i in meeting["invitees"] if i.get("entity")]
+
+
+async def party_book_for(conn: AsyncConnection | AsyncSession, meetings: list[dict[str, Any]]) -> PartyBook:
+    """The coordinators and contact addresses the invitations to ``meetings`` name: two
+    statements whatever the number of meetings (none without meetings)."""
+    if not meetings:
+        return PartyBook({}, {})
+    network_ids = sorted({uuid.UUID(str(meeting["network_id"])) for meeting in meetings})
+    coordinators = await conn.execute(
+        select(Network.id, Entity.name, Entity.contact_email)
+        .join(Entity, Network.coordinator_entity_id == Entity.id)
+        .where(Network.id.in_(network_ids))
+    )
+    entity_ids = sorted({entity_id for meeting in meetings for entity_id in _invited_entities(meeting)})
+    contacts: dict[uuid.UUID, str | None] = {}
+    if entity_ids:
+        rows = await conn.execute(select(Entity.id, Entity.contact_email).where(Entity.id.in_(entity_ids)))
+        contacts = {row[0]: row[1] for row in rows}
+    return PartyBook({row[0]: (row[1], row[2]) for row in coordinators}, contacts)
+
+
+def invitation_parties(book: PartyBook, meeting: dict[str, Any], recipient: str) -> tuple[Organizer, list[Attendee]]:
     """The organizer (the network's secretariat) and one attendee per invitee, as the
     invitation to ``recipient`` shows them: an external stakeholder's address appears only
     in the message to that stakeholder (personal data), others by ``urn:uuid``."""
-    coordinator = (
-        await session.execute(
-            select(Entity.name, Entity.contact_email)
-            .join(Network, Network.coordinator_entity_id == Entity.id)
-            .where(Network.id == uuid.UUID(str(meeting["network_id"])))
-        )
-    ).first()
+    coordinator = book.coordinators.get(uuid.UUID(str(meeting["network_id"])))
     registry_name, registry_address = parseaddr(get_settings().mail_from)
     organizer = Organizer(
-        name=coordinator.name if coordinator else registry_name,
-        email=(coordinator.contact_email if coordinator and coordinator.contact_email else registry_address),
+        name=coordinator[0] if coordinator else registry_name,
+        email=(coordinator[1] if coordinator and coordinator[1] else registry_address),
     )
-    entity_ids = [uuid.UUID(str(i["entity"]["id"])) for i in meeting["invitees"] if i.get("entity")]
-    rows = await session.execute(select(Entity.id, Entity.contact_email).where(Entity.id.in_(entity_ids)))
-    contacts = {row.id: row.contact_email for row in rows}
     attendees = []
     for invitee in meeting["invitees"]:
         entity = invitee.get("entity")
         if entity:
-            contact = contacts.get(uuid.UUID(str(entity["id"])))
+            contact = book.contacts.get(uuid.UUID(str(entity["id"])))
             address = f"mailto:{contact}" if contact else f"urn:uuid:{entity['id']}"
             attendees.append(Attendee(name=str(entity["name"]), address=address, is_group=True))
         else:

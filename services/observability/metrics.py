@@ -5,7 +5,8 @@ Which process exposes what (each on its own port, ``*_METRICS_PORT``):
 
 - the API: requests (``registry_http_*``) and its connection pool;
 - the worker: actor messages and delivery outcomes (``registry_worker_*``,
-  ``registry_webhook_deliveries_total``, ``registry_email_deliveries_total``,
+  ``registry_deliveries_total{transport}``, and as before ``registry_webhook_deliveries_total``,
+  ``registry_email_deliveries_total``,
   ``registry_webhook_endpoints_disabled_total``), from every worker process at once
   (prometheus_client's multiprocess mode);
 - the scheduler: its sweeps, its pool, and the gauges read from the database and the broker
@@ -54,6 +55,12 @@ WORKER_DURATION = Histogram(
     ["actor"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0),
 )
+DELIVERIES = Counter(
+    "registry_deliveries_total",
+    "Delivery attempts, by transport (webhook, email) and outcome (succeeded, retrying, failed, disabled).",
+    ["transport", "outcome"],
+)
+# The same counts under their names from before the one engine (kept for existing dashboards).
 WEBHOOK_DELIVERIES = Counter(
     "registry_webhook_deliveries_total",
     "Webhook delivery attempts, by outcome (succeeded, retrying, failed, disabled).",

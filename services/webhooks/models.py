@@ -5,9 +5,9 @@ from sqlalchemy import ARRAY, ForeignKey, Index, Integer, SmallInteger, String, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.base import Base, RecordMixin
+from services.delivery_status import DeliveryStatus
 from services.entities.models import enum_column
 from services.ids import uuid7
-from services.leases import DeliveryStatus
 
 
 class WebhookEndpoint(RecordMixin, Base):

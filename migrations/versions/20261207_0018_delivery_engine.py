@@ -1,0 +1,49 @@
+"""One delivery engine for webhooks and e-mail: e-mail deliveries get an attempt log like
+webhook deliveries' (``email_attempts``: when, the SMTP reply code, how long, what went
+wrong) and keep the last reply code on the delivery (``last_status_code``), so that one
+outcome path records both transports the same way.
+
+An expand step: a new table and a nullable column; the previous release neither reads nor
+writes them, and no existing row changes.
+
+Revision ID: 0018
+Revises: 0017
+Create Date: 2026-12-07 09:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0018"
+down_revision: str | None = "0017"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.add_column("email_deliveries", sa.Column("last_status_code", sa.SmallInteger(), nullable=True))
+    op.create_table(
+        "email_attempts",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("delivery_id", sa.Uuid(), nullable=False),
+        sa.Column("attempted_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column("status_code", sa.SmallInteger(), nullable=True),
+        sa.Column("latency_ms", sa.Integer(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["delivery_id"],
+            ["email_deliveries.id"],
+            name=op.f("fk_email_attempts_delivery_id_email_deliveries"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_email_attempts")),
+    )
+    op.create_index(op.f("ix_email_attempts_delivery_id"), "email_attempts", ["delivery_id"], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index(op.f("ix_email_attempts_delivery_id"), table_name="email_attempts")
+    op.drop_table("email_attempts")
+    op.drop_column("email_deliveries", "last_status_code")
