@@ -151,7 +151,7 @@ def _print_status(report: dict[str, Any]) -> None:
         for kind, backlog in report["deliveries"].items():
             lines.append(
                 f"  {kind + 's':<12} {backlog['pending']} pending, {backlog['held']} held by a worker, "
-                f"{backlog['waiting_for_retry']} waiting for a retry"
+                f"{backlog['waiting_for_retry']} waiting for a retry, {backlog['failed']} failed"
                 + (f"; the oldest due waiting {backlog['oldest_due_seconds']} s" if backlog["due"] else "")
             )
         failing = report["failing_endpoints"]

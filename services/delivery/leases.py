@@ -107,8 +107,9 @@ async def unmark_queued(session: AsyncSession, model: Any, delivery_ids: list[uu
 async def queue_states(conn: AsyncConnection, model: Any, *, now: datetime) -> dict[str, Any]:
     """Where a table's pending rows stand, in one statement (the pending rows' partial index):
     ``pending`` (due, waiting for a worker), ``held`` (leased by a worker now),
-    ``waiting_for_retry`` (failed before, due again later); and ``due`` (pending or held)
-    with how long the oldest due row has waited."""
+    ``waiting_for_retry`` (failed before, due again later); ``due`` (pending or held) with
+    how long the oldest due row has waited; and ``failed`` (for good, until replayed: its
+    own partial index)."""
     due, free = model.next_attempt_at <= now, _free(model, now)
     row = (
         await conn.execute(
@@ -118,6 +119,7 @@ async def queue_states(conn: AsyncConnection, model: Any, *, now: datetime) -> d
                 func.count().filter(~due, free, model.attempts > 0),
                 func.count().filter(due),
                 func.min(model.next_attempt_at).filter(due),
+                select(func.count()).where(model.status == DeliveryStatus.FAILED).scalar_subquery(),
             ).where(model.status == DeliveryStatus.PENDING)
         )
     ).one()
@@ -128,6 +130,7 @@ async def queue_states(conn: AsyncConnection, model: Any, *, now: datetime) -> d
         "waiting_for_retry": int(row[2]),
         "due": int(row[3]),
         "oldest_due_seconds": round((now - oldest).total_seconds(), 1) if oldest is not None else None,
+        "failed": int(row[5]),
     }
 
 

@@ -42,6 +42,8 @@ class EmailDelivery(Base):
     __table_args__ = (
         UniqueConstraint("event_id", "recipient"),
         Index("ix_email_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+        # the failed ones, counted by `registry status` and the metrics (few: a partial index)
+        Index("ix_email_deliveries_failed", "id", postgresql_where=text("status = 'failed'")),
         Index("ix_email_deliveries_created", "created_at"),
         Index(  # the indicators count a network's deliveries over a period, from the index alone
             "ix_email_deliveries_network_created",

@@ -63,6 +63,8 @@ class WebhookDelivery(Base):
         UniqueConstraint("event_id", "endpoint_id"),
         Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"),
         Index("ix_webhook_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+        # the failed ones, counted by `registry status` and the metrics (few: a partial index)
+        Index("ix_webhook_deliveries_failed", "id", postgresql_where=text("status = 'failed'")),
         Index("ix_webhook_deliveries_created", "created_at"),
         Index(  # the indicators count a network's deliveries over a period, from the index alone
             "ix_webhook_deliveries_network_created",
