@@ -272,7 +272,7 @@ async def test_an_endpoint_answering_again_gets_its_waiting_deliveries_at_once_i
     back_id, down_id = await _endpoint(admin, back), await _endpoint(admin, still_down)
     broker.flush_all()
     await _entities(admin, "W1", "W2", "W3")
-    await drain(threads=2)
+    await _relay_and_send()
     waiting = await _waiting(back_id)
     assert len(waiting) == 3 and len(await _waiting(down_id)) == 3
     async with get_database().read() as conn:
@@ -281,7 +281,7 @@ async def test_an_endpoint_answering_again_gets_its_waiting_deliveries_at_once_i
     assert all(at > now for at in waiting.values()) and webhook["waiting_for_retry"] == 6
 
     await _entities(admin, "W4")  # `back` answers this one: 200
-    await drain(threads=2)
+    await _relay_and_send()
     made_due = await _waiting(back_id)
     async with get_database().read() as conn:
         now = await conn.scalar(text("SELECT now()"))
@@ -303,7 +303,7 @@ async def test_retry_now_from_the_command_line_for_an_endpoint_and_for_emails(ad
     first_id, second_id = await _endpoint(admin, first), await _endpoint(admin, second)
     broker.flush_all()
     await _entities(admin, "R1", "R2")
-    await drain(threads=2)
+    await _relay_and_send()
     assert len(await _waiting(first_id)) == len(await _waiting(second_id)) == 2
 
     await asyncio.to_thread(main, ["deliveries", "retry-now", "--endpoint", first_id, "--json"])
