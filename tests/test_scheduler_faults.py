@@ -10,12 +10,12 @@ from datetime import timedelta
 
 import dramatiq
 import pytest
-from services.delivery.engine import lease
-from services.delivery.senders import WEBHOOK
-from services.delivery_status import DeliveryStatus
 from sqlalchemy import select, text
 
 from services.database import get_database
+from services.delivery.engine import lease
+from services.delivery.senders import WEBHOOK
+from services.delivery_status import DeliveryStatus
 from services.events.models import Event
 from services.scheduling.models import SchedulerSweep
 from services.scheduling.status import operational_status

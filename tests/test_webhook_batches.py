@@ -18,13 +18,13 @@ from sqlalchemy import func, select
 from standardwebhooks.webhooks import Webhook
 
 from services.database import get_database
+from services.delivery.engine import send_batch
 from services.delivery.relay import publish_batch
+from services.delivery.senders import WEBHOOK
 from services.delivery_status import DeliveryStatus
 from services.events.models import Event
 from services.observability.logs import HANDLER_NAME, configure_logging
 from services.observability.metrics import WEBHOOK_DELIVERIES
-from services.delivery.engine import send_batch
-from services.delivery.senders import WEBHOOK
 from services.webhooks.models import WebhookAttempt, WebhookDelivery, webhook_id
 from tests.conftest import committed_admin_key
 from tests.served_app import served_app
