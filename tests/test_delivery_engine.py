@@ -15,7 +15,7 @@ from sqlalchemy import func, select, text, update
 
 from api.cli import main
 from services.database import get_database
-from services.delivery.engine import lease
+from services.delivery.engine import lease, send_batch
 from services.delivery.senders import EMAIL, WEBHOOK
 from services.delivery.transports import smtp as smtp_transport
 from services.delivery_status import DeliveryStatus
@@ -31,6 +31,7 @@ from services.webhooks.models import WebhookDelivery
 from tests.conftest import committed_admin_key
 from tests.factories import make_network
 from tests.served_app import served_app
+from tests.sql_statements import statements_issued
 from tests.stub_worker import broker, drain
 from tests.test_mail import _relay_and_send, smtp  # noqa: F401 - the fixture
 from tests.webhook_receiver import Receiver
@@ -41,11 +42,11 @@ def _count(metric, *labels) -> float:
     return metric.labels(*labels)._value.get()
 
 
-async def _two_meetings() -> list[dict]:
-    """Two meetings of one network, each with two external invitees of its own."""
+async def _two_meetings(invitees: int = 2, *, network_id=None) -> list[dict]:
+    """Two meetings of one network, each with external invitees of its own (two, or ``invitees``)."""
     starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=7)
     async with get_database().session() as session:
-        network = await make_network(session)
+        network = {"id": network_id} if network_id else await make_network(session)
         return [
             await create_meeting(
                 session,
@@ -60,7 +61,11 @@ async def _two_meetings() -> list[dict]:
                     invitees=[
                         InviteeIn(name=f"Forum {name}", email=f"forum-{name}@example.org"),
                         InviteeIn(name=f"City {name}", email=f"city-{name}@example.org"),
-                    ],
+                        *(
+                            InviteeIn(name=f"Guest {name}{i}", email=f"guest-{name}{i}@example.org")
+                            for i in range(invitees - 2)
+                        ),
+                    ][:invitees],
                 ),
                 actor=SYSTEM,
             )
@@ -169,6 +174,30 @@ async def test_an_exception_in_the_transport_is_kept_and_tried_again_on_the_sche
     }
     assert all(r.next_attempt_at > datetime.now(UTC) for r in tripped)  # on the schedule, not at once
     assert sorted(m["To"] for m in smtp.messages) == ["forum-a@example.org", "forum-b@example.org"]
+
+
+async def test_an_email_batch_costs_the_same_statements_whatever_its_size(committed, smtp):  # noqa: F811
+    from worker.events import relay_events
+
+    measured = {}
+    async with get_database().session() as session:
+        network = await make_network(session)
+    for invitees in (1, 4):
+        await _two_meetings(invitees, network_id=network["id"])
+        broker.flush_all()
+        await relay_events.fn()  # the invitations made, their messages left unsent
+        broker.flush_all()
+        async with get_database().read() as conn:
+            ids = list((await conn.scalars(select(EmailDelivery.id).where(EmailDelivery.status == "pending"))).all())
+        assert len(ids) == 2 * invitees
+        with statements_issued() as statements:
+            sent = await send_batch(get_database(), EMAIL, ids)
+        assert [s.outcome for s in sent] == ["succeeded"] * len(ids)
+        measured[invitees] = len(statements)
+    # lease and load the batch; the invitations' organizers (one read for the batch; their
+    # invitees are external: no entity to look up); record every outcome
+    assert measured == {1: 3, 4: 3}
+    assert len(smtp.messages) == 2 + 8
 
 
 async def test_an_smtp_refusal_is_judged_by_its_reply_code():
