@@ -22,9 +22,3 @@ async def send_webhook(
     transport = WEBHOOK if http is None else WebhookTransport(http)
     sent = await send_batch(database, transport, [delivery_id])
     return sent[0].outcome if sent else None
-
-
-async def send_email(database: Database, delivery_id: uuid.UUID) -> str | None:
-    """Attempt one e-mail delivery if it is due; its outcome, or None when there was nothing to do."""
-    sent = await send_batch(database, EMAIL, [delivery_id])
-    return sent[0].outcome if sent else None

@@ -32,7 +32,7 @@ from services.webhooks.targets import TargetRefused, resolve_target
 logger = logging.getLogger("services.webhooks")
 
 DISABLE_AFTER_FAILING = timedelta(days=5)
-# Posts of one batch in flight at once: a batch (worker.webhooks.DELIVERIES_PER_MESSAGE, 10)
+# Posts of one batch in flight at once: a batch (worker.queueing.DELIVERIES_PER_MESSAGE, 10)
 # to endpoints that all time out (15 s) is done in two rounds, well inside the actor's time
 # limit and the lease; a worker process's four batches keep 20 connections busy (and alive
 # for the next batch). More cost more CPU per delivery, measured: httpx's pool looks at every
