@@ -25,6 +25,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Uuid,
+    bindparam,
     cast,
     column,
     func,
@@ -32,8 +33,8 @@ from sqlalchemy import (
     literal,
     select,
     update,
-    values,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from services import context
 from services.clock import clock
@@ -105,6 +106,19 @@ def _decide(attempted: Attempted, now: datetime) -> tuple[DeliveryStatus, dateti
     return DeliveryStatus.FAILED, None, "failed"
 
 
+_OUTCOME_COLUMNS: tuple[tuple[str, Any], ...] = (
+    ("attempt_id", Uuid),
+    ("delivery_id", Uuid),
+    ("attempts", SmallInteger),
+    ("status", String),
+    ("next_attempt_at", DateTime(timezone=True)),
+    ("status_code", SmallInteger),
+    ("error", String),
+    ("latency_ms", Integer),
+    ("succeeded_at", DateTime(timezone=True)),
+)
+
+
 def _outcome_statement(transport: Transport, attempted: list[Attempted], now: datetime) -> Any:
     """Every attempt of the batch and its delivery's new state, the lease released: one
     statement (the deliveries' UPDATE a CTE of the attempts' INSERT)."""
@@ -126,25 +140,19 @@ def _outcome_statement(transport: Transport, attempted: list[Attempted], now: da
                 now if status is DeliveryStatus.SUCCEEDED else None,
             )
         )
-    outcome = (
-        values(
-            column("attempt_id", Uuid),
-            column("delivery_id", Uuid),
-            column("attempts", SmallInteger),
-            column("status", String),
-            column("next_attempt_at", DateTime(timezone=True)),
-            column("status_code", SmallInteger),
-            column("error", String),
-            column("latency_ms", Integer),
-            column("succeeded_at", DateTime(timezone=True)),
-            name="outcome",
+    columns = list(zip(*rows, strict=True))
+    # One array parameter per column, unnested: the same SQL whatever the batch, so the
+    # statement is compiled once per process (a VALUES list of the rows is compiled per batch).
+    outcome = select(
+        func.unnest(
+            *(
+                bindparam(name, list(column_values), type_=ARRAY(kind))
+                for (name, kind), column_values in zip(_OUTCOME_COLUMNS, columns, strict=True)
+            )
         )
-        .data(rows)
-        .cte("outcome")
-    )
-    # A column whose every value is NULL is rendered as plain NULLs (text to PostgreSQL): cast.
-    next_at = cast(outcome.c.next_attempt_at, DateTime(timezone=True))
-    status_code, error = cast(outcome.c.status_code, SmallInteger), cast(outcome.c.error, String)
+        .table_valued(*(column(name, kind) for name, kind in _OUTCOME_COLUMNS))
+        .render_derived("rows")
+    ).cte("outcome")
     recorded = (
         update(model)
         .where(model.id == outcome.c.delivery_id)
@@ -152,11 +160,11 @@ def _outcome_statement(transport: Transport, attempted: list[Attempted], now: da
             {
                 "attempts": outcome.c.attempts,
                 "status": cast(outcome.c.status, model.status.type),
-                "next_attempt_at": func.coalesce(next_at, model.next_attempt_at),
-                "last_status_code": status_code,
-                "last_error": error,
+                "next_attempt_at": func.coalesce(outcome.c.next_attempt_at, model.next_attempt_at),
+                "last_status_code": outcome.c.status_code,
+                "last_error": outcome.c.error,
                 "lease_until": None,
-                transport.succeeded_at: cast(outcome.c.succeeded_at, DateTime(timezone=True)),
+                transport.succeeded_at: outcome.c.succeeded_at,
             }
         )
         .returning(model.id)
@@ -171,9 +179,9 @@ def _outcome_statement(transport: Transport, attempted: list[Attempted], now: da
                 outcome.c.attempt_id,
                 outcome.c.delivery_id,
                 literal(now, DateTime(timezone=True)),
-                status_code,
+                outcome.c.status_code,
                 outcome.c.latency_ms,
-                error,
+                outcome.c.error,
             ),
         )
         .add_cte(recorded)
