@@ -19,9 +19,10 @@ from api.path_records import WEBHOOK_ENDPOINT
 from api.permissions import EVERYONE, INTEGRATOR, Access
 from api.planned import PlannedRoute
 from api.responses import json_response, page_response, record_response
+from services.delivery.replay import replay_webhooks
+from services.delivery_status import DeliveryStatus
 from services.errors import NotFound
 from services.export import ExportSource
-from services.leases import DeliveryStatus
 from services.webhooks import repository, service
 from services.webhooks.schemas import (
     DeliveryOut,
@@ -150,7 +151,7 @@ async def replay_delivery(
     endpoint_id: uuid.UUID, delivery_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal
 ) -> Response:
     """Send one delivery again, under the same `webhook-id`."""
-    replayed = await service.replay(session, endpoint_id=endpoint_id, delivery_id=delivery_id, actor=principal)
+    replayed = await replay_webhooks(session, endpoint_id=endpoint_id, delivery_id=delivery_id, actor=principal)
     return json_response({"replayed": replayed}, status_code=202)
 
 
@@ -164,5 +165,5 @@ async def replay_failed(
     endpoint_id: uuid.UUID, body: ReplayFailed, session: DbSession, principal: CurrentPrincipal
 ) -> Response:
     """Send again every failed delivery created since a time."""
-    replayed = await service.replay(session, endpoint_id=endpoint_id, failed_since=body.since, actor=principal)
+    replayed = await replay_webhooks(session, endpoint_id=endpoint_id, failed_since=body.since, actor=principal)
     return json_response({"replayed": replayed}, status_code=202)

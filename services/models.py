@@ -9,7 +9,7 @@ from services.entities.models import Entity, EntityIdentifier
 from services.events.models import Event
 from services.gcm.models import GcmObjective, GuidingPrinciple
 from services.idempotency.models import IdempotencyKey
-from services.mail.models import EmailDelivery
+from services.mail.models import EmailAttempt, EmailDelivery
 from services.meetings.models import Meeting, MeetingInvitee, MeetingLapse, MeetingReminder
 from services.memberships.models import Membership
 from services.mous.models import Mou, MouArea, MouAreaObjective, MouAreaSupporter, MouDocument, MouParty
@@ -35,6 +35,7 @@ __all__ = [
     "Base",
     "CalendarSubscription",
     "ChampionCountry",
+    "EmailAttempt",
     "EmailDelivery",
     "Entity",
     "EntityIdentifier",

@@ -72,10 +72,11 @@ BUDGET: dict[str, tuple[int, int]] = {
     # locked and read back; events and audit entries. Each lapsed record's own UPDATE (two
     # cycles overdue per network here).
     "reviews.follow_up": (10, 2),
-    # Lease the batch (with endpoints and events), record the successes: one statement each.
+    # The delivery engine, for either transport: lease the batch (with what composing needs:
+    # endpoints and events, or events), record the outcomes (attempts, deliveries, leases
+    # released): one statement each.
     "webhooks.deliver": (2, 0),
-    # One e-mail per message: lease it, read it and its event, lock it and record the outcome.
-    "mail.send": (0, 5),
+    "mail.send": (2, 0),
     # Release the relay mark, claim the events, the endpoints that want them, the addresses
     # they go to (invitees, MoU parties, coordinators, entities: one read each), insert the
     # webhook and e-mail deliveries, mark the events published and the e-mails queued; then
@@ -301,12 +302,7 @@ async def _deliver_webhooks(n: int, receiver: Receiver) -> Callable[[], Awaitabl
 
 async def _send_mails(n: int, receiver: Receiver) -> Callable[[], Awaitable[None]]:
     _, emails = await _published_reminders(n, receiver)
-
-    async def run() -> None:
-        for email_id in emails:
-            await run_actor("mail.send", str(email_id))
-
-    return run
+    return lambda: run_actor("mail.send", [str(i) for i in emails])
 
 
 async def _relay(n: int, receiver: Receiver) -> Callable[[], Awaitable[None]]:

@@ -166,8 +166,8 @@ async def test_indicators_for_a_past_date_match_the_history(client, session):
 
 
 async def test_notification_indicators_count_the_networks_own_deliveries(client, session):
+    from services.delivery_status import DeliveryStatus
     from services.events.models import Event
-    from services.leases import DeliveryStatus
     from services.mail.models import EmailDelivery
     from services.networks.models import NetworkScope
     from services.webhooks.models import WebhookDelivery, WebhookEndpoint

@@ -241,7 +241,7 @@ async def test_registry_deliveries_lists_failed_ones_and_replays_them_under_the_
     from sqlalchemy import update
 
     from api.cli import main
-    from services.leases import DeliveryStatus
+    from services.delivery_status import DeliveryStatus
     from services.mail.models import EmailDelivery
     from services.webhooks.models import WebhookDelivery
     from worker.events import relay_events

@@ -13,8 +13,10 @@ import pytest
 from sqlalchemy import select, text
 
 from services.database import get_database
+from services.delivery.engine import lease
+from services.delivery.senders import WEBHOOK
+from services.delivery_status import DeliveryStatus
 from services.events.models import Event
-from services.leases import DeliveryStatus, lease
 from services.scheduling.models import SchedulerSweep
 from services.scheduling.status import operational_status
 from services.webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -207,14 +209,12 @@ async def test_the_queue_holds_each_due_delivery_once_while_no_worker_runs(commi
         backlog = (await operational_status(conn))["deliveries"]["webhook"]
     assert backlog["due"] == 5 and backlog["oldest_due_seconds"] >= 0
     # a worker takes one message: the row is leased and its queue mark cleared
-    async with database.session() as session:
-        assert await lease(session, WebhookDelivery, ids[0], seconds=60) == 0
+    assert [job.attempts for job in await lease(database, WEBHOOK, [ids[0]])] == [0]
     async with database.read() as conn:
         marks = dict((await conn.execute(select(WebhookDelivery.id, WebhookDelivery.queued_until))).all())
     assert marks[ids[0]] is None and all(marks[i] is not None for i in ids[1:])
     # a message for a row another worker holds is spent without leaving the row marked
-    async with database.session() as session:
-        assert await lease(session, WebhookDelivery, ids[0], seconds=60) is None
+    assert await lease(database, WEBHOOK, [ids[0]]) == []
     # the lease lapses (the worker died): the next sweep sends exactly one more, and counts it
     async with database.session() as session:
         await session.execute(

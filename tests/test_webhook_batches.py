@@ -18,19 +18,21 @@ from sqlalchemy import func, select
 from standardwebhooks.webhooks import Webhook
 
 from services.database import get_database
+from services.delivery.engine import send_batch
 from services.delivery.relay import publish_batch
+from services.delivery.senders import WEBHOOK
+from services.delivery_status import DeliveryStatus
 from services.events.models import Event
-from services.leases import DeliveryStatus
 from services.observability.logs import HANDLER_NAME, configure_logging
 from services.observability.metrics import WEBHOOK_DELIVERIES
-from services.webhooks.delivery import send_batch
 from services.webhooks.models import WebhookAttempt, WebhookDelivery, webhook_id
 from tests.conftest import committed_admin_key
 from tests.served_app import served_app
 from tests.sql_statements import statements_issued
 from tests.stub_worker import broker, drain
 from tests.webhook_receiver import Receiver
-from worker.webhooks import DELIVERIES_PER_MESSAGE, send_new_deliveries
+from worker.queueing import DELIVERIES_PER_MESSAGE
+from worker.webhooks import send_new_deliveries
 
 
 @pytest.fixture
@@ -129,14 +131,14 @@ async def test_a_batch_costs_two_statements_whatever_its_size(admin, receivers):
         ids = [uuid.UUID(i) for message in await _relay_once() for i in message.args[0]]
         assert len(ids) == size
         with statements_issued() as statements:
-            sent = await send_batch(get_database(), ids)
+            sent = await send_batch(get_database(), WEBHOOK, ids)
         assert [s.outcome for s in sent] == ["succeeded"] * size
         measured[size] = len(statements)
     # one to lease the batch and load its endpoints and events, one to record its successes
     assert measured == {2: 2, 12: 2}
     assert len(receivers[0].requests) == 14
     # sent already: a repeat message leases nothing and sends nothing
-    assert await send_batch(get_database(), ids) == []
+    assert await send_batch(get_database(), WEBHOOK, ids) == []
     assert len(receivers[0].requests) == 14
 
 

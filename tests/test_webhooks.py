@@ -12,8 +12,9 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from services.clock import clock
 from services.database import get_database
+from services.delivery.schedule import RETRY_DELAYS
+from services.delivery.senders import send_webhook as send_delivery
 from services.events.models import Event
-from services.webhooks.delivery import RETRY_DELAYS, send_delivery
 from services.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.conftest import committed_admin_key
 from tests.served_app import served_app

@@ -24,8 +24,8 @@ from services.calendars.service import create_subscription
 from services.clock import clock
 from services.commitments.schemas import PledgeCreate
 from services.commitments.service import create_pledge
+from services.delivery_status import DeliveryStatus
 from services.events.models import Event
-from services.leases import DeliveryStatus
 from services.meetings.models import MeetingKind
 from services.meetings.schemas import InviteeIn, MeetingCreate
 from services.meetings.service import create_meeting

@@ -1,6 +1,9 @@
-"""One broker message per due delivery (or per batch of them): a row is marked queued (in a
-committed transaction) before its message is sent, and neither the relay nor the scheduler
-sends another while the mark holds. The broker's queue is thus bounded by the number of due
+"""The bookkeeping both delivery actors share (``webhooks.deliver``, ``mail.send``): their
+messages, and running one through the delivery engine.
+
+One broker message per batch of due deliveries: a row is marked queued (in a committed
+transaction) before its message is sent, and neither the relay nor the scheduler sends
+another while the mark holds. The broker's queue is thus bounded by the number of due
 deliveries, even while every worker is stopped; a message the broker lost is sent again once
 the mark lapses (``DELIVERY_QUEUE_HOLD_SECONDS``)."""
 
@@ -9,9 +12,13 @@ import logging
 import uuid
 from typing import Any
 
+from services import context
 from services.clock import clock
-from services.database import is_outage
-from services.leases import Queued, claim_due_for_queue, mark_queued, unmark_queued
+from services.database import get_database, is_outage
+from services.delivery.engine import send_batch
+from services.delivery.leases import Queued, claim_due_for_queue, mark_queued, unmark_queued
+from services.delivery.transport import Transport
+from services.observability.metrics import DELIVERIES, EMAIL_DELIVERIES, ENDPOINTS_DISABLED, WEBHOOK_DELIVERIES
 from services.settings import get_settings
 from services.unit_of_work import unit_of_work
 from worker.actors import DeclaredActor
@@ -33,7 +40,14 @@ def message_options(request_id: str | None) -> dict[str, Any]:
     return {"request_id": request_id} if request_id else {}
 
 
-# Options for the actors that send one delivery.
+# Deliveries one message carries: one lease statement, concurrent sends and one statement
+# recording their outcomes for all of them (a message each cost a broker round trip and
+# four database round trips per delivery). Small enough that a backlog still spreads over
+# every worker process, and that a batch whose endpoints all time out ends well inside the
+# time limit (services.delivery.transports.webhook.POSTS_AT_ONCE).
+DELIVERIES_PER_MESSAGE = 10
+
+# Options for the actors that send deliveries.
 DELIVERY_ACTOR_OPTIONS: dict[str, Any] = {"retry_when": retry_outages, "min_backoff": 500, "max_backoff": 15_000}
 
 
@@ -104,3 +118,30 @@ async def send_marked(actor: DeclaredActor[..., Any], model: Any, marked: list[Q
             logger.warning("could not unmark %d deliveries the broker refused", len(marked) - sent, exc_info=True)
         raise error
     return sent
+
+
+def _count(transport: Transport, outcome: str) -> None:
+    DELIVERIES.labels(transport.name, outcome).inc()
+    if transport.name == "webhook":
+        WEBHOOK_DELIVERIES.labels(outcome).inc()
+        if outcome == "disabled":  # webhook_endpoint.disabled recorded: its unit of work nudged the relay
+            ENDPOINTS_DISABLED.inc()
+    else:
+        EMAIL_DELIVERIES.labels("sent" if outcome == "succeeded" else outcome).inc()
+
+
+async def deliver(transport: Transport, delivery_ids: list[str] | str, log: logging.Logger) -> None:
+    """An actor's message: attempt the due ones among its deliveries (each a no-op when it is
+    not due, done, or leased by another worker), log and count each outcome. Retries are rows
+    with a due time that the scheduler hands back, not broker retries (except through a
+    database outage, when the message itself waits). A single id is a message sent before
+    batches."""
+    ids = [delivery_ids] if isinstance(delivery_ids, str) else delivery_ids
+    sent = await send_batch(get_database(), transport, [uuid.UUID(i) for i in ids])
+    for one in sent:
+        token = context.request_id.set(one.request_id)  # each line under its own delivery's request id
+        try:
+            log.info("%s delivery %s: %s", transport.name, one.delivery_id, one.outcome)
+        finally:
+            context.request_id.reset(token)
+        _count(transport, one.outcome)

@@ -150,8 +150,9 @@ def _print_status(report: dict[str, Any]) -> None:
         )
         for kind, backlog in report["deliveries"].items():
             lines.append(
-                f"  {kind + ' due':<12} {backlog['due']}"
-                + (f", the oldest waiting {backlog['oldest_due_seconds']} s" if backlog["due"] else "")
+                f"  {kind + 's':<12} {backlog['pending']} pending, {backlog['held']} held by a worker, "
+                f"{backlog['waiting_for_retry']} waiting for a retry, {backlog['failed']} failed"
+                + (f"; the oldest due waiting {backlog['oldest_due_seconds']} s" if backlog["due"] else "")
             )
         failing = report["failing_endpoints"]
         lines.append(f"  failing webhook endpoints: {len(failing) or 'none'}")
@@ -262,11 +263,14 @@ def _print_failed(failed: dict[str, list[dict[str, Any]]]) -> None:
 
 
 def command_deliveries(args: argparse.Namespace) -> None:
-    """List failed webhook and e-mail deliveries, or replay them (by id, every failed one of
-    an endpoint, or every failed e-mail)."""
+    """List failed webhook and e-mail deliveries, replay them (by id, every failed one of an
+    endpoint, or every failed e-mail), or retry now those that wait for a retry."""
     if args.action == "list":
         failed = asyncio.run(_with_database(lambda database: _list_failed(database, args)))
         _dump(failed) if args.json else _print_failed(failed)
+        return
+    if args.action == "retry-now":
+        command_retry_now(args)
         return
     if not (args.id or args.endpoint or args.emails):
         sys.exit("registry deliveries replay: give --id (repeatable), --endpoint or --emails")
@@ -283,9 +287,9 @@ def command_deliveries(args: argparse.Namespace) -> None:
 
 
 async def _list_failed(database: Any, args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
-    from services.leases import DeliveryStatus
+    from services.delivery.replay import email_rows_where
+    from services.delivery_status import DeliveryStatus
     from services.mail.models import EmailDelivery
-    from services.mail.replay import email_rows_where
     from services.webhooks.models import WebhookDelivery
     from services.webhooks.repository import delivery_rows_where
 
@@ -304,11 +308,10 @@ async def _list_failed(database: Any, args: argparse.Namespace) -> dict[str, lis
 
 
 async def _replay(database: Any, args: argparse.Namespace) -> dict[str, list[uuid.UUID]]:
-    """Through the same service as the API's replay (``services.webhooks.service.replay``):
-    the same rules (a disabled endpoint is refused), the same audit entry and event."""
+    """Through the same service as the API's replay (``services.delivery.replay``): the same
+    rules (a disabled endpoint is refused), the same audit entry and event."""
+    from services.delivery.replay import replay_emails, replay_webhooks
     from services.errors import DomainError
-    from services.mail.replay import replay_emails
-    from services.webhooks import service
     from services.webhooks.models import WebhookDelivery
 
     start_broker()  # the replay's events: the relay is nudged once it commits
@@ -320,7 +323,7 @@ async def _replay(database: Any, args: argparse.Namespace) -> dict[str, list[uui
                     select(WebhookDelivery.endpoint_id).where(WebhookDelivery.id == delivery_id)
                 )
                 if endpoint_id is not None:
-                    replayed["webhook"] += await service.replay(
+                    replayed["webhook"] += await replay_webhooks(
                         session, endpoint_id=endpoint_id, delivery_id=delivery_id, actor=OPERATOR
                     )
                     continue
@@ -329,7 +332,7 @@ async def _replay(database: Any, args: argparse.Namespace) -> dict[str, list[uui
                     raise SystemExit(f"no failed delivery has id {delivery_id}")
                 replayed["email"] += emails
             if args.endpoint:
-                replayed["webhook"] += await service.replay(
+                replayed["webhook"] += await replay_webhooks(
                     session, endpoint_id=args.endpoint, failed_since=datetime(1900, 1, 1, tzinfo=UTC), actor=OPERATOR
                 )
             if args.emails:
@@ -337,6 +340,38 @@ async def _replay(database: Any, args: argparse.Namespace) -> dict[str, list[uui
     except DomainError as refused:
         raise SystemExit(f"refused: {refused.detail}") from None
     return replayed
+
+
+def command_retry_now(args: argparse.Namespace) -> None:
+    """Make the deliveries that wait for a retry due now, in order: a webhook endpoint's
+    (``--endpoint``), or every e-mail's (``--emails``), once the receiver or the mail server
+    is back. The scheduler hands them to the workers at its next sweep."""
+    if not args.endpoint and not args.emails:
+        sys.exit("registry deliveries retry-now: give --endpoint or --emails")
+    made_due = asyncio.run(_with_database(lambda database: _retry_now(args)))
+    if args.json:
+        _dump(made_due)
+        return
+    print(
+        f"Due now: {len(made_due['webhook'])} webhook and {len(made_due['email'])} e-mail deliveries "
+        "(the scheduler hands them to the workers within SCHEDULER_INTERVAL_SECONDS)"
+    )
+
+
+async def _retry_now(args: argparse.Namespace) -> dict[str, list[uuid.UUID]]:
+    from services.delivery.replay import retry_emails_now, retry_webhooks_now
+    from services.errors import DomainError
+
+    made_due: dict[str, list[uuid.UUID]] = {"webhook": [], "email": []}
+    try:
+        async with unit_of_work() as session:
+            if args.endpoint:
+                made_due["webhook"] = await retry_webhooks_now(session, endpoint_id=args.endpoint, actor=OPERATOR)
+            if args.emails:
+                made_due["email"] = await retry_emails_now(session)
+    except DomainError as refused:
+        raise SystemExit(f"refused: {refused.detail}") from None
+    return made_due
 
 
 def add_operations_commands(commands: Any) -> None:
@@ -362,4 +397,8 @@ def add_operations_commands(commands: Any) -> None:
     replay.add_argument("--endpoint", type=uuid.UUID, help="every failed delivery of this webhook endpoint")
     replay.add_argument("--emails", action="store_true", help="every failed e-mail delivery")
     replay.add_argument("--json", action="store_true", help="print JSON (for machines)")
+    retry_now = actions.add_parser("retry-now", help="make the deliveries that wait for a retry due now, in order")
+    retry_now.add_argument("--endpoint", type=uuid.UUID, help="this webhook endpoint's (it answers again)")
+    retry_now.add_argument("--emails", action="store_true", help="every e-mail's (the mail server is back)")
+    retry_now.add_argument("--json", action="store_true", help="print JSON (for machines)")
     deliveries.set_defaults(handler=command_deliveries)

@@ -9,10 +9,10 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.clock import clock
+from services.delivery.leases import Queued
 from services.events.catalogue import is_mailed
 from services.events.models import Event
-from services.leases import Queued
-from services.mail.sender import fan_out as fan_out_emails
+from services.mail.fan_out import fan_out as fan_out_emails
 from services.settings import get_settings
 from services.webhooks.delivery import fan_out as fan_out_webhooks
 

@@ -12,7 +12,7 @@ from email.utils import formatdate, make_msgid, parseaddr
 from typing import Any, assert_never
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.clock import clock
 from services.entities.models import Entity
@@ -231,39 +231,68 @@ def _meeting_text(meeting: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def invitation_parties(
-    session: AsyncSession, meeting: dict[str, Any], recipient: str
-) -> tuple[Organizer, list[Attendee]]:
-    """The organizer (the network's lead secretariat on the meeting's day: of the secretariat
-    posts running that day, the first to start) and one attendee per invitee, as the
-    invitation to ``recipient`` shows them: an external stakeholder's address appears only
-    in the message to that stakeholder (personal data), others by ``urn:uuid``."""
-    coordinator = (
-        await session.execute(
-            select(Entity.name, Entity.contact_email)
-            .join(NetworkPost, NetworkPost.entity_id == Entity.id)
-            .where(
-                NetworkPost.network_id == uuid.UUID(str(meeting["network_id"])),
-                NetworkPost.role == PostRole.SECRETARIAT,
-                post_active_on(meeting_day(meeting)),
-            )
-            .order_by(NetworkPost.start_date, NetworkPost.id)
-            .limit(1)
-        )
-    ).first()
+@dataclass(frozen=True)
+class PartyBook:
+    """What the invitations of a batch name, read once for the batch (``party_book_for``):
+    each network's secretariat posts (their holder's name and contact address, the days they
+    run, in the order the lead is chosen) and each invited entity's contact address."""
+
+    secretariats: dict[uuid.UUID, list[tuple[date, date | None, str, str | None]]]
+    contacts: dict[uuid.UUID, str | None]
+
+    def lead_secretariat(self, meeting: dict[str, Any]) -> tuple[str, str | None] | None:
+        """The network's lead secretariat on the meeting's day: of the secretariat posts
+        running that day, the first to start (as ``networks.schemas.lead_post`` chooses)."""
+        day = meeting_day(meeting)
+        for start, end, name, address in self.secretariats.get(uuid.UUID(str(meeting["network_id"])), []):
+            if start <= day and (end is None or end >= day):
+                return name, address
+        return None
+
+
+def _invited_entities(meeting: dict[str, Any]) -> list[uuid.UUID]:
+    return [uuid.UUID(str(i["entity"]["id"])) for i in meeting["invitees"] if i.get("entity")]
+
+
+async def party_book_for(conn: AsyncConnection | AsyncSession, meetings: list[dict[str, Any]]) -> PartyBook:
+    """The secretariats and contact addresses the invitations to ``meetings`` name: two
+    statements whatever the number of meetings (none without meetings)."""
+    if not meetings:
+        return PartyBook({}, {})
+    network_ids = sorted({uuid.UUID(str(meeting["network_id"])) for meeting in meetings})
+    posts = await conn.execute(
+        select(NetworkPost.network_id, NetworkPost.start_date, NetworkPost.end_date, Entity.name, Entity.contact_email)
+        .join(Entity, NetworkPost.entity_id == Entity.id)
+        .where(NetworkPost.network_id.in_(network_ids), NetworkPost.role == PostRole.SECRETARIAT)
+        .order_by(NetworkPost.start_date, NetworkPost.id)
+    )
+    secretariats: dict[uuid.UUID, list[tuple[date, date | None, str, str | None]]] = {}
+    for network_id, start, end, name, address in posts:
+        secretariats.setdefault(network_id, []).append((start, end, name, address))
+    entity_ids = sorted({entity_id for meeting in meetings for entity_id in _invited_entities(meeting)})
+    contacts: dict[uuid.UUID, str | None] = {}
+    if entity_ids:
+        rows = await conn.execute(select(Entity.id, Entity.contact_email).where(Entity.id.in_(entity_ids)))
+        contacts = {row[0]: row[1] for row in rows}
+    return PartyBook(secretariats, contacts)
+
+
+def invitation_parties(book: PartyBook, meeting: dict[str, Any], recipient: str) -> tuple[Organizer, list[Attendee]]:
+    """The organizer (the network's lead secretariat on the meeting's day) and one attendee
+    per invitee, as the invitation to ``recipient`` shows them: an external stakeholder's
+    address appears only in the message to that stakeholder (personal data), others by
+    ``urn:uuid``."""
+    coordinator = book.lead_secretariat(meeting)
     registry_name, registry_address = parseaddr(get_settings().mail_from)
     organizer = Organizer(
-        name=coordinator.name if coordinator else registry_name,
-        email=(coordinator.contact_email if coordinator and coordinator.contact_email else registry_address),
+        name=coordinator[0] if coordinator else registry_name,
+        email=(coordinator[1] if coordinator and coordinator[1] else registry_address),
     )
-    entity_ids = [uuid.UUID(str(i["entity"]["id"])) for i in meeting["invitees"] if i.get("entity")]
-    rows = await session.execute(select(Entity.id, Entity.contact_email).where(Entity.id.in_(entity_ids)))
-    contacts = {row.id: row.contact_email for row in rows}
     attendees = []
     for invitee in meeting["invitees"]:
         entity = invitee.get("entity")
         if entity:
-            contact = contacts.get(uuid.UUID(str(entity["id"])))
+            contact = book.contacts.get(uuid.UUID(str(entity["id"])))
             address = f"mailto:{contact}" if contact else f"urn:uuid:{entity['id']}"
             attendees.append(Attendee(name=str(entity["name"]), address=address, is_group=True))
         else:

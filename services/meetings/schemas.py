@@ -8,10 +8,10 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 from sqlalchemy import DateTime, String, Uuid, case, cast, column, func, null, select, table
 
 from services.dates import RegistryDateTime
+from services.delivery_status import DeliveryStatus
 from services.entities.models import Entity, enum_column
 from services.entities.schemas import Email, EntityRef
 from services.events.models import Event
-from services.leases import DeliveryStatus
 from services.meetings.models import Meeting, MeetingInvitee, MeetingKind, MeetingReminder, MeetingStatus
 from services.schemas import MULTI_LINE, SINGLE_LINE, VISIBLE, InputModel, OutputModel
 from services.shapes import From, json_array, json_object

@@ -5,7 +5,8 @@ Which process exposes what (each on its own port, ``*_METRICS_PORT``):
 
 - the API: requests (``registry_http_*``) and its connection pool;
 - the worker: actor messages and delivery outcomes (``registry_worker_*``,
-  ``registry_webhook_deliveries_total``, ``registry_email_deliveries_total``,
+  ``registry_deliveries_total{transport}``, and as before ``registry_webhook_deliveries_total``,
+  ``registry_email_deliveries_total``,
   ``registry_webhook_endpoints_disabled_total``), from every worker process at once
   (prometheus_client's multiprocess mode);
 - the scheduler: its sweeps, its pool, and the gauges read from the database and the broker
@@ -70,6 +71,12 @@ WORKER_DURATION = Histogram(
     ["actor"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0),
 )
+DELIVERIES = Counter(
+    "registry_deliveries_total",
+    "Delivery attempts, by transport (webhook, email) and outcome (succeeded, retrying, failed, disabled).",
+    ["transport", "outcome"],
+)
+# The same counts under their names from before the one engine (kept for existing dashboards).
 WEBHOOK_DELIVERIES = Counter(
     "registry_webhook_deliveries_total",
     "Webhook delivery attempts, by outcome (succeeded, retrying, failed, disabled).",
@@ -158,12 +165,24 @@ DATABASE_GAUGES = text(
     SELECT
       (SELECT count(*) FROM events WHERE published_at IS NULL) AS outbox_pending,
       (SELECT extract(epoch FROM now() - min(occurred_at)) FROM events WHERE published_at IS NULL) AS outbox_oldest,
-      (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= now()) AS webhook_due,
       (SELECT extract(epoch FROM now() - min(next_attempt_at)) FROM webhook_deliveries
         WHERE status = 'pending' AND next_attempt_at <= now()) AS webhook_oldest,
-      (SELECT count(*) FROM email_deliveries WHERE status = 'pending' AND next_attempt_at <= now()) AS email_due,
       (SELECT extract(epoch FROM now() - min(next_attempt_at)) FROM email_deliveries
         WHERE status = 'pending' AND next_attempt_at <= now()) AS email_oldest,
+      (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= now()) AS webhook_due,
+      (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= now()
+        AND (lease_until IS NULL OR lease_until < now())) AS webhook_pending,
+      (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending' AND lease_until >= now()) AS webhook_held,
+      (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at > now() AND attempts > 0
+        AND (lease_until IS NULL OR lease_until < now())) AS webhook_waiting_for_retry,
+      (SELECT count(*) FROM webhook_deliveries WHERE status = 'failed') AS webhook_failed,
+      (SELECT count(*) FROM email_deliveries WHERE status = 'pending' AND next_attempt_at <= now()) AS email_due,
+      (SELECT count(*) FROM email_deliveries WHERE status = 'pending' AND next_attempt_at <= now()
+        AND (lease_until IS NULL OR lease_until < now())) AS email_pending,
+      (SELECT count(*) FROM email_deliveries WHERE status = 'pending' AND lease_until >= now()) AS email_held,
+      (SELECT count(*) FROM email_deliveries WHERE status = 'pending' AND next_attempt_at > now() AND attempts > 0
+        AND (lease_until IS NULL OR lease_until < now())) AS email_waiting_for_retry,
+      (SELECT count(*) FROM email_deliveries WHERE status = 'failed') AS email_failed,
       (SELECT count(*) FROM webhook_endpoints WHERE NOT enabled) AS endpoints_disabled,
       (SELECT count(*) FROM webhook_endpoints WHERE enabled AND failing_since IS NOT NULL) AS endpoints_failing,
       (SELECT count(*) FROM reviews WHERE status <> 'completed' AND due_date < current_date) AS reviews_overdue,
@@ -171,6 +190,8 @@ DATABASE_GAUGES = text(
         WHERE status IN ('open', 'in_progress') AND due_date < current_date) AS recommendations_overdue
     """
 )
+
+DELIVERY_STATES = ("pending", "held", "waiting_for_retry", "failed")
 
 GAUGE_HELP = {
     "outbox_pending": ("registry_outbox_pending_events", "Events committed but not yet relayed to the broker."),
@@ -230,10 +251,18 @@ class DatabaseCollector(Collector):
                 "How long the oldest due delivery has waited, by kind.",
                 labels=["kind"],
             )
+            states = GaugeMetricFamily(
+                "registry_deliveries_by_state",
+                "Deliveries by transport and state: pending (due, waiting for a worker), held (leased"
+                " by a worker), waiting_for_retry, failed.",
+                labels=["transport", "state"],
+            )
             for kind in ("webhook", "email"):
                 due.add_metric([kind], float(row[f"{kind}_due"] or 0))
                 oldest.add_metric([kind], float(row[f"{kind}_oldest"] or 0))
-            yield from (due, oldest)
+                for state in DELIVERY_STATES:
+                    states.add_metric([kind, state], float(row[f"{kind}_{state}"] or 0))
+            yield from (due, oldest, states)
         if self.queue_depths is not None:
             depth = GaugeMetricFamily(
                 "registry_queue_messages",

@@ -8,9 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.audit.models import AuditEntry
+from services.delivery.replay import email_rows_where
 from services.events.models import Event
 from services.mail.models import EmailDelivery
-from services.mail.replay import email_rows_where
 from services.webhooks.models import WebhookDelivery
 from services.webhooks.repository import delivery_rows_where
 

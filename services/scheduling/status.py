@@ -8,8 +8,8 @@ from sqlalchemy import func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.clock import clock
+from services.delivery.leases import queue_states
 from services.events.models import Event
-from services.leases import backlog
 from services.mail.models import EmailDelivery
 from services.scheduling.repository import last_sweep, sweep_runs
 from services.webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -20,13 +20,13 @@ def _age(since: datetime | None, now: datetime) -> float | None:
 
 
 async def operational_status(conn: AsyncConnection) -> dict[str, Any]:
-    """How many deliveries are due and how long the oldest has waited, per kind; and who
-    swept last, when. A growing ``oldest_due_seconds`` means the workers fall behind."""
+    """Where each transport's deliveries stand (pending, held by a worker, waiting for a
+    retry; how many are due and how long the oldest has waited); and who swept last, when. A
+    growing ``oldest_due_seconds`` means the workers fall behind."""
     now = clock.now()
     deliveries: dict[str, Any] = {}
     for name, model in (("webhook", WebhookDelivery), ("email", EmailDelivery)):
-        due, oldest = await backlog(conn, model, now=now)
-        deliveries[name] = {"due": due, "oldest_due_seconds": _age(oldest, now)}
+        deliveries[name] = await queue_states(conn, model, now=now)
     sweep = await last_sweep(conn)
     scheduler = (
         {

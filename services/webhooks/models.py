@@ -5,9 +5,9 @@ from sqlalchemy import ARRAY, ForeignKey, Index, Integer, SmallInteger, String, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.base import Base, RecordMixin
+from services.delivery_status import DeliveryStatus
 from services.entities.models import enum_column
 from services.ids import uuid7
-from services.leases import DeliveryStatus
 
 
 class WebhookEndpoint(RecordMixin, Base):
@@ -65,6 +65,8 @@ class WebhookDelivery(Base):
         UniqueConstraint("event_id", "endpoint_id"),
         Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"),
         Index("ix_webhook_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+        # the failed ones, counted by `registry status` and the metrics (few: a partial index)
+        Index("ix_webhook_deliveries_failed", "id", postgresql_where=text("status = 'failed'")),
         Index("ix_webhook_deliveries_created", "created_at"),
         Index(  # the indicators count a network's deliveries over a period, from the index alone
             "ix_webhook_deliveries_network_created",

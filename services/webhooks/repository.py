@@ -2,7 +2,6 @@
 
 import uuid
 from collections.abc import Collection
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, String, and_, func, literal, literal_column, or_, select, true
@@ -10,9 +9,9 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.auth.policy import owned_by
+from services.delivery_status import DeliveryStatus
 from services.events.models import Event
 from services.events.visibility import Owner
-from services.leases import DeliveryStatus, due_ids
 from services.pagination import Page, PageRequest, page_from_rows
 from services.principals import Principal
 from services.shapes import select_list
@@ -136,10 +135,6 @@ async def endpoints_wanting(session: AsyncSession, event_types: Collection[str])
     for event_type, endpoint_id in rows:
         wanting[event_type].append(endpoint_id)
     return wanting
-
-
-async def due_delivery_ids(conn: AsyncConnection | AsyncSession, *, now: datetime, limit: int = 500) -> list[uuid.UUID]:
-    return await due_ids(conn, WebhookDelivery, now=now, limit=limit)
 
 
 async def delivery_rows_where(conn: AsyncConnection, *conditions: Any, limit: int = 1000) -> list[dict[str, Any]]:

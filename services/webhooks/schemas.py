@@ -6,8 +6,8 @@ from pydantic import Field, StringConstraints, field_validator
 from sqlalchemy import select
 
 from services.dates import RegistryDateTime
+from services.delivery_status import DeliveryStatus
 from services.events.models import Event
-from services.leases import DeliveryStatus
 from services.schemas import MULTI_LINE, SINGLE_LINE, VISIBLE, EventPattern, InputModel, OutputModel
 from services.shapes import Derived, From, json_array, json_object
 from services.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint

@@ -1,24 +1,24 @@
-"""Rules for webhook endpoints: who registers them, their secrets, replays."""
+"""Rules for webhook endpoints: who registers them, their secrets. Replaying their deliveries
+is the delivery engine's (``services/delivery/replay.py``)."""
 
 import base64
 import secrets
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import clock
-from services.errors import Conflict, Forbidden, NotFound
+from services.errors import Forbidden, NotFound
 from services.events.catalogue import check_patterns
 from services.events.service import append_event
 from services.ids import uuid7
-from services.leases import DeliveryStatus
 from services.principals import Principal, Role
 from services.records import apply_patch, check_version, record_change
 from services.webhooks import repository
-from services.webhooks.models import WebhookDelivery, WebhookEndpoint
+from services.webhooks.models import WebhookEndpoint
 from services.webhooks.schemas import EndpointCreate, EndpointUpdate
 from services.webhooks.secrets import sealed_of, store_secrets, unseal
 from services.webhooks.targets import check_endpoint_url
@@ -32,7 +32,7 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-async def _record(
+async def record_endpoint_change(
     session: AsyncSession, event: str, endpoint: WebhookEndpoint, actor: Principal, **details: Any
 ) -> dict[str, Any]:
     return await record_change(
@@ -81,7 +81,7 @@ async def create_endpoint(
     store_secrets(endpoint, secret=secret, previous=None)
     session.add(endpoint)
     await session.flush()
-    return await _record(session, "created", endpoint, actor), secret
+    return await record_endpoint_change(session, "created", endpoint, actor), secret
 
 
 async def update_endpoint(
@@ -102,7 +102,7 @@ async def update_endpoint(
     if changes.get("enabled", (None, False))[1] is True:
         endpoint.disabled_reason = None
         endpoint.failing_since = None
-    return await _record(session, "updated", endpoint, actor, changes=changes)
+    return await record_endpoint_change(session, "updated", endpoint, actor, changes=changes)
 
 
 async def delete_endpoint(session: AsyncSession, *, endpoint_id: uuid.UUID, actor: Principal) -> None:
@@ -132,7 +132,7 @@ async def rotate_secret(
     current, _ = unseal(endpoint.id, sealed_of(endpoint))
     store_secrets(endpoint, secret=secret, previous=current)  # both under the active key
     endpoint.previous_secret_expires_at = clock.now() + ROTATION_OVERLAP
-    row = await _record(
+    row = await record_endpoint_change(
         session,
         "secret_rotated",
         endpoint,
@@ -140,35 +140,3 @@ async def rotate_secret(
         changes={"previous_secret_expires_at": (None, endpoint.previous_secret_expires_at)},
     )
     return row, secret
-
-
-async def replay(
-    session: AsyncSession,
-    *,
-    endpoint_id: uuid.UUID,
-    actor: Principal,
-    delivery_id: uuid.UUID | None = None,
-    failed_since: datetime | None = None,
-) -> list[uuid.UUID]:
-    """Send a delivery again (same ``webhook-id``), or every failed one since a time."""
-    endpoint = await load_endpoint_for_update(session, endpoint_id, actor)
-    if not endpoint.enabled:
-        raise Conflict("webhook-endpoint-disabled", "The endpoint is disabled; enable it before replaying.")
-    query = update(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id)
-    if delivery_id is not None:
-        query = query.where(WebhookDelivery.id == delivery_id)
-    else:
-        query = query.where(WebhookDelivery.status == DeliveryStatus.FAILED, WebhookDelivery.created_at >= failed_since)
-    replayed = (
-        await session.scalars(
-            query.values(status=DeliveryStatus.PENDING, next_attempt_at=clock.now(), lease_until=None).returning(
-                WebhookDelivery.id
-            )
-        )
-    ).all()
-    if delivery_id is not None and not replayed:
-        raise NotFound("delivery-not-found", f"This endpoint has no delivery {delivery_id}.")
-    await _record(
-        session, "replayed", endpoint, actor, changes={"replayed_deliveries": (None, [str(i) for i in replayed])}
-    )
-    return list(replayed)

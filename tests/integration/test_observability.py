@@ -209,6 +209,9 @@ async def test_metrics_logs_and_one_request_id_from_request_to_receipt(stack, sm
         assert value(worker, "registry_webhook_deliveries_total", outcome="succeeded") >= 1
         assert value(worker, "registry_webhook_deliveries_total", outcome="disabled") >= 1
         assert value(worker, "registry_webhook_endpoints_disabled_total") >= 1
+        # the same outcomes under the engine's one name, by transport
+        assert value(worker, "registry_deliveries_total", transport="webhook", outcome="succeeded") >= 1
+        assert value(worker, "registry_deliveries_total", transport="email", outcome="succeeded") >= 1
         # one message carries both endpoints' deliveries of the event (they are batched)
         assert value(worker, "registry_worker_messages_total", actor="webhooks.deliver", outcome="ok") >= 1
         assert value(worker, "registry_worker_messages_total", actor="events.relay") >= 1
@@ -229,6 +232,8 @@ async def test_metrics_logs_and_one_request_id_from_request_to_receipt(stack, sm
         assert value(scheduler, "registry_outbox_oldest_pending_age_seconds") >= 0
         assert value(scheduler, "registry_deliveries_due", kind="webhook") >= 0
         assert value(scheduler, "registry_deliveries_oldest_due_age_seconds", kind="email") >= 0
+        assert value(scheduler, "registry_deliveries_by_state", transport="webhook", state="waiting_for_retry") >= 0
+        assert value(scheduler, "registry_deliveries_by_state", transport="email", state="failed") >= 0
         value(scheduler, "registry_webhook_endpoints_failing")
         assert value(scheduler, "registry_queue_messages", queue="default") >= 0
         assert value(scheduler, "registry_review_cycles_overdue") >= 0

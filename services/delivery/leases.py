@@ -7,58 +7,28 @@ is queued, so neither the relay nor the scheduler sends another (one message per
 delivery, however long the workers are away). A worker that takes the message clears it.
 
 Both delivery models have ``id``, ``status``, ``attempts``, ``next_attempt_at``, ``lease_until``,
-``queued_until`` and ``queued_count``, and their ``status`` is a ``DeliveryStatus``."""
+``queued_until`` and ``queued_count``, and their ``status`` is a ``DeliveryStatus``
+(``services/delivery_status.py``)."""
 
-import enum
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import DateTime, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.clock import clock
-
-
-class DeliveryStatus(enum.StrEnum):
-    """A delivery row's status, in both delivery tables (PostgreSQL enums
-    ``webhook_delivery_status`` and ``email_delivery_status``, the same values)."""
-
-    PENDING = "pending"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
+from services.delivery_status import DeliveryStatus
 
 
 def _free(model: Any, now: datetime) -> Any:
     return or_(model.lease_until.is_(None), model.lease_until < now)
 
 
-async def lease(session: AsyncSession, model: Any, delivery_id: uuid.UUID, *, seconds: float) -> int | None:
-    """Claim a pending, due, unleased row; returns its attempts so far, or None when it is
-    done, not due, or held by another worker."""
-    now = clock.now()
-    attempts: int | None = await session.scalar(
-        update(model)
-        .where(
-            model.id == delivery_id,
-            model.status == DeliveryStatus.PENDING,
-            model.next_attempt_at <= now + timedelta(seconds=1),
-            _free(model, now),
-        )
-        .values(lease_until=now + timedelta(seconds=seconds), queued_until=None)
-        .returning(model.attempts)
-    )
-    if attempts is None:  # the message is spent all the same: let the scheduler send another when due
-        await session.execute(
-            update(model).where(model.id == delivery_id, model.queued_until.is_not(None)).values(queued_until=None)
-        )
-    return attempts
-
-
 def leasing(model: Any, delivery_ids: list[uuid.UUID], *, seconds: float) -> Any:
-    """``lease`` for several rows as one UPDATE (a message that carries a batch), to be given
-    its RETURNING (and used as a CTE) by the caller: it claims the pending, due, unleased
-    ones among ``delivery_ids`` and clears their queue marks."""
+    """The lease of a batch (the rows a message carries) as one UPDATE, to be given its
+    RETURNING (and used as a CTE) by the caller: it claims the pending, due, unleased ones
+    among ``delivery_ids`` for ``seconds`` and clears their queue marks."""
     now = clock.now()
     return (
         update(model)
@@ -134,23 +104,54 @@ async def unmark_queued(session: AsyncSession, model: Any, delivery_ids: list[uu
     await session.execute(update(model).where(model.id.in_(delivery_ids)).values(queued_until=None))
 
 
-async def backlog(conn: AsyncConnection, model: Any, *, now: datetime) -> tuple[int, datetime | None]:
-    """How many pending rows are due, and since when the oldest has been."""
+async def queue_states(conn: AsyncConnection, model: Any, *, now: datetime) -> dict[str, Any]:
+    """Where a table's pending rows stand, in one statement (the pending rows' partial index):
+    ``pending`` (due, waiting for a worker), ``held`` (leased by a worker now),
+    ``waiting_for_retry`` (failed before, due again later); ``due`` (pending or held) with
+    how long the oldest due row has waited; and ``failed`` (for good, until replayed: its
+    own partial index)."""
+    due, free = model.next_attempt_at <= now, _free(model, now)
     row = (
         await conn.execute(
-            select(func.count(), func.min(model.next_attempt_at)).where(
-                model.status == DeliveryStatus.PENDING, model.next_attempt_at <= now
-            )
+            select(
+                func.count().filter(due, free),
+                func.count().filter(~free),
+                func.count().filter(~due, free, model.attempts > 0),
+                func.count().filter(due),
+                func.min(model.next_attempt_at).filter(due),
+                select(func.count()).where(model.status == DeliveryStatus.FAILED).scalar_subquery(),
+            ).where(model.status == DeliveryStatus.PENDING)
         )
     ).one()
-    return int(row[0]), row[1]
+    oldest: datetime | None = row[4]
+    return {
+        "pending": int(row[0]),
+        "held": int(row[1]),
+        "waiting_for_retry": int(row[2]),
+        "due": int(row[3]),
+        "oldest_due_seconds": round((now - oldest).total_seconds(), 1) if oldest is not None else None,
+        "failed": int(row[5]),
+    }
 
 
-async def due_ids(
-    conn: AsyncConnection | AsyncSession, model: Any, *, now: datetime, limit: int = 500
+async def make_waiting_due(
+    conn: AsyncConnection | AsyncSession, model: Any, *conditions: Any, now: datetime
 ) -> list[uuid.UUID]:
-    """Rows to hand to the workers: pending, due, and not leased (or their lease lapsed)."""
-    query = select(model.id).where(
-        model.status == DeliveryStatus.PENDING, model.next_attempt_at <= now, _free(model, now)
+    """Make the pending rows that wait for a retry (and meet ``conditions``) due now, in the
+    order they were made (a microsecond apart, so the sweep hands them out in that order);
+    returns them. A row leased by a worker is left alone."""
+    waiting = (
+        select(model.id, func.row_number().over(order_by=model.id).label("place"))
+        .where(
+            model.status == DeliveryStatus.PENDING, model.attempts > 0, model.next_attempt_at > now, _free(model, now)
+        )
+        .where(*conditions)
+        .subquery("waiting")
     )
-    return list((await conn.scalars(query.order_by(model.next_attempt_at).limit(limit))).all())
+    made_due = await conn.execute(
+        update(model)
+        .where(model.id == waiting.c.id)
+        .values(next_attempt_at=literal(now, DateTime(timezone=True)) + waiting.c.place * timedelta(microseconds=1))
+        .returning(model.id)
+    )
+    return sorted(row[0] for row in made_due)
