@@ -13,7 +13,7 @@ from services.clock import clock
 from services.errors import Conflict, Forbidden
 from services.events.models import Event
 from services.flows.membership_end import end_membership
-from services.mail.compose import invitation_parties
+from services.mail.compose import invitation_parties, party_book_for
 from services.meetings.models import MeetingKind
 from services.meetings.repository import get_meeting_row
 from services.meetings.schemas import InviteeIn, MeetingCreate
@@ -333,7 +333,7 @@ async def test_the_organizer_is_the_secretariat_on_the_meetings_day(lac, session
             actor=SYSTEM,
         )
         row = await get_meeting_row(session, meeting["id"])
-        organizer, _ = await invitation_parties(session, row, "cs@example.org")
+        organizer, _ = invitation_parties(await party_book_for(session, [row]), row, "cs@example.org")
         organizers[day.month] = (organizer.name, organizer.email)
     assert organizers == {6: ("IOM", "lac@iom.example"), 9: ("ECLAC", "migration@eclac.example")}
 
