@@ -79,7 +79,8 @@ def _run_schemathesis(url: str, token: str, caller: str, *, max_examples: int, s
 
 
 def run_fuzz(*, max_examples: int, seed: int, artifacts: Path) -> list[FuzzRun]:
-    """Fuzz the API as an admin and as IOM's focal point; one result per caller."""
+    """Fuzz the API as each role: an admin, two focal points (IOM's, UNHCR's), a reader and an
+    integrator; one result per caller."""
     artifacts.mkdir(parents=True, exist_ok=True)
     name = f"{TEST_DATABASE}_fuzz"
     asyncio.run(recreate_database(name))
@@ -108,12 +109,22 @@ def run_fuzz(*, max_examples: int, seed: int, artifacts: Path) -> list[FuzzRun]:
 def _fuzz(url: str, provider: IdentityProvider, *, max_examples: int, seed: int, artifacts: Path) -> list[FuzzRun]:
     hours = int(time.time()) + 4 * 3600
     admin = provider.token(sub="schemathesis-admin", exp=hours)
-    iom = httpx.get(f"{url}/v1/entities", params={"acronym": "IOM"}, headers={"Authorization": f"Bearer {admin}"})
-    focal_point = provider.token(
-        sub="schemathesis-iom", mnr_role="focal_point", mnr_entity_id=iom.json()["items"][0]["id"], exp=hours
+
+    def focal_point(acronym: str) -> str:
+        found = httpx.get(
+            f"{url}/v1/entities", params={"acronym": acronym}, headers={"Authorization": f"Bearer {admin}"}
+        )
+        entity_id = found.json()["items"][0]["id"]
+        return provider.token(sub=f"schemathesis-{acronym}", mnr_role="focal_point", mnr_entity_id=entity_id, exp=hours)
+
+    callers = (
+        ("admin", admin),
+        ("focal_point", focal_point("IOM")),
+        ("focal_point_unhcr", focal_point("UNHCR")),
+        ("reader", provider.token(sub="schemathesis-reader", mnr_role="reader", exp=hours)),
+        ("integrator", provider.token(sub="schemathesis-integrator", mnr_role="integrator", exp=hours)),
     )
-    callers = (("admin", admin), ("focal_point", focal_point))
-    with ThreadPoolExecutor(max_workers=len(callers)) as pool:  # two schemathesis processes at once
+    with ThreadPoolExecutor(max_workers=2) as pool:  # two schemathesis processes at once (two cores)
         futures = [
             pool.submit(
                 _run_schemathesis, url, token, caller, max_examples=max_examples, seed=seed, artifacts=artifacts

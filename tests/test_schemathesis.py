@@ -1,5 +1,5 @@
 """Schemathesis in the suite: every operation of the OpenAPI document, every check, every phase,
-as an admin and as a focal point, against the real API process on real PostgreSQL; zero
+as each role (an admin, two focal points, a reader, an integrator), against the real API process on real PostgreSQL; zero
 failures. Bounded and derandomised so it fits the suite's budget (`make fuzz` runs it long)."""
 
 import os
@@ -12,7 +12,7 @@ from tests.served_app import served_app
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS_DIR", ROOT / "test-artifacts"))
 
 
-def test_schemathesis_finds_no_failure_as_admin_or_focal_point(migrated_database):
+def test_schemathesis_finds_no_failure_in_any_role(migrated_database):
     document = served_app().openapi()
     operations = sum(len(item) for item in document["paths"].values())
     runs = run_fuzz(max_examples=3, seed=DETERMINISTIC, artifacts=ARTIFACTS)
