@@ -206,8 +206,14 @@ class Liveness(OutputModel):
 
 
 class Backlog(OutputModel):
-    due: int
-    oldest_due_seconds: float | None
+    """Where a transport's deliveries stand."""
+
+    pending: int = Field(description="Due, waiting for a worker.")
+    held: int = Field(description="Leased by a worker now.")
+    waiting_for_retry: int = Field(description="Failed before; due again later, on the retry schedule.")
+    due: int = Field(description="Pending or held.")
+    oldest_due_seconds: float | None = Field(description="How long the oldest due delivery has waited.")
+    failed: int = Field(description="Failed for good (until replayed).")
 
 
 class Backlogs(OutputModel):
