@@ -163,7 +163,7 @@ def statements(size: Size) -> list[tuple[str, str]]:
             "networks",
             f"""
             INSERT INTO networks (id, name, short_name, scope, parent_network_id, region, country_code,
-                                  established_on, description, coordinator_entity_id)
+                                  established_on, description)
             SELECT {NETWORK_ID.format(i="i")},
                    CASE WHEN i = 1 THEN 'Benchmark global network' ELSE 'Benchmark network ' || i END,
                    'BN' || i,
@@ -172,9 +172,17 @@ def statements(size: Size) -> list[tuple[str, str]]:
                    CASE WHEN i > 1 THEN {NETWORK_ID.format(i="1")} END,
                    CASE WHEN i > 1 AND i <= 1 + {regional} THEN (ARRAY['ECA', 'ECE', 'ECLAC', 'ESCAP', 'ESCWA'])[1 + i % 5] END,
                    CASE WHEN i > 1 + {regional} THEN chr(65 + i % 26) || chr(65 + (i / 26) % 26) END,
-                   date '2018-12-01' + i * 30, 'A network generated for the benchmark',
-                   (SELECT id FROM un_entities WHERE rn = 1)
+                   date '2018-12-01' + i * 30, 'A network generated for the benchmark'
             FROM generate_series(1, {n}) AS i
+            """,
+        ),
+        (
+            "network posts",
+            """
+            INSERT INTO network_posts (id, network_id, role, entity_id, start_date)
+            SELECT gen_random_uuid(), n.id, role::network_post_role, (SELECT id FROM un_entities WHERE rn = 1),
+                   n.established_on
+            FROM networks AS n, unnest(ARRAY['coordinator', 'secretariat']) AS role
             """,
         ),
         (
