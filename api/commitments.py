@@ -3,7 +3,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from api.deps import Authenticated, CurrentPrincipal, DbRead, DbSession, IdempotencyKeyHeader, Pagination
+from api.deps import (
+    Authenticated,
+    CurrentPrincipal,
+    DbRead,
+    DbSession,
+    IdempotencyKeyHeader,
+    OptionalIfMatch,
+    Pagination,
+)
 from api.export import exportable, exporter
 from api.idempotency import create_once, idempotent
 from api.openapi import page_of, problems
@@ -14,6 +22,7 @@ from services.commitments import repository, service
 from services.commitments.models import PledgeStatus
 from services.commitments.schemas import (
     ChampionCountryCreate,
+    ChampionCountryEnd,
     ChampionCountryOut,
     PledgeCreate,
     PledgeOut,
@@ -71,6 +80,32 @@ async def list_champion_countries(
         query = repository.champions_query(network_id=network_id, as_of=as_of)
         return export.response(f"network-{network_id}-champion-countries", ExportSource(query))
     return page_response(request, await repository.list_champion_rows(conn, page, network_id=network_id, as_of=as_of))
+
+
+@router.post(
+    "/v1/networks/{network_id}/champion-countries/{champion_id}/end",
+    response_model=ChampionCountryOut,
+    responses=problems(403, 404, 409, 412, 422),
+)
+@SECRETARIAT_ONLY
+async def end_champion_country(
+    network_id: uuid.UUID,
+    champion_id: uuid.UUID,
+    body: ChampionCountryEnd,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    version: OptionalIfMatch,
+) -> Response:
+    """The champion's last day; one already ended is a 409 (record a new period instead)."""
+    row = await service.end_champion_country(
+        session,
+        network_id=network_id,
+        champion_id=champion_id,
+        data=body,
+        expected_version=version,
+        actor=principal,
+    )
+    return record_response(row)
 
 
 @router.post("/v1/pledges", status_code=201, response_model=PledgeOut, responses=problems(403, 422))

@@ -22,7 +22,16 @@ router = APIRouter(
     responses=problems(401, 429),
 )
 
-CSV_COLUMNS = ("objective", "title", "working_groups", "mou_areas", "lead_parties", "uncovered", "contested")
+CSV_COLUMNS = (
+    "objective",
+    "title",
+    "working_groups",
+    "mou_areas",
+    "lead_parties",
+    "activities",
+    "uncovered",
+    "contested",
+)
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:
@@ -35,6 +44,7 @@ def _csv(rows: list[dict[str, Any]]) -> str:
                 "; ".join(g["name"] for g in row["working_groups"]),
                 "; ".join(f"{a['reference_number']}: {a['description']}" for a in row["mou_areas"]),
                 "; ".join(sorted({a["lead"]["acronym"] for a in row["mou_areas"]})),
+                row["activities"],
                 row["uncovered"],
                 row["contested"],
             )
@@ -56,7 +66,9 @@ def _csv(rows: list[dict[str, Any]]) -> str:
 )
 async def get_coverage(network_id: uuid.UUID, request: Request, conn: DbRead) -> Response:
     """Which of the 23 GCM objectives the network's active working groups and active MoU
-    areas cover; ``uncovered`` when nothing does, ``contested`` when two or more different
+    areas cover, and how many current workplan activities are on each (activities not
+    completed of workplans whose period holds today; they do not make an objective covered);
+    ``uncovered`` when no group or area does, ``contested`` when two or more different
     lead parties claim areas on it. Avoids duplicating existing coordination mechanisms."""
     media_type = negotiate(request.headers.get("accept"), (JSON, CSV))
     if not await network_exists(conn, network_id):

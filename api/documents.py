@@ -52,7 +52,14 @@ class CoverageRow(OutputModel):
     title: str
     working_groups: list[CoverageGroup]
     mou_areas: list[CoverageArea]
-    uncovered: bool = Field(description="No active working group or MoU area covers the objective.")
+    activities: int = Field(
+        ge=0,
+        description="Activities not completed of the network's workplans whose period holds today, on the "
+        "objective. Work planned or under way, not a standing mechanism: they do not make it covered.",
+    )
+    uncovered: bool = Field(
+        description="No active working group or MoU area covers the objective (whatever its activities)."
+    )
     contested: bool = Field(description="Two or more different lead parties claim areas on it.")
 
 

@@ -12,7 +12,7 @@ from api.permissions import HiddenRecord, OwnersLookup, PathOwners
 from services.api_keys import repository as api_keys
 from services.calendars import repository as calendars
 from services.clock import clock
-from services.commitments.models import Pledge
+from services.commitments.models import ChampionCountry, Pledge
 from services.entities.models import Entity
 from services.meetings.models import Meeting
 from services.memberships.models import Membership
@@ -44,6 +44,7 @@ RECORDS: dict[str, tuple[Any, str, str]] = {
     "workplan_id": (Workplan, "workplan-not-found", "workplan"),
     "activity_id": (Activity, "activity-not-found", "activity"),
     "pledge_id": (Pledge, "pledge-not-found", "pledge"),
+    "champion_id": (ChampionCountry, "champion-country-not-found", "champion country"),
 }
 
 # Records a caller may not even see unless they are its own.

@@ -3,7 +3,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from api.deps import Authenticated, CurrentPrincipal, DbRead, DbSession, IdempotencyKeyHeader, Pagination
+from api.deps import (
+    Authenticated,
+    CurrentPrincipal,
+    DbRead,
+    DbSession,
+    IdempotencyKeyHeader,
+    Pagination,
+    RequiredIfMatch,
+)
 from api.export import exportable, exporter
 from api.idempotency import create_once, idempotent
 from api.openapi import page_of, problems
@@ -18,9 +26,11 @@ from services.workplans.schemas import (
     ActivityCreate,
     ActivityOut,
     ActivityStatusChangeIn,
+    ActivityUpdate,
     OutputCreate,
     WorkplanCreate,
     WorkplanOut,
+    WorkplanUpdate,
 )
 
 router = APIRouter(
@@ -65,6 +75,22 @@ async def get_workplan(workplan_id: uuid.UUID, conn: DbRead) -> Response:
     row = await repository.get_workplan_row(conn, workplan_id)
     if row is None:
         raise NotFound("workplan-not-found", f"No workplan has id {workplan_id}.")
+    return record_response(row)
+
+
+@router.patch("/{workplan_id}", response_model=WorkplanOut, responses=problems(403, 404, 412, 422, 428))
+@SECRETARIAT_ONLY
+async def update_workplan(
+    workplan_id: uuid.UUID,
+    body: WorkplanUpdate,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    version: RequiredIfMatch,
+) -> Response:
+    """Its title or period; every activity's dates must stay within the new period."""
+    row = await service.update_workplan(
+        session, workplan_id=workplan_id, data=body, expected_version=version, actor=principal
+    )
     return record_response(row)
 
 
@@ -116,6 +142,33 @@ async def get_activity(workplan_id: uuid.UUID, activity_id: uuid.UUID, conn: DbR
     row = await repository.get_activity_row(conn, activity_id)
     if row is None or row["workplan_id"] != workplan_id:
         raise NotFound("activity-not-found", f"Workplan {workplan_id} has no activity {activity_id}.")
+    return record_response(row)
+
+
+@router.patch(
+    "/{workplan_id}/activities/{activity_id}",
+    response_model=ActivityOut,
+    responses=problems(403, 404, 412, 422, 428),
+)
+@SECRETARIAT_ONLY
+async def update_activity(
+    workplan_id: uuid.UUID,
+    activity_id: uuid.UUID,
+    body: ActivityUpdate,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    version: RequiredIfMatch,
+) -> Response:
+    """Its title, leads (lead_entity_ids replaces them), working group or workstream,
+    objectives, principles, or dates within the workplan's period; its status: .../status."""
+    row = await service.update_activity(
+        session,
+        workplan_id=workplan_id,
+        activity_id=activity_id,
+        data=body,
+        expected_version=version,
+        actor=principal,
+    )
     return record_response(row)
 
 

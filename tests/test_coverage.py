@@ -2,8 +2,9 @@
 
 import csv
 import io
-from datetime import date
+from datetime import UTC, date, datetime
 
+from services.clock import clock
 from services.principals import SYSTEM
 from services.working_groups.models import PostKind
 from services.working_groups.schemas import PostCreate, WorkingGroupActivate, WorkingGroupCreate
@@ -151,3 +152,36 @@ async def test_the_csv_keeps_user_text_from_running_as_a_formula_and_accept_is_n
     )
     refused = await client.get(url, headers={"Accept": "image/png"})
     assert refused.status_code == 406 and refused.json()["type"] == "/problems/not-acceptable"
+
+
+async def test_current_activities_are_counted_but_do_not_cover_an_objective(client, session):
+    clock.freeze(datetime(2024, 6, 1, 9, tzinfo=UTC))
+    network = await make_network(session)
+    lead = await make_entity(session, acronym="C-ACT")
+
+    async def workplan(start, end):
+        body = {"network_id": str(network["id"]), "title": f"{start} to {end}", "start_date": start, "end_date": end}
+        response = await client.post("/v1/workplans", json=body)
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+    async def activity(workplan_id, objectives, start, **fields):
+        body = {"title": "A", "lead_entity_ids": [str(lead["id"])], "gcm_objectives": objectives, "start_date": start}
+        response = await client.post(f"/v1/workplans/{workplan_id}/activities", json=body | fields)
+        assert response.status_code == 201, response.text
+
+    current, past = await workplan("2024-01-01", "2025-12-31"), await workplan("2022-01-01", "2023-12-31")
+    await activity(current, [3, 9], "2024-02-01", status="ongoing", status_changed_on="2024-02-01")
+    await activity(current, [9], "2025-03-01")  # planned, in the current workplan
+    await activity(
+        current, [4], "2024-01-01", end_date="2024-03-31", status="completed", status_changed_on="2024-03-31"
+    )
+    await activity(past, [5], "2022-01-01")  # never completed, but its workplan's period is over
+    items = (await client.get(f"/v1/networks/{network['id']}/coverage")).json()["items"]
+    counts = {row["objective"]: row["activities"] for row in items if row["activities"]}
+    assert counts == {3: 1, 9: 2}
+    assert items[8]["uncovered"] is True  # activities alone do not cover it
+    table = (await client.get(f"/v1/networks/{network['id']}/coverage", headers={"Accept": "text/csv"})).text
+    header, row_9 = table.splitlines()[0], table.splitlines()[9]
+    assert header == "objective,title,working_groups,mou_areas,lead_parties,activities,uncovered,contested"
+    assert row_9.startswith("9,") and row_9.endswith(",2,yes,no")

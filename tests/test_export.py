@@ -176,6 +176,34 @@ async def test_personal_addresses_are_exported_to_admins_only(client, make_clien
         assert "Migrant Forum" in exported and "mf@example.org" not in exported
 
 
+async def _workplan_with_commitments(client, network, lead):
+    """Two of each: workplans' activities, champion countries and pledges to export."""
+    workplan = None
+    for year in (2021, 2022):
+        body = {"network_id": str(network["id"]), "title": f"Workplan {year}"}
+        response = await client.post(
+            "/v1/workplans", json=body | {"start_date": f"{year}-01-01", "end_date": f"{year}-12-31"}
+        )
+        assert response.status_code == 201, response.text
+        workplan = response.json()
+    assert workplan is not None
+    for title in ("First", "Second, with a comma"):
+        activity = {"title": title, "lead_entity_ids": [str(lead["id"])], "start_date": "2022-02-01"}
+        response = await client.post(f"/v1/workplans/{workplan['id']}/activities", json=activity)
+        assert response.status_code == 201, response.text
+    for code in ("MX", "KE"):
+        champion = {"country_code": code, "start_date": "2022-01-01"}
+        assert (await client.post(f"/v1/networks/{network['id']}/champion-countries", json=champion)).status_code == 201
+        pledge = {
+            "network_id": str(network["id"]),
+            "pledger_country_code": code,
+            "title": "=1+1",
+            "due_date": "2030-01-01",
+        }
+        assert (await client.post("/v1/pledges", json=pledge)).status_code == 201
+    return workplan
+
+
 async def test_every_list_route_exports_its_json_items(client, session, receiver):
     network = await make_network(session)
     member = await make_entity(session, acronym="EXP-WG")
@@ -193,7 +221,13 @@ async def test_every_list_route_exports_its_json_items(client, session, receiver
         )
     await session.flush()
     endpoint = (await client.post("/v1/webhook-endpoints", json={"url": receiver.url, "event_types": ["*"]})).json()
-    ids = {"network_id": network["id"], "group_id": group["id"], "endpoint_id": endpoint["id"]}
+    workplan = await _workplan_with_commitments(client, network, member)
+    ids = {
+        "network_id": network["id"],
+        "group_id": group["id"],
+        "endpoint_id": endpoint["id"],
+        "workplan_id": workplan["id"],
+    }
 
     document = (await client.get("/openapi.json")).json()
     exportable = {
@@ -234,6 +268,10 @@ async def test_every_list_route_exports_its_json_items(client, session, receiver
         "/v1/webhook-endpoints",
         "/v1/api-keys",
         "/v1/audit-log",
+        "/v1/workplans",
+        "/v1/workplans/{workplan_id}/activities",
+        "/v1/networks/{network_id}/champion-countries",
+        "/v1/pledges",
     } <= tested
     deliveries = await client.get(f"/v1/webhook-endpoints/{endpoint['id']}/deliveries", headers={"Accept": CSV})
     assert deliveries.text.startswith("id,webhook_id,")  # as each JSON delivery starts

@@ -62,7 +62,7 @@ BUDGET = {
     "/v1/mous/{mou_id}/history": 2,
     "/v1/networks/{network_id}/coverage": 2,
     "/v1/networks/{network_id}/indicators": 4,
-    "/v1/networks/{network_id}/reports/activity": 19,
+    "/v1/networks/{network_id}/reports/activity": 25,  # one statement per section
     "/v1/networks/{network_id}/review-policy": 1,
     "/v1/reviews": 1,
     "/v1/reviews/{review_id}": 1,

@@ -22,8 +22,8 @@ from services.calendars.models import FeedScope
 from services.calendars.schemas import SubscriptionCreate
 from services.calendars.service import create_subscription
 from services.clock import clock
-from services.commitments.schemas import PledgeCreate
-from services.commitments.service import create_pledge
+from services.commitments.schemas import ChampionCountryCreate, PledgeCreate
+from services.commitments.service import add_champion_country, create_pledge
 from services.delivery_status import DeliveryStatus
 from services.events.models import Event
 from services.meetings.models import MeetingKind
@@ -90,6 +90,7 @@ class World:
     workplan: dict[str, Any] = field(default_factory=dict)
     activity: dict[str, Any] = field(default_factory=dict)
     pledge: dict[str, Any] = field(default_factory=dict)
+    champion: dict[str, Any] = field(default_factory=dict)
 
 
 async def build_world(session: AsyncSession) -> World:
@@ -245,6 +246,12 @@ async def build_world(session: AsyncSession) -> World:
         ),
         actor=SYSTEM,
     )
+    world.champion = await add_champion_country(
+        session,
+        network_id=network["id"],
+        data=ChampionCountryCreate(country_code="CL", start_date=since),
+        actor=SYSTEM,
+    )
     return world
 
 
@@ -330,6 +337,15 @@ def valid_requests(w: World, n: int) -> dict[tuple[str, str], tuple[str, dict[st
         ("POST", "/v1/workplans/{workplan_id}/activities/{activity_id}/outputs"): (
             f"/v1/workplans/{w.workplan['id']}/activities/{w.activity['id']}/outputs",
             {"title": f"Output {n}", "link": "https://example.org/output", "published_on": "2023-01-01"},
+        ),
+        ("PATCH", "/v1/workplans/{workplan_id}"): (f"/v1/workplans/{w.workplan['id']}", {"title": "Revised"}),
+        ("PATCH", "/v1/workplans/{workplan_id}/activities/{activity_id}"): (
+            f"/v1/workplans/{w.workplan['id']}/activities/{w.activity['id']}",
+            {"title": "Revised", "gcm_objectives": [2, 3]},
+        ),
+        ("POST", "/v1/networks/{network_id}/champion-countries/{champion_id}/end"): (
+            f"/v1/networks/{w.network['id']}/champion-countries/{w.champion['id']}/end",
+            {"end_date": "2031-12-31"},
         ),
         ("POST", "/v1/networks/{network_id}/champion-countries"): (
             f"/v1/networks/{w.network['id']}/champion-countries",

@@ -65,7 +65,8 @@ def add_export_arguments(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "collection",
         help="the list to export, as its path under /v1: entities, memberships, events, audit-log, "
-        "networks/<id>/memberships, networks/<id>/posts, working-groups/<id>/members...",
+        "networks/<id>/memberships, networks/<id>/posts, working-groups/<id>/members, workplans, "
+        "workplans/<id>/activities, networks/<id>/champion-countries, pledges...",
     )
     sub.add_argument("--format", choices=("csv", "ndjson"), default="csv", help="csv (default) or ndjson")
     sub.add_argument(

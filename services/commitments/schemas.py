@@ -29,6 +29,10 @@ class ChampionCountryCreate(InputModel):
         return self
 
 
+class ChampionCountryEnd(InputModel):
+    end_date: RegistryDate = Field(description="The country's last day as a champion.")
+
+
 class ChampionCountryOut(OutputModel):
     id: Annotated[uuid.UUID, From(ChampionCountry.id)]
     network_id: Annotated[uuid.UUID, From(ChampionCountry.network_id)]

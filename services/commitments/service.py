@@ -17,13 +17,13 @@ from services.auth.policy import require_admin
 from services.clock import clock
 from services.commitments import repository
 from services.commitments.models import ChampionCountry, Pledge, PledgeStatus
-from services.commitments.schemas import ChampionCountryCreate, PledgeCreate, PledgeStatusChange
+from services.commitments.schemas import ChampionCountryCreate, ChampionCountryEnd, PledgeCreate, PledgeStatusChange
 from services.entities.models import Entity
 from services.errors import Conflict, InvalidInput, NotFound
 from services.events.service import EventFields, append_events
 from services.networks.models import Network
 from services.principals import SYSTEM, Principal
-from services.records import loaded_change, record_change
+from services.records import check_version, loaded_change, record_change
 from services.reference.countries import country_label
 
 PLEDGE_TRANSITIONS: dict[PledgeStatus, frozenset[PledgeStatus]] = {
@@ -77,6 +77,46 @@ async def add_champion_country(
         network_id=network_id,
         load_row=repository.get_champion_row,
         actor=actor,
+    )
+
+
+async def end_champion_country(
+    session: AsyncSession,
+    *,
+    network_id: uuid.UUID,
+    champion_id: uuid.UUID,
+    data: ChampionCountryEnd,
+    expected_version: int | None,
+    actor: Principal,
+) -> dict[str, Any]:
+    """A champion country's period ends on ``data.end_date`` (its last day)."""
+    require_admin(actor, "record champion countries")
+    champion = await session.get(ChampionCountry, champion_id, with_for_update=True)
+    if champion is None or champion.network_id != network_id:
+        raise NotFound("champion-country-not-found", f"Network {network_id} has no champion country {champion_id}.")
+    check_version("champion country", champion.version, expected_version)
+    if champion.end_date is not None:
+        raise Conflict(
+            "champion-already-ended",
+            f"{country_label(champion.country_code)} stopped championing this network on {champion.end_date}; "
+            "record a new period to have it champion the network again.",
+        )
+    if data.end_date < champion.start_date:
+        raise InvalidInput(
+            "end-before-start",
+            f"end_date ({data.end_date}) is before the champion's start ({champion.start_date}).",
+            fields=["end_date"],
+        )
+    champion.end_date = data.end_date
+    return await record_change(
+        session,
+        event="ended",
+        subject_type="champion_country",
+        subject_id=champion.id,
+        network_id=network_id,
+        load_row=repository.get_champion_row,
+        actor=actor,
+        changes={"end_date": (None, data.end_date)},
     )
 
 

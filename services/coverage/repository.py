@@ -19,11 +19,34 @@ from services.working_groups.models import (
     WorkingGroupStatus,
 )
 from services.working_groups.schemas import post_active_on
+from services.workplans.models import Activity, ActivityStatus, Workplan
 
 EMPTY: Any = literal_column("'[]'::jsonb")
 
 
 SEATS_ON = bindparam("seats_on", type_=Date, callable_=clock.today)
+CURRENT_ON = bindparam("current_on", type_=Date, callable_=clock.today)
+
+
+def _current_activities(network_id: uuid.UUID) -> Any:
+    """Per objective, the activities not completed of the network's workplans whose period
+    holds today: work under way or planned now, counted beside the standing mechanisms."""
+    objectives = (
+        select(func.unnest(Activity.gcm_objectives).label("objective"))
+        .join(Workplan, Workplan.id == Activity.workplan_id)
+        .where(
+            Workplan.network_id == network_id,
+            Workplan.start_date <= CURRENT_ON,
+            Workplan.end_date >= CURRENT_ON,
+            Activity.status != ActivityStatus.COMPLETED,
+        )
+        .subquery("activity_objectives")
+    )
+    return (
+        select(objectives.c.objective, func.count().label("activities"))
+        .group_by(objectives.c.objective)
+        .subquery("activities")
+    )
 
 
 def _seats(*, un_system: bool) -> Any:
@@ -46,7 +69,8 @@ def _seats(*, un_system: bool) -> Any:
 async def coverage_rows(conn: AsyncConnection, network_id: uuid.UUID) -> list[dict[str, Any]]:
     """One row per objective: its active working groups (with today's seats, by network
     members and by stakeholders), its active MoU areas with their
-    leads, ``uncovered`` and ``contested`` (two or more different leads)."""
+    leads, its current workplan activities (counted; they do not make it covered),
+    ``uncovered`` and ``contested`` (two or more different leads)."""
     groups = (
         select(
             WorkingGroupObjective.objective_number.label("objective"),
@@ -98,17 +122,20 @@ async def coverage_rows(conn: AsyncConnection, network_id: uuid.UUID) -> list[di
         .group_by(MouAreaObjective.objective_number)
         .subquery("areas")
     )
+    activities = _current_activities(network_id)
     query = (
         select(
             GcmObjective.number.label("objective"),
             GcmObjective.title,
             func.coalesce(groups.c.working_groups, EMPTY, type_=JSONB).label("working_groups"),
             func.coalesce(areas.c.mou_areas, EMPTY, type_=JSONB).label("mou_areas"),
+            func.coalesce(activities.c.activities, 0).label("activities"),
             (groups.c.objective.is_(None) & areas.c.objective.is_(None)).label("uncovered"),
             (func.coalesce(areas.c.leads, 0) >= 2).label("contested"),
         )
         .outerjoin(groups, groups.c.objective == GcmObjective.number)
         .outerjoin(areas, areas.c.objective == GcmObjective.number)
+        .outerjoin(activities, activities.c.objective == GcmObjective.number)
         .order_by(GcmObjective.number)
     )
     return [dict(r) for r in (await conn.execute(query)).mappings()]

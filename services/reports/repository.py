@@ -250,6 +250,125 @@ ORDER BY r.number, c.due_date, c.id
 """
 )
 
+# The network's workplan activities under way at some time in the period: started by its last
+# day, and either running into it (an open end runs to its workplan's end), not completed on
+# its last day, or completed in it. Each with its status on that day, from the dated status history (an activity
+# recorded later than that day counts as yet to start). Overdue: not completed on that day,
+# though its end date is before it.
+_ACTIVITIES_AT_END = """
+WITH at_end AS (
+    SELECT a.id, w.title AS workplan, a.title, a.start_date, a.end_date,
+           COALESCE(a.end_date, w.end_date) AS runs_to,
+           COALESCE(latest.status, 'yet_to_start') AS status, latest.changed_on AS status_since
+    FROM workplan_activities a
+    JOIN workplans w ON w.id = a.workplan_id
+    LEFT JOIN LATERAL (
+        SELECT h.status::text AS status, h.changed_on FROM workplan_activity_status_changes h
+        WHERE h.activity_id = a.id AND h.changed_on <= :period_end
+        ORDER BY h.changed_on DESC, h.id DESC LIMIT 1
+    ) latest ON true
+    WHERE w.network_id = :network_id AND a.start_date <= :period_end
+),
+activities AS (
+    SELECT * FROM at_end
+    WHERE runs_to >= :period_start OR status <> 'completed' OR status_since >= :period_start
+)
+"""
+
+ACTIVITIES_BY_STATUS = text(
+    _ACTIVITIES_AT_END
+    + """
+SELECT s.status::text AS status, count(a.id) AS activities,
+       count(a.id) FILTER (WHERE a.status <> 'completed' AND a.end_date < :period_end) AS overdue
+FROM unnest(enum_range(NULL::activity_status)) WITH ORDINALITY AS s(status, position)
+LEFT JOIN activities a ON a.status = s.status::text
+GROUP BY s.status, s.position
+ORDER BY s.position
+"""
+)
+
+OVERDUE_ACTIVITIES = text(
+    _ACTIVITIES_AT_END  # noqa: S608 - a constant fragment
+    + """
+SELECT a.workplan, a.title AS activity, leads.leads, a.start_date, a.end_date, a.status AS status_at_end,
+       CAST(:period_end AS date) - a.end_date AS days_overdue
+FROM activities a
+CROSS JOIN LATERAL (
+    SELECT string_agg(e.acronym, '; ' ORDER BY e.acronym) AS leads
+    FROM workplan_activity_leads l JOIN entities e ON e.id = l.entity_id
+    WHERE l.activity_id = a.id
+) leads
+WHERE a.status <> 'completed' AND a.end_date < :period_end
+ORDER BY a.end_date, a.workplan, a.title, a.id
+"""
+)
+
+OUTPUTS = text(
+    """
+SELECT o.published_on, w.title AS workplan, a.title AS activity, o.title, o.link
+FROM workplan_activity_outputs o
+JOIN workplan_activities a ON a.id = o.activity_id
+JOIN workplans w ON w.id = a.workplan_id
+WHERE w.network_id = :network_id AND o.published_on BETWEEN :period_start AND :period_end
+ORDER BY o.published_on, w.title, a.title, o.title, o.id
+"""
+)
+
+# Countries that were champions at any time in the period; the names are added from the
+# reference data (services.reports.sections).
+CHAMPION_COUNTRIES = text(
+    """
+SELECT c.country_code, c.start_date, c.end_date,
+       CASE
+           WHEN c.start_date BETWEEN :period_start AND :period_end
+            AND c.end_date BETWEEN :period_start AND :period_end THEN 'started and ended'
+           WHEN c.start_date BETWEEN :period_start AND :period_end THEN 'started'
+           WHEN c.end_date BETWEEN :period_start AND :period_end THEN 'ended'
+           ELSE 'serving'
+       END AS change
+FROM champion_countries c
+WHERE c.network_id = :network_id AND c.start_date <= :period_end
+  AND (c.end_date IS NULL OR c.end_date >= :period_start)
+ORDER BY c.start_date, c.country_code, c.id
+"""
+)
+
+# Pledges followed up in the period: announced by its last day and not fulfilled or withdrawn
+# before its first (both are final, so a pledge closed after the period was open throughout
+# its end). Overdue: open on the period's last day, due before it.
+_PLEDGES_IN_PERIOD = """
+WITH pledged AS (
+    SELECT p.*, p.status IN ('announced', 'in_progress') OR p.status_changed_on > :period_end AS open_at_end
+    FROM pledges p
+    WHERE p.network_id = :network_id AND p.created_at < :ends_before
+      AND (p.status IN ('announced', 'in_progress') OR p.status_changed_on >= :period_start)
+)
+"""
+
+PLEDGES_BY_STATUS = text(
+    _PLEDGES_IN_PERIOD
+    + """
+SELECT s.status::text AS status, count(p.id) AS pledges,
+       count(p.id) FILTER (WHERE p.open_at_end AND p.due_date < :period_end) AS overdue_at_end
+FROM unnest(enum_range(NULL::pledge_status)) WITH ORDINALITY AS s(status, position)
+LEFT JOIN pledged p ON p.status = s.status
+GROUP BY s.status, s.position
+ORDER BY s.position
+"""
+)
+
+OVERDUE_PLEDGES = text(
+    _PLEDGES_IN_PERIOD
+    + """
+SELECT p.pledger_country_code, e.acronym AS pledger_entity, p.title, p.due_date, p.status::text AS status,
+       p.status_changed_on, CAST(:period_end AS date) - p.due_date AS days_overdue
+FROM pledged p
+LEFT JOIN entities e ON e.id = p.pledger_entity_id
+WHERE p.open_at_end AND p.due_date < :period_end
+ORDER BY p.due_date, p.title, p.id
+"""
+)
+
 NETWORK = text("SELECT id, name, short_name, country_code FROM networks WHERE id = :network_id")
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.events.catalogue import label_for
 from services.indicators.repository import indicators
+from services.reference.countries import countries
 from services.reports import repository
 from services.reports.repository import Period
 
@@ -68,6 +69,26 @@ async def load_record_changes(conn: AsyncConnection, period: Period) -> Rows:
     """The period's events by type, each with the catalogue's label for people."""
     rows = await repository.rows(conn, repository.RECORD_CHANGES, period)
     return [{"event_type": r["event_type"], "label": label_for(r["event_type"]), "count": r["count"]} for r in rows]
+
+
+def country_name(code: str) -> str:
+    """The English name of a country of the reference data (the code itself, for one it no longer holds)."""
+    country = countries().get(code)
+    return country.names["en"] if country is not None else code
+
+
+async def load_champion_countries(conn: AsyncConnection, period: Period) -> Rows:
+    rows = await repository.rows(conn, repository.CHAMPION_COUNTRIES, period)
+    return [{**r, "country": country_name(r["country_code"])} for r in rows]
+
+
+async def load_overdue_pledges(conn: AsyncConnection, period: Period) -> Rows:
+    """Each with ``pledger``: the member state's name, or the stakeholder's acronym."""
+    rows = await repository.rows(conn, repository.OVERDUE_PLEDGES, period)
+    return [
+        {**r, "pledger": country_name(r["pledger_country_code"]) if r["pledger_country_code"] else r["pledger_entity"]}
+        for r in rows
+    ]
 
 
 SECTIONS: tuple[Section, ...] = (
@@ -195,5 +216,54 @@ SECTIONS: tuple[Section, ...] = (
             "lead_parties",
         ),
         load=query(repository.OBJECTIVE_COVERAGE),
+    ),
+    Section(
+        name="activities_by_status",
+        title="Workplan activities by status",
+        description="The network's workplan activities under way at some time in the period (started by its last "
+        "day, and running into it, not completed on its last day, or completed in it; one without an end date "
+        "runs to its workplan's end), by their status on the period's last day, from each activity's dated "
+        "status history; overdue: not completed on that day though their end date is before it.",
+        columns=("status", "activities", "overdue"),
+        load=query(repository.ACTIVITIES_BY_STATUS),
+    ),
+    Section(
+        name="overdue_activities",
+        title="Overdue activities",
+        description="Activities not completed on the period's last day though their end date is before it, "
+        "with their leads and the days overdue on that day.",
+        columns=("workplan", "activity", "leads", "start_date", "end_date", "status_at_end", "days_overdue"),
+        load=query(repository.OVERDUE_ACTIVITIES),
+    ),
+    Section(
+        name="outputs",
+        title="Outputs published",
+        description="Outputs of the network's workplan activities published in the period.",
+        columns=("published_on", "workplan", "activity", "title", "link"),
+        load=query(repository.OUTPUTS),
+    ),
+    Section(
+        name="champion_countries",
+        title="Champion countries",
+        description="Member states that were champions of the network at any time in the period, "
+        "and whether their period started or ended in it.",
+        columns=("country_code", "country", "start_date", "end_date", "change"),
+        load=load_champion_countries,
+    ),
+    Section(
+        name="pledges_by_status",
+        title="Pledges by status",
+        description="Pledges announced by the period's last day and not fulfilled or withdrawn before its first, "
+        "by their status today; overdue at end: still open on the period's last day though due before it.",
+        columns=("status", "pledges", "overdue_at_end"),
+        load=query(repository.PLEDGES_BY_STATUS),
+    ),
+    Section(
+        name="overdue_pledges",
+        title="Overdue pledges",
+        description="Pledges still open on the period's last day though due before it; the pledger is the member "
+        "state's name or the stakeholder's acronym; status as it stands today.",
+        columns=("pledger", "title", "due_date", "status", "status_changed_on", "days_overdue"),
+        load=load_overdue_pledges,
     ),
 )

@@ -80,6 +80,56 @@ class ActivityCreate(InputModel):
         return self
 
 
+class WorkplanUpdate(InputModel):
+    """A merge patch; the activities' dates must stay within the new period."""
+
+    title: Title | None = None
+    start_date: RegistryDate | None = None
+    end_date: RegistryDate | None = None
+
+
+REQUIRED_ON_WORKPLAN = frozenset({"title", "start_date", "end_date"})
+
+
+class ActivityUpdate(InputModel):
+    """A merge patch; ``lead_entity_ids`` replaces the leads. Dates stay within the workplan's period."""
+
+    read_only = frozenset({"status_history", "outputs", "workplan_id", "leads"})
+    changed_by_action = {
+        "status": "POST /v1/workplans/{workplan_id}/activities/{activity_id}/status changes it.",
+        "status_changed_on": "POST /v1/workplans/{workplan_id}/activities/{activity_id}/status changes it.",
+    }
+
+    title: Title | None = None
+    lead_entity_ids: list[uuid.UUID] | None = Field(None, min_length=1, max_length=20, description="The new leads.")
+    working_group_id: uuid.UUID | None = Field(None, description="A working group of the workplan's network.")
+    workstream: Title | None = Field(None, description="The workstream, when no working group carries it.")
+    gcm_objectives: list[Objective] | None = Field(None, max_length=23)
+    guiding_principles: list[PrincipleCode] | None = Field(
+        None, max_length=10, description="Guiding principle codes: GET /v1/gcm/principles."
+    )
+    start_date: RegistryDate | None = None
+    end_date: RegistryDate | None = None
+
+    @field_validator("lead_entity_ids", "gcm_objectives", "guiding_principles")
+    @classmethod
+    def _no_repeats(cls, values: list[object] | None) -> list[object] | None:
+        if values is not None and len(set(values)) != len(values):
+            raise ValueError("list the same value once")
+        return values
+
+    @field_validator("guiding_principles")
+    @classmethod
+    def _known_principles(cls, values: list[str] | None) -> list[str] | None:
+        unknown = sorted(set(values or ()) - PRINCIPLE_CODES)
+        if unknown:
+            raise ValueError(f"unknown guiding principle codes {', '.join(unknown)}; GET /v1/gcm/principles lists them")
+        return values
+
+
+REQUIRED_ON_ACTIVITY = frozenset({"title", "lead_entity_ids", "gcm_objectives", "guiding_principles", "start_date"})
+
+
 class ActivityStatusChangeIn(InputModel):
     status: ActivityStatus
     changed_on: RegistryDate | None = Field(None, description="Default: today.")

@@ -11,7 +11,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.auth.policy import require_admin
@@ -20,7 +20,7 @@ from services.errors import Conflict, InvalidInput, NotFound
 from services.events.service import append_events
 from services.networks.models import Network
 from services.principals import SYSTEM, Principal
-from services.records import loaded_change, record_change
+from services.records import apply_patch, check_version, loaded_change, record_change
 from services.workplans import repository
 from services.workplans.models import (
     Activity,
@@ -30,7 +30,16 @@ from services.workplans.models import (
     ActivityStatusChange,
     Workplan,
 )
-from services.workplans.schemas import ActivityCreate, ActivityStatusChangeIn, OutputCreate, WorkplanCreate
+from services.workplans.schemas import (
+    REQUIRED_ON_ACTIVITY,
+    REQUIRED_ON_WORKPLAN,
+    ActivityCreate,
+    ActivityStatusChangeIn,
+    ActivityUpdate,
+    OutputCreate,
+    WorkplanCreate,
+    WorkplanUpdate,
+)
 
 # Where each status may go next.
 TRANSITIONS: dict[ActivityStatus, frozenset[ActivityStatus]] = {
@@ -62,7 +71,9 @@ async def create_workplan(
 
 
 async def load_workplan(session: AsyncSession, workplan_id: uuid.UUID) -> Workplan:
-    workplan = await session.get(Workplan, workplan_id)
+    """The workplan, locked: its period is read to check its activities' dates, and changes
+    only under this lock, so a check and a change of the period never interleave."""
+    workplan = await session.get(Workplan, workplan_id, with_for_update=True)
     if workplan is None:
         raise NotFound("workplan-not-found", f"No workplan has id {workplan_id}.")
     return workplan
@@ -77,23 +88,32 @@ def _check_within(workplan: Workplan, name: str, day: date | None) -> None:
         )
 
 
-async def _check_working_group(session: AsyncSession, workplan: Workplan, data: ActivityCreate) -> None:
-    if data.working_group_id is None:
+async def _check_working_group(
+    session: AsyncSession, workplan: Workplan, group_id: uuid.UUID | None, workstream: str | None
+) -> None:
+    if group_id is None:
         return
-    if data.workstream is not None:
+    if workstream is not None:
         raise InvalidInput(
             "group-or-workstream", "Give either working_group_id or workstream, not both: an activity sits in one."
         )
-    network_id = await repository.working_group_network(session, data.working_group_id)
+    network_id = await repository.working_group_network(session, group_id)
     if network_id is None:
         raise InvalidInput(
-            "reference-not-found", f"working_group_id {data.working_group_id} is not a working group of the registry."
+            "reference-not-found", f"working_group_id {group_id} is not a working group of the registry."
         )
     if network_id != workplan.network_id:
         raise InvalidInput(
             "working-group-of-another-network",
-            f"Working group {data.working_group_id} belongs to another network than the workplan's; "
+            f"Working group {group_id} belongs to another network than the workplan's; "
             f"choose one of this network's groups (GET /v1/working-groups?network_id={workplan.network_id}).",
+        )
+
+
+async def _check_leads(session: AsyncSession, lead_entity_ids: list[uuid.UUID]) -> None:
+    if unknown := await repository.unknown_entities(session, lead_entity_ids):
+        raise InvalidInput(
+            "reference-not-found", f"lead_entity_ids: {', '.join(map(str, unknown))} are not entities of the registry."
         )
 
 
@@ -115,11 +135,8 @@ async def add_activity(
     workplan = await load_workplan(session, workplan_id)
     _check_within(workplan, "start_date", data.start_date)
     _check_within(workplan, "end_date", data.end_date)
-    await _check_working_group(session, workplan, data)
-    if unknown := await repository.unknown_entities(session, data.lead_entity_ids):
-        raise InvalidInput(
-            "reference-not-found", f"lead_entity_ids: {', '.join(map(str, unknown))} are not entities of the registry."
-        )
+    await _check_working_group(session, workplan, data.working_group_id, data.workstream)
+    await _check_leads(session, data.lead_entity_ids)
     status_changed_on = data.status_changed_on or clock.today()
     _check_status_day(status_changed_on)
     if data.status == ActivityStatus.COMPLETED and data.end_date is None:
@@ -212,6 +229,125 @@ async def add_output(
     return await _record(
         session, "output_added", activity, workplan.network_id, actor, output=data.model_dump(mode="json")
     )
+
+
+async def update_workplan(
+    session: AsyncSession,
+    *,
+    workplan_id: uuid.UUID,
+    data: WorkplanUpdate,
+    expected_version: int | None,
+    actor: Principal,
+) -> dict[str, Any]:
+    """Retitle or redate a workplan; every date of its activities stays within the new period."""
+    require_admin(actor, "change workplans")
+    workplan = await load_workplan(session, workplan_id)
+    check_version("workplan", workplan.version, expected_version)
+    changes = apply_patch(workplan, data, required=REQUIRED_ON_WORKPLAN)
+    if workplan.end_date < workplan.start_date:
+        raise InvalidInput(
+            "invalid-period", f"end_date ({workplan.end_date}) is before start_date ({workplan.start_date})."
+        )
+    if "start_date" in changes or "end_date" in changes:
+        await _check_activities_within(session, workplan)
+    return await record_change(
+        session,
+        event="updated",
+        subject_type="workplan",
+        subject_id=workplan.id,
+        network_id=workplan.network_id,
+        load_row=repository.get_workplan_row,
+        actor=actor,
+        changes=changes,
+    )
+
+
+async def _check_activities_within(session: AsyncSession, workplan: Workplan) -> None:
+    outside = (
+        await session.execute(
+            select(Activity.title, Activity.start_date, Activity.end_date, func.count().over())
+            .where(
+                Activity.workplan_id == workplan.id,
+                or_(
+                    Activity.start_date < workplan.start_date,
+                    Activity.start_date > workplan.end_date,
+                    Activity.end_date > workplan.end_date,
+                ),
+            )
+            .order_by(Activity.start_date, Activity.id)
+            .limit(3)
+        )
+    ).all()
+    if outside:
+        named = "; ".join(f"{title} ({start} to {end or 'open'})" for title, start, end, _ in outside)
+        raise InvalidInput(
+            "activities-outside-period",
+            f"{outside[0][3]} activities would fall outside {workplan.start_date} to {workplan.end_date}, "
+            f"among them {named}; redate them first, or choose a period that holds them.",
+        )
+
+
+async def update_activity(
+    session: AsyncSession,
+    *,
+    workplan_id: uuid.UUID,
+    activity_id: uuid.UUID,
+    data: ActivityUpdate,
+    expected_version: int | None,
+    actor: Principal,
+) -> dict[str, Any]:
+    """Change an activity's title, leads, working group or workstream, objectives, principles
+    or dates; its status changes through .../status."""
+    require_admin(actor, "plan activities")
+    workplan = await load_workplan(session, workplan_id)
+    activity = await _load_activity(session, workplan_id, activity_id)
+    check_version("activity", activity.version, expected_version)
+    changes = apply_patch(activity, data, required=REQUIRED_ON_ACTIVITY, skip=frozenset({"lead_entity_ids"}))
+    await _check_activity(session, workplan, activity, changes)
+    if data.lead_entity_ids is not None:
+        changes |= await _replace_leads(session, activity, data.lead_entity_ids)
+    return await _record(session, "updated", activity, workplan.network_id, actor, changes=changes)
+
+
+async def _check_activity(
+    session: AsyncSession, workplan: Workplan, activity: Activity, changes: dict[str, tuple[Any, Any]]
+) -> None:
+    """The rules of a new activity, on the activity as patched."""
+    _check_within(workplan, "start_date", activity.start_date)
+    _check_within(workplan, "end_date", activity.end_date)
+    if activity.end_date is not None and activity.end_date < activity.start_date:
+        raise InvalidInput(
+            "end-before-start", f"end_date ({activity.end_date}) is before start_date ({activity.start_date})."
+        )
+    if activity.status == ActivityStatus.COMPLETED and activity.end_date is None:
+        raise InvalidInput("completed-needs-end", "A completed activity has an end date: it cannot be cleared.")
+    if "working_group_id" in changes or "workstream" in changes:
+        await _check_working_group(session, workplan, activity.working_group_id, activity.workstream)
+    if "start_date" in changes:
+        first = await session.scalar(
+            select(func.min(ActivityOutput.published_on)).where(ActivityOutput.activity_id == activity.id)
+        )
+        if first is not None and first < activity.start_date:
+            raise InvalidInput(
+                "output-before-activity",
+                f"An output of the activity was published on {first}; start the activity on or before that day.",
+            )
+
+
+async def _replace_leads(
+    session: AsyncSession, activity: Activity, lead_entity_ids: list[uuid.UUID]
+) -> dict[str, tuple[Any, Any]]:
+    await _check_leads(session, lead_entity_ids)
+    removed = await session.scalars(
+        delete(ActivityLead).where(ActivityLead.activity_id == activity.id).returning(ActivityLead.entity_id)
+    )
+    before = sorted(removed.all())
+    session.add_all(ActivityLead(activity_id=activity.id, entity_id=each) for each in lead_entity_ids)
+    after = sorted(lead_entity_ids)
+    if before == after:
+        return {}
+    activity.updated_at = clock.now()
+    return {"lead_entity_ids": (before, after)}
 
 
 async def report_overdue_activities(session: AsyncSession, *, today: date) -> int:

@@ -32,6 +32,12 @@ class PledgeRecord(Stamps):
 ChampionPayload = payload(
     "ChampionCountryPayload", "The champion country.", champion_country=(ChampionCountryRecord, ...)
 )
+ChampionChangedPayload = payload(
+    "ChampionCountryChangedPayload",
+    "The champion country after the change, and the changed fields.",
+    champion_country=(ChampionCountryRecord, ...),
+    changes=(Changes, ...),
+)
 PledgePayload = payload("PledgePayload", "The pledge.", pledge=(PledgeRecord, ...))
 PledgeChangedPayload = payload(
     "PledgeChangedPayload",
@@ -47,6 +53,12 @@ TYPES = (
         "A member state became a champion country of the network (dated).",
         ChampionPayload,
         "Champion country",
+    ),
+    EventType(
+        "champion_country.ended",
+        "A champion country's period ended (its last day recorded).",
+        ChampionChangedPayload,
+        "Champion country ended",
     ),
     EventType("pledge.created", "A pledge was recorded (announced).", PledgePayload, "Pledge recorded"),
     EventType(

@@ -42,6 +42,12 @@ class OutputRecord(BaseModel):
 
 
 WorkplanPayload = payload("WorkplanPayload", "The workplan.", workplan=(WorkplanRecord, ...))
+WorkplanChangedPayload = payload(
+    "WorkplanChangedPayload",
+    "The workplan after the change, and the changed fields.",
+    workplan=(WorkplanRecord, ...),
+    changes=(Changes, ...),
+)
 ActivityPayload = payload("ActivityPayload", "The activity.", activity=(ActivityRecord, ...))
 ActivityChangedPayload = payload(
     "ActivityChangedPayload",
@@ -60,7 +66,19 @@ TYPES = (
     EventType(
         "workplan.created", "A network published a workplan for a period.", WorkplanPayload, "Workplan published"
     ),
+    EventType(
+        "workplan.updated",
+        "A workplan was retitled or redated (its activities stay within its period).",
+        WorkplanChangedPayload,
+        "Workplan updated",
+    ),
     EventType("activity.created", "An activity was added to a workplan.", ActivityPayload, "Workplan activity added"),
+    EventType(
+        "activity.updated",
+        "An activity's title, leads, working group or workstream, objectives, principles or dates changed.",
+        ActivityChangedPayload,
+        "Workplan activity updated",
+    ),
     EventType(
         "activity.status_changed",
         "An activity started, was completed or reopened (dated; the history is kept).",
