@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.auth.policy import require_admin
 from services.clock import clock
 from services.entities.models import Entity
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -139,6 +140,7 @@ async def erase_person(session: AsyncSession, *, person_id: uuid.UUID, actor: Pr
     """Erase a person's name and e-mail address at their request (the secretariat): from the
     person, and from every earlier event about them, so that the change feed and webhooks no
     longer show them. The posts stay, naming the person by id."""
+    require_admin(actor, "erase a person")
     person = await _load_person_for_update(session, person_id)
     _require_not_erased(person)
     before = await repository.get_person_row(session, person.id)
