@@ -52,15 +52,21 @@ async def get_post_row(conn: AsyncConnection | AsyncSession, post_id: uuid.UUID)
     return dict(row) if row is not None else None
 
 
-async def list_post_rows(
-    conn: AsyncConnection, page: PageRequest, *, person_id: uuid.UUID, as_of: date | None = None
-) -> Page:
+def posts_query(*, person_id: uuid.UUID, as_of: date | None = None) -> Select[Any]:
+    """A person's focal-point posts (those running on ``as_of``), in id order."""
     query = select(*_POST_COLUMNS).where(FocalPointPost.person_id == person_id)
     if as_of is not None:
         query = query.where(post_active_on(as_of))
+    return query.order_by(FocalPointPost.id)
+
+
+async def list_post_rows(
+    conn: AsyncConnection, page: PageRequest, *, person_id: uuid.UUID, as_of: date | None = None
+) -> Page:
+    query = posts_query(person_id=person_id, as_of=as_of)
     if page.after is not None:
         query = query.where(FocalPointPost.id > page.after)
-    result = await conn.execute(query.order_by(FocalPointPost.id).limit(page.limit + 1))
+    result = await conn.execute(query.limit(page.limit + 1))
     return page_from_rows([dict(r) for r in result.mappings()], page.limit)
 
 
