@@ -209,3 +209,36 @@ async def test_the_change_feed_shows_a_person_to_their_entity_until_erased(feed_
     assert await names_seen("admin") == [None, None]
     everything = (await feed_client.get("/v1/events", params={"after": start, "limit": 200})).json()["items"]
     assert "Amina" not in str(everything) and "amina@" not in str(everything)
+
+
+async def test_an_invitee_entity_shows_its_invitation_sent_to_its_focal_points(committed, smtp):  # noqa: F811
+    starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    async with get_database().session() as session:
+        network = await make_network(session)
+        staffed = await make_entity(session, acronym="FP-NOCONTACT")  # no contact address
+        bare = await make_entity(session, acronym="FP-BARE")
+        for entity in (staffed, bare):
+            await make_membership(session, network_id=network["id"], entity_id=entity["id"])
+        await _person(session, staffed["id"], "Only One", "only.one@one.example")
+        meeting = await create_meeting(
+            session,
+            data=MeetingCreate(
+                network_id=network["id"],
+                kind=MeetingKind.EXTENDED_MEMBERSHIP,
+                title="Annual meeting",
+                starts_at=starts,
+                ends_at=starts + timedelta(hours=6),
+                time_zone="Europe/Zurich",
+                location="Geneva",
+                invitees=[InviteeIn(entity_id=staffed["id"]), InviteeIn(entity_id=bare["id"])],
+            ),
+            actor=SYSTEM,
+        )
+    await _relay_and_send()
+    assert [m["To"] for m in smtp.messages] == ["only.one@one.example"]
+    async with get_database().read() as conn:
+        from services.meetings.repository import get_meeting_row
+
+        row = await get_meeting_row(conn, meeting["id"])
+    statuses = {i["entity"]["acronym"]: i["invitation"]["status"] for i in row["invitees"]}
+    assert statuses == {"FP-NOCONTACT": "sent", "FP-BARE": "not_sent"}
