@@ -3,7 +3,9 @@ preferred language), their dated focal-point posts for an entity, a network or a
 group, an API key's person, and the person acting in each audit entry.
 
 An expand step: new tables and nullable columns; the previous release neither reads nor
-writes them, and no existing row changes.
+writes them, and no existing row changes. Going down keeps the people and their posts on
+their entity (``entities.people_kept_down``) so that coming up again restores them; an API
+key's person and the audit entries' acting person are not kept.
 
 Revision ID: 0024
 Revises: 0023
@@ -13,6 +15,7 @@ Create Date: 2026-12-07 12:00:00
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+import sqlalchemy.dialects.postgresql
 from alembic import op
 
 revision: str = "0024"
@@ -85,6 +88,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_focal_point_posts")),
     )
+    _restore_kept_down()
     op.create_index(op.f("ix_focal_point_posts_person_id"), "focal_point_posts", ["person_id"], unique=False)
     op.create_index("ix_focal_point_posts_entity", "focal_point_posts", ["entity_id", "start_date"])
     op.create_index("ix_focal_point_posts_network", "focal_point_posts", ["network_id", "start_date"])
@@ -97,7 +101,27 @@ def upgrade() -> None:
     op.add_column("audit_log", sa.Column("principal_person_id", sa.Uuid(), nullable=True))
 
 
+def _restore_kept_down() -> None:
+    if "people_kept_down" not in {c["name"] for c in sa.inspect(op.get_bind()).get_columns("entities")}:
+        return
+    for table, member in (("people", "people"), ("focal_point_posts", "posts")):
+        op.execute(
+            f"INSERT INTO {table} SELECT r.* FROM entities e, "  # noqa: S608 - constant fragments
+            f"jsonb_populate_recordset(NULL::{table}, e.people_kept_down->'{member}') AS r "
+            "WHERE e.people_kept_down IS NOT NULL"
+        )
+    op.drop_column("entities", "people_kept_down")
+
+
 def downgrade() -> None:
+    op.add_column("entities", sa.Column("people_kept_down", sa.dialects.postgresql.JSONB(), nullable=True))
+    op.execute(
+        "UPDATE entities e SET people_kept_down = jsonb_build_object("
+        " 'people', (SELECT jsonb_agg(to_jsonb(p)) FROM people p WHERE p.entity_id = e.id),"
+        " 'posts', COALESCE((SELECT jsonb_agg(to_jsonb(f)) FROM focal_point_posts f"
+        "  JOIN people p ON p.id = f.person_id WHERE p.entity_id = e.id), '[]'::jsonb))"
+        " WHERE EXISTS (SELECT 1 FROM people p WHERE p.entity_id = e.id)"
+    )
     op.drop_column("audit_log", "principal_person_id")
     op.drop_index(op.f("ix_api_keys_person_id"), table_name="api_keys")
     op.drop_constraint(op.f("fk_api_keys_person_id_people"), "api_keys", type_="foreignkey")
