@@ -24,6 +24,7 @@ from api import (
     memberships,
     mous,
     networks,
+    people,
     reference,
     reports,
     reviews,
@@ -121,6 +122,7 @@ def create_app(*, process_lifespan: Callable[[], AbstractAsyncContextManager[Non
         calendars,
         workplans,
         commitments,
+        people,
     ):
         app.include_router(module.router)
     app.include_router(meetings.feeds)

@@ -28,6 +28,11 @@ AUDIT_ENTRY_SCHEMA: dict[str, Any] = {
         "occurred_at": {"type": "string", "format": "date-time"},
         "principal_id": {"type": "string"},
         "principal_role": {"type": "string"},
+        "principal_person_id": {
+            "type": ["string", "null"],
+            "format": "uuid",
+            "description": "The person acting, when the caller's API key is issued to one (GET /v1/people).",
+        },
         "action": {"type": "string", "example": "membership.ended"},
         "resource_type": {"type": "string"},
         "resource_id": {"type": "string", "format": "uuid"},

@@ -20,6 +20,8 @@ from services.mous.models import Mou
 from services.networks import repository as networks
 from services.networks.models import Network, NetworkPost
 from services.networks.posts import NOT_A_LEAD
+from services.people.models import FocalPointPost, Person
+from services.people.service import NOT_YOUR_PERSON
 from services.reviews.models import Recommendation, Review
 from services.webhooks import repository as webhooks
 from services.webhooks.models import WebhookDelivery
@@ -45,6 +47,8 @@ RECORDS: dict[str, tuple[Any, str, str]] = {
     "activity_id": (Activity, "activity-not-found", "activity"),
     "pledge_id": (Pledge, "pledge-not-found", "pledge"),
     "champion_id": (ChampionCountry, "champion-country-not-found", "champion country"),
+    "person_id": (Person, "person-not-found", "person"),
+    "focal_point_id": (FocalPointPost, "focal-point-post-not-found", "focal-point post"),
 }
 
 # Records a caller may not even see unless they are its own.
@@ -116,6 +120,7 @@ MEMBERSHIP_ENTITY = PathOwners(_column_owners(Membership.entity_id, where="membe
 REVIEW_LEAD = PathOwners(_column_owners(Review.lead_entity_id, where="review_id"))
 RECOMMENDATION_OWNER_OR_REVIEW_LEAD = PathOwners(_recommendation_owner_or_lead)
 GROUP_CHAIRS = PathOwners(_group_chairs, _NOT_THE_CHAIR)
+PERSON_ENTITY = PathOwners(_column_owners(Person.entity_id, where="person_id"), NOT_YOUR_PERSON)
 NETWORK_LEADS = PathOwners(_network_leads, NOT_A_LEAD)
 MEETING_NETWORK_LEADS = PathOwners(_meeting_network_leads, NOT_A_LEAD)
 GROUP_CHAIRS_OR_SEAT_HOLDER = PathOwners(_group_chairs_or_seat_holder, _NOT_THE_CHAIR)

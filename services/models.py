@@ -14,6 +14,7 @@ from services.meetings.models import Meeting, MeetingInvitee, MeetingLapse, Meet
 from services.memberships.models import Membership
 from services.mous.models import Mou, MouArea, MouAreaObjective, MouAreaSupporter, MouDocument, MouParty
 from services.networks.models import Network, NetworkPost
+from services.people.models import FocalPointPost, Person
 from services.reviews.models import Recommendation, Review, ReviewPolicy, ReviewReminder
 from services.scheduling.models import SchedulerSweep, SweepRun
 from services.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -40,6 +41,7 @@ __all__ = [
     "Entity",
     "EntityIdentifier",
     "Event",
+    "FocalPointPost",
     "GcmObjective",
     "GuidingPrinciple",
     "IdempotencyKey",
@@ -56,6 +58,7 @@ __all__ = [
     "MouParty",
     "Network",
     "NetworkPost",
+    "Person",
     "Pledge",
     "Recommendation",
     "Review",

@@ -21,6 +21,7 @@ class Principal:
     role: Role
     entity_id: uuid.UUID | None = None
     api_key_id: uuid.UUID | None = None
+    person_id: uuid.UUID | None = None  # the person a focal point's key is issued to, if named
 
     @property
     def is_admin(self) -> bool:

@@ -12,6 +12,7 @@ from services.delivery.relay import publish_batch
 from services.demo.service import load_demo_data
 from services.entities.models import Entity
 from services.networks.models import NetworkScope
+from services.people.models import Person
 from services.reviews.models import Recommendation
 from services.working_groups.models import PostKind, WorkingGroupPost
 from tests.factories import make_entity, make_network
@@ -88,6 +89,8 @@ async def read_world(client: AsyncClient, session: Any, receiver: Receiver) -> d
         ("pledges", "pledge_id"),
     ):
         ids[name] = (await client.get(f"/v1/{collection}")).json()["items"][0]["id"]
+    # The demo's IOM focal point with two posts (one ended).
+    ids["person_id"] = await session.scalar(select(Person.id).where(Person.email == "alpha.focal@iom.example.org"))
     workplan = (await client.get("/v1/workplans", params={"limit": 2})).json()["items"][-1]  # the 2022-24 one
     ids["workplan_id"] = workplan["id"]
     ids["activity_id"] = (await client.get(f"/v1/workplans/{workplan['id']}/activities")).json()["items"][0]["id"]

@@ -24,6 +24,8 @@ from services.memberships.repository import memberships_query
 from services.mous.repository import MouFilters, mous_query
 from services.networks.repository import networks_query
 from services.networks.repository import posts_query as network_posts_query
+from services.people.repository import people_query
+from services.people.repository import posts_query as focal_point_posts_query
 from services.principals import SYSTEM
 from services.reviews.repository import ReviewFilters, recommendations_query, reviews_query
 from services.schemas import OutputModel
@@ -94,6 +96,8 @@ def list_queries() -> dict[str, tuple[type[BaseModel], Select[Any]]]:
         "activities": (_model("ActivityOut"), activities_query(workplan_id=some_id)),
         "champion countries": (_model("ChampionCountryOut"), champions_query(network_id=some_id, as_of=None)),
         "pledges": (_model("PledgeOut"), pledges_query(network_id=None, status=None)),
+        "people": (_model("PersonOut"), people_query()),
+        "focal-point posts": (_model("FocalPointOut"), focal_point_posts_query(person_id=some_id)),
     }
 
 

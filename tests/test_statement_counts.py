@@ -49,6 +49,9 @@ BUDGET = {
     "/v1/workplans/{workplan_id}/activities": 2,  # the workplan exists, then the page
     "/v1/workplans/{workplan_id}/activities/{activity_id}": 1,
     "/v1/networks/{network_id}/champion-countries": 2,  # the network exists, then the page
+    "/v1/people": 1,
+    "/v1/people/{person_id}": 1,
+    "/v1/people/{person_id}/posts": 2,
     "/v1/pledges": 1,
     "/v1/pledges/{pledge_id}": 1,
     "/v1/working-groups": 1,

@@ -33,6 +33,8 @@ from services.memberships.models import MembershipTier
 from services.networks.models import NetworkScope, PostRole
 from services.networks.posts import appoint_post
 from services.networks.schemas import NetworkPostCreate
+from services.people.schemas import FocalPointCreate, PersonCreate
+from services.people.service import appoint_focal_point, create_person
 from services.principals import SYSTEM, Principal, Role
 from services.reviews.models import Review
 from services.reviews.schemas import RecommendationCreate, ReviewPolicyIn, ReviewStart
@@ -91,6 +93,8 @@ class World:
     activity: dict[str, Any] = field(default_factory=dict)
     pledge: dict[str, Any] = field(default_factory=dict)
     champion: dict[str, Any] = field(default_factory=dict)
+    person: dict[str, Any] = field(default_factory=dict)  # a person of A, A's focal point
+    person_post: dict[str, Any] = field(default_factory=dict)
 
 
 async def build_world(session: AsyncSession) -> World:
@@ -251,6 +255,12 @@ async def build_world(session: AsyncSession) -> World:
         network_id=network["id"],
         data=ChampionCountryCreate(country_code="CL", start_date=since),
         actor=SYSTEM,
+    )
+    world.person = await create_person(
+        session, data=PersonCreate(entity_id=a["id"], name="A. Person", email="person@a.example"), actor=SYSTEM
+    )
+    world.person_post = await appoint_focal_point(
+        session, person_id=world.person["id"], data=FocalPointCreate(entity_id=a["id"], start_date=since), actor=SYSTEM
     )
     return world
 
@@ -463,6 +473,20 @@ def valid_requests(w: World, n: int) -> dict[tuple[str, str], tuple[str, dict[st
             {"cadence_months": 24, "lead_entity_id": str(w.a["id"]), "first_due_date": str(w.first_review_due)},
         ),
         ("POST", "/v1/reviews/{review_id}/start"): (f"/v1/reviews/{w.review_scheduled_id}/start", {}),
+        ("POST", "/v1/people"): (
+            "/v1/people",
+            {"entity_id": str(w.a["id"]), "name": f"Person {n}", "email": f"p{n}@a.example", "title": "Officer"},
+        ),
+        ("PATCH", "/v1/people/{person_id}"): (f"/v1/people/{w.person['id']}", {"title": "Chief"}),
+        ("POST", "/v1/people/{person_id}/erase"): (f"/v1/people/{w.person['id']}/erase", None),
+        ("POST", "/v1/people/{person_id}/posts"): (
+            f"/v1/people/{w.person['id']}/posts",
+            {"network_id": str(w.network["id"]), "start_date": "2026-01-01"},
+        ),
+        ("POST", "/v1/people/{person_id}/posts/{focal_point_id}/end"): (
+            f"/v1/people/{w.person['id']}/posts/{w.person_post['id']}/end",
+            {"end_date": "2099-12-31"},
+        ),
         ("POST", "/v1/reviews/{review_id}/complete"): (
             f"/v1/reviews/{w.review_in_progress_id}/complete",
             {"findings": "The configuration works; the extended tier should meet more often."},

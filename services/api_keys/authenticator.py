@@ -117,6 +117,10 @@ class Authenticator:
                 raise Unauthenticated("api-key-expired", "The API key has expired; ask the secretariat for a new one.")
             await keys.touch_last_used(conn, row["id"])
         principal = Principal(
-            id=f"key:{row['id']}", role=Role(row["role"]), entity_id=row["entity_id"], api_key_id=row["id"]
+            id=f"key:{row['id']}",
+            role=Role(row["role"]),
+            entity_id=row["entity_id"],
+            api_key_id=row["id"],
+            person_id=row["person_id"],
         )
         return principal, row["expires_at"].timestamp()

@@ -60,9 +60,9 @@ async def list_key_rows(conn: AsyncConnection, page: PageRequest, actor: Princip
 
 async def find_key_for_authentication(conn: AsyncConnection, key_hash: str) -> dict[str, Any] | None:
     """The key with this hash, whatever its state (the caller checks expiry and revocation)."""
-    query = select(ApiKey.id, ApiKey.role, ApiKey.entity_id, ApiKey.expires_at, ApiKey.revoked_at).where(
-        ApiKey.key_hash == key_hash
-    )
+    query = select(
+        ApiKey.id, ApiKey.role, ApiKey.entity_id, ApiKey.person_id, ApiKey.expires_at, ApiKey.revoked_at
+    ).where(ApiKey.key_hash == key_hash)
     row = (await conn.execute(query)).mappings().first()
     return dict(row) if row is not None else None
 

@@ -20,6 +20,11 @@ class ApiKeyCreate(InputModel):
     )
     role: KeyRole
     entity_id: uuid.UUID | None = Field(None, description="Required for a focal point: the entity it acts for.")
+    person_id: uuid.UUID | None = Field(
+        None,
+        description="A focal point's key may be issued to a person of its entity (GET /v1/people): "
+        "the audit trail then names the person who acted.",
+    )
     expires_at: RegistryDateTime | None = Field(None, description="Default: a year from now; at most two years.")
 
 
@@ -31,6 +36,7 @@ class ApiKeyOut(OutputModel):
     )
     role: Annotated[KeyRole, From(ApiKey.role)]
     entity_id: Annotated[uuid.UUID | None, From(ApiKey.entity_id)]
+    person_id: Annotated[uuid.UUID | None, From(ApiKey.person_id)]
     created_by: Annotated[str, From(ApiKey.created_by)]
     expires_at: Annotated[datetime, From(ApiKey.expires_at)]
     revoked_at: Annotated[datetime | None, From(ApiKey.revoked_at)]

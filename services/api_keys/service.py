@@ -15,6 +15,7 @@ from services.auth.policy import require_admin
 from services.clock import clock
 from services.entities.models import Entity
 from services.errors import Conflict, InvalidInput, NotFound
+from services.people.models import Person
 from services.principals import SYSTEM, Principal, Role
 from services.records import record_change
 
@@ -33,6 +34,22 @@ async def _record(session: AsyncSession, event: str, key: ApiKey, actor: Princip
         actor=actor,
         **details,
     )
+
+
+async def _check_person(session: AsyncSession, data: ApiKeyCreate) -> None:
+    """A key's person is a person of its entity, not erased."""
+    if data.person_id is None:
+        return
+    person = await session.get(Person, data.person_id)
+    if person is None or data.entity_id is None or person.entity_id != data.entity_id:
+        raise InvalidInput(
+            "person-not-of-entity",
+            f"person_id {data.person_id} is not a person of the key's entity: a focal point's key is issued to a "
+            "person of the entity it acts for (GET /v1/people?entity_id=...).",
+            fields=["person_id"],
+        )
+    if person.erased_at is not None:
+        raise InvalidInput("person-erased", f"Person {person.id} was erased; issue the key to someone else.")
 
 
 async def create_api_key(session: AsyncSession, *, data: ApiKeyCreate, actor: Principal) -> tuple[dict[str, Any], str]:
@@ -57,6 +74,7 @@ async def create_api_key(session: AsyncSession, *, data: ApiKeyCreate, actor: Pr
                 f"{entity.acronym} is not a UN-system entity; focal points act for the Network's UN-system members.",
                 fields=["entity_id"],
             )
+    await _check_person(session, data)
     now = clock.now()
     expires_at = data.expires_at or now + DEFAULT_LIFETIME
     if expires_at <= now:
@@ -70,6 +88,7 @@ async def create_api_key(session: AsyncSession, *, data: ApiKeyCreate, actor: Pr
         key_hash=hash_key(key),
         role=role,
         entity_id=data.entity_id,
+        person_id=data.person_id,
         created_by=actor.id,
         expires_at=expires_at,
     )

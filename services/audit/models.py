@@ -19,6 +19,8 @@ class AuditEntry(Base):
     occurred_at: Mapped[datetime] = mapped_column(server_default=func.now())
     principal_id: Mapped[str] = mapped_column(String(200))
     principal_role: Mapped[str] = mapped_column(String(20))
+    # The person acting, when the principal's key is tied to one: an id, which survives erasure as a pseudonym.
+    principal_person_id: Mapped[uuid.UUID | None]
     action: Mapped[str] = mapped_column(String(100))
     resource_type: Mapped[str] = mapped_column(String(50))
     resource_id: Mapped[uuid.UUID]

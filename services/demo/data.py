@@ -309,3 +309,41 @@ PLEDGES: tuple[tuple[str, str, tuple[int, ...], int, str], ...] = (
     ("IOM", "Data for the Migration Network Hub", (1, 23), 20, "announced"),
     ("PT", "Mobility partnership with two countries of origin", (5,), -400, "fulfilled"),
 )
+
+# Focal points (illustrative, fictional people; addresses on the reserved example.org domain):
+# (entity, name, title, e-mail, preferred language, [(subject, start, end)]), where subject is
+# "entity" (their own entity) or "network" (the global Network).
+FOCAL_POINTS = (
+    (
+        "IOM",
+        "Example Person Alpha",
+        "Senior Migration Policy Officer",
+        "alpha.focal@iom.example.org",
+        "en",
+        [("entity", date(2019, 1, 15), date(2023, 12, 31)), ("network", date(2024, 1, 1), None)],
+    ),
+    (
+        "IOM",
+        "Example Person Beta",
+        "Migration Policy Officer",
+        "beta.focal@iom.example.org",
+        "fr",
+        [("entity", date(2024, 1, 1), None)],
+    ),
+    (
+        "UNHCR",
+        "Example Person Gamma",
+        "Senior Policy Adviser",
+        "gamma.focal@unhcr.example.org",
+        "ar",
+        [("entity", date(2020, 3, 1), None)],
+    ),
+    (
+        "ECLAC",
+        "Example Person Delta",
+        "Population Affairs Officer",
+        "delta.focal@eclac.example.org",
+        "es",
+        [("entity", date(2021, 6, 1), None)],
+    ),
+)

@@ -26,6 +26,9 @@ from services.networks.models import Network, NetworkScope, PostRole
 from services.networks.posts import appoint_post
 from services.networks.schemas import CoordinatorIn, NetworkCreate, NetworkPostCreate
 from services.networks.service import create_network
+from services.people.models import Person
+from services.people.schemas import FocalPointCreate, FocalPointEnd, PersonCreate
+from services.people.service import appoint_focal_point, create_person, end_focal_point
 from services.principals import SYSTEM
 from services.reviews.models import Review, ReviewPolicy
 from services.reviews.schemas import (
@@ -138,7 +141,39 @@ async def load_demo_data(session: AsyncSession) -> bool:
     await _load_reviews(session, network_id, ids)
     await load_commitments(session, network_id, ids)
     await _load_regional_networks(session, network_id, ids)
+    await _load_focal_points(session, network_id, ids)
     return True
+
+
+async def _load_focal_points(session: AsyncSession, network_id: uuid.UUID, ids: dict[str, uuid.UUID]) -> None:
+    """A few named focal points of IOM, UNHCR and ECLAC; one post has ended. Once."""
+    if await session.scalar(select(Person.id).where(Person.is_demo).limit(1)) is not None:
+        return
+    for acronym, name, title, email, language, posts in data.FOCAL_POINTS:
+        person = await create_person(
+            session,
+            data=PersonCreate(entity_id=ids[acronym], name=name, title=title, email=email, preferred_language=language),
+            actor=SYSTEM,
+            is_demo=True,
+        )
+        for subject, start, end in posts:
+            where = {"entity_id": ids[acronym]} if subject == "entity" else {"network_id": network_id}
+            post = await appoint_focal_point(
+                session,
+                person_id=person["id"],
+                data=FocalPointCreate(**where, start_date=start),
+                actor=SYSTEM,
+                is_demo=True,
+            )
+            if end is not None:
+                await end_focal_point(
+                    session,
+                    person_id=person["id"],
+                    post_id=post["id"],
+                    data=FocalPointEnd(end_date=end, reason="Reassigned"),
+                    expected_version=None,
+                    actor=SYSTEM,
+                )
 
 
 async def _load_regional_networks(session: AsyncSession, parent_id: uuid.UUID, ids: dict[str, uuid.UUID]) -> None:

@@ -21,6 +21,7 @@ from services.events.types import (
     memberships,
     mous,
     networks,
+    people,
     reviews,
     working_groups,
     workplans,
@@ -44,7 +45,19 @@ __all__ = [
     "require_known",
 ]
 
-_DOMAINS = (entities, networks, memberships, working_groups, mous, meetings, reviews, workplans, commitments, access)
+_DOMAINS = (
+    entities,
+    networks,
+    memberships,
+    working_groups,
+    mous,
+    meetings,
+    reviews,
+    workplans,
+    commitments,
+    people,
+    access,
+)
 
 CATALOGUE: dict[str, EventType] = {t.name: t for domain in _DOMAINS for t in domain.TYPES}
 assert len(CATALOGUE) == sum(len(d.TYPES) for d in _DOMAINS), "an event type is declared twice"

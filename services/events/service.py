@@ -50,6 +50,7 @@ def _rows(fields: EventFields) -> tuple[dict[str, Any], dict[str, Any]]:
     audit = {
         "principal_id": actor.id,
         "principal_role": actor.role.value,
+        "principal_person_id": actor.person_id,
         "action": fields["type"],
         "resource_type": fields["subject_type"],
         "resource_id": fields["subject_id"],
@@ -69,9 +70,9 @@ _APPEND_EVENT = text(
     "WITH new_event AS ("
     " INSERT INTO events (id, type, subject_type, subject_id, network_id, actor, payload, request_id)"
     " VALUES (:event_id, :type, :subject_type, :subject_id, :network_id, :actor, :payload, :request_id))"
-    " INSERT INTO audit_log (id, principal_id, principal_role, action, resource_type, resource_id,"
-    " owner_entity_id, network_id, before, after, request_id)"
-    " VALUES (:audit_id, :actor, :principal_role, :type, :subject_type, :subject_id, :owner_entity_id,"
+    " INSERT INTO audit_log (id, principal_id, principal_role, principal_person_id, action, resource_type,"
+    " resource_id, owner_entity_id, network_id, before, after, request_id)"
+    " VALUES (:audit_id, :actor, :principal_role, :principal_person_id, :type, :subject_type, :subject_id, :owner_entity_id,"
     " :network_id, :before, :after, :request_id)"
 ).bindparams(
     bindparam("payload", type_=JSONB),
@@ -107,6 +108,7 @@ async def append_events(session: AsyncSession, events: Sequence[EventFields]) ->
                 "event_id": ids[-1],
                 "audit_id": uuid7(),
                 "principal_role": audit_row["principal_role"],
+                "principal_person_id": audit_row["principal_person_id"],
                 "owner_entity_id": audit_row["owner_entity_id"],
                 "before": audit_row["before"],
                 "after": audit_row["after"],

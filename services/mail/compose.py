@@ -24,6 +24,7 @@ from services.meetings.models import MeetingInvitee
 from services.mous.models import MouParty
 from services.networks.models import NetworkPost, PostRole
 from services.networks.schemas import post_active_on
+from services.people import repository as people_repository
 from services.reference.countries import designation_footnotes
 from services.schemas import multi_line, single_line
 from services.settings import get_settings
@@ -84,9 +85,18 @@ def _by_key(rows: Iterable[Any]) -> dict[uuid.UUID, list[str]]:
     return {key: sorted(each) for key, each in addresses.items()}
 
 
+def _entity_addresses() -> tuple[Any, Any]:
+    """An entity's addresses on the day the mail is composed: its focal points' (one row
+    each), or its contact address when it has none. The subquery to outer-join on the
+    entity's id, and the address column (which falls back to the contact address)."""
+    focal_points = people_repository.focal_point_subquery(clock.today())
+    return focal_points, func.coalesce(focal_points.c.email, Entity.contact_email)
+
+
 async def address_book_for(session: AsyncSession, events: Iterable[Event]) -> AddressBook:
     """Every address ``events`` may go to, in at most one statement per kind of addressee,
-    whatever the number of events."""
+    whatever the number of events. An entity is written to at its focal points' addresses
+    (those holding a focal-point post for it today), or its contact address when it has none."""
     meetings: set[uuid.UUID] = set()
     mous: set[uuid.UUID] = set()
     networks: set[uuid.UUID] = set()
@@ -112,12 +122,15 @@ async def address_book_for(session: AsyncSession, events: Iterable[Event]) -> Ad
         if (entity_id := _addressee(event, mail.to)) is not None:
             entities.add(entity_id)
     book = AddressBook({}, {}, {}, {})
+    focal_points, entity_address = _entity_addresses()
     if meetings:
+        # An external invitee's own address; an entity's focal points, or its contact address.
         book.invitees.update(
             _by_key(
                 await session.execute(
-                    select(MeetingInvitee.meeting_id, func.coalesce(MeetingInvitee.email, Entity.contact_email))
+                    select(MeetingInvitee.meeting_id, func.coalesce(MeetingInvitee.email, entity_address))
                     .outerjoin(Entity, Entity.id == MeetingInvitee.entity_id)
+                    .outerjoin(focal_points, focal_points.c.entity_id == MeetingInvitee.entity_id)
                     .where(MeetingInvitee.meeting_id.in_(meetings))
                 )
             )
@@ -126,8 +139,9 @@ async def address_book_for(session: AsyncSession, events: Iterable[Event]) -> Ad
         book.parties.update(
             _by_key(
                 await session.execute(
-                    select(MouParty.mou_id, Entity.contact_email)
+                    select(MouParty.mou_id, entity_address)
                     .join(Entity, Entity.id == MouParty.entity_id)
+                    .outerjoin(focal_points, focal_points.c.entity_id == Entity.id)
                     .where(MouParty.mou_id.in_(mous))
                 )
             )
@@ -137,15 +151,22 @@ async def address_book_for(session: AsyncSession, events: Iterable[Event]) -> Ad
         book.coordinators.update(
             _by_key(
                 await session.execute(
-                    select(NetworkPost.network_id, Entity.contact_email)
+                    select(NetworkPost.network_id, entity_address)
                     .join(Entity, Entity.id == NetworkPost.entity_id)
+                    .outerjoin(focal_points, focal_points.c.entity_id == Entity.id)
                     .where(NetworkPost.network_id.in_(networks), post_active_on(clock.today()))
                 )
             )
         )
     if entities:
         book.entities.update(
-            _by_key(await session.execute(select(Entity.id, Entity.contact_email).where(Entity.id.in_(entities))))
+            _by_key(
+                await session.execute(
+                    select(Entity.id, entity_address)
+                    .outerjoin(focal_points, focal_points.c.entity_id == Entity.id)
+                    .where(Entity.id.in_(entities))
+                )
+            )
         )
     return book
 

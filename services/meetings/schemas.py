@@ -5,14 +5,17 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
-from sqlalchemy import DateTime, String, Uuid, case, cast, column, func, null, select, table
+from sqlalchemy import Date, DateTime, String, Uuid, bindparam, case, cast, column, func, null, or_, select, table
 
+from services.clock import clock
 from services.dates import RegistryDateTime
 from services.delivery_status import DeliveryStatus
 from services.entities.models import Entity, enum_column
 from services.entities.schemas import Email, EntityRef
 from services.events.models import Event
 from services.meetings.models import Meeting, MeetingInvitee, MeetingKind, MeetingReminder, MeetingStatus
+from services.people.models import FocalPointPost, Person
+from services.people.repository import post_active_on
 from services.schemas import MULTI_LINE, SINGLE_LINE, VISIBLE, InputModel, OutputModel
 from services.shapes import From, json_array, json_object
 
@@ -148,8 +151,24 @@ class InvitationOut(OutputModel):
 
 # Whether the invitation reached this invitee: ``sent``, ``pending`` (queued or being retried),
 # ``failed``, or ``not_sent``, with why — from the latest invitation e-mail to the invitee's
-# address (its own, or its entity's contact address).
+# address (its own; its entity's focal points', or its contact address).
 _ADDRESS = func.lower(func.coalesce(MeetingInvitee.email, Entity.contact_email))
+_FOCAL_POINT_ADDRESSES = (
+    select(Person.email)
+    .where(Person.entity_id == MeetingInvitee.entity_id, Person.email.is_not(None))
+    .correlate(MeetingInvitee)
+)
+_HAS_FOCAL_POINT = (
+    select(FocalPointPost.id)
+    .join(Person, Person.id == FocalPointPost.person_id)
+    .where(
+        FocalPointPost.entity_id == MeetingInvitee.entity_id,
+        post_active_on(bindparam("focal_points_on", type_=Date, callable_=clock.today)),
+        Person.email.is_not(None),
+    )
+    .correlate(MeetingInvitee)
+    .exists()
+)
 _DELIVERED = (
     select(json_object(InvitationOut))
     .join(Event, Event.id == _EMAILS.c.event_id)
@@ -157,14 +176,17 @@ _DELIVERED = (
         Event.subject_type == "meeting",
         Event.subject_id == Meeting.id,
         _EMAILS.c.kind == "invitation",
-        _EMAILS.c.recipient == _ADDRESS,
+        or_(_EMAILS.c.recipient == _ADDRESS, _EMAILS.c.recipient.in_(_FOCAL_POINT_ADDRESSES)),
     )
     .order_by(_EMAILS.c.created_at.desc())
     .limit(1)
     .scalar_subquery()
 )
 _WHY_NOT = case(
-    (_ADDRESS.is_(None), "no e-mail address: give the entity a contact_email"),
+    (
+        _ADDRESS.is_(None) & ~_HAS_FOCAL_POINT,
+        "no e-mail address: give the entity a focal point (POST /v1/people) or a contact_email",
+    ),
     (Meeting.ends_at <= func.now(), "the meeting had ended before an invitation went out"),
     else_=null(),
 )

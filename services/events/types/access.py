@@ -14,6 +14,7 @@ class ApiKeyRecord(Stamps):
     prefix: str
     role: str
     entity_id: uuid.UUID | None
+    person_id: uuid.UUID | None = None
     created_by: str
     expires_at: datetime | None
     revoked_at: datetime | None

@@ -1,0 +1,96 @@
+"""Queries on people and their focal-point posts."""
+
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, column, or_, select, table
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from services.pagination import Page, PageRequest, page_from_rows
+from services.people.models import FocalPointPost, Person
+from services.people.schemas import FocalPointOut, PersonOut
+from services.shapes import select_list
+
+_PERSON_COLUMNS = select_list(PersonOut, version=Person.version)
+_POST_COLUMNS = select_list(FocalPointOut, version=FocalPointPost.version)
+
+# The subjects a post may name, by the tables' ids only: the domains sit above this one.
+SUBJECT_TABLES = {
+    "network_id": table("networks", column("id")),
+    "working_group_id": table("working_groups", column("id")),
+}
+
+
+def post_active_on(day: Any) -> Any:
+    """The condition "this post runs on ``day``" (a date or a SQL expression)."""
+    return (FocalPointPost.start_date <= day) & or_(FocalPointPost.end_date.is_(None), FocalPointPost.end_date >= day)
+
+
+async def get_person_row(conn: AsyncConnection | AsyncSession, person_id: uuid.UUID) -> dict[str, Any] | None:
+    row = (await conn.execute(select(*_PERSON_COLUMNS).where(Person.id == person_id))).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def people_query(*, entity_id: uuid.UUID | None = None) -> Select[Any]:
+    query = select(*_PERSON_COLUMNS)
+    if entity_id is not None:
+        query = query.where(Person.entity_id == entity_id)
+    return query.order_by(Person.id)
+
+
+async def list_person_rows(conn: AsyncConnection, page: PageRequest, *, entity_id: uuid.UUID | None = None) -> Page:
+    query = people_query(entity_id=entity_id)
+    if page.after is not None:
+        query = query.where(Person.id > page.after)
+    result = await conn.execute(query.limit(page.limit + 1))
+    return page_from_rows([dict(r) for r in result.mappings()], page.limit)
+
+
+async def get_post_row(conn: AsyncConnection | AsyncSession, post_id: uuid.UUID) -> dict[str, Any] | None:
+    row = (await conn.execute(select(*_POST_COLUMNS).where(FocalPointPost.id == post_id))).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def posts_query(*, person_id: uuid.UUID, as_of: date | None = None) -> Select[Any]:
+    """A person's focal-point posts (those running on ``as_of``), in id order."""
+    query = select(*_POST_COLUMNS).where(FocalPointPost.person_id == person_id)
+    if as_of is not None:
+        query = query.where(post_active_on(as_of))
+    return query.order_by(FocalPointPost.id)
+
+
+async def list_post_rows(
+    conn: AsyncConnection, page: PageRequest, *, person_id: uuid.UUID, as_of: date | None = None
+) -> Page:
+    query = posts_query(person_id=person_id, as_of=as_of)
+    if page.after is not None:
+        query = query.where(FocalPointPost.id > page.after)
+    result = await conn.execute(query.limit(page.limit + 1))
+    return page_from_rows([dict(r) for r in result.mappings()], page.limit)
+
+
+async def posts_of_person(session: AsyncSession, person_id: uuid.UUID) -> list[FocalPointPost]:
+    """The person's posts, locked (the person row is locked first), in start order."""
+    query = (
+        select(FocalPointPost)
+        .where(FocalPointPost.person_id == person_id)
+        .order_by(FocalPointPost.start_date, FocalPointPost.id)
+        .with_for_update()
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def subject_exists(session: AsyncSession, field: str, subject_id: uuid.UUID) -> bool:
+    subjects = SUBJECT_TABLES[field]
+    return (await session.scalar(select(subjects.c.id).where(subjects.c.id == subject_id))) is not None
+
+
+def focal_point_subquery(day: date) -> Any:
+    """Each entity's focal points on ``day`` with an address, to outer-join on entity_id."""
+    return (
+        select(FocalPointPost.entity_id.label("entity_id"), Person.email.label("email"))
+        .join(Person, Person.id == FocalPointPost.person_id)
+        .where(FocalPointPost.entity_id.is_not(None), post_active_on(day), Person.email.is_not(None))
+        .subquery("focal_points")
+    )
