@@ -79,10 +79,11 @@ BUDGET: dict[str, tuple[int, int]] = {
     "mail.send": (2, 0),
     # Release the relay mark, claim the events, the endpoints that want them, the addresses
     # they go to (invitees, MoU parties, coordinators, entities: one read each), insert the
-    # webhook and e-mail deliveries, mark the events published and the e-mails queued; then
-    # one claim that finds none. (A private event's owner, a key's or an endpoint's, costs
-    # one more read for its endpoints.)
-    "events.relay": (12, 0),
+    # webhook and e-mail deliveries, mark the events published and the e-mails queued; once
+    # the broker has their messages, hold both tables' marks (services/delivery/leases.py);
+    # then one claim that finds none. (A private event's owner, a key's or an endpoint's,
+    # costs one more read for its endpoints.)
+    "events.relay": (14, 0),
     # Lock the overdue activities, read them back, events and audit entries; each one's UPDATE.
     "workplans.report_overdue": (3, 1),
     # Lock the open pledges due soon or past due, read them back, events and audit entries;

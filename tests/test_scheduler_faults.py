@@ -12,13 +12,18 @@ import dramatiq
 import pytest
 from sqlalchemy import select, text
 
+from services.clock import clock
 from services.database import get_database
 from services.delivery.engine import lease
+from services.delivery.leases import SENDING_HOLD_SECONDS, confirm_queued
+from services.delivery.relay import publish_batch
 from services.delivery.senders import WEBHOOK
 from services.delivery_status import DeliveryStatus
 from services.events.models import Event
 from services.scheduling.models import SchedulerSweep
 from services.scheduling.status import operational_status
+from services.settings import get_settings
+from services.unit_of_work import autocommit_write, unit_of_work
 from services.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.stub_worker import broker
 from worker import scheduler
@@ -233,6 +238,56 @@ async def test_the_queue_holds_each_due_delivery_once_while_no_worker_runs(commi
         )
     assert counts[ids[0]] == 2 and all(counts[i] == 1 for i in ids[1:])
     assert done == DeliveryStatus.PENDING
+    broker.flush_all()
+
+
+async def test_a_relay_that_dies_before_the_broker_has_its_messages_holds_its_deliveries_seconds_only(committed):
+    """The relay commits new deliveries marked queued, then dies before the broker has their
+    messages: the first sweep after SENDING_HOLD_SECONDS sends them (not the long hold), and
+    once the broker has them, their marks hold DELIVERY_QUEUE_HOLD_SECONDS."""
+    database = get_database()
+    broker.flush_all()
+    endpoints = []
+    async with database.session() as session:
+        for n in range(2):  # two endpoints wanting the one event
+            endpoint = WebhookEndpoint(
+                url=f"https://example.org/hook/{n}",
+                secret="never delivered",
+                secrets_key_id="none",
+                event_types=["entity.updated"],
+                owner_principal_id="key:test",
+                owner_role="admin",
+            )
+            session.add(endpoint)
+            endpoints.append(endpoint)
+        session.add(Event(type="entity.updated", subject_type="entity", subject_id=uuid.uuid4(), actor="t", payload={}))
+    async with unit_of_work() as session:
+        published = await publish_batch(session)  # committed; the process dies before sending
+    ids = sorted(str(delivery_id) for delivery_id, _ in published.webhook_deliveries)
+    assert len(ids) == 2
+
+    await scheduler.sweep_due_deliveries()
+    assert _queued_deliveries() == []  # the sender may yet send them: no second message
+    later = clock.now() + timedelta(seconds=SENDING_HOLD_SECONDS + 1)
+    clock.freeze(later)
+    await scheduler.sweep_due_deliveries()
+    assert sorted(_queued_deliveries()) == ids  # the dead sender's deliveries, sent by the sweep
+
+    async with database.read() as conn:
+        marks = (await conn.execute(select(WebhookDelivery.queued_until))).scalars().all()
+    hold = timedelta(seconds=get_settings().delivery_queue_hold_seconds)
+    assert all(mark == later + hold for mark in marks), marks  # the broker has them: the long hold
+    clock.freeze(later + timedelta(seconds=SENDING_HOLD_SECONDS + 1))
+    await scheduler.sweep_due_deliveries()
+    assert sorted(_queued_deliveries()) == ids  # and no second message while it holds
+
+    # A worker that took a message before its mark was confirmed keeps the row unmarked.
+    taken = uuid.UUID(ids[0])
+    assert [job.delivery_id for job in await lease(database, WEBHOOK, [taken])] == [taken]
+    async with autocommit_write() as conn:
+        await confirm_queued(conn, WebhookDelivery, [taken], now=clock.now(), hold_seconds=600)
+    async with database.read() as conn:
+        assert await conn.scalar(select(WebhookDelivery.queued_until).where(WebhookDelivery.id == taken)) is None
     broker.flush_all()
 
 

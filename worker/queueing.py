@@ -4,8 +4,10 @@ messages, and running one through the delivery engine.
 One broker message per batch of due deliveries: a row is marked queued (in a committed
 transaction) before its message is sent, and neither the relay nor the scheduler sends
 another while the mark holds. The broker's queue is thus bounded by the number of due
-deliveries, even while every worker is stopped; a message the broker lost is sent again once
-the mark lapses (``DELIVERY_QUEUE_HOLD_SECONDS``)."""
+deliveries, even while every worker is stopped. The mark holds briefly until the broker has
+the message, then ``DELIVERY_QUEUE_HOLD_SECONDS`` (services/delivery/leases.py): a process
+that dies between the two lets its rows go within seconds, and a message the broker lost is
+sent again once the long mark lapses."""
 
 import asyncio
 import logging
@@ -16,11 +18,11 @@ from services import context
 from services.clock import clock
 from services.database import get_database, is_outage
 from services.delivery.engine import send_batch
-from services.delivery.leases import Queued, claim_due_for_queue, mark_queued, unmark_queued
+from services.delivery.leases import Queued, claim_due_for_queue, confirm_queued, mark_queued, unmark_queued
 from services.delivery.transport import Transport
 from services.observability.metrics import DELIVERIES, EMAIL_DELIVERIES, ENDPOINTS_DISABLED, WEBHOOK_DELIVERIES
 from services.settings import get_settings
-from services.unit_of_work import unit_of_work
+from services.unit_of_work import autocommit_write, unit_of_work
 from worker.actors import DeclaredActor
 
 logger = logging.getLogger("worker.queueing")
@@ -94,12 +96,11 @@ async def enqueue(
     deliveries were sent; raises when the broker refused some (those are unmarked first)."""
     if delivery_ids is not None and not delivery_ids:
         return 0
-    hold = get_settings().delivery_queue_hold_seconds
     async with unit_of_work() as session:
         if delivery_ids is None:
-            marked = await claim_due_for_queue(session, model, now=clock.now(), hold_seconds=hold)
+            marked = await claim_due_for_queue(session, model, now=clock.now())
         else:
-            marked = await mark_queued(session, model, delivery_ids, now=clock.now(), hold_seconds=hold)
+            marked = await mark_queued(session, model, delivery_ids, now=clock.now())
     return await send_marked(actor, model, marked, per_message=per_message)
 
 
@@ -110,6 +111,8 @@ async def send_marked(actor: DeclaredActor[..., Any], model: Any, marked: list[Q
     if not marked:
         return 0
     sent, error = await asyncio.to_thread(_send_each, actor, marked, per_message)
+    if sent:
+        await _confirm(model, [delivery_id for delivery_id, _ in marked[:sent]])
     if error is not None:
         try:
             async with unit_of_work() as session:
@@ -118,6 +121,20 @@ async def send_marked(actor: DeclaredActor[..., Any], model: Any, marked: list[Q
             logger.warning("could not unmark %d deliveries the broker refused", len(marked) - sent, exc_info=True)
         raise error
     return sent
+
+
+async def _confirm(model: Any, delivery_ids: list[uuid.UUID]) -> None:
+    """The broker has these rows' messages: their marks hold ``DELIVERY_QUEUE_HOLD_SECONDS``.
+    Should this fail, the short marks lapse and the next sweep sends the rows again, which
+    is harmless (the lease lets one worker send each)."""
+    hold = get_settings().delivery_queue_hold_seconds
+    try:
+        async with autocommit_write() as conn:
+            await confirm_queued(conn, model, delivery_ids, now=clock.now(), hold_seconds=hold)
+    except Exception:
+        logger.warning(
+            "could not confirm %d queued deliveries; they may be sent twice", len(delivery_ids), exc_info=True
+        )
 
 
 def _count(transport: Transport, outcome: str) -> None:

@@ -254,6 +254,16 @@ def public_base_url_is_a_setting() -> bool:
     return run("docker", "run", "--rm", f"{IMAGE}:{TAG}", "python", "-c", probe).stdout.strip() == "True"
 
 
+# What became of the deliveries that did not succeed (printed when they do not all succeed).
+DELIVERY_STATES = """SELECT d.status, d.attempts, d.last_error, d.next_attempt_at - now() AS due_in,
+ d.lease_until - now() AS lease_in, d.queued_until - now() AS queued_in, d.queued_count
+ FROM webhook_deliveries d WHERE d.status <> 'succeeded' ORDER BY d.created_at"""
+RELAY_STATE = (
+    "SELECT (SELECT count(*) FROM events WHERE published_at IS NULL) AS unpublished,"
+    " (SELECT queued_until - now() FROM relay_queue WHERE id = 1) AS relay_mark_in"
+)
+
+
 def restarts_and_kills_lose_nothing(client: httpx.Client, endpoint_id: str, secret: str) -> None:
     created: list[str] = []
 
@@ -287,7 +297,13 @@ def restarts_and_kills_lose_nothing(client: httpx.Client, endpoint_id: str, secr
         return None
 
     # A delivery killed mid-send waits for its lease (WEBHOOK_LEASE_SECONDS) to lapse.
-    rows = wait_until(f"{ENTITIES} entity.created deliveries succeeded", all_delivered, 300)
+    try:
+        rows = wait_until(f"{ENTITIES} entity.created deliveries succeeded", all_delivered, 300)
+    except AssertionError:
+        print(DELIVERY_STATES, psql(DELIVERY_STATES.replace("\n", " ")), sep="\n", file=sys.stderr)
+        print(RELAY_STATE, psql(RELAY_STATE), sep="\n", file=sys.stderr)
+        print(compose("logs", "--tail", "300", "worker", "scheduler").stdout, file=sys.stderr)
+        raise
     hooks = [h for h in received() if json.loads(h["body"])["type"] == "entity.created"]
     ids = Counter(h["headers"]["webhook-id"] for h in hooks)
     assert set(ids) == {d["webhook_id"] for d in rows}, "every delivery arrived, under its own webhook-id"

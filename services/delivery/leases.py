@@ -5,6 +5,12 @@ the lease lapses, and the scheduler hands the row out again.
 A row also carries ``queued_until``: while it lies in the future a broker message for the row
 is queued, so neither the relay nor the scheduler sends another (one message per due
 delivery, however long the workers are away). A worker that takes the message clears it.
+The mark is set in two steps. Marked in the transaction that makes or claims the row, it
+holds ``SENDING_HOLD_SECONDS`` only: a process that dies after that commit and before the
+broker has the message lets go within that bound, and the scheduler's next sweep sends it.
+Once the broker has accepted the message, ``confirm_queued`` holds the mark for
+``DELIVERY_QUEUE_HOLD_SECONDS`` (a message the broker itself lost). A message sent twice is
+harmless: the lease lets one worker send the row, and the other finds nothing to do.
 
 Both delivery models have ``id``, ``status``, ``attempts``, ``next_attempt_at``, ``lease_until``,
 ``queued_until`` and ``queued_count``, and their ``status`` is a ``DeliveryStatus``
@@ -19,6 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.clock import clock
 from services.delivery_status import DeliveryStatus
+
+SENDING_HOLD_SECONDS = 30.0
+"""How long a row's queue mark holds until its message is known to be with the broker."""
 
 
 def _free(model: Any, now: datetime) -> Any:
@@ -54,17 +63,20 @@ def _unqueued(model: Any, now: datetime) -> Any:
     return or_(model.queued_until.is_(None), model.queued_until < now)
 
 
-def _mark(model: Any, now: datetime, hold_seconds: float) -> dict[str, Any]:
-    return {"queued_until": now + timedelta(seconds=hold_seconds), "queued_count": model.queued_count + 1}
+def _mark(model: Any, now: datetime) -> dict[str, Any]:
+    return {"queued_until": sending_hold(now), "queued_count": model.queued_count + 1}
+
+
+def sending_hold(now: datetime) -> datetime:
+    """The first step's mark: until when a row marked now holds while its message is sent."""
+    return now + timedelta(seconds=SENDING_HOLD_SECONDS)
 
 
 Queued = tuple[uuid.UUID, str | None]
 """A delivery marked queued: its id, and the request id its message carries."""
 
 
-async def claim_due_for_queue(
-    session: AsyncSession, model: Any, *, now: datetime, hold_seconds: float, limit: int = 500
-) -> list[Queued]:
+async def claim_due_for_queue(session: AsyncSession, model: Any, *, now: datetime, limit: int = 500) -> list[Queued]:
     """Mark up to ``limit`` due rows that are neither leased nor queued as queued, and return
     them: the caller sends one message each after commit. Concurrent callers skip each
     other's rows."""
@@ -79,24 +91,37 @@ async def claim_due_for_queue(
     claimed = await session.execute(
         update(model)
         .where(model.id.in_(candidates.scalar_subquery()))
-        .values(**_mark(model, now, hold_seconds))
+        .values(**_mark(model, now))
         .returning(model.id, model.request_id)
     )
     return [(row[0], row[1]) for row in claimed]
 
 
 async def mark_queued(
-    session: AsyncSession, model: Any, delivery_ids: list[uuid.UUID], *, now: datetime, hold_seconds: float
+    session: AsyncSession, model: Any, delivery_ids: list[uuid.UUID], *, now: datetime
 ) -> list[Queued]:
     """Mark the given pending rows as queued unless a message for them already is; returns
     the ones marked (new deliveries the relay hands out)."""
     marked = await session.execute(
         update(model)
         .where(model.id.in_(delivery_ids), model.status == DeliveryStatus.PENDING, _unqueued(model, now))
-        .values(**_mark(model, now, hold_seconds))
+        .values(**_mark(model, now))
         .returning(model.id, model.request_id)
     )
     return [(row[0], row[1]) for row in marked]
+
+
+async def confirm_queued(
+    conn: AsyncConnection, model: Any, delivery_ids: list[uuid.UUID], *, now: datetime, hold_seconds: float
+) -> None:
+    """The broker has the messages of these rows: hold their marks ``hold_seconds``, those
+    still marked (a worker that took a message already has cleared its rows' marks, and
+    they stay clear)."""
+    await conn.execute(
+        update(model)
+        .where(model.id.in_(delivery_ids), model.queued_until.is_not(None))
+        .values(queued_until=now + timedelta(seconds=hold_seconds))
+    )
 
 
 async def unmark_queued(session: AsyncSession, model: Any, delivery_ids: list[uuid.UUID]) -> None:

@@ -3,17 +3,15 @@ deliveries, and mark them published, all in one transaction."""
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.clock import clock
-from services.delivery.leases import Queued
+from services.delivery.leases import Queued, sending_hold
 from services.events.catalogue import is_mailed
 from services.events.models import Event
 from services.mail.fan_out import fan_out as fan_out_emails
-from services.settings import get_settings
 from services.webhooks.delivery import fan_out as fan_out_webhooks
 
 BATCH_SIZE = 500
@@ -30,8 +28,8 @@ async def publish_batch(session: AsyncSession, *, limit: int = BATCH_SIZE) -> Pu
     """Claim up to ``limit`` unpublished events in log order (skipping rows another relay
     holds), create their webhook and e-mail deliveries and mark them published. Returns
     what to send once the transaction has committed (the webhook deliveries marked queued
-    already, ``DELIVERY_QUEUE_HOLD_SECONDS``: lost by a crash before their messages are
-    sent, they go out once the mark lapses)."""
+    already, for ``SENDING_HOLD_SECONDS``: lost by a crash before their messages are sent,
+    they go out once the mark lapses)."""
     events = list(
         (
             await session.scalars(
@@ -46,8 +44,7 @@ async def publish_batch(session: AsyncSession, *, limit: int = BATCH_SIZE) -> Pu
     if not events:
         return Published(0, [], [])
     now = clock.now()
-    hold = timedelta(seconds=get_settings().delivery_queue_hold_seconds)
-    webhooks = await fan_out_webhooks(session, events, queued_until=now + hold)
+    webhooks = await fan_out_webhooks(session, events, queued_until=sending_hold(now))
     # Only types the catalogue mails can have recipients: the others need no lookup.
     emails = await fan_out_emails(session, [e for e in events if is_mailed(e.type)])
     await session.execute(
