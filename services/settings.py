@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
@@ -64,6 +64,9 @@ class Settings(BaseSettings):
 
     # Scheduler: how often the leader sweeps for due work, in seconds.
     scheduler_interval_seconds: float = 5.0
+    # A scheduler whose lock connection is silent this long (the process frozen, stopped or
+    # cut off) loses the leader lock, and a standby takes over. At least three intervals.
+    scheduler_leader_silence_seconds: float = 15.0
 
     # Reliability under faults (docs/OPERATIONS.md, "Under faults").
     # A sweep is cut off after this long; a scheduler taking over waits at most this long
@@ -188,6 +191,16 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Before the environment: a NAME_FILE wins over the empty NAME Compose passes through.
         return init_settings, _SettingsFromFiles(settings_cls), env_settings, dotenv_settings, file_secret_settings
+
+    @model_validator(mode="after")
+    def _a_leader_speaks_in_time(self) -> "Settings":
+        if self.scheduler_leader_silence_seconds < 3 * self.scheduler_interval_seconds:
+            raise ValueError(
+                "SCHEDULER_LEADER_SILENCE_SECONDS must be at least three times SCHEDULER_INTERVAL_SECONDS "
+                f"({self.scheduler_leader_silence_seconds} < 3 x {self.scheduler_interval_seconds}): a standby "
+                "checks its connection once an interval, and would lose it"
+            )
+        return self
 
     @field_validator("limits_url")
     @classmethod

@@ -14,7 +14,7 @@ opens a transaction (tests/test_transaction_sites.py checks it)."""
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -103,13 +103,25 @@ async def read_only_snapshot(*, database: Database | None = None) -> AsyncIterat
 
 @asynccontextmanager
 async def session_lock_connections(
-    *, database: Database | None = None
+    *, database: Database | None = None, silent_for_seconds: float | None = None
 ) -> AsyncIterator[Callable[[], AbstractAsyncContextManager[AsyncConnection]]]:
     """How to open connections that hold a session-level advisory lock (the scheduler's
     leader lock): never pooled, so closing one, on any error, releases its lock, and so does
     PostgreSQL when the process dies. It holds the lock, not a unit of work: the writes
-    a leader makes go through ``unit_of_work``."""
-    engine = create_async_engine((database or get_database()).engine.url, poolclass=NullPool)
+    a leader makes go through ``unit_of_work``.
+
+    With ``silent_for_seconds``, PostgreSQL itself ends a connection that sends nothing for
+    that long (idle, in a transaction or not), releasing its lock: a process that is alive
+    but frozen (stopped, swapped out, its host paused) lets go too. Its holder must then
+    speak on it more often than that."""
+    connect_args: dict[str, Any] = {}
+    if silent_for_seconds is not None:
+        milliseconds = str(int(silent_for_seconds * 1000))
+        connect_args["server_settings"] = {
+            "idle_session_timeout": milliseconds,
+            "idle_in_transaction_session_timeout": milliseconds,
+        }
+    engine = create_async_engine((database or get_database()).engine.url, poolclass=NullPool, connect_args=connect_args)
     try:
         yield engine.connect
     finally:

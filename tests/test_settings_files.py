@@ -55,3 +55,12 @@ def test_a_file_value_is_validated_like_the_variable(tmp_path, monkeypatch):
     monkeypatch.setenv("JWT_ALGORITHMS_FILE", _secret(tmp_path, "algs", '["HS256"]'))
     with pytest.raises(ValueError, match="asymmetric algorithms only"):
         Settings()
+
+
+def test_a_leader_silence_shorter_than_three_intervals_is_refused(monkeypatch):
+    monkeypatch.setenv("SCHEDULER_INTERVAL_SECONDS", "5")
+    monkeypatch.setenv("SCHEDULER_LEADER_SILENCE_SECONDS", "10")
+    with pytest.raises(ValueError, match="SCHEDULER_LEADER_SILENCE_SECONDS must be at least three times"):
+        Settings()
+    monkeypatch.setenv("SCHEDULER_LEADER_SILENCE_SECONDS", "15")
+    assert Settings().scheduler_leader_silence_seconds == 15

@@ -174,12 +174,20 @@ class LeadershipLost(Exception):
     """The lock connection no longer holds the leader lock: stop sweeping, reconnect."""
 
 
+def _still_speaking(speaking: asyncio.Task[None] | None) -> None:
+    """Raise LeadershipLost when the leader's statements on its lock connection have failed
+    (PostgreSQL ended a connection that fell silent: the process was frozen)."""
+    if speaking is not None and speaking.done() and speaking.exception() is not None:
+        raise LeadershipLost() from speaking.exception()
+
+
 @dataclass
 class _Scheduler:
     database: Database
     sweep: Callable[[], Awaitable[None]]
     interval: float
     cutoff: float  # a sweep is cut off after this many seconds
+    silence: float  # PostgreSQL ends a lock connection silent this long, and its lock
     scheduler_id: str
     pruned_at: float = float("-inf")
     # A sweep that ended while its end could not be logged (the database went away): its id
@@ -196,21 +204,43 @@ class _Scheduler:
                 await leadership.finish_sweep(session, self.unlogged_end[0], at=self.unlogged_end[1])
             self.unlogged_end = None
         leading = False
-        while not stop.is_set():
-            if not leading:
-                async with asyncio.timeout(self.cutoff):
-                    leading = await leadership.try_lead(connection)
-                if leading:
-                    logger.info("scheduler %s is the leader", self.scheduler_id)
-                    await self._wait_for_others(stop)
-            elif not stop.is_set():
-                await self._fenced_sweep(lock_pid)
-            if not leading:
-                async with asyncio.timeout(self.cutoff):
-                    await connection.scalar(text("SELECT 1"))  # notice a lost database early
-            await _await_stop(stop, self.interval)
+        quiet = asyncio.Event()  # set: the leader stops speaking on its lock connection
+        speaking: asyncio.Task[None] | None = None
+        try:
+            while not stop.is_set():
+                if not leading:
+                    async with asyncio.timeout(self.cutoff):
+                        leading = await leadership.try_lead(connection)
+                    if leading:
+                        logger.info("scheduler %s is the leader", self.scheduler_id)
+                        speaking = asyncio.create_task(self._speak(connection, quiet))
+                        await self._wait_for_others(stop)
+                elif not stop.is_set():
+                    _still_speaking(speaking)
+                    await self._fenced_sweep(lock_pid)
+                if not leading:
+                    async with asyncio.timeout(self.cutoff):
+                        await connection.scalar(text("SELECT 1"))  # notice a lost database early
+                await _await_stop(stop, self.interval)
+        finally:
+            quiet.set()
+            if speaking is not None:
+                await asyncio.wait([speaking])  # its statement ends before the connection is used again
         if leading:
+            _still_speaking(speaking)
             await leadership.release(connection)
+
+    async def _speak(self, connection: AsyncConnection, quiet: asyncio.Event) -> None:
+        """While leading, a statement on the lock connection every third of the silence
+        PostgreSQL allows it, whatever the sweeps are doing: a live leader keeps its lock,
+        a frozen one loses it. Ends when ``quiet`` is set, or with the error that ended the
+        connection."""
+        every = self.silence / 3
+        while not quiet.is_set():
+            await _await_stop(quiet, every)
+            if not quiet.is_set():
+                async with asyncio.timeout(every):
+                    await connection.scalar(text("SELECT 1"))
 
     async def _wait_for_others(self, stop: asyncio.Event) -> None:
         async with asyncio.timeout(self.cutoff), unit_of_work(database=self.database) as session:
@@ -266,10 +296,14 @@ async def run_scheduler(
         sweep=sweep or (lambda: run_sweeps(last_run, scheduler_id=scheduler.scheduler_id)),
         interval=interval if interval is not None else settings.scheduler_interval_seconds,
         cutoff=sweep_timeout if sweep_timeout is not None else settings.scheduler_sweep_timeout_seconds,
+        silence=settings.scheduler_leader_silence_seconds,
         scheduler_id=scheduler_id or new_scheduler_id(),
     )
-    # Never pooled: closing this connection, on any error, releases the lock.
-    async with session_lock_connections(database=scheduler.database) as lock_connection:
+    # Never pooled: closing this connection, on any error, releases the lock; so does
+    # PostgreSQL when it falls silent (the process frozen).
+    async with session_lock_connections(
+        database=scheduler.database, silent_for_seconds=scheduler.silence
+    ) as lock_connection:
         while not stop.is_set():
             try:
                 async with lock_connection() as connection:

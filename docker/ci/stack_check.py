@@ -275,7 +275,8 @@ def restarts_and_kills_lose_nothing(client: httpx.Client, endpoint_id: str, secr
     for i in range(ENTITIES):
         # The receiver takes RECEIVER_DELAY_SECONDS per request: a burst leaves deliveries mid-send.
         if i in (ENTITIES // 3, 2 * ENTITIES // 3):
-            sending = wait_until("a delivery mid-send", mid_send, 30)
+            # The restarted workers boot first (10-30 s on a busy machine).
+            sending = wait_until("a delivery mid-send", mid_send, 90)
             if i == ENTITIES // 3:
                 compose("restart", "worker")
                 say(f"docker compose restart worker, {sending} deliveries mid-send")

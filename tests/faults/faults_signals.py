@@ -8,8 +8,8 @@ import time
 
 import httpx
 
-from tests.faults.load import Load, Outcome, query, saved_acronyms, summary, wait_for_deliveries
-from tests.faults.stack import API_PORT, SWEEP_TIMEOUT_SECONDS
+from tests.faults.load import Load, Outcome, query, saved_acronyms, summary, sweep_overlaps, wait_for_deliveries
+from tests.faults.stack import API_PORT, LEADER_SILENCE_SECONDS, SWEEP_TIMEOUT_SECONDS
 
 
 def _endpoint(stack) -> None:
@@ -130,3 +130,55 @@ def test_sigkill_of_the_worker_in_a_loop_during_deliveries(stack):
     )
     assert before_last > 0, "the workers were killed during deliveries"
     assert set(received) == expected, "every delivery arrives, and only under its own webhook-id"
+
+
+def _sweepers(stack, since: str = "-infinity") -> list[str]:
+    rows = query(
+        stack.database_url,
+        "SELECT scheduler_id FROM scheduler_sweeps WHERE started_at > $1::text::timestamptz ORDER BY started_at",
+        since,
+    )
+    return [row["scheduler_id"] for row in rows]
+
+
+def test_a_frozen_leader_loses_the_lead_and_a_standby_takes_over(stack):
+    """SIGSTOP on the leading scheduler (its lock connection stays open): PostgreSQL ends the
+    silent connection after SCHEDULER_LEADER_SILENCE_SECONDS, the standby leads, and the old
+    leader, woken, finds it lost the lock and stands by; no two sweeps overlap."""
+    stack.processes.scheduler("scheduler-1")
+    deadline = time.monotonic() + 30
+    while not _sweepers(stack):
+        assert time.monotonic() < deadline, stack.logs()
+        time.sleep(0.1)
+    stack.processes.scheduler("scheduler-2")
+    time.sleep(2)
+    leader = _sweepers(stack)[-1]
+    name = next(n for n in ("scheduler-1", "scheduler-2") if f":{stack.processes.running[n].pid}:" in leader)
+    standby = "scheduler-2" if name == "scheduler-1" else "scheduler-1"
+
+    stack.processes.signal(name, signal.SIGSTOP)
+    frozen_at = query(stack.database_url, "SELECT now()::text AS t")[0]["t"]
+    frozen = time.monotonic()
+    while not [s for s in _sweepers(stack, frozen_at) if s != leader]:
+        assert time.monotonic() - frozen < LEADER_SILENCE_SECONDS + 10 * SWEEP_TIMEOUT_SECONDS, stack.logs()
+        time.sleep(0.1)
+    takeover = time.monotonic() - frozen
+    time.sleep(max(0.0, 20 - takeover))  # frozen 20 s in all
+    stack.processes.signal(name, signal.SIGCONT)
+    woke_at = query(stack.database_url, "SELECT now()::text AS t")[0]["t"]
+    time.sleep(5)
+
+    sweeps, overlaps = sweep_overlaps(stack.database_url)
+    after_waking = _sweepers(stack, woke_at)
+    print(
+        f"\nfrozen leader (SIGSTOP 20 s, SCHEDULER_LEADER_SILENCE_SECONDS={LEADER_SILENCE_SECONDS}): "
+        f"the standby led after {takeover:.1f} s; sweeps logged {sweeps}, overlapping {len(overlaps)}; "
+        f"sweeps by the woken leader {after_waking.count(leader)} of {len(after_waking)} since it woke"
+    )
+    assert takeover < LEADER_SILENCE_SECONDS + 2 * SWEEP_TIMEOUT_SECONDS + 3, "the standby takes over in time"
+    assert overlaps == [], "exactly one scheduler sweeps at a time"
+    assert after_waking and leader not in after_waking, "the woken leader stands by"
+    assert "lost the leader lock" in stack.processes.log(name) or "lost its database connection" in (
+        stack.processes.log(name)
+    ), stack.processes.log(name)[-3000:]
+    assert stack.processes.running[standby].poll() is None and stack.processes.running[name].poll() is None

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PG_PORT, RABBIT_PORT, RABBIT_DIST_PORT, API_PORT, RECEIVER_PORT = 18130, 18131, 18132, 18133, 18134
 SWEEP_TIMEOUT_SECONDS = 3
+LEADER_SILENCE_SECONDS = 4  # a frozen leader's lock connection ends after this
 
 
 def _pg_bin(name: str) -> str:
@@ -202,6 +203,7 @@ def registry_env(database_url: str, broker_url: str) -> dict[str, str]:
         "WEBHOOK_LEASE_SECONDS": "3",
         "SCHEDULER_INTERVAL_SECONDS": "0.5",
         "SCHEDULER_SWEEP_TIMEOUT_SECONDS": str(SWEEP_TIMEOUT_SECONDS),
+        "SCHEDULER_LEADER_SILENCE_SECONDS": str(LEADER_SILENCE_SECONDS),
         "DELIVERY_QUEUE_HOLD_SECONDS": "20",  # longer than the 10 s the worker-stopped test watches
         "RATE_LIMIT_BURST": "100000",
         "RATE_LIMIT_PER_MINUTE": "1000000",
