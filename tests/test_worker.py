@@ -173,3 +173,32 @@ async def test_one_relay_message_is_claimed_until_the_relay_starts(connection):
     assert await claim_relay_message(connection, hold_seconds=30) is False
     await release_relay_message(connection)
     assert await claim_relay_message(connection, hold_seconds=30) is True
+
+
+async def test_a_relay_that_meets_a_database_outage_ends_quietly_and_the_sweep_relays_later(committed, caplog):
+    """No broker retries and nothing dead-lettered for an outage: one warning; the events
+    stay pending, and the relay after the database answers again publishes them."""
+    from services import database as databases
+    from services.database import create_database
+    from services.settings import get_settings
+    from tests.test_actor_statement_counts import run_actor
+
+    database = get_database()
+    async with database.session() as session:
+        await make_entity(session, acronym="OUTAGE")
+    assert await _pending(database) >= 1
+    loop = asyncio.get_running_loop()
+    healthy = databases._databases[loop]
+    databases._databases[loop] = create_database(get_settings(), url="postgresql://postgres@127.0.0.1:18149/registry")
+    try:
+        with caplog.at_level("WARNING", logger="worker.events"):
+            await run_actor("events.relay")  # raises nothing: the message is done, not retried
+    finally:
+        await databases._databases[loop].dispose()
+        databases._databases[loop] = healthy
+    warned = [r.getMessage() for r in caplog.records if r.name == "worker.events"]
+    assert len(warned) == 1 and "the relay met a database outage" in warned[0], warned
+    assert await _pending(database) >= 1
+    await run_actor("events.relay")
+    assert await _pending(database) == 0
+    broker.flush_all()

@@ -12,6 +12,7 @@ from dramatiq.brokers.stub import StubBroker
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import context
+from services.database import is_outage
 from services.delivery.relay import Published, claim_relay_message, publish_batch, release_relay_message
 from services.events.service import PENDING_EVENTS_FLAG
 from services.unit_of_work import after_commit, autocommit_write, unit_of_work
@@ -33,7 +34,22 @@ async def _hand_on(published: Published) -> None:
 async def relay_events() -> None:
     """Publish every pending event, in log order, batch by batch: fan each out to the webhook
     endpoints that want it and hand the deliveries to the workers. Safe to run concurrently
-    (rows are claimed with SKIP LOCKED) and repeatedly (published rows are skipped)."""
+    (rows are claimed with SKIP LOCKED) and repeatedly (published rows are skipped).
+
+    A database outage ends the message quietly (one warning, no broker retries, nothing
+    dead-lettered): the scheduler's sweep relays what is pending once the database answers,
+    so the dead-letter queue does not grow with every outage."""
+    try:
+        await _relay()
+    except Exception as error:
+        if not is_outage(error):
+            raise
+        logger.warning(
+            "the relay met a database outage (%s); the scheduler relays once it answers", type(error).__name__
+        )
+
+
+async def _relay() -> None:
     async with autocommit_write() as conn:
         await release_relay_message(conn)  # from here on, events committed next need a new message
     total = 0
