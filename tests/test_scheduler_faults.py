@@ -170,17 +170,23 @@ async def test_a_sweep_whose_end_could_not_be_logged_is_logged_before_the_next_s
     assert logged[0].finished_at.timestamp() - sweeps[0] < 1.0
 
 
+def _endpoint(session, url: str, event_types: list[str]) -> WebhookEndpoint:
+    """An endpoint (never delivered to: no worker runs here), added to ``session``."""
+    endpoint = WebhookEndpoint(
+        url=url,
+        secret="never delivered",
+        secrets_key_id="none",
+        event_types=event_types,
+        owner_principal_id="key:test",
+        owner_role="admin",
+    )
+    session.add(endpoint)
+    return endpoint
+
+
 async def _pending_deliveries(database, count: int) -> list[uuid.UUID]:
     async with database.session() as session:
-        endpoint = WebhookEndpoint(
-            url="https://example.org/hook",
-            secret="never delivered",
-            secrets_key_id="none",
-            event_types=["*"],
-            owner_principal_id="key:test",
-            owner_role="admin",
-        )
-        session.add(endpoint)
+        endpoint = _endpoint(session, "https://example.org/hook", ["*"])
         await session.flush()
         ids = []
         for _ in range(count):
@@ -247,19 +253,9 @@ async def test_a_relay_that_dies_before_the_broker_has_its_messages_holds_its_de
     once the broker has them, their marks hold DELIVERY_QUEUE_HOLD_SECONDS."""
     database = get_database()
     broker.flush_all()
-    endpoints = []
     async with database.session() as session:
         for n in range(2):  # two endpoints wanting the one event
-            endpoint = WebhookEndpoint(
-                url=f"https://example.org/hook/{n}",
-                secret="never delivered",
-                secrets_key_id="none",
-                event_types=["entity.updated"],
-                owner_principal_id="key:test",
-                owner_role="admin",
-            )
-            session.add(endpoint)
-            endpoints.append(endpoint)
+            _endpoint(session, f"https://example.org/hook/{n}", ["entity.updated"])
         session.add(Event(type="entity.updated", subject_type="entity", subject_id=uuid.uuid4(), actor="t", payload={}))
     async with unit_of_work() as session:
         published = await publish_batch(session)  # committed; the process dies before sending
