@@ -29,5 +29,8 @@ class Principal:
 
 
 SYSTEM = Principal(id="system", role=Role.SYSTEM)
+# The demo data set's loader: its events are the demo's history, not the network's activity
+# (the activity report leaves them out).
+SYSTEM_DEMO = Principal(id="system:demo", role=Role.SYSTEM)
 # `registry import` run by an operator without an API key: the audit trail names it.
 SYSTEM_IMPORT = Principal(id="system:import", role=Role.SYSTEM)

@@ -487,7 +487,15 @@ async def test_the_html_page_escapes_record_text_and_draws_two_charts(client, hi
     assert "&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt; &amp; Co" in page
     assert "Data &lt;b&gt;sharing&lt;/b&gt;" in page
     assert page.count("<svg") == 2
-    assert page.count("<section id=") == len(SECTIONS) and page.count("<table>") == len(filled)
+    # the sections, and a table each that has rows, after the summary and its key figures
+    assert page.count("<section id=") == len(SECTIONS) and page.count("<table>") == len(filled) + 1
+    summary = page[page.index('id="summary"') : page.index('<section id="membership_changes"')]
+    assert "Members in the core tier" in summary and "Needs attention on 2022-12-31" in summary
+    # Words, never the codes and names machines read (those stay in the JSON and CSV).
+    assert "Changed tier" in page and "Joined" in page
+    for code in ("tier_changed", "extended_membership", "membership.core", "mou.signed", "previous_tier"):
+        assert code not in page, code
+    assert "(1 rows)" not in page and "Network id" not in page
     assert "United Nations Network on Migration" in page and "From 2022-01-01 to 2022-12-31" in page
     assert "@media print" in page
     # A browser's Accept gets the page too.

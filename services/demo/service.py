@@ -29,7 +29,7 @@ from services.networks.service import create_network
 from services.people.models import Person
 from services.people.schemas import FocalPointCreate, FocalPointEnd, PersonCreate
 from services.people.service import appoint_focal_point, create_person, end_focal_point
-from services.principals import SYSTEM
+from services.principals import SYSTEM_DEMO
 from services.reviews.models import Review, ReviewPolicy
 from services.reviews.schemas import (
     RecommendationCreate,
@@ -58,7 +58,7 @@ async def _entity(session: AsyncSession, acronym: str, name: str, kind: EntityKi
     iati = data.IATI_IDENTIFIERS.get(acronym)
     identifiers = [Identifier(scheme="iati", value=iati)] if iati else []
     entity = EntityCreate(acronym=acronym, name=name, kind=kind, identifiers=identifiers)
-    row = await create_entity(session, data=entity, actor=SYSTEM, is_demo=True)
+    row = await create_entity(session, data=entity, actor=SYSTEM_DEMO, is_demo=True)
     return row["id"]  # type: ignore[no-any-return]
 
 
@@ -101,7 +101,7 @@ async def load_demo_data(session: AsyncSession) -> bool:
                     capacity=data.COORDINATOR_CAPACITY,
                 ),
             ),
-            actor=SYSTEM,
+            actor=SYSTEM_DEMO,
             is_demo=True,
         )
         network_id: uuid.UUID = row["id"]
@@ -121,7 +121,7 @@ async def load_demo_data(session: AsyncSession) -> bool:
                     capacity=capacity,
                     notes="Member of the Executive Committee.",
                 ),
-                actor=SYSTEM,
+                actor=SYSTEM_DEMO,
                 is_demo=True,
             )
     for acronym, _, joined, left in data.EXTENDED_TIER:
@@ -132,7 +132,7 @@ async def load_demo_data(session: AsyncSession) -> bool:
                 data=MembershipCreate(
                     entity_id=ids[acronym], tier=MembershipTier.EXTENDED, start_date=joined, end_date=left
                 ),
-                actor=SYSTEM,
+                actor=SYSTEM_DEMO,
                 is_demo=True,
             )
     framing = await _load_meetings(session, network_id, ids)
@@ -153,7 +153,7 @@ async def _load_focal_points(session: AsyncSession, network_id: uuid.UUID, ids: 
         person = await create_person(
             session,
             data=PersonCreate(entity_id=ids[acronym], name=name, title=title, email=email, preferred_language=language),
-            actor=SYSTEM,
+            actor=SYSTEM_DEMO,
             is_demo=True,
         )
         for subject, start, end in posts:
@@ -162,7 +162,7 @@ async def _load_focal_points(session: AsyncSession, network_id: uuid.UUID, ids: 
                 session,
                 person_id=person["id"],
                 data=FocalPointCreate(**where, start_date=start),
-                actor=SYSTEM,
+                actor=SYSTEM_DEMO,
                 is_demo=True,
             )
             if end is not None:
@@ -172,7 +172,7 @@ async def _load_focal_points(session: AsyncSession, network_id: uuid.UUID, ids: 
                     post_id=post["id"],
                     data=FocalPointEnd(end_date=end, reason="Reassigned"),
                     expected_version=None,
-                    actor=SYSTEM,
+                    actor=SYSTEM_DEMO,
                 )
 
 
@@ -198,7 +198,7 @@ async def _load_regional_networks(session: AsyncSession, parent_id: uuid.UUID, i
                     capacity=data.COORDINATOR_CAPACITY,
                 ),
             ),
-            actor=SYSTEM,
+            actor=SYSTEM_DEMO,
             is_demo=True,
         )
         appointments = [(a, PostRole.COORDINATOR) for a in co_leads]
@@ -216,7 +216,7 @@ async def _load_regional_networks(session: AsyncSession, parent_id: uuid.UUID, i
                     capacity=capacity,
                     notes="Leads the regional network with IOM.",
                 ),
-                actor=SYSTEM,
+                actor=SYSTEM_DEMO,
                 is_demo=True,
             )
         for acronym, role in appointments:
@@ -224,7 +224,7 @@ async def _load_regional_networks(session: AsyncSession, parent_id: uuid.UUID, i
                 session,
                 network_id=row["id"],
                 data=NetworkPostCreate(entity_id=ids[acronym], role=role, start_date=established),
-                actor=SYSTEM,
+                actor=SYSTEM_DEMO,
                 is_demo=True,
             )
 
@@ -235,7 +235,9 @@ async def _meeting(session: AsyncSession, network_id: uuid.UUID, **fields: Any) 
     )
     if existing is not None:
         return existing
-    row = await create_meeting(session, data=MeetingCreate(network_id=network_id, **fields), actor=SYSTEM, is_demo=True)
+    row = await create_meeting(
+        session, data=MeetingCreate(network_id=network_id, **fields), actor=SYSTEM_DEMO, is_demo=True
+    )
     return row["id"]  # type: ignore[no-any-return]
 
 
@@ -299,7 +301,7 @@ async def _load_meetings(session: AsyncSession, network_id: uuid.UUID, ids: dict
                     minutes="Demo record.", attended_entity_ids=[i.entity_id for i in attended if i.entity_id]
                 ),
                 expected_version=None,
-                actor=SYSTEM,
+                actor=SYSTEM_DEMO,
             )
     return framing
 
@@ -325,7 +327,7 @@ async def _load_working_groups(
                 terms_of_reference="Demo record.",
                 established_by_meeting_id=framing if activated_on is not None else None,
             ),
-            actor=SYSTEM,
+            actor=SYSTEM_DEMO,
             is_demo=True,
         )
         for kind, acronyms in ((PostKind.CHAIR, chairs), (PostKind.MEMBER, members)):
@@ -335,7 +337,7 @@ async def _load_working_groups(
                     group_id=group["id"],
                     kind=kind,
                     data=PostCreate(entity_id=ids[acronym], start_date=data.WORKING_GROUP_CHAIRS_FROM),
-                    actor=SYSTEM,
+                    actor=SYSTEM_DEMO,
                 )
         if activated_on is not None:
             await activate_working_group(
@@ -343,7 +345,7 @@ async def _load_working_groups(
                 group_id=group["id"],
                 data=WorkingGroupActivate(activated_on=activated_on),
                 expected_version=None,
-                actor=SYSTEM,
+                actor=SYSTEM_DEMO,
             )
 
 
@@ -372,12 +374,12 @@ async def _load_mous(session: AsyncSession, network_id: uuid.UUID, ids: dict[str
                     for d, o, lead, sup in areas
                 ],
             ),
-            actor=SYSTEM,
+            actor=SYSTEM_DEMO,
             is_demo=True,
         )
         by_reference[reference] = mou["id"]
         if state == "active":
-            await submit_mou(session, mou_id=mou["id"], expected_version=None, actor=SYSTEM)
+            await submit_mou(session, mou_id=mou["id"], expected_version=None, actor=SYSTEM_DEMO)
             for party in parties:
                 await sign_mou(
                     session,
@@ -389,7 +391,7 @@ async def _load_mous(session: AsyncSession, network_id: uuid.UUID, ids: dict[str
                         signed_on=min(effective, data.SIGNED_ON.replace(year=effective.year)),
                     ),
                     expected_version=None,
-                    actor=SYSTEM,
+                    actor=SYSTEM_DEMO,
                 )
     old_reference, new_reference, effective = data.REFRESH
     if await session.scalar(select(Mou.id).where(Mou.reference_number == new_reference)) is None:
@@ -397,9 +399,9 @@ async def _load_mous(session: AsyncSession, network_id: uuid.UUID, ids: dict[str
             session,
             mou_id=by_reference[old_reference],
             data=MouRefresh(reference_number=new_reference, effective_date=effective),
-            actor=SYSTEM,
+            actor=SYSTEM_DEMO,
         )
-        await submit_mou(session, mou_id=successor["id"], expected_version=None, actor=SYSTEM)
+        await submit_mou(session, mou_id=successor["id"], expected_version=None, actor=SYSTEM_DEMO)
 
 
 async def _load_reviews(session: AsyncSession, network_id: uuid.UUID, ids: dict[str, uuid.UUID]) -> None:
@@ -413,7 +415,7 @@ async def _load_reviews(session: AsyncSession, network_id: uuid.UUID, ids: dict[
         session,
         network_id=network_id,
         data=ReviewPolicyIn(lead_entity_id=ids[data.REVIEW_LEAD], first_due_date=last_due),
-        actor=SYSTEM,
+        actor=SYSTEM_DEMO,
         expected_version=None,
     )
     await open_due_cycles(session, today=today)
@@ -421,14 +423,14 @@ async def _load_reviews(session: AsyncSession, network_id: uuid.UUID, ids: dict[
     assert last is not None
     started, completed = last_due - timedelta(days=60), last_due - timedelta(days=10)
     await start_review(
-        session, review_id=last, data=ReviewStart(started_on=started), actor=SYSTEM, expected_version=None
+        session, review_id=last, data=ReviewStart(started_on=started), actor=SYSTEM_DEMO, expected_version=None
     )
     for text, owner, months, status, reason in data.RECOMMENDATIONS:
         item = await add_recommendation(
             session,
             review_id=last,
             data=RecommendationCreate(text=text, owner_entity_id=ids[owner], due_date=add_months(completed, months)),
-            actor=SYSTEM,
+            actor=SYSTEM_DEMO,
         )
         if status != "open":
             await change_recommendation_status(
@@ -438,13 +440,13 @@ async def _load_reviews(session: AsyncSession, network_id: uuid.UUID, ids: dict[
                 data=RecommendationStatusChange(
                     status=status, reason=reason, changed_on=completed + timedelta(days=30)
                 ),
-                actor=SYSTEM,
+                actor=SYSTEM_DEMO,
                 expected_version=None,
             )
     await complete_review(
         session,
         review_id=last,
         data=ReviewComplete(findings=data.REVIEW_FINDINGS, completed_on=completed),
-        actor=SYSTEM,
+        actor=SYSTEM_DEMO,
         expected_version=None,
     )

@@ -11,7 +11,7 @@ from services.commitments.models import PledgeStatus
 from services.commitments.schemas import ChampionCountryCreate, PledgeCreate, PledgeStatusChange
 from services.commitments.service import add_champion_country, change_pledge_status, create_pledge
 from services.demo import data
-from services.principals import SYSTEM
+from services.principals import SYSTEM_DEMO
 from services.working_groups.models import WorkingGroup
 from services.workplans.models import ActivityStatus, Workplan
 from services.workplans.schemas import ActivityCreate, ActivityStatusChangeIn, OutputCreate, WorkplanCreate
@@ -29,7 +29,7 @@ async def load_commitments(session: AsyncSession, network_id: uuid.UUID, ids: di
         workplan = await create_workplan(
             session,
             data=WorkplanCreate(network_id=network_id, title=title, start_date=start, end_date=end),
-            actor=SYSTEM,
+            actor=SYSTEM_DEMO,
             is_demo=True,
         )
         for name, leads, slug, workstream, objectives, begins, ends, history in activities:
@@ -48,7 +48,7 @@ async def load_commitments(session: AsyncSession, network_id: uuid.UUID, ids: di
                     status=ActivityStatus(first),
                     status_changed_on=first_on,
                 ),
-                actor=SYSTEM,
+                actor=SYSTEM_DEMO,
             )
             for status, on in later:
                 await change_activity_status(
@@ -56,7 +56,7 @@ async def load_commitments(session: AsyncSession, network_id: uuid.UUID, ids: di
                     workplan_id=workplan["id"],
                     activity_id=row["id"],
                     data=ActivityStatusChangeIn(status=ActivityStatus(status), changed_on=on),
-                    actor=SYSTEM,
+                    actor=SYSTEM_DEMO,
                 )
             if name == data.WORKPLAN_OUTPUT[0]:
                 _, output, link, published = data.WORKPLAN_OUTPUT
@@ -65,14 +65,14 @@ async def load_commitments(session: AsyncSession, network_id: uuid.UUID, ids: di
                     workplan_id=workplan["id"],
                     activity_id=row["id"],
                     data=OutputCreate(title=output, link=link, published_on=published),
-                    actor=SYSTEM,
+                    actor=SYSTEM_DEMO,
                 )
     for code, since in data.CHAMPION_COUNTRIES:
         await add_champion_country(
             session,
             network_id=network_id,
             data=ChampionCountryCreate(country_code=code, start_date=since),
-            actor=SYSTEM,
+            actor=SYSTEM_DEMO,
             is_demo=True,
         )
     for pledger, title, pledged_objectives, due_in, status in data.PLEDGES:
@@ -88,10 +88,10 @@ async def load_commitments(session: AsyncSession, network_id: uuid.UUID, ids: di
                 gcm_objectives=list(pledged_objectives),
                 due_date=clock.today() + timedelta(days=due_in),
             ),
-            actor=SYSTEM,
+            actor=SYSTEM_DEMO,
             is_demo=True,
         )
         if status != PledgeStatus.ANNOUNCED:
             await change_pledge_status(
-                session, pledge_id=pledge["id"], data=PledgeStatusChange(status=PledgeStatus(status)), actor=SYSTEM
+                session, pledge_id=pledge["id"], data=PledgeStatusChange(status=PledgeStatus(status)), actor=SYSTEM_DEMO
             )

@@ -13,6 +13,7 @@ from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.indicators.dated import objective_coverage_on
+from services.principals import SYSTEM_DEMO
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Period:
             "period_end": self.end,
             "starts_at": datetime.combine(self.start, time.min, UTC),
             "ends_before": datetime.combine(self.end + timedelta(days=1), time.min, UTC),
+            "demo_actor": SYSTEM_DEMO.id,
         }
 
 
@@ -196,11 +198,13 @@ ORDER BY mt.starts_at, mt.title, mt.id
 """
 )
 
+# The demo data set's loading (its own principal) is the demo's history, not activity.
 RECORD_CHANGES = text(
     """
 SELECT e.type AS event_type, count(*) AS count
 FROM events e
 WHERE e.network_id = :network_id AND e.occurred_at >= :starts_at AND e.occurred_at < :ends_before
+  AND e.actor <> :demo_actor
 GROUP BY e.type
 ORDER BY e.type
 """

@@ -27,6 +27,13 @@ class Section:
     description: str
     columns: tuple[str, ...]
     load: Loader
+    # The columns a person reads (the HTML page and its PDF), when not all of them: codes
+    # for machines stay in the JSON and the CSV files.
+    for_people: tuple[str, ...] | None = None
+
+    @property
+    def shown(self) -> tuple[str, ...]:
+        return self.for_people or self.columns
 
 
 def query(statement: TextClause) -> Loader:
@@ -95,8 +102,8 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         name="membership_changes",
         title="Membership changes",
-        description="Entities that joined, left or changed tier in the period, from the memberships' dates. "
-        "tier is the tier after the change, previous_tier the one before.",
+        description="Entities that joined the network, left it or moved between the core and the extended "
+        "tier in the period, on the day each change took effect, with the tier before and after it.",
         columns=("date", "entity_acronym", "entity_name", "change", "tier", "previous_tier"),
         load=query(repository.MEMBERSHIP_CHANGES),
     ),
@@ -151,9 +158,11 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         name="record_changes",
         title="Changes to the records",
-        description="Events recorded in the period for this network, by type (UTC days), with each type's label.",
+        description="What was recorded about this network in the period, by kind of change, and how many "
+        "times. Loading the demonstration data is not counted.",
         columns=("event_type", "label", "count"),
         load=load_record_changes,
+        for_people=("label", "count"),
     ),
     Section(
         name="reviews",
@@ -196,8 +205,8 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         name="indicators",
         title="Indicators",
-        description="The indicators on the period's first and last day (counts over the twelve months "
-        "before each day, as GET /v1/networks/{id}/indicators gives them).",
+        description="The network's indicators on the period's first and last day; counts of what happened "
+        "(joined, left, deliveries) cover the twelve months before each of those days.",
         columns=("indicator", "value_at_start", "value_at_end"),
         load=load_indicators,
     ),
