@@ -61,9 +61,9 @@ class BrowserRun:
         return found
 
 
-def run_chromium(page: Path, *mode: str) -> BrowserRun:
+def run_chromium(page: Path, *mode: str, window: tuple[int, int] = WINDOW) -> BrowserRun:
     """Open ``page`` (a local file) in headless Chromium with a fresh profile; ``mode`` is
-    ``--screenshot=<png>`` or ``--dump-dom``."""
+    ``--screenshot=<png>``, ``--print-to-pdf=<pdf>`` or ``--dump-dom``."""
     with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
         done = subprocess.run(
             [
@@ -79,7 +79,7 @@ def run_chromium(page: Path, *mode: str) -> BrowserRun:
                 f"--user-data-dir={profile}",
                 "--enable-logging=stderr",
                 "--v=0",
-                f"--window-size={WINDOW[0]},{WINDOW[1]}",
+                f"--window-size={window[0]},{window[1]}",
                 *mode,
                 page.resolve().as_uri(),
             ],
@@ -92,9 +92,22 @@ def run_chromium(page: Path, *mode: str) -> BrowserRun:
     return BrowserRun(done.returncode, done.stdout, done.stderr)
 
 
-def screenshot(page: Path, png: Path) -> BrowserRun:
+def screenshot(page: Path, png: Path, window: tuple[int, int] = WINDOW) -> BrowserRun:
     png.unlink(missing_ok=True)
-    return run_chromium(page, f"--screenshot={png}")
+    return run_chromium(page, f"--screenshot={png}", window=window)
+
+
+def print_pdf(page: Path, pdf: Path) -> BrowserRun:
+    """Chromium's print to PDF (the page's own ``@page`` size and margins, no header or footer)."""
+    pdf.unlink(missing_ok=True)
+    return run_chromium(page, f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
+
+
+def pdf_pages(pdf: Path) -> int:
+    """The number of pages of a PDF Chromium wrote (its page objects are not compressed)."""
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF-"), f"{pdf} is not a PDF"
+    return len(re.findall(rb"/Type\s*/Page(?![s\w])", data))
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,10 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from services.clock import add_months
-from tests.browser import WINDOW, artifacts_dir, png_facts, run_chromium, screenshot
+from tests.browser import WINDOW, artifacts_dir, pdf_pages, png_facts, print_pdf, run_chromium, screenshot
 from tests.test_reports import MALICIOUS, PERIOD, build_history
 
+PHONE = (390, 2400)
 CSP_META = (
     '<meta http-equiv="Content-Security-Policy" '
     "content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"
@@ -96,3 +97,16 @@ async def test_the_demo_networks_report_for_the_last_year_renders_in_chromium(cl
     assert response.status_code == 200, response.text
     dom = await asyncio.to_thread(_render, response.text, "demo-activity-report")
     assert "Effectiveness reviews" in dom and "Recommendations followed up" in dom
+    # At phone width, and printed on A4: the files stay for a person to look at.
+    out = artifacts_dir()
+    phone = await asyncio.to_thread(
+        screenshot, out / "demo-activity-report.html", out / "demo-activity-report-390.png", PHONE
+    )
+    assert phone.problems() == [], phone.stderr
+    facts = png_facts(out / "demo-activity-report-390.png")
+    assert (facts.width, facts.height) == PHONE
+    pdf = out / "demo-activity-report.pdf"
+    printed = await asyncio.to_thread(print_pdf, out / "demo-activity-report.html", pdf)
+    assert printed.problems() == [], printed.stderr
+    # The summary on its own page, then the sections flowing (each on a new page took 11).
+    assert 3 <= pdf_pages(pdf) <= 8, pdf_pages(pdf)
