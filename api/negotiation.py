@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 from services.errors import DomainError
 
-JSON, HTML, ZIP, CSV = "application/json", "text/html", "application/zip", "text/csv"
+JSON, HTML, ZIP, CSV, PDF = "application/json", "text/html", "application/zip", "text/csv", "application/pdf"
 
 
 class NotAcceptable(DomainError):

@@ -1,16 +1,18 @@
+import asyncio
 import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
 from api.deps import Authenticated, DbRead
-from api.negotiation import CSV, HTML, JSON, ZIP, negotiate
+from api.negotiation import CSV, HTML, JSON, PDF, ZIP, negotiate
 from api.openapi import problems
 from api.planned import PlannedRoute
 from api.responses import json_response
 from services.dates import RegistryDate
 from services.reports.csv_zip import report_zip
 from services.reports.html import CONTENT_SECURITY_POLICY, report_html
+from services.reports.pdf import report_pdf
 from services.reports.sections import SECTIONS
 from services.reports.service import activity_report
 
@@ -23,7 +25,7 @@ router = APIRouter(
 )
 
 # Preference on ties (Accept: */*, text/*): JSON, then the page a browser asks for.
-OFFERS = (JSON, HTML, ZIP, CSV)
+OFFERS = (JSON, HTML, ZIP, CSV, PDF)
 
 _SECTION_LIST = ", ".join(f"`{s.name}`" for s in SECTIONS)
 
@@ -35,14 +37,16 @@ _SECTION_LIST = ", ".join(f"`{s.name}`" for s in SECTIONS)
             "description": "The report. `application/json` (default): `network`, `period`, `generated_at`, "
             f"and one array of rows per section ({_SECTION_LIST}). `application/zip` (or `text/csv`): a zip "
             "with one CSV file per section, named after it. `text/html`: a printable page with the "
-            "membership and coverage charts as inline SVG.",
+            "membership and coverage charts as inline SVG. `application/pdf`: that page laid out on A4 "
+            "(the summary on the first page, then the sections).",
             "content": {
                 JSON: {"schema": {"type": "object"}},
                 ZIP: {"schema": {"type": "string", "format": "binary"}},
                 HTML: {"schema": {"type": "string"}},
+                PDF: {"schema": {"type": "string", "format": "binary"}},
             },
         },
-        **problems(404, 406, 422),
+        **problems(404, 406, 422, 503),
     },
 )
 async def get_activity_report(
@@ -64,6 +68,9 @@ async def get_activity_report(
     if media_type == HTML:
         headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
         return Response(report_html(report), media_type="text/html; charset=utf-8", headers=headers)
+    if media_type == PDF:
+        headers["Content-Disposition"] = f'inline; filename="activity-report-{from_}-{to}.pdf"'
+        return Response(await asyncio.to_thread(report_pdf, report), media_type=PDF, headers=headers)
     filename = f"activity-report-{network_id}-{from_}-{to}.zip"
     headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return Response(report_zip(report), media_type=ZIP, headers=headers)

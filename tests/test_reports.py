@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import text
 
 from services.entities.models import EntityKind
@@ -27,7 +28,9 @@ from services.reports.sections import SECTIONS, flatten
 from services.working_groups.models import PostKind
 from services.working_groups.schemas import PostCreate, WorkingGroupActivate, WorkingGroupClose, WorkingGroupCreate
 from services.working_groups.service import activate_working_group, add_post, close_working_group, create_working_group
+from tests.browser import artifacts_dir
 from tests.factories import make_entity, make_membership, make_network
+from tests.integration.required import required_library
 from tests.mou_helpers import make_mou
 from tests.test_api_conventions import assert_problem
 
@@ -543,11 +546,16 @@ async def test_what_cannot_be_reported_is_a_problem(client, session):
     assert_problem(await client.get(url, params=PERIOD, headers={"Accept": "text/html;q=0"}), 406, "not-acceptable")
 
 
-async def test_the_openapi_document_lists_the_three_formats(client):
+async def test_the_openapi_document_lists_the_four_formats(client):
     spec = (await client.get("/openapi.json")).json()
     operation = spec["paths"]["/v1/networks/{network_id}/reports/activity"]["get"]
-    assert set(operation["responses"]["200"]["content"]) == {"application/json", "application/zip", "text/html"}
-    assert {"401", "404", "406", "422"} <= set(operation["responses"])
+    assert set(operation["responses"]["200"]["content"]) == {
+        "application/json",
+        "application/zip",
+        "text/html",
+        "application/pdf",
+    }
+    assert {"401", "404", "406", "422", "503"} <= set(operation["responses"])
     assert {p["name"] for p in operation["parameters"]} == {"network_id", "from", "to"}
 
 
@@ -706,3 +714,24 @@ async def test_the_report_lists_coordinators_and_secretariats_held_in_the_period
         ("secretariat", "R-IOM", "2018-12-09", "2022-07-31", "ended"),
         ("secretariat", "R-A", "2022-08-01", None, "appointed"),
     ]
+
+
+async def test_the_pdf_is_the_page_on_a4_summary_first(client, history):
+    """Accept: application/pdf gives the page laid out by the server; read back with pypdf."""
+    required_library("pango-1.0", "lay out the report's PDF (apt-get install libpango-1.0-0 libpangoft2-1.0-0)")
+    url = f"/v1/networks/{history['network']['id']}/reports/activity"
+    response = await client.get(url, params=PERIOD, headers={"Accept": "application/pdf"})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.headers["content-disposition"] == 'inline; filename="activity-report-2022-01-01-2022-12-31.pdf"'
+    pdf = PdfReader(io.BytesIO(response.content))
+    assert 2 <= len(pdf.pages) <= 8, len(pdf.pages)
+    width, height = (float(v) for v in pdf.pages[0].mediabox.upper_right)
+    assert (round(width / 72 * 25.4), round(height / 72 * 25.4)) == (210, 297)  # A4, in mm
+    first = pdf.pages[0].extract_text()
+    assert "Summary" in first and "Members in the core tier" in first and "Needs attention" in first
+    assert "Membership changes" not in first  # the sections start on the next page
+    rest = "\n".join(page.extract_text() for page in pdf.pages[1:])
+    assert "Membership changes" in rest and "GCM objective coverage" in rest
+    assert 'alert("pwned")' in rest  # record text is text, in the PDF as in the page
+    (artifacts_dir() / "activity-report.pdf").write_bytes(response.content)

@@ -336,6 +336,19 @@ COUNTS = (
 DOWN_ONE = "from alembic import command; from migrations.config import alembic_config; command.downgrade(alembic_config(), '-1')"
 
 
+def report_as_pdf(client: httpx.Client) -> None:
+    """The image lays the activity report out as a PDF (WeasyPrint needs Pango in it)."""
+    network = client.get("/v1/networks", params={"scope": "global"}).json()["items"][0]
+    period = {"from": time.strftime("%Y-01-01"), "to": time.strftime("%Y-12-31")}
+    started = time.monotonic()
+    response = client.get(
+        f"/v1/networks/{network['id']}/reports/activity", params=period, headers={"Accept": "application/pdf"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.content.startswith(b"%PDF-"), response.content[:40]
+    ok(f"activity report as PDF: {len(response.content):,} bytes in {time.monotonic() - started:.1f}s")
+
+
 def backup() -> Path:
     """docker/RUNBOOK.md, Backup: pg_dump -Fc of the live database."""
     dump = Path(tempfile.mkdtemp()) / "registry.dump"
@@ -427,6 +440,7 @@ def main() -> None:
         start_receiver()
         with api(key) as client:
             endpoint_id, secret = webhook_and_mail(client)
+            report_as_pdf(client)
             metrics_on_the_internal_network()
             restarts_and_kills_lose_nothing(client, endpoint_id, secret)
             counts, dump = consistent_backup()

@@ -1,6 +1,7 @@
 """What an integration test needs from the machine. Locally a missing service skips the
 test; under CI=true it fails it, so CI can never pass without running it."""
 
+import ctypes.util
 import os
 import shutil
 
@@ -29,3 +30,10 @@ def required_command(name: str, what: str) -> str:
         _missing(f"{name} is not on PATH; it is needed to {what}")
     assert path is not None
     return path
+
+
+def required_library(name: str, what: str) -> None:
+    """The shared library ``name`` (as ``ctypes.util.find_library`` names it), for a test that
+    needs it to ``what``."""
+    if ctypes.util.find_library(name) is None:
+        _missing(f"the {name} library is not installed; it is needed to {what}")
