@@ -25,14 +25,52 @@ from sqlalchemy.ext.asyncio import (
 from services.settings import Settings, get_settings
 
 
+def _hosts_to_query(url: str) -> str:
+    """A libpq multi-host URL (``postgresql://user@primary:5432,standby:5432/db``, what a
+    failover setup gives) in the form SQLAlchemy reads: one ``host=`` query entry per host
+    (``postgresql://user@/db?host=primary:5432&host=standby:5432``). Other URLs unchanged."""
+    scheme, separator, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    userinfo, at, hosts = authority.rpartition("@")
+    if not separator or "," not in hosts:
+        return url
+    database, _, query = path.partition("?")
+    entries = [f"host={host}" for host in hosts.split(",") if host]
+    entries += [query] if query else []
+    return f"{scheme}://{userinfo}{at}{slash or '/'}{database}?{'&'.join(entries)}"
+
+
 def async_database_url(url: str) -> URL:
-    """Accept ``postgresql://`` / ``postgres://`` URLs and point them at asyncpg."""
-    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    """Accept ``postgresql://`` / ``postgres://`` URLs, one host or several (libpq's
+    ``host1:port1,host2:port2``, with ``?target_session_attrs=read-write`` to follow a
+    failover), and point them at asyncpg."""
+    parsed = make_url(_hosts_to_query(url.replace("postgres://", "postgresql://", 1)))
     if parsed.drivername in ("postgresql", "postgresql+psycopg2", "postgresql+psycopg"):
         parsed = parsed.set(drivername="postgresql+asyncpg")
     if parsed.drivername != "postgresql+asyncpg":
         raise ValueError(f"DATABASE_URL must be a PostgreSQL URL, got driver {parsed.drivername!r}")
     return parsed
+
+
+def shown_url(url: str) -> str:
+    """The URL for a log line or a status report: its password hidden, several hosts listed."""
+    return async_database_url(url).render_as_string(hide_password=True)
+
+
+def _host_of(entry: str) -> str:
+    """``host``, ``host:port``, ``[v6]:port`` or a socket directory → the host alone."""
+    if entry.startswith("["):
+        return entry[: entry.index("]") + 1]
+    host, _, port = entry.rpartition(":")
+    return host if host and port.isdigit() and ":" not in host else entry
+
+
+def database_hosts(url: URL) -> list[str]:
+    """The hosts a URL names (several for a failover setup), without their ports."""
+    listed = url.query.get("host")
+    if listed is None:
+        return [url.host] if url.host else []
+    return [_host_of(entry) for entry in ((listed,) if isinstance(listed, str) else listed)]
 
 
 def _is_loopback(host: str | None) -> bool:
@@ -56,7 +94,8 @@ def connect_arguments(url: URL, settings: Settings) -> dict[str, Any]:
         # size: the registry's statements are never long enough for the compiling to pay.
         "server_settings": {"jit": "off"},
     }
-    if not ({"ssl", "sslmode"} & set(url.query)) and _is_loopback(url.host):
+    hosts: list[str | None] = [*database_hosts(url)] or [None]  # none: libpq's default, a local socket
+    if not ({"ssl", "sslmode"} & set(url.query)) and all(_is_loopback(host) for host in hosts):
         arguments["ssl"] = False
     return arguments
 

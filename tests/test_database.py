@@ -3,7 +3,7 @@ server, the URL's wishes (and asyncpg's default for remote servers) kept."""
 
 import pytest
 
-from services.database import async_database_url, connect_arguments
+from services.database import async_database_url, connect_arguments, database_hosts
 from services.settings import get_settings
 
 
@@ -14,6 +14,7 @@ from services.settings import get_settings
         "postgresql://u@localhost/db",
         "postgresql://u@[::1]:5432/db",
         "postgresql://u@/db?host=/run/postgresql",
+        "postgresql://u@127.0.0.1:5432,[::1]:5433/db?target_session_attrs=read-write",
     ],
 )
 def test_no_tls_attempt_to_this_machine(url):
@@ -27,10 +28,48 @@ def test_no_tls_attempt_to_this_machine(url):
         "postgresql://u@10.0.0.5/db",
         "postgresql://u@127.0.0.1/db?ssl=require",
         "postgresql://u@localhost/db?sslmode=verify-full",
+        "postgresql://u@127.0.0.1:5432,db-standby.example.org:5432/db",  # one remote host is enough
     ],
 )
 def test_remote_servers_and_urls_that_ask_keep_their_tls(url):
     assert "ssl" not in connect_arguments(async_database_url(url), get_settings())
+
+
+@pytest.mark.parametrize(
+    ("url", "hosts", "query"),
+    [
+        ("postgresql://u:p@a:5432,b:5433/db", ["a:5432", "b:5433"], {}),
+        ("postgres://u@a,b/db?target_session_attrs=read-write", ["a", "b"], {"target_session_attrs": "read-write"}),
+        ("postgresql://u@[::1]:5432,[::2]/db", ["[::1]:5432", "[::2]"], {}),
+    ],
+)
+def test_a_libpq_multi_host_url_names_every_host(url, hosts, query):
+    """What a failover setup gives (libpq's ``host1:port1,host2:port2``), read as SQLAlchemy
+    and asyncpg take several hosts."""
+    parsed = async_database_url(url)
+    assert parsed.drivername == "postgresql+asyncpg" and parsed.database == "db" and parsed.host is None
+    assert list(parsed.query["host"]) == hosts
+    assert {k: v for k, v in parsed.query.items() if k != "host"} == query
+    assert database_hosts(parsed) == [h.rsplit(":", 1)[0] if not h.endswith("]") else h for h in hosts]
+
+
+async def test_the_registry_connects_to_the_host_of_a_list_that_answers(migrated_database):
+    """A first host that is down (a failed primary) is passed over for the next, which must
+    take writes (``target_session_attrs=read-write``)."""
+    from sqlalchemy import text
+
+    from services.database import create_database
+
+    url = async_database_url(migrated_database)
+    listed = url.set(host=None, port=None).update_query_pairs(
+        [("host", "127.0.0.1:9"), ("host", f"{url.host}:{url.port or 5432}"), ("target_session_attrs", "read-write")]
+    )
+    database = create_database(get_settings(), listed.render_as_string(hide_password=False))
+    try:
+        async with database.read() as conn:
+            assert await conn.scalar(text("SELECT NOT pg_is_in_recovery()")) is True
+    finally:
+        await database.dispose()
 
 
 async def test_the_registrys_connections_never_compile_statements_to_machine_code(migrated_database):

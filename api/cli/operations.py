@@ -13,6 +13,7 @@ import orjson
 from sqlalchemy import make_url, select, text
 
 from services import context
+from services.database import shown_url
 from services.principals import Principal, Role
 from services.settings import Settings, get_settings
 from services.unit_of_work import unit_of_work
@@ -31,7 +32,14 @@ def _dump(value: Any) -> None:
 
 
 def _safe_url(url: str | None) -> str:
-    return make_url(url).render_as_string(hide_password=True) if url else "-"
+    """A database or broker URL with its password hidden (a database's hosts all listed)."""
+    if not url:
+        return "-"
+    return (
+        shown_url(url)
+        if url.startswith(("postgresql", "postgres:"))
+        else make_url(url).render_as_string(hide_password=True)
+    )
 
 
 def _reason(error: BaseException) -> str:

@@ -16,20 +16,16 @@ from types import FrameType
 from typing import Any
 
 import uvicorn
-from sqlalchemy import make_url
 
 from api.cli.composition import compose_api
 from api.cli.database import create_admin_key, migrate, print_key, with_embedded_database
+from services.database import shown_url
 from services.settings import Settings, get_settings, use_settings
 from worker.main import start_broker
 from worker.observability import serving_metrics
 from worker.scheduler import run_scheduler
 
 logger = logging.getLogger("registry")
-
-
-def _safe_url(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def command_run(args: argparse.Namespace) -> None:
@@ -55,7 +51,7 @@ def command_run(args: argparse.Namespace) -> None:
         f"  API       {base}/v1/networks\n"
         f"  docs      {base}/docs   (OpenAPI: {base}/openapi.json)\n"
         f"  metrics   {metrics}   (API, worker and scheduler)\n"
-        f"  database  {_safe_url(settings.database_url or '')}"
+        f"  database  {shown_url(settings.database_url or '')}"
         + (f"  (embedded, data in {(settings.data_dir / 'pg').resolve()})" if server else "")
         + f"\n  broker    {settings.broker_url or 'in-memory (worker and scheduler run in this process)'}\n"
         f"  ready in  {time.monotonic() - started:.1f}s; Ctrl-C stops everything\n",
