@@ -219,7 +219,8 @@ _OUTAGE_SQLSTATES = ("08", "53300", "57P01", "57P02", "57P03")
 
 def is_outage(error: BaseException) -> bool:
     """Whether ``error`` (or what caused it) says the database cannot be reached right now:
-    a refused, lost or timed-out connection, a restart, a full pool."""
+    a refused, lost or timed-out connection, a restart, a full pool, or no host of a
+    failover list that takes writes yet (the primary gone, the standby not promoted)."""
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
@@ -227,6 +228,8 @@ def is_outage(error: BaseException) -> bool:
         if isinstance(current, DBAPIError) and current.connection_invalidated:
             return True
         if isinstance(current, (OSError, TimeoutError, PoolTimeout, asyncpg.InterfaceError)):
+            return True
+        if isinstance(current, asyncpg.TargetServerAttributeNotMatched):  # no host takes writes: a failover
             return True
         sqlstate = getattr(current, "sqlstate", None)
         if isinstance(sqlstate, str) and sqlstate.startswith(_OUTAGE_SQLSTATES):

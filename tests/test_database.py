@@ -72,6 +72,23 @@ async def test_the_registry_connects_to_the_host_of_a_list_that_answers(migrated
         await database.dispose()
 
 
+async def test_no_host_that_takes_writes_is_an_outage(migrated_database):
+    """In a failover, between the primary's end and the standby's promotion, no host of the
+    list takes writes: an outage (503 and Retry-After), not a bug. Asked for a standby, this
+    machine's primary plays that moment."""
+    from services.database import create_database, is_outage
+
+    url = async_database_url(migrated_database).update_query_dict({"target_session_attrs": "standby"})
+    database = create_database(get_settings(), url.render_as_string(hide_password=False))
+    try:
+        with pytest.raises(Exception) as refused:
+            async with database.read():
+                pass
+        assert is_outage(refused.value), repr(refused.value)
+    finally:
+        await database.dispose()
+
+
 async def test_the_registrys_connections_never_compile_statements_to_machine_code(migrated_database):
     """JIT compiling took the indicators 1.9 s of 4.8 s at the benchmark's full size."""
     from sqlalchemy import text
