@@ -26,6 +26,7 @@ class Outcome:
     retry_after: str | None = None
     acronym: str | None = None
     error: str | None = None
+    finished: float = field(default_factory=time.monotonic)  # made when the answer came
 
 
 @dataclass

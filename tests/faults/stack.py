@@ -19,6 +19,7 @@ from tests.integration.stack import start_process, stop_processes, wait_for_api
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PG_PORT, RABBIT_PORT, RABBIT_DIST_PORT, API_PORT, RECEIVER_PORT = 18130, 18131, 18132, 18133, 18134
+PRIMARY_PORT, STANDBY_PORT = 18135, 18136  # the failover test's pair
 SWEEP_TIMEOUT_SECONDS = 3
 LEADER_SILENCE_SECONDS = 4  # a frozen leader's lock connection ends after this
 
@@ -35,16 +36,30 @@ def _as_postgres(*command: str, timeout: float = 60) -> None:
 
 
 class ThrowawayPostgres:
-    def __init__(self) -> None:
+    """A cluster of its own: made by initdb, or (``from_primary``) a streaming standby cloned
+    from a running primary by pg_basebackup."""
+
+    def __init__(self, port: int = PG_PORT, *settings: str, from_primary: "ThrowawayPostgres | None" = None) -> None:
+        self.port = port
         self.dir = Path(tempfile.mkdtemp(prefix="mnr-faults-pg-"))
         shutil.chown(self.dir, "postgres") if os.geteuid() == 0 else None
         self.data = self.dir / "data"
-        self.options = f"-p {PG_PORT} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
-        _as_postgres(_pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync")
+        self.options = " ".join(
+            [f"-p {port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off", *(f"-c {s}" for s in settings)]
+        )
+        if from_primary is None:
+            _as_postgres(_pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync")
+        else:  # -R: standby.signal and primary_conninfo; it streams from the primary once started
+            _as_postgres(
+                _pg_bin("pg_basebackup"),
+                *("-h", "127.0.0.1", "-p", str(from_primary.port), "-U", "postgres"),
+                *("-D", str(self.data), "-R", "-X", "stream", "--no-sync", "--checkpoint=fast"),
+                timeout=120,
+            )
         self.start()
 
     def url(self, database: str = "postgres") -> str:
-        return f"postgresql://postgres@127.0.0.1:{PG_PORT}/{database}"
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
     def _ctl(self, *args: str) -> None:
         _as_postgres(_pg_bin("pg_ctl"), "-D", str(self.data), "-w", *args)
@@ -52,19 +67,25 @@ class ThrowawayPostgres:
     def start(self) -> None:
         self._ctl("-o", self.options, "-l", str(self.dir / "log"), "start")
 
-    def stop(self) -> None:
-        self._ctl("-m", "fast", "stop")
+    def stop(self, mode: str = "fast") -> None:
+        """``immediate``: as a crash (no shutdown checkpoint; what the standby has is what survives)."""
+        self._ctl("-m", mode, "stop")
 
     def restart(self) -> None:
         self._ctl("-m", "fast", "-o", self.options, "-l", str(self.dir / "log"), "restart")
 
+    def promote(self) -> None:
+        self._ctl("promote")
+
     def create_database(self, name: str) -> str:
-        _as_postgres(_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "postgres", name)
+        _as_postgres(_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
         return self.url(name)
 
     def close(self) -> None:
         try:
             self.stop()
+        except subprocess.CalledProcessError:
+            pass  # stopped already (a crashed primary)
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
 
