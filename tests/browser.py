@@ -8,6 +8,7 @@ as ``[pid:tid:time:INFO:CONSOLE:12] "message", source: file:///... (12)`` (older
 failed or forbidden load shows there too; network errors (``net::ERR_...``) are caught as well.
 """
 
+import json
 import os
 import re
 import struct
@@ -131,3 +132,27 @@ def png_facts(png: Path) -> PngFacts:
             pixels += chunk
         position += 12 + length
     return PngFacts(width, height, len(set(zlib.decompress(pixels))))
+
+
+A11Y = ROOT / "tests" / "a11y"
+
+
+def axe_violations(pages: list[Path], width: int) -> dict[str, list[dict[str, object]]]:
+    """axe-core's WCAG 2.1 A and AA violations on each page, in Debian's Chromium at
+    ``width`` (tests/a11y/axe.mjs; its two npm packages installed from the lock file on first
+    use). Empty lists when the pages pass."""
+    node = required_command("node", "run axe-core on the HTML pages (apt-get install nodejs npm)")
+    browser = chromium()
+    if not (A11Y / "node_modules" / "axe-core").is_dir():
+        npm = required_command("npm", "install axe-core (apt-get install npm)")
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=A11Y, check=True, capture_output=True, timeout=300)
+    done = subprocess.run(
+        [node, str(A11Y / "axe.mjs"), "--width", str(width), *(str(p) for p in pages)],
+        env={**os.environ, "CHROMIUM": browser},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return {Path(name).name: found for name, found in json.loads(done.stdout).items()}

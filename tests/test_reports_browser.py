@@ -8,7 +8,16 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from services.clock import add_months
-from tests.browser import WINDOW, artifacts_dir, pdf_pages, png_facts, print_pdf, run_chromium, screenshot
+from tests.browser import (
+    WINDOW,
+    artifacts_dir,
+    axe_violations,
+    pdf_pages,
+    png_facts,
+    print_pdf,
+    run_chromium,
+    screenshot,
+)
 from tests.test_reports import MALICIOUS, PERIOD, build_history
 
 PHONE = (390, 2400)
@@ -20,7 +29,7 @@ CSP_META = (
 
 def _page(tmp_path: Path, name: str, head: str, body: str) -> Path:
     page = tmp_path / f"{name}.html"
-    page.write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'>{head}</head><body>{body}</body></html>")
+    page.write_text(f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>{head}</head><body>{body}</body></html>")
     return page
 
 
@@ -39,6 +48,21 @@ def test_the_harness_catches_console_output_and_failed_loads(tmp_path):
         tmp_path / "loads.png",
     )
     assert [("missing.png" in m, "127.0.0.1:9" in m) for m in loads.console_messages] == [(True, False), (False, True)]
+
+
+def test_the_accessibility_check_finds_what_it_must(tmp_path):
+    """A page with an unlabelled image, a table header with no text and grey-on-white text
+    fails axe-core; a plain page passes it."""
+    bad = _page(
+        tmp_path,
+        "bad",
+        "<title>Bad</title>",
+        '<main><img src="data:,"><p style="color:#ccc">faint</p><table><tr><th></th></tr><tr><td>1</td></tr></table></main>',
+    )
+    good = _page(tmp_path, "good", "<title>Good</title>", "<main><h1>Fine</h1><p>Readable.</p></main>")
+    found = axe_violations([bad, good], WINDOW[0])
+    assert {v["id"] for v in found["bad.html"]} >= {"image-alt", "color-contrast"}, found
+    assert found["good.html"] == []
 
 
 def _render(html: str, name: str = "activity-report") -> str:
@@ -110,3 +134,7 @@ async def test_the_demo_networks_report_for_the_last_year_renders_in_chromium(cl
     assert printed.problems() == [], printed.stderr
     # The summary on its own page, then the sections flowing (each on a new page took 11).
     assert 3 <= pdf_pages(pdf) <= 8, pdf_pages(pdf)
+    # axe-core finds nothing against WCAG 2.1 AA, at desktop and at phone width.
+    for width in (WINDOW[0], PHONE[0]):
+        found = await asyncio.to_thread(axe_violations, [out / "demo-activity-report.html"], width)
+        assert found == {"demo-activity-report.html": []}, (width, found)

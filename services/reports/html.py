@@ -251,7 +251,7 @@ def report_html(report: dict[str, Any]) -> str:
     )
     sections = "".join(_section(s, report[s.name]) for s in SECTIONS)
     return f"""<!DOCTYPE html>
-<html lang="en">
+<html lang="en" dir="ltr">
 <head>
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{escape(CONTENT_SECURITY_POLICY)}">
