@@ -201,6 +201,33 @@ async def test_invitations_updates_and_cancellations_say_what_a_recipient_needs(
     assert "What changed" not in plain
 
 
+async def test_an_update_of_the_invitees_names_who_was_and_who_is_invited(committed, smtp):  # noqa: F811
+    meeting = await _working_group_meeting(datetime.now(UTC) + timedelta(days=20))
+    [unhcr, ilo, _] = meeting["invitees"]
+    async with get_database().session() as session:
+        await update_meeting(
+            session,
+            meeting_id=meeting["id"],
+            data=MeetingUpdate(
+                invitees=[
+                    InviteeIn(entity_id=unhcr["entity"]["id"]),
+                    InviteeIn(name="Migrant Forum", email="mf@example.org"),
+                    InviteeIn(name="City of Geneva", email="city@example.org"),
+                ]
+            ),
+            expected_version=None,
+            actor=SYSTEM,
+        )
+    await _relay_and_send()
+    updates = _to(_received(smtp), "Updated invitation")
+    # ILO, no longer invited, is not written to; the others read who was invited and who is.
+    assert sorted(updates) == ["amira@unhcr.example", "city@example.org", "mf@example.org"]
+    plain, _ = _bodies(updates["city@example.org"])
+    assert "  Invitees: was UNHCR, ILO, Migrant Forum, now UNHCR, Migrant Forum, City of Geneva\n" in plain, plain
+    assert "You are invited as City of Geneva, by name." in plain and "Time:" not in plain
+    assert ilo["entity"]["name"] == "ILO"
+
+
 @pytest.mark.parametrize(
     "title",
     [

@@ -5,6 +5,7 @@ working group it belongs to and who organises it. Stored text is user text: sing
 where a line is expected, escaped in HTML and marked ``dir="auto"`` (a right-to-left title
 reads right)."""
 
+import uuid
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -77,9 +78,24 @@ class Change:
         return f"{self.label}: now {self.now}" if self.was is None else f"{self.label}: was {self.was}, now {self.now}"
 
 
-def what_changed(payload: dict[str, Any]) -> list[Change]:
+def _invitee_names(invitees: list[dict[str, Any]], book: PartyBook | None) -> list[str]:
+    """Invitees by name: as the meeting shows them, or as a request lists them (an entity by
+    id, named from the ``book``)."""
+    names = []
+    for invitee in invitees:
+        entity = invitee.get("entity") or {}
+        entity_id = entity.get("id") or invitee.get("entity_id")
+        found = book.invited.get(uuid.UUID(str(entity_id))) if book is not None and entity_id else None
+        name = entity.get("name") or (found.name if found is not None else None) or invitee.get("name")
+        names.append(single_line(str(name or "an entity no longer in the registry")))
+    return names
+
+
+def what_changed(payload: dict[str, Any], book: PartyBook | None = None) -> list[Change]:
     """The changes of a meeting.updated event worth telling an invitee, from its ``changes``
-    (each field's value before and after): title, time, place, agenda, invitees."""
+    (each field's value before and after): title, time, place, agenda, invitees (named from
+    the ``book``; an event recorded before invitees carried their previous list shows only
+    the new one)."""
     changes: dict[str, Any] = payload.get("changes") or {}
     now = payload["meeting"]
     was = {**now, **{name: change["before"] for name, change in changes.items() if isinstance(change, dict)}}
@@ -93,8 +109,12 @@ def what_changed(payload: dict[str, Any]) -> list[Change]:
     if "agenda" in changes:
         found.append(Change("Agenda", _numbered(_agenda(was)), _numbered(_agenda(now))))
     if "invitees" in changes:
-        names = [single_line(str((i.get("entity") or {}).get("name") or i.get("name"))) for i in now["invitees"]]
-        found.append(Change("Invitees", None, ", ".join(names) or "none"))
+        now_names = _invitee_names(now["invitees"], book)
+        before = changes["invitees"].get("before")
+        was_names = _invitee_names(before, book) if isinstance(before, list) else None
+        if was_names != now_names:
+            was_text = None if was_names is None else ", ".join(was_names) or "none"
+            found.append(Change("Invitees", was_text, ", ".join(now_names) or "none"))
     return found
 
 
@@ -202,7 +222,7 @@ def meeting_message(
     return MeetingMessage(
         summary=multi_line(summary),
         reason=single_line(reason),
-        changes=what_changed(payload) if "changes" in payload and not cancelled else [],
+        changes=what_changed(payload, book) if "changes" in payload and not cancelled else [],
         cancel_reason=multi_line(str(meeting.get("cancel_reason") or "No reason was given.")) if cancelled else None,
         title=single_line(str(meeting["title"])),
         when=meeting_times(meeting),

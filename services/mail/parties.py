@@ -5,6 +5,7 @@ addresses and the working groups it sits in, so that each recipient is told why 
 
 import uuid
 import zoneinfo
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from email.utils import parseaddr
@@ -72,9 +73,15 @@ def _invited_entities(meeting: dict[str, Any]) -> list[uuid.UUID]:
     return [uuid.UUID(str(i["entity"]["id"])) for i in meeting["invitees"] if i.get("entity")]
 
 
-async def party_book_for(conn: AsyncConnection | AsyncSession, meetings: list[dict[str, Any]]) -> PartyBook:
-    """The parties the e-mails about ``meetings`` name: three statements whatever the number
-    of meetings (two without invited entities, none without meetings)."""
+async def party_book_for(
+    conn: AsyncConnection | AsyncSession,
+    meetings: list[dict[str, Any]],
+    *,
+    former_invitees: Iterable[dict[str, Any]] = (),
+) -> PartyBook:
+    """The parties the e-mails about ``meetings`` name (and the entities among
+    ``former_invitees``, those an update removed, by name): three statements whatever the
+    number of meetings (two without invited entities, none without meetings)."""
     if not meetings:
         return PartyBook({}, {}, {})
     network_ids = sorted({uuid.UUID(str(meeting["network_id"])) for meeting in meetings})
@@ -93,7 +100,10 @@ async def party_book_for(conn: AsyncConnection | AsyncSession, meetings: list[di
         select(WorkingGroup.id, WorkingGroup.name).where(WorkingGroup.id.in_(group_ids)),
     )
     names = {row[0]: row[1] for row in await conn.execute(named)}
-    entity_ids = sorted({entity_id for meeting in meetings for entity_id in _invited_entities(meeting)})
+    entity_ids = sorted(
+        {entity_id for meeting in meetings for entity_id in _invited_entities(meeting)}
+        | {uuid.UUID(str(i["entity_id"])) for i in former_invitees if i.get("entity_id")}
+    )
     invited: dict[uuid.UUID, InvitedEntity] = {}
     if entity_ids:
         invited = await _invited(conn, entity_ids, group_ids)

@@ -112,7 +112,13 @@ class SmtpTransport:
         end = 6 + len(_EVENT_COLUMNS)
         events = [Event(**dict(zip(_EVENT_COLUMNS, row[6:end], strict=True))) for row in rows]
         meetings = [event.payload["meeting"] for event in events if event.type.startswith("meeting.")]
-        parties = await party_book_for(conn, meetings) if meetings else None  # three reads, for the batch
+        former = [
+            invitee
+            for event in events
+            if event.type == "meeting.updated"
+            for invitee in ((event.payload.get("changes") or {}).get("invitees") or {}).get("before") or []
+        ]  # an update's removed invitees, named in its "was" line
+        parties = await party_book_for(conn, meetings, former_invitees=former) if meetings else None
         return [
             Job(row[0], row[1], row[2], None, _Mail(row[3], row[4], event, parties, bool(row[5]), row[end]))
             for row, event in zip(rows, events, strict=True)
