@@ -228,6 +228,35 @@ async def test_an_update_of_the_invitees_names_who_was_and_who_is_invited(commit
     assert ilo["entity"]["name"] == "ILO"
 
 
+async def test_each_of_an_entitys_focal_points_is_told_it_is_one_of_several(committed, smtp):  # noqa: F811
+    meeting = await _working_group_meeting(datetime.now(UTC) + timedelta(days=20))
+    unhcr_id = meeting["invitees"][0]["entity"]["id"]
+    async with get_database().session() as session:
+        person = await create_person(
+            session, data=PersonCreate(entity_id=unhcr_id, name="Jonas Berg", email="jonas@unhcr.example"), actor=SYSTEM
+        )
+        await appoint_focal_point(
+            session,
+            person_id=person["id"],
+            data=FocalPointCreate(entity_id=unhcr_id, start_date=date(2021, 1, 1)),
+            actor=SYSTEM,
+        )
+    await _relay_and_send()
+    async with get_database().session() as session:
+        await update_meeting(
+            session,
+            meeting_id=meeting["id"],
+            data=MeetingUpdate(location="UN City, Copenhagen"),
+            expected_version=None,
+            actor=SYSTEM,
+        )
+    await _relay_and_send()
+    updates = _to(_received(smtp), "Updated invitation")
+    for address in ("amira@unhcr.example", "jonas@unhcr.example"):
+        plain, _ = _bodies(updates[address])
+        assert f"You are invited as a focal point of UNHCR, a member of working group {GROUP}." in plain, plain
+
+
 @pytest.mark.parametrize(
     "title",
     [
