@@ -14,9 +14,11 @@ from tests.integration.stack import free_port
 class Inbox:
     def __init__(self) -> None:
         self.messages: list[email.message.Message] = []
+        self.raw: list[bytes] = []  # each message as it arrived, to parse with the reader's policy
         self.logins: list[bytes] = []
 
     async def handle_DATA(self, server, session, envelope):
+        self.raw.append(envelope.content)
         self.messages.append(email.message_from_bytes(envelope.content))
         return "250 OK"
 

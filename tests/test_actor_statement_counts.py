@@ -76,7 +76,10 @@ BUDGET: dict[str, tuple[int, int]] = {
     # endpoints and events, or events), record the outcomes (attempts, deliveries, leases
     # released): one statement each.
     "webhooks.deliver": (2, 0),
-    "mail.send": (2, 0),
+    # The same, and for meeting e-mails (reminders here) what they name, read for the batch:
+    # the networks' secretariats, and the networks' and working groups' names (the invited
+    # entities, a third read, are none here: the invitees are external).
+    "mail.send": (4, 0),
     # Release the relay mark, claim the events, the endpoints that want them, the addresses
     # they go to (invitees, MoU parties, coordinators, entities: one read each), insert the
     # webhook and e-mail deliveries, mark the events published and the e-mails queued; once

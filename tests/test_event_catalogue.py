@@ -159,7 +159,7 @@ _SAMPLES = {
         "status": "scheduled",
     },
     "minutes_before": 1440,
-    "changes": {"starts_at": {"before": None, "after": None}},
+    "changes": {"starts_at": {"before": (_STARTS - timedelta(days=7)).isoformat(), "after": _STARTS.isoformat()}},
     "compliance": {"due_by": "2027-03-01"},
     "post": {
         "role": "coordinator",

@@ -13,8 +13,14 @@ from services.errors import Conflict
 from services.events.models import Event
 from services.meetings.compliance import alert_overdue_networks, meeting_compliance
 from services.meetings.models import MeetingKind, MeetingReminder
-from services.meetings.schemas import InviteeIn, MeetingCancel, MeetingCreate, MeetingHold
-from services.meetings.service import cancel_meeting, create_meeting, hold_meeting, send_due_reminders
+from services.meetings.schemas import InviteeIn, MeetingCancel, MeetingCreate, MeetingHold, MeetingUpdate
+from services.meetings.service import (
+    cancel_meeting,
+    create_meeting,
+    hold_meeting,
+    send_due_reminders,
+    update_meeting,
+)
 from services.principals import SYSTEM
 from tests.factories import make_entity, make_membership, make_network
 
@@ -339,6 +345,32 @@ async def test_external_invitees_addresses_are_for_admins_only(client, make_clie
         assert response.status_code == 200
         assert "mf@example.org" not in response.text
         assert "Migrant Forum" in response.text  # who is invited stays visible
+
+
+async def test_an_update_of_the_invitees_records_the_list_it_replaced(session, setting):
+    network, member, ngo = setting
+    meeting = await _meeting(session, network, invitees=[InviteeIn(entity_id=member["id"])])
+    await update_meeting(
+        session,
+        meeting_id=meeting["id"],
+        data=MeetingUpdate(
+            invitees=[InviteeIn(entity_id=ngo["id"]), InviteeIn(name="Migrant Forum", email="mf@example.org")]
+        ),
+        expected_version=None,
+        actor=SYSTEM,
+    )
+    event = await session.scalar(
+        select(Event).where(Event.subject_id == meeting["id"], Event.type == "meeting.updated")
+    )
+    assert event is not None
+    # The updated invitation tells its readers who was invited before, not only who is now.
+    assert event.payload["changes"]["invitees"] == {
+        "before": [{"entity_id": str(member["id"]), "name": None, "email": None}],
+        "after": [
+            {"entity_id": str(ngo["id"]), "name": None, "email": None},
+            {"entity_id": None, "name": "Migrant Forum", "email": "mf@example.org"},
+        ],
+    }
 
 
 async def test_the_sweep_judges_every_network_as_the_compliance_route_does(session, setting):

@@ -13,7 +13,7 @@ from services.clock import clock
 from services.errors import Conflict, Forbidden
 from services.events.models import Event
 from services.flows.membership_end import end_membership
-from services.mail.compose import invitation_parties, party_book_for
+from services.mail.parties import invitation_parties, party_book_for
 from services.meetings.models import MeetingKind
 from services.meetings.repository import get_meeting_row
 from services.meetings.schemas import InviteeIn, MeetingCreate

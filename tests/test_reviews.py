@@ -382,7 +382,7 @@ async def test_reminders_go_once_per_offset_and_overdue_once(client, session, ne
     assert [kind for _, kind in await recipients_for(session, opened)] == ["notice", "notice"]
     notice = compose(opened, "x@example.org", "notice", record_base_url="http://r")
     assert notice["Subject"].startswith("Opened: Effectiveness review 1") and "falls due on 2027-03-01" in (
-        notice.get_content()
+        notice.get_body(("plain",)).get_content()
     )
     reminder = await session.scalar(select(Event).where(Event.type == "review.reminder_due"))
     assert reminder.payload["days_before"] == 4
@@ -392,10 +392,11 @@ async def test_reminders_go_once_per_offset_and_overdue_once(client, session, ne
     ]
     assert (
         "falls due on 2027-03-01"
-        in compose(reminder, "x@example.org", "reminder", record_base_url="http://r").get_content()
+        in compose(reminder, "x@example.org", "reminder", record_base_url="http://r").get_body(("plain",)).get_content()
     )
     lapsed = await session.scalar(select(Event).where(Event.type == "recommendation.overdue"))
     assert await recipients_for(session, lapsed) == [("focal@ilo.example", "alert")]
     assert (
-        "Publish the work plan." in compose(lapsed, "x@example.org", "alert", record_base_url="http://r").get_content()
+        "Publish the work plan."
+        in compose(lapsed, "x@example.org", "alert", record_base_url="http://r").get_body(("plain",)).get_content()
     )

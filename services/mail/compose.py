@@ -3,26 +3,29 @@ to whom, and their subject and summary are the catalogue's (services.events.cata
 this module finds the addresses and builds the message."""
 
 import uuid
-import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from email import policy
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
+from email.utils import formatdate
+from html import escape
 from typing import Any, assert_never
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import clock
 from services.entities.models import Entity
 from services.events.catalogue import entry
 from services.events.models import Event
 from services.events.types.common import Mail, Recipients
+from services.ids import uuid7
+from services.mail.meeting_message import meeting_message
+from services.mail.parties import PartyBook, parse_time
 from services.meetings.calendar import Attendee, Organizer, calendar_for
 from services.meetings.models import MeetingInvitee
 from services.mous.models import MouParty
-from services.networks.models import NetworkPost, PostRole
+from services.networks.models import NetworkPost
 from services.networks.schemas import post_active_on
 from services.people import repository as people_repository
 from services.reference.countries import designation_footnotes
@@ -38,7 +41,7 @@ def mail_for(event: Event) -> Mail | None:
         return None
     if mail.only_if_changed is not None and not mail.only_if_changed & set(event.payload.get("changes", {})):
         return None
-    if mail.kind == "invitation" and _parse_time(event.payload["meeting"]["ends_at"]) <= clock.now():
+    if mail.kind == "invitation" and parse_time(event.payload["meeting"]["ends_at"]) <= clock.now():
         return None  # an invitation to a meeting that is over helps nobody (demo data's past meetings)
     return mail
 
@@ -204,125 +207,6 @@ async def recipients_for(
     return [(address, mail.kind) for address in addresses]
 
 
-EN_DASH = "\u2013"
-
-
-def _parse_time(value: Any) -> datetime:
-    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-
-
-def _day(moment: datetime) -> str:
-    return f"{moment:%A} {moment.day} {moment:%B %Y}"
-
-
-def meeting_day(meeting: dict[str, Any]) -> date:
-    """The day the meeting starts, in its own time zone."""
-    return _parse_time(meeting["starts_at"]).astimezone(zoneinfo.ZoneInfo(str(meeting["time_zone"]))).date()
-
-
-def meeting_times(meeting: dict[str, Any]) -> str:
-    """When, for a person: in the meeting's own time zone, named, and in UTC —
-    "Tuesday 12 January 2027, 14:00-17:00 Europe/Zurich (13:00-16:00 UTC)", with en dashes."""
-    zone_name = str(meeting["time_zone"])
-    zone = zoneinfo.ZoneInfo(zone_name)
-    starts, ends = _parse_time(meeting["starts_at"]), _parse_time(meeting["ends_at"])
-
-    def span(start: datetime, end: datetime, label: str, *, with_day: bool) -> str:
-        first = f"{_day(start)}, {start:%H:%M}" if with_day else f"{start:%H:%M}"
-        if start.date() == end.date():
-            return f"{first}{EN_DASH}{end:%H:%M} {label}"
-        return f"{first} {EN_DASH} {_day(end)}, {end:%H:%M} {label}"
-
-    local = span(starts.astimezone(zone), ends.astimezone(zone), zone_name, with_day=True)
-    if zone_name in ("UTC", "Etc/UTC"):
-        return local
-    utc_start, utc_end = starts.astimezone(UTC), ends.astimezone(UTC)
-    other_day = utc_start.date() != starts.astimezone(zone).date() or utc_start.date() != utc_end.date()
-    return f"{local} ({span(utc_start, utc_end, 'UTC', with_day=other_day)})"
-
-
-def _meeting_text(meeting: dict[str, Any]) -> str:
-    place = single_line(", ".join(p for p in (meeting.get("location"), meeting.get("online_url")) if p))
-    lines = [single_line(str(meeting["title"])), meeting_times(meeting)]
-    if place:
-        lines.append(place)
-    agenda = [f"  {i}. {single_line(item['title'])}" for i, item in enumerate(meeting.get("agenda") or [], start=1)]
-    if agenda:
-        lines += ["", "Agenda:", *agenda]
-    return "\n".join(lines) + "\n"
-
-
-@dataclass(frozen=True)
-class PartyBook:
-    """What the invitations of a batch name, read once for the batch (``party_book_for``):
-    each network's secretariat posts (their holder's name and contact address, the days they
-    run, in the order the lead is chosen) and each invited entity's contact address."""
-
-    secretariats: dict[uuid.UUID, list[tuple[date, date | None, str, str | None]]]
-    contacts: dict[uuid.UUID, str | None]
-
-    def lead_secretariat(self, meeting: dict[str, Any]) -> tuple[str, str | None] | None:
-        """The network's lead secretariat on the meeting's day: of the secretariat posts
-        running that day, the first to start (as ``networks.schemas.lead_post`` chooses)."""
-        day = meeting_day(meeting)
-        for start, end, name, address in self.secretariats.get(uuid.UUID(str(meeting["network_id"])), []):
-            if start <= day and (end is None or end >= day):
-                return name, address
-        return None
-
-
-def _invited_entities(meeting: dict[str, Any]) -> list[uuid.UUID]:
-    return [uuid.UUID(str(i["entity"]["id"])) for i in meeting["invitees"] if i.get("entity")]
-
-
-async def party_book_for(conn: AsyncConnection | AsyncSession, meetings: list[dict[str, Any]]) -> PartyBook:
-    """The secretariats and contact addresses the invitations to ``meetings`` name: two
-    statements whatever the number of meetings (none without meetings)."""
-    if not meetings:
-        return PartyBook({}, {})
-    network_ids = sorted({uuid.UUID(str(meeting["network_id"])) for meeting in meetings})
-    posts = await conn.execute(
-        select(NetworkPost.network_id, NetworkPost.start_date, NetworkPost.end_date, Entity.name, Entity.contact_email)
-        .join(Entity, NetworkPost.entity_id == Entity.id)
-        .where(NetworkPost.network_id.in_(network_ids), NetworkPost.role == PostRole.SECRETARIAT)
-        .order_by(NetworkPost.start_date, NetworkPost.id)
-    )
-    secretariats: dict[uuid.UUID, list[tuple[date, date | None, str, str | None]]] = {}
-    for network_id, start, end, name, address in posts:
-        secretariats.setdefault(network_id, []).append((start, end, name, address))
-    entity_ids = sorted({entity_id for meeting in meetings for entity_id in _invited_entities(meeting)})
-    contacts: dict[uuid.UUID, str | None] = {}
-    if entity_ids:
-        rows = await conn.execute(select(Entity.id, Entity.contact_email).where(Entity.id.in_(entity_ids)))
-        contacts = {row[0]: row[1] for row in rows}
-    return PartyBook(secretariats, contacts)
-
-
-def invitation_parties(book: PartyBook, meeting: dict[str, Any], recipient: str) -> tuple[Organizer, list[Attendee]]:
-    """The organizer (the network's lead secretariat on the meeting's day) and one attendee
-    per invitee, as the invitation to ``recipient`` shows them: an external stakeholder's
-    address appears only in the message to that stakeholder (personal data), others by
-    ``urn:uuid``."""
-    coordinator = book.lead_secretariat(meeting)
-    registry_name, registry_address = parseaddr(get_settings().mail_from)
-    organizer = Organizer(
-        name=coordinator[0] if coordinator else registry_name,
-        email=(coordinator[1] if coordinator and coordinator[1] else registry_address),
-    )
-    attendees = []
-    for invitee in meeting["invitees"]:
-        entity = invitee.get("entity")
-        if entity:
-            contact = book.contacts.get(uuid.UUID(str(entity["id"])))
-            address = f"mailto:{contact}" if contact else f"urn:uuid:{entity['id']}"
-            attendees.append(Attendee(name=str(entity["name"]), address=address, is_group=True))
-        else:
-            mine = str(invitee.get("email") or "").lower() == recipient.lower()
-            address = f"mailto:{invitee['email']}" if mine else f"urn:uuid:{invitee['id']}"
-            attendees.append(Attendee(name=str(invitee["name"]), address=address, is_group=False))
-    return organizer, attendees
-
-
 def compose(
     event: Event,
     recipient: str,
@@ -330,36 +214,45 @@ def compose(
     *,
     record_base_url: str,
     parties: tuple[Organizer, list[Attendee]] | None = None,
+    book: PartyBook | None = None,
     network_country_code: str | None = None,
 ) -> EmailMessage:
-    """The message for one recipient: for a meeting, with its .ics (REQUEST, or CANCEL,
-    naming the ``parties`` from ``invitation_parties``). The event's network's
-    ``network_country_code`` adds the UN designation footnote it calls for, to both."""
-    message = EmailMessage()
-    message["From"] = get_settings().mail_from
-    message["To"] = recipient
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain="migration-network-registry")
+    """The message for one recipient, as plain text and HTML alternatives. For a meeting it
+    names the network, the organiser and why ``recipient`` gets it (from ``book``, the batch's
+    ``party_book_for``), what an update changed and why a cancellation was made, and carries
+    the .ics (REQUEST, or CANCEL, naming the ``parties`` from ``invitation_parties``). The
+    event's network's ``network_country_code`` adds the UN designation footnote it calls for.
+    The meeting's record is not linked: its API address answers a person's browser with 401."""
     found = entry(event.type)
     if found is None or found.mail is None:
         raise ValueError(f"{event.type} is not mailed (services.events.catalogue)")
+    # Headers folded by the e-mail library's rules (RFC 5322 line length, encoded words):
+    # a long or non-ASCII subject reads back exactly as written.
+    message = EmailMessage(policy=policy.SMTP)
+    message["From"] = get_settings().mail_from
+    message["To"] = recipient
+    message["Date"] = formatdate(localtime=False)
+    # Short enough to stay on its header's line (make_msgid's would be folded after the colon).
+    message["Message-ID"] = f"<{uuid7().hex}@migration-network-registry>"
     payload = event.payload
     subject, summary = found.mail.render(payload, base_url=record_base_url)
     message["Subject"] = single_line(subject)  # stored text never breaks a header (docs/API.md, "Text")
-    footnotes = "".join(f"\n{note}\n" for note in designation_footnotes([network_country_code]))
+    footnotes = designation_footnotes([network_country_code])
     if found.mail.to is not Recipients.INVITEES:
-        message.set_content(multi_line(summary) + footnotes)
+        text = multi_line(summary) + "".join(f"\n{note}\n" for note in footnotes)
+        message.set_content(text)
+        message.add_alternative(_notice_html(text), subtype="html")
         return message
-    # A meeting's message: the summary, the meeting, its link, and its .ics (REQUEST or CANCEL).
     meeting = payload["meeting"]
-    link = f"\n{record_base_url}/v1/meetings/{meeting['id']}\n"
-    message.set_content(multi_line(summary) + _meeting_text(meeting) + link + footnotes)
+    body = meeting_message(payload, recipient, summary=summary, book=book, footnotes=footnotes)
+    message.set_content(body.text())
+    message.add_alternative(body.html(), subtype="html")
     method = "CANCEL" if kind == "cancellation" else "REQUEST"
     organizer, attendees = parties or (None, [])
     ics = calendar_for(
         [_as_row(meeting) | {"network_country_code": network_country_code}],
         name=meeting["title"],
-        record_url=lambda row: f"{record_base_url}/v1/meetings/{row['id']}",
+        record_url=None,
         method=method,
         organizer=organizer,
         attendees=attendees,
@@ -368,9 +261,19 @@ def compose(
     return message
 
 
+def _notice_html(text: str) -> str:
+    """A notice's text as HTML: escaped, its paragraphs kept, its direction the reader's."""
+    paragraphs = "".join(
+        '<p dir="auto">' + "<br>".join(escape(line) for line in block.splitlines()) + "</p>"
+        for block in text.split("\n\n")
+        if block.strip()
+    )
+    return f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"></head><body>{paragraphs}</body></html>\n'
+
+
 def _as_row(meeting: dict[str, Any]) -> dict[str, Any]:
     """A meeting as stored in an event payload, with its times parsed back."""
     row = dict(meeting)
     for key in ("starts_at", "ends_at", "updated_at"):
-        row[key] = _parse_time(row[key])
+        row[key] = parse_time(row[key])
     return row

@@ -1,7 +1,7 @@
 """iCalendar (RFC 5545) for meetings: feeds, and the invitations e-mail will carry."""
 
 import zoneinfo
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Any
@@ -56,7 +56,7 @@ def _parameter(value: str) -> str:
 def meeting_event(
     row: dict[str, Any],
     *,
-    record_url: str,
+    record_url: str | None,
     organizer: Organizer | None = None,
     attendees: Sequence[Attendee] = (),
 ) -> icalendar.Event:
@@ -71,7 +71,8 @@ def meeting_event(
     event.add("status", {"scheduled": "CONFIRMED", "held": "CONFIRMED", "cancelled": "CANCELLED"}[str(row["status"])])
     if row["location"] or row["online_url"]:
         event.add("location", single_line(row["location"] or row["online_url"]))
-    event.add("url", record_url)
+    if record_url is not None:
+        event.add("url", record_url)
     lines = [f"{i}. {single_line(item['title'])}" for i, item in enumerate(row["agenda"], start=1)]
     if row["online_url"]:
         lines.append(f"Online: {single_line(row['online_url'])}")
@@ -90,15 +91,15 @@ def calendar_for(
     rows: Iterable[dict[str, Any]],
     *,
     name: str,
-    record_url: Any,
+    record_url: Callable[[dict[str, Any]], str] | None,
     method: str | None = None,
     organizer: Organizer | None = None,
     attendees: Sequence[Attendee] = (),
 ) -> bytes:
     """A VCALENDAR with one VEVENT per meeting and the VTIMEZONEs they use, valid over the
     meetings' whole span (past 2038 too). ``record_url(row)`` links each event back to its
-    record. An invitation (``method`` REQUEST or CANCEL, RFC 5546) names its organizer and
-    attendees. A row's ``network_country_code``, when present, adds the UN designation footnote
+    record (None: no link, for an invitation whose reader could not open the record). An
+    invitation (``method`` REQUEST or CANCEL, RFC 5546) names its organizer and attendees. A row's ``network_country_code``, when present, adds the UN designation footnote
     its country calls for to the DESCRIPTION."""
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
@@ -109,7 +110,11 @@ def calendar_for(
         cal.add("method", method)
     rows = list(rows)
     for row in rows:
-        cal.add_component(meeting_event(row, record_url=record_url(row), organizer=organizer, attendees=attendees))
+        cal.add_component(
+            meeting_event(
+                row, record_url=record_url(row) if record_url else None, organizer=organizer, attendees=attendees
+            )
+        )
     if rows:
         year = timedelta(days=366)
         first = min(row["starts_at"] for row in rows).date() - year

@@ -28,6 +28,20 @@ async def get_meeting_row(conn: AsyncConnection | AsyncSession, meeting_id: uuid
     return dict(row) if row is not None else None
 
 
+async def invitee_inputs(session: AsyncSession, meeting_id: uuid.UUID) -> list[dict[str, Any]]:
+    """A meeting's invitees as a request lists them (``InviteeIn``: entity_id, name, email), in
+    the order they were added."""
+    rows = await session.execute(
+        select(MeetingInvitee.entity_id, MeetingInvitee.name, MeetingInvitee.email)
+        .where(MeetingInvitee.meeting_id == meeting_id)
+        .order_by(MeetingInvitee.id)
+    )
+    return [
+        {"entity_id": str(entity_id) if entity_id else None, "name": name, "email": email}
+        for entity_id, name, email in rows
+    ]
+
+
 async def get_meeting_rows(
     conn: AsyncConnection | AsyncSession, meeting_ids: Collection[uuid.UUID]
 ) -> dict[uuid.UUID, dict[str, Any]]:

@@ -174,8 +174,9 @@ async def update_meeting(
         changes["reminder_minutes"] = (meeting.reminder_minutes, data.reminder_minutes)
         meeting.reminder_minutes = data.reminder_minutes
     if "invitees" in fields and data.invitees is not None:
+        before = await repository.invitee_inputs(session, meeting.id)  # the updated invitation shows was and now
         await _replace_invitees(session, meeting, data.invitees)
-        changes["invitees"] = (None, [i.model_dump(mode="json") for i in data.invitees])
+        changes["invitees"] = (before, [i.model_dump(mode="json") for i in data.invitees])
         meeting.updated_at = clock.now()
     if SIGNIFICANT & changes.keys():
         meeting.sequence += 1

@@ -23,8 +23,9 @@ from services.delivery.leases import make_waiting_due
 from services.delivery.transport import Answer, Attempted, Job, Verdict, describe
 from services.delivery_status import DeliveryStatus
 from services.events.models import Event
-from services.mail.compose import PartyBook, compose, invitation_parties, party_book_for
+from services.mail.compose import compose
 from services.mail.models import EmailAttempt, EmailDelivery
+from services.mail.parties import PartyBook, invitation_parties, party_book_for
 from services.networks.models import Network
 from services.settings import Settings, get_settings
 
@@ -38,8 +39,8 @@ _WITH_PARTIES = ("invitation", "cancellation")
 
 @dataclass(frozen=True)
 class _Mail:
-    """What an e-mail delivery is made of: its recipient, kind and event, the parties its
-    invitation names, whether other e-mails wait because the server did not answer, and the
+    """What an e-mail delivery is made of: its recipient, kind and event, the parties a
+    meeting's e-mail names, whether other e-mails wait because the server did not answer, and the
     country of the event's network (for the UN designation footnote it may call for)."""
 
     recipient: str
@@ -110,12 +111,14 @@ class SmtpTransport:
     async def jobs(self, conn: AsyncConnection, rows: list[Any]) -> list[Job]:
         end = 6 + len(_EVENT_COLUMNS)
         events = [Event(**dict(zip(_EVENT_COLUMNS, row[6:end], strict=True))) for row in rows]
-        meetings = [
-            event.payload["meeting"]
-            for row, event in zip(rows, events, strict=True)
-            if row[4] in _WITH_PARTIES and event.type.startswith("meeting.")
-        ]
-        parties = await party_book_for(conn, meetings) if meetings else None  # two reads, for the batch
+        meetings = [event.payload["meeting"] for event in events if event.type.startswith("meeting.")]
+        former = [
+            invitee
+            for event in events
+            if event.type == "meeting.updated"
+            for invitee in ((event.payload.get("changes") or {}).get("invitees") or {}).get("before") or []
+        ]  # an update's removed invitees, named in its "was" line
+        parties = await party_book_for(conn, meetings, former_invitees=former) if meetings else None
         return [
             Job(row[0], row[1], row[2], None, _Mail(row[3], row[4], event, parties, bool(row[5]), row[end]))
             for row, event in zip(rows, events, strict=True)
@@ -124,7 +127,7 @@ class SmtpTransport:
     def compose(self, job: Job) -> EmailMessage:
         mail: _Mail = job.content
         event = mail.event
-        parties = None
+        parties = None  # an invitation's or cancellation's .ics names its organizer and attendees
         if mail.parties is not None and mail.kind in _WITH_PARTIES and event.type.startswith("meeting."):
             parties = invitation_parties(mail.parties, event.payload["meeting"], mail.recipient)
         message = compose(
@@ -133,6 +136,7 @@ class SmtpTransport:
             mail.kind,
             record_base_url=get_settings().public_base_url,
             parties=parties,
+            book=mail.parties,
             network_country_code=mail.network_country_code,
         )
         if event.request_id:  # the request that caused the message, for an operator following it

@@ -53,7 +53,12 @@ TYPES = (
         "A meeting was scheduled; its invitees are sent an invitation.",
         MeetingPayload,
         "Meeting scheduled",
-        mail=Mail("invitation", Recipients.INVITEES, subject="Invitation: {meeting[title]}"),
+        mail=Mail(
+            "invitation",
+            Recipients.INVITEES,
+            subject="Invitation: {meeting[title]}",
+            summary="You are invited to the meeting below.\n\n",
+        ),
     ),
     EventType(
         "meeting.updated",
@@ -61,7 +66,11 @@ TYPES = (
         MeetingChangedPayload,
         "Meeting updated",
         mail=Mail(
-            "invitation", Recipients.INVITEES, subject="Updated invitation: {meeting[title]}", only_if_changed=NEWS
+            "invitation",
+            Recipients.INVITEES,
+            subject="Updated invitation: {meeting[title]}",
+            summary="The meeting below changed; this invitation replaces the one you had.\n\n",
+            only_if_changed=NEWS,
         ),
     ),
     EventType(
@@ -87,6 +96,11 @@ TYPES = (
         "A reminder of a scheduled meeting fell due.",
         ReminderPayload,
         "Meeting reminder sent",
-        mail=Mail("reminder", Recipients.INVITEES, subject="Reminder: {meeting[title]}"),
+        mail=Mail(
+            "reminder",
+            Recipients.INVITEES,
+            subject="Reminder: {meeting[title]}",
+            summary="A reminder: the meeting below is coming up.\n\n",
+        ),
     ),
 )
