@@ -29,7 +29,9 @@ CSP_META = (
 
 def _page(tmp_path: Path, name: str, head: str, body: str) -> Path:
     page = tmp_path / f"{name}.html"
-    page.write_text(f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>{head}</head><body>{body}</body></html>")
+    page.write_text(
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>{head}</head><body>{body}</body></html>"
+    )
     return page
 
 
