@@ -236,7 +236,7 @@ class SchedulerStatus(OutputModel):
 
 class ReadinessChecks(OutputModel):
     api: Literal["up", "draining"]
-    database: Literal["up", "down"]
+    database: Literal["up", "down", "read-only"]
     broker: Literal["up", "down"]
 
 

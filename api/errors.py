@@ -15,7 +15,7 @@ from starlette.types import Scope
 
 from api.responses import PROBLEM_JSON
 from api.route_table import allowed_methods, route_template
-from services.database import is_outage
+from services.database import is_outage, is_read_only, read_only_episode
 from services.errors import DomainError
 from services.schemas import NO_NUL_PATTERN, NUL_MESSAGE
 from services.settings import get_settings
@@ -182,9 +182,10 @@ def _sqlstate(exc: Exception) -> str:
 
 async def _database_error(request: Request, exc: Exception) -> Response:
     """PostgreSQL's class 22 (data exception: a NUL character, a number or date out of range)
-    is the input's fault, a 422; anything else is the service's, and goes to the 500 handler."""
+    is the input's fault, a 422; anything else goes on to ``unexpected_error_response`` (an
+    outage's 503, a bug's 500), which answers what no handler did."""
     if not _sqlstate(exc).startswith("22"):
-        return await request.app.exception_handlers[Exception](request, exc)  # type: ignore[no-any-return]
+        raise exc
     logger.info(
         "the database refused a value on %s: %s",
         route_template(request.scope),
@@ -227,6 +228,8 @@ def unexpected_error_response(scope: Scope, error: Exception, request_id: str) -
     the route's template (never the path: it can hold a credential): 503 with
     ``Retry-After`` when a dependency (database, broker) is away, else 500."""
     method, route = scope["method"], route_template(scope)
+    if is_read_only(error):
+        return _read_only_response(route, method, request_id)
     dependency = _unavailable_dependency(error)
     if dependency is not None:
         retry_after = get_settings().retry_after_seconds
@@ -248,6 +251,23 @@ def unexpected_error_response(scope: Scope, error: Exception, request_id: str) -
         f"Something went wrong on our side{change}. Quote request id {request_id} when reporting it.",
         instance=route,  # the route's template: the path can hold a credential
         headers={"X-Request-ID": request_id},
+    )
+
+
+def _read_only_response(route: str, method: str, request_id: str) -> Response:
+    """A write refused because the database is read-only: logged once per episode (each
+    refusal after the first at DEBUG), answered 503 with Retry-After."""
+    retry_after = get_settings().retry_after_seconds
+    if not read_only_episode.met(f"{method} {route} (request {request_id})"):
+        logger.debug("database read-only on %s %s (request %s)", method, route, request_id)
+    return problem_response(
+        503,
+        "database-read-only",
+        "The registry's database is read-only for now (maintenance or a failover): reads work, but "
+        f"nothing can be changed and nothing was. Retry in {retry_after} s.",
+        title="Service unavailable",
+        instance=route,
+        headers={"Retry-After": str(retry_after), "X-Request-ID": request_id},
     )
 
 

@@ -9,7 +9,7 @@ from api.errors import problem_response
 from api.lifecycle import draining
 from api.planned import PlannedRoute
 from api.responses import json_response
-from services.database import get_database
+from services.database import get_database, read_only_episode
 from services.scheduling.status import operational_status
 from services.settings import get_settings
 from services.version import registry_version
@@ -17,6 +17,9 @@ from services.version import registry_version
 router = APIRouter(route_class=PlannedRoute, tags=["operations"])
 
 CHECK_SECONDS = 2.0  # a readiness probe answers within this, whatever is down
+# Whether the database would refuse a write: a standby (recovery), or read-only by setting
+# (default_transaction_read_only, which this autocommit connection's transactions take up).
+READ_ONLY_CHECK = text("SELECT pg_is_in_recovery() OR current_setting('transaction_read_only')::boolean")
 
 
 @router.get("/healthz", responses=documented(Liveness, "The process is up."))
@@ -33,17 +36,22 @@ async def liveness() -> Response:
     },
 )
 async def readiness() -> Response:
-    """The process can serve: not shutting down, its database and broker answer. Also the
-    delivery backlog (due count, age of the oldest) and the scheduler's last sweep."""
+    """The process can serve: not shutting down, its database answers and accepts writes, its
+    broker answers. Also the delivery backlog (due count, age of the oldest) and the
+    scheduler's last sweep."""
     checks: dict[str, str] = {"api": "draining" if draining.is_set() else "up"}
     detail: dict[str, object] = {}
     try:
         async with asyncio.timeout(CHECK_SECONDS), get_database().read() as conn:
-            await conn.execute(text("SELECT 1"))
+            read_only = await conn.scalar(READ_ONLY_CHECK)
             detail = await operational_status(conn)
-        checks["database"] = "up"
+        checks["database"] = "read-only" if read_only else "up"
     except Exception:  # any failure here means "not ready", never a 500
         checks["database"] = "down"
+    if checks["database"] == "read-only":
+        read_only_episode.met("the readiness check")
+    elif checks["database"] == "up":
+        read_only_episode.ended()
     checks["broker"] = await _broker_check()
     if any(state != "up" for state in checks.values()):
         down = ", ".join(name for name, state in checks.items() if state != "up")

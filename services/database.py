@@ -2,9 +2,10 @@
 
 import asyncio
 import ipaddress
+import logging
 import math
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,8 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from services.settings import Settings, get_settings
+
+logger = logging.getLogger("services.database")
 
 
 def _hosts_to_query(url: str) -> str:
@@ -213,18 +216,29 @@ class Database:
 
 
 # PostgreSQL's SQLSTATE classes and codes that mean "the server is away", not "a bug":
-# 08 connection exception, 53300 too many connections, 57P01-57P03 shutdown or starting up.
-_OUTAGE_SQLSTATES = ("08", "53300", "57P01", "57P02", "57P03")
+# 08 connection exception, 53300 too many connections, 57P01-57P03 shutdown or starting up,
+# 25006 a read-only transaction refused a write (a standby, or default_transaction_read_only
+# during maintenance): the database answers reads but no change can be saved until it recovers.
+READ_ONLY_SQLSTATE = "25006"
+_OUTAGE_SQLSTATES = ("08", "53300", "57P01", "57P02", "57P03", READ_ONLY_SQLSTATE)
 
 
-def is_outage(error: BaseException) -> bool:
-    """Whether ``error`` (or what caused it) says the database cannot be reached right now:
-    a refused, lost or timed-out connection, a restart, a full pool, or no host of a
-    failover list that takes writes yet (the primary gone, the standby not promoted)."""
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """``error`` and what caused it, each once."""
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) says the database cannot serve right now:
+    a refused, lost or timed-out connection, a restart, a full pool or server, no host of a
+    failover list that takes writes yet (the primary gone, the standby not promoted), a
+    database that is read-only."""
+    for current in _causes(error):
         if isinstance(current, DBAPIError) and current.connection_invalidated:
             return True
         if isinstance(current, (OSError, TimeoutError, PoolTimeout, asyncpg.InterfaceError)):
@@ -234,8 +248,43 @@ def is_outage(error: BaseException) -> bool:
         sqlstate = getattr(current, "sqlstate", None)
         if isinstance(sqlstate, str) and sqlstate.startswith(_OUTAGE_SQLSTATES):
             return True
-        current = current.__cause__ or current.__context__
     return False
+
+
+def is_read_only(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) is a write refused because the database is read-only."""
+    return any(getattr(current, "sqlstate", None) == READ_ONLY_SQLSTATE for current in _causes(error))
+
+
+class ReadOnlyEpisode:
+    """Whether this process last found the database read-only, so that a read-only spell is
+    logged once when it is first met and once when it ends, not once per refused write."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None  # monotonic time it was first met; None: writable
+
+    def met(self, where: str) -> bool:
+        """The database refused a write ``where`` (what was being done); True when this
+        begins an episode (and logged it), False when one is under way."""
+        if self.since is not None:
+            return False
+        self.since = time.monotonic()
+        logger.warning(
+            "the database is read-only (a standby, or default_transaction_read_only): writes are "
+            "refused with 503 and readiness fails until it accepts writes again; first refused: %s",
+            where,
+        )
+        return True
+
+    def ended(self) -> None:
+        """The database accepted a write, or says it would."""
+        if self.since is None:
+            return
+        logger.warning("the database accepts writes again, after %.0f s read-only", time.monotonic() - self.since)
+        self.since = None
+
+
+read_only_episode = ReadOnlyEpisode()
 
 
 def create_database(settings: Settings, url: str | None = None) -> Database:

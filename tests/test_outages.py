@@ -5,8 +5,10 @@ database restart broke are replaced before use."""
 import asyncio
 import logging
 
+import asyncpg
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import text
+from sqlalchemy import make_url, text
+from sqlalchemy.exc import ProgrammingError
 
 from api.lifecycle import draining
 from services import database as databases
@@ -112,3 +114,81 @@ async def test_the_first_request_after_its_pooled_connection_died_succeeds(commi
         await asyncio.sleep(get_settings().database_ping_after_idle_seconds + 0.1)
         response = await client.get("/v1/entities", headers={"Authorization": f"Bearer {key}"})
     assert response.status_code == 200, response.text
+
+
+async def test_a_database_error_that_is_a_bug_is_one_500_logged_with_its_own_error(client, caplog):
+    """A database error that is neither bad input (class 22) nor an outage is a 500 logged with
+    the database's error, not with an error of the error handler's own."""
+    app = client.app
+
+    @app.get("/v1/missing-table")
+    async def missing_table():
+        async with get_database().read() as conn:
+            await conn.execute(text("SELECT * FROM no_such_table"))
+
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as raw:
+        with caplog.at_level(logging.INFO):
+            response = await raw.get("/v1/missing-table", headers={"X-Request-ID": "req-sql-bug"})
+    _problem(response, 500, "internal-error")
+    logged = [r for r in caplog.records if "req-sql-bug" in r.getMessage()]
+    assert len(logged) == 1 and logged[0].getMessage().startswith("unhandled error"), logged
+    assert logged[0].exc_info is not None and isinstance(logged[0].exc_info[1], ProgrammingError)
+    assert not any("KeyError" in r.getMessage() for r in caplog.records)
+
+
+async def _set_read_only(database: str, on: bool) -> None:
+    """Make the test database read-only (or writable again) for new connections, as a
+    maintenance window or a failover to a standby would, and drop this process's pooled ones."""
+    server = make_url(get_settings().database_url).set(drivername="postgresql", database="postgres")
+    admin = await asyncpg.connect(server.render_as_string(hide_password=False))
+    try:
+        change = "SET default_transaction_read_only = on" if on else "RESET default_transaction_read_only"
+        await admin.execute(f'ALTER DATABASE "{database}" {change}')
+    finally:
+        await admin.close()
+    await get_database().dispose()
+
+
+async def test_a_read_only_database_serves_reads_refuses_writes_with_503_and_readyz_says_so(committed, caplog):
+    key = await committed_admin_key()
+    auth = {"Authorization": f"Bearer {key}"}
+    database = make_url(get_settings().database_url).database
+    assert database is not None
+    async with AsyncClient(transport=ASGITransport(app=served_app()), base_url="http://t") as client:
+        await _set_read_only(database, on=True)
+        try:
+            with caplog.at_level(logging.DEBUG):
+                read = await client.get("/v1/entities", headers=auth)  # verifying the key touches it: skipped
+                writes = [
+                    await client.post(
+                        "/v1/entities",
+                        json={"acronym": f"RO{n}", "name": f"Read only {n}", "kind": "un_system"},
+                        headers={**auth, "X-Request-ID": f"req-read-only-{n}"},
+                    )
+                    for n in range(2)
+                ]
+                ready = await client.get("/readyz")
+        finally:
+            await _set_read_only(database, on=False)
+        with caplog.at_level(logging.INFO):
+            ready_again = await client.get("/readyz")
+            written = await client.post(
+                "/v1/entities", json={"acronym": "RW", "name": "Writable", "kind": "un_system"}, headers=auth
+            )
+            listed = await client.get("/v1/entities", headers=auth)
+    assert read.status_code == 200, read.text
+    for response in writes:
+        body = _problem(response, 503, "database-read-only")
+        assert int(response.headers["retry-after"]) > 0
+        assert "read-only" in body["detail"] and "nothing was" in body["detail"]
+    body = _problem(ready, 503, "not-ready")
+    assert body["checks"]["database"] == "read-only" and "deliveries" in body
+    # Recovered: ready, writable, and nothing of the refused writes was stored.
+    assert ready_again.status_code == 200, ready_again.text
+    assert written.status_code == 201, written.text
+    assert [e["acronym"] for e in listed.json()["items"]] == ["RW"]
+    # One warning as the episode began, one as it ended; no traceback, no error.
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.name for r in warnings] == ["services.database", "services.database"], warnings
+    assert "read-only" in warnings[0].getMessage() and "again" in warnings[1].getMessage()
+    assert not any(r.exc_info for r in caplog.records)

@@ -8,12 +8,14 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.api_keys import repository as keys
 from services.api_keys.secrets import hash_key, looks_like_key
 from services.auth.tokens import TokenVerifier
 from services.clock import clock
+from services.database import is_read_only, read_only_episode
 from services.errors import DomainError, Unauthenticated
 from services.principals import Principal, Role
 from services.settings import Settings
@@ -115,7 +117,7 @@ class Authenticator:
                 raise Unauthenticated("api-key-revoked", "The API key has been revoked.")
             if row["expires_at"] <= clock.now():
                 raise Unauthenticated("api-key-expired", "The API key has expired; ask the secretariat for a new one.")
-            await keys.touch_last_used(conn, row["id"])
+            await _record_use(conn, row["id"])
         principal = Principal(
             id=f"key:{row['id']}",
             role=Role(row["role"]),
@@ -124,3 +126,17 @@ class Authenticator:
             person_id=row["person_id"],
         )
         return principal, row["expires_at"].timestamp()
+
+
+async def _record_use(conn: AsyncConnection, key_id: uuid.UUID) -> None:
+    """Touch the key's ``last_used_at``, unless the database is read-only: a read must not
+    fail for want of a bookkeeping write (the connection is autocommit, so the refused
+    statement leaves it usable)."""
+    try:
+        await keys.touch_last_used(conn, key_id)
+    except DBAPIError as error:
+        if not is_read_only(error):
+            raise
+        read_only_episode.met("recording an API key's last use (requests go on; last_used_at is not updated)")
+    else:
+        read_only_episode.ended()
