@@ -86,16 +86,25 @@ def _is_loopback(host: str | None) -> bool:
 
 
 def connect_arguments(url: URL, settings: Settings) -> dict[str, Any]:
-    """asyncpg's connect() arguments (JIT compilation off, see below). asyncpg's default ``ssl='prefer'`` tries TLS first on every
-    new connection; to this machine's own server (no TLS there, nothing to protect) that is a
-    wasted handshake, so it is off unless the URL asks (``?ssl=`` / ``?sslmode=``). Remote
-    servers keep asyncpg's default."""
-    arguments: dict[str, Any] = {
-        "timeout": settings.database_connect_timeout_seconds,
+    """asyncpg's connect() arguments: JIT compilation off and idle connections released (see
+    below). asyncpg's default ``ssl='prefer'`` tries TLS first on every new connection; to
+    this machine's own server (no TLS there, nothing to protect) that is a wasted handshake,
+    so it is off unless the URL asks (``?ssl=`` / ``?sslmode=``). Remote servers keep
+    asyncpg's default."""
+    server_settings = {
         # PostgreSQL compiles a statement it estimates as costly to machine code first. The
         # indicators' statement took 1.9 s to compile for 3 s of running at the full benchmark
         # size: the registry's statements are never long enough for the compiling to pay.
-        "server_settings": {"jit": "off"},
+        "jit": "off",
+    }
+    if settings.database_idle_release_seconds > 0:
+        # The pools keep connections for the next burst and never close one themselves; the
+        # server ends those left idle this long, so quiet processes give their share of
+        # max_connections back. The ping after idling replaces an ended one before use.
+        server_settings["idle_session_timeout"] = str(int(settings.database_idle_release_seconds * 1000))
+    arguments: dict[str, Any] = {
+        "timeout": settings.database_connect_timeout_seconds,
+        "server_settings": server_settings,
     }
     hosts: list[str | None] = [*database_hosts(url)] or [None]  # none: libpq's default, a local socket
     if not ({"ssl", "sslmode"} & set(url.query)) and all(_is_loopback(host) for host in hosts):
@@ -285,6 +294,32 @@ class ReadOnlyEpisode:
 
 
 read_only_episode = ReadOnlyEpisode()
+
+
+def connections_per_loop(settings: Settings) -> int:
+    """The most connections one event loop's ``Database`` opens: its read pool and its write
+    pool, each ``DATABASE_POOL_SIZE`` + ``DATABASE_MAX_OVERFLOW``."""
+    return 2 * (settings.database_pool_size + settings.database_max_overflow)
+
+
+def log_connection_budget(settings: Settings, process: str, *, unpooled: int = 0) -> None:
+    """Say, as a process starts, the most connections it opens to PostgreSQL (``unpooled``:
+    those it opens beside its pools, such as the scheduler's leader lock), so that an operator
+    can add up the processes against ``max_connections`` (docs/OPERATIONS.md)."""
+    per_pool = settings.database_pool_size + settings.database_max_overflow
+    release = settings.database_idle_release_seconds
+    logger.info(
+        "%s: at most %d database connections (reads %d + writes %d: DATABASE_POOL_SIZE %d + "
+        "DATABASE_MAX_OVERFLOW %d each%s); %s",
+        process,
+        connections_per_loop(settings) + unpooled,
+        per_pool,
+        per_pool,
+        settings.database_pool_size,
+        settings.database_max_overflow,
+        f", + {unpooled} unpooled" if unpooled else "",
+        f"idle ones closed after {release:g} s" if release > 0 else "idle ones kept open",
+    )
 
 
 def create_database(settings: Settings, url: str | None = None) -> Database:

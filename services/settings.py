@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # migrate) and two test runs side by side within PostgreSQL's default 100 connections.
     database_pool_size: int = 10
     database_max_overflow: int = 0
+    # PostgreSQL ends a pooled connection left idle this long (idle_session_timeout), so a
+    # quiet process holds few connections and the budget goes to the busy ones; 0: never.
+    database_idle_release_seconds: float = 60.0
     # Where the embedded PostgreSQL and other local state live.
     data_dir: Path = Path(".data")
 
@@ -199,6 +202,24 @@ class Settings(BaseSettings):
                 "SCHEDULER_LEADER_SILENCE_SECONDS must be at least three times SCHEDULER_INTERVAL_SECONDS "
                 f"({self.scheduler_leader_silence_seconds} < 3 x {self.scheduler_interval_seconds}): a standby "
                 "checks its connection once an interval, and would lose it"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _released_connections_are_replaced(self) -> "Settings":
+        if self.database_idle_release_seconds > 0 and not (
+            0 <= self.database_ping_after_idle_seconds < self.database_idle_release_seconds
+        ):
+            raise ValueError(
+                "DATABASE_PING_AFTER_IDLE_SECONDS must be at least 0 and less than DATABASE_IDLE_RELEASE_SECONDS "
+                f"({self.database_ping_after_idle_seconds} vs {self.database_idle_release_seconds}): a connection the "
+                "database released for idling is found and replaced by that ping; without it, the request that "
+                "took it would fail (or set DATABASE_IDLE_RELEASE_SECONDS=0)"
+            )
+        if self.database_pool_size < 1 or self.database_max_overflow < 0:
+            raise ValueError(
+                f"DATABASE_POOL_SIZE must be at least 1 and DATABASE_MAX_OVERFLOW at least 0, got "
+                f"{self.database_pool_size} and {self.database_max_overflow}"
             )
         return self
 

@@ -7,6 +7,7 @@ global one. Importing this module builds and starts nothing."""
 
 import dramatiq
 
+from services.database import log_connection_budget
 from services.settings import Settings, get_settings
 from services.unit_of_work import register_after_commit
 from worker import commitments, events, mail, meetings, mous, reviews, workplans
@@ -44,4 +45,5 @@ def start_broker(settings: Settings | None = None) -> dramatiq.Broker:
 
 def setup() -> None:
     """A ``dramatiq`` worker process's start (``dramatiq worker.main:setup``)."""
+    log_connection_budget(get_settings(), "registry worker process")
     start_broker()

@@ -19,7 +19,7 @@ import uvicorn
 
 from api.cli.composition import compose_api
 from api.cli.database import create_admin_key, migrate, print_key, with_embedded_database
-from services.database import shown_url
+from services.database import log_connection_budget, shown_url
 from services.settings import Settings, get_settings, use_settings
 from worker.main import start_broker
 from worker.observability import serving_metrics
@@ -114,6 +114,7 @@ def _serve(app: Any, settings: Settings, *, drain_seconds: float, **options: Any
 def command_serve(args: argparse.Namespace) -> None:
     """The API alone (production: workers and the scheduler run as their own processes)."""
     settings = get_settings()
+    log_connection_budget(settings, "registry serve")
     _serve(
         compose_api(metrics_port=settings.api_metrics_port),
         settings,
@@ -126,6 +127,7 @@ def command_serve(args: argparse.Namespace) -> None:
 def command_scheduler(args: argparse.Namespace) -> None:
     """The scheduler alone; run exactly one (extra ones wait as standbys)."""
     settings = get_settings()
+    log_connection_budget(settings, "registry scheduler", unpooled=1)  # + its leader lock's connection
     start_broker(settings)  # the scheduler hands work to the workers
 
     async def main() -> None:

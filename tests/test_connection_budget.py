@@ -1,0 +1,110 @@
+"""A process's share of PostgreSQL's connections: idle ones go back to the server, the budget
+is said at start, and a server with no connection left to give is an outage (503), not a bug."""
+
+import asyncio
+import logging
+
+import asyncpg
+import pytest
+from httpx import ASGITransport, AsyncClient
+from pydantic import ValidationError
+from sqlalchemy import make_url, text
+
+from services import database as databases
+from services.database import create_database, log_connection_budget
+from services.settings import Settings, get_settings
+from tests.conftest import TEST_DATABASE, committed_admin_key, database_url
+from tests.served_app import served_app
+
+
+async def _still_open(pids: list[int]) -> int:
+    async with create_database(get_settings()).read() as conn:
+        return int(
+            await conn.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)"), {"pids": pids})
+        )
+
+
+async def _open_three_and_let_them_idle(release_seconds: float) -> tuple[list[int], int, int]:
+    """Three reads at once on a fresh pool, then 1.5 s of quiet: the three backends' pids, how
+    many of them are still open, and the pid the next read gets."""
+    settings = get_settings().model_copy(
+        update={
+            "database_pool_size": 3,
+            "database_idle_release_seconds": release_seconds,
+            "database_ping_after_idle_seconds": 0.05,
+        }
+    )
+    database = create_database(settings)
+    try:
+        async with database.read() as a, database.read() as b, database.read() as c:
+            pids = [await each.scalar(text("SELECT pg_backend_pid()")) for each in (a, b, c)]
+        await asyncio.sleep(1.5)
+        still_open = await _still_open(pids)
+        async with database.read() as conn:  # the first read after the quiet works
+            next_pid = await conn.scalar(text("SELECT pg_backend_pid()"))
+    finally:
+        await database.dispose()
+    return pids, still_open, next_pid
+
+
+async def test_idle_pooled_connections_are_released_and_the_next_read_gets_a_new_one(migrated_database):
+    pids, still_open, next_pid = await _open_three_and_let_them_idle(release_seconds=1.0)
+    assert still_open == 0
+    assert next_pid not in pids
+    # Without the release, the pool keeps all three for good.
+    pids, still_open, next_pid = await _open_three_and_let_them_idle(release_seconds=0)
+    assert still_open == 3
+    assert next_pid in pids
+
+
+def test_a_release_needs_the_ping_that_replaces_released_connections():
+    with pytest.raises(ValidationError, match="DATABASE_PING_AFTER_IDLE_SECONDS"):
+        Settings(database_idle_release_seconds=60, database_ping_after_idle_seconds=-1)
+    with pytest.raises(ValidationError, match="DATABASE_PING_AFTER_IDLE_SECONDS"):
+        Settings(database_idle_release_seconds=1, database_ping_after_idle_seconds=2)
+    Settings(database_idle_release_seconds=0, database_ping_after_idle_seconds=-1)  # neither: allowed
+
+
+def test_each_process_says_its_budget(caplog):
+    settings = get_settings().model_copy(
+        update={"database_pool_size": 4, "database_max_overflow": 1, "database_idle_release_seconds": 60.0}
+    )
+    with caplog.at_level(logging.INFO, logger="services.database"):
+        log_connection_budget(settings, "registry scheduler", unpooled=1)
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert line.startswith("registry scheduler: at most 11 database connections (reads 5 + writes 5")
+    assert "idle ones closed after 60 s" in line
+
+
+async def test_a_server_with_no_connection_to_spare_is_a_503_and_readyz_is_down(committed):
+    """PostgreSQL's "too many clients" (SQLSTATE 53300), here from a role limited to one
+    connection that another client holds."""
+    key = await committed_admin_key()
+    role = f"{TEST_DATABASE}_one_connection"
+    server = make_url(database_url("postgres")).set(drivername="postgresql")
+    admin = await asyncpg.connect(server.render_as_string(hide_password=False))
+    await admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+    await admin.execute(f'CREATE ROLE "{role}" LOGIN CONNECTION LIMIT 1')
+    limited_url = make_url(get_settings().database_url).set(username=role).render_as_string(hide_password=False)
+    holder = await asyncpg.connect(
+        make_url(limited_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    )
+    loop = asyncio.get_running_loop()
+    healthy = databases._databases.get(loop)
+    databases._databases[loop] = create_database(get_settings(), url=limited_url)
+    try:
+        async with AsyncClient(transport=ASGITransport(app=served_app()), base_url="http://t") as client:
+            read = await client.get("/v1/entities", headers={"Authorization": f"Bearer {key}"})
+            ready = await client.get("/readyz")
+    finally:
+        await databases._databases[loop].dispose()
+        if healthy is None:
+            databases._databases.pop(loop, None)
+        else:
+            databases._databases[loop] = healthy
+        await holder.close()
+        await admin.execute(f'DROP ROLE "{role}"')
+        await admin.close()
+    assert read.status_code == 503, read.text
+    assert read.json()["type"] == "/problems/database-unavailable" and int(read.headers["retry-after"]) > 0
+    assert ready.status_code == 503 and ready.json()["checks"]["database"] == "down"
