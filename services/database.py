@@ -5,6 +5,7 @@ import ipaddress
 import logging
 import math
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -87,29 +88,50 @@ def _is_loopback(host: str | None) -> bool:
 
 def connect_arguments(url: URL, settings: Settings) -> dict[str, Any]:
     """asyncpg's connect() arguments: JIT compilation off and idle connections released (see
-    below). asyncpg's default ``ssl='prefer'`` tries TLS first on every new connection; to
-    this machine's own server (no TLS there, nothing to protect) that is a wasted handshake,
-    so it is off unless the URL asks (``?ssl=`` / ``?sslmode=``). Remote servers keep
-    asyncpg's default."""
-    server_settings = {
-        # PostgreSQL compiles a statement it estimates as costly to machine code first. The
-        # indicators' statement took 1.9 s to compile for 3 s of running at the full benchmark
-        # size: the registry's statements are never long enough for the compiling to pay.
-        "jit": "off",
-    }
-    if settings.database_idle_release_seconds > 0:
-        # The pools keep connections for the next burst and never close one themselves; the
-        # server ends those left idle this long, so quiet processes give their share of
-        # max_connections back. The ping after idling replaces an ended one before use.
-        server_settings["idle_session_timeout"] = str(int(settings.database_idle_release_seconds * 1000))
-    arguments: dict[str, Any] = {
-        "timeout": settings.database_connect_timeout_seconds,
-        "server_settings": server_settings,
-    }
+    below), or what PgBouncer needs (``DATABASE_PGBOUNCER``). asyncpg's default
+    ``ssl='prefer'`` tries TLS first on every new connection; to this machine's own server (no
+    TLS there, nothing to protect) that is a wasted handshake, so it is off unless the URL
+    asks (``?ssl=`` / ``?sslmode=``). Remote servers keep asyncpg's default."""
+    arguments: dict[str, Any] = {"timeout": settings.database_connect_timeout_seconds}
+    if settings.database_pgbouncer:
+        arguments |= _through_pgbouncer()
+    else:
+        server_settings = {
+            # PostgreSQL compiles a statement it estimates as costly to machine code first. The
+            # indicators' statement took 1.9 s to compile for 3 s of running at the full
+            # benchmark size: the registry's statements are never long enough for it to pay.
+            "jit": "off",
+        }
+        if settings.database_idle_release_seconds > 0:
+            # The pools keep connections for the next burst and never close one themselves;
+            # the server ends those left idle this long, so quiet processes give their share
+            # of max_connections back. The ping after idling replaces an ended one before use.
+            server_settings["idle_session_timeout"] = str(int(settings.database_idle_release_seconds * 1000))
+        arguments["server_settings"] = server_settings
     hosts: list[str | None] = [*database_hosts(url)] or [None]  # none: libpq's default, a local socket
     if not ({"ssl", "sslmode"} & set(url.query)) and all(_is_loopback(host) for host in hosts):
         arguments["ssl"] = False
     return arguments
+
+
+def _through_pgbouncer() -> dict[str, Any]:
+    """Connect arguments for PgBouncer in transaction mode, where consecutive transactions of
+    one connection may run on different server connections, and one server connection serves
+    many clients in turn. No startup parameters (PgBouncer refuses those it does not know, and
+    a session setting would outlive the transaction on a server another client gets next:
+    set ``jit = off`` on the database instead); no statement kept prepared across
+    transactions (asyncpg's cache, SQLAlchemy's); and every prepared statement named
+    uniquely, since asyncpg's own names (``__asyncpg_stmt_1__``, …) restart at 1 on every
+    client connection and collide on the server connection they share."""
+    return {
+        "statement_cache_size": 0,
+        "prepared_statement_cache_size": 0,
+        "prepared_statement_name_func": _unique_statement_name,
+    }
+
+
+def _unique_statement_name() -> str:
+    return f"__registry_{uuid.uuid4().hex}__"
 
 
 def json_dumps(value: Any) -> str:
@@ -156,6 +178,10 @@ class Database:
     read engine's connections are autocommit for good (their own pool), rather than switched
     to autocommit on every checkout and back on every return (with engine events on every
     statement), which cost a read path about a tenth of its CPU.
+
+    Through PgBouncer in transaction mode (``reads_in_transactions``) a read block is one
+    transaction instead, committed as it ends: outside a transaction PgBouncer may run a
+    statement's execution on another server connection than the one it was prepared on.
     """
 
     engine: AsyncEngine
@@ -164,6 +190,7 @@ class Database:
     write_turns: Turns
     read_turns: Turns
     idle_seconds: float  # how long a connection may idle before it is pinged (below)
+    reads_in_transactions: bool = False
     # Read connections passed from a read that ended to one waiting for its turn (see read).
     handed_over: list[tuple[AsyncConnection, float]] = field(default_factory=list)
 
@@ -187,7 +214,11 @@ class Database:
         async with self.read_turns.turn():
             connection = await self._take_read_connection()
             try:
-                yield connection
+                if self.reads_in_transactions:
+                    async with connection.begin():
+                        yield connection
+                else:
+                    yield connection
             except BaseException as error:
                 if is_outage(error):  # the connections handed over are likely broken too
                     await self._drop_handed_over()
@@ -318,7 +349,11 @@ def log_connection_budget(settings: Settings, process: str, *, unpooled: int = 0
         settings.database_pool_size,
         settings.database_max_overflow,
         f", + {unpooled} unpooled" if unpooled else "",
-        f"idle ones closed after {release:g} s" if release > 0 else "idle ones kept open",
+        "through PgBouncer, whose pool sets PostgreSQL's connections"
+        if settings.database_pgbouncer
+        else f"idle ones closed after {release:g} s"
+        if release > 0
+        else "idle ones kept open",
     )
 
 
@@ -342,7 +377,7 @@ def create_database(settings: Settings, url: str | None = None) -> Database:
             hide_parameters=True,  # errors and logs never carry values (secrets among them)
             **isolation,
         )
-        for isolation in ({}, {"isolation_level": "AUTOCOMMIT"})
+        for isolation in ({}, {} if settings.database_pgbouncer else {"isolation_level": "AUTOCOMMIT"})
     )
     for each in (engine, read_engine):
         _ping_after_idle(each, settings.database_ping_after_idle_seconds)
@@ -356,6 +391,7 @@ def create_database(settings: Settings, url: str | None = None) -> Database:
         if settings.database_ping_after_idle_seconds >= 0
         else math.inf,
         sessions=async_sessionmaker(engine, expire_on_commit=False, autoflush=False),
+        reads_in_transactions=settings.database_pgbouncer,
     )
 
 

@@ -272,3 +272,23 @@ async def test_a_request_that_waits_past_the_pool_timeout_is_told_the_database_i
             pass
     finally:
         await database.dispose()
+
+
+def test_directly_to_postgresql_the_connections_turn_jit_off_and_are_released_when_idle():
+    settings = get_settings().model_copy(update={"database_idle_release_seconds": 45.0})
+    arguments = connect_arguments(async_database_url("postgresql://u@db.example.org/db"), settings)
+    assert arguments["server_settings"] == {"jit": "off", "idle_session_timeout": "45000"}
+    assert "statement_cache_size" not in arguments and "prepared_statement_name_func" not in arguments
+
+
+def test_through_pgbouncer_no_startup_parameter_no_kept_statement_and_unique_statement_names():
+    """PgBouncer in transaction mode refuses startup parameters it does not know (jit), may
+    run a connection's next transaction on another server connection (where a statement kept
+    prepared does not exist), and shares one server connection among clients (where asyncpg's
+    own names, __asyncpg_stmt_1__ and on in every process, collide)."""
+    settings = get_settings().model_copy(update={"database_pgbouncer": True})
+    arguments = connect_arguments(async_database_url("postgresql://u@pgbouncer.internal:6432/db"), settings)
+    assert "server_settings" not in arguments
+    assert arguments["statement_cache_size"] == 0 and arguments["prepared_statement_cache_size"] == 0
+    names = {arguments["prepared_statement_name_func"]() for _ in range(1000)}
+    assert len(names) == 1000 and not any(name.startswith("__asyncpg_") for name in names)
