@@ -18,10 +18,13 @@ from tests.served_app import served_app
 
 
 async def _still_open(pids: list[int]) -> int:
-    async with create_database(get_settings()).read() as conn:
-        return int(
-            await conn.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)"), {"pids": pids})
-        )
+    database = create_database(get_settings())
+    try:
+        async with database.read() as conn:
+            query = text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)")
+            return int(await conn.scalar(query, {"pids": pids}))
+    finally:
+        await database.dispose()
 
 
 async def _open_three_and_let_them_idle(release_seconds: float) -> tuple[list[int], int, int]:
