@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     # quiet process holds few connections and the budget goes to the busy ones; 0: never.
     database_idle_release_seconds: float = 60.0
     # DATABASE_URL points at PgBouncer in transaction mode: no startup parameters, no
-    # statements kept prepared, unique statement names (docs/OPERATIONS.md, "PgBouncer").
+    # statements kept prepared, unique statement names (docs/OPERATIONS.md, "Through PgBouncer").
     database_pgbouncer: bool = False
     # Where the embedded PostgreSQL and other local state live.
     data_dir: Path = Path(".data")
