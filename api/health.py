@@ -42,9 +42,12 @@ async def readiness() -> Response:
     checks: dict[str, str] = {"api": "draining" if draining.is_set() else "up"}
     detail: dict[str, object] = {}
     try:
-        async with asyncio.timeout(CHECK_SECONDS), get_database().read() as conn:
-            read_only = await conn.scalar(READ_ONLY_CHECK)
-            detail = await operational_status(conn)
+        async with asyncio.timeout(CHECK_SECONDS):
+            database = get_database()
+            async with database.read() as conn:
+                read_only = await conn.scalar(READ_ONLY_CHECK)
+                detail = await operational_status(conn)
+            await database.ping_writes()
         checks["database"] = "read-only" if read_only else "up"
     except Exception:  # any failure here means "not ready", never a 500
         checks["database"] = "down"

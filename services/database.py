@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 import orjson
-from sqlalchemy import URL, event, make_url
+from sqlalchemy import URL, event, make_url, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
@@ -151,6 +151,11 @@ class Turns:
         self.wait_seconds = wait_seconds
         self.waiting = 0  # callers waiting for a turn now
 
+    @property
+    def busy(self) -> bool:
+        """Every turn is taken."""
+        return self._turns.locked()
+
     @asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
         if self._turns.locked():
@@ -241,6 +246,15 @@ class Database:
     async def _drop_handed_over(self) -> None:
         while self.handed_over:
             await asyncio.shield(_give_back(*self.handed_over.pop()))
+
+    async def ping_writes(self) -> None:
+        """The write pool's connections answer (readiness: a process whose reads work may still
+        be refused every write connection, by "too many clients" say). Not checked while every
+        write turn is taken: those connections are busy, so connected."""
+        if self.write_turns.busy:
+            return
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
 
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:

@@ -111,3 +111,39 @@ async def test_a_server_with_no_connection_to_spare_is_a_503_and_readyz_is_down(
     assert read.status_code == 503, read.text
     assert read.json()["type"] == "/problems/database-unavailable" and int(read.headers["retry-after"]) > 0
     assert ready.status_code == 503 and ready.json()["checks"]["database"] == "down"
+
+
+async def test_readyz_is_down_when_reads_work_but_no_write_connection_can_be_had(committed):
+    """The write pool refused ("too many clients") while the read pool still works: a balancer
+    must stop sending this process writes it can only answer with 503."""
+    import dataclasses
+
+    role = f"{TEST_DATABASE}_writes_starved"
+    server = make_url(database_url("postgres")).set(drivername="postgresql")
+    admin = await asyncpg.connect(server.render_as_string(hide_password=False))
+    await admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+    await admin.execute(f'CREATE ROLE "{role}" LOGIN CONNECTION LIMIT 1')
+    limited_url = make_url(get_settings().database_url).set(username=role).render_as_string(hide_password=False)
+    holder = await asyncpg.connect(
+        make_url(limited_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    )
+    loop = asyncio.get_running_loop()
+    healthy = databases._databases.get(loop)
+    reads = create_database(get_settings())
+    starved = create_database(get_settings(), url=limited_url)
+    databases._databases[loop] = dataclasses.replace(reads, engine=starved.engine, sessions=starved.sessions)
+    try:
+        async with AsyncClient(transport=ASGITransport(app=served_app()), base_url="http://t") as client:
+            ready = await client.get("/readyz")
+    finally:
+        await reads.dispose()
+        await starved.dispose()
+        if healthy is None:
+            databases._databases.pop(loop, None)
+        else:
+            databases._databases[loop] = healthy
+        await holder.close()
+        await admin.execute(f'DROP ROLE "{role}"')
+        await admin.close()
+    assert ready.status_code == 503, ready.text
+    assert ready.json()["checks"]["database"] == "down"
