@@ -347,9 +347,12 @@ def restarts_and_kills_lose_nothing(client: httpx.Client, endpoint_id: str, secr
         f" signatures verified, {repeats} repeat(s), each under its first webhook-id"
     )
 
+    # Each worker's address on the network the receiver shares with it (it is on the
+    # internal backend network as well).
+    network = f"{PROJECT}_default"
     workers = {
         run(
-            "docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", c["ID"]
+            "docker", "inspect", "-f", f'{{{{(index .NetworkSettings.Networks "{network}").IPAddress}}}}', c["ID"]
         ).stdout.strip()
         for c in containers("worker")
     }
