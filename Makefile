@@ -31,7 +31,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-migrate: $(STAMP)  ## apply migrations, load reference (and demo) data
+migrate: $(STAMP)  ## apply migrations, load reference (and demo) data (needs DATABASE_URL, as serve, worker and scheduler do)
 	$(BIN)/registry migrate
 
 serve: $(STAMP)  ## the API alone

@@ -29,6 +29,9 @@ START=$SECONDS
 BASE_IMAGE=${BASE_IMAGE:-registry-ci/debian:bookworm}
 CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 export REGISTRY_IMAGE=${REGISTRY_IMAGE:-migration-network-registry} TAG=${TAG:-ci}
+# The release the image is labelled with: the package's version (the build checks it).
+VERSION=$(python3 -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')
+REVISION=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 # The dockerd this script started (either half), to stop when the stack is done with.
 DOCKERD_PID_FILE=${CI_STACK_DOCKERD_PID_FILE:-/tmp/registry-ci-stack-dockerd.pid}
 STARTED_DOCKERD=
@@ -100,7 +103,9 @@ if [[ $MODE != check ]]; then
             >"$BUILD_LOGS/${image%%:*}.log" 2>&1 &
         BUILDS[registry-ci/$image]=$!
     done
-    build --build-arg BASE_IMAGE="$BASE_IMAGE" "${secret[@]}" -f docker/Dockerfile -t "$REGISTRY_IMAGE:$TAG" . \
+    build --build-arg BASE_IMAGE="$BASE_IMAGE" "${secret[@]}" --build-arg VERSION="$VERSION" \
+        --build-arg REVISION="$REVISION" --build-arg CREATED="$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+        -f docker/Dockerfile -t "$REGISTRY_IMAGE:$TAG" . \
         >"$BUILD_LOGS/registry.log" 2>&1 &
     BUILDS[$REGISTRY_IMAGE:$TAG]=$!
     for image in "${!BUILDS[@]}"; do
@@ -118,6 +123,22 @@ if [[ $MODE != check ]]; then
          [ "$(id -u)" = 10001 ] && [ ! -e /run/secrets/ca_bundle ] && [ ! -e /opt/venv/pip.conf ]' \
         || die "the image has a compiler, runs as another user than 10001, or kept the build's CA secret"
     echo "$REGISTRY_IMAGE:$TAG: runs as uid 10001, no compiler or linker, no build secret left"
+    # The release: the labels, `registry --version`; no embedded PostgreSQL, and a production
+    # command without DATABASE_URL refuses to start, naming it.
+    label() { docker image inspect -f "{{index .Config.Labels \"org.opencontainers.image.$1\"}}" "$REGISTRY_IMAGE:$TAG"; }
+    [[ $(label version) == "$VERSION" && $(label revision) == "$REVISION" && -n $(label created) ]] \
+        || die "the image's OCI labels are not version $VERSION, revision $REVISION and a date"
+    [[ $(docker run --rm "$REGISTRY_IMAGE:$TAG" registry --version) == "registry $VERSION" ]] \
+        || die "registry --version in the image is not $VERSION"
+    ! docker run --rm "$REGISTRY_IMAGE:$TAG" python -c 'import pgserver' 2>/dev/null \
+        || die "the image carries pgserver (an embedded PostgreSQL): it is a development dependency"
+    for command in migrate serve worker scheduler; do
+        if out=$(docker run --rm "$REGISTRY_IMAGE:$TAG" registry "$command" 2>&1); then
+            die "registry $command started in the image without DATABASE_URL"
+        fi
+        grep -q DATABASE_URL <<<"$out" || die "registry $command without DATABASE_URL did not name it: $out"
+    done
+    echo "$REGISTRY_IMAGE:$TAG: version $VERSION (labels, registry --version), no pgserver, migrate/serve/worker/scheduler refuse without DATABASE_URL"
 fi
 
 if [[ $MODE == images ]]; then

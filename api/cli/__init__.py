@@ -8,6 +8,7 @@ the operator's commands (status, trace, deliveries)."""
 
 import argparse
 import logging
+import sys
 
 from api.cli.database import command_create_admin_key, command_migrate
 from api.cli.exports import add_export_arguments, command_export
@@ -27,6 +28,9 @@ TEXT_LOG_COMMANDS = frozenset(
 # The commands that start a long-lived process or change the database: each says, first,
 # which version of the registry it is (an operator reading logs after an upgrade or rollback).
 ANNOUNCED_COMMANDS = frozenset({"run", "serve", "worker", "scheduler", "migrate"})
+# The production commands: each needs the database named. Only a developer's `registry run`
+# (and the operator's one-off commands on its data) may start an embedded PostgreSQL.
+PRODUCTION_COMMANDS = frozenset({"serve", "worker", "scheduler", "migrate"})
 
 
 def _configure_logging(settings: Settings, command: str) -> None:
@@ -69,7 +73,14 @@ def main(argv: list[str] | None = None) -> None:
             add_secrets_arguments(rotate, sub)
     add_operations_commands(commands)
     args = parser.parse_args(argv)
-    _configure_logging(get_settings(), args.command)
+    settings = get_settings()
+    if args.command in PRODUCTION_COMMANDS and not settings.database_url:
+        sys.exit(
+            f"registry {args.command}: DATABASE_URL is not set (nor DATABASE_URL_FILE). Set it to the PostgreSQL "
+            "database to use (postgresql://user:password@host:5432/name); only `registry run` starts an "
+            "embedded database."
+        )
+    _configure_logging(settings, args.command)
     if args.command in ANNOUNCED_COMMANDS:
         logging.getLogger("registry").info("registry %s: %s", registry_version(), args.command)
     args.handler(args)

@@ -4,7 +4,9 @@ run`` (and these commands, without DATABASE_URL) use."""
 
 import argparse
 import asyncio
+import importlib.util
 import logging
+import sys
 from typing import Any
 
 from services.api_keys.service import create_bootstrap_admin_key
@@ -72,6 +74,11 @@ def with_embedded_database(settings: Settings) -> tuple[Settings, Any]:
     server, which the caller stops with ``cleanup()``."""
     if settings.database_url:
         return settings, None
+    if importlib.util.find_spec("pgserver") is None:  # an image: the dev extra is not installed
+        sys.exit(
+            "DATABASE_URL is not set (nor DATABASE_URL_FILE), and this installation has no embedded PostgreSQL "
+            "(pgserver, a development dependency): set DATABASE_URL to the database to use."
+        )
     from services.embedded_postgres import start_embedded_postgres
 
     server, url = start_embedded_postgres(settings.data_dir)

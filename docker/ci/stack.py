@@ -29,6 +29,11 @@ ENV = {
     "REGISTRY_IMAGE": IMAGE,
     "TAG": TAG,
     "API_PORT": API_PORT,
+    # The development profile: mail goes to the catcher, whose messages the check reads.
+    "COMPOSE_PROFILES": "dev",
+    "SMTP_HOST": "mailpit",
+    "SMTP_PORT": "1025",
+    "SMTP_STARTTLS": "false",
     "MAILPIT_UI_PORT": MAIL_PORT,
     "PUBLISH_ADDRESS": "127.0.0.1",
     "PUBLIC_BASE_URL": f"http://127.0.0.1:{API_PORT}",

@@ -81,6 +81,37 @@ def nobody_is_root() -> None:
     ok("no process runs as root: " + ", ".join(sorted(seen)))
 
 
+def bounded_and_apart() -> None:
+    """Every container runs under its limits with rotated logs; the database, the broker and
+    Redis sit on the internal network only; the release's version is what the API reports."""
+    for container in containers():
+        inspected = json.loads(run("docker", "inspect", container["ID"]).stdout)[0]
+        host = inspected["HostConfig"]
+        name = container["Service"]
+        assert host["Memory"] > 0 and host["NanoCpus"] > 0 and (host["PidsLimit"] or 0) > 0, f"{name}: {host}"
+        assert host["LogConfig"]["Type"] == "json-file", f"{name}: {host['LogConfig']}"
+        assert {"max-size", "max-file"} <= set(host["LogConfig"]["Config"]), f"{name}: {host['LogConfig']}"
+        networks = {n.removeprefix(f"{PROJECT}_") for n in inspected["NetworkSettings"]["Networks"]}
+        if name in ("postgres", "rabbitmq", "redis"):
+            assert networks == {"backend"}, f"{name} on {networks}"
+    backend = json.loads(run("docker", "network", "inspect", f"{PROJECT}_backend").stdout)[0]
+    assert backend["Internal"], "the backend network must be internal"
+    label = run(
+        "docker",
+        "image",
+        "inspect",
+        "-f",
+        '{{index .Config.Labels "org.opencontainers.image.version"}}',
+        f"{IMAGE}:{TAG}",
+    ).stdout.strip()
+    health = httpx.get(f"http://127.0.0.1:{API_PORT}/healthz", timeout=5).json()
+    assert health["version"] == label, (health, label)
+    ok(
+        "every container has CPU, memory and pids limits and rotated json-file logs; postgres, rabbitmq and "
+        f"redis on the internal network only; /healthz reports the image's version {label}"
+    )
+
+
 def first_admin_key() -> str:
     out = compose("run", "--rm", "--no-deps", "api", "registry", "create-admin-key").stdout
     match = re.search(r"mnr_[0-9a-f]{8}_[A-Za-z0-9_-]{43}", out)
@@ -316,9 +347,12 @@ def restarts_and_kills_lose_nothing(client: httpx.Client, endpoint_id: str, secr
         f" signatures verified, {repeats} repeat(s), each under its first webhook-id"
     )
 
+    # Each worker's address on the network the receiver shares with it (it is on the
+    # internal backend network as well).
+    network = f"{PROJECT}_default"
     workers = {
         run(
-            "docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", c["ID"]
+            "docker", "inspect", "-f", f'{{{{(index .NetworkSettings.Networks "{network}").IPAddress}}}}', c["ID"]
         ).stdout.strip()
         for c in containers("worker")
     }
@@ -434,6 +468,7 @@ def main() -> None:
         up()
         migrate_ran_once()
         nobody_is_root()
+        bounded_and_apart()
         key = first_admin_key()
         migrate_ran_once(after="run --rm --no-deps api registry create-admin-key")
         secrets_from_files()
