@@ -9,6 +9,7 @@ from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from api.export import HeaderStyle
 from api.limits import Limits, client_address
 from services.api_keys.authenticator import Authenticator
 from services.database import get_database
@@ -17,6 +18,7 @@ from services.pagination import PAGE_CURSOR_PATTERN, PageRequest, decode_cursor
 from services.principals import Principal
 from services.schemas import SINGLE_LINE_PATTERN
 from services.settings import get_settings
+from services.tables import CsvHeader
 from services.unit_of_work import unit_of_work
 
 logger = logging.getLogger("api")
@@ -99,7 +101,11 @@ async def page_request(
             description="Opaque cursor from the previous page's Link header.",
         ),
     ] = None,
+    header: HeaderStyle = CsvHeader.LABELS,
 ) -> PageRequest:
+    """The page a list request asks for. ``header`` is declared here, beside the paging,
+    because every list route exports as CSV; the export reads it (``api.export``)."""
+    del header
     settings = get_settings()
     size = settings.page_size_default if limit is None else limit
     if size > settings.page_size_max:

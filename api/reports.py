@@ -4,6 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from api.deps import Authenticated, DbRead
+from api.export import HeaderStyle
 from api.negotiation import CSV, HTML, JSON, ZIP, negotiate
 from api.openapi import problems
 from api.planned import PlannedRoute
@@ -13,6 +14,7 @@ from services.reports.csv_zip import report_zip
 from services.reports.html import CONTENT_SECURITY_POLICY, report_html
 from services.reports.sections import SECTIONS
 from services.reports.service import activity_report
+from services.tables import CsvHeader
 
 router = APIRouter(
     route_class=PlannedRoute,
@@ -34,7 +36,8 @@ _SECTION_LIST = ", ".join(f"`{s.name}`" for s in SECTIONS)
         200: {
             "description": "The report. `application/json` (default): `network`, `period`, `generated_at`, "
             f"and one array of rows per section ({_SECTION_LIST}). `application/zip` (or `text/csv`): a zip "
-            "with one CSV file per section, named after it. `text/html`: a printable page with the "
+            "with one CSV file per section, named after it (UTF-8 with a byte-order mark; `header` names "
+            "their columns). `text/html`: a printable page with the "
             "membership and coverage charts as inline SVG.",
             "content": {
                 JSON: {"schema": {"type": "object"}},
@@ -51,6 +54,7 @@ async def get_activity_report(
     conn: DbRead,
     from_: Annotated[RegistryDate, Query(alias="from", description="The period's first day.")],
     to: Annotated[RegistryDate, Query(description="The period's last day (at most ten years after `from`).")],
+    header: HeaderStyle = CsvHeader.LABELS,
 ) -> Response:
     """What the network did in a period, computed from the records and the event history:
     membership changes and membership by tier month by month, working groups, MoUs, meetings,
@@ -66,4 +70,4 @@ async def get_activity_report(
         return Response(report_html(report), media_type="text/html; charset=utf-8", headers=headers)
     filename = f"activity-report-{network_id}-{from_}-{to}.zip"
     headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return Response(report_zip(report), media_type=ZIP, headers=headers)
+    return Response(report_zip(report, header), media_type=ZIP, headers=headers)
