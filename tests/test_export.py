@@ -326,3 +326,25 @@ async def test_the_events_export_is_the_feed_each_reader_may_read(committed_clie
     for client in clients.values():
         if client is not admin:
             await client.aclose()
+
+
+@pytest.mark.parametrize(
+    ("field", "label"),
+    [
+        ("entity_acronym", "Entity acronym"),
+        ("parent_id", "Parent ID"),
+        ("un_system", "UN system"),
+        ("mou_areas", "MoU areas"),
+        ("membership.core", "Membership core"),
+        ("sha256", "SHA-256"),
+    ],
+)
+def test_a_csv_header_names_a_column_in_words(field, label):
+    assert column_label(field) == label
+
+
+async def test_a_csv_header_style_other_than_labels_or_fields_is_a_422_naming_the_parameter(client):
+    refused = await client.get("/v1/entities", params={"header": "names"}, headers={"Accept": CSV})
+    assert refused.status_code == 422
+    [error] = refused.json()["errors"]
+    assert error["parameter"] == "header" and error["detail"] == "Input should be 'labels' or 'fields'"
