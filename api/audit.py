@@ -11,7 +11,7 @@ from api.responses import page_response
 from services.audit.repository import audit_query, list_audit_rows
 from services.dates import RegistryDateTime
 from services.export import ExportSource
-from services.schemas import RECORD_TYPE_PATTERN, SINGLE_LINE_PATTERN
+from services.schemas import OneLine, RecordType
 
 router = APIRouter(
     route_class=PlannedRoute,
@@ -74,13 +74,9 @@ async def list_audit_entries(
     conn: DbRead,
     page: Pagination,
     principal: CurrentPrincipal,
-    resource_type: Annotated[
-        str | None, Query(max_length=50, pattern=RECORD_TYPE_PATTERN, examples=["membership"])
-    ] = None,
+    resource_type: Annotated[RecordType | None, Query(max_length=50, examples=["membership"])] = None,
     resource_id: uuid.UUID | None = None,
-    principal_id: Annotated[
-        str | None, Query(max_length=200, pattern=SINGLE_LINE_PATTERN, description="e.g. key:<id> or user:<sub>")
-    ] = None,
+    principal_id: Annotated[OneLine | None, Query(max_length=200, description="e.g. key:<id> or user:<sub>")] = None,
     since: RegistryDateTime | None = None,
     until: RegistryDateTime | None = None,
 ) -> Response:

@@ -26,7 +26,7 @@ from services.errors import NotFound
 from services.export import ExportSource
 from services.meetings.calendar import calendar_for
 from services.meetings.repository import MeetingFilters, all_meeting_rows
-from services.schemas import SINGLE_LINE_PATTERN
+from services.schemas import OneLine
 from services.settings import get_settings
 
 router = APIRouter(
@@ -93,11 +93,10 @@ async def calendar_response(request: Request, conn: DbRead, scope: FeedScope, su
 @feeds.get("/v1/calendars/{token}.ics", response_class=CalendarResponse, responses={**ICS, **problems(404, 429)})
 async def subscribed_calendar(
     token: Annotated[
-        str,
+        OneLine,
         Path(
             min_length=1,
             max_length=200,
-            pattern=SINGLE_LINE_PATTERN,
             description="The secret token of a subscription URL.",
         ),
     ],

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Request, Response
 
 from api.deps import Authenticated, DbRead
 from api.documents import CoverageOut
+from api.export import HeaderStyle
 from api.negotiation import CSV, JSON, negotiate
 from api.openapi import problems
 from api.planned import PlannedRoute
@@ -12,7 +13,7 @@ from api.responses import json_response
 from services.coverage.repository import coverage_rows
 from services.errors import NotFound
 from services.networks.repository import network_exists
-from services.tables import csv_text
+from services.tables import CsvHeader, csv_text
 
 router = APIRouter(
     route_class=PlannedRoute,
@@ -34,7 +35,7 @@ CSV_COLUMNS = (
 )
 
 
-def _csv(rows: list[dict[str, Any]]) -> str:
+def _csv(rows: list[dict[str, Any]], header: CsvHeader) -> str:
     return csv_text(
         CSV_COLUMNS,
         (
@@ -50,6 +51,7 @@ def _csv(rows: list[dict[str, Any]]) -> str:
             )
             for row in rows
         ),
+        header=header,
     )
 
 
@@ -57,14 +59,17 @@ def _csv(rows: list[dict[str, Any]]) -> str:
     "/{network_id}/coverage",
     responses={
         200: {
-            "description": "One row per GCM objective (JSON, or CSV with `Accept: text/csv`).",
+            "description": "One row per GCM objective (JSON, or CSV with `Accept: text/csv`: UTF-8 with a "
+            "byte-order mark, its columns named as `header` asks).",
             "model": CoverageOut,
             "content": {JSON: {}, CSV: {"schema": {"type": "string"}}},
         },
         **problems(404, 406),
     },
 )
-async def get_coverage(network_id: uuid.UUID, request: Request, conn: DbRead) -> Response:
+async def get_coverage(
+    network_id: uuid.UUID, request: Request, conn: DbRead, header: HeaderStyle = CsvHeader.LABELS
+) -> Response:
     """Which of the 23 GCM objectives the network's active working groups and active MoU
     areas cover, and how many current workplan activities are on each (activities not
     completed of workplans whose period holds today; they do not make an objective covered);
@@ -76,7 +81,7 @@ async def get_coverage(network_id: uuid.UUID, request: Request, conn: DbRead) ->
     rows = await coverage_rows(conn, network_id)
     if media_type == CSV:
         return Response(
-            _csv(rows),
+            _csv(rows, header),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="coverage-{network_id}.csv"', "Vary": "Accept"},
         )

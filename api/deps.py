@@ -9,14 +9,16 @@ from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from api.export import HeaderStyle
 from api.limits import Limits, client_address
 from services.api_keys.authenticator import Authenticator
 from services.database import get_database
 from services.errors import DomainError, InvalidInput, PreconditionFailed, Unauthenticated
-from services.pagination import PAGE_CURSOR_PATTERN, PageRequest, decode_cursor
+from services.pagination import PageCursor, PageRequest, decode_cursor
 from services.principals import Principal
-from services.schemas import SINGLE_LINE_PATTERN
+from services.schemas import Form, OneLine
 from services.settings import get_settings
+from services.tables import CsvHeader
 from services.unit_of_work import unit_of_work
 
 logger = logging.getLogger("api")
@@ -92,14 +94,17 @@ PAGE_LIMIT = 200  # the largest limit a request may name (PAGE_SIZE_MAX may lowe
 async def page_request(
     limit: Annotated[int | None, Query(ge=1, le=PAGE_LIMIT, description=f"Page size, at most {PAGE_LIMIT}.")] = None,
     cursor: Annotated[
-        str | None,
+        PageCursor | None,
         Query(
-            pattern=PAGE_CURSOR_PATTERN,
             max_length=26,
             description="Opaque cursor from the previous page's Link header.",
         ),
     ] = None,
+    header: HeaderStyle = CsvHeader.LABELS,
 ) -> PageRequest:
+    """The page a list request asks for. ``header`` is declared here, beside the paging,
+    because every list route exports as CSV; the export reads it (``api.export``)."""
+    del header
     settings = get_settings()
     size = settings.page_size_default if limit is None else limit
     if size > settings.page_size_max:
@@ -136,12 +141,13 @@ def parse_if_match(value: str | None, *, required: bool) -> int | None:
 
 
 # An ETag this service issues ("3"), or *: anything else is malformed (422), not stale (412).
-ETAG_PATTERN = r'^\s*(\*|"[0-9]{1,18}")\s*$'
+ETag = Annotated[
+    str, Form(r'^\s*(\*|"[0-9]{1,18}")\s*$', 'an ETag from your last read of the record, such as "3", or *')
+]
 ETAG_MAX_LENGTH = 64  # a quoted 18-digit version with room for surrounding spaces
 IfMatchHeader = Annotated[
-    str | None,
+    ETag | None,
     Header(
-        pattern=ETAG_PATTERN,
         max_length=ETAG_MAX_LENGTH,
         description='The ETag of your last read of the record (`"3"`), or `*`.',
     ),
@@ -150,9 +156,8 @@ IfMatchHeader = Annotated[
 
 async def if_match_required(
     if_match: Annotated[
-        str,
+        ETag,
         Header(
-            pattern=ETAG_PATTERN,
             max_length=ETAG_MAX_LENGTH,
             description='The ETag of your last read of the record (`"3"`), or `*`.',
         ),
@@ -176,10 +181,9 @@ RequiredIfMatch = Annotated[int | None, Depends(if_match_required)]
 OptionalIfMatch = Annotated[int | None, Depends(if_match_optional)]
 IDEMPOTENCY_KEY_MAX_LENGTH = 255  # the stored key's column
 IdempotencyKeyHeader = Annotated[
-    str | None,
+    OneLine | None,
     Header(
         alias="Idempotency-Key",
-        pattern=SINGLE_LINE_PATTERN,
         min_length=1,
         max_length=IDEMPOTENCY_KEY_MAX_LENGTH,
         description="Replaying a key returns the stored response.",

@@ -22,7 +22,7 @@ from api.planned import PlannedRoute
 from api.responses import page_response, record_response
 from services.entities import repository, service
 from services.entities.models import EntityKind
-from services.entities.schemas import ACRONYM_PATTERN, EntityCreate, EntityOut, EntityUpdate
+from services.entities.schemas import Acronym, EntityCreate, EntityOut, EntityUpdate
 from services.errors import NotFound
 from services.export import ExportSource
 from services.reference.types import CountryCode
@@ -63,7 +63,7 @@ async def list_entities(
     kind: EntityKind | None = None,
     un_system: bool | None = None,
     parent_id: uuid.UUID | None = None,
-    acronym: Annotated[str | None, Query(max_length=32, pattern=ACRONYM_PATTERN)] = None,
+    acronym: Annotated[Acronym | None, Query(max_length=32)] = None,
     country_code: Annotated[CountryCode | None, Query()] = None,
 ) -> Response:
     if (export := exporter(request)) is not None:

@@ -17,7 +17,6 @@ from api.responses import PROBLEM_JSON
 from api.route_table import allowed_methods, route_template
 from services.database import is_outage, is_read_only, read_only_episode
 from services.errors import DomainError
-from services.schemas import NO_NUL_PATTERN, NUL_MESSAGE
 from services.settings import get_settings
 
 logger = logging.getLogger("api.errors")
@@ -89,8 +88,6 @@ def _message(error: Any) -> str:
     if error.get("type") == "json_invalid":
         reason = (error.get("ctx") or {}).get("error", "")
         return f"The body is not valid JSON ({reason})." if reason else "The body is not valid JSON."
-    if error.get("type") == "string_pattern_mismatch" and (error.get("ctx") or {}).get("pattern") == NO_NUL_PATTERN:
-        return NUL_MESSAGE  # as a body field says it
     message = str(error.get("msg", ""))
     for prefix in LIBRARY_PREFIXES:
         message = message.removeprefix(prefix)

@@ -11,8 +11,8 @@ from api.planned import PlannedRoute
 from api.responses import json_response
 from services.events.catalogue import check_patterns
 from services.events.repository import (
-    FEED_CURSOR_PATTERN,
     START,
+    FeedCursor,
     FeedFilters,
     decode_position,
     feed_export_query,
@@ -20,7 +20,7 @@ from services.events.repository import (
     shape_for,
 )
 from services.export import ExportSource
-from services.schemas import RECORD_TYPE_PATTERN, EventPattern
+from services.schemas import EventPattern, RecordType
 
 router = APIRouter(
     route_class=PlannedRoute,
@@ -53,9 +53,8 @@ async def change_feed(
     conn: DbRead,
     principal: CurrentPrincipal,
     after: Annotated[
-        str | None,
+        FeedCursor | None,
         Query(
-            pattern=FEED_CURSOR_PATTERN,
             max_length=100,  # two 64-bit numbers, encoded: at most 60 characters
             description="Cursor from the previous page; omit to start at the beginning.",
         ),
@@ -69,7 +68,7 @@ async def change_feed(
             "lists them; one that matches no type is a 422 `unknown-event-type` naming the nearest.",
         ),
     ] = None,
-    subject_type: Annotated[str | None, Query(max_length=50, pattern=RECORD_TYPE_PATTERN)] = None,
+    subject_type: Annotated[RecordType | None, Query(max_length=50)] = None,
     subject_id: uuid.UUID | None = None,
     network_id: uuid.UUID | None = None,
 ) -> Response:

@@ -1,14 +1,15 @@
 """Exports on the list routes: ``Accept: text/csv`` or ``application/x-ndjson`` turns a list
 into the whole collection (every row the filters and the caller's visibility allow, in the
 list's order), streamed. ``limit`` and ``cursor`` page the JSON list only: an export sent
-either is a 422. See services.export for the columns and cells."""
+either is a 422. A CSV export's header names the columns for people unless the request
+asks for the field names (``?header=fields``). See services.export for the columns and cells."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request, Response
+from fastapi import Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -16,11 +17,28 @@ from api.negotiation import CSV, JSON, negotiate
 from api.openapi import DESCRIPTIONS
 from services.errors import InvalidInput
 from services.export import NDJSON_MEDIA_TYPE, Connector, ExportSource, export_chunks
+from services.tables import CsvHeader
 from services.unit_of_work import read_only_snapshot
 
 NDJSON = NDJSON_MEDIA_TYPE
 PAGE_PARAMETERS = ("limit", "cursor")
 _SUFFIX = {CSV: "csv", NDJSON: "ndjson"}
+
+HEADER_PARAMETER = "header"
+# The query parameter every route that writes CSV declares (a list's through its paging).
+HeaderStyle = Annotated[
+    CsvHeader,
+    Query(
+        alias=HEADER_PARAMETER,
+        description='How a CSV answer names its columns: `labels` for people ("Entity acronym", the '
+        "default) or `fields`, the API's field names (`entity_acronym`). Other answers ignore it.",
+    ),
+]
+
+
+def header_style(request: Request) -> CsvHeader:
+    """The CSV header a request asks for; the route declared (and so checked) the parameter."""
+    return CsvHeader(request.query_params.get(HEADER_PARAMETER, CsvHeader.LABELS))
 
 
 @asynccontextmanager
@@ -45,6 +63,7 @@ class Exporter:
     media_type: str
     connect: Connector
     paged_by: tuple[str, ...] = ()  # the paging parameters the request sent
+    header: CsvHeader = CsvHeader.LABELS
 
     def response(self, name: str, source: ExportSource) -> Response:
         """The export of ``source``, as ``name.csv`` or ``name.ndjson``. A route calls it once
@@ -56,7 +75,7 @@ class Exporter:
                 "or ask for application/json to page through the list.",
             )
         return StreamingResponse(
-            export_chunks(self.connect, source, self.media_type),
+            export_chunks(self.connect, source, self.media_type, self.header),
             media_type=f"{self.media_type}; charset=utf-8" if self.media_type == CSV else self.media_type,
             headers={
                 "Content-Disposition": f'attachment; filename="{name}.{_SUFFIX[self.media_type]}"',
@@ -80,7 +99,8 @@ def exporter(request: Request) -> Exporter | None:
     if media_type == JSON:
         return None
     connect: Connector = getattr(request.app.state, CONNECTOR_STATE, snapshot_read)
-    return Exporter(media_type, connect, tuple(name for name in PAGE_PARAMETERS if name in request.query_params))
+    paged_by = tuple(name for name in PAGE_PARAMETERS if name in request.query_params)
+    return Exporter(media_type, connect, paged_by, header_style(request))
 
 
 def exportable(responses: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
@@ -88,7 +108,11 @@ def exportable(responses: dict[int | str, dict[str, Any]]) -> dict[int | str, di
     ok = dict(responses.get(200, {"description": "OK"}))
     content = {JSON: {}, **ok.get("content", {})}
     content[CSV] = {
-        "schema": {"type": "string", "description": "A header of the JSON field names, then one row per item."}
+        "schema": {
+            "type": "string",
+            "description": "UTF-8 with a byte-order mark; a header naming the columns for people "
+            "(`?header=fields`: the JSON field names), then one row per item.",
+        }
     }
     content[NDJSON] = {"schema": {"type": "string", "description": "One JSON item per line."}}
     ok["content"] = content

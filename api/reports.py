@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from api.deps import Authenticated, DbRead
+from api.export import HeaderStyle
 from api.negotiation import CSV, HTML, JSON, PDF, ZIP, negotiate
 from api.openapi import problems
 from api.planned import PlannedRoute
@@ -15,6 +16,7 @@ from services.reports.html import CONTENT_SECURITY_POLICY, report_html
 from services.reports.pdf import report_pdf
 from services.reports.sections import SECTIONS
 from services.reports.service import activity_report
+from services.tables import CsvHeader
 
 router = APIRouter(
     route_class=PlannedRoute,
@@ -36,7 +38,8 @@ _SECTION_LIST = ", ".join(f"`{s.name}`" for s in SECTIONS)
         200: {
             "description": "The report. `application/json` (default): `network`, `period`, `generated_at`, "
             f"and one array of rows per section ({_SECTION_LIST}). `application/zip` (or `text/csv`): a zip "
-            "with one CSV file per section, named after it. `text/html`: a printable page with the "
+            "with one CSV file per section, named after it (UTF-8 with a byte-order mark; `header` names "
+            "their columns). `text/html`: a printable page with the "
             "membership and coverage charts as inline SVG. `application/pdf`: that page laid out on A4 "
             "(the summary on the first page, then the sections).",
             "content": {
@@ -55,6 +58,7 @@ async def get_activity_report(
     conn: DbRead,
     from_: Annotated[RegistryDate, Query(alias="from", description="The period's first day.")],
     to: Annotated[RegistryDate, Query(description="The period's last day (at most ten years after `from`).")],
+    header: HeaderStyle = CsvHeader.LABELS,
 ) -> Response:
     """What the network did in a period, computed from the records and the event history:
     membership changes and membership by tier month by month, working groups, MoUs, meetings,
@@ -73,4 +77,4 @@ async def get_activity_report(
         return Response(await asyncio.to_thread(report_pdf, report), media_type=PDF, headers=headers)
     filename = f"activity-report-{network_id}-{from_}-{to}.zip"
     headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return Response(report_zip(report), media_type=ZIP, headers=headers)
+    return Response(report_zip(report, header), media_type=ZIP, headers=headers)

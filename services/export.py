@@ -5,10 +5,11 @@ reader's visibility, in the list's order. Rows come from the database in batches
 cursor, are shaped exactly as the JSON list shapes them, and leave as encoded chunks, so
 the memory an export needs does not grow with the collection.
 
-Columns are the JSON field names. NDJSON carries each row as the list's JSON item. CSV
-cells are the reports' cells (``services.tables.cell``: ISO dates, yes/no, formula guard);
-a nested value (an object or a list, e.g. a membership's ``entity``) is one cell holding
-its compact JSON text.
+Columns are the JSON field names. NDJSON carries each row as the list's JSON item. CSV is a
+file as the reports write theirs (``services.tables``): a UTF-8 byte-order mark, a header
+for people or of the field names, and the reports' cells (ISO dates, yes/no, formula
+guard); a nested value (an object or a list, e.g. a membership's ``entity``) is one cell
+holding its compact JSON text.
 """
 
 import csv
@@ -22,7 +23,7 @@ import orjson
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.tables import cell
+from services.tables import BYTE_ORDER_MARK, CsvHeader, cell, header_line
 
 CSV_MEDIA_TYPE = "text/csv"
 NDJSON_MEDIA_TYPE = "application/x-ndjson"
@@ -75,12 +76,14 @@ def _flat(value: Any) -> Any:
     return value
 
 
-def csv_chunk(columns: Sequence[str], rows: Sequence[Row] | None) -> bytes:
-    """CSV lines (CRLF, RFC 4180) for ``rows``; the header line when ``rows`` is None."""
+def csv_chunk(columns: Sequence[str], rows: Sequence[Row] | None, header: CsvHeader = CsvHeader.LABELS) -> bytes:
+    """CSV lines (CRLF, RFC 4180) for ``rows``; when ``rows`` is None, the file's start: the
+    byte-order mark and the header line in the ``header`` style."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     if rows is None:
-        writer.writerow(columns)
+        buffer.write(BYTE_ORDER_MARK)
+        writer.writerow(header_line(columns, header))
     else:
         writer.writerows([cell(_flat(row.get(name))) for name in columns] for row in rows)
     return buffer.getvalue().encode()
@@ -91,10 +94,13 @@ def ndjson_chunk(rows: Sequence[Row]) -> bytes:
     return b"".join(orjson.dumps(row, default=str) + b"\n" for row in rows)
 
 
-async def export_chunks(connect: Connector, source: ExportSource, media_type: str) -> AsyncIterator[bytes]:
-    """The encoded export: ``text/csv`` (a header line, always) or ``application/x-ndjson``."""
+async def export_chunks(
+    connect: Connector, source: ExportSource, media_type: str, header: CsvHeader = CsvHeader.LABELS
+) -> AsyncIterator[bytes]:
+    """The encoded export: ``text/csv`` (the byte-order mark and a header line, always) or
+    ``application/x-ndjson``."""
     columns = source.column_names()
     if media_type == CSV_MEDIA_TYPE:
-        yield csv_chunk(columns, None)
+        yield csv_chunk(columns, None, header)
     async for rows in stream_rows(connect, source):
         yield csv_chunk(columns, rows) if media_type == CSV_MEDIA_TYPE else ndjson_chunk(rows)

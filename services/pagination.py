@@ -4,9 +4,10 @@ import base64
 import binascii
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from services.errors import InvalidInput
+from services.schemas import Form
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class Page:
 # What every cursor encode_cursor issues looks like ("k1:" and 16 bytes, base64url), so that
 # the OpenAPI document can say it exactly.
 PAGE_CURSOR_PATTERN = "^azE6[A-Za-z0-9_-]{22}$"
+PageCursor = Annotated[str, Form(PAGE_CURSOR_PATTERN, "a cursor as a page's next link gives it")]
 
 
 def encode_cursor(last_id: uuid.UUID) -> str:

@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema, core_schema
+from pydantic_core import CoreSchema, PydanticCustomError, SchemaValidator, core_schema
 
 # The deepest nesting of arrays and objects a request body may have (docs/API.md, "Limits").
 MAX_JSON_DEPTH = 32
@@ -42,12 +42,50 @@ _CHARACTER_NAMES = {
     "\u2029": "a paragraph separator",
 }
 
-# Patterns the query filters declare, so that a client reads the rule in the document and gets a
-# validation problem naming the parameter, never a query the database refuses.
-RECORD_TYPE_PATTERN = r"^[a-z_]+$"  # a record's type as events and the audit log name it: `working_group`
-EVENT_TYPE_PATTERN = r"^(\*|[a-z_]+\.\*|[a-z_]+\.[a-z_]+)$"  # `meeting.created`, `meeting.*` or `*`
-NO_NUL_PATTERN = r"^[^\x00]*$"  # free text: anything PostgreSQL's text can hold
 NUL_MESSAGE = "must not contain the NUL character (U+0000), which the registry cannot store"
+
+
+@dataclass(frozen=True)
+class Form:
+    """Annotated metadata: the form a string must take, once as the regular expression the
+    document declares (``pattern``) and once in words for the person whose value does not
+    fit (``expected``: "an e-mail address such as name@un.org"). Such a value is a 422 saying
+    "Should be <expected>"; the expression itself never reaches a message. Checked by the
+    same engine as a Pydantic ``pattern``, so the rule is the one the document states."""
+
+    pattern: str
+    expected: str
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        fits = SchemaValidator(core_schema.str_schema(pattern=self.pattern)).isinstance_python
+        expected = self.expected
+
+        def check(value: str) -> str:
+            if not fits(value):
+                raise PydanticCustomError("string_pattern_mismatch", "Should be {expected}", {"expected": expected})
+            return value
+
+        return core_schema.no_info_after_validator_function(check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["pattern"] = self.pattern
+        return json_schema
+
+
+# The forms more than one field or parameter takes. A query filter declares its form so that
+# a client reads the rule in the document and gets a validation problem naming the
+# parameter, never a query the database refuses.
+ONE_LINE = Form(SINGLE_LINE_PATTERN, "a single line of text, without tabs, line breaks or other control characters")
+RECORD_TYPE = Form(r"^[a-z_]+$", "a record type in lower-case letters and underscores, such as working_group")
+EVENT_TYPE = Form(
+    r"^(\*|[a-z_]+\.\*|[a-z_]+\.[a-z_]+)$",
+    "an event type such as meeting.created, every event of a record type such as meeting.*, or * for all",
+)
+WEB_ADDRESS = Form(
+    rf"^https?://{VISIBLE}+$", "a web address starting with https:// or http://, such as https://www.iom.int"
+)
+SECURE_WEB_ADDRESS = Form(rf"^https://{VISIBLE}+$", "a web address starting with https://, such as https://www.iom.int")
 
 
 def control_character_problem(value: str, *, multi_line: bool) -> str | None:
@@ -102,7 +140,9 @@ class TextPolicy:
 SINGLE_LINE = TextPolicy(multi_line=False)
 MULTI_LINE = TextPolicy(multi_line=True)
 
-EventPattern = Annotated[str, StringConstraints(max_length=100, pattern=EVENT_TYPE_PATTERN), SINGLE_LINE]
+EventPattern = Annotated[str, StringConstraints(max_length=100), EVENT_TYPE, SINGLE_LINE]
+RecordType = Annotated[str, RECORD_TYPE]
+OneLine = Annotated[str, ONE_LINE]
 
 # Fields the service sets itself; a client that sends one gets a 422 naming it.
 READ_ONLY_FIELDS = frozenset({"id", "created_at", "updated_at", "version", "is_demo", "un_system", "status"})

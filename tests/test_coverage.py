@@ -1,9 +1,8 @@
 """Avoiding duplication: which objectives a network covers, where leads collide, where nothing covers."""
 
-import csv
-import io
 from datetime import UTC, date, datetime
 
+from api.coverage import CSV_COLUMNS
 from services.clock import clock
 from services.principals import SYSTEM
 from services.working_groups.models import PostKind
@@ -11,6 +10,7 @@ from services.working_groups.schemas import PostCreate, WorkingGroupActivate, Wo
 from services.working_groups.service import activate_working_group, add_post, create_working_group
 from tests.factories import make_entity, make_membership, make_network
 from tests.mou_helpers import make_mou
+from tests.spreadsheet import csv_records
 
 
 async def _active_group(session, network_id, chair_id, slug, objectives):
@@ -92,12 +92,12 @@ async def test_the_coverage_table(client, session):
 
     as_csv = await client.get(f"/v1/networks/{network['id']}/coverage", headers={"Accept": "text/csv"})
     assert as_csv.headers["content-type"].startswith("text/csv")
-    table = list(csv.DictReader(io.StringIO(as_csv.text)))
+    table = csv_records(as_csv.content)  # its header for people
     assert len(table) == 23
     assert (
-        table[5]["objective"] == "6" and table[5]["contested"] == "yes" and table[5]["lead_parties"] == "C-ILO; C-IOM"
+        table[5]["Objective"] == "6" and table[5]["Contested"] == "yes" and table[5]["Lead parties"] == "C-ILO; C-IOM"
     )
-    assert table[20]["working_groups"] == "Returns"
+    assert table[20]["Working groups"] == "Returns"
     assert (await client.get("/v1/networks/00000000-0000-7000-8000-000000000000/coverage")).status_code == 404
 
 
@@ -141,8 +141,8 @@ async def test_the_csv_keeps_user_text_from_running_as_a_formula_and_accept_is_n
         headers={"If-Match": (await client.get(f"/v1/working-groups/{group['id']}")).headers["etag"]},
     )
     url = f"/v1/networks/{network['id']}/coverage"
-    as_csv = await client.get(url, headers={"Accept": "text/csv"})
-    table = list(csv.DictReader(io.StringIO(as_csv.text)))
+    as_csv = await client.get(url, params={"header": "fields"}, headers={"Accept": "text/csv"})
+    table = csv_records(as_csv.content)
     assert table[3]["working_groups"] == '\'=HYPERLINK("http://evil.example")'
     assert as_csv.headers["vary"] == "Accept"
     assert (
@@ -181,7 +181,10 @@ async def test_current_activities_are_counted_but_do_not_cover_an_objective(clie
     counts = {row["objective"]: row["activities"] for row in items if row["activities"]}
     assert counts == {3: 1, 9: 2}
     assert items[8]["uncovered"] is True  # activities alone do not cover it
-    table = (await client.get(f"/v1/networks/{network['id']}/coverage", headers={"Accept": "text/csv"})).text
+    url = f"/v1/networks/{network['id']}/coverage"
+    table = (await client.get(url, headers={"Accept": "text/csv"})).content.decode("utf-8-sig")
     header, row_9 = table.splitlines()[0], table.splitlines()[9]
-    assert header == "objective,title,working_groups,mou_areas,lead_parties,activities,uncovered,contested"
+    assert header == "Objective,Title,Working groups,MoU areas,Lead parties,Activities,Uncovered,Contested"
+    fields = (await client.get(url, params={"header": "fields"}, headers={"Accept": "text/csv"})).content
+    assert fields.decode("utf-8-sig").splitlines()[0] == ",".join(CSV_COLUMNS)
     assert row_9.startswith("9,") and row_9.endswith(",2,yes,no")

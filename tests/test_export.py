@@ -2,8 +2,6 @@
 columns, filters, order and visibility, and the reports' formula guard."""
 
 import asyncio
-import csv
-import io
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -16,12 +14,14 @@ from services.entities.models import EntityKind
 from services.meetings.schemas import InviteeIn, MeetingCreate
 from services.meetings.service import create_meeting
 from services.principals import SYSTEM
+from services.tables import column_label
 from services.working_groups.models import PostKind
 from services.working_groups.schemas import PostCreate, WorkingGroupCreate
 from services.working_groups.service import add_post, create_working_group
 from tests.conftest import committed_admin_key
 from tests.factories import make_entity, make_membership, make_network
 from tests.served_app import served_app
+from tests.spreadsheet import csv_records, csv_table
 from tests.webhook_receiver import Receiver
 
 CSV, NDJSON = "text/csv", "application/x-ndjson"
@@ -44,10 +44,6 @@ async def _all_pages(client, path: str, **params) -> list[dict]:
         params["cursor"] = page["next_cursor"]
 
 
-def _rows(text: str) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(text)))
-
-
 def _objects(text: str) -> list[dict]:
     assert text.endswith("\n")
     return [json.loads(line) for line in text.splitlines()]
@@ -57,11 +53,11 @@ async def test_an_export_is_every_row_of_the_list_with_its_field_names(client, s
     for n in range(5):
         await make_entity(session, acronym=f"EXP{n}", name=f"Export {n}")
     listed = await _all_pages(client, "/v1/entities")  # five pages of two... and the rest
-    exported = await client.get("/v1/entities", headers={"Accept": CSV})
+    exported = await client.get("/v1/entities", params={"header": "fields"}, headers={"Accept": CSV})
     assert exported.status_code == 200, exported.text
     assert exported.headers["content-type"] == "text/csv; charset=utf-8"
     assert exported.headers["content-disposition"] == 'attachment; filename="entities.csv"'
-    header, *rows = _rows(exported.text)
+    header, *rows = csv_table(exported.content)
     assert header == list(listed[0])  # the JSON field names, in the JSON's order
     assert [r[0] for r in rows] == [item["id"] for item in listed]  # every row, in the list's order
     as_ndjson = await client.get("/v1/entities", headers={"Accept": NDJSON})
@@ -75,23 +71,21 @@ async def test_csv_cells_are_the_reports_cells_and_nested_values_are_json(client
     await make_membership(session, network_id=network["id"], entity_id=member["id"])
     entities = {
         r["acronym"]: r
-        for r in csv.DictReader(io.StringIO((await client.get("/v1/entities", headers={"Accept": CSV})).text))
+        for r in csv_records(
+            (await client.get("/v1/entities", params={"header": "fields"}, headers={"Accept": CSV})).content
+        )
     }
     assert entities["EXP-NEST"]["name"] == '\'=HYPERLINK("http://x.example","click")'  # formula guard
     assert entities["EXP-NEST"]["un_system"] == "yes"
     assert json.loads(entities["EXP-NEST"]["identifiers"]) == []
     ndjson = _objects((await client.get("/v1/entities", headers={"Accept": NDJSON})).text)
     assert {r["acronym"]: r for r in ndjson}["EXP-NEST"]["name"].startswith("=HYPERLINK")  # NDJSON is data, not a sheet
-    memberships = list(
-        csv.DictReader(
-            io.StringIO(
-                (
-                    await client.get(
-                        "/v1/memberships", params={"entity_id": str(member["id"])}, headers={"Accept": CSV}
-                    )
-                ).text
+    memberships = csv_records(
+        (
+            await client.get(
+                "/v1/memberships", params={"entity_id": str(member["id"]), "header": "fields"}, headers={"Accept": CSV}
             )
-        )
+        ).content
     )
     assert len(memberships) == 1
     assert json.loads(memberships[0]["entity"]) == {
@@ -114,7 +108,7 @@ async def test_an_export_applies_the_lists_filters(client, session):
 async def test_an_empty_export_is_a_header_alone(client):
     exported = await client.get("/v1/webhook-endpoints", headers={"Accept": CSV})
     assert exported.status_code == 200
-    assert exported.text.startswith("id,") and exported.text.count("\r\n") == 1
+    assert csv_table(exported.content)[0][0] == "ID" and exported.text.count("\r\n") == 1
     assert (await client.get("/v1/webhook-endpoints", headers={"Accept": NDJSON})).text == ""
 
 
@@ -250,10 +244,13 @@ async def test_every_list_route_exports_its_json_items(client, session, receiver
         listed = await _all_pages(client, url)
         exported = await client.get(url, headers={"Accept": CSV})
         assert exported.status_code == 200, (path, exported.text)
-        header, *rows = _rows(exported.text)
+        header, *rows = csv_table(exported.content)
         assert [r[0] for r in rows] == [item["id"] for item in listed], path
+        fields = csv_table((await client.get(url, params={"header": "fields"}, headers={"Accept": CSV})).content)
+        assert fields[1:] == rows, path  # the header differs, the rows do not
         if listed:
-            assert header == list(listed[0]), path
+            assert fields[0] == list(listed[0]), path  # the JSON field names, for programs
+            assert header == [column_label(name) for name in listed[0]], path  # and for people
             tested.add(path)
         ndjson = (await client.get(url, headers={"Accept": NDJSON})).text
         assert (_objects(ndjson) if ndjson else []) == listed, path
@@ -274,7 +271,7 @@ async def test_every_list_route_exports_its_json_items(client, session, receiver
         "/v1/pledges",
     } <= tested
     deliveries = await client.get(f"/v1/webhook-endpoints/{endpoint['id']}/deliveries", headers={"Accept": CSV})
-    assert deliveries.text.startswith("id,webhook_id,")  # as each JSON delivery starts
+    assert deliveries.content.decode("utf-8-sig").startswith("ID,Webhook ID,")  # as each JSON delivery starts
 
 
 @pytest.fixture
@@ -329,3 +326,25 @@ async def test_the_events_export_is_the_feed_each_reader_may_read(committed_clie
     for client in clients.values():
         if client is not admin:
             await client.aclose()
+
+
+@pytest.mark.parametrize(
+    ("field", "label"),
+    [
+        ("entity_acronym", "Entity acronym"),
+        ("parent_id", "Parent ID"),
+        ("un_system", "UN system"),
+        ("mou_areas", "MoU areas"),
+        ("membership.core", "Membership core"),
+        ("sha256", "SHA-256"),
+    ],
+)
+def test_a_csv_header_names_a_column_in_words(field, label):
+    assert column_label(field) == label
+
+
+async def test_a_csv_header_style_other_than_labels_or_fields_is_a_422_naming_the_parameter(client):
+    refused = await client.get("/v1/entities", params={"header": "names"}, headers={"Accept": CSV})
+    assert refused.status_code == 422
+    [error] = refused.json()["errors"]
+    assert error["parameter"] == "header" and error["detail"] == "Input should be 'labels' or 'fields'"

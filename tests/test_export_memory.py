@@ -123,7 +123,11 @@ async def test_registry_export_writes_the_apis_export_to_a_file(committed, tmp_p
         assert {e["acronym"] for e in exported} >= {"CLI-EXP0", "CLI-EXP1", "CLI-EXP2"}
         assert "CLI-CSO" not in {e["acronym"] for e in exported}
         as_csv = await asyncio.to_thread(_registry, "export", "entities", "--api-key", key, "--base-url", base)
-        assert as_csv.returncode == 0 and as_csv.stdout.startswith("id,acronym,name,")
+        assert as_csv.returncode == 0 and as_csv.stdout.startswith("\ufeffID,Acronym,Name,")  # for a spreadsheet
+        for_programs = await asyncio.to_thread(
+            _registry, "export", "entities", "--header", "fields", "--api-key", key, "--base-url", base
+        )
+        assert for_programs.returncode == 0 and for_programs.stdout.startswith("\ufeffid,acronym,name,")
         assert "'=cmd|' /C calc'!A0" in as_csv.stdout  # the formula guard, as the API sends it
         refused = await asyncio.to_thread(
             _registry, "export", "entities", "--filter", "limit=3", "--api-key", key, "--base-url", base

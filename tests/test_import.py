@@ -256,3 +256,18 @@ async def test_working_group_seats_are_given_through_the_working_groups_service(
             )
         ).scalar_one()
     assert held == 2
+
+
+async def test_a_file_as_the_export_writes_it_imports_from_the_command_line(network, tmp_path):
+    exported = tmp_path / "entities.csv"  # a byte-order mark, a header in words, the registry's own columns
+    lines = (
+        "\ufeffID,Acronym,Name,Kind,UN system,Country code,Created at",
+        "0190c5d2-7e6a-7b3c-8f00-5d1c2a3b4c5d,IMP-AR,المنظمة الدولية للهجرة,un_system,yes,KE,2024-01-01T00:00:00+00:00",
+    )
+    exported.write_bytes("\r\n".join(lines).encode() + b"\r\n")
+    done = registry("import", "entities", str(exported))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 rows: 1 created" in done.stdout
+    async with get_database().read() as conn:
+        name = (await conn.execute(text("SELECT name FROM entities WHERE acronym = 'IMP-AR'"))).scalar_one()
+    assert name == "المنظمة الدولية للهجرة"

@@ -92,7 +92,7 @@ async def test_a_misspelt_filter_is_a_422_naming_it_and_the_nearest_ones(client,
         assert error["parameter"] == misspelt
         assert error["type"] == "unknown_parameter"
         assert f"'{misspelt}' is not a parameter of this route; did you mean '{meant}'" in error["detail"]
-        assert "it takes: as_of, current, cursor, entity_id, limit, tier" in error["detail"]
+        assert "it takes: as_of, current, cursor, entity_id, header, limit, tier" in error["detail"]
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,6 @@
 """Network leadership is dated: coordinator and secretariat posts, co-leads, and every rule
 that asks "the coordinator" reading the posts on the day in question."""
 
-import csv
-import io
 import json
 from datetime import UTC, date, datetime, timedelta
 
@@ -25,6 +23,7 @@ from services.networks.posts import appoint_post, end_post
 from services.networks.schemas import NetworkPostCreate, NetworkPostEnd
 from services.principals import SYSTEM
 from tests.factories import make_entity, make_membership, make_network
+from tests.spreadsheet import csv_records
 
 ESTABLISHED = date(2020, 2, 1)
 BOTH_LEAD = datetime(2030, 3, 1, 9, 0, tzinfo=UTC)
@@ -347,9 +346,11 @@ async def _posts(session, network_id, role):
 
 async def test_posts_export_as_csv_with_the_networks_leadership(lac, client):
     network_id = lac["network"]["id"]
-    response = await client.get(f"/v1/networks/{network_id}/posts", headers={"Accept": "text/csv"})
+    response = await client.get(
+        f"/v1/networks/{network_id}/posts", params={"header": "fields"}, headers={"Accept": "text/csv"}
+    )
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(response.text)))
+    rows = csv_records(response.content)
     assert list(rows[0])[:5] == ["id", "network_id", "role", "entity", "start_date"]
     assert sorted((r["role"], json.loads(r["entity"])["acronym"]) for r in rows) == [
         ("coordinator", "L-ECLAC"),
@@ -357,6 +358,8 @@ async def test_posts_export_as_csv_with_the_networks_leadership(lac, client):
         ("secretariat", "L-ECLAC"),
         ("secretariat", "L-IOM"),
     ]
-    networks = await client.get("/v1/networks", params={"scope": "regional"}, headers={"Accept": "text/csv"})
-    [lac_row] = list(csv.DictReader(io.StringIO(networks.text)))
+    networks = await client.get(
+        "/v1/networks", params={"scope": "regional", "header": "fields"}, headers={"Accept": "text/csv"}
+    )
+    [lac_row] = csv_records(networks.content)
     assert len(json.loads(lac_row["leadership"])) == 4 and lac_row["coordinator_entity_id"] == str(lac["iom"]["id"])

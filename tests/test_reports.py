@@ -1,7 +1,6 @@
 """The activity report (docs/DOMAIN.md, "Reports") matches a hand-built history, in JSON, as a zip of
 CSV files and as an HTML page; bad periods, unknown networks and unservable Accepts are problems."""
 
-import csv
 import io
 import uuid
 import zipfile
@@ -32,6 +31,7 @@ from tests.browser import artifacts_dir
 from tests.factories import make_entity, make_membership, make_network
 from tests.integration.required import required_library
 from tests.mou_helpers import make_mou
+from tests.spreadsheet import csv_records, csv_table
 from tests.test_api_conventions import assert_problem
 
 PERIOD = {"from": "2022-01-01", "to": "2022-12-31"}
@@ -463,17 +463,30 @@ async def test_the_zip_holds_one_csv_per_section(client, history):
         )
         archive = zipfile.ZipFile(io.BytesIO(response.content))
         assert archive.namelist() == [f"{s.name}.csv" for s in SECTIONS]
-    changes = list(csv.reader(io.StringIO(archive.read("membership_changes.csv").decode())))
+    changes = csv_table(archive.read("membership_changes.csv"))
     assert changes == [
-        ["date", "entity_acronym", "entity_name", "change", "tier", "previous_tier"],
+        ["Date", "Entity acronym", "Entity name", "Change", "Tier", "Previous tier"],  # for people
         ["2022-03-31", "R-B", "'=1+1 Agency", "left", "", "extended"],  # not run as a formula
         ["2022-07-01", "R-A", "Agency A", "tier_changed", "core", "extended"],
         ["2022-09-01", "R-C", MALICIOUS, "joined", "extended", ""],
     ]
-    indicators = {r["indicator"]: r for r in csv.DictReader(io.StringIO(archive.read("indicators.csv").decode()))}
+    with_fields = await client.get(
+        f"/v1/networks/{network_id}/reports/activity",
+        params={**PERIOD, "header": "fields"},
+        headers={"Accept": "application/zip"},
+    )
+    archive = zipfile.ZipFile(io.BytesIO(with_fields.content))
+    assert (
+        csv_table(archive.read("membership_changes.csv"))
+        == [
+            ["date", "entity_acronym", "entity_name", "change", "tier", "previous_tier"],  # for programs
+            *changes[1:],
+        ]
+    )
+    indicators = {r["indicator"]: r for r in csv_records(archive.read("indicators.csv"))}
     assert indicators["membership.core"] == {"indicator": "membership.core", "value_at_start": "1", "value_at_end": "2"}
     assert indicators["annual_meeting_rule.met"]["value_at_end"] in ("yes", "no")
-    coverage = list(csv.DictReader(io.StringIO(archive.read("objective_coverage.csv").decode())))
+    coverage = csv_records(archive.read("objective_coverage.csv"))
     assert len(coverage) == 23 and coverage[5]["coverage"] == "contested"
 
 
@@ -556,7 +569,7 @@ async def test_the_openapi_document_lists_the_four_formats(client):
         "application/pdf",
     }
     assert {"401", "404", "406", "422", "503"} <= set(operation["responses"])
-    assert {p["name"] for p in operation["parameters"]} == {"network_id", "from", "to"}
+    assert {p["name"] for p in operation["parameters"]} == {"network_id", "from", "to", "header"}
 
 
 async def test_reviews_and_their_recommendations_are_reported(client, session, history):

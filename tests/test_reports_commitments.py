@@ -3,7 +3,6 @@ status on the period's last day (from the dated history) with the overdue ones l
 outputs published in the period, champions serving in it by name, and pledges by status with
 those overdue on the period's last day listed by pledger. Another network's records stay out."""
 
-import csv
 import io
 import zipfile
 from datetime import UTC, datetime
@@ -13,6 +12,7 @@ import pytest
 from services.clock import clock
 from services.networks.models import NetworkScope
 from tests.factories import make_entity, make_network
+from tests.spreadsheet import csv_records, csv_table
 
 SPRING = {"from": "2027-01-01", "to": "2027-04-30"}
 MAY = {"from": "2027-05-01", "to": "2027-05-31"}
@@ -172,10 +172,10 @@ async def test_the_zip_and_the_page_carry_the_new_sections(client, world):
     archive = zipfile.ZipFile(
         io.BytesIO((await client.get(url, params=SPRING, headers={"Accept": "application/zip"})).content)
     )
-    pledges = list(csv.DictReader(io.StringIO(archive.read("overdue_pledges.csv").decode())))
-    assert [(p["pledger"], p["due_date"]) for p in pledges] == [("RC-NGO", "2027-02-01"), ("Mexico", "2027-03-01")]
-    champions = list(csv.reader(io.StringIO(archive.read("champion_countries.csv").decode())))
-    assert champions[0] == ["country_code", "country", "start_date", "end_date", "change"]
+    pledges = csv_records(archive.read("overdue_pledges.csv"))
+    assert [(p["Pledger"], p["Due date"]) for p in pledges] == [("RC-NGO", "2027-02-01"), ("Mexico", "2027-03-01")]
+    champions = csv_table(archive.read("champion_countries.csv"))
+    assert champions[0] == ["Country code", "Country", "Start date", "End date", "Change"]
     page = (await client.get(url, params=SPRING, headers={"Accept": "text/html"})).text
     for heading in ("Workplan activities by status", "Overdue activities", "Outputs published", "Champion countries"):
         assert f"<h2>{heading}</h2>" in page

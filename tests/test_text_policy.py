@@ -2,8 +2,6 @@
 control characters, multi-line fields keep line breaks; and every output (JSON, CSV, HTML,
 iCalendar, e-mail) is valid whatever the database holds."""
 
-import csv
-import io
 import uuid
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
@@ -20,6 +18,7 @@ from services.meetings.service import create_meeting
 from services.principals import SYSTEM
 from services.schemas import multi_line, single_line
 from tests.factories import make_entity, make_membership, make_network
+from tests.spreadsheet import csv_records
 
 RTL = "المنظمة الدولية للهجرة"  # right-to-left text
 HOSTILE = "Bad\r\nBcc: victim@example.org\x07\u2028END:VCALENDAR\x85"
@@ -204,9 +203,9 @@ async def test_csv_and_html_carry_line_breaks_and_rtl_text_intact(client, sessio
     assert created.status_code == 201, created.text
     exported = await client.get(f"/v1/networks/{network['id']}/memberships", headers={"Accept": "text/csv"})
     assert exported.status_code == 200
-    rows = list(csv.DictReader(io.StringIO(exported.text, newline="")))
-    mine = next(r for r in rows if r["notes"] and "line one" in r["notes"])
-    assert mine["notes"] == 'line one\nline two, "quoted"'  # stored with LF, quoted by CSV
+    rows = csv_records(exported.content)
+    mine = next(r for r in rows if r["Notes"] and "line one" in r["Notes"])
+    assert mine["Notes"] == 'line one\nline two, "quoted"'  # stored with LF, quoted by CSV
     assert RTL in exported.text
     await connection.execute(
         text("UPDATE networks SET name = :name WHERE id = :id"), {"name": HOSTILE + RTL, "id": network["id"]}

@@ -26,6 +26,8 @@ def command_export(args: argparse.Namespace) -> None:
         if not equals or not name:
             sys.exit(f"registry export: --filter takes NAME=VALUE, got {pair!r}")
         filters.append((name, value))
+    if args.format == "csv":
+        filters.append(("header", args.header))
     base_url = (args.base_url or _local_api_url(get_settings())).rstrip("/")
     url = f"{base_url}/v1/{args.collection.strip('/')}"
     headers = {"Accept": media_type, "Authorization": f"Bearer {args.api_key}"}
@@ -69,6 +71,12 @@ def add_export_arguments(sub: argparse.ArgumentParser) -> None:
         "workplans/<id>/activities, networks/<id>/champion-countries, pledges...",
     )
     sub.add_argument("--format", choices=("csv", "ndjson"), default="csv", help="csv (default) or ndjson")
+    sub.add_argument(
+        "--header",
+        choices=("labels", "fields"),
+        default="labels",
+        help="a CSV header for people (labels, the default) or the API's field names (fields)",
+    )
     sub.add_argument(
         "--filter",
         action="append",

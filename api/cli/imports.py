@@ -38,7 +38,7 @@ def command_import(args: argparse.Namespace) -> None:
             actor = SYSTEM_IMPORT
             if args.api_key:
                 actor = await Authenticator(settings).authenticate(args.api_key, get_database().read)
-            rows = read_file(Path(args.file), required=kind.required, optional=kind.optional)
+            rows = read_file(Path(args.file), required=kind.required, optional=kind.optional, ignored=kind.ignored)
             context.request_id.set(import_id)  # every audit entry of this import carries it
             with tqdm(total=len(rows), unit="row", file=sys.stderr, disable=not sys.stderr.isatty()) as progress:
                 try:

@@ -9,16 +9,18 @@ from sqlalchemy import select
 from services.entities.models import Entity, EntityIdentifier, EntityKind, OfficeLevel
 from services.reference.identifiers import SCHEMES, identifier_problem
 from services.reference.types import CountryCode
-from services.schemas import SINGLE_LINE, VISIBLE, InputModel, OutputModel
+from services.schemas import SINGLE_LINE, WEB_ADDRESS, Form, InputModel, OutputModel
 from services.shapes import From, json_array, json_object
 
-ACRONYM_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9&.\-/ ]*$"
-Acronym = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=ACRONYM_PATTERN), SINGLE_LINE]
+ACRONYM = Form(
+    r"^[A-Za-z0-9][A-Za-z0-9&.\-/ ]*$",
+    "an acronym: a letter or digit, then letters, digits, spaces or & . - /, such as IOM or UN-Habitat",
+)
+Acronym = Annotated[str, StringConstraints(min_length=1, max_length=32), ACRONYM, SINGLE_LINE]
 EMAIL_PART = r"[^@\s\u0000-\u001f\u007f-\u009f]+"
-Email = Annotated[
-    str, StringConstraints(max_length=320, pattern=rf"^{EMAIL_PART}@{EMAIL_PART}\.{EMAIL_PART}$"), SINGLE_LINE
-]
-WebUrl = Annotated[str, StringConstraints(max_length=500, pattern=rf"^https?://{VISIBLE}+$"), SINGLE_LINE]
+EMAIL_ADDRESS = Form(rf"^{EMAIL_PART}@{EMAIL_PART}\.{EMAIL_PART}$", "an e-mail address such as name@un.org")
+Email = Annotated[str, StringConstraints(max_length=320), EMAIL_ADDRESS, SINGLE_LINE]
+WebUrl = Annotated[str, StringConstraints(max_length=500), WEB_ADDRESS, SINGLE_LINE]
 
 
 class Identifier(InputModel):

@@ -5,7 +5,7 @@ import binascii
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from sqlalchemy import BigInteger, Select, literal_column, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -15,10 +15,14 @@ from services.events.models import FEED_HORIZON, Event
 from services.events.privacy import redact_payload
 from services.events.visibility import feed_condition
 from services.principals import Principal
+from services.schemas import Form
 
 _PREFIX = b"e2:"
 _BIGINT_MAX = 2**63 - 1
-FEED_CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"  # what encode_position writes: unpadded base64url
+# What encode_position writes: unpadded base64url.
+FeedCursor = Annotated[
+    str, Form(r"^[A-Za-z0-9_-]+$", "a position in the feed as a previous answer gives it (letters, digits, - and _)")
+]
 
 
 @dataclass(frozen=True, order=True)

@@ -55,6 +55,8 @@ class ImportKind:
     optional: tuple[str, ...]
     prepare: Callable[[AsyncSession, dict[str, str]], Awaitable[Prepared]]
     apply: Callable[[AsyncSession, Prepared, Principal], Awaitable[Applied]]
+    # Columns the kind's export carries that the registry sets itself: read, and left aside.
+    ignored: tuple[str, ...] = ()
 
 
 async def _entity_id(session: AsyncSession, acronym: str, column: str) -> uuid.UUID:
@@ -84,7 +86,17 @@ def _exists_otherwise(what: str, differing: list[str], how: str) -> RowRejected:
 
 # Entities: natural key the acronym (case-insensitive, as the registry's rule).
 
-ENTITY_COLUMNS = ("office_level", "country_code", "website", "contact_email", "parent_acronym", "identifiers")
+ENTITY_COLUMNS = (
+    "office_level",
+    "country_code",
+    "website",
+    "contact_email",
+    "parent_acronym",
+    "parent_id",
+    "identifiers",
+)
+# The registry's own: an imported entity gets its id, timestamps and UN-system flag here.
+SET_BY_THE_REGISTRY = ("id", "is_demo", "created_at", "updated_at")
 
 
 def _identifiers(text: str) -> list[Any]:
@@ -125,19 +137,42 @@ async def _apply_entity(session: AsyncSession, prepared: Prepared, actor: Princi
     return Applied("created", prepared.label)
 
 
-ENTITIES = ImportKind("entities", ("acronym", "name", "kind"), ENTITY_COLUMNS, _prepare_entity, _apply_entity)
+ENTITIES = ImportKind(
+    "entities",
+    ("acronym", "name", "kind"),
+    ENTITY_COLUMNS,
+    _prepare_entity,
+    _apply_entity,
+    ignored=(*SET_BY_THE_REGISTRY, "un_system"),
+)
 
 
 # Memberships: natural key (network, entity, start date).
 
 
+def _entity_acronym(text: str) -> str:
+    """A membership's entity in a cell: its acronym, or the object an export writes
+    (``{"id": ..., "acronym": "IOM", "name": ...}``), whose acronym is taken."""
+    if not text.startswith("{"):
+        return text
+    try:
+        parsed = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise RowRejected("entity: write the entity's acronym (or the object an export writes)") from None
+    acronym = parsed.get("acronym") if isinstance(parsed, dict) else None
+    if not isinstance(acronym, str):
+        raise RowRejected("entity: the object names no acronym; write the entity's acronym")
+    return acronym
+
+
 async def _prepare_membership(session: AsyncSession, values: dict[str, str]) -> Prepared:
     fields: dict[str, Any] = {k: v for k, v in values.items() if k != "entity"}
-    fields["entity_id"] = await _entity_id(session, values["entity"], "entity")
+    acronym = _entity_acronym(values["entity"])
+    fields["entity_id"] = await _entity_id(session, acronym, "entity")
     data = MembershipCreate.model_validate(fields)
     assert data.network_id is not None  # a required column
     key = ("membership", data.network_id, data.entity_id, data.start_date)
-    label = f"membership of {values['entity']} from {data.start_date.isoformat()}"
+    label = f"membership of {acronym} from {data.start_date.isoformat()}"
     return Prepared(key, data, label, data.network_id)
 
 
@@ -166,6 +201,7 @@ MEMBERSHIPS = ImportKind(
     ("end_date", "mandate_relevance", "capacity", "notes"),
     _prepare_membership,
     _apply_membership,
+    ignored=(*SET_BY_THE_REGISTRY, "end_reason", "previous_membership_id"),
 )
 
 

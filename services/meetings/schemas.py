@@ -16,11 +16,11 @@ from services.events.models import Event
 from services.meetings.models import Meeting, MeetingInvitee, MeetingKind, MeetingReminder, MeetingStatus
 from services.people.models import FocalPointPost, Person
 from services.people.repository import post_active_on
-from services.schemas import MULTI_LINE, SINGLE_LINE, VISIBLE, InputModel, OutputModel
+from services.schemas import MULTI_LINE, SECURE_WEB_ADDRESS, SINGLE_LINE, InputModel, OutputModel
 from services.shapes import From, json_array, json_object
 
 Text300 = Annotated[str, StringConstraints(min_length=1, max_length=300), SINGLE_LINE]
-Url = Annotated[str, StringConstraints(max_length=1000, pattern=rf"^https://{VISIBLE}+$"), SINGLE_LINE]
+Url = Annotated[str, StringConstraints(max_length=1000), SECURE_WEB_ADDRESS, SINGLE_LINE]
 ReminderMinutes = Annotated[int, Field(ge=1, le=366 * 24 * 60)]
 
 

@@ -10,13 +10,20 @@ from services.dates import RegistryDate
 from services.entities.models import Entity
 from services.entities.schemas import EntityRef
 from services.mous.models import Mou, MouArea, MouAreaObjective, MouAreaSupporter, MouDocument, MouParty, MouStatus
-from services.schemas import MULTI_LINE, SINGLE_LINE, VISIBLE, InputModel, OutputModel
+from services.schemas import MULTI_LINE, SINGLE_LINE, VISIBLE, Form, InputModel, OutputModel
 from services.shapes import From, json_array, json_object
 
 Objective = Annotated[int, Field(ge=1, le=23)]
-ReferenceNumber = Annotated[
-    str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9/._-]*$"), SINGLE_LINE
-]
+REFERENCE_NUMBER = Form(
+    r"^[A-Za-z0-9][A-Za-z0-9/._-]*$",
+    "a reference number: a letter or digit, then letters, digits or / . _ -, such as IOM/2024/07",
+)
+ReferenceNumber = Annotated[str, StringConstraints(min_length=1, max_length=100), REFERENCE_NUMBER, SINGLE_LINE]
+DOCUMENT_ADDRESS = Form(
+    rf"^(https?://|urn:){VISIBLE}+$",
+    "a web address starting with https:// or http://, or a URN starting with urn:, such as https://www.iom.int/mou.pdf",
+)
+SHA256 = Form(r"^[0-9a-f]{64}$", "a SHA-256 digest: 64 hexadecimal digits in lower case (0-9 and a-f)")
 Title = Annotated[str, StringConstraints(min_length=1, max_length=500), SINGLE_LINE]
 Person = Annotated[str, StringConstraints(min_length=1, max_length=200), SINGLE_LINE]
 
@@ -41,9 +48,9 @@ class AreaIn(InputModel):
 
 
 class DocumentIn(InputModel):
-    uri: Annotated[str, StringConstraints(max_length=2000, pattern=rf"^(https?://|urn:){VISIBLE}+$"), SINGLE_LINE]
+    uri: Annotated[str, StringConstraints(max_length=2000), DOCUMENT_ADDRESS, SINGLE_LINE]
     title: Title
-    sha256: Annotated[str, StringConstraints(max_length=64, pattern=r"^[0-9a-f]{64}$"), SINGLE_LINE]
+    sha256: Annotated[str, StringConstraints(max_length=64), SHA256, SINGLE_LINE]
 
 
 class MouFields(InputModel):

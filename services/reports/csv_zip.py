@@ -6,15 +6,15 @@ from datetime import datetime
 from typing import Any
 
 from services.reports.sections import SECTIONS, Section
-from services.tables import csv_text
+from services.tables import CsvHeader, csv_text
 
 
-def section_csv(section: Section, rows: list[dict[str, Any]]) -> str:
-    return csv_text(section.columns, ([row[column] for column in section.columns] for row in rows))
+def section_csv(section: Section, rows: list[dict[str, Any]], header: CsvHeader = CsvHeader.LABELS) -> str:
+    return csv_text(section.columns, ([row[column] for column in section.columns] for row in rows), header=header)
 
 
-def report_zip(report: dict[str, Any]) -> bytes:
-    """The zip's bytes; its comment names the network and the period, and carries the report's
+def report_zip(report: dict[str, Any], header: CsvHeader = CsvHeader.LABELS) -> bytes:
+    """The zip's bytes, a CSV file per section with its columns named as ``header`` asks; its comment names the network and the period, and carries the report's
     designation footnotes, which a ``footnotes.txt`` also holds."""
     generated: datetime = report["generated_at"]
     buffer = io.BytesIO()
@@ -28,5 +28,5 @@ def report_zip(report: dict[str, Any]) -> bytes:
         for section in SECTIONS:
             info = zipfile.ZipInfo(f"{section.name}.csv", date_time=generated.timetuple()[:6])
             info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, section_csv(section, report[section.name]).encode("utf-8"))
+            archive.writestr(info, section_csv(section, report[section.name], header).encode("utf-8"))
     return buffer.getvalue()

@@ -8,11 +8,11 @@ from sqlalchemy import select
 from services.dates import RegistryDateTime
 from services.delivery_status import DeliveryStatus
 from services.events.models import Event
-from services.schemas import MULTI_LINE, SINGLE_LINE, VISIBLE, EventPattern, InputModel, OutputModel
+from services.schemas import MULTI_LINE, SINGLE_LINE, WEB_ADDRESS, EventPattern, InputModel, OutputModel
 from services.shapes import Derived, From, json_array, json_object
 from services.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
-Url = Annotated[str, StringConstraints(max_length=2000, pattern=rf"^https?://{VISIBLE}+$"), SINGLE_LINE]
+Url = Annotated[str, StringConstraints(max_length=2000), WEB_ADDRESS, SINGLE_LINE]
 
 
 class EndpointFields(InputModel):

@@ -11,7 +11,7 @@ from services.dates import RegistryDate
 from services.entities.models import Entity
 from services.entities.schemas import EntityRef
 from services.reference.types import SdgTarget
-from services.schemas import MULTI_LINE, SINGLE_LINE, InputModel, OutputModel
+from services.schemas import MULTI_LINE, SINGLE_LINE, Form, InputModel, OutputModel
 from services.shapes import From, json_array, json_object
 from services.working_groups.models import (
     PostKind,
@@ -22,7 +22,11 @@ from services.working_groups.models import (
     WorkingGroupStatus,
 )
 
-Slug = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
+SLUG = Form(
+    r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
+    "a slug: lower-case letters and digits, words joined by single hyphens, such as data-and-evidence",
+)
+Slug = Annotated[str, StringConstraints(min_length=1, max_length=100), SLUG]
 Objective = Annotated[int, Field(ge=1, le=23)]
 PrincipleCode = Annotated[str, StringConstraints(min_length=1, max_length=40), SINGLE_LINE]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=1000), MULTI_LINE]

@@ -9,7 +9,7 @@ from services.dates import RegistryDate
 from services.entities.models import Entity
 from services.entities.schemas import EntityRef
 from services.gcm.data import PRINCIPLES
-from services.schemas import SINGLE_LINE, InputModel, OutputModel
+from services.schemas import SECURE_WEB_ADDRESS, SINGLE_LINE, InputModel, OutputModel
 from services.shapes import From, json_array, json_object
 from services.workplans.models import (
     Activity,
@@ -23,7 +23,7 @@ from services.workplans.models import (
 Title = Annotated[str, StringConstraints(min_length=1, max_length=300), SINGLE_LINE]
 Objective = Annotated[int, Field(ge=1, le=23, description="A GCM objective, 1 to 23: GET /v1/gcm/objectives.")]
 PrincipleCode = Annotated[str, StringConstraints(min_length=1, max_length=40), SINGLE_LINE]
-HttpsUrl = Annotated[str, StringConstraints(max_length=2000, pattern=r"^https://\S+$"), SINGLE_LINE]
+HttpsUrl = Annotated[str, StringConstraints(max_length=2000), SECURE_WEB_ADDRESS, SINGLE_LINE]
 PRINCIPLE_CODES = frozenset(code for code, _ in PRINCIPLES)
 
 
