@@ -18,6 +18,7 @@ from api.deps import (
     Pagination,
     RequiredIfMatch,
 )
+from api.export import exportable, exporter
 from api.idempotency import create_once
 from api.openapi import page_of, problems
 from api.path_records import PERSON_ENTITY
@@ -26,6 +27,7 @@ from api.planned import PlannedRoute
 from api.responses import page_response, record_response
 from services.dates import RegistryDate
 from services.errors import NotFound
+from services.export import ExportSource
 from services.people import repository, service
 from services.people.schemas import (
     FocalPointCreate,
@@ -66,7 +68,7 @@ async def create_person(
     )
 
 
-@router.get("", responses={**page_of(PersonOut), **problems(422)})
+@router.get("", responses={**exportable(page_of(PersonOut)), **problems(403, 422)})
 async def list_people(
     request: Request,
     conn: DbRead,
@@ -74,7 +76,11 @@ async def list_people(
     principal: CurrentPrincipal,
     entity_id: uuid.UUID | None = None,
 ) -> Response:
-    """People, in id order; name and e-mail only where the caller may read them."""
+    """People, in id order; name and e-mail only where the caller may read them. The export
+    (CSV, NDJSON) is the secretariat's only (403 for anyone else): it is personal data."""
+    if (export := exporter(request)) is not None:
+        query = service.people_export_query(principal, entity_id=entity_id)
+        return export.response("people", ExportSource(query))
     result = await repository.list_person_rows(conn, page, entity_id=entity_id)
     shown = dataclasses.replace(result, items=[service.shown_to(row, principal) for row in result.items])
     return page_response(request, shown)
@@ -113,17 +119,22 @@ async def erase_person(person_id: uuid.UUID, session: DbSession, principal: Curr
     return record_response(await service.erase_person(session, person_id=person_id, actor=principal))
 
 
-@router.get("/{person_id}/posts", responses={**page_of(FocalPointOut), **problems(404, 422)})
+@router.get("/{person_id}/posts", responses={**exportable(page_of(FocalPointOut)), **problems(403, 404, 422)})
 async def list_focal_point_posts(
     person_id: uuid.UUID,
     request: Request,
     conn: DbRead,
     page: Pagination,
+    principal: CurrentPrincipal,
     as_of: Annotated[RegistryDate | None, Query(description="Posts running on this date (ISO 8601).")] = None,
 ) -> Response:
-    """The person's focal-point posts, past, current and future."""
+    """The person's focal-point posts, past, current and future. The export (CSV, NDJSON) is
+    the secretariat's only (403 for anyone else), as the people export is."""
     if await repository.get_person_row(conn, person_id) is None:
         raise NotFound("person-not-found", f"No person has id {person_id}.")
+    if (export := exporter(request)) is not None:
+        query = service.posts_export_query(principal, person_id=person_id, as_of=as_of)
+        return export.response(f"person-{person_id}-posts", ExportSource(query))
     result = await repository.list_post_rows(conn, page, person_id=person_id, as_of=as_of)
     return page_response(request, result)
 

@@ -2,6 +2,7 @@
 
 from sqlalchemy import func, select
 
+from services.clock import clock
 from services.demo.data import EXECUTIVE_COMMITTEE, EXTENDED_TIER
 from services.demo.service import load_demo_data
 from services.entities.models import Entity
@@ -168,3 +169,39 @@ async def test_demo_working_group_seats_stakeholders_that_are_not_network_member
         await client.get(f"/v1/networks/{network['id']}/memberships", params={"current": "true", "limit": 200})
     ).json()["items"]
     assert not {"ACT Alliance", "OECD"} & {m["entity"]["acronym"] for m in members}
+
+
+async def test_demo_workplans_champions_and_pledges_show_every_state_a_newcomer_meets(client, session):
+    """Activities yet to start, ongoing and completed (one with its output), champion
+    countries, and a pledge past its due date that is still open."""
+    await load_demo_data(session)
+    await session.flush()
+    network = (await client.get("/v1/networks", params={"scope": "global"})).json()["items"][0]
+    workplans = (await client.get("/v1/workplans", params={"network_id": network["id"]})).json()["items"]
+    assert workplans and all(w["is_demo"] for w in workplans)
+    activities = [
+        activity
+        for workplan in workplans
+        for activity in (await client.get(f"/v1/workplans/{workplan['id']}/activities")).json()["items"]
+    ]
+    assert {a["status"] for a in activities} == {"yet_to_start", "ongoing", "completed"}
+    assert any(a["outputs"] for a in activities if a["status"] == "completed")
+    champions = (await client.get(f"/v1/networks/{network['id']}/champion-countries")).json()["items"]
+    assert len(champions) >= 2 and all(c["end_date"] is None and c["is_demo"] for c in champions)
+    pledges = (await client.get("/v1/pledges", params={"network_id": network["id"]})).json()["items"]
+    today = clock.today().isoformat()
+    overdue = [p for p in pledges if p["status"] in ("announced", "in_progress") and p["due_date"] < today]
+    assert overdue, [(p["title"], p["status"], p["due_date"]) for p in pledges]
+
+
+async def test_demo_names_focal_points_of_several_entities_with_their_posts(client, session):
+    await load_demo_data(session)
+    await session.flush()
+    people = (await client.get("/v1/people", params={"limit": 200})).json()["items"]
+    named = [p for p in people if p["is_demo"] and p["name"] and p["email"]]
+    with_current_post = set()
+    for person in named:
+        posts = (await client.get(f"/v1/people/{person['id']}/posts")).json()["items"]
+        if any(post["end_date"] is None for post in posts):
+            with_current_post.add(person["entity_id"])
+    assert len(with_current_post) >= 2

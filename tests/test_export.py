@@ -198,6 +198,52 @@ async def _workplan_with_commitments(client, network, lead):
     return workplan
 
 
+async def _person_with_post(client, entity) -> dict:
+    """A focal point of ``entity``, named, with a post for it."""
+    body = {"entity_id": str(entity["id"]), "name": "Example Person, Export", "email": "export.person@example.org"}
+    made = await client.post("/v1/people", json=body)
+    assert made.status_code == 201, made.text
+    person = made.json()
+    post = {"entity_id": str(entity["id"]), "start_date": "2024-01-01"}
+    assert (await client.post(f"/v1/people/{person['id']}/posts", json=post)).status_code == 201
+    return person
+
+
+async def test_people_and_their_posts_are_exported_to_the_secretariat_only(client, make_client, session):
+    """Names and e-mail addresses are personal data: the secretariat exports them whole;
+    anyone else, even a focal point of the person's own entity (who reads them a page at a
+    time), is refused the export, and pages of the list still answer."""
+    entity = await make_entity(session, acronym="EXP-PPL")
+    person = await _person_with_post(client, entity)
+    exported = await client.get("/v1/people", params={"header": "fields"}, headers={"Accept": CSV})
+    people = csv_records(exported.content)
+    row = next(r for r in people if r["id"] == person["id"])
+    assert (row["name"], row["email"], row["entity_id"]) == (
+        "Example Person, Export",
+        "export.person@example.org",
+        str(entity["id"]),
+    )
+    posts = _objects((await client.get(f"/v1/people/{person['id']}/posts", headers={"Accept": NDJSON})).text)
+    assert [(p["entity_id"], p["start_date"], p["end_date"]) for p in posts] == [
+        (str(entity["id"]), "2024-01-01", None)
+    ]
+    callers = {
+        "own focal point": await make_client("focal_point", entity_id=entity["id"]),
+        "reader": await make_client("reader"),
+        "integrator": await make_client("integrator"),
+    }
+    for who, caller in callers.items():
+        for path in ("/v1/people", f"/v1/people/{person['id']}/posts"):
+            for media in (CSV, NDJSON):
+                refused = await caller.get(path, headers={"Accept": media})
+                assert refused.status_code == 403, (who, path, media, refused.text)
+                assert refused.headers["content-type"] == "application/problem+json"
+                assert "export.person@example.org" not in refused.text
+            assert (await caller.get(path)).status_code == 200, (who, path)
+    own = (await callers["own focal point"].get("/v1/people", params={"entity_id": str(entity["id"])})).json()
+    assert [p["email"] for p in own["items"]] == ["export.person@example.org"]  # the page still shows it
+
+
 async def test_every_list_route_exports_its_json_items(client, session, receiver):
     network = await make_network(session)
     member = await make_entity(session, acronym="EXP-WG")
@@ -216,11 +262,13 @@ async def test_every_list_route_exports_its_json_items(client, session, receiver
     await session.flush()
     endpoint = (await client.post("/v1/webhook-endpoints", json={"url": receiver.url, "event_types": ["*"]})).json()
     workplan = await _workplan_with_commitments(client, network, member)
+    person = await _person_with_post(client, member)
     ids = {
         "network_id": network["id"],
         "group_id": group["id"],
         "endpoint_id": endpoint["id"],
         "workplan_id": workplan["id"],
+        "person_id": person["id"],
     }
 
     document = (await client.get("/openapi.json")).json()
@@ -269,6 +317,8 @@ async def test_every_list_route_exports_its_json_items(client, session, receiver
         "/v1/workplans/{workplan_id}/activities",
         "/v1/networks/{network_id}/champion-countries",
         "/v1/pledges",
+        "/v1/people",
+        "/v1/people/{person_id}/posts",
     } <= tested
     deliveries = await client.get(f"/v1/webhook-endpoints/{endpoint['id']}/deliveries", headers={"Accept": CSV})
     assert deliveries.content.decode("utf-8-sig").startswith("ID,Webhook ID,")  # as each JSON delivery starts

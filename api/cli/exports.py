@@ -68,7 +68,8 @@ def add_export_arguments(sub: argparse.ArgumentParser) -> None:
         "collection",
         help="the list to export, as its path under /v1: entities, memberships, events, audit-log, "
         "networks/<id>/memberships, networks/<id>/posts, working-groups/<id>/members, workplans, "
-        "workplans/<id>/activities, networks/<id>/champion-countries, pledges...",
+        "workplans/<id>/activities, networks/<id>/champion-countries, pledges, people and "
+        "people/<id>/posts (admins only)...",
     )
     sub.add_argument("--format", choices=("csv", "ndjson"), default="csv", help="csv (default) or ndjson")
     sub.add_argument(

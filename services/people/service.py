@@ -8,7 +8,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import Select, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.auth.policy import require_admin
@@ -45,6 +45,21 @@ def shown_to(row: dict[str, Any], actor: Principal) -> dict[str, Any]:
     if sees_personal_data(actor, row["entity_id"]):
         return row
     return {**row, **dict.fromkeys(PERSONAL_FIELDS)}
+
+
+def people_export_query(actor: Principal, *, entity_id: uuid.UUID | None = None) -> Select[Any]:
+    """Every person of the list (``entity_id``: one entity's), names and e-mail addresses
+    included: a whole list of personal data leaves the registry only for the secretariat,
+    whatever a focal point may read of its own entity's people one page at a time."""
+    require_admin(actor, "export people, their names and e-mail addresses")
+    return repository.people_query(entity_id=entity_id)
+
+
+def posts_export_query(actor: Principal, *, person_id: uuid.UUID, as_of: date | None = None) -> Select[Any]:
+    """A person's focal-point posts for export: the secretariat only, as for people, since the
+    posts say who held which post when."""
+    require_admin(actor, "export focal-point posts")
+    return repository.posts_query(person_id=person_id, as_of=as_of)
 
 
 def _pseudonymous(row: dict[str, Any] | None) -> dict[str, Any] | None:
