@@ -2,19 +2,17 @@
 is said at start, and a server with no connection left to give is an outage (503), not a bug."""
 
 import asyncio
+import dataclasses
 import logging
 
-import asyncpg
 import pytest
-from httpx import ASGITransport, AsyncClient
 from pydantic import ValidationError
-from sqlalchemy import make_url, text
+from sqlalchemy import text
 
-from services import database as databases
 from services.database import create_database, log_connection_budget
 from services.settings import Settings, get_settings
-from tests.conftest import TEST_DATABASE, committed_admin_key, database_url
-from tests.served_app import served_app
+from tests.conftest import committed_admin_key
+from tests.database_swap import role_with_no_connection_to_spare, serving_on
 
 
 async def _still_open(pids: list[int]) -> int:
@@ -83,31 +81,12 @@ async def test_a_server_with_no_connection_to_spare_is_a_503_and_readyz_is_down(
     """PostgreSQL's "too many clients" (SQLSTATE 53300), here from a role limited to one
     connection that another client holds."""
     key = await committed_admin_key()
-    role = f"{TEST_DATABASE}_one_connection"
-    server = make_url(database_url("postgres")).set(drivername="postgresql")
-    admin = await asyncpg.connect(server.render_as_string(hide_password=False))
-    await admin.execute(f'DROP ROLE IF EXISTS "{role}"')
-    await admin.execute(f'CREATE ROLE "{role}" LOGIN CONNECTION LIMIT 1')
-    limited_url = make_url(get_settings().database_url).set(username=role).render_as_string(hide_password=False)
-    holder = await asyncpg.connect(
-        make_url(limited_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    )
-    loop = asyncio.get_running_loop()
-    healthy = databases._databases.get(loop)
-    databases._databases[loop] = create_database(get_settings(), url=limited_url)
-    try:
-        async with AsyncClient(transport=ASGITransport(app=served_app()), base_url="http://t") as client:
-            read = await client.get("/v1/entities", headers={"Authorization": f"Bearer {key}"})
-            ready = await client.get("/readyz")
-    finally:
-        await databases._databases[loop].dispose()
-        if healthy is None:
-            databases._databases.pop(loop, None)
-        else:
-            databases._databases[loop] = healthy
-        await holder.close()
-        await admin.execute(f'DROP ROLE "{role}"')
-        await admin.close()
+    async with (
+        role_with_no_connection_to_spare("one_connection") as limited_url,
+        serving_on(create_database(get_settings(), url=limited_url)) as client,
+    ):
+        read = await client.get("/v1/entities", headers={"Authorization": f"Bearer {key}"})
+        ready = await client.get("/readyz")
     assert read.status_code == 503, read.text
     assert read.json()["type"] == "/problems/database-unavailable" and int(read.headers["retry-after"]) > 0
     assert ready.status_code == 503 and ready.json()["checks"]["database"] == "down"
@@ -116,34 +95,12 @@ async def test_a_server_with_no_connection_to_spare_is_a_503_and_readyz_is_down(
 async def test_readyz_is_down_when_reads_work_but_no_write_connection_can_be_had(committed):
     """The write pool refused ("too many clients") while the read pool still works: a balancer
     must stop sending this process writes it can only answer with 503."""
-    import dataclasses
-
-    role = f"{TEST_DATABASE}_writes_starved"
-    server = make_url(database_url("postgres")).set(drivername="postgresql")
-    admin = await asyncpg.connect(server.render_as_string(hide_password=False))
-    await admin.execute(f'DROP ROLE IF EXISTS "{role}"')
-    await admin.execute(f'CREATE ROLE "{role}" LOGIN CONNECTION LIMIT 1')
-    limited_url = make_url(get_settings().database_url).set(username=role).render_as_string(hide_password=False)
-    holder = await asyncpg.connect(
-        make_url(limited_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    )
-    loop = asyncio.get_running_loop()
-    healthy = databases._databases.get(loop)
-    reads = create_database(get_settings())
-    starved = create_database(get_settings(), url=limited_url)
-    databases._databases[loop] = dataclasses.replace(reads, engine=starved.engine, sessions=starved.sessions)
-    try:
-        async with AsyncClient(transport=ASGITransport(app=served_app()), base_url="http://t") as client:
+    async with role_with_no_connection_to_spare("writes_starved") as limited_url:
+        reads = create_database(get_settings())
+        starved = create_database(get_settings(), url=limited_url)
+        both = dataclasses.replace(reads, engine=starved.engine, sessions=starved.sessions)
+        async with serving_on(both) as client:  # disposes the reads' pool and the starved writes'
             ready = await client.get("/readyz")
-    finally:
-        await reads.dispose()
-        await starved.dispose()
-        if healthy is None:
-            databases._databases.pop(loop, None)
-        else:
-            databases._databases[loop] = healthy
-        await holder.close()
-        await admin.execute(f'DROP ROLE "{role}"')
-        await admin.close()
+        await reads.engine.dispose()
     assert ready.status_code == 503, ready.text
     assert ready.json()["checks"]["database"] == "down"

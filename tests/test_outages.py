@@ -11,10 +11,10 @@ from sqlalchemy import make_url, text
 from sqlalchemy.exc import ProgrammingError
 
 from api.lifecycle import draining
-from services import database as databases
 from services.database import create_database, get_database
 from services.settings import get_settings
 from tests.conftest import committed_admin_key
+from tests.database_swap import serving_on
 from tests.served_app import served_app
 
 # Nothing listens here (the range reserved for this project's test servers).
@@ -53,25 +53,15 @@ async def test_a_bug_is_one_500_with_a_request_id_logged_once(client, caplog):
 
 async def test_a_lost_database_is_a_503_with_retry_after_and_readyz_names_it(committed, caplog):
     key = await committed_admin_key()
-    loop = asyncio.get_running_loop()
-    healthy = databases._databases.get(loop)
-    databases._databases[loop] = create_database(get_settings(), url=DOWN_URL)
-    try:
-        async with AsyncClient(transport=ASGITransport(app=served_app()), base_url="http://t") as client:
-            with caplog.at_level(logging.INFO):
-                read = await client.get("/v1/entities", headers={"Authorization": f"Bearer {key}"})
-                write = await client.post(
-                    "/v1/entities",
-                    json={"acronym": "DOWN", "name": "Down", "kind": "un_system"},
-                    headers={"Authorization": f"Bearer {key}", "X-Request-ID": "req-down-2"},
-                )
-                ready = await client.get("/readyz")
-    finally:
-        await databases._databases[loop].dispose()
-        if healthy is None:
-            databases._databases.pop(loop, None)
-        else:
-            databases._databases[loop] = healthy
+    async with serving_on(create_database(get_settings(), url=DOWN_URL)) as client:
+        with caplog.at_level(logging.INFO):
+            read = await client.get("/v1/entities", headers={"Authorization": f"Bearer {key}"})
+            write = await client.post(
+                "/v1/entities",
+                json={"acronym": "DOWN", "name": "Down", "kind": "un_system"},
+                headers={"Authorization": f"Bearer {key}", "X-Request-ID": "req-down-2"},
+            )
+            ready = await client.get("/readyz")
     for response in (read, write):
         body = _problem(response, 503, "database-unavailable")
         assert int(response.headers["retry-after"]) > 0 and "Retry" in body["detail"]
