@@ -50,6 +50,21 @@ class Stack:
     def logs(self) -> str:
         return "\n".join(f"--- {name}\n{self.processes.log(name)[-3000:]}" for name in self.processes.running)
 
+    def subscribe(self) -> None:
+        """A webhook endpoint at the receiver, for every entity created (each write of the load)."""
+        response = self.client.post(
+            "/v1/webhook-endpoints", json={"url": self.receiver.url, "event_types": ["entity.created"]}
+        )
+        assert response.status_code == 201, response.text
+
+    def start_everything(self) -> None:
+        """The API, a worker and two schedulers, and the receiver subscribed."""
+        self.processes.api()
+        self.processes.worker()
+        self.processes.scheduler("scheduler-1")
+        self.processes.scheduler("scheduler-2")
+        self.subscribe()
+
 
 @pytest.fixture
 def stack(postgres: ThrowawayPostgres, rabbit: ThrowawayRabbit, tmp_path: Path) -> Iterator[Stack]:

@@ -21,18 +21,11 @@ def _due_work(database_url: str) -> int:
     return int(row["events"]) + int(row["deliveries"])
 
 
-def _endpoint(stack) -> None:
-    response = stack.client.post(
-        "/v1/webhook-endpoints", json={"url": stack.receiver.url, "event_types": ["entity.created"]}
-    )
-    assert response.status_code == 201, response.text
-
-
 def test_rabbitmq_stopped_for_30_seconds_under_write_load(stack):
     stack.processes.api()
     stack.processes.worker()
     stack.processes.scheduler()
-    _endpoint(stack)
+    stack.subscribe()
     load = Load(key_header={"Authorization": stack.client.headers["Authorization"]}, threads=2, reads=False, pause=0.2)
     load.start()
     time.sleep(2)
@@ -61,7 +54,7 @@ def test_the_queue_stays_bounded_while_the_worker_is_stopped(stack):
     stack.processes.api()
     stack.processes.worker()
     stack.processes.scheduler()
-    _endpoint(stack)
+    stack.subscribe()
     for i in range(10):
         assert stack.client.post("/v1/entities", json={"acronym": f"Q{i}", "name": f"Q {i}", "kind": "un_system"})
     deadline = time.monotonic() + 60

@@ -104,14 +104,7 @@ def _first_success_after(outcomes, moment: float) -> float | None:
 def test_the_primary_fails_and_the_promoted_standby_takes_over(failover):
     stack, pair = failover
     synchronous = pair.synchronous
-    stack.processes.api()
-    stack.processes.worker()
-    stack.processes.scheduler("scheduler-1")
-    stack.processes.scheduler("scheduler-2")
-    endpoint = stack.client.post(
-        "/v1/webhook-endpoints", json={"url": stack.receiver.url, "event_types": ["entity.created"]}
-    )
-    assert endpoint.status_code == 201, endpoint.text
+    stack.start_everything()
     load = Load(key_header={"Authorization": stack.client.headers["Authorization"]}, threads=4).start()
     time.sleep(4)
     crashed = time.monotonic()

@@ -7,14 +7,7 @@ from tests.faults.load import Load, saved_acronyms, summary, sweep_overlaps, wai
 
 
 def test_postgres_restarted_twice_under_mixed_load(stack):
-    stack.processes.api()
-    stack.processes.worker()
-    stack.processes.scheduler("scheduler-1")
-    stack.processes.scheduler("scheduler-2")
-    endpoint = stack.client.post(
-        "/v1/webhook-endpoints", json={"url": stack.receiver.url, "event_types": ["entity.created"]}
-    )
-    assert endpoint.status_code == 201, endpoint.text
+    stack.start_everything()
     load = Load(key_header={"Authorization": stack.client.headers["Authorization"]}, threads=4).start()
     restarts = []
     for _ in range(2):

@@ -12,13 +12,6 @@ from tests.faults.load import Load, Outcome, query, saved_acronyms, summary, swe
 from tests.faults.stack import API_PORT, LEADER_SILENCE_SECONDS, SWEEP_TIMEOUT_SECONDS
 
 
-def _endpoint(stack) -> None:
-    response = stack.client.post(
-        "/v1/webhook-endpoints", json={"url": stack.receiver.url, "event_types": ["entity.created"]}
-    )
-    assert response.status_code == 201, response.text
-
-
 def _burst(stack, callers: int, each: int) -> tuple[list[Outcome], list[threading.Thread]]:
     """``callers`` threads, each making ``each`` writes on its own keep-alive connection."""
     load = Load(key_header={"Authorization": stack.client.headers["Authorization"]}, timeout=15)
@@ -42,7 +35,7 @@ def test_sigterm_to_the_api_worker_and_scheduler_during_bursts(stack):
     stack.processes.api()
     stack.processes.worker()
     stack.processes.scheduler("scheduler-1")
-    _endpoint(stack)
+    stack.subscribe()
     time.sleep(1)  # scheduler-1 leads
     stack.processes.scheduler("scheduler-2")
 
@@ -104,7 +97,7 @@ def test_sigkill_of_the_worker_in_a_loop_during_deliveries(stack):
     stack.receiver.stall_first_seconds = 2  # the first delivery is mid-send when the worker dies
     stack.processes.api()
     stack.processes.scheduler()
-    _endpoint(stack)
+    stack.subscribe()
     for i in range(30):
         response = stack.client.post("/v1/entities", json={"acronym": f"K{i}", "name": f"K {i}", "kind": "un_system"})
         assert response.status_code == 201, response.text
