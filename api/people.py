@@ -28,6 +28,7 @@ from api.responses import page_response, record_response
 from services.dates import RegistryDate
 from services.errors import NotFound
 from services.export import ExportSource
+from services.flows import person_erasure
 from services.people import repository, service
 from services.people.schemas import (
     FocalPointCreate,
@@ -114,9 +115,10 @@ async def update_person(
 @router.post("/{person_id}/erase", response_model=PersonOut, responses=problems(404, 409))
 @SECRETARIAT_ONLY
 async def erase_person(person_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal) -> Response:
-    """Erase a person's name and e-mail address at their request, from the person and from
-    the change feed's earlier events; the audit trail names them by pseudonym only."""
-    return record_response(await service.erase_person(session, person_id=person_id, actor=principal))
+    """Erase a person's name and e-mail address at their request, from the person, from the
+    change feed's earlier events and from the e-mail deliveries addressed to them (those not yet
+    sent fail); the audit trail names them by pseudonym only."""
+    return record_response(await person_erasure.erase_person(session, person_id=person_id, actor=principal))
 
 
 @router.get("/{person_id}/posts", responses={**exportable(page_of(FocalPointOut)), **problems(403, 404, 422)})

@@ -242,3 +242,59 @@ async def test_an_invitee_entity_shows_its_invitation_sent_to_its_focal_points(c
         row = await get_meeting_row(conn, meeting["id"])
     statuses = {i["entity"]["acronym"]: i["invitation"]["status"] for i in row["invitees"]}
     assert statuses == {"FP-NOCONTACT": "sent", "FP-BARE": "not_sent"}
+
+
+async def test_erasure_removes_the_address_mail_was_sent_to_and_fails_what_was_not_sent(committed, smtp):  # noqa: F811
+    """The delivery history keeps no address of an erased person: what was sent names the
+    pseudonym, and what waits fails with the reason instead of going to someone erased."""
+    from services.events.models import Event
+    from services.flows.person_erasure import erase_person
+    from services.mail.models import EmailAttempt, EmailDelivery
+    from services.mail.recipients import NOT_SENT
+
+    starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    async with get_database().session() as session:
+        network = await make_network(session)
+        entity = await make_entity(session, acronym="FP-ERASE")
+        await make_membership(session, network_id=network["id"], entity_id=entity["id"])
+        person = await _person(session, entity["id"], "To Be Erased", "Erase.Me@one.example")
+        kept = await _person(session, entity["id"], "Stays", "stays@one.example")
+        await create_meeting(
+            session,
+            data=MeetingCreate(
+                network_id=network["id"],
+                kind=MeetingKind.EXTENDED_MEMBERSHIP,
+                title="Annual meeting",
+                starts_at=starts,
+                ends_at=starts + timedelta(hours=6),
+                time_zone="Europe/Zurich",
+                location="Geneva",
+                invitees=[InviteeIn(entity_id=entity["id"])],
+            ),
+            actor=SYSTEM,
+        )
+    await _relay_and_send()
+    assert sorted(m["To"] for m in smtp.messages) == ["erase.me@one.example", "stays@one.example"]  # stored lower-case
+    async with get_database().session() as session:  # one more, not yet sent, in another case
+        event_id = await session.scalar(select(Event.id).where(Event.subject_id == kept["id"]).limit(1))
+        session.add(EmailDelivery(event_id=event_id, recipient="erase.me@ONE.example", kind="invitation"))
+    async with get_database().session() as session:
+        sent_id = await session.scalar(
+            select(EmailDelivery.id).where(EmailDelivery.recipient == "erase.me@one.example")
+        )
+        session.add(EmailAttempt(delivery_id=sent_id, latency_ms=1, error="450 erase.me@one.example: try later"))
+    async with get_database().session() as session:
+        await erase_person(session, person_id=person["id"], actor=SYSTEM)
+    async with get_database().session() as session:
+        rows = (await session.execute(select(EmailDelivery))).scalars().all()
+        errors = (await session.execute(select(EmailAttempt.error))).scalars().all()
+    pseudonym = f"person:{person['id']}"
+    assert not [r for r in rows if "erase.me" in r.recipient.lower()]
+    erased = sorted((str(r.status), r.last_error or "") for r in rows if r.recipient == pseudonym)
+    assert erased == [("failed", NOT_SENT), ("succeeded", "")], erased
+    assert [r.status for r in rows if r.recipient == "stays@one.example"] != []  # the other focal point's stay
+    assert (
+        errors
+        and not [e for e in errors if e and "erase.me" in e.lower()]
+        and any(pseudonym in (e or "") for e in errors)
+    )

@@ -151,6 +151,14 @@ async def update_person(
     return await _record_person(session, "updated", person, actor, before=before, changes=changes)
 
 
+async def address_to_erase(session: AsyncSession, person_id: uuid.UUID) -> str | None:
+    """The person's e-mail address, their row locked until the transaction ends: what an
+    erasure (``services.flows.person_erasure``) also removes from other domains' records.
+    None for an unknown or erased person (the erasure then refuses)."""
+    person = await session.scalar(select(Person).where(Person.id == person_id).with_for_update())
+    return person.email if person is not None else None
+
+
 async def erase_person(session: AsyncSession, *, person_id: uuid.UUID, actor: Principal) -> dict[str, Any]:
     """Erase a person's name and e-mail address at their request (the secretariat): from the
     person, and from every earlier event about them, so that the change feed and webhooks no
