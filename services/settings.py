@@ -154,6 +154,9 @@ class Settings(BaseSettings):
     jwt_algorithms: list[str] = ["RS256", "ES256"]
     jwt_role_claim: str = "mnr_role"
     jwt_entity_claim: str = "mnr_entity_id"
+    # The person's e-mail address: a token whose address is a person of its entity acts as
+    # that person (the audit trail names them, as for a key issued to a person).
+    jwt_email_claim: str = "email"
     jwt_leeway_seconds: int = 30
     jwks_cache_seconds: float = 300.0
     # How long a process trusts what it learnt about a key or token; a revoked key stops

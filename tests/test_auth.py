@@ -256,6 +256,52 @@ async def test_a_focal_point_token_acts_for_its_entity(token_client, identity_pr
     assert refused.json()["type"] == "/problems/field-not-allowed"
 
 
+async def test_a_focal_point_token_whose_address_is_a_person_acts_as_that_person(
+    token_client, identity_provider, session
+):
+    """The token's e-mail claim names a person of its entity: the audit trail says who acted,
+    as for a key issued to a person. An address of another entity's person, or of no one,
+    names no one."""
+    from services.people.schemas import PersonCreate
+    from services.people.service import create_person
+    from services.principals import SYSTEM
+
+    entity = await make_entity(session, acronym="TOK-PERSON")
+    other = await make_entity(session, acronym="TOK-ELSEWHERE")
+    person = await create_person(
+        session,
+        data=PersonCreate(entity_id=entity["id"], name="Token Person", email="token.person@un.example"),
+        actor=SYSTEM,
+    )
+    await create_person(
+        session, data=PersonCreate(entity_id=other["id"], name="Namesake", email="namesake@un.example"), actor=SYSTEM
+    )
+    acted = {}
+    for email in ("Token.Person@un.example", "namesake@un.example", "nobody@un.example", None):
+        claims = {"mnr_role": "focal_point", "mnr_entity_id": str(entity["id"]), "sub": f"sub-{email}", "email": email}
+        client = token_client(identity_provider.token(**claims))
+        etag = (await client.get(f"/v1/entities/{entity['id']}")).headers["etag"]
+        changed = await client.patch(
+            f"/v1/entities/{entity['id']}",
+            json={"website": f"https://{len(acted)}.example"},
+            headers={"If-Match": etag},
+        )
+        assert changed.status_code == 200, changed.text
+        acted[email] = await session.scalar(
+            text(
+                "SELECT principal_person_id FROM audit_log WHERE resource_id = :id AND principal_id = :who "
+                "ORDER BY id DESC LIMIT 1"
+            ),
+            {"id": entity["id"], "who": f"user:sub-{email}"},
+        )
+    assert acted == {
+        "Token.Person@un.example": person["id"],
+        "namesake@un.example": None,
+        "nobody@un.example": None,
+        None: None,
+    }
+
+
 def _unsigned(identity_provider) -> str:
     header = b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
     return f"{header}.{b64(json.dumps(identity_provider.claims()).encode())}."

@@ -1,6 +1,7 @@
 """From a credential to a principal, without a database round trip on every request."""
 
 import asyncio
+import dataclasses
 import hashlib
 import time
 import uuid
@@ -17,6 +18,7 @@ from services.auth.tokens import TokenVerifier
 from services.clock import clock
 from services.database import is_read_only, read_only_episode
 from services.errors import DomainError, Unauthenticated
+from services.people.repository import person_with_address
 from services.principals import Principal, Role
 from services.settings import Settings
 
@@ -97,7 +99,8 @@ class Authenticator:
             if looks_like_key(credential):
                 principal, expires = await self._verify_key(credential, connect)
             elif credential.count(".") == 2:
-                principal, expires = await self.tokens.verify(credential)
+                principal, expires, email = await self.tokens.verify(credential)
+                principal = await _as_person(principal, email, connect)
             else:
                 raise Unauthenticated(
                     "invalid-credentials", "Send an API key or a bearer token: Authorization: Bearer <credential>."
@@ -126,6 +129,16 @@ class Authenticator:
             person_id=row["person_id"],
         )
         return principal, row["expires_at"].timestamp()
+
+
+async def _as_person(principal: Principal, email: str | None, connect: Connector) -> Principal:
+    """A token of an entity whose e-mail address is a person of that entity (not erased) acts
+    as that person; any other token stays a principal without a person."""
+    if principal.entity_id is None or not email:
+        return principal
+    async with connect() as conn:
+        person_id = await person_with_address(conn, principal.entity_id, email)
+    return dataclasses.replace(principal, person_id=person_id) if person_id is not None else principal
 
 
 async def _record_use(conn: AsyncConnection, key_id: uuid.UUID) -> None:

@@ -63,8 +63,9 @@ class TokenVerifier:
             )
         return key
 
-    async def verify(self, token: str) -> tuple[Principal, float]:
-        """The principal a token names, and when (Unix time) the token expires."""
+    async def verify(self, token: str) -> tuple[Principal, float, str | None]:
+        """The principal a token names, when (Unix time) the token expires, and the e-mail
+        address it carries (``JWT_EMAIL_CLAIM``), if any."""
         if not self.configured:
             raise Unauthenticated("tokens-not-configured", "Bearer tokens are not accepted here; use an API key.")
         try:
@@ -80,7 +81,8 @@ class TokenVerifier:
         ):
             raise Unauthenticated("token-algorithm-refused", "The token's algorithm does not match its signing key.")
         claims = self._decode(token, key, str(algorithm))
-        return self._principal(claims), float(claims["exp"])
+        email = claims.get(self.settings.jwt_email_claim)
+        return self._principal(claims), float(claims["exp"]), email if isinstance(email, str) else None
 
     def _decode(self, token: str, key: jwt.PyJWK, algorithm: str) -> dict[str, Any]:
         s = self.settings

@@ -27,6 +27,16 @@ def post_active_on(day: Any) -> Any:
     return (FocalPointPost.start_date <= day) & or_(FocalPointPost.end_date.is_(None), FocalPointPost.end_date >= day)
 
 
+async def person_with_address(conn: AsyncConnection, entity_id: uuid.UUID, email: str) -> uuid.UUID | None:
+    """The person of ``entity_id`` whose address is ``email`` (stored lower-case), unless erased."""
+    found = await conn.scalar(
+        select(Person.id).where(
+            Person.entity_id == entity_id, Person.email == email.strip().lower(), Person.erased_at.is_(None)
+        )
+    )
+    return found
+
+
 async def get_person_row(conn: AsyncConnection | AsyncSession, person_id: uuid.UUID) -> dict[str, Any] | None:
     row = (await conn.execute(select(*_PERSON_COLUMNS).where(Person.id == person_id))).mappings().first()
     return dict(row) if row is not None else None
