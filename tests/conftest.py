@@ -132,6 +132,24 @@ def _release_clock() -> Iterator[None]:
     clock.freeze(None)
 
 
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """A test that runs a command in-process (``api.cli.main``) puts the registry's handler on
+    the root logger, writing to that test's captured stderr: take it off afterwards, so that a
+    later thread's log line (an SMTP server's) is not written to a stream pytest has closed."""
+    import logging
+
+    from services.observability.logs import HANDLER_NAME
+
+    root = logging.getLogger()
+    before, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):  # pytest's own capture handlers come and go by phase: left alone
+        if handler.get_name() == HANDLER_NAME and handler not in before:
+            root.removeHandler(handler)
+    root.setLevel(level)
+
+
 @pytest.fixture
 async def app(connection: AsyncConnection):
     """The API on the test's connection: each request's unit of work is a savepoint."""
