@@ -207,11 +207,24 @@ def webhook_and_mail(client: httpx.Client) -> tuple[str, str]:
     raw = httpx.get(f"http://127.0.0.1:{MAIL_PORT}/api/v1/message/{message['ID']}/raw", timeout=5).content
     parts = {p.get_content_type(): p.get_payload(decode=True) for p in email.message_from_bytes(raw).walk()}
     assert b"METHOD:REQUEST" in parts["text/calendar"], parts.keys()
-    link = re.search(rb"https?://\S+/v1/meetings/\S+", parts["text/plain"])
-    assert link, parts["text/plain"]
-    if public_base_url_is_a_setting():
-        assert link.group(0).startswith(ENV["PUBLIC_BASE_URL"].encode()), f"{link.group(0)!r}: not PUBLIC_BASE_URL"
-    ok(f"the invitation reached the mail catcher: {message['Subject']!r}, its .ics, link {link.group(0).decode()}")
+    text = parts["text/plain"].decode()
+    assert "You are invited as CI Stakeholder Forum" in text and f"Network: {network['name']}" in text, text
+    assert "text/html" in parts, parts.keys()
+    # No link a person cannot open: the API's address answers a browser with 401.
+    assert "/v1/" not in text and b"/v1/" not in parts["text/html"], text
+    ok(f"the invitation reached the mail catcher: {message['Subject']!r}, saying why and where, and its .ics")
+    # Links the registry hands out use PUBLIC_BASE_URL: a calendar subscription's secret URL,
+    # which a calendar app then reads without a key.
+    made = client.post(
+        "/v1/calendar-subscriptions",
+        json={"name": "CI stack feed", "scope": "meeting", "subject_id": meeting.json()["id"]},
+    )
+    assert made.status_code == 201, made.text
+    feed_url = made.json()["url"]
+    assert feed_url.startswith(ENV["PUBLIC_BASE_URL"] + "/v1/calendars/"), f"{feed_url}: not PUBLIC_BASE_URL"
+    feed = httpx.get(feed_url, timeout=10)
+    assert feed.status_code == 200 and title in feed.text, feed.text[:300]
+    ok("a calendar subscription's URL starts with PUBLIC_BASE_URL, and its feed answers without a key")
     return endpoint["id"], endpoint["secret"]
 
 
@@ -278,11 +291,6 @@ def metrics_on_the_internal_network() -> None:
         f"metrics scraped across the Compose network (ports 9100-9102 not published): api, scheduler and both "
         f"workers ({', '.join(workers)}), every named metric present, {delivered:.0f} deliveries counted"
     )
-
-
-def public_base_url_is_a_setting() -> bool:
-    probe = "from services.settings import Settings; print('public_base_url' in Settings.model_fields)"
-    return run("docker", "run", "--rm", f"{IMAGE}:{TAG}", "python", "-c", probe).stdout.strip() == "True"
 
 
 # What became of the deliveries that did not succeed (printed when they do not all succeed).
