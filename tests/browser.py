@@ -8,6 +8,7 @@ as ``[pid:tid:time:INFO:CONSOLE:12] "message", source: file:///... (12)`` (older
 failed or forbidden load shows there too; network errors (``net::ERR_...``) are caught as well.
 """
 
+import fcntl
 import json
 import os
 import re
@@ -137,15 +138,29 @@ def png_facts(png: Path) -> PngFacts:
 A11Y = ROOT / "tests" / "a11y"
 
 
+def _install_axe() -> None:
+    """``npm ci`` in tests/a11y unless both packages are there, under a lock: test processes
+    running side by side would otherwise install at once, and ``npm ci`` first removes what
+    the other is about to use."""
+    installed = [
+        A11Y / "node_modules" / "axe-core" / "axe.min.js",
+        A11Y / "node_modules" / "playwright-core" / "index.js",
+    ]
+    with open(Path(tempfile.gettempdir()) / "mnr-a11y-install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if all(path.is_file() for path in installed):
+            return
+        npm = required_command("npm", "install axe-core (apt-get install npm)")
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=A11Y, check=True, capture_output=True, timeout=300)
+
+
 def axe_violations(pages: list[Path], width: int) -> dict[str, list[dict[str, object]]]:
     """axe-core's WCAG 2.1 A and AA violations on each page, in Debian's Chromium at
     ``width`` (tests/a11y/axe.mjs; its two npm packages installed from the lock file on first
     use). Empty lists when the pages pass."""
     node = required_command("node", "run axe-core on the HTML pages (apt-get install nodejs npm)")
     browser = chromium()
-    if not (A11Y / "node_modules" / "axe-core").is_dir():
-        npm = required_command("npm", "install axe-core (apt-get install npm)")
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=A11Y, check=True, capture_output=True, timeout=300)
+    _install_axe()
     done = subprocess.run(
         [node, str(A11Y / "axe.mjs"), "--width", str(width), *(str(p) for p in pages)],
         env={**os.environ, "CHROMIUM": browser},
