@@ -39,6 +39,24 @@ async def _person(session, entity_id, name, email, *, start=date(2025, 1, 1), en
     return person
 
 
+async def _annual_meeting(session, network_id, entity_ids, starts):
+    """The network's annual meeting in Geneva at ``starts``, inviting ``entity_ids``."""
+    return await create_meeting(
+        session,
+        data=MeetingCreate(
+            network_id=network_id,
+            kind=MeetingKind.EXTENDED_MEMBERSHIP,
+            title="Annual meeting",
+            starts_at=starts,
+            ends_at=starts + timedelta(hours=6),
+            time_zone="Europe/Zurich",
+            location="Geneva",
+            invitees=[InviteeIn(entity_id=entity_id) for entity_id in entity_ids],
+        ),
+        actor=SYSTEM,
+    )
+
+
 async def test_invitations_go_to_the_current_focal_points_or_the_contact_address(committed, smtp):  # noqa: F811
     starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
     today = clock.today()
@@ -55,20 +73,7 @@ async def test_invitations_go_to_the_current_focal_points_or_the_contact_address
             session, staffed["id"], "Former", "former@one.example", start=last_year - timedelta(days=200), end=last_year
         )
         await _person(session, staffed["id"], "Next Year", "next@one.example", start=today + timedelta(days=365))
-        await create_meeting(
-            session,
-            data=MeetingCreate(
-                network_id=network["id"],
-                kind=MeetingKind.EXTENDED_MEMBERSHIP,
-                title="Annual meeting",
-                starts_at=starts,
-                ends_at=starts + timedelta(hours=6),
-                time_zone="Europe/Zurich",
-                location="Geneva",
-                invitees=[InviteeIn(entity_id=staffed["id"]), InviteeIn(entity_id=unstaffed["id"])],
-            ),
-            actor=SYSTEM,
-        )
+        await _annual_meeting(session, network["id"], [staffed["id"], unstaffed["id"]], starts)
     await _relay_and_send()
     assert sorted(m["To"] for m in smtp.messages) == [
         "current.one@one.example",
@@ -220,20 +225,7 @@ async def test_an_invitee_entity_shows_its_invitation_sent_to_its_focal_points(c
         for entity in (staffed, bare):
             await make_membership(session, network_id=network["id"], entity_id=entity["id"])
         await _person(session, staffed["id"], "Only One", "only.one@one.example")
-        meeting = await create_meeting(
-            session,
-            data=MeetingCreate(
-                network_id=network["id"],
-                kind=MeetingKind.EXTENDED_MEMBERSHIP,
-                title="Annual meeting",
-                starts_at=starts,
-                ends_at=starts + timedelta(hours=6),
-                time_zone="Europe/Zurich",
-                location="Geneva",
-                invitees=[InviteeIn(entity_id=staffed["id"]), InviteeIn(entity_id=bare["id"])],
-            ),
-            actor=SYSTEM,
-        )
+        meeting = await _annual_meeting(session, network["id"], [staffed["id"], bare["id"]], starts)
     await _relay_and_send()
     assert [m["To"] for m in smtp.messages] == ["only.one@one.example"]
     async with get_database().read() as conn:
@@ -259,20 +251,7 @@ async def test_erasure_removes_the_address_mail_was_sent_to_and_fails_what_was_n
         await make_membership(session, network_id=network["id"], entity_id=entity["id"])
         person = await _person(session, entity["id"], "To Be Erased", "Erase.Me@one.example")
         kept = await _person(session, entity["id"], "Stays", "stays@one.example")
-        await create_meeting(
-            session,
-            data=MeetingCreate(
-                network_id=network["id"],
-                kind=MeetingKind.EXTENDED_MEMBERSHIP,
-                title="Annual meeting",
-                starts_at=starts,
-                ends_at=starts + timedelta(hours=6),
-                time_zone="Europe/Zurich",
-                location="Geneva",
-                invitees=[InviteeIn(entity_id=entity["id"])],
-            ),
-            actor=SYSTEM,
-        )
+        await _annual_meeting(session, network["id"], [entity["id"]], starts)
     await _relay_and_send()
     assert sorted(m["To"] for m in smtp.messages) == ["erase.me@one.example", "stays@one.example"]  # stored lower-case
     async with get_database().session() as session:  # one more, not yet sent, in another case
