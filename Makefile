@@ -55,8 +55,11 @@ fuzz: $(STAMP)  ## schemathesis, every check and phase, long (FUZZ_EXAMPLES per 
 # The image installs requirements.lock (pip --require-hashes): the runtime dependencies of
 # pyproject.toml, every package pinned with the hashes of its files. `make lock` after
 # changing them; versions already pinned are kept unless pyproject.toml rules them out.
-LOCK_COMPILE = $(BIN)/uv pip compile pyproject.toml --universal --generate-hashes --python-version 3.11 \
-	--custom-compile-command "make lock" --quiet
+# The build backend (pyproject.toml [build-system]) is locked too: the image builds the
+# registry with it, fetching nothing.
+BUILD_REQUIRES = $(BIN)/python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")'
+LOCK_COMPILE = $(BUILD_REQUIRES) | $(BIN)/uv pip compile pyproject.toml - --universal --generate-hashes \
+	--python-version 3.11 --custom-compile-command "make lock" --quiet
 
 lock: $(STAMP)  ## requirements.lock from pyproject.toml (needs the package index)
 	$(LOCK_COMPILE) -o requirements.lock
