@@ -183,13 +183,14 @@ def scaled_to_three(client: httpx.Client) -> None:
         f" ({sorted(int(n) for n in served.values())})"
     )
     paused = replicas[-1]
+
+    def verdicts() -> int:  # the proxy's "Server api/apiN is DOWN" lines so far
+        return compose("logs", "--no-color", "proxy").stdout.count(" is DOWN")
+
+    down_before = verdicts()
     run("docker", "pause", paused)
     try:
-        wait_until(
-            f"the proxy taking {paused} out",
-            lambda: " is DOWN" in compose("logs", "--no-color", "proxy").stdout,
-            30,
-        )
+        wait_until(f"the proxy taking {paused} out", lambda: verdicts() > down_before, 30)
         statuses = Counter(client.get("/v1/entities", params={"limit": 1}).status_code for _ in range(30))
         assert statuses == {200: 30}, statuses
     finally:
@@ -214,6 +215,32 @@ def backups_and_restore_drill() -> None:
     drill = compose("exec", "-T", "backup", "registry-backup", "drill").stdout
     assert "restore drill passed" in drill, drill
     ok(f"backups: on schedule, the newest 2 kept ({', '.join(kept)}); {drill.strip().splitlines()[-1]}")
+
+
+def forwarded_for_from_the_proxy_only() -> None:
+    """A client's own X-Forwarded-For is dropped at the proxy: the API counts failed logins
+    against the address the proxy saw, never the one the client claims, nor the proxy's.
+    (Last: that address is then refused for a while.)"""
+    spoofed = "203.0.113.7"
+    statuses = Counter(
+        httpx.get(
+            f"{BASE_URL}/v1/networks",
+            # A new key prefix each time: the address's limit (20) is the one reached, not a prefix's (10).
+            headers={"Authorization": f"Bearer mnr_{i:08x}_" + "x" * 43, "X-Forwarded-For": spoofed},
+            verify=str(CA),
+            timeout=10,
+        ).status_code
+        for i in range(25)
+    )
+    assert statuses.get(429), f"no 429 after 25 failed authentications: {statuses}"
+    logs = compose("logs", "--no-color", "api").stdout
+    refused = re.findall(r"client ([0-9a-f.:]+): more than \d+ failed authentications", logs)
+    proxy = ENV.get("PROXY_ADDRESS", "172.30.83.10")
+    assert refused and spoofed not in refused and proxy not in refused, refused
+    ok(
+        f"X-Forwarded-For {spoofed} sent by a client was dropped: the API limited the address the proxy saw"
+        f" ({', '.join(sorted(set(refused)))}), neither the claimed one nor the proxy's"
+    )
 
 
 def first_admin_key() -> str:
@@ -606,6 +633,7 @@ def main() -> None:
             counts, dump = consistent_backup()
             data_survives_down_and_up(client)
             restore_then_roll_back_and_upgrade(client, dump, counts)
+        forwarded_for_from_the_proxy_only()
         nobody_is_root()
     except BaseException:
         print(compose("ps", "--all", check=False).stdout, file=sys.stderr)
