@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint format migrate worker scheduler serve bench bench-reports fuzz install clean
+.PHONY: run test lint format migrate worker scheduler serve bench bench-reports fuzz install clean lock lock-check
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=python3.11)")'
@@ -51,6 +51,27 @@ bench-reports: $(STAMP)  ## how long the indicators and the activity report take
 
 fuzz: $(STAMP)  ## schemathesis, every check and phase, long (FUZZ_EXAMPLES per operation, FUZZ_SEED)
 	$(BIN)/python -m tests.fuzz $(or $(FUZZ_EXAMPLES),100) $(or $(FUZZ_SEED),1)
+
+# The image installs requirements.lock (pip --require-hashes): the runtime dependencies of
+# pyproject.toml, every package pinned with the hashes of its files. `make lock` after
+# changing them; versions already pinned are kept unless pyproject.toml rules them out.
+# The build backend (pyproject.toml [build-system]) is locked too: the image builds the
+# registry with it, fetching nothing.
+BUILD_REQUIRES = $(BIN)/python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")'
+LOCK_COMPILE = $(BUILD_REQUIRES) | $(BIN)/uv pip compile pyproject.toml - --universal --generate-hashes \
+	--python-version 3.11 --custom-compile-command "make lock" --quiet
+
+lock: $(STAMP)  ## requirements.lock from pyproject.toml (needs the package index)
+	$(LOCK_COMPILE) -o requirements.lock
+
+lock-check: $(STAMP)  ## fails when requirements.lock no longer matches pyproject.toml
+	@fresh=$$(mktemp) && cp requirements.lock $$fresh \
+	 && $(LOCK_COMPILE) -o $$fresh \
+	 && if ! diff -u requirements.lock $$fresh; then \
+	        rm -f $$fresh; \
+	        echo "requirements.lock does not match pyproject.toml (the diff above is what it lacks): run 'make lock' and commit requirements.lock" >&2; \
+	        exit 1; \
+	    fi; rm -f $$fresh; echo "requirements.lock matches pyproject.toml"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -6,7 +6,7 @@
 # 1. Docker: installs Debian's docker.io and debootstrap when missing, starts dockerd when
 #    it is not running (and stops it again at the end);
 # 2. images: a Debian bookworm base from debootstrap (cached), the CI stand-ins for
-#    PostgreSQL, RabbitMQ and mailpit (docker/ci/*.Dockerfile) and the registry's image
+#    PostgreSQL, RabbitMQ and mailpit (docker/ci/*.Dockerfile), the proxy's (docker/proxy/) and the registry's image
 #    (docker/Dockerfile on that base; pip trusts this machine's CA bundle through a BuildKit
 #    secret that never lands in a layer);
 # 3. docker/ci/stack_check.py: docker/compose.yaml + docker/compose.ci.yaml, checked end to end.
@@ -18,7 +18,8 @@
 #   bash docker/ci-stack.sh check      3 (starting dockerd if needed), then stops the dockerd
 #                                      either half started
 #
-# Settings: CI_STACK_API_PORT (18150), CI_STACK_MAIL_PORT (18151), CI_STACK_KEEP=1 leaves the
+# Settings: CI_STACK_HTTPS_PORT (18150), CI_STACK_MAIL_PORT (18151), CI_STACK_HTTP_PORT (18152),
+# CI_STACK_KEEP=1 leaves the
 # stack up, CA_BUNDLE (/etc/ssl/certs/ca-certificates.crt), BASE_IMAGE.
 set -euo pipefail
 MODE=${1:-all}
@@ -103,6 +104,9 @@ if [[ $MODE != check ]]; then
             >"$BUILD_LOGS/${image%%:*}.log" 2>&1 &
         BUILDS[registry-ci/$image]=$!
     done
+    build --build-arg BASE_IMAGE="$BASE_IMAGE" -f docker/proxy/Dockerfile -t "$REGISTRY_IMAGE-proxy:$TAG" . \
+        >"$BUILD_LOGS/proxy.log" 2>&1 &
+    BUILDS[$REGISTRY_IMAGE-proxy:$TAG]=$!
     build --build-arg BASE_IMAGE="$BASE_IMAGE" "${secret[@]}" --build-arg VERSION="$VERSION" \
         --build-arg REVISION="$REVISION" --build-arg CREATED="$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
         -f docker/Dockerfile -t "$REGISTRY_IMAGE:$TAG" . \
@@ -145,7 +149,7 @@ if [[ $MODE == images ]]; then
     step "images ready in $((SECONDS - START))s"
     exit 0
 fi
-for image in "$REGISTRY_IMAGE:$TAG" registry-ci/postgres:15 registry-ci/rabbitmq:3 registry-ci/redis:7 registry-ci/mailcatcher:1; do
+for image in "$REGISTRY_IMAGE:$TAG" "$REGISTRY_IMAGE-proxy:$TAG" registry-ci/postgres:15 registry-ci/rabbitmq:3 registry-ci/redis:7 registry-ci/mailcatcher:1; do
     docker image inspect "$image" >/dev/null 2>&1 || die "image $image is missing: run 'bash docker/ci-stack.sh images' first"
 done
 

@@ -3,6 +3,7 @@
 import os
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import field_validator, model_validator
 from pydantic.fields import FieldInfo
@@ -35,6 +36,23 @@ class _SettingsFromFiles(PydanticBaseSettingsSource):
         return values
 
 
+def _with_password(url: Any, password: str, url_field: str, password_field: str) -> str:
+    """``url`` with ``password`` as its user's password; refused when the URL is unset, names
+    no user, or has a password already (two sources for one secret: which would win?)."""
+    url_name, password_name = url_field.upper(), password_field.upper()
+    if not url:
+        raise ValueError(f"{password_name} is set but {url_name} is not: set {url_name} (with the user, no password)")
+    parts = urlsplit(str(url))
+    user, at, host = parts.netloc.rpartition("@")
+    if not at or not user:
+        raise ValueError(f"{password_name} is set but {url_name} names no user: write it as scheme://USER@host/...")
+    if ":" in user:
+        raise ValueError(
+            f"{url_name} carries a password and {password_name} is set too: leave the password out of {url_name}"
+        )
+    return urlunsplit(parts._replace(netloc=f"{user}:{quote(password, safe='')}@{host}"))
+
+
 class Settings(BaseSettings):
     """Configuration for every process: api, worker, scheduler, CLI and tests."""
 
@@ -42,6 +60,10 @@ class Settings(BaseSettings):
 
     # PostgreSQL. Unset: `registry run` and the tests start an embedded server in data_dir.
     database_url: str | None = None
+    # The password of DATABASE_URL's user, when the URL names the user but no password: put in
+    # the URL (escaped) as the settings are read. DATABASE_PASSWORD_FILE is how the Compose stack
+    # passes it: the same Docker secret PostgreSQL's POSTGRES_PASSWORD_FILE reads.
+    database_password: str | None = None
     # Connections kept open per pool; a process has two (reads, writes). Requests beyond them
     # wait for one (at most database_pool_timeout_seconds) rather than open and close overflow
     # connections under load (each new one costs a connect, type introspection and statements
@@ -60,6 +82,8 @@ class Settings(BaseSettings):
 
     # Dramatiq broker: amqp://... (RabbitMQ) or redis://...; unset means the in-memory broker.
     broker_url: str | None = None
+    # The same for BROKER_URL's user (BROKER_PASSWORD_FILE: RabbitMQ's Docker secret).
+    broker_password: str | None = None
     worker_threads: int = 4
 
     # HTTP.
@@ -200,6 +224,17 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Before the environment: a NAME_FILE wins over the empty NAME Compose passes through.
         return init_settings, _SettingsFromFiles(settings_cls), env_settings, dotenv_settings, file_secret_settings
+
+    @model_validator(mode="before")
+    @classmethod
+    def _passwords_into_their_urls(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        for url_field, password_field in (("database_url", "database_password"), ("broker_url", "broker_password")):
+            password = data.get(password_field)
+            if password:
+                data[url_field] = _with_password(data.get(url_field), str(password), url_field, password_field)
+        return data
 
     @model_validator(mode="after")
     def _a_leader_speaks_in_time(self) -> "Settings":

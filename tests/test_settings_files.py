@@ -64,3 +64,39 @@ def test_a_leader_silence_shorter_than_three_intervals_is_refused(monkeypatch):
         Settings()
     monkeypatch.setenv("SCHEDULER_LEADER_SILENCE_SECONDS", "15")
     assert Settings().scheduler_leader_silence_seconds == 15
+
+
+def test_a_password_file_goes_into_the_url_that_names_only_the_user(tmp_path, monkeypatch):
+    # The Compose stack: the URLs name the user, the passwords are Docker secrets (shared with
+    # PostgreSQL and RabbitMQ), escaped so that any character may be in them.
+    monkeypatch.setenv("DATABASE_URL", "postgresql://registry@postgres:5432/registry")
+    monkeypatch.setenv("DATABASE_PASSWORD", "")
+    monkeypatch.setenv("DATABASE_PASSWORD_FILE", _secret(tmp_path, "pg", "p@ss/w:rd%\n"))
+    monkeypatch.setenv("BROKER_URL", "amqp://registry@rabbitmq:5672/")
+    monkeypatch.setenv("BROKER_PASSWORD_FILE", _secret(tmp_path, "mq", "s3cret\n"))
+
+    settings = Settings()
+
+    assert settings.database_url == "postgresql://registry:p%40ss%2Fw%3Ard%25@postgres:5432/registry"
+    assert settings.broker_url == "amqp://registry:s3cret@rabbitmq:5672/"
+
+
+def test_a_password_for_a_url_that_has_one_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://registry:old@postgres:5432/registry")
+    monkeypatch.setenv("DATABASE_PASSWORD_FILE", _secret(tmp_path, "pg", "new"))
+    with pytest.raises(ValueError, match="DATABASE_URL carries a password and DATABASE_PASSWORD is set too"):
+        Settings()
+
+
+def test_a_password_for_a_url_without_a_user_is_refused(monkeypatch):
+    monkeypatch.setenv("BROKER_URL", "amqp://rabbitmq:5672/")
+    monkeypatch.setenv("BROKER_PASSWORD", "s3cret")
+    with pytest.raises(ValueError, match="BROKER_PASSWORD is set but BROKER_URL names no user"):
+        Settings()
+
+
+def test_a_password_without_its_url_is_refused(monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("DATABASE_PASSWORD", "s3cret")
+    with pytest.raises(ValueError, match="DATABASE_PASSWORD is set but DATABASE_URL is not"):
+        Settings()

@@ -31,5 +31,6 @@ def test_the_compose_file_builds_and_runs_this_version():
     """docker/compose.yaml's image tag defaults to the version (a rollback's TAG=<previous>
     finds the previous release's image), and the image is labelled with it."""
     compose = (Path(__file__).parents[1] / "docker" / "compose.yaml").read_text()
-    assert re.findall(r"\$\{TAG:-([^}]*)\}", compose) == [PROJECT_VERSION]
+    # The registry's image and the proxy's.
+    assert re.findall(r"\$\{TAG:-([^}]*)\}", compose) == [PROJECT_VERSION, PROJECT_VERSION]
     assert re.findall(r'^\s+VERSION: "([^"]*)"', compose, re.MULTILINE) == [PROJECT_VERSION]

@@ -9,6 +9,7 @@ file_env() {  # VAR: take VAR from VAR_FILE when that is set (Docker secrets)
     if [[ -n ${!file_var:-} ]]; then
         [[ -z ${!var:-} ]] || { echo "both $var and $file_var are set" >&2; exit 1; }
         export "$var"="$(<"${!file_var}")"
+        unset "$file_var"  # read as root: the server, started again as postgres, need not read it
     fi
 }
 file_env POSTGRES_PASSWORD

@@ -7,6 +7,7 @@ import os
 import secrets
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,17 +19,24 @@ from standardwebhooks import Webhook
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = os.environ.get("CI_STACK_PROJECT", "registry-ci")
 IMAGE, TAG = os.environ.get("REGISTRY_IMAGE", "migration-network-registry"), os.environ.get("TAG", "ci")
-API_PORT = os.environ.get("CI_STACK_API_PORT", "18150")
+HTTPS_PORT = os.environ.get("CI_STACK_HTTPS_PORT", "18150")
 MAIL_PORT = os.environ.get("CI_STACK_MAIL_PORT", "18151")
+HTTP_PORT = os.environ.get("CI_STACK_HTTP_PORT", "18152")
+BASE_URL = f"https://127.0.0.1:{HTTPS_PORT}"
+# The dev profile's secrets (dev-secrets writes them): passwords, the CA, the proxy's certificate.
+SECRETS = Path(tempfile.mkdtemp(prefix="registry-ci-secrets-"))
+CA = SECRETS / "ca.crt"
 RECEIVER = f"{PROJECT}-webhook-receiver"
 ENTITIES = int(os.environ.get("CI_STACK_ENTITIES", "40"))
 ENV = {
     **os.environ,
-    "POSTGRES_PASSWORD": "ci-" + secrets.token_hex(8),
-    "RABBITMQ_PASSWORD": "ci-" + secrets.token_hex(8),
+    "SECRETS_DIR": str(SECRETS),
+    "TLS_CERTIFICATE_FILE": str(SECRETS / "tls.crt"),
+    "TLS_KEY_FILE": str(SECRETS / "tls.key"),
     "REGISTRY_IMAGE": IMAGE,
     "TAG": TAG,
-    "API_PORT": API_PORT,
+    "HTTPS_PORT": HTTPS_PORT,
+    "HTTP_PORT": HTTP_PORT,
     # The development profile: mail goes to the catcher, whose messages the check reads.
     "COMPOSE_PROFILES": "dev",
     "SMTP_HOST": "mailpit",
@@ -36,7 +44,10 @@ ENV = {
     "SMTP_STARTTLS": "false",
     "MAILPIT_UI_PORT": MAIL_PORT,
     "PUBLISH_ADDRESS": "127.0.0.1",
-    "PUBLIC_BASE_URL": f"http://127.0.0.1:{API_PORT}",
+    "PUBLIC_BASE_URL": BASE_URL,
+    # A backup a minute, two kept: the check sees the schedule and the retention at work.
+    "BACKUP_INTERVAL_SECONDS": "60",
+    "BACKUP_KEEP": "2",
     "LOAD_DEMO_DATA": "true",
     "WEBHOOK_ALLOWED_PRIVATE_HOSTS": '["webhook-receiver"]',
     "SECRETS_ENCRYPTION_KEYS": "ci:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
@@ -97,7 +108,7 @@ def up() -> None:
         raise AssertionError(f"compose up --wait failed:\n{result.stderr}")
     states = {(c["Service"], c["Name"]): (c["State"], c.get("Health", ""), c.get("ExitCode")) for c in containers()}
     for (service, name), (state, health, exit_code) in states.items():
-        if service == "migrate":
+        if service in ("migrate", "dev-secrets"):
             assert state == "exited" and exit_code == 0, f"{name}: {state}, exit {exit_code}"
         else:
             assert state == "running", f"{name}: {state}"
@@ -119,7 +130,26 @@ def verified(hook: dict[str, Any], secret: str) -> dict[str, Any]:
 
 
 def api(key: str) -> httpx.Client:
-    return httpx.Client(base_url=f"http://127.0.0.1:{API_PORT}", headers={"Authorization": f"Bearer {key}"}, timeout=30)
+    """The API as a client reaches it: through the proxy, over HTTPS, trusting the dev CA only."""
+    return httpx.Client(base_url=BASE_URL, headers={"Authorization": f"Bearer {key}"}, timeout=30, verify=str(CA))
+
+
+def secret_text(name: str) -> str:
+    return (SECRETS / name).read_text().strip()
+
+
+def make_secrets() -> None:
+    """docker/compose.yaml's dev profile: `run --rm dev-secrets` (into a folder of the check's own)."""
+    SECRETS.chmod(0o755)
+    out = compose("--profile", "dev", "run", "--rm", "dev-secrets").stdout
+    for name in ("postgres_password", "rabbitmq_password", "ca.crt", "tls.crt", "tls.key"):
+        assert (SECRETS / name).stat().st_size > 0, f"dev-secrets wrote no {name}: {out}"
+    assert compose("--profile", "dev", "run", "--rm", "dev-secrets").stdout.count("kept") == 2, (
+        "a second run regenerated"
+    )
+    ok(
+        "dev profile: `run --rm dev-secrets` wrote both passwords, a CA and the proxy's certificate (a second run kept them)"
+    )
 
 
 def deliveries(client: httpx.Client, endpoint_id: str) -> list[dict[str, Any]]:

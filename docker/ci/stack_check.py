@@ -14,6 +14,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,27 +25,33 @@ from typing import Any
 
 import httpx
 from stack import (
-    API_PORT,
+    BASE_URL,
+    CA,
     COMPOSE,
     ENTITIES,
     ENV,
+    HTTP_PORT,
+    HTTPS_PORT,
     IMAGE,
     MAIL_PORT,
     PROJECT,
     RECEIVER,
     RESULTS,
     ROOT,
+    SECRETS,
     STARTED,
     TAG,
     api,
     compose,
     containers,
     deliveries,
+    make_secrets,
     ok,
     psql,
     received,
     run,
     say,
+    secret_text,
     up,
     verified,
     wait_until,
@@ -62,6 +69,8 @@ def migrate_ran_once(after: str = "up --wait") -> None:
 def nobody_is_root() -> None:
     seen = []
     for container in containers():
+        if container["Service"] == "dev-secrets":
+            continue  # the dev profile's one-shot: root, to give the files it writes to uid 10001
         if container["State"] != "running":
             user = run("docker", "inspect", "-f", "{{.Config.User}}", container["ID"]).stdout.strip()
             assert user and not user.startswith("0") and user != "root", f"{container['Name']} user {user!r}"
@@ -104,11 +113,133 @@ def bounded_and_apart() -> None:
         '{{index .Config.Labels "org.opencontainers.image.version"}}',
         f"{IMAGE}:{TAG}",
     ).stdout.strip()
-    health = httpx.get(f"http://127.0.0.1:{API_PORT}/healthz", timeout=5).json()
+    health = httpx.get(f"{BASE_URL}/healthz", timeout=5, verify=str(CA)).json()
     assert health["version"] == label, (health, label)
     ok(
         "every container has CPU, memory and pids limits and rotated json-file logs; postgres, rabbitmq and "
         f"redis on the internal network only; /healthz reports the image's version {label}"
+    )
+
+
+def through_the_proxy() -> None:
+    """The proxy is the only way in: HTTPS with the dev CA's certificate, HTTP redirected to
+    PUBLIC_BASE_URL; the api publishes nothing."""
+    published = {
+        c["Service"]: sorted({p["PublishedPort"] for p in c.get("Publishers") or [] if p.get("PublishedPort")})
+        for c in containers()
+    }
+    public = {service: ports for service, ports in published.items() if ports}
+    want = {
+        "proxy": sorted([int(HTTPS_PORT), int(HTTP_PORT)]),
+        "mailpit": [int(os.environ.get("CI_STACK_MAIL_PORT", "18151"))],
+    }
+    assert public == want, f"published ports: {public}, want {want}"
+    checked = run("curl", "-sS", "--cacert", str(CA), "-o", "/dev/null", "-w", "%{http_code}", f"{BASE_URL}/readyz")
+    assert checked.stdout == "200", checked.stdout
+    untrusted = run("curl", "-sS", "-o", "/dev/null", f"{BASE_URL}/readyz", check=False)
+    assert untrusted.returncode == 60, f"curl without the CA: exit {untrusted.returncode} {untrusted.stderr}"
+    path = "/v1/networks?scope=global"
+    moved = run(
+        "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", f"http://127.0.0.1:{HTTP_PORT}{path}"
+    )
+    assert moved.stdout == f"308 {BASE_URL}{path}", moved.stdout
+    ok(
+        f"only the proxy publishes ports ({HTTPS_PORT}, {HTTP_PORT}; the api none): curl --cacert ca.crt {BASE_URL}/readyz"
+        " 200, refused without the CA, HTTP answered 308 to the same path at PUBLIC_BASE_URL"
+    )
+
+
+def requests_per_replica(route: str) -> dict[str, float]:
+    counts = {}
+    for replica in containers("api"):
+        samples = scrape(f"{replica['Name']}:9100")
+        counts[replica["Name"]] = sum(
+            v
+            for series, v in samples.items()
+            if series.startswith("registry_http_requests_total{") and f'route="{route}"' in series
+        )
+    return counts
+
+
+def scaled_to_three(client: httpx.Client) -> None:
+    """`up --scale api=3`: the proxy finds the new replicas by Compose's DNS and balances over
+    them; a replica whose /readyz stops answering is taken out, the others answer every request."""
+    started = time.monotonic()
+    compose("up", "--detach", "--wait", "--wait-timeout", "180", "--no-build", "--scale", "api=3")
+    replicas = sorted(c["Name"] for c in containers("api"))
+    assert len(replicas) == 3, replicas
+
+    def all_three_answer() -> dict[str, float] | None:
+        before = requests_per_replica("/v1/entities")
+        statuses = Counter(client.get("/v1/entities", params={"limit": 1}).status_code for _ in range(30))
+        assert statuses == {200: 30}, statuses
+        after = requests_per_replica("/v1/entities")
+        served = {name: after[name] - before.get(name, 0) for name in after}
+        return served if len(served) == 3 and all(n > 0 for n in served.values()) else None
+
+    served = wait_until("requests answered by all three api replicas", all_three_answer, 90)
+    ok(
+        f"--scale api=3 in {time.monotonic() - started:.0f}s: 30 requests through the proxy answered by each replica"
+        f" ({sorted(int(n) for n in served.values())})"
+    )
+    paused = replicas[-1]
+
+    def verdicts() -> int:  # the proxy's "Server api/apiN is DOWN" lines so far
+        return compose("logs", "--no-color", "proxy").stdout.count(" is DOWN")
+
+    down_before = verdicts()
+    run("docker", "pause", paused)
+    try:
+        wait_until(f"the proxy taking {paused} out", lambda: verdicts() > down_before, 30)
+        statuses = Counter(client.get("/v1/entities", params={"limit": 1}).status_code for _ in range(30))
+        assert statuses == {200: 30}, statuses
+    finally:
+        run("docker", "unpause", paused)
+    ok(f"{paused} paused: its /readyz check failed, the proxy took it out, 30/30 requests answered by the other two")
+
+
+def backups_and_restore_drill() -> None:
+    """The backup service dumps on its schedule and keeps BACKUP_KEEP; the drill restores the
+    newest into a scratch database and finds every table's row count as in the dump."""
+
+    def dumps() -> list[str]:
+        names = compose("exec", "-T", "backup", "ls", "/backups").stdout.split()
+        return sorted(n for n in names if n.startswith("registry-") and n.endswith(".dump"))
+
+    wait_until("the scheduled backup", dumps, 90)
+    for _ in range(2):
+        time.sleep(1.1)  # one dump a second at most: the name has the second
+        compose("exec", "-T", "backup", "registry-backup", "now")
+    kept = dumps()
+    assert len(kept) == 2, f"BACKUP_KEEP=2, but {kept}"
+    drill = compose("exec", "-T", "backup", "registry-backup", "drill").stdout
+    assert "restore drill passed" in drill, drill
+    ok(f"backups: on schedule, the newest 2 kept ({', '.join(kept)}); {drill.strip().splitlines()[-1]}")
+
+
+def forwarded_for_from_the_proxy_only() -> None:
+    """A client's own X-Forwarded-For is dropped at the proxy: the API counts failed logins
+    against the address the proxy saw, never the one the client claims, nor the proxy's.
+    (Last: that address is then refused for a while.)"""
+    spoofed = "203.0.113.7"
+    statuses = Counter(
+        httpx.get(
+            f"{BASE_URL}/v1/networks",
+            # A new key prefix each time: the address's limit (20) is the one reached, not a prefix's (10).
+            headers={"Authorization": f"Bearer mnr_{i:08x}_" + "x" * 43, "X-Forwarded-For": spoofed},
+            verify=str(CA),
+            timeout=10,
+        ).status_code
+        for i in range(25)
+    )
+    assert statuses.get(429), f"no 429 after 25 failed authentications: {statuses}"
+    logs = compose("logs", "--no-color", "api").stdout
+    refused = re.findall(r"client ([0-9a-f.:]+): more than \d+ failed authentications", logs)
+    proxy = ENV.get("PROXY_ADDRESS", "172.30.83.10")
+    assert refused and spoofed not in refused and proxy not in refused, refused
+    ok(
+        f"X-Forwarded-For {spoofed} sent by a client was dropped: the API limited the address the proxy saw"
+        f" ({', '.join(sorted(set(refused)))}), neither the claimed one nor the proxy's"
     )
 
 
@@ -125,8 +256,8 @@ def secrets_from_files() -> None:
     folder = Path(tempfile.mkdtemp())
     folder.chmod(0o755)  # the container's uid 10001 reads the files in it
     urls = {
-        "database_url": f"postgresql://registry:{ENV['POSTGRES_PASSWORD']}@postgres:5432/registry\n",
-        "broker_url": f"amqp://registry:{ENV['RABBITMQ_PASSWORD']}@rabbitmq:5672/\n",
+        "database_url": f"postgresql://registry:{secret_text('postgres_password')}@postgres:5432/registry\n",
+        "broker_url": f"amqp://registry:{secret_text('rabbitmq_password')}@rabbitmq:5672/\n",
     }
     try:
         for name, url in urls.items():
@@ -134,13 +265,22 @@ def secrets_from_files() -> None:
             (folder / name).chmod(0o644)
         out = compose(
             *("run", "--rm", "--no-deps", "--env", "DATABASE_URL=", "--env", "BROKER_URL="),
+            *("--env", "DATABASE_PASSWORD_FILE=", "--env", "BROKER_PASSWORD_FILE="),
             *(
                 "--env",
-                "DATABASE_URL_FILE=/run/secrets/database_url",
+                "DATABASE_URL_FILE=/run/url-secrets/database_url",
                 "--env",
-                "BROKER_URL_FILE=/run/secrets/broker_url",
+                "BROKER_URL_FILE=/run/url-secrets/broker_url",
             ),
-            *("--volume", f"{folder}:/run/secrets:ro", "api", "registry", "create-admin-key", "--name", "from files"),
+            *(
+                "--volume",
+                f"{folder}:/run/url-secrets:ro",
+                "api",
+                "registry",
+                "create-admin-key",
+                "--name",
+                "from files",
+            ),
         ).stdout
         assert re.search(r"mnr_[0-9a-f]{8}_", out), out
     finally:
@@ -196,7 +336,7 @@ def webhook_and_mail(client: httpx.Client) -> tuple[str, str]:
     hook = wait_until("the meeting.created webhook at the receiver", meeting_hook, 60)
     payload = verified(hook, endpoint["secret"])
     assert payload["data"]["meeting"]["id"] == meeting.json()["id"], payload
-    ok(f"a write on 127.0.0.1:{API_PORT} reached the receiver container: meeting.created, signature verified")
+    ok(f"a write through the proxy ({BASE_URL}) reached the receiver container: meeting.created, signature verified")
 
     def invitation() -> dict[str, Any] | None:
         messages = httpx.get(f"http://127.0.0.1:{MAIL_PORT}/api/v1/messages", timeout=5).json()["messages"]
@@ -222,7 +362,7 @@ def webhook_and_mail(client: httpx.Client) -> tuple[str, str]:
     assert made.status_code == 201, made.text
     feed_url = made.json()["url"]
     assert feed_url.startswith(ENV["PUBLIC_BASE_URL"] + "/v1/calendars/"), f"{feed_url}: not PUBLIC_BASE_URL"
-    feed = httpx.get(feed_url, timeout=10)
+    feed = httpx.get(feed_url, timeout=10, verify=str(CA))
     assert feed.status_code == 200 and title in feed.text, feed.text[:300]
     ok("a calendar subscription's URL starts with PUBLIC_BASE_URL, and its feed answers without a key")
     return endpoint["id"], endpoint["secret"]
@@ -473,10 +613,12 @@ def main() -> None:
     compose("down", "--volumes", "--remove-orphans", check=False)
     run("docker", "rm", "-f", RECEIVER, check=False)
     try:
+        make_secrets()
         up()
         migrate_ran_once()
         nobody_is_root()
         bounded_and_apart()
+        through_the_proxy()
         key = first_admin_key()
         migrate_ran_once(after="run --rm --no-deps api registry create-admin-key")
         secrets_from_files()
@@ -486,9 +628,12 @@ def main() -> None:
             report_as_pdf(client)
             metrics_on_the_internal_network()
             restarts_and_kills_lose_nothing(client, endpoint_id, secret)
+            scaled_to_three(client)
+            backups_and_restore_drill()
             counts, dump = consistent_backup()
             data_survives_down_and_up(client)
             restore_then_roll_back_and_upgrade(client, dump, counts)
+        forwarded_for_from_the_proxy_only()
         nobody_is_root()
     except BaseException:
         print(compose("ps", "--all", check=False).stdout, file=sys.stderr)
@@ -499,6 +644,7 @@ def main() -> None:
         if os.environ.get("CI_STACK_KEEP") != "1":
             run("docker", "rm", "-f", RECEIVER, check=False)
             compose("down", "--volumes", "--remove-orphans", check=False)
+            shutil.rmtree(SECRETS, ignore_errors=True)
     print("\nstack check passed in %.0fs:" % (time.monotonic() - STARTED))
     for line in RESULTS:
         print("  ok  " + line)
