@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint format migrate worker scheduler serve bench bench-reports fuzz install clean
+.PHONY: run test lint format messages migrate worker scheduler serve bench bench-reports fuzz install clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=python3.11)")'
@@ -30,6 +30,9 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+messages: $(STAMP)  ## extract the messages to translate, merge them into each language's .po, compile the .mo
+	$(BIN)/python -m services.locales.catalogues
 
 migrate: $(STAMP)  ## apply migrations, load reference (and demo) data (needs DATABASE_URL, as serve, worker and scheduler do)
 	$(BIN)/registry migrate
