@@ -61,7 +61,7 @@ nav ol { columns: 2; margin: 8px 0 0; padding-inline-start: 20px; }
 .attention { padding-inline: 28px 12px; }
 nav a { color: #1f4e79; }
 .table-wrap { margin: 8px 0 16px; max-width: 100%; overflow-x: auto; }
-.chart-wrap { max-width: 100%; overflow-x: auto; }
+.chart-wrap { direction: ltr; max-width: 100%; overflow-x: auto; }  /* time runs left to right, in Arabic too */
 table { border-collapse: collapse; width: 100%; }
 caption { caption-side: top; font-weight: 600; padding: 4px 0; text-align: start; }
 caption .count { color: #555; font-weight: normal; }
