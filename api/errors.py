@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
@@ -335,33 +336,49 @@ def unexpected_error_response(scope: Scope, error: Exception, request_id: str) -
     the route's template (never the path: it can hold a credential): 503 with
     ``Retry-After`` when a dependency (database, broker) is away, else 500."""
     method, route = scope["method"], route_template(scope)
+    language = request_language(Headers(scope=scope))
     if is_read_only(error):
-        return _read_only_response(route, method, request_id)
+        return _read_only_response(route, method, request_id, language)
     dependency = _unavailable_dependency(error)
     if dependency is not None:
         retry_after = get_settings().retry_after_seconds
         logger.warning(
             "%s unavailable on %s %s (request %s): %s", dependency, method, route, request_id, type(error).__name__
         )
+        unavailable = {
+            "database": N_("The registry's database is unavailable; nothing was changed. Retry in {seconds} s."),
+            "broker": N_("The registry's broker is unavailable; nothing was changed. Retry in {seconds} s."),
+        }
         return problem_response(
             503,
             f"{dependency}-unavailable",
-            f"The registry's {dependency} is unavailable; nothing was changed. Retry in {retry_after} s.",
+            unavailable[dependency],
+            values={"seconds": retry_after},
+            language=language,
             instance=route,
             headers={"Retry-After": str(retry_after), "X-Request-ID": request_id},
         )
     logger.error("unhandled error on %s %s (request %s)", method, route, request_id, exc_info=error)
-    change = "" if method in ("GET", "HEAD", "OPTIONS") else "; the change was not saved"
+    detail = (
+        N_("Something went wrong on our side. Quote request id {request_id} when reporting it.")
+        if method in ("GET", "HEAD", "OPTIONS")
+        else N_(
+            "Something went wrong on our side; the change was not saved. Quote request id {request_id} when "
+            "reporting it."
+        )
+    )
     return problem_response(
         500,
         "internal-error",
-        f"Something went wrong on our side{change}. Quote request id {request_id} when reporting it.",
+        detail,
+        values={"request_id": request_id},
+        language=language,
         instance=route,  # the route's template: the path can hold a credential
         headers={"X-Request-ID": request_id},
     )
 
 
-def _read_only_response(route: str, method: str, request_id: str) -> Response:
+def _read_only_response(route: str, method: str, request_id: str, language: str) -> Response:
     """A write refused because the database is read-only: logged once per episode (each
     refusal after the first at DEBUG), answered 503 with Retry-After."""
     retry_after = get_settings().retry_after_seconds
@@ -370,9 +387,13 @@ def _read_only_response(route: str, method: str, request_id: str) -> Response:
     return problem_response(
         503,
         "database-read-only",
-        "The registry's database is read-only for now (maintenance or a failover): reads work, but "
-        f"nothing can be changed and nothing was. Retry in {retry_after} s.",
+        N_(
+            "The registry's database is read-only for now (maintenance or a failover): reads work, but "
+            "nothing can be changed and nothing was. Retry in {seconds} s."
+        ),
+        values={"seconds": retry_after},
         title="Service unavailable",
+        language=language,
         instance=route,
         headers={"Retry-After": str(retry_after), "X-Request-ID": request_id},
     )

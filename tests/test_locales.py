@@ -6,6 +6,7 @@ Content-Language; the GCM texts held in English only, saying which languages are
 
 from datetime import date
 
+import orjson
 import pytest
 from babel.messages.mofile import read_mo
 
@@ -152,3 +153,21 @@ async def test_the_gcm_texts_say_they_are_english_and_which_languages_are_missin
         assert response.headers["content-language"] == "en"
     objectives = (await client.get("/v1/gcm/objectives")).json()["items"]
     assert objectives[0]["title"].startswith("Collect and utilize accurate and disaggregated data")
+
+
+def test_an_unexpected_error_is_answered_in_the_callers_language():
+    from api.errors import unexpected_error_response
+
+    scope = {"type": "http", "method": "POST", "path": "/v1/entities", "headers": [(b"accept-language", b"es")]}
+    response = unexpected_error_response(scope, RuntimeError("a bug"), "req-1")
+    body = orjson.loads(response.body)
+    assert response.status_code == 500 and response.headers["content-language"] == "es"
+    assert body["title"] == "Error interno del servidor"
+    assert body["detail"] == (
+        "Se produjo un error por nuestra parte; el cambio no se guardó. "
+        "Indique el identificador de solicitud req-1 al notificarlo."
+    )
+    english = orjson.loads(unexpected_error_response(scope | {"headers": []}, RuntimeError("a bug"), "req-2").body)
+    assert english["detail"] == (
+        "Something went wrong on our side; the change was not saved. Quote request id req-2 when reporting it."
+    )
