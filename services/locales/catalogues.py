@@ -95,6 +95,11 @@ def _write_po(catalog: Catalog, path: Path) -> None:
 def update() -> None:
     """Extract, merge into each language's ``.po`` and compile its ``.mo``."""
     pot = template()
+    if TEMPLATE.exists():  # the same messages keep their date: no change to commit when nothing changed
+        with TEMPLATE.open("rb") as existing:
+            previous = read_po(existing)
+        if [(m.id, m.locations) for m in previous] == [(m.id, m.locations) for m in pot]:
+            pot.creation_date = previous.creation_date
     with TEMPLATE.open("wb") as out:
         write_po(out, pot, width=100)
     for language in TRANSLATED:

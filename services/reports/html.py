@@ -82,6 +82,7 @@ footer { border-top: 1px solid #c8c8c8; color: #555; font-size: 12px; margin-top
   table { min-width: 520px; }
   .figures table { font-size: 13px; min-width: 0; }
   .figures th, .figures td { padding: 4px 4px; }
+  .figures td.num { white-space: nowrap; }
 }
 @page { margin: 16mm 14mm; size: A4; }
 @media print {
@@ -396,7 +397,9 @@ def _figure(value: int | None, loc: Localizer) -> str:
 
 def _summary(report: dict[str, Any], loc: Localizer) -> str:
     _ = loc.gettext
-    start, end = escape(loc.date(report["period"]["from"])), escape(loc.date(report["period"]["to"]))
+    end = escape(loc.date(report["period"]["to"]))
+    # The figures' columns are headed by their days, short: the table fits a phone's width.
+    first_day, last_day = escape(loc.day(report["period"]["from"])), escape(loc.day(report["period"]["to"]))
     figures = "".join(
         f'<tr><th scope="row">{escape(_(f.label))}</th><td class="num">{_figure(f.at_start, loc)}</td>'
         f'<td class="num">{_figure(f.at_end, loc)}</td>'
@@ -421,8 +424,8 @@ def _summary(report: dict[str, Any], loc: Localizer) -> str:
         f'<section class="summary" id="summary"><h2>{summary}</h2>'
         f'<div class="figures table-wrap" role="region" aria-label="{key_figures_caption}" tabindex="0"><table>'
         f"<caption>{key_figures_caption}</caption>"
-        f'<thead><tr><th scope="col">{figure}</th><th scope="col" class="num">{start}</th>'
-        f'<th scope="col" class="num">{end}</th><th scope="col" class="num">{change}</th></tr></thead>'
+        f'<thead><tr><th scope="col">{figure}</th><th scope="col" class="num">{first_day}</th>'
+        f'<th scope="col" class="num">{last_day}</th><th scope="col" class="num">{change}</th></tr></thead>'
         f"<tbody>{figures}</tbody></table></div>"
         f"<h3>{heading}</h3>{needs}</section>"
     )
