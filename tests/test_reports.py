@@ -337,6 +337,7 @@ async def test_the_report_matches_the_history(client, history):
     assert report["working_groups"] == [
         {
             "name": "Data",
+            "translations": {},
             "change": "established",
             "activated_on": "2022-03-01",
             "closed_on": None,
@@ -345,6 +346,7 @@ async def test_the_report_matches_the_history(client, history):
         },
         {
             "name": "Legacy",
+            "translations": {},
             "change": "closed",
             "activated_on": "2020-01-01",
             "closed_on": "2022-10-15",
@@ -353,6 +355,7 @@ async def test_the_report_matches_the_history(client, history):
         },
         {
             "name": "Returns",
+            "translations": {},
             "change": "active",
             "activated_on": "2020-02-01",
             "closed_on": None,
@@ -378,6 +381,7 @@ async def test_the_report_matches_the_history(client, history):
             "title": "Returns 2022",
             "kind": "working_group",
             "working_group": "Returns",
+            "working_group_translations": {},
             "status": "held",
             "invited": 3,
             "attended": 2,
@@ -388,6 +392,7 @@ async def test_the_report_matches_the_history(client, history):
             "title": "Extended membership 2022",
             "kind": "extended_membership",
             "working_group": None,
+            "working_group_translations": None,
             "status": "cancelled",
             "invited": 2,
             "attended": None,
@@ -419,6 +424,7 @@ async def test_the_report_matches_the_history(client, history):
         "mou_areas": 2,
         "working_group_names": None,
         "lead_parties": "R-A; R-IOM",
+        "working_group_translations": None,
     }
     assert coverage[2]["coverage"] == "covered" and coverage[2]["working_group_names"] == "Data"
     assert coverage[21]["coverage"] == "covered" and coverage[21]["working_groups"] == 1

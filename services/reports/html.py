@@ -322,10 +322,39 @@ def _mou_detail(value: str, loc: Localizer) -> str:
     return f"<bdi>{_text(value)}</bdi>"
 
 
+def _translated(english: str, translations: dict[str, Any] | None, field: str, loc: Localizer) -> tuple[str, str]:
+    """A record's ``field`` in the reader's language where its translations hold it, else the
+    English original; with the language it is in."""
+    given = (translations or {}).get(loc.language, {}).get(field)
+    return (given, loc.language) if isinstance(given, str) else (english, "en")
+
+
+def _lang(language: str, loc: Localizer) -> str:
+    """A ``lang`` attribute for text not in the page's language (an untranslated name)."""
+    return f' lang="{language}"' if language != loc.language else ""
+
+
+# Names of records that may carry translations: the column, and the row's key holding them.
+_TRANSLATED_NAMES = {
+    ("working_groups", "name"): "translations",
+    ("meetings", "working_group"): "working_group_translations",
+}
+
+
 def _cell(section: Section, column: str, row: dict[str, Any], numeric: bool, loc: Localizer) -> str:
     value = row[column]
     if value is None:
         return "<td></td>"
+    if (
+        section.name == "objective_coverage"
+        and column == "working_group_names"
+        and row.get("working_group_translations")
+    ):
+        names = [_translated(g["name"], g["translations"], "name", loc) for g in row["working_group_translations"]]
+        return "<td>" + "; ".join(f"<bdi{_lang(lang, loc)}>{_text(text)}</bdi>" for text, lang in names) + "</td>"
+    if (section.name, column) in _TRANSLATED_NAMES:
+        text, language = _translated(value, row.get(_TRANSLATED_NAMES[section.name, column]), "name", loc)
+        return f'<td dir="auto"{_lang(language, loc)}>{_text(text)}</td>'
     if section.name == "indicators" and column in ("value_at_start", "value_at_end"):
         return _value(value, loc)
     if numeric and _is_number(value):
@@ -443,7 +472,8 @@ def report_html(report: dict[str, Any], loc: Localizer | None = None) -> str:
     _ = loc.gettext
     network = report["network"]
     start, end = escape(loc.date(report["period"]["from"])), escape(loc.date(report["period"]["to"]))
-    name = _text(network["name"])
+    name_text, name_language = _translated(network["name"], network.get("translations"), "name", loc)
+    name = _text(name_text)
     summary = escape(_("Summary"))
     contents = f'<li><a href="#summary">{summary}</a></li>' + "".join(
         f'<li><a href="#{escape(s.name)}">{escape(_(s.title))}</a></li>' for s in SECTIONS
@@ -472,7 +502,7 @@ def report_html(report: dict[str, Any], loc: Localizer | None = None) -> str:
 <body>
 <header>
 <p class="kicker">{kicker}</p>
-<h1><bdi>{name}</bdi></h1>
+<h1><bdi{_lang(name_language, loc)}>{name}</bdi></h1>
 <p class="period">{period}</p>
 <p class="generated">{computed}</p>
 <nav aria-label="{sections_label}"><ol>{contents}</ol></nav>
