@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001 (French apostrophes are the point of these strings)
 """Networks' and working groups' names and descriptions in the six languages: a translations
 map set on create and update under each field's own rules, reads in the language asked for
 with an English fallback field by field (Content-Language, Vary, an ETag per language that
@@ -6,7 +5,12 @@ If-Match takes), the map itself always returned and carried by events and export
 report naming the network and its groups in the reader's language."""
 
 import json
+from datetime import date
 
+from services.principals import SYSTEM
+from services.working_groups.models import PostKind
+from services.working_groups.schemas import PostCreate, WorkingGroupActivate, WorkingGroupCreate
+from services.working_groups.service import activate_working_group, add_post, create_working_group
 from tests.factories import make_entity
 from tests.spreadsheet import csv_records
 from tests.test_api_conventions import assert_problem
@@ -183,3 +187,41 @@ async def test_the_csv_export_keeps_the_english_fields_and_the_translations_as_j
     [row] = csv_records(exported.content)
     assert row["id"] == network["id"] and row["name"] == "United Nations Network on Migration"
     assert json.loads(row["translations"]) == {"fr": FRENCH}
+
+
+async def test_the_report_names_the_network_and_its_groups_in_the_readers_language(client, session):
+    network = await _network(
+        client, session, translations={"fr": {"name": "Réseau <b>mondial</b>"}, "ar": {"name": "\u202eشبكة"}}
+    )
+    coordinator = network["coordinator"]["id"]
+    for name, translations in (("Data", {"fr": {"name": "Données"}}), ("Returns", {})):
+        group = await create_working_group(
+            session,
+            data=WorkingGroupCreate(
+                network_id=network["id"], name=name, slug=name.lower(), gcm_objectives=[2], translations=translations
+            ),
+            actor=SYSTEM,
+        )
+        chair = PostCreate(entity_id=coordinator, start_date=date(2022, 3, 1))
+        await add_post(session, group_id=group["id"], kind=PostKind.CHAIR, data=chair, actor=SYSTEM)
+        await activate_working_group(
+            session,
+            group_id=group["id"],
+            data=WorkingGroupActivate(activated_on=date(2022, 3, 1)),
+            expected_version=None,
+            actor=SYSTEM,
+        )
+    url = f"/v1/networks/{network['id']}/reports/activity"
+    period = {"from": "2022-01-01", "to": "2022-12-31"}
+
+    french = await client.get(url, params=period, headers={"Accept": "text/html", "Accept-Language": "fr"})
+    assert french.status_code == 200, french.text
+    page = french.text
+    assert "<h1><bdi>Réseau &lt;b&gt;mondial&lt;/b&gt;</bdi></h1>" in page  # translated, and escaped
+    assert '<td dir="auto">Données</td>' in page
+    assert '<td dir="auto" lang="en">Returns</td>' in page  # untranslated: English, and marked so
+    assert '<td><bdi>Données</bdi>; <bdi lang="en">Returns</bdi></td>' in page  # objective 2's groups
+    arabic = (await client.get(url, params=period, headers={"Accept": "text/html", "Accept-Language": "ar"})).text
+    assert "<h1><bdi>\u202eشبكة</bdi></h1>" in arabic  # an override stays inside its isolate
+    english = (await client.get(url, params=period, headers={"Accept": "text/html"})).text
+    assert "<h1><bdi>United Nations Network on Migration</bdi></h1>" in english and "Données" not in english
