@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint format migrate worker scheduler serve bench bench-reports fuzz install clean lock lock-check
+.PHONY: run test lint format messages migrate worker scheduler serve bench bench-reports fuzz install clean lock lock-check
 
 # The runtime dependencies come from requirements.lock, each file's hash checked, as in the
 # image; the development tools ('.[dev]') are added on top.
@@ -33,6 +33,9 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+messages: $(STAMP)  ## extract the messages to translate, merge them into each language's .po, compile the .mo
+	$(BIN)/python -m services.locales.catalogues
 
 migrate: $(STAMP)  ## apply migrations, load reference (and demo) data (needs DATABASE_URL, as serve, worker and scheduler do)
 	$(BIN)/registry migrate

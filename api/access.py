@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.deps import auth_connector, authenticate_request, read_connection
-from api.errors import problem_response
+from api.errors import problem_response, request_language
 from api.path_records import RECORDS
 from api.permissions import SECRETARIAT_ONLY, HiddenRecord, PathOwners, who_may
 from api.route_table import find_route
@@ -61,6 +61,7 @@ class AccessGate:
                 refusal.detail,
                 title=refusal.title,
                 headers=refusal.headers,
+                language=request_language(request.headers),
                 instance=scope["path"],
                 **refusal.extra,
             )

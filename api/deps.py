@@ -14,6 +14,7 @@ from api.limits import Limits, client_address
 from services.api_keys.authenticator import Authenticator
 from services.database import get_database
 from services.errors import DomainError, InvalidInput, PreconditionFailed, Unauthenticated
+from services.locales import LANGUAGES
 from services.pagination import PageCursor, PageRequest, decode_cursor
 from services.principals import Principal
 from services.schemas import Form, OneLine
@@ -133,23 +134,34 @@ def parse_if_match(value: str | None, *, required: bool) -> int | None:
     if value == "*":
         return None
     tag = value.split(",")[0].strip()
-    if tag.startswith("W/") or not (tag.startswith('"') and tag.endswith('"')) or not tag[1:-1].isdigit():
+    # A representation in another language is tagged "3-fr": the same version of the record.
+    version, _, language = tag[1:-1].partition("-")
+    if (
+        tag.startswith("W/")
+        or not (tag.startswith('"') and tag.endswith('"'))
+        or not version.isdigit()
+        or (language and language not in LANGUAGES)
+    ):
         raise PreconditionFailed(
             "stale-etag", f"If-Match {value} does not match the record's current ETag; fetch it again."
         )
-    return int(tag[1:-1])
+    return int(version)
 
 
 # An ETag this service issues ("3"), or *: anything else is malformed (422), not stale (412).
 ETag = Annotated[
-    str, Form(r'^\s*(\*|"[0-9]{1,18}")\s*$', 'an ETag from your last read of the record, such as "3", or *')
+    str,
+    Form(
+        r'^\s*(\*|"[0-9]{1,18}(-(ar|zh|fr|ru|es))?")\s*$',
+        'an ETag from your last read of the record, such as "3" (or "3-fr" read in French), or *',
+    ),
 ]
 ETAG_MAX_LENGTH = 64  # a quoted 18-digit version with room for surrounding spaces
 IfMatchHeader = Annotated[
     ETag | None,
     Header(
         max_length=ETAG_MAX_LENGTH,
-        description='The ETag of your last read of the record (`"3"`), or `*`.',
+        description='The ETag of your last read of the record (`"3"`, or `"3-fr"` read in French), or `*`.',
     ),
 ]
 
@@ -159,7 +171,7 @@ async def if_match_required(
         ETag,
         Header(
             max_length=ETAG_MAX_LENGTH,
-            description='The ETag of your last read of the record (`"3"`), or `*`.',
+            description='The ETag of your last read of the record (`"3"`, or `"3-fr"` read in French), or `*`.',
         ),
     ],
 ) -> int | None:

@@ -190,8 +190,17 @@ class ObjectiveOut(OutputModel):
     title: str
 
 
+_GCM_LANGUAGE = Field(description="The language of the titles: the official texts are held in English only.")
+_GCM_MISSING = Field(
+    description="The official languages the registry does not hold the Compact's text in (never machine-written); "
+    "a reader who asked for one of them gets English, as `Content-Language` says."
+)
+
+
 class ObjectiveList(OutputModel):
     items: list[ObjectiveOut]
+    language: Literal["en"] = _GCM_LANGUAGE
+    missing_languages: list[Literal["ar", "zh", "fr", "ru", "es"]] = _GCM_MISSING
 
 
 class PrincipleOut(OutputModel):
@@ -201,6 +210,8 @@ class PrincipleOut(OutputModel):
 
 class PrincipleList(OutputModel):
     items: list[PrincipleOut]
+    language: Literal["en"] = _GCM_LANGUAGE
+    missing_languages: list[Literal["ar", "zh", "fr", "ru", "es"]] = _GCM_MISSING
 
 
 class ReplayOut(OutputModel):

@@ -1,4 +1,5 @@
 import asyncio
+from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Response
@@ -59,14 +60,14 @@ async def readiness() -> Response:
     if any(state != "up" for state in checks.values()):
         down = ", ".join(name for name, state in checks.items() if state != "up")
         retry_after = get_settings().retry_after_seconds
+        extra: dict[str, Any] = {"checks": checks, **detail}
         return problem_response(
             503,
             "not-ready",
             f"Not ready: {down}.",
             title="Service unavailable",
             headers={"Retry-After": str(retry_after)},
-            checks=checks,
-            **detail,
+            **extra,
         )
     return json_response({"status": "ready", "checks": checks, **detail})
 

@@ -20,7 +20,7 @@ from api.openapi import page_of, problems
 from api.path_records import NETWORK_LEADS
 from api.permissions import FOCAL_POINT, SECRETARIAT_ONLY, Access
 from api.planned import PlannedRoute
-from api.responses import page_response, record_response
+from api.responses import localized_record_response, page_response, record_response
 from services.dates import RegistryDate
 from services.errors import InvalidInput, NotFound
 from services.export import ExportSource
@@ -30,6 +30,7 @@ from services.memberships.models import MembershipTier
 from services.memberships.schemas import MembershipCreate, MembershipOut
 from services.networks import posts, repository, service
 from services.networks.models import NetworkScope, PostRole
+from services.networks.schemas import TRANSLATED_FIELDS as NETWORK_TEXTS
 from services.networks.schemas import (
     NetworkCreate,
     NetworkOut,
@@ -94,15 +95,17 @@ async def list_networks(
         coordinator_entity_id=coordinator_entity_id,
         country_code=country_code,
     )
-    return page_response(request, result)
+    return page_response(request, result, translated=NETWORK_TEXTS)
 
 
 @router.get("/{network_id}", response_model=NetworkOut, responses=problems(404))
-async def get_network(network_id: uuid.UUID, conn: DbRead) -> Response:
+async def get_network(network_id: uuid.UUID, request: Request, conn: DbRead) -> Response:
+    """In the language `Accept-Language` prefers, field by field, English where the network's
+    `translations` lack one (`Content-Language` names the languages of the answer)."""
     row = await repository.get_network_row(conn, network_id)
     if row is None:
         raise NotFound("network-not-found", f"No network has id {network_id}.")
-    return record_response(row)
+    return localized_record_response(request, row, NETWORK_TEXTS)
 
 
 @router.patch("/{network_id}", response_model=NetworkOut, responses=problems(404, 409, 412, 422, 428))

@@ -1,7 +1,9 @@
 import asyncio
+import hashlib
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Query, Request, Response
 
 from api.deps import Authenticated, DbRead
@@ -11,6 +13,8 @@ from api.openapi import problems
 from api.planned import PlannedRoute
 from api.responses import json_response
 from services.dates import RegistryDate
+from services.locales import DEFAULT_LANGUAGE, Language, localizer
+from services.locales import negotiate as negotiate_language
 from services.reports.csv_zip import report_zip
 from services.reports.html import CONTENT_SECURITY_POLICY, report_html
 from services.reports.pdf import report_pdf
@@ -49,6 +53,10 @@ _SECTION_LIST = ", ".join(f"`{s.name}`" for s in SECTIONS)
                 PDF: {"schema": {"type": "string", "format": "binary"}},
             },
         },
+        304: {
+            "description": "Not modified: the report in this format and language is still the one whose ETag "
+            "the client sent in If-None-Match."
+        },
         **problems(404, 406, 422, 503),
     },
 )
@@ -59,6 +67,14 @@ async def get_activity_report(
     from_: Annotated[RegistryDate, Query(alias="from", description="The period's first day.")],
     to: Annotated[RegistryDate, Query(description="The period's last day (at most ten years after `from`).")],
     header: HeaderStyle = CsvHeader.LABELS,
+    lang: Annotated[
+        Language | None,
+        Query(
+            description="The page's and the PDF's language (ISO 639-1, one of the six official languages of the "
+            "United Nations); without it, the one `Accept-Language` prefers, else English. `Content-Language` "
+            "says which. The JSON and the CSV files keep codes and English labels for programs."
+        ),
+    ] = None,
 ) -> Response:
     """What the network did in a period, computed from the records and the event history:
     membership changes and membership by tier month by month, working groups, MoUs, meetings,
@@ -66,15 +82,39 @@ async def get_activity_report(
     indicators at the start and the end, and GCM objective coverage on the last day."""
     media_type = negotiate(request.headers.get("accept"), OFFERS)
     report = await activity_report(conn, network_id=network_id, start=from_, end=to)
-    headers = {"Vary": "Accept"}
+    # Pages for people are written in the reader's language; data for programs is the same in all.
+    for_people = media_type in (HTML, PDF)
+    language = (lang or negotiate_language(request.headers.get("accept-language"))) if for_people else DEFAULT_LANGUAGE
+    etag = _report_etag(report, media_type, language, header)
+    headers = {"Vary": "Accept, Accept-Language", "Content-Language": language, "ETag": etag}
+    if _not_modified(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
     if media_type == JSON:
         return json_response(report, headers=headers)
     if media_type == HTML:
         headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-        return Response(report_html(report), media_type="text/html; charset=utf-8", headers=headers)
+        page = report_html(report, localizer(language))
+        return Response(page, media_type="text/html; charset=utf-8", headers=headers)
     if media_type == PDF:
-        headers["Content-Disposition"] = f'inline; filename="activity-report-{from_}-{to}.pdf"'
-        return Response(await asyncio.to_thread(report_pdf, report), media_type=PDF, headers=headers)
+        headers["Content-Disposition"] = f'inline; filename="activity-report-{from_}-{to}-{language}.pdf"'
+        pdf = await asyncio.to_thread(report_pdf, report, localizer(language))
+        return Response(pdf, media_type=PDF, headers=headers)
     filename = f"activity-report-{network_id}-{from_}-{to}.zip"
     headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return Response(report_zip(report, header), media_type=ZIP, headers=headers)
+
+
+def _report_etag(report: dict[str, Any], media_type: str, language: str, header: CsvHeader) -> str:
+    """A weak ETag: the same records give the same report in a format and a language, though
+    the time it was computed at (in the page, the PDF and the JSON) differs."""
+    content = {key: value for key, value in report.items() if key != "generated_at"}
+    digest = hashlib.sha256(orjson.dumps([media_type, language, header, content], default=str))
+    return f'W/"{digest.hexdigest()[:32]}"'
+
+
+def _not_modified(if_none_match: str | None, etag: str) -> bool:
+    """If-None-Match compared weakly (RFC 9110 13.1.2), as a GET must."""
+    if not if_none_match:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or etag.removeprefix("W/") in tags

@@ -5,6 +5,7 @@ from typing import Any
 import orjson
 from fastapi import Request, Response
 
+from services.locales import DEFAULT_LANGUAGE, negotiate
 from services.pagination import Page
 
 PROBLEM_JSON = "application/problem+json"
@@ -16,8 +17,44 @@ def json_response(data: Any, *, status_code: int = 200, headers: dict[str, str] 
     )
 
 
-def etag_for(version: int) -> str:
-    return f'"{version}"'
+def etag_for(version: int, language: str = DEFAULT_LANGUAGE) -> str:
+    """``"3"``; a representation in another language is another representation: ``"3-fr"``
+    (If-Match takes either, api.deps)."""
+    return f'"{version}"' if language == DEFAULT_LANGUAGE else f'"{version}-{language}"'
+
+
+def _in_language(row: dict[str, Any], language: str, fields: tuple[str, ...], used: set[str]) -> dict[str, Any]:
+    """``row`` with each of ``fields`` in ``language`` where its ``translations`` hold it, else
+    the English original; the languages the fields ended up in are added to ``used``."""
+    texts = row.get("translations", {}).get(language, {}) if language != DEFAULT_LANGUAGE else {}
+    localized = dict(row)
+    for name in fields:
+        if name in texts:
+            localized[name] = texts[name]
+            used.add(language)
+        elif localized.get(name) is not None:
+            used.add(DEFAULT_LANGUAGE)
+    return localized
+
+
+def _content_language(language: str, used: set[str]) -> str:
+    """The languages an answer holds, the one asked for first (``fr, en`` when some fields had
+    no French)."""
+    return ", ".join(code for code in dict.fromkeys((language, DEFAULT_LANGUAGE)) if code in used) or DEFAULT_LANGUAGE
+
+
+def localized_record_response(request: Request, row: dict[str, Any], fields: tuple[str, ...]) -> Response:
+    """A record whose ``fields`` may carry translations, in the language ``Accept-Language``
+    prefers, field by field falling back to English; ``translations`` as stored."""
+    language = negotiate(request.headers.get("accept-language"))
+    used: set[str] = set()
+    body = _in_language(row, language, fields, used)
+    headers = {
+        "ETag": etag_for(body.pop("version"), language),
+        "Content-Language": _content_language(language, used),
+        "Vary": "Accept-Language",
+    }
+    return json_response(body, headers=headers)
 
 
 def record_response(row: dict[str, Any], *, status_code: int = 200, location: str | None = None) -> Response:
@@ -29,10 +66,18 @@ def record_response(row: dict[str, Any], *, status_code: int = 200, location: st
     return json_response(body, status_code=status_code, headers=headers)
 
 
-def page_response(request: Request, page: Page) -> Response:
-    """``{"items": [...], "next_cursor": ...}`` and, when there is more, ``Link: rel="next"``."""
+def page_response(request: Request, page: Page, *, translated: tuple[str, ...] = ()) -> Response:
+    """``{"items": [...], "next_cursor": ...}`` and, when there is more, ``Link: rel="next"``.
+    With ``translated`` fields, the items are in the language ``Accept-Language`` prefers
+    (``localized_record_response``)."""
     items = [{k: v for k, v in item.items() if k != "version"} for item in page.items]
     headers = {"Vary": "Accept"}  # the same URL exports as CSV or NDJSON (api.export)
+    if translated:
+        language = negotiate(request.headers.get("accept-language"))
+        used: set[str] = set()
+        items = [_in_language(item, language, translated, used) for item in items]
+        headers["Vary"] = "Accept, Accept-Language"
+        headers["Content-Language"] = _content_language(language, used)
     if page.next_cursor is not None:
         next_url = request.url.include_query_params(cursor=page.next_cursor)
         headers["Link"] = f'<{next_url}>; rel="next"'

@@ -19,7 +19,7 @@ from api.openapi import page_of, problems
 from api.path_records import GROUP_CHAIRS, GROUP_CHAIRS_OR_SEAT_HOLDER
 from api.permissions import FOCAL_POINT, SECRETARIAT_ONLY, Access
 from api.planned import PlannedRoute
-from api.responses import json_response, page_response, record_response
+from api.responses import json_response, localized_record_response, page_response, record_response
 from services.clock import clock
 from services.dates import RegistryDate
 from services.errors import NotFound
@@ -27,6 +27,7 @@ from services.export import ExportSource
 from services.working_groups import repository, service
 from services.working_groups.models import PostKind, WorkingGroupStatus
 from services.working_groups.schemas import (
+    TRANSLATED_FIELDS,
     PostCreate,
     PostEnd,
     PostOut,
@@ -79,15 +80,18 @@ async def list_working_groups(
     filters = repository.GroupFilters(network_id, status, objective, chair_entity_id, member_entity_id)
     if (export := exporter(request)) is not None:
         return export.response("working-groups", ExportSource(repository.groups_query(filters, today=clock.today())))
-    return page_response(request, await repository.list_group_rows(conn, page, filters, today=clock.today()))
+    rows = await repository.list_group_rows(conn, page, filters, today=clock.today())
+    return page_response(request, rows, translated=TRANSLATED_FIELDS)
 
 
 @router.get("/{group_id}", response_model=WorkingGroupOut, responses=problems(404))
-async def get_working_group(group_id: uuid.UUID, conn: DbRead) -> Response:
+async def get_working_group(group_id: uuid.UUID, request: Request, conn: DbRead) -> Response:
+    """In the language `Accept-Language` prefers, field by field, English where the group's
+    `translations` lack one (`Content-Language` names the languages of the answer)."""
     row = await repository.get_group_row(conn, group_id, today=clock.today())
     if row is None:
         raise NotFound("working-group-not-found", f"No working group has id {group_id}.")
-    return record_response(row)
+    return localized_record_response(request, row, TRANSLATED_FIELDS)
 
 
 @router.patch("/{group_id}", response_model=WorkingGroupOut, responses=problems(403, 404, 409, 412, 422, 428))

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.errors import InvalidInput, PreconditionFailed
 from services.events.service import EventFields, append_event
 from services.principals import Principal
+from services.schemas import stored_translations
 
 
 def check_version(kind: str, current: int, expected: int | None) -> None:
@@ -46,6 +47,17 @@ def apply_patch(
         if value is None and field in required:
             raise InvalidInput("required-field", f"'{field}' cannot be cleared; send a value instead.")
     return set_fields(record, values)
+
+
+def patch_translations(record: Any, patch: BaseModel) -> dict[str, tuple[Any, Any]]:
+    """Replace a record's ``translations`` map when the patch sends one (``{}`` removes every
+    translation; ``null`` is a 422, as for a required field)."""
+    if "translations" not in patch.model_fields_set:
+        return {}
+    given = getattr(patch, "translations")  # noqa: B009 (any record's patch model)
+    if given is None:
+        raise InvalidInput("required-field", "'translations' cannot be cleared; send {} to remove every translation.")
+    return set_fields(record, {"translations": stored_translations(given)})
 
 
 def changes_payload(changes: dict[str, tuple[Any, Any]]) -> dict[str, dict[str, Any]]:

@@ -2,8 +2,9 @@
 text policy (docs/API.md, "Text"): every stored string is single-line or multi-line text."""
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -198,3 +199,27 @@ class OutputModel(BaseModel):
     """A response body, documented in OpenAPI."""
 
     model_config = ConfigDict(from_attributes=True)
+
+
+# Translations of a record's names and descriptions (decision 0025): the record's own fields
+# are the English original; ``translations`` holds, for each other official language, the
+# fields translated, each under the same text policy and bounds as the field itself.
+OtherLanguage = Literal["ar", "zh", "fr", "ru", "es"]
+TRANSLATIONS_DESCRIPTION = (
+    "The record's names and descriptions in the other official languages of the United Nations "
+    "(ar, zh, fr, ru, es; English is the record's own fields), e.g. "
+    '`{"fr": {"name": "..."}}`. Each value follows the rules of the field it translates. Reads '
+    "answer in the language `Accept-Language` prefers, field by field, falling back to English; "
+    "this map is always returned as stored. On update, it replaces the whole map (send `{}` to remove every "
+    "translation)."
+)
+
+
+def stored_translations(value: Mapping[OtherLanguage, BaseModel] | None) -> dict[str, dict[str, str]]:
+    """A ``translations`` map as stored: the fields given in each language, languages without
+    any left out."""
+    return {
+        language: texts
+        for language, given in sorted((value or {}).items())
+        if (texts := given.model_dump(exclude_none=True))
+    }

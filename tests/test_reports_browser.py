@@ -4,10 +4,14 @@ that must fail it, so a clean result means something."""
 
 import asyncio
 import re
+import subprocess
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
+
 from services.clock import add_months
+from services.locales import localizer
 from tests.browser import (
     WINDOW,
     artifacts_dir,
@@ -21,6 +25,7 @@ from tests.browser import (
 from tests.test_reports import MALICIOUS, PERIOD, build_history
 
 PHONE = (390, 2400)
+WIDE = (1400, 2400)
 CSP_META = (
     '<meta http-equiv="Content-Security-Policy" '
     "content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"
@@ -67,18 +72,18 @@ def test_the_accessibility_check_finds_what_it_must(tmp_path):
     assert found["good.html"] == []
 
 
-def _render(html: str, name: str = "activity-report") -> str:
+def _render(html: str, name: str = "activity-report", window: tuple[int, int] = WINDOW, language: str = "en") -> str:
     """Screenshot and DOM of the report page, checked; the files stay in the artefacts
     directory. Returns the DOM Chromium built."""
     out = artifacts_dir()
     page = out / f"{name}.html"
     page.write_text(html, encoding="utf-8")
     png = out / f"{name}.png"
-    run = screenshot(page, png)
+    run = screenshot(page, png, window)
     (out / f"{name}.chromium.log").write_text(run.stderr)
     assert run.problems() == [], run.stderr
     facts = png_facts(png)
-    assert (facts.width, facts.height) == WINDOW
+    assert (facts.width, facts.height) == window
     assert facts.distinct_bytes > 64, "the screenshot looks blank"
 
     dom = run_chromium(page, "--dump-dom")
@@ -86,8 +91,10 @@ def _render(html: str, name: str = "activity-report") -> str:
     charts = re.findall(r'<svg [^>]*class="chart".*?</svg>', dom.stdout, flags=re.S)
     assert len(charts) == 2
     membership, coverage = charts
-    assert "<title>Membership over time</title>" in membership and membership.count("<rect") >= 2 * 12
-    assert "<title>GCM objective coverage</title>" in coverage and coverage.count("<g>") == 23
+    words = localizer(language)
+    assert f"<title>{words.gettext('Membership over time')}</title>" in membership
+    assert membership.count("<rect") >= 2 * 12
+    assert f"<title>{words.gettext('GCM objective coverage')}</title>" in coverage and coverage.count("<g>") == 23
     assert "<script" not in dom.stdout
     return dom.stdout
 
@@ -106,10 +113,28 @@ async def test_the_html_report_renders_cleanly_in_chromium(client, session):
     assert escaped in dom  # the name is text in the page, not markup
 
 
-async def test_the_demo_networks_report_for_the_last_year_renders_in_chromium(client, session):
-    """What `make run` shows: the demo network's last twelve months, reviews included."""
+# The page's font stack names these faces; a missing one draws Arabic or Han as boxes.
+SCRIPT_FONTS = {"ar": "Noto Sans Arabic", "zh": "Noto Sans CJK SC"}
+# A4 pages Chromium prints the demo report on (the summary alone on the first).
+PAGES = {"en": (3, 9), "fr": (3, 10), "ar": (3, 11), "zh": (3, 9)}
+
+
+def _font_installed(family: str) -> bool:
+    listed = subprocess.run(["fc-list", family, "family"], capture_output=True, text=True, check=False)
+    return family in listed.stdout
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "ar", "zh"])
+async def test_the_demo_networks_report_for_the_last_year_renders_in_chromium(client, session, language):
+    """What `make run` shows, in four of the six languages (two scripts, both directions): the
+    demo network's last twelve months, reviews included, at 1400 and 390 px and printed on
+    A4, with no accessibility violation. The screenshots and PDFs stay for a person to look at."""
     from services.demo.service import load_demo_data
 
+    if language in SCRIPT_FONTS:
+        assert _font_installed(SCRIPT_FONTS[language]), (
+            f"{SCRIPT_FONTS[language]} is not installed: apt-get install fonts-noto-core fonts-noto-cjk"
+        )
     await load_demo_data(session)
     await session.flush()
     network = (await client.get("/v1/networks")).json()["items"][0]
@@ -119,24 +144,29 @@ async def test_the_demo_networks_report_for_the_last_year_renders_in_chromium(cl
     data = (await client.get(url, params=period)).json()
     assert [r["status"] for r in data["reviews"]] == ["completed", "scheduled"]
     assert len(data["recommendations"]) == 4 and data["meetings"] and data["membership_over_time"]
-    response = await client.get(url, params=period, headers={"Accept": "text/html"})
+    response = await client.get(url, params=period, headers={"Accept": "text/html", "Accept-Language": language})
     assert response.status_code == 200, response.text
-    dom = await asyncio.to_thread(_render, response.text, "demo-activity-report")
-    assert "Effectiveness reviews" in dom and "Recommendations followed up" in dom
+    assert response.headers["content-language"] == language
+    name = f"demo-activity-report-{language}"
+    dom = await asyncio.to_thread(_render, response.text, name, WIDE, language)
+    words = localizer(language)
+    assert words.gettext("Effectiveness reviews") in dom and words.gettext("Recommendations followed up") in dom
+    assert f'<html lang="{language}" dir="{"rtl" if language == "ar" else "ltr"}">' in dom
     # At phone width, and printed on A4: the files stay for a person to look at.
     out = artifacts_dir()
-    phone = await asyncio.to_thread(
-        screenshot, out / "demo-activity-report.html", out / "demo-activity-report-390.png", PHONE
-    )
+    (out / f"{name}-1400.png").unlink(missing_ok=True)
+    (out / f"{name}.png").rename(out / f"{name}-1400.png")
+    phone = await asyncio.to_thread(screenshot, out / f"{name}.html", out / f"{name}-390.png", PHONE)
     assert phone.problems() == [], phone.stderr
-    facts = png_facts(out / "demo-activity-report-390.png")
+    facts = png_facts(out / f"{name}-390.png")
     assert (facts.width, facts.height) == PHONE
-    pdf = out / "demo-activity-report.pdf"
-    printed = await asyncio.to_thread(print_pdf, out / "demo-activity-report.html", pdf)
+    pdf = out / f"{name}.pdf"
+    printed = await asyncio.to_thread(print_pdf, out / f"{name}.html", pdf)
     assert printed.problems() == [], printed.stderr
     # The summary on its own page, then the sections flowing (each on a new page took 11).
-    assert 3 <= pdf_pages(pdf) <= 8, pdf_pages(pdf)
+    low, high = PAGES[language]
+    assert low <= pdf_pages(pdf) <= high, pdf_pages(pdf)
     # axe-core finds nothing against WCAG 2.1 AA, at desktop and at phone width.
-    for width in (WINDOW[0], PHONE[0]):
-        found = await asyncio.to_thread(axe_violations, [out / "demo-activity-report.html"], width)
-        assert found == {"demo-activity-report.html": []}, (width, found)
+    for width in (WIDE[0], PHONE[0]):
+        found = await asyncio.to_thread(axe_violations, [out / f"{name}.html"], width)
+        assert found == {f"{name}.html": []}, (width, found)

@@ -82,7 +82,7 @@ def test_what_needs_attention_is_said_in_words_most_pressing_first() -> None:
     )
     assert attention(report) == [
         "The annual meeting is overdue: the extended membership has not met with other stakeholders "
-        "since 2021-03-04; it was due by 2022-03-04.",
+        "since 4 March 2021; it was due by 4 March 2022.",
         "2 GCM objectives have no working group or MoU area: 3, 7.",
         "1 GCM objective is claimed by more than one lead: 9.",
         "1 effectiveness review is overdue.",

@@ -1,4 +1,17 @@
-"""The text of the Global Compact for Safe, Orderly and Regular Migration (A/RES/73/195)."""
+"""The text of the Global Compact for Safe, Orderly and Regular Migration (A/RES/73/195).
+
+The General Assembly adopted the Compact in the six official languages, but the registry holds
+its objectives and principles in English only: an official text may come only from a source
+that can be cited, and no package of the registries the service is built from (PyPI, npm,
+Debian) carries the resolution's Arabic, Chinese, French, Russian or Spanish text. Those
+languages are missing, said so by the API (``missing_languages``) and never machine-written;
+each can be added here from the resolution's official version, citing it."""
+
+from services.locales import LANGUAGES
+
+# The languages the texts below are held in, and those still missing.
+TEXT_LANGUAGES: tuple[str, ...] = ("en",)
+MISSING_LANGUAGES: tuple[str, ...] = tuple(language for language in LANGUAGES if language not in TEXT_LANGUAGES)
 
 OBJECTIVES: tuple[str, ...] = (
     "Collect and utilize accurate and disaggregated data as a basis for evidence-based policies",

@@ -10,7 +10,7 @@ the CTE would shadow it."""
 def active_groups_on(day: str) -> str:
     """Working groups active on the day: activated by it and not yet closed."""
     return (
-        "SELECT g.id, g.name FROM working_groups g "  # noqa: S608 - constant fragments
+        "SELECT g.id, g.name, g.translations FROM working_groups g "  # noqa: S608 - constant fragments
         f"WHERE g.network_id = :network_id AND g.activated_on <= {day} "
         f"AND (g.closed_on IS NULL OR g.closed_on > {day})"
     )
@@ -30,12 +30,15 @@ def mous_in_force_on(day: str) -> str:
 def objective_coverage_on(day: str) -> str:
     """One row per GCM objective on the day: ``coverage`` is ``contested`` when two or more
     different parties lead MoU areas on it, ``uncovered`` when no active group or MoU area
-    covers it, else ``covered``; with the groups and areas on it."""
+    covers it, else ``covered``; with the groups and areas on it (the groups' names also with
+    their translations, for a reader in another language)."""
     return f"""
 WITH active_groups AS ({active_groups_on(day)}),
 active_mous AS ({mous_in_force_on(day)}),
 groups AS (
-    SELECT o.objective_number, count(*) AS n, string_agg(a.name, '; ' ORDER BY a.name) AS names
+    SELECT o.objective_number, count(*) AS n, string_agg(a.name, '; ' ORDER BY a.name, a.id) AS names,
+           jsonb_agg(jsonb_build_object('name', a.name, 'translations', a.translations) ORDER BY a.name, a.id)
+               AS named
     FROM active_groups a JOIN working_group_objectives o ON o.working_group_id = a.id
     GROUP BY o.objective_number
 ),
@@ -52,7 +55,8 @@ SELECT g.number AS objective, g.title,
        CASE WHEN ar.leads >= 2 THEN 'contested' WHEN gr.n IS NULL AND ar.n IS NULL THEN 'uncovered' ELSE 'covered' END
            AS coverage,
        coalesce(gr.n, 0) AS working_groups, coalesce(ar.n, 0) AS mou_areas,
-       gr.names AS working_group_names, ar.lead_parties
+       gr.names AS working_group_names, ar.lead_parties,
+       gr.named AS working_group_translations
 FROM gcm_objectives g
 LEFT JOIN groups gr ON gr.objective_number = g.number
 LEFT JOIN areas ar ON ar.objective_number = g.number

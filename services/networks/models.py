@@ -1,8 +1,10 @@
 import enum
 import uuid
 from datetime import date
+from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.base import Base, RecordMixin
@@ -31,9 +33,13 @@ class Network(RecordMixin, Base):
     country_code: Mapped[str | None] = mapped_column(String(2))
     established_on: Mapped[date]
     description: Mapped[str | None] = mapped_column(Text)
+    # {"fr": {"name": ..., "short_name": ..., "description": ...}, ...}: the other official
+    # languages; the fields above are the English original (services/schemas.py, translations).
+    translations: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     is_demo: Mapped[bool] = mapped_column(server_default="false")
 
     __table_args__ = (
+        CheckConstraint("jsonb_typeof(translations) = 'object'", name="translations_is_object"),
         CheckConstraint("(scope = 'global') = (parent_network_id IS NULL)", name="parent_unless_global"),
         CheckConstraint("scope <> 'regional' OR region IS NOT NULL", name="regional_has_region"),
         # A region is a UN regional commission (services/reference/regions.py).

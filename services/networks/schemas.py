@@ -12,12 +12,36 @@ from services.entities.models import Entity
 from services.entities.schemas import EntityRef
 from services.networks.models import Network, NetworkPost, NetworkScope, PostRole
 from services.reference.types import CountryCode, Region
-from services.schemas import MULTI_LINE, SINGLE_LINE, InputModel, OutputModel
+from services.schemas import (
+    MULTI_LINE,
+    SINGLE_LINE,
+    TRANSLATIONS_DESCRIPTION,
+    InputModel,
+    OtherLanguage,
+    OutputModel,
+)
 from services.shapes import From, json_array, json_object
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=300), SINGLE_LINE]
 ShortName = Annotated[str, StringConstraints(min_length=1, max_length=50), SINGLE_LINE]
 Statement = Annotated[str, StringConstraints(min_length=1, max_length=4000), MULTI_LINE]
+Description = Annotated[str, StringConstraints(max_length=10000), MULTI_LINE]
+
+# The fields a network's translations may hold, in the order a reader meets them.
+TRANSLATED_FIELDS = ("name", "short_name", "description")
+
+
+class NetworkTexts(InputModel):
+    """A network's name, short name and description in one language; each is optional."""
+
+    name: Name | None = None
+    short_name: ShortName | None = None
+    description: Description | None = None
+
+
+NetworkTranslations = Annotated[
+    dict[OtherLanguage, NetworkTexts], Field(max_length=5, description=TRANSLATIONS_DESCRIPTION)
+]
 
 
 class CoordinatorIn(InputModel):
@@ -38,7 +62,8 @@ class NetworkCreate(InputModel):
     region: Region | None = None
     country_code: CountryCode | None = None
     established_on: RegistryDate
-    description: Annotated[str, StringConstraints(max_length=10000), MULTI_LINE] | None = None
+    description: Description | None = None
+    translations: NetworkTranslations | None = None
     coordinator: CoordinatorIn
 
     @model_validator(mode="after")
@@ -61,7 +86,8 @@ class NetworkUpdate(InputModel):
     short_name: ShortName | None = None
     region: Region | None = None
     country_code: CountryCode | None = None
-    description: Annotated[str, StringConstraints(max_length=10000), MULTI_LINE] | None = None
+    description: Description | None = None
+    translations: NetworkTranslations | None = None
     coordinator_entity_id: uuid.UUID | None = Field(
         None,
         description="Deprecated: appoint and end posts with POST /v1/networks/{network_id}/posts instead. "
@@ -71,7 +97,7 @@ class NetworkUpdate(InputModel):
     )
 
 
-REQUIRED_ON_NETWORK = frozenset({"name", "coordinator_entity_id"})
+REQUIRED_ON_NETWORK = frozenset({"name", "coordinator_entity_id", "translations"})
 
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=500), MULTI_LINE]
 
@@ -157,6 +183,11 @@ class NetworkOut(OutputModel):
     country_code: Annotated[str | None, From(Network.country_code)]
     established_on: Annotated[date, From(Network.established_on)]
     description: Annotated[str | None, From(Network.description)]
+    translations: Annotated[dict[str, dict[str, str]], From(Network.translations)] = Field(
+        description="The name, short name and description in the other official languages, as stored; "
+        "name, short_name and description above are in the language of Content-Language, English where "
+        "a field has no translation."
+    )
     coordinator: Annotated[EntityRef, From(lead_post(PostRole.COORDINATOR, json_object(EntityRef, LeadEntity)))] = (
         Field(
             description="The lead coordinator: of the coordinator posts running today or later, the first to start. "

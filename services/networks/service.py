@@ -17,11 +17,12 @@ from services.networks import posts, repository
 from services.networks.models import Network, NetworkScope
 from services.networks.schemas import REQUIRED_ON_NETWORK, NetworkCreate, NetworkUpdate
 from services.principals import Principal
-from services.records import apply_patch, check_version, record_change
+from services.records import apply_patch, check_version, patch_translations, record_change
 from services.reference.regions import RegionalCommission, country_outside_region
+from services.schemas import stored_translations
 
 # What a focal point of a network's lead may change; the rest is the secretariat's.
-LEAD_NETWORK_FIELDS = frozenset({"name", "short_name", "region", "country_code", "description"})
+LEAD_NETWORK_FIELDS = frozenset({"name", "short_name", "region", "country_code", "description", "translations"})
 
 # Which scope a network's parent may have.
 ALLOWED_PARENT_SCOPES = {
@@ -81,7 +82,11 @@ async def create_network(
         raise Conflict(
             "entity-not-un-system", f"{coordinator.acronym} is not a UN-system entity; a network is coordinated by one."
         )
-    network = Network(**data.model_dump(exclude={"coordinator"}), is_demo=is_demo)
+    network = Network(
+        **data.model_dump(exclude={"coordinator", "translations"}),
+        translations=stored_translations(data.translations),
+        is_demo=is_demo,
+    )
     session.add(network)
     await session.flush()  # assigns the id
     first_posts = await posts.open_first_posts(session, network=network, entity_id=coordinator.id, is_demo=is_demo)
@@ -128,7 +133,10 @@ async def update_network(
         await _check_countries_stay_in_region(session, network_id, data.region)
     if "coordinator_entity_id" in fields and data.coordinator_entity_id is None:
         raise InvalidInput("required-field", "'coordinator_entity_id' cannot be cleared; send a value instead.")
-    changes = apply_patch(network, data, required=REQUIRED_ON_NETWORK, skip=frozenset({"coordinator_entity_id"}))
+    changes = apply_patch(
+        network, data, required=REQUIRED_ON_NETWORK, skip=frozenset({"coordinator_entity_id", "translations"})
+    )
+    changes.update(patch_translations(network, data))
     if data.coordinator_entity_id is not None:
         before = await repository.get_network_row(session, network_id)
         assert before is not None

@@ -9,6 +9,7 @@ failing to start."""
 from typing import Any
 
 from services.errors import DomainError
+from services.locales import Localizer
 from services.reports.html import report_html
 
 
@@ -23,8 +24,9 @@ def _no_fetching(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
     raise ValueError(f"the report loads nothing; refused {url[:80]!r}")
 
 
-def report_pdf(report: dict[str, Any]) -> bytes:
-    """The PDF's bytes. CPU-bound (tens to hundreds of milliseconds a page): call it in a thread."""
+def report_pdf(report: dict[str, Any], loc: Localizer | None = None) -> bytes:
+    """The PDF's bytes, in ``loc``'s language (English when None). CPU-bound (tens to hundreds
+    of milliseconds a page): call it in a thread."""
     try:
         from weasyprint import HTML
     except OSError as error:  # Pango or its fonts are not on this machine
@@ -33,5 +35,5 @@ def report_pdf(report: dict[str, Any]) -> bytes:
             "The PDF of the report cannot be made on this server: its PDF renderer needs Pango "
             "(Debian: apt-get install libpango-1.0-0 libpangoft2-1.0-0). The HTML page prints to PDF too.",
         ) from error
-    pdf: bytes = HTML(string=report_html(report), url_fetcher=_no_fetching, media_type="print").write_pdf()
+    pdf: bytes = HTML(string=report_html(report, loc), url_fetcher=_no_fetching, media_type="print").write_pdf()
     return pdf

@@ -108,7 +108,7 @@ ORDER BY p.role, p.start_date, e.acronym
 
 WORKING_GROUPS = text(
     """
-SELECT g.name,
+SELECT g.name, g.translations,
        CASE
            WHEN g.activated_on BETWEEN :period_start AND :period_end
             AND g.closed_on BETWEEN :period_start AND :period_end THEN 'established and closed'
@@ -177,7 +177,7 @@ ORDER BY c.day, m.reference_number, c.step
 MEETINGS = text(
     """
 SELECT (mt.starts_at AT TIME ZONE 'UTC')::date AS "date", mt.title, mt.kind::text AS kind,
-       g.name AS working_group, mt.status::text AS status, inv.invited,
+       g.name AS working_group, g.translations AS working_group_translations, mt.status::text AS status, inv.invited,
        CASE WHEN mt.status = 'held' THEN inv.attended END AS attended,
        CASE WHEN mt.status = 'held' THEN inv.external_participants END AS external_participants
 FROM meetings mt
@@ -373,7 +373,7 @@ ORDER BY p.due_date, p.title, p.id
 """
 )
 
-NETWORK = text("SELECT id, name, short_name, country_code FROM networks WHERE id = :network_id")
+NETWORK = text("SELECT id, name, short_name, country_code, translations FROM networks WHERE id = :network_id")
 
 
 async def network_heading(conn: AsyncConnection, network_id: uuid.UUID) -> dict[str, Any] | None:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.events.catalogue import label_for
 from services.indicators.repository import indicators
+from services.locales import N_
 from services.reference.countries import countries
 from services.reports import repository
 from services.reports.repository import Period
@@ -23,7 +24,7 @@ Loader = Callable[[AsyncConnection, Period], Awaitable[Rows]]
 @dataclass(frozen=True)
 class Section:
     name: str
-    title: str
+    title: str  # title and description in English, the catalogues' messages: translated where shown
     description: str
     columns: tuple[str, ...]
     load: Loader
@@ -101,48 +102,58 @@ async def load_overdue_pledges(conn: AsyncConnection, period: Period) -> Rows:
 SECTIONS: tuple[Section, ...] = (
     Section(
         name="membership_changes",
-        title="Membership changes",
-        description="Entities that joined the network, left it or moved between the core and the extended "
-        "tier in the period, on the day each change took effect, with the tier before and after it.",
+        title=N_("Membership changes"),
+        description=N_(
+            "Entities that joined the network, left it or moved between the core and the extended "
+            "tier in the period, on the day each change took effect, with the tier before and after it."
+        ),
         columns=("date", "entity_acronym", "entity_name", "change", "tier", "previous_tier"),
         load=query(repository.MEMBERSHIP_CHANGES),
     ),
     Section(
         name="membership_over_time",
-        title="Membership over time",
-        description="Members in the core and the extended tier at each month end, and on the period's last day.",
+        title=N_("Membership over time"),
+        description=N_("Members in the core and the extended tier at each month end, and on the period's last day."),
         columns=("date", "core", "extended"),
         load=query(repository.MEMBERSHIP_OVER_TIME),
     ),
     Section(
         name="leadership",
-        title="Coordinators and secretariats",
-        description="The network's coordinator and secretariat posts held at any time in the period "
-        "(co-leads and co-secretariats side by side), and whether each was appointed or ended in it.",
+        title=N_("Coordinators and secretariats"),
+        description=N_(
+            "The network's coordinator and secretariat posts held at any time in the period "
+            "(co-leads and co-secretariats side by side), and whether each was appointed or ended in it."
+        ),
         columns=("role", "entity_acronym", "entity_name", "start_date", "end_date", "change"),
         load=query(repository.LEADERSHIP),
     ),
     Section(
         name="working_groups",
-        title="Working groups",
-        description="Working groups active at any time in the period, established or closed in it, "
-        "with the meetings each held in the period.",
+        title=N_("Working groups"),
+        description=N_(
+            "Working groups active at any time in the period, established or closed in it, "
+            "with the meetings each held in the period."
+        ),
         columns=("name", "change", "activated_on", "closed_on", "close_reason", "meetings_held"),
         load=query(repository.WORKING_GROUPS),
     ),
     Section(
         name="mous",
-        title="Memoranda of understanding",
-        description="MoUs signed, activated, refreshed (a successor became active), superseded, expired "
-        "or terminated in the period.",
+        title=N_("Memoranda of understanding"),
+        description=N_(
+            "MoUs signed, activated, refreshed (a successor became active), superseded, expired "
+            "or terminated in the period."
+        ),
         columns=("date", "reference_number", "title", "change", "parties", "detail"),
         load=query(repository.MOUS),
     ),
     Section(
         name="meetings",
-        title="Meetings",
-        description="Meetings held or cancelled in the period (dates in UTC). External participants are "
-        "stakeholders recorded as present and people invited by e-mail.",
+        title=N_("Meetings"),
+        description=N_(
+            "Meetings held or cancelled in the period (dates in UTC). External participants are "
+            "stakeholders recorded as present and people invited by e-mail."
+        ),
         columns=(
             "date",
             "title",
@@ -157,18 +168,22 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section(
         name="record_changes",
-        title="Changes to the records",
-        description="What was recorded about this network in the period, by kind of change, and how many "
-        "times. Loading the demonstration data is not counted.",
+        title=N_("Changes to the records"),
+        description=N_(
+            "What was recorded about this network in the period, by kind of change, and how many "
+            "times. Loading the demonstration data is not counted."
+        ),
         columns=("event_type", "label", "count"),
         load=load_record_changes,
         for_people=("label", "count"),
     ),
     Section(
         name="reviews",
-        title="Effectiveness reviews",
-        description="Review cycles opened, due, started or completed in the period, or under way throughout it, "
-        "with their recommendations counted by status (open, in progress, done, dropped), as they stand today.",
+        title=N_("Effectiveness reviews"),
+        description=N_(
+            "Review cycles opened, due, started or completed in the period, or under way throughout it, "
+            "with their recommendations counted by status (open, in progress, done, dropped), as they stand today."
+        ),
         columns=(
             "number",
             "reviewed_from",
@@ -187,9 +202,11 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section(
         name="recommendations",
-        title="Recommendations followed up",
-        description="Recommendations of the reviews that were open at some time in the period; "
-        "status as it stands today, with the day it last changed.",
+        title=N_("Recommendations followed up"),
+        description=N_(
+            "Recommendations of the reviews that were open at some time in the period; "
+            "status as it stands today, with the day it last changed."
+        ),
         columns=(
             "review_number",
             "recommendation",
@@ -204,17 +221,21 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section(
         name="indicators",
-        title="Indicators",
-        description="The network's indicators on the period's first and last day; counts of what happened "
-        "(joined, left, deliveries) cover the twelve months before each of those days.",
+        title=N_("Indicators"),
+        description=N_(
+            "The network's indicators on the period's first and last day; counts of what happened "
+            "(joined, left, deliveries) cover the twelve months before each of those days."
+        ),
         columns=("indicator", "value_at_start", "value_at_end"),
         load=load_indicators,
     ),
     Section(
         name="objective_coverage",
-        title="GCM objective coverage",
-        description="Per GCM objective on the period's last day: the active working groups and MoU areas on it; "
-        "contested when two or more different leads claim it.",
+        title=N_("GCM objective coverage"),
+        description=N_(
+            "Per GCM objective on the period's last day: the active working groups and MoU areas on it; "
+            "contested when two or more different leads claim it."
+        ),
         columns=(
             "objective",
             "title",
@@ -228,50 +249,60 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section(
         name="activities_by_status",
-        title="Workplan activities by status",
-        description="The network's workplan activities under way at some time in the period (started by its last "
-        "day, and running into it, not completed on its last day, or completed in it; one without an end date "
-        "runs to its workplan's end), by their status on the period's last day, from each activity's dated "
-        "status history; overdue: not completed on that day though their end date is before it.",
+        title=N_("Workplan activities by status"),
+        description=N_(
+            "The network's workplan activities under way at some time in the period (started by its last "
+            "day, and running into it, not completed on its last day, or completed in it; one without an end date "
+            "runs to its workplan's end), by their status on the period's last day, from each activity's dated "
+            "status history; overdue: not completed on that day though their end date is before it."
+        ),
         columns=("status", "activities", "overdue"),
         load=query(repository.ACTIVITIES_BY_STATUS),
     ),
     Section(
         name="overdue_activities",
-        title="Overdue activities",
-        description="Activities not completed on the period's last day though their end date is before it, "
-        "with their leads and the days overdue on that day.",
+        title=N_("Overdue activities"),
+        description=N_(
+            "Activities not completed on the period's last day though their end date is before it, "
+            "with their leads and the days overdue on that day."
+        ),
         columns=("workplan", "activity", "leads", "start_date", "end_date", "status_at_end", "days_overdue"),
         load=query(repository.OVERDUE_ACTIVITIES),
     ),
     Section(
         name="outputs",
-        title="Outputs published",
-        description="Outputs of the network's workplan activities published in the period.",
+        title=N_("Outputs published"),
+        description=N_("Outputs of the network's workplan activities published in the period."),
         columns=("published_on", "workplan", "activity", "title", "link"),
         load=query(repository.OUTPUTS),
     ),
     Section(
         name="champion_countries",
-        title="Champion countries",
-        description="Member states that were champions of the network at any time in the period, "
-        "and whether their period started or ended in it.",
+        title=N_("Champion countries"),
+        description=N_(
+            "Member states that were champions of the network at any time in the period, "
+            "and whether their period started or ended in it."
+        ),
         columns=("country_code", "country", "start_date", "end_date", "change"),
         load=load_champion_countries,
     ),
     Section(
         name="pledges_by_status",
-        title="Pledges by status",
-        description="Pledges announced by the period's last day and not fulfilled or withdrawn before its first, "
-        "by their status today; overdue at end: still open on the period's last day though due before it.",
+        title=N_("Pledges by status"),
+        description=N_(
+            "Pledges announced by the period's last day and not fulfilled or withdrawn before its first, "
+            "by their status today; overdue at end: still open on the period's last day though due before it."
+        ),
         columns=("status", "pledges", "overdue_at_end"),
         load=query(repository.PLEDGES_BY_STATUS),
     ),
     Section(
         name="overdue_pledges",
-        title="Overdue pledges",
-        description="Pledges still open on the period's last day though due before it; the pledger is the member "
-        "state's name or the stakeholder's acronym; status as it stands today.",
+        title=N_("Overdue pledges"),
+        description=N_(
+            "Pledges still open on the period's last day though due before it; the pledger is the member "
+            "state's name or the stakeholder's acronym; status as it stands today."
+        ),
         columns=("pledger", "title", "due_date", "status", "status_changed_on", "days_overdue"),
         load=load_overdue_pledges,
     ),

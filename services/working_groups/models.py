@@ -1,8 +1,10 @@
 import enum
 import uuid
 from datetime import date
+from typing import Any
 
 from sqlalchemy import ARRAY, CheckConstraint, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.base import Base, RecordMixin
@@ -23,6 +25,9 @@ class WorkingGroup(RecordMixin, Base):
     name: Mapped[str] = mapped_column(String(300))
     slug: Mapped[str] = mapped_column(String(100))
     terms_of_reference: Mapped[str | None] = mapped_column(Text)
+    # {"fr": {"name": ..., "terms_of_reference": ...}, ...}: the other official languages; the
+    # fields above are the English original (services/schemas.py, translations).
+    translations: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     sdg_targets: Mapped[list[str]] = mapped_column(ARRAY(String(8)), server_default="{}")
     status: Mapped[WorkingGroupStatus] = mapped_column(
         enum_column(WorkingGroupStatus, "working_group_status"), server_default=WorkingGroupStatus.PROPOSED.value
@@ -40,6 +45,7 @@ class WorkingGroup(RecordMixin, Base):
 
     __table_args__ = (
         UniqueConstraint("network_id", "slug"),
+        CheckConstraint("jsonb_typeof(translations) = 'object'", name="translations_is_object"),
         CheckConstraint(
             "status <> 'closed' OR (closed_on IS NOT NULL AND close_reason IS NOT NULL)", name="closed_with_reason"
         ),

@@ -11,7 +11,15 @@ from services.dates import RegistryDate
 from services.entities.models import Entity
 from services.entities.schemas import EntityRef
 from services.reference.types import SdgTarget
-from services.schemas import MULTI_LINE, SINGLE_LINE, Form, InputModel, OutputModel
+from services.schemas import (
+    MULTI_LINE,
+    SINGLE_LINE,
+    TRANSLATIONS_DESCRIPTION,
+    Form,
+    InputModel,
+    OtherLanguage,
+    OutputModel,
+)
 from services.shapes import From, json_array, json_object
 from services.working_groups.models import (
     PostKind,
@@ -30,6 +38,23 @@ Slug = Annotated[str, StringConstraints(min_length=1, max_length=100), SLUG]
 Objective = Annotated[int, Field(ge=1, le=23)]
 PrincipleCode = Annotated[str, StringConstraints(min_length=1, max_length=40), SINGLE_LINE]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=1000), MULTI_LINE]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=300), SINGLE_LINE]
+TermsOfReference = Annotated[str, StringConstraints(max_length=20000), MULTI_LINE]
+
+# The fields a working group's translations may hold.
+TRANSLATED_FIELDS = ("name", "terms_of_reference")
+
+
+class WorkingGroupTexts(InputModel):
+    """A working group's name and terms of reference in one language; each is optional."""
+
+    name: Name | None = None
+    terms_of_reference: TermsOfReference | None = None
+
+
+WorkingGroupTranslations = Annotated[
+    dict[OtherLanguage, WorkingGroupTexts], Field(max_length=5, description=TRANSLATIONS_DESCRIPTION)
+]
 
 
 def _unique(values: list[object] | None) -> list[object] | None:
@@ -41,9 +66,10 @@ def _unique(values: list[object] | None) -> list[object] | None:
 class WorkingGroupFields(InputModel):
     """Fields shared by create and update."""
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=300), SINGLE_LINE] | None = None
+    name: Name | None = None
     slug: Slug | None = None
-    terms_of_reference: Annotated[str, StringConstraints(max_length=20000), MULTI_LINE] | None = None
+    terms_of_reference: TermsOfReference | None = None
+    translations: WorkingGroupTranslations | None = None
     gcm_objectives: list[Objective] | None = Field(
         None, max_length=23, description="GCM objectives (1-23) it works on."
     )
@@ -63,7 +89,7 @@ class WorkingGroupCreate(WorkingGroupFields):
     read_only = frozenset({"activated_on", "closed_on", "close_reason", "current_chairs", "secretariat"})
 
     network_id: uuid.UUID
-    name: Annotated[str, StringConstraints(min_length=1, max_length=300), SINGLE_LINE]
+    name: Name
     slug: Slug
 
 
@@ -153,6 +179,11 @@ class WorkingGroupOut(OutputModel):
     name: Annotated[str, From(WorkingGroup.name)]
     slug: Annotated[str, From(WorkingGroup.slug)]
     terms_of_reference: Annotated[str | None, From(WorkingGroup.terms_of_reference)]
+    translations: Annotated[dict[str, dict[str, str]], From(WorkingGroup.translations)] = Field(
+        description="The name and terms of reference in the other official languages, as stored; name and "
+        "terms_of_reference above are in the language of Content-Language, English where a field has no "
+        "translation."
+    )
     gcm_objectives: Annotated[list[int], From(_OBJECTIVES)]
     guiding_principles: Annotated[list[str], From(_PRINCIPLES)]
     sdg_targets: Annotated[list[str], From(WorkingGroup.sdg_targets)]

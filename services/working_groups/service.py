@@ -17,7 +17,8 @@ from services.memberships.repository import lock_pair
 from services.memberships.rules import require_member
 from services.networks.models import Network
 from services.principals import Principal, Role
-from services.records import apply_patch, check_version, record_change
+from services.records import apply_patch, check_version, patch_translations, record_change
+from services.schemas import stored_translations
 from services.working_groups import repository
 from services.working_groups.models import (
     PostKind,
@@ -149,8 +150,9 @@ async def create_working_group(
     if data.established_by_meeting_id is not None:
         await _check_establishing_meeting(session, data.network_id, data.established_by_meeting_id)
     group = WorkingGroup(
-        **data.model_dump(exclude=set(LINKED_FIELDS | {"sdg_targets"})),
+        **data.model_dump(exclude=set(LINKED_FIELDS | {"sdg_targets", "translations"})),
         sdg_targets=data.sdg_targets or [],
+        translations=stored_translations(data.translations),
         is_demo=is_demo,
     )
     session.add(group)
@@ -189,7 +191,10 @@ async def update_working_group(
             on=clock.today(),
             role="secretariat of a working group",
         )
-    changes = apply_patch(group, data, required=frozenset({"name", "slug", "sdg_targets"}), skip=LINKED_FIELDS)
+    changes = apply_patch(
+        group, data, required=frozenset({"name", "slug", "sdg_targets"}), skip=LINKED_FIELDS | {"translations"}
+    )
+    changes.update(patch_translations(group, data))
     linked = await _set_links(
         session,
         group_id,
