@@ -3,12 +3,12 @@ schedulers running on it."""
 
 import time
 
-from tests.faults.load import Load, saved_acronyms, summary, sweep_overlaps, wait_for_deliveries
+from tests.faults.load import saved_acronyms, summary, sweep_overlaps, wait_for_deliveries
 
 
 def test_postgres_restarted_twice_under_mixed_load(stack):
     stack.start_everything()
-    load = Load(key_header={"Authorization": stack.client.headers["Authorization"]}, threads=4).start()
+    load = stack.load(threads=4).start()
     restarts = []
     for _ in range(2):
         time.sleep(3)
