@@ -6,6 +6,7 @@ import itertools
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -38,6 +39,7 @@ class Load:
     key_header: dict[str, str]
     threads: int = 4
     ports: tuple[int, ...] = (API_PORT,)  # API replicas: caller n calls ports[n % len(ports)]
+    calls: int | None = None  # at most this many calls in all, then the callers stop by themselves
     reads: bool = True
     pause: float = 0.0
     timeout: float = 10.0
@@ -45,6 +47,7 @@ class Load:
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _made: "Iterator[int]" = field(default_factory=itertools.count)
 
     def start(self) -> "Load":
         for n in range(self.threads):
@@ -63,7 +66,7 @@ class Load:
         port = self.ports[n % len(self.ports)]
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=self.key_header) as client:
             for i in itertools.count():
-                if self._stop.is_set():
+                if self._stop.is_set() or (self.calls is not None and next(self._made) >= self.calls):
                     return
                 self._record(self.call(client, "read" if self.reads and i % 2 else "write"))
                 if self.pause:
