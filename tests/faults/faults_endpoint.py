@@ -74,7 +74,10 @@ def test_an_endpoint_that_comes_back_drains_its_backlog(stack: Stack) -> None:
     assert retried.returncode == 0, retried.stderr
     commanded_in = time.monotonic() - recovered
     made_due = json.loads(retried.stdout)["webhook"]
-    expected, received = wait_for_deliveries(stack, within=180)
+    try:
+        expected, received = wait_for_deliveries(stack, within=120)
+    except AssertionError:
+        raise AssertionError(f"retry-now made {len(made_due)} due; not drained: {_undelivered(stack)}") from None
     drained_in = time.monotonic() - recovered
     backlog = waiting["deliveries"]["webhook"]
     print(
@@ -83,7 +86,7 @@ def test_an_endpoint_that_comes_back_drains_its_backlog(stack: Stack) -> None:
         f"registry status while building: pending up to {max(s['pending'] for s in samples)}, held up to "
         f"{max(s['held'] for s in samples)}, waiting for a retry up to {max(s['waiting_for_retry'] for s in samples)}; "
         f"retry-now made {len(made_due)} due (the command took {commanded_in:.1f} s); all arrived "
-        f"{drained_in:.1f} s after the endpoint was back"
+        f"{drained_in:.1f} s after the endpoint was back ({drained_in - commanded_in:.1f} s after the command)"
         f" ({len(expected) / drained_in:.0f} deliveries/s), received {sum(received.values())}"
     )
     assert all(o.status == 201 for o in outcomes), summary(outcomes)
@@ -92,7 +95,6 @@ def test_an_endpoint_that_comes_back_drains_its_backlog(stack: Stack) -> None:
     assert backlog["due"] == 0 and backlog["failed"] == 0, backlog
     assert f"{backlog['waiting_for_retry']} waiting for a retry" in text, text
     assert "0 pending, 0 held by a worker" in text, text
-    assert any(s["pending"] + s["held"] > 0 for s in samples), "the refused attempts were seen on their way"
     assert _failing(waiting, endpoint_id), waiting["failing_endpoints"]
     assert sorted(made_due) == sorted(str(row_id) for row_id in _ids(stack)), "retry-now made every waiting one due"
     assert set(received) == expected and len(expected) == backlog["waiting_for_retry"]
@@ -102,6 +104,21 @@ def test_an_endpoint_that_comes_back_drains_its_backlog(stack: Stack) -> None:
 
 def _failing(status: dict[str, Any], endpoint_id: Any) -> bool:
     return [endpoint["id"] for endpoint in status["failing_endpoints"]] == [str(endpoint_id)]
+
+
+def _undelivered(stack: Stack) -> list[dict[str, Any]]:
+    """Where each delivery that has not arrived stands, and every attempt it had."""
+    return [
+        dict(row)
+        for row in query(
+            stack.database_url,
+            "SELECT d.id, d.attempts, d.next_attempt_at - now() AS due_in, d.lease_until - now() AS leased_for, "
+            "d.queued_until - now() AS queued_for, d.last_error, "
+            "array_agg(coalesce(a.status_code::text, '-') || ' ' || coalesce(a.error, '') ORDER BY a.attempted_at) AS tries "
+            "FROM webhook_deliveries d LEFT JOIN webhook_attempts a ON a.delivery_id = d.id "
+            "WHERE d.status <> 'succeeded' GROUP BY d.id",
+        )
+    ]
 
 
 def _ids(stack: Stack) -> list[Any]:
