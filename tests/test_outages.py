@@ -4,8 +4,11 @@ database restart broke are replaced before use."""
 
 import asyncio
 import logging
+import uuid
 
 import asyncpg
+import dramatiq
+import pytest
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import make_url, text
 from sqlalchemy.exc import ProgrammingError
@@ -181,4 +184,34 @@ async def test_a_read_only_database_serves_reads_refuses_writes_with_503_and_rea
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert [r.name for r in warnings] == ["services.database", "services.database"], warnings
     assert "read-only" in warnings[0].getMessage() and "again" in warnings[1].getMessage()
+    assert not any(r.exc_info for r in caplog.records)
+
+
+async def test_a_worker_waits_out_a_read_only_database_logging_the_spell_once(committed, caplog):
+    """A delivery message met by a read-only database waits with backoff, as through any
+    outage, and the spell is one warning as it begins and one as it ends: not a traceback
+    per message."""
+    from services.delivery.senders import WEBHOOK
+    from worker.queueing import deliver, retry_outages
+
+    database = make_url(get_settings().database_url).database
+    assert database is not None
+    log = logging.getLogger("tests.worker")
+    await _set_read_only(database, on=True)
+    try:
+        with caplog.at_level(logging.INFO):
+            waits = []
+            for _ in range(3):
+                with pytest.raises(dramatiq.Retry) as waited:
+                    await deliver(WEBHOOK, [str(uuid.uuid4())], log)
+                waits.append(waited.value)
+    finally:
+        await _set_read_only(database, on=False)
+    with caplog.at_level(logging.INFO):
+        await deliver(WEBHOOK, [str(uuid.uuid4())], log)  # nothing due: done, and writable again
+    assert all(retry_outages(0, wait) for wait in waits), "the message waits with backoff"
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.name for r in warnings] == ["services.database", "services.database"], warnings
+    assert "read-only" in warnings[0].getMessage() and "webhook deliveries" in warnings[0].getMessage()
+    assert "again" in warnings[1].getMessage()
     assert not any(r.exc_info for r in caplog.records)

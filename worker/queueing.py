@@ -14,9 +14,11 @@ import logging
 import uuid
 from typing import Any
 
+import dramatiq
+
 from services import context
 from services.clock import clock
-from services.database import get_database, is_outage
+from services.database import get_database, is_outage, is_read_only, read_only_episode
 from services.delivery.engine import send_batch
 from services.delivery.leases import Queued, claim_due_for_queue, confirm_queued, mark_queued, unmark_queued
 from services.delivery.transport import Transport
@@ -131,7 +133,10 @@ async def _confirm(model: Any, delivery_ids: list[uuid.UUID]) -> None:
     try:
         async with autocommit_write() as conn:
             await confirm_queued(conn, model, delivery_ids, now=clock.now(), hold_seconds=hold)
-    except Exception:
+    except Exception as error:
+        if is_read_only(error):  # said once per read-only spell, not once per message
+            read_only_episode.met("confirming queued deliveries (they may be sent twice)")
+            return
         logger.warning(
             "could not confirm %d queued deliveries; they may be sent twice", len(delivery_ids), exc_info=True
         )
@@ -154,7 +159,16 @@ async def deliver(transport: Transport, delivery_ids: list[str] | str, log: logg
     database outage, when the message itself waits). A single id is a message sent before
     batches."""
     ids = [delivery_ids] if isinstance(delivery_ids, str) else delivery_ids
-    sent = await send_batch(get_database(), transport, [uuid.UUID(i) for i in ids])
+    try:
+        sent = await send_batch(get_database(), transport, [uuid.UUID(i) for i in ids])
+    except Exception as error:
+        if not is_read_only(error):
+            raise
+        # The message waits with backoff as through any outage (retry_outages); the spell is
+        # logged once as it begins, not as a traceback per message.
+        read_only_episode.met(f"{transport.name} deliveries")
+        raise dramatiq.Retry(f"the database is read-only: {transport.name} deliveries wait") from error
+    read_only_episode.ended()
     for one in sent:
         token = context.request_id.set(one.request_id)  # each line under its own delivery's request id
         try:

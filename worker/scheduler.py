@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.clock import clock
-from services.database import Database, get_database, is_outage
+from services.database import Database, get_database, is_outage, is_read_only, read_only_episode
 from services.delivery.relay import has_pending_events
 from services.idempotency.service import purge_expired_keys
 from services.meetings.service import due_reminder_exists
@@ -218,6 +218,7 @@ class _Scheduler:
                 elif not stop.is_set():
                     _still_speaking(speaking)
                     await self._fenced_sweep(lock_pid)
+                    read_only_episode.ended()
                 if not leading:
                     async with asyncio.timeout(self.cutoff):
                         await connection.scalar(text("SELECT 1"))  # notice a lost database early
@@ -311,6 +312,10 @@ async def run_scheduler(
             except LeadershipLost:
                 logger.error("scheduler %s lost the leader lock and stopped sweeping", scheduler.scheduler_id)
             except Exception as error:
+                if is_read_only(error):  # not a lost connection: said once per read-only spell
+                    read_only_episode.met(f"scheduler {scheduler.scheduler_id} logging its sweep (it stands down)")
+                    await _await_stop(stop, scheduler.interval)
+                    continue
                 logger.warning(
                     "scheduler %s lost its database connection (%s); retrying",
                     scheduler.scheduler_id,

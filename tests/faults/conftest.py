@@ -5,12 +5,15 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from tests.faults.load import Load
 from tests.faults.stack import (
     API_PORT,
+    API_PORTS,
     RECEIVER_PORT,
     Processes,
     ThrowawayPostgres,
@@ -57,13 +60,22 @@ class Stack:
         )
         assert response.status_code == 201, response.text
 
+    @property
+    def key_header(self) -> dict[str, str]:
+        return {"Authorization": self.client.headers["Authorization"]}
+
     def start_everything(self) -> None:
-        """The API, a worker and two schedulers, and the receiver subscribed."""
-        self.processes.api()
-        self.processes.worker()
+        """Two API replicas, two workers and two schedulers, and the receiver subscribed."""
+        self.processes.worker("worker-1")
+        self.processes.worker("worker-2")
         self.processes.scheduler("scheduler-1")
         self.processes.scheduler("scheduler-2")
+        self.processes.apis((("api", API_PORT), ("api-2", API_PORTS[1])))
         self.subscribe()
+
+    def load(self, **options: Any) -> Load:
+        """A load spread over both API replicas (caller n on replica n mod 2), not yet started."""
+        return Load(key_header=self.key_header, ports=API_PORTS[:2], **options)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import os
 import signal
 import time
 
-from tests.faults.load import Load, query, summary, wait_for_deliveries
+from tests.faults.load import query, summary, wait_for_deliveries
 
 BROKER_DOWN_SECONDS = float(os.environ.get("FAULT_BROKER_DOWN_SECONDS", "30"))
 QUEUE_SLACK = 5  # beyond the due work: the scheduler's relay messages, at most one per 5 s
@@ -22,12 +22,8 @@ def _due_work(database_url: str) -> int:
 
 
 def test_rabbitmq_stopped_for_30_seconds_under_write_load(stack):
-    stack.processes.api()
-    stack.processes.worker()
-    stack.processes.scheduler()
-    stack.subscribe()
-    load = Load(key_header={"Authorization": stack.client.headers["Authorization"]}, threads=2, reads=False, pause=0.2)
-    load.start()
+    stack.start_everything()
+    load = stack.load(threads=2, reads=False, pause=0.2).start()
     time.sleep(2)
     stack.rabbit.stop_app()
     time.sleep(BROKER_DOWN_SECONDS)

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.faults.conftest import Stack
-from tests.faults.load import Load, query, saved_acronyms, summary, sweep_overlaps, wait_for_deliveries
+from tests.faults.load import query, saved_acronyms, summary, sweep_overlaps, wait_for_deliveries
 from tests.faults.stack import (
     API_PORT,
     PRIMARY_PORT,
@@ -105,7 +105,7 @@ def test_the_primary_fails_and_the_promoted_standby_takes_over(failover):
     stack, pair = failover
     synchronous = pair.synchronous
     stack.start_everything()
-    load = Load(key_header={"Authorization": stack.client.headers["Authorization"]}, threads=4).start()
+    load = stack.load(threads=4).start()
     time.sleep(4)
     crashed = time.monotonic()
     pair.primary.stop("immediate")

@@ -3,7 +3,7 @@ schedulers running on it."""
 
 import time
 
-from tests.faults.load import Load, query, saved_acronyms, summary, sweep_overlaps, wait_for_deliveries
+from tests.faults.load import query, saved_acronyms, summary, sweep_overlaps, wait_for_deliveries
 from tests.faults.stack import SWEEP_TIMEOUT_SECONDS
 
 SCHEDULER_INTERVAL_SECONDS = 0.5  # as registry_env sets it
@@ -30,7 +30,7 @@ def test_postgres_restarted_twice_under_mixed_load(stack):
     stack.start_everything()
     # the faults hit a scheduler that leads, not one still starting (a slow start is not a recovery)
     assert seconds_until_a_sweep_after(stack.database_url, 0, within=60) is not None, stack.logs()
-    load = Load(key_header={"Authorization": stack.client.headers["Authorization"]}, threads=4).start()
+    load = stack.load(threads=4).start()
     restarts = []
     for _ in range(2):
         time.sleep(3)

@@ -6,6 +6,7 @@ import itertools
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -26,6 +27,8 @@ class Outcome:
     retry_after: str | None = None
     acronym: str | None = None
     error: str | None = None
+    port: int = API_PORT  # the API replica that answered
+    problem: str | None = None  # a problem's type, its last path segment (``database-read-only``)
     finished: float = field(default_factory=time.monotonic)  # made when the answer came
 
 
@@ -35,6 +38,8 @@ class Load:
 
     key_header: dict[str, str]
     threads: int = 4
+    ports: tuple[int, ...] = (API_PORT,)  # API replicas: caller n calls ports[n % len(ports)]
+    calls: int | None = None  # at most this many calls in all, then the callers stop by themselves
     reads: bool = True
     pause: float = 0.0
     timeout: float = 10.0
@@ -42,6 +47,7 @@ class Load:
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _made: "Iterator[int]" = field(default_factory=itertools.count)
 
     def start(self) -> "Load":
         for n in range(self.threads):
@@ -57,9 +63,10 @@ class Load:
         return self.outcomes
 
     def _run(self, n: int) -> None:
-        with httpx.Client(base_url=f"http://127.0.0.1:{API_PORT}", headers=self.key_header) as client:
+        port = self.ports[n % len(self.ports)]
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=self.key_header) as client:
             for i in itertools.count():
-                if self._stop.is_set():
+                if self._stop.is_set() or (self.calls is not None and next(self._made) >= self.calls):
                     return
                 self._record(self.call(client, "read" if self.reads and i % 2 else "write"))
                 if self.pause:
@@ -67,6 +74,7 @@ class Load:
 
     def call(self, client: httpx.Client, kind: str) -> Outcome:
         acronym = f"F{next(_acronyms)}" if kind == "write" else None
+        port = client.base_url.port or API_PORT
         started = time.monotonic()
         try:
             if kind == "write":
@@ -78,9 +86,20 @@ class Load:
             else:
                 response = client.get("/v1/entities?limit=5", timeout=self.timeout)
         except httpx.TransportError as error:
-            return Outcome(kind, None, time.monotonic() - started, acronym=acronym, error=type(error).__name__)
+            return Outcome(
+                kind, None, time.monotonic() - started, acronym=acronym, error=type(error).__name__, port=port
+            )
+        problem = None
+        if response.headers.get("content-type", "").startswith("application/problem+json"):
+            problem = str(response.json().get("type", "")).rsplit("/", 1)[-1]
         return Outcome(
-            kind, response.status_code, time.monotonic() - started, response.headers.get("retry-after"), acronym
+            kind,
+            response.status_code,
+            time.monotonic() - started,
+            response.headers.get("retry-after"),
+            acronym,
+            port=port,
+            problem=problem,
         )
 
     def _record(self, outcome: Outcome) -> None:
@@ -91,8 +110,14 @@ class Load:
 def summary(outcomes: list[Outcome]) -> str:
     counts = Counter((o.kind, o.status if o.status is not None else o.error) for o in outcomes)
     slowest = max((o.seconds for o in outcomes), default=0.0)
+    replicas = Counter(o.port for o in outcomes)
+    spread = (
+        "; per API replica " + ", ".join(f":{port} {n}" for port, n in sorted(replicas.items()))
+        if len(replicas) > 1
+        else ""
+    )
     return ", ".join(f"{kind} {status}: {n}" for (kind, status), n in sorted(counts.items(), key=str)) + (
-        f"; slowest {slowest:.2f} s"
+        f"; slowest {slowest:.2f} s{spread}"
     )
 
 

@@ -6,4 +6,5 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 exec .venv/bin/pytest -p no:cacheprovider -q -s --no-header -o addopts="-ra --strict-markers" \
     tests/faults/faults_postgres.py tests/faults/faults_broker.py tests/faults/faults_signals.py \
-    tests/faults/faults_failover.py "$@"
+    tests/faults/faults_failover.py tests/faults/faults_database.py tests/faults/faults_budget.py \
+    tests/faults/faults_endpoint.py "$@"

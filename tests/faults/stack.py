@@ -19,7 +19,8 @@ from tests.integration.stack import start_process, stop_processes, wait_for_api
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PG_PORT, RABBIT_PORT, RABBIT_DIST_PORT, API_PORT, RECEIVER_PORT = 18130, 18131, 18132, 18133, 18134
-PRIMARY_PORT, STANDBY_PORT = 18135, 18136  # the failover test's pair
+PRIMARY_PORT, STANDBY_PORT = 18135, 18136  # the failover test's pair (a test of one PostgreSQL's own, PgBouncer)
+API_PORTS = (API_PORT, 18137, 18138, 18139)  # API replicas: two in every stack, four in the budget test
 SWEEP_TIMEOUT_SECONDS = 3
 LEADER_SILENCE_SECONDS = 4  # a frozen leader's lock connection ends after this
 
@@ -167,15 +168,22 @@ class Processes:
         self.env = env
         self.running: dict[str, subprocess.Popen[bytes]] = {}
 
-    def start(self, name: str, *command: str) -> subprocess.Popen[bytes]:
-        self.running[name] = start_process(self.log_dir / f"{name}.log", self.env, *command)
+    def start(self, name: str, *command: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """``env``: settings of this process only (its port, its pool), over the stack's."""
+        self.running[name] = start_process(self.log_dir / f"{name}.log", {**self.env, **(env or {})}, *command)
         return self.running[name]
 
-    def api(self) -> None:
-        self.start("api", "registry", "serve")
-        wait_for_api(f"http://127.0.0.1:{API_PORT}", lambda: self.log("api"))
+    def api(self, name: str = "api", port: int = API_PORT, env: dict[str, str] | None = None) -> None:
+        self.apis(((name, port),), env=env)
 
-    def worker(self, name: str = "worker") -> None:
+    def apis(self, replicas: "tuple[tuple[str, int], ...]", env: dict[str, str] | None = None) -> None:
+        """API replicas (name, port), started side by side, then each waited for."""
+        for name, port in replicas:
+            self.start(name, "registry", "serve", env={**(env or {}), "PORT": str(port)})
+        for name, port in replicas:
+            wait_for_api(f"http://127.0.0.1:{port}", lambda name=name: self.log(name), within=60)
+
+    def worker(self, name: str = "worker", env: dict[str, str] | None = None) -> None:
         self.start(
             name,
             "dramatiq",
@@ -186,10 +194,11 @@ class Processes:
             "4",
             "--worker-shutdown-timeout",
             "95000",
+            env=env,
         )
 
-    def scheduler(self, name: str = "scheduler") -> None:
-        self.start(name, "registry", "scheduler")
+    def scheduler(self, name: str = "scheduler", env: dict[str, str] | None = None) -> None:
+        self.start(name, "registry", "scheduler", env=env)
 
     def signal(self, name: str, sig: signal.Signals) -> None:
         """SIGKILL the whole process group; any other signal to the main process only, as an
