@@ -24,6 +24,7 @@ from services.meetings.calendar import calendar_for
 from services.meetings.links import InvitationLink, LinkExpired, LinkInvalid, invitation_url, verify_link
 from services.meetings.models import InviteeAnswer
 from services.meetings.replies import (
+    MAX_REPLY_BYTES,
     LinkedInvitation,
     invitee_principal,
     linked_invitation,
@@ -34,6 +35,7 @@ from services.meetings.replies import (
 from services.meetings.repository import MeetingFilters, all_meeting_rows
 from services.meetings.schemas import MeetingOut
 from services.principals import Principal
+from services.schemas import MULTI_LINE_PATTERN, OneLine
 
 pages = APIRouter(route_class=CheckedRoute, prefix="/invitations", tags=["invitations"])
 replies = APIRouter(
@@ -45,13 +47,8 @@ replies = APIRouter(
 )
 
 Token = Annotated[
-    str,
-    Path(
-        min_length=1,
-        max_length=300,
-        pattern=r"^[A-Za-z0-9_.\-]+$",
-        description="The signed token of an invitation's link, as the e-mail gave it.",
-    ),
+    OneLine,
+    Path(min_length=1, max_length=300, description="The signed token of an invitation's link, as the e-mail gave it."),
 ]
 Answer = Annotated[Literal["accepted", "tentative", "declined"], Query(description="The answer to confirm.")]
 HTML: dict[int | str, dict[str, Any]] = {
@@ -177,7 +174,11 @@ async def record_invitation_answer(token: Token, answer: Answer, session: DbSess
         "requestBody": {
             "required": True,
             "description": "An iTIP REPLY (RFC 5546): METHOD:REPLY, the meeting's UID, one ATTENDEE with its PARTSTAT.",
-            "content": {"text/calendar": {"schema": {"type": "string"}}},
+            "content": {
+                "text/calendar": {
+                    "schema": {"type": "string", "maxLength": MAX_REPLY_BYTES, "pattern": MULTI_LINE_PATTERN}
+                }
+            },
         }
     },
 )

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.entities.models import Entity
-from services.errors import Conflict, Gone, InvalidInput
+from services.errors import Conflict, Forbidden, Gone, InvalidInput
 from services.events.service import append_event
 from services.meetings import repository
 from services.meetings.calendar import UID_DOMAIN
@@ -24,6 +24,7 @@ from services.people.models import Person
 from services.people.service import pseudonym
 from services.principals import Principal, Role
 from services.records import loaded_change
+from services.schemas import control_character_problem
 
 PARTSTAT = {
     InviteeAnswer.ACCEPTED: "ACCEPTED",
@@ -31,6 +32,7 @@ PARTSTAT = {
     InviteeAnswer.DECLINED: "DECLINED",
 }
 _FROM_PARTSTAT = {value: key for key, value in PARTSTAT.items()}
+MAX_REPLY_BYTES = 65_536  # a REPLY names one event and one attendee: a few hundred bytes
 
 
 def invitee_principal(link: InvitationLink) -> Principal:
@@ -144,10 +146,21 @@ def parse_itip_reply(body: bytes, *, meeting_id: uuid.UUID) -> ItipReply:
     """An iTIP REPLY (RFC 5546 §3.2.3) to this meeting, from ``body``: METHOD:REPLY, one VEVENT
     whose UID is the meeting's, one ATTENDEE with a PARTSTAT of ACCEPTED, TENTATIVE or DECLINED.
     Anything else is a 422 saying what is wrong."""
+    if len(body) > MAX_REPLY_BYTES:
+        raise InvalidInput(
+            "itip-too-long", f"An iTIP REPLY is at most {MAX_REPLY_BYTES} bytes; this one is {len(body)}."
+        )
     try:
-        calendar = icalendar.Calendar.from_ical(body.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, IndexError, KeyError) as error:
-        raise InvalidInput("itip-unreadable", f"The body is not an iCalendar document (RFC 5545): {error}.") from error
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidInput("itip-unreadable", "The REPLY is not UTF-8 text (RFC 5545 §3.1.4).") from error
+    problem = control_character_problem(text, multi_line=True)
+    if problem is not None:
+        raise InvalidInput("itip-unreadable", f"The REPLY {problem}.")
+    try:
+        calendar = icalendar.Calendar.from_ical(text)
+    except (ValueError, IndexError, KeyError) as error:
+        raise InvalidInput("itip-unreadable", "The body is not an iCalendar document (RFC 5545).") from error
     if str(calendar.get("method", "")).upper() != "REPLY":
         raise InvalidInput("itip-not-a-reply", "Send an iTIP REPLY: the calendar's METHOD must be REPLY.")
     events = list(calendar.walk("VEVENT"))
@@ -219,7 +232,14 @@ async def invitee_for_attendee(session: AsyncSession, meeting_id: uuid.UUID, add
 async def record_itip_reply(
     session: AsyncSession, *, meeting_id: uuid.UUID, body: bytes, actor: Principal, now: datetime
 ) -> dict[str, Any]:
-    """Record the answer an iTIP REPLY carries (``actor``: the system that posted it)."""
+    """Record the answer an iTIP REPLY carries (``actor``: the system that posted it: the
+    secretariat or an integrator; an invitee answers through its links)."""
+    if not actor.is_admin and actor.role != Role.INTEGRATOR:
+        raise Forbidden(
+            "itip-reply-not-allowed",
+            f"Your role ({actor.role}) may not post an iTIP REPLY; only the secretariat (admin role) or "
+            "integrators (for their own systems) may.",
+        )
     reply = parse_itip_reply(body, meeting_id=meeting_id)
     meeting = await session.get(Meeting, meeting_id)
     if meeting is not None and reply.sequence < meeting.sequence:
