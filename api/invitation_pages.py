@@ -92,7 +92,8 @@ def _details(meeting: dict[str, Any]) -> str:
         url = escape(single_line(str(meeting["online_url"])))
         rows.append(f'<dt>Online</dt><dd><a href="{url}" rel="noreferrer noopener">{url}</a></dd>')
     agenda = meeting.get("agenda") or []
-    items = "".join(_user(item["title"], "li") for item in agenda)
+    # The direction on the text, not the item: a right-to-left title keeps its number in place.
+    items = "".join(f"<li>{_user(item['title'])}</li>" for item in agenda)
     return f"<dl>{''.join(rows)}</dl>" + (f"<h2>Agenda</h2><ol>{items}</ol>" if items else "")
 
 
