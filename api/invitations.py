@@ -139,9 +139,8 @@ async def confirm_answer(token: Token, answer: Answer, conn: DbRead) -> Response
         require_answerable(found.meeting, now=clock.now())
     except DomainError as refusal:
         return refusal_page(refusal)
-    return confirm_page(
-        found.meeting, found.invitee, answer=answer, action=f"{invitation_url(token)}/reply?answer={answer}"
-    )
+    # Relative, so the form posts back to the address this page was served at (CSP form-action 'self').
+    return confirm_page(found.meeting, found.invitee, answer=answer, action=f"reply?answer={answer}")
 
 
 @pages.post("/{token}/reply", response_class=Response, responses={**HTML, **problems(403, 409, 410)})
