@@ -4,6 +4,7 @@ the next invitation's PARTSTAT, in the change feed and at two webhook receivers 
 standardwebhooks); every way a link can be refused; and an iTIP REPLY posted by a system."""
 
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,13 +15,15 @@ from sqlalchemy import text
 from standardwebhooks.webhooks import Webhook
 
 from services.database import get_database
-from services.meetings.links import sign_link
+from services.encryption import new_key_entry
+from services.meetings.links import LinkInvalid, sign_link, verify_link
 from services.meetings.models import MeetingKind
 from services.meetings.schemas import AgendaItem, InviteeIn, MeetingCancel, MeetingCreate, MeetingHold, MeetingUpdate
 from services.meetings.service import cancel_meeting, create_meeting, hold_meeting, update_meeting
 from services.people.schemas import FocalPointCreate, PersonCreate
 from services.people.service import appoint_focal_point, create_person
 from services.principals import SYSTEM
+from services.settings import get_settings, use_settings
 from tests.conftest import PUBLIC, committed_admin_key
 from tests.factories import make_entity, make_membership, make_network
 from tests.served_app import served_app
@@ -501,3 +504,22 @@ async def test_an_itip_reply_from_a_system_is_checked_against_the_invitees(clien
         )
     stale = await post(_reply_from(invitation, f"mailto:{EXTERNAL}", "ACCEPTED"))
     assert stale.status_code == 409 and "sequence" in stale.json()["detail"], stale.text
+
+
+def test_links_outlive_a_new_key_and_stop_with_their_key_removed():
+    """INVITATION_LINK_KEYS: the first key signs, every key verifies (docs/OPERATIONS.md)."""
+    old, new = new_key_entry("2026-old"), new_key_entry("2027-new")
+    ids = {"meeting_id": uuid.uuid4(), "invitee_id": uuid.uuid4(), "person_id": None}
+    now, later = datetime.now(UTC), datetime.now(UTC) + timedelta(days=30)
+    previous = get_settings()
+    try:
+        use_settings(previous.model_copy(update={"invitation_link_keys": old}))
+        sent = sign_link(**ids, expires_at=later)
+        use_settings(previous.model_copy(update={"invitation_link_keys": f"{new}, {old}"}))
+        assert verify_link(sent, now=now).invitee_id == ids["invitee_id"]  # sent before: still works
+        assert sign_link(**ids, expires_at=later).startswith("2027-new.")  # new links: the new key
+        use_settings(previous.model_copy(update={"invitation_link_keys": new}))
+        with pytest.raises(LinkInvalid):
+            verify_link(sent, now=now)  # its key removed: every link it signed stops
+    finally:
+        use_settings(previous)
