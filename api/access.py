@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.deps import auth_connector, authenticate_request, read_connection
 from api.errors import problem_response, request_language
 from api.path_records import RECORDS
-from api.permissions import SECRETARIAT_ONLY, HiddenRecord, PathOwners, who_may
+from api.permissions import SECRETARIAT_ONLY, Capability, HiddenRecord, PathOwners, who_may
 from api.route_table import find_route
 from services.errors import DomainError, Forbidden, NotFound
 from services.principals import Principal, Role
@@ -47,10 +47,23 @@ class AccessGate:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in WRITE_METHODS or not scope["path"].startswith("/v1/"):
+        if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
             await self.app(scope, receive, send)
             return
         application: FastAPI = scope["app"]
+        if not scope["path"].startswith("/v1/"):
+            # Outside the API only a capability route writes (a link's page): its link is checked here.
+            found = find_route(application, scope["method"], scope["path"])
+            capability = found[0].access.capability if found and found[0].access else None
+            if capability is not None:
+                assert found is not None
+                try:
+                    await self._open(application, capability, found[1])
+                except DomainError as refusal:
+                    await capability.refusal(refusal)(scope, receive, send)
+                    return
+            await self.app(scope, receive, send)
+            return
         request = Request(scope, receive)
         try:
             await self._check(application, request, scope)
@@ -68,6 +81,13 @@ class AccessGate:
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+    async def _open(self, application: FastAPI, capability: Capability, params: dict[str, str]) -> None:
+        """A capability route's first check, in place of authentication and the right to act:
+        its link (403 altered, 410 expired or withdrawn), before anything else is read."""
+        source = application.dependency_overrides.get(read_connection, read_connection)
+        async with asynccontextmanager(source)() as conn:
+            await capability.open(conn, params[capability.parameter])
 
     async def _check(self, application: FastAPI, request: Request, scope: Scope) -> None:
         connect = await application.dependency_overrides.get(auth_connector, auth_connector)()

@@ -20,6 +20,7 @@ from api import (
     gcm,
     health,
     indicators,
+    invitations,
     meetings,
     memberships,
     mous,
@@ -127,6 +128,8 @@ def create_app(*, process_lifespan: Callable[[], AbstractAsyncContextManager[Non
         app.include_router(module.router)
     app.include_router(meetings.feeds)
     app.include_router(calendars.feeds)
+    app.include_router(invitations.replies)
+    app.include_router(invitations.pages)
     refuse_skipped_dependencies(app)
     install_openapi(app)
     install_docs(app)

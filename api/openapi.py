@@ -59,12 +59,19 @@ DESCRIPTIONS = {
     413: "The request body is too large",
     415: "The body is not application/json",
     422: "The request is not valid",
+    410: "Gone for good",
     428: "If-Match is required",
     429: "Too many requests; see Retry-After",
     500: "Something went wrong on the service's side",
 }
 
 WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
+# How a link's page (a capability route) describes its refusals, each an HTML page.
+PAGE_REFUSALS = {
+    403: "The link was not made by the registry, or was altered (an HTML page says so)",
+    409: "The meeting was cancelled or is over: nothing to answer (an HTML page says so)",
+    410: "The link expired, or its invitee is no longer invited (an HTML page says so)",
+}
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -96,6 +103,8 @@ def _statuses_for(path: str, method: str, operation: dict[str, Any], access: Acc
         statuses |= {401, 429, 500}
         if method in WRITE_METHODS:
             statuses |= (access or SECRETARIAT_ONLY).problem_statuses  # as the access gate reads it
+    elif access is not None and access.capability is not None:
+        statuses |= access.problem_statuses | {500}  # a link's page: its refusals, whatever the method
     if any(p.get("in") == "path" for p in parameters):
         statuses |= {404, 422}
     if parameters:
@@ -136,10 +145,17 @@ def refine(document: dict[str, Any], access: Mapping[tuple[str, str], Access | N
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
             _headers_are_never_null(operation)
-            for status in _statuses_for(path, method, operation, access.get((method, path))):
+            declared = access.get((method, path))
+            # A link's page refuses as a page: a person holds the link, not a client.
+            pages = declared.problem_statuses if declared is not None and declared.capability is not None else set()
+            for status in _statuses_for(path, method, operation, declared):
                 responses.setdefault(str(status), {"description": DESCRIPTIONS[status]})
             for status, response in responses.items():
                 if not status.isdigit() or int(status) < 400:
+                    continue
+                if int(status) in pages:
+                    response["content"] = {"text/html": {"schema": {"type": "string"}}}
+                    response["description"] = PAGE_REFUSALS.get(int(status), DESCRIPTIONS.get(int(status), "Problem"))
                     continue
                 name = "ValidationProblem" if status == "422" else "Problem"
                 response["content"] = {"application/problem+json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}

@@ -59,6 +59,23 @@ class HiddenRecord:
     detail: str
 
 
+@dataclass(frozen=True)
+class Capability:
+    """The route is opened by a signed link, not by a key: the token in path parameter
+    ``parameter`` is the credential (an Authorization header is not read). ``open`` checks the
+    token and what it names (raising the refusal: 403 for a link not made by the registry or
+    altered, 410 for one expired or withdrawn) and returns who acts through it, for the audit
+    trail; ``refusal`` renders a refusal for the person holding the link (an HTML page)."""
+
+    parameter: str
+    open: Callable[[AsyncConnection, str], Awaitable[Principal]]
+    refusal: Callable[[Any], Any]  # DomainError -> a Starlette Response
+
+    # Who may follow such a link: whoever holds it. The access matrix expects every caller,
+    # with a key or without, to succeed with a genuine link, and none with an altered one.
+    problem_statuses: frozenset[int] = frozenset({403, 409, 410})
+
+
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 _ATTRIBUTE = "__access__"
 
@@ -71,13 +88,20 @@ class Access:
     from the access gate. ``owners``: for a focal point, whose record it must be (another
     entity's focal point gets 403); without it a role acts on records it makes itself (a
     calendar subscription, a webhook endpoint). ``hidden``: the record the path names is
-    visible to its owners only; anyone else gets 404. The lookups routes name live in
-    ``api.path_records``; a write declaring nothing is the secretariat's alone.
+    visible to its owners only; anyone else gets 404. ``capability``: no key at all, the
+    route's signed link is the credential (``Capability``); ``roles`` and ``owners`` are then
+    empty. The lookups routes name live in ``api.path_records``; a write declaring nothing is
+    the secretariat's alone.
     """
 
     roles: frozenset[Role] = frozenset()
     owners: PathOwners | BodyOwner | None = None
     hidden: HiddenRecord | None = None
+    capability: Capability | None = None
+
+    def __post_init__(self) -> None:
+        if self.capability is not None and (self.roles or self.owners or self.hidden):
+            raise ValueError("a capability route is opened by its link alone: declare no roles, owners or hidden")
 
     def __call__(self, endpoint: Endpoint) -> Endpoint:
         setattr(endpoint, _ATTRIBUTE, self)
@@ -86,7 +110,10 @@ class Access:
     @property
     def problem_statuses(self) -> frozenset[int]:
         """The refusals the OpenAPI document lists for the route. Every write documents 403
-        (a role not named, another entity's record); a hidden record also 404."""
+        (a role not named, another entity's record); a hidden record also 404; a capability
+        route its link's refusals."""
+        if self.capability is not None:
+            return self.capability.problem_statuses
         return frozenset({403, 404}) if self.hidden is not None else frozenset({403})
 
 

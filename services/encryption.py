@@ -64,8 +64,8 @@ class Keyring:
             raise KeyringError(f"a secret sealed with key {key_id!r} does not open with it ({context})") from error
 
 
-def parse_keys(text: str) -> Keyring:
-    """A keyring from ``key-id:base64-key`` entries (the first one active)."""
+def parse_keys(text: str, *, setting: str = "SECRETS_ENCRYPTION_KEYS") -> Keyring:
+    """A keyring from ``key-id:base64-key`` entries (the first one active); errors name ``setting``."""
     keys: dict[str, bytes] = {}
     for entry in re.split(r"[\s,]+", text.strip()):
         if not entry:
@@ -73,7 +73,7 @@ def parse_keys(text: str) -> Keyring:
         key_id, _, encoded = entry.partition(":")
         if not _KEY_ID.match(key_id) or not encoded:
             raise KeyringError(
-                "SECRETS_ENCRYPTION_KEYS: each entry is key-id:base64-key, the id of letters, digits, "
+                f"{setting}: each entry is key-id:base64-key, the id of letters, digits, "
                 f"'.', '_' or '-' (got an entry starting {entry[:8]!r}…)"
             )
         try:
@@ -81,12 +81,12 @@ def parse_keys(text: str) -> Keyring:
         except (binascii.Error, ValueError):
             key = b""
         if len(key) != KEY_BYTES:
-            raise KeyringError(f"SECRETS_ENCRYPTION_KEYS: key {key_id!r} must be {KEY_BYTES} bytes, base64-encoded")
+            raise KeyringError(f"{setting}: key {key_id!r} must be {KEY_BYTES} bytes, base64-encoded")
         if key_id in keys:
-            raise KeyringError(f"SECRETS_ENCRYPTION_KEYS: key id {key_id!r} appears twice")
+            raise KeyringError(f"{setting}: key id {key_id!r} appears twice")
         keys[key_id] = key
     if not keys:
-        raise KeyringError("SECRETS_ENCRYPTION_KEYS holds no key")
+        raise KeyringError(f"{setting} holds no key")
     return Keyring(active_id=next(iter(keys)), keys=keys)
 
 
@@ -97,12 +97,12 @@ def new_key_entry(key_id: str) -> str:
     return f"{key_id}:{base64.urlsafe_b64encode(secrets.token_bytes(KEY_BYTES)).decode()}"
 
 
-def _local_keys(data_dir: Path) -> str:
-    """The development keyring in ``data_dir``: read, or made once (readable by its owner only)."""
-    path = data_dir / LOCAL_KEYS_FILE
+def local_keys(data_dir: Path, name: str = LOCAL_KEYS_FILE) -> str:
+    """The development keyring ``name`` in ``data_dir``: read, or made once (readable by its owner only)."""
+    path = data_dir / name
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
-        draft = data_dir / f".{LOCAL_KEYS_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        draft = data_dir / f".{name}.{os.getpid()}.{secrets.token_hex(4)}"
         descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
             file.write(new_key_entry("local-" + secrets.token_hex(4)) + "\n")
@@ -128,7 +128,7 @@ def keyring() -> Keyring:
         ring = parse_keys(settings.secrets_encryption_keys)
     else:
         path = (settings.data_dir / LOCAL_KEYS_FILE).resolve()
-        ring = parse_keys(_local_keys(settings.data_dir))
+        ring = parse_keys(local_keys(settings.data_dir))
         logger.warning(
             "SECRETS_ENCRYPTION_KEYS is not set: webhook secrets are encrypted with the development key in %s. "
             "Every deployment must set its own key (docs/OPERATIONS.md, 'Secrets at rest').",

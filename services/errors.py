@@ -50,3 +50,10 @@ class InvalidInput(DomainError):
 class PreconditionFailed(DomainError):
     status = 412
     title = "Precondition failed"
+
+
+class Gone(DomainError):
+    """What the request names existed once and is gone for good (an expired link, a removed invitee)."""
+
+    status = 410
+    title = "Gone"

@@ -11,6 +11,9 @@ class Role(enum.StrEnum):
     INTEGRATOR = "integrator"  # another UN system: reads, its own webhook endpoints
     READER = "reader"
     SYSTEM = "system"  # the service itself (seed data, scheduled work)
+    # One invitee of one meeting, through its invitation's signed link: it may see that
+    # meeting and answer for itself, nothing else. No API key ever holds this role.
+    INVITEE = "invitee"
 
 
 @dataclass(frozen=True)

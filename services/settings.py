@@ -160,6 +160,13 @@ class Settings(BaseSettings):
     # Where people reach this service: every link that leaves the API (e-mails, calendar
     # files, calendar subscription URLs) starts here. Set it in every deployment.
     public_base_url: str = "http://127.0.0.1:8000"
+    # Keys that sign the links in invitations (a meeting's page, and the answers): `key-id:
+    # base64-32-bytes` entries, the first signing, all verifying, so a key can be replaced
+    # without breaking the links already sent (docs/OPERATIONS.md, "Invitation links").
+    # Unset: a development key generated once in DATA_DIR; every deployment sets its own.
+    invitation_link_keys: str | None = None
+    # An invitation's links stop working this many days after the meeting ends.
+    invitation_link_days_after_meeting: int = 7
 
     # A MoU's review falls due this many years after it takes effect, unless it says otherwise.
     mou_review_years: int = 3

@@ -6,11 +6,13 @@ import re
 from typing import Any
 
 from httpx import AsyncClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from services.delivery.relay import publish_batch
 from services.demo.service import load_demo_data
 from services.entities.models import Entity
+from services.meetings.links import link_expiry, sign_link
+from services.meetings.models import Meeting, MeetingInvitee, MeetingStatus
 from services.networks.models import NetworkScope
 from services.people.models import Person
 from services.reviews.models import Recommendation
@@ -94,10 +96,25 @@ async def read_world(client: AsyncClient, session: Any, receiver: Receiver) -> d
     workplan = (await client.get("/v1/workplans", params={"limit": 2})).json()["items"][-1]  # the 2022-24 one
     ids["workplan_id"] = workplan["id"]
     ids["activity_id"] = (await client.get(f"/v1/workplans/{workplan['id']}/activities")).json()["items"][0]["id"]
+    # An invitee of a meeting still to come, and the link its invitation gave it.
+    meeting_id, invitee_id, ends_at = (
+        await session.execute(
+            select(Meeting.id, MeetingInvitee.id, Meeting.ends_at)
+            .join(MeetingInvitee, MeetingInvitee.meeting_id == Meeting.id)
+            .where(Meeting.status == MeetingStatus.SCHEDULED, Meeting.ends_at > func.now())
+            .order_by(Meeting.starts_at)
+            .limit(1)
+        )
+    ).one()
+    ids["invitation_token"] = sign_link(
+        meeting_id=meeting_id, invitee_id=invitee_id, person_id=None, expires_at=link_expiry(ends_at)
+    )
     return ids
 
 
 def read_url(path: str, ids: dict[str, Any]) -> str:
+    if path.startswith("/invitations/"):
+        ids = {**ids, "token": ids["invitation_token"]}
     if "/chairs/" in path or "/members/" in path:
         ids = {**ids, "post_id": ids["chair_post_id" if "/chairs/" in path else "member_post_id"]}
     return re.sub(r"\{(\w+)\}", lambda m: str(ids[m.group(1)]), path)

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from api.permissions import EVERYONE, Access
 from api.route_table import route_table
-from tests.write_routes import CALLERS, SUCCESS, WRITE_ROUTES, build_world
+from tests.write_routes import CALLERS, SUCCESS, WRITE_ROUTES, body_of, build_world
 
 SNAPSHOT_TABLES = {
     "entities": "SELECT * FROM entities",
@@ -77,7 +77,7 @@ async def test_write_route_for_caller(route, caller, make_client, session, conne
     headers = await request_headers(make_client, route, url)
     before = await snapshot(connection)
 
-    response = await client.request(route.method, url, json=body, headers=headers)
+    response = await client.request(route.method, url, **body_of(body, headers))
 
     assert response.status_code in expected_status(route, caller), response.text
     if response.status_code >= 400:
@@ -103,7 +103,7 @@ async def test_the_service_refuses_whom_the_declaration_refuses(route, app, make
         headers = await request_headers(make_client, route, url)
         before = await snapshot(connection)
 
-        response = await client.request(route.method, url, json=body, headers=headers)
+        response = await client.request(route.method, url, **body_of(body, headers))
 
         assert response.status_code == route.refusal(caller), f"{caller}: {response.text}"
         assert response.json()["type"] != "/problems/role-may-not-write", "the gate answered, not the service"

@@ -43,9 +43,17 @@ async def test_a_caller_without_the_right_to_act_learns_only_that(route, make_cl
 
 @pytest.mark.parametrize("route", [r for r in WRITE_ROUTES if "{" in r.path], ids=lambda r: f"{r.method} {r.path}")
 async def test_existence_is_checked_before_the_body(route, make_client, session):
-    """An admin naming a record that does not exist hears 404, whatever its body says."""
+    """An admin naming a record that does not exist hears 404, whatever its body says; a link
+    naming records, altered, is refused (403) whatever its body says."""
     world = await build_world(session)
     url, _ = route.request(world)
+    if route.declared.capability is not None:  # the link names the records: altered, it is refused
+        tampered = url.replace(world.invitation_token, world.invitation_token[:-2] + "xx")
+        admin = await make_client("admin")
+        response = await admin.request(route.method, tampered, json={"no_such_field": 1})
+        assert response.status_code == 403, response.text
+        assert response.headers["content-type"].startswith("text/html")
+        return
     parts = url.split("/")
     last_id = max(i for i, part in enumerate(parts) if _is_uuid(part))
     parts[last_id] = str(uuid.uuid4())
@@ -74,9 +82,12 @@ def test_every_record_a_write_names_is_checked_before_the_body(route):
     """Each id in the path is checked to exist (or to be visible to the caller) by the gate."""
     hidden = route.declared.hidden
     for name in re.findall(r"{(\w+)}", route.path):
-        assert name in RECORDS or (hidden is not None and name == hidden.parameter), (
-            f"{route.method} {route.path}: add {name} to RECORDS in api/path_records.py, or declare it hidden"
-        )
+        capability = route.declared.capability
+        assert (
+            name in RECORDS
+            or (hidden is not None and name == hidden.parameter)
+            or (capability is not None and name == capability.parameter)
+        ), f"{route.method} {route.path}: add {name} to RECORDS in api/path_records.py, or declare it hidden"
 
 
 @pytest.mark.parametrize("route", [r for r in WRITE_ROUTES if r.method == "PATCH"], ids=lambda r: r.path)

@@ -7,8 +7,10 @@ import re
 import pytest
 from openapi_spec_validator import validate
 
+from api.route_table import route_table
 from tests.conftest import ROOT
 from tests.factories import make_entity, make_membership, make_network
+from tests.served_app import served_app
 
 WRITE = {"post", "put", "patch", "delete"}
 
@@ -31,9 +33,20 @@ async def test_the_document_is_valid_openapi(document):
 
 
 async def test_every_problem_status_is_documented_as_problem_json(document):
+    """Every refusal is problem+json, but a link's page's: a person holds the link, and reads
+    why it was refused on a page (the route declares it a capability: ``Access(capability=...)``)."""
+    pages = {
+        (method.lower(), entry.path): entry.access.capability.problem_statuses
+        for entry in route_table(served_app())
+        if entry.access is not None and entry.access.capability is not None
+        for method in entry.methods
+    }
+    assert pages, "no capability route: the invitation links' pages are gone"
     for path, method, operation in operations(document):
         for status, response in operation["responses"].items():
-            if int(status) >= 400:
+            if int(status) in pages.get((method, path), ()):
+                assert list(response["content"]) == ["text/html"], (method, path, status)
+            elif int(status) >= 400:
                 assert list(response["content"]) == ["application/problem+json"], (method, path, status)
         if path.startswith("/v1/"):
             assert {"401", "429", "500"} <= set(operation["responses"]), (method, path)

@@ -88,10 +88,17 @@ BUDGET = {
     "/v1/working-groups/{group_id}/calendar.ics": 2,
     "/v1/networks/{network_id}/meeting-compliance": 3,
     "/v1/calendars/{token}.ics": 3,
+    # A link's pages: the signature is checked without the database, then the meeting read.
+    "/invitations/{token}": 1,
+    "/invitations/{token}/meeting.ics": 1,
+    "/invitations/{token}/reply": 1,
 }
 # Operators' and documents' routes: no record is read.
 NOT_READS = {"/openapi.json", "/healthz", "/readyz", "/docs", "/redoc"}
-QUERIES = {"/v1/networks/{network_id}/reports/activity": {"from": "2018-01-01", "to": "2026-12-31"}}
+QUERIES = {
+    "/v1/networks/{network_id}/reports/activity": {"from": "2018-01-01", "to": "2026-12-31"},
+    "/invitations/{token}/reply": {"answer": "accepted"},
+}
 SMALL, LARGE = 1, 50
 # At LARGE a list must show more rows than at SMALL (at least this many), so that a statement
 # per row would show as a difference.

@@ -26,6 +26,7 @@ from services.commitments.schemas import ChampionCountryCreate, PledgeCreate
 from services.commitments.service import add_champion_country, create_pledge
 from services.delivery_status import DeliveryStatus
 from services.events.models import Event
+from services.meetings.links import sign_link
 from services.meetings.models import MeetingKind
 from services.meetings.schemas import InviteeIn, MeetingCreate
 from services.meetings.service import create_meeting
@@ -95,6 +96,9 @@ class World:
     champion: dict[str, Any] = field(default_factory=dict)
     person: dict[str, Any] = field(default_factory=dict)  # a person of A, A's focal point
     person_post: dict[str, Any] = field(default_factory=dict)
+    # A meeting of N a week from now, A invited; and the link A's focal point (the person) got.
+    future_meeting: dict[str, Any] = field(default_factory=dict)
+    invitation_token: str = ""
 
 
 async def build_world(session: AsyncSession) -> World:
@@ -262,7 +266,52 @@ async def build_world(session: AsyncSession) -> World:
     world.person_post = await appoint_focal_point(
         session, person_id=world.person["id"], data=FocalPointCreate(entity_id=a["id"], start_date=since), actor=SYSTEM
     )
+    soon = datetime.now(UTC) + timedelta(days=7)
+    world.future_meeting = await create_meeting(
+        session,
+        data=MeetingCreate(
+            network_id=network["id"],
+            kind=MeetingKind.EXTENDED_MEMBERSHIP,
+            title="Next annual meeting",
+            starts_at=soon,
+            ends_at=soon + timedelta(hours=2),
+            time_zone="Europe/Zurich",
+            location="Geneva",
+            invitees=[InviteeIn(entity_id=a["id"])],
+        ),
+        actor=SYSTEM,
+    )
+    [invitee] = world.future_meeting["invitees"]
+    world.invitation_token = sign_link(
+        meeting_id=world.future_meeting["id"],
+        invitee_id=uuid.UUID(str(invitee["id"])),
+        person_id=world.person["id"],
+        expires_at=soon + timedelta(days=7),
+    )
     return world
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """A body that is an iCalendar document (text/calendar), not JSON."""
+
+    text: str
+
+
+def itip_reply(meeting_id: Any, attendee: str, partstat: str, *, sequence: int = 0) -> Calendar:
+    """An iTIP REPLY (RFC 5546) to a meeting of the registry, as a calendar app writes one."""
+    return Calendar(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Integrator//Calendar//EN\r\nMETHOD:REPLY\r\n"
+        f"BEGIN:VEVENT\r\nUID:{meeting_id}@migration-network-registry\r\nDTSTAMP:20261207T120000Z\r\n"
+        f"SEQUENCE:{sequence}\r\nATTENDEE;PARTSTAT={partstat}:{attendee}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+
+
+def body_of(body: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """The keyword arguments that send ``body`` (a valid request's: JSON, or a calendar) with ``headers``."""
+    if isinstance(body, Calendar):
+        return {"content": body.text.encode(), "headers": {"content-type": "text/calendar", **(headers or {})}}
+    return {"json": body, "headers": headers or {}}
 
 
 def valid_requests(w: World, n: int) -> dict[tuple[str, str], tuple[str, dict[str, Any] | None]]:
@@ -443,6 +492,11 @@ def valid_requests(w: World, n: int) -> dict[tuple[str, str], tuple[str, dict[st
             f"/v1/meetings/{w.meeting['id']}/cancel",
             {"reason": "Postponed."},
         ),
+        ("POST", "/v1/meetings/{meeting_id}/itip-replies"): (
+            f"/v1/meetings/{w.future_meeting['id']}/itip-replies",
+            itip_reply(w.future_meeting["id"], f"urn:uuid:{w.a['id']}", "TENTATIVE"),
+        ),
+        ("POST", "/invitations/{token}/reply"): (f"/invitations/{w.invitation_token}/reply?answer=accepted", None),
         ("POST", "/v1/meetings/{meeting_id}/hold"): (
             f"/v1/meetings/{w.meeting['id']}/hold",
             {"minutes": "Met.", "attended_entity_ids": [str(w.a["id"])], "outcomes": ["A work plan."]},
@@ -567,11 +621,13 @@ class WriteRoute:
         """The status ``caller`` is refused with on the route's valid request, as its
         declaration says; None when it may make it."""
         role, whose = CALLERS[caller]
+        access = self.declared
+        if access.capability is not None:
+            return None  # the link is the credential: whoever holds it, with a key or without
         if role is None:
             return 401
         if role == "admin":
             return None
-        access = self.declared
         if Role(role) not in access.roles:
             return 403
         if access.hidden is not None and whose != "own":
@@ -594,7 +650,8 @@ def _write_routes() -> tuple[WriteRoute, ...]:
     return tuple(
         WriteRoute(method, entry.path, entry.access)
         for entry in route_table(served_app())
-        if entry.path.startswith("/v1/")
+        # The API's, and a link's pages that write (their declaration says so: a capability).
+        if entry.path.startswith("/v1/") or (entry.access is not None and entry.access.capability is not None)
         for method in sorted(entry.methods & WRITE_METHODS)
     )
 

@@ -51,6 +51,7 @@ ENV = {
     "LOAD_DEMO_DATA": "true",
     "WEBHOOK_ALLOWED_PRIVATE_HOSTS": '["webhook-receiver"]',
     "SECRETS_ENCRYPTION_KEYS": "ci:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+    "INVITATION_LINK_KEYS": "ci:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
     # A delivery cut off by the SIGKILL is sent again after this (the receiver answers in 1 s).
     "WEBHOOK_LEASE_SECONDS": "20",
 }

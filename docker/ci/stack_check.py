@@ -353,6 +353,13 @@ def webhook_and_mail(client: httpx.Client) -> tuple[str, str]:
     # No link a person cannot open: the API's address answers a browser with 401.
     assert "/v1/" not in text and b"/v1/" not in parts["text/html"], text
     ok(f"the invitation reached the mail catcher: {message['Subject']!r}, saying why and where, and its .ics")
+    # Its Accept link: signed by the worker, checked by the API (the same INVITATION_LINK_KEYS),
+    # a page a person opens without a key; the GET records nothing.
+    accept = re.search(r"^  Accept: (\S+)$", text.replace("\r\n", "\n"), re.MULTILINE)
+    assert accept and accept.group(1).startswith(ENV["PUBLIC_BASE_URL"] + "/invitations/"), text
+    page = httpx.get(accept.group(1), timeout=10, verify=str(CA))
+    assert page.status_code == 200 and "<button" in page.text, page.text[:300]
+    ok("the invitation's Accept link starts with PUBLIC_BASE_URL and its page opens without a key")
     # Links the registry hands out use PUBLIC_BASE_URL: a calendar subscription's secret URL,
     # which a calendar app then reads without a key.
     made = client.post(

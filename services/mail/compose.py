@@ -20,9 +20,10 @@ from services.events.catalogue import entry
 from services.events.models import Event
 from services.events.types.common import Mail, Recipients
 from services.ids import uuid7
-from services.mail.meeting_message import meeting_message
-from services.mail.parties import PartyBook, parse_time
+from services.mail.meeting_message import AnswerLinks, meeting_message
+from services.mail.parties import PartyBook, answering_for, parse_time
 from services.meetings.calendar import Attendee, Organizer, calendar_for
+from services.meetings.links import ANSWERS, answer_url, invitation_url, link_expiry, sign_link
 from services.meetings.models import MeetingInvitee
 from services.mous.models import MouParty
 from services.networks.models import NetworkPost
@@ -222,7 +223,9 @@ def compose(
     ``party_book_for``), what an update changed and why a cancellation was made, and carries
     the .ics (REQUEST, or CANCEL, naming the ``parties`` from ``invitation_parties``). The
     event's network's ``network_country_code`` adds the UN designation footnote it calls for.
-    The meeting's record is not linked: its API address answers a person's browser with 401."""
+    An invitation or reminder carries, for each invitee the recipient stands for, signed links
+    to its page of the meeting and to its answers (services.meetings.links); the meeting's API
+    record is not linked: its address answers a person's browser with 401."""
     found = entry(event.type)
     if found is None or found.mail is None:
         raise ValueError(f"{event.type} is not mailed (services.events.catalogue)")
@@ -244,7 +247,8 @@ def compose(
         message.add_alternative(_notice_html(text), subtype="html")
         return message
     meeting = payload["meeting"]
-    body = meeting_message(payload, recipient, summary=summary, book=book, footnotes=footnotes)
+    links = _answer_links(book, meeting, recipient) if kind != "cancellation" and book is not None else []
+    body = meeting_message(payload, recipient, summary=summary, book=book, footnotes=footnotes, links=links)
     message.set_content(body.text())
     message.add_alternative(body.html(), subtype="html")
     method = "CANCEL" if kind == "cancellation" else "REQUEST"
@@ -259,6 +263,22 @@ def compose(
     )
     message.add_attachment(ics, maintype="text", subtype="calendar", filename="meeting.ics", params={"method": method})
     return message
+
+
+def _answer_links(book: PartyBook, meeting: dict[str, Any], recipient: str) -> list[AnswerLinks]:
+    """The signed links for each invitee ``recipient`` stands for: its page, and its answers."""
+    expires_at = link_expiry(parse_time(meeting["ends_at"]))
+    found = []
+    for answering in answering_for(book, meeting, recipient):
+        token = sign_link(
+            meeting_id=uuid.UUID(str(meeting["id"])),
+            invitee_id=answering.invitee_id,
+            person_id=answering.person_id,
+            expires_at=expires_at,
+        )
+        answers = [(label, answer_url(token, answer)) for answer, label in ANSWERS.items()]
+        found.append(AnswerLinks(single_line(answering.name), invitation_url(token), answers))
+    return found
 
 
 def _notice_html(text: str) -> str:

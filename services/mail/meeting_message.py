@@ -119,6 +119,16 @@ def what_changed(payload: dict[str, Any], book: PartyBook | None = None) -> list
 
 
 @dataclass(frozen=True)
+class AnswerLinks:
+    """One invitee's signed links (services.meetings.links): its page of the meeting, and a
+    confirmation page per answer (``answers``: label, URL), for the invitee named ``name``."""
+
+    name: str
+    page: str
+    answers: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
 class MeetingMessage:
     """What a meeting's e-mail says, before it is written as text or HTML."""
 
@@ -134,6 +144,7 @@ class MeetingMessage:
     organised_by: str
     agenda: list[str] = field(default_factory=list)
     footnotes: list[str] = field(default_factory=list)
+    links: list[AnswerLinks] = field(default_factory=list)
 
     def text(self) -> str:
         lines = [line for line in (self.summary.strip(), self.reason) if line] + [""]
@@ -151,6 +162,11 @@ class MeetingMessage:
         lines.append(f"Organised by: {self.organised_by}")
         if self.agenda:
             lines += ["", "Agenda:", *(f"  {i}. {item}" for i, item in enumerate(self.agenda, start=1))]
+        for links in self.links:
+            on_behalf = f" for {links.name}" if len(self.links) > 1 else ""
+            lines += ["", f"Will you attend{on_behalf}? Answer with one of these links:"]
+            lines += [f"  {label}: {url}" for label, url in links.answers]
+            lines.append(f"The meeting's page{on_behalf}: {links.page}")
         lines += ["", "The meeting's calendar entry is attached (meeting.ics)."]
         lines += [line for note in self.footnotes for line in ("", note)]
         return "\n".join(lines) + "\n"
@@ -186,6 +202,13 @@ class MeetingMessage:
         parts.append(f"<table>{''.join(rows)}</table>")
         if self.agenda:
             parts.append(f"<h2>Agenda</h2><ol>{''.join(user(item, 'li') for item in self.agenda)}</ol>")
+        for links in self.links:
+            on_behalf = f" for {user(links.name)}" if len(self.links) > 1 else ""
+            answers = " | ".join(f'<a href="{escape(url)}">{escape(label)}</a>' for label, url in links.answers)
+            parts.append(
+                f"<h2>Will you attend{on_behalf}?</h2><p>{answers}</p>"
+                f'<p><a href="{escape(links.page)}">The meeting\'s page</a></p>'
+            )
         parts.append("<p>The meeting's calendar entry is attached (meeting.ics).</p>")
         parts += [f'<p dir="auto"><small>{escape(note)}</small></p>' for note in self.footnotes]
         title = escape(self.title)
@@ -199,7 +222,13 @@ _GENERIC_REASON = "You get this e-mail as one of the meeting's invitees."
 
 
 def meeting_message(
-    payload: dict[str, Any], recipient: str, *, summary: str, book: PartyBook | None, footnotes: list[str]
+    payload: dict[str, Any],
+    recipient: str,
+    *,
+    summary: str,
+    book: PartyBook | None,
+    footnotes: list[str],
+    links: list[AnswerLinks] | None = None,
 ) -> MeetingMessage:
     """The message about ``payload``'s meeting for ``recipient``. Without a ``book`` (the
     parties read for the batch) the network, organiser and reason cannot be named, and the
@@ -232,4 +261,5 @@ def meeting_message(
         organised_by=single_line(organised_by),
         agenda=_agenda(meeting),
         footnotes=footnotes,
+        links=[] if cancelled else list(links or []),
     )

@@ -42,6 +42,11 @@ class InvitedEntity:
     contact: str | None
     focal_points: frozenset[str]
     working_groups: frozenset[uuid.UUID]
+    people: tuple[tuple[str, uuid.UUID], ...] = ()  # each focal point's address (lower-cased) and person
+
+    def person_at(self, address: str) -> uuid.UUID | None:
+        """The focal point (a person of the registry) whose address ``address`` is."""
+        return next((person for email, person in self.people if email == address.lower()), None)
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,9 @@ async def _invited(
         .where(focal_points.c.entity_id == Entity.id)
         .scalar_subquery()
     )
+    people = (
+        select(func.array_agg(focal_points.c.person_id)).where(focal_points.c.entity_id == Entity.id).scalar_subquery()
+    )
     seats = (
         select(func.array_agg(WorkingGroupPost.working_group_id))
         .where(
@@ -135,11 +143,17 @@ async def _invited(
         else literal_column("NULL")
     )
     rows = await conn.execute(
-        select(Entity.id, Entity.name, Entity.contact_email, addresses, seats).where(Entity.id.in_(entity_ids))
+        select(Entity.id, Entity.name, Entity.contact_email, addresses, seats, people).where(Entity.id.in_(entity_ids))
     )
     return {
-        entity_id: InvitedEntity(name, contact, frozenset(focal or ()), frozenset(groups or ()))
-        for entity_id, name, contact, focal, groups in rows
+        entity_id: InvitedEntity(
+            name,
+            contact,
+            frozenset(focal or ()),
+            frozenset(groups or ()),
+            tuple(zip(focal or (), persons or (), strict=True)),
+        )
+        for entity_id, name, contact, focal, groups, persons in rows
     }
 
 
@@ -165,11 +179,15 @@ def invitation_parties(book: PartyBook, meeting: dict[str, Any], recipient: str)
             found = book.invited.get(uuid.UUID(str(entity["id"])))
             contact = found.contact if found is not None else None
             address = f"mailto:{contact}" if contact else f"urn:uuid:{entity['id']}"
-            attendees.append(Attendee(name=str(entity["name"]), address=address, is_group=True))
+            attendees.append(
+                Attendee(name=str(entity["name"]), address=address, is_group=True, answer=invitee.get("answer"))
+            )
         else:
             mine = str(invitee.get("email") or "").lower() == recipient.lower()
             address = f"mailto:{invitee['email']}" if mine else f"urn:uuid:{invitee['id']}"
-            attendees.append(Attendee(name=str(invitee["name"]), address=address, is_group=False))
+            attendees.append(
+                Attendee(name=str(invitee["name"]), address=address, is_group=False, answer=invitee.get("answer"))
+            )
     return organiser(book, meeting)[0], attendees
 
 
@@ -203,3 +221,34 @@ def reasons_for(book: PartyBook, meeting: dict[str, Any], recipient: str) -> lis
             reason += f", a member of working group {group}"
         reasons.append(reason)
     return reasons
+
+
+@dataclass(frozen=True)
+class Answering:
+    """An invitee ``recipient`` may answer for: its id and name, and the person of the registry
+    the e-mail goes to on its behalf (a focal point), if any."""
+
+    invitee_id: uuid.UUID
+    name: str
+    person_id: uuid.UUID | None
+
+
+def answering_for(book: PartyBook, meeting: dict[str, Any], recipient: str) -> list[Answering]:
+    """The invitees ``recipient`` stands for, as ``reasons_for`` finds them: each gets its own
+    signed links in the e-mail (services.meetings.links)."""
+    address = recipient.lower()
+    found = []
+    for invitee in meeting["invitees"]:
+        entity = invitee.get("entity")
+        if not entity:
+            if str(invitee.get("email") or "").lower() == address:
+                found.append(Answering(uuid.UUID(str(invitee["id"])), str(invitee["name"]), None))
+            continue
+        invited = book.invited.get(uuid.UUID(str(entity["id"])))
+        if invited is None:
+            continue
+        if address in invited.focal_points:
+            found.append(Answering(uuid.UUID(str(invitee["id"])), invited.name, invited.person_at(address)))
+        elif not invited.focal_points and (invited.contact or "").lower() == address:
+            found.append(Answering(uuid.UUID(str(invitee["id"])), invited.name, None))
+    return found

@@ -23,6 +23,27 @@ class Attendee:
     name: str
     address: str
     is_group: bool  # an entity (CUTYPE=GROUP) rather than a person
+    answer: str | None = None  # the invitee's answer (accepted, tentative, declined); None: not yet
+
+
+def partstat(answer: str | None) -> str:
+    """iCalendar's PARTSTAT for an invitee's answer (RFC 5545 §3.2.12)."""
+    return {"accepted": "ACCEPTED", "tentative": "TENTATIVE", "declined": "DECLINED"}.get(answer or "", "NEEDS-ACTION")
+
+
+def feed_attendees(row: dict[str, Any]) -> list[Attendee]:
+    """A meeting's invitees as a feed shows them, each with its answer: by ``urn:uuid`` only
+    (a feed is read by anyone holding a key or the feed's URL; addresses are personal data)."""
+    attendees = []
+    for invitee in row.get("invitees") or []:
+        entity = invitee.get("entity")
+        name = str(entity["name"] if entity else invitee.get("name") or "")
+        attendees.append(
+            Attendee(
+                name=name, address=f"urn:uuid:{invitee['id']}", is_group=bool(entity), answer=invitee.get("answer")
+            )
+        )
+    return attendees
 
 
 @dataclass(frozen=True)
@@ -31,8 +52,9 @@ class Organizer:
     email: str
 
 
-def _add_attendees(event: icalendar.Event, organizer: Organizer, attendees: Sequence[Attendee]) -> None:
-    event.add("organizer", f"mailto:{single_line(organizer.email)}", parameters={"CN": _parameter(organizer.name)})
+def _add_attendees(event: icalendar.Event, organizer: Organizer | None, attendees: Sequence[Attendee]) -> None:
+    if organizer is not None:
+        event.add("organizer", f"mailto:{single_line(organizer.email)}", parameters={"CN": _parameter(organizer.name)})
     for attendee in attendees:
         event.add(
             "attendee",
@@ -41,8 +63,8 @@ def _add_attendees(event: icalendar.Event, organizer: Organizer, attendees: Sequ
                 "CN": _parameter(attendee.name),
                 "CUTYPE": "GROUP" if attendee.is_group else "INDIVIDUAL",
                 "ROLE": "REQ-PARTICIPANT",
-                "PARTSTAT": "NEEDS-ACTION",
-                "RSVP": "TRUE",
+                "PARTSTAT": partstat(attendee.answer),
+                "RSVP": "TRUE" if attendee.answer is None else "FALSE",
             },
         )
 
@@ -84,6 +106,8 @@ def meeting_event(
         event.add("description", multi_line("\n".join(lines)))
     if organizer is not None:
         _add_attendees(event, organizer, attendees)
+    elif row.get("invitees"):  # a feed: who is invited and their answers, without addresses
+        _add_attendees(event, None, feed_attendees(row))
     return event
 
 

@@ -64,8 +64,18 @@ class Meeting(RecordMixin, Base):
     )
 
 
+class InviteeAnswer(enum.StrEnum):
+    """An invitee's answer to its invitation, as iCalendar's PARTSTAT says it."""
+
+    ACCEPTED = "accepted"
+    TENTATIVE = "tentative"
+    DECLINED = "declined"
+
+
 class MeetingInvitee(Base):
-    """An entity of the registry, or an external stakeholder named with a contact e-mail."""
+    """An entity of the registry, or an external stakeholder named with a contact e-mail,
+    with its answer to the invitation once it gave one (and the person who gave it, when the
+    link it used was sent to a person of the registry)."""
 
     __tablename__ = "meeting_invitees"
 
@@ -75,9 +85,17 @@ class MeetingInvitee(Base):
     name: Mapped[str | None] = mapped_column(String(300))
     email: Mapped[str | None] = mapped_column(String(320))
     attended: Mapped[bool | None]
+    answer: Mapped[str | None] = mapped_column(String(20))
+    answered_at: Mapped[datetime | None]
+    answered_by_person_id: Mapped[uuid.UUID | None]
 
     __table_args__ = (
         CheckConstraint("entity_id IS NOT NULL OR (name IS NOT NULL AND email IS NOT NULL)", name="who"),
+        CheckConstraint(
+            "(answer IS NULL) = (answered_at IS NULL)"
+            " AND (answer IS NULL OR answer IN ('accepted', 'tentative', 'declined'))",
+            name="answer",
+        ),
         UniqueConstraint("meeting_id", "entity_id"),
         Index(
             "uq_meeting_invitees_email", "meeting_id", "email", unique=True, postgresql_where=text("entity_id IS NULL")

@@ -107,9 +107,11 @@ class MeetingCancel(InputModel):
 
 class MeetingHold(InputModel):
     minutes: Annotated[str, StringConstraints(min_length=1, max_length=100_000), MULTI_LINE]
-    attended_entity_ids: list[uuid.UUID] = Field(
+    attended_entity_ids: list[uuid.UUID] | None = Field(
+        None,
         max_length=500,
-        description="The invited entities that attended, each once (a meeting has at most 500 invitees).",
+        description="The invited entities that attended, each once (a meeting has at most 500 invitees). "
+        "Left out, the attendance starts from the answers: the invited entities that accepted.",
     )
     outcomes: list[Annotated[str, StringConstraints(min_length=1, max_length=2000), MULTI_LINE]] = Field(
         default_factory=list, max_length=100
@@ -117,7 +119,9 @@ class MeetingHold(InputModel):
 
     @field_validator("attended_entity_ids")
     @classmethod
-    def _each_once(cls, value: list[uuid.UUID]) -> list[uuid.UUID]:
+    def _each_once(cls, value: list[uuid.UUID] | None) -> list[uuid.UUID] | None:
+        if value is None:
+            return None
         repeated = sorted(str(i) for i, n in Counter(value).items() if n > 1)
         if repeated:
             raise ValueError(f"list each attending entity once; repeated: {', '.join(repeated[:5])}")
@@ -206,6 +210,12 @@ class InviteeOut(OutputModel):
     name: Annotated[str | None, From(MeetingInvitee.name)]
     email: Annotated[str | None, From(MeetingInvitee.email)]
     attended: Annotated[bool | None, From(MeetingInvitee.attended)]
+    answer: Annotated[Literal["accepted", "tentative", "declined"] | None, From(MeetingInvitee.answer)] = Field(
+        description="The invitee's answer to its invitation (from its e-mail's links, or an iTIP REPLY); null: none yet."
+    )
+    answered_at: Annotated[datetime | None, From(MeetingInvitee.answered_at)] = Field(
+        description="When the answer was given (the latest, when it changed its mind)."
+    )
     invitation: Annotated[InvitationOut, From(_INVITATION)] = Field(
         description="Whether this invitee's invitation e-mail went out."
     )

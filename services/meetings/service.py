@@ -12,7 +12,14 @@ from services.entities.models import Entity
 from services.errors import Conflict, InvalidInput, NotFound
 from services.events.service import EventFields, append_events
 from services.meetings import repository
-from services.meetings.models import DEFAULT_REMINDER_MINUTES, Meeting, MeetingInvitee, MeetingReminder, MeetingStatus
+from services.meetings.models import (
+    DEFAULT_REMINDER_MINUTES,
+    InviteeAnswer,
+    Meeting,
+    MeetingInvitee,
+    MeetingReminder,
+    MeetingStatus,
+)
 from services.meetings.schemas import InviteeIn, MeetingCancel, MeetingCreate, MeetingHold, MeetingUpdate
 from services.memberships.models import Membership
 from services.memberships.repository import active_on
@@ -76,10 +83,25 @@ async def _replace_invitees(session: AsyncSession, meeting: Meeting, invitees: l
                     "invitee-not-a-member",
                     f"{entity.acronym} is a UN-system entity but not a member of the network on {day}; invite members and stakeholders.",
                 )
-    await session.execute(delete(MeetingInvitee).where(MeetingInvitee.meeting_id == meeting.id))
-    session.add_all(
-        MeetingInvitee(meeting_id=meeting.id, entity_id=i.entity_id, name=i.name, email=i.email) for i in invitees
-    )
+    # An invitee listed again keeps its row: its id (the links it was sent) and its answer.
+    existing = {
+        (row.entity_id or (row.email or "").lower()): row
+        for row in (await session.scalars(select(MeetingInvitee).where(MeetingInvitee.meeting_id == meeting.id))).all()
+    }
+    kept = {invitee.entity_id or (invitee.email or "").lower() for invitee in invitees}
+    gone = [row.id for key, row in existing.items() if key not in kept]
+    if gone:
+        await session.execute(delete(MeetingInvitee).where(MeetingInvitee.id.in_(gone)))
+    for invitee in invitees:
+        row = existing.get(invitee.entity_id or (invitee.email or "").lower())
+        if row is not None:
+            row.name, row.email = invitee.name, invitee.email
+        else:
+            session.add(
+                MeetingInvitee(
+                    meeting_id=meeting.id, entity_id=invitee.entity_id, name=invitee.name, email=invitee.email
+                )
+            )
 
 
 async def _sync_reminders(session: AsyncSession, meeting: Meeting) -> None:
@@ -218,16 +240,21 @@ async def hold_meeting(
             "meeting-in-the-future",
             f"The meeting starts at {meeting.starts_at.isoformat()}; record it once it has taken place.",
         )
-    invited = set(
-        (
-            await session.scalars(
-                select(MeetingInvitee.entity_id).where(
-                    MeetingInvitee.meeting_id == meeting_id, MeetingInvitee.entity_id.is_not(None)
-                )
+    rows = (
+        await session.execute(
+            select(MeetingInvitee.entity_id, MeetingInvitee.answer).where(
+                MeetingInvitee.meeting_id == meeting_id, MeetingInvitee.entity_id.is_not(None)
             )
-        ).all()
+        )
+    ).all()
+    invited = {entity_id for entity_id, _ in rows}
+    # Without a list, the attendance starts from the answers: the entities that accepted.
+    attended = (
+        data.attended_entity_ids
+        if data.attended_entity_ids is not None
+        else [entity_id for entity_id, answer in rows if answer == InviteeAnswer.ACCEPTED]
     )
-    strangers = [str(e) for e in data.attended_entity_ids if e not in invited]
+    strangers = [str(e) for e in attended if e not in invited]
     if strangers:
         raise InvalidInput(
             "attendee-not-invited", f"Attendance lists invited entities only; not invited: {', '.join(strangers)}."
@@ -235,7 +262,7 @@ async def hold_meeting(
     await session.execute(
         update(MeetingInvitee)
         .where(MeetingInvitee.meeting_id == meeting_id, MeetingInvitee.entity_id.is_not(None))
-        .values(attended=MeetingInvitee.entity_id.in_(data.attended_entity_ids) if data.attended_entity_ids else False)
+        .values(attended=MeetingInvitee.entity_id.in_(attended) if attended else False)
     )
     meeting.status = MeetingStatus.HELD
     meeting.minutes = data.minutes
@@ -249,7 +276,7 @@ async def hold_meeting(
         actor,
         changes={
             "status": ("scheduled", "held"),
-            "attended_entity_ids": (None, [str(e) for e in data.attended_entity_ids]),
+            "attended_entity_ids": (None, [str(e) for e in attended]),
         },
     )
 

@@ -99,7 +99,11 @@ async def subject_exists(session: AsyncSession, field: str, subject_id: uuid.UUI
 def focal_point_subquery(day: date) -> Any:
     """Each entity's focal points on ``day`` with an address, to outer-join on entity_id."""
     return (
-        select(FocalPointPost.entity_id.label("entity_id"), Person.email.label("email"))
+        select(
+            FocalPointPost.entity_id.label("entity_id"),
+            Person.email.label("email"),
+            Person.id.label("person_id"),
+        )
         .join(Person, Person.id == FocalPointPost.person_id)
         .where(FocalPointPost.entity_id.is_not(None), post_active_on(day), Person.email.is_not(None))
         .subquery("focal_points")

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from services.events.types.common import Changes, EventType, Mail, Recipients, Stamps, payload
+from services.events.types.common import Changes, EventType, Mail, Recipients, Record, Stamps, payload
 
 # Meeting changes that are news to the invitees: they get an updated invitation.
 NEWS = frozenset({"starts_at", "ends_at", "time_zone", "location", "online_url", "invitees", "agenda"})
@@ -38,6 +38,24 @@ MeetingChangedPayload = payload(
     "MeetingChangedPayload",
     "The meeting after the change, and the changed fields.",
     meeting=(MeetingRecord, ...),
+    changes=(Changes, ...),
+)
+
+
+class InviteeReply(Record):
+    id: uuid.UUID
+    entity_id: uuid.UUID | None
+    name: str | None
+    answer: str
+    answered_at: datetime
+    via: str  # "link": the invitation e-mail's link; "itip": an iTIP REPLY posted by a system
+
+
+InviteeRepliedPayload = payload(
+    "MeetingInviteeRepliedPayload",
+    "The meeting after the answer, the invitee who answered and how, and the answer before and after.",
+    meeting=(MeetingRecord, ...),
+    invitee=(InviteeReply, ...),
     changes=(Changes, ...),
 )
 ReminderPayload = payload(
@@ -90,6 +108,12 @@ TYPES = (
         "A meeting was held: its attendance, minutes and outcomes are recorded.",
         MeetingChangedPayload,
         "Meeting held",
+    ),
+    EventType(
+        "meeting.invitee_replied",
+        "An invitee answered its invitation (accepted, tentative or declined), through its e-mail's link or an iTIP REPLY.",
+        InviteeRepliedPayload,
+        "Invitee answered",
     ),
     EventType(
         "meeting.reminder_due",
