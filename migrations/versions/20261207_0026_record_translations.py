@@ -6,7 +6,7 @@ An expand step: a column with a default; the previous release neither reads nor 
 Going down drops the translations.
 
 Revision ID: 0026
-Revises: 0024
+Revises: 0025
 Create Date: 2026-12-07 18:00:00
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy.dialects.postgresql
 from alembic import op
 
 revision: str = "0026"
-down_revision: str | None = "0024"
+down_revision: str | None = "0025"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
