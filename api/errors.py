@@ -70,6 +70,7 @@ TITLES = (
     N_("Internal Server Error"),
     N_("Service Unavailable"),
     N_("Content Too Large"),
+    N_("Request Entity Too Large"),
     N_("Bad Request"),
     N_("Unprocessable Content"),
 )
@@ -270,6 +271,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
         detail = N_("{method} is not allowed on {path}; allowed: {allowed}.")
         values = {"method": request.method, "path": request.url.path, "allowed": headers["Allow"]}
+    if status == 413 and isinstance(limit := getattr(exc, "limit", None), int):  # a body cut off while read
+        detail, values = N_("The request body is larger than {limit} bytes."), {"limit": limit}
     kind = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large"}.get(status, "http-error")
     if status == 404 and detail == "Not Found":
         detail, values = N_("There is no resource at {path}."), {"path": request.url.path}

@@ -7,15 +7,17 @@ import math
 import uuid
 from collections.abc import Sequence
 
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import problem_response, unexpected_error_response
+from api.errors import problem_response, request_language, unexpected_error_response
 from api.lifecycle import draining
 from api.limit_store import Count, LimitStore, Rule
 from services import context
 from services.api_keys.secrets import looks_like_key, public_prefix
 from services.errors import DomainError
+from services.locales import N_
 from services.observability.metrics import AUTH_FAILURES, RATE_LIMITED
 from services.settings import Settings, get_settings
 
@@ -147,6 +149,9 @@ class Limits:
         return "rate-limited", f"Too many requests from this caller; retry in {retry_after} s."
 
 
+BODY_TOO_LARGE = N_("The request body is larger than {limit} bytes.")
+
+
 class EdgeMiddleware:
     """Gives every request an id (``X-Request-ID``, echoed back) and refuses bodies over
     ``max_body_bytes`` with 413, whether or not a Content-Length says so in advance."""
@@ -177,11 +182,11 @@ class EdgeMiddleware:
 
         try:
             if closing and scope["path"] not in HEALTH_PATHS:
-                await self._shutting_down(send_with_id)
+                await self._shutting_down(send_with_id, request_language(Headers(scope=scope)))
                 return
             declared = headers.get(b"content-length")
             if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-                await self._too_large(send, request_id, scope["path"])
+                await self._too_large(send, request_id, scope["path"], request_language(Headers(scope=scope)))
                 return
             await self.app(scope, self._limited(receive), send_with_id)
         except Exception as error:
@@ -195,12 +200,14 @@ class EdgeMiddleware:
         finally:
             context.request_id.reset(token)
 
-    async def _shutting_down(self, send: Send) -> None:
+    async def _shutting_down(self, send: Send, language: str) -> None:
         retry_after = get_settings().retry_after_seconds
         response = problem_response(
             503,
             "shutting-down",
-            f"This server is shutting down; nothing was changed. Retry in {retry_after} s.",
+            N_("This server is shutting down; nothing was changed. Retry in {seconds} s."),
+            values={"seconds": retry_after},
+            language=language,
             headers={"Retry-After": str(retry_after)},
         )
         await response({"type": "http"}, _no_receive, send)
@@ -219,11 +226,13 @@ class EdgeMiddleware:
 
         return limited_receive
 
-    async def _too_large(self, send: Send, request_id: str, path: str) -> None:
+    async def _too_large(self, send: Send, request_id: str, path: str, language: str) -> None:
         response = problem_response(
             413,
             "payload-too-large",
-            f"The request body is larger than {self.max_body_bytes} bytes.",
+            BODY_TOO_LARGE,
+            values={"limit": self.max_body_bytes},
+            language=language,
             headers={"X-Request-ID": request_id},
             instance=path,
         )
@@ -235,7 +244,8 @@ class _BodyTooLarge(HTTPException):
     parsing, so it reaches the problem handler as a 413."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(413, f"The request body is larger than {limit} bytes.")
+        super().__init__(413, BODY_TOO_LARGE.format(limit=limit))
+        self.limit = limit  # the problem handler says it in the caller's language
 
 
 async def _no_receive() -> Message:

@@ -16,7 +16,7 @@ from api.deps import (
 from api.export import exportable, exporter
 from api.idempotency import create_once
 from api.memberships import membership_period_filter
-from api.openapi import page_of, problems
+from api.openapi import in_language, page_of, problems
 from api.path_records import NETWORK_LEADS
 from api.permissions import FOCAL_POINT, SECRETARIAT_ONLY, Access
 from api.planned import PlannedRoute
@@ -69,7 +69,7 @@ async def create_network(
     )
 
 
-@router.get("", responses={**exportable(page_of(NetworkOut)), **problems(422)})
+@router.get("", responses={**in_language(exportable(page_of(NetworkOut))), **problems(422)})
 async def list_networks(
     request: Request,
     conn: DbRead,
@@ -98,7 +98,7 @@ async def list_networks(
     return page_response(request, result, translated=NETWORK_TEXTS)
 
 
-@router.get("/{network_id}", response_model=NetworkOut, responses=problems(404))
+@router.get("/{network_id}", response_model=NetworkOut, responses=in_language(problems(404)))
 async def get_network(network_id: uuid.UUID, request: Request, conn: DbRead) -> Response:
     """In the language `Accept-Language` prefers, field by field, English where the network's
     `translations` lack one (`Content-Language` names the languages of the answer)."""

@@ -184,3 +184,28 @@ def install_openapi(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+_LANGUAGE_HEADERS = {
+    "Content-Language": {
+        "description": "The languages the answer's names and descriptions are in, the one asked for first: "
+        "`fr`, or `fr, en` when a field has no French and reads in English.",
+        "schema": {"type": "string"},
+    },
+    "Vary": {"description": "Includes `Accept-Language`.", "schema": {"type": "string"}},
+}
+
+
+def in_language(responses: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
+    """A read route's responses, its 200 documented as answered in the language
+    ``Accept-Language`` prefers (a record's ``translations``, api.responses)."""
+    ok = dict(responses.get(200, {"description": "OK"}))
+    ok["headers"] = {**ok.get("headers", {}), **_LANGUAGE_HEADERS}
+    said = ok.get("description", "OK")
+    ok["description"] = (
+        said
+        + (" " if said.endswith(".") else ". ")
+        + "Names and descriptions in the language `Accept-Language` prefers where the record's `translations`"
+        " hold it, else English; `translations` as stored."
+    )
+    return {**responses, 200: ok}

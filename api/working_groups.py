@@ -15,7 +15,7 @@ from api.deps import (
 )
 from api.export import exportable, exporter
 from api.idempotency import create_once, idempotent
-from api.openapi import page_of, problems
+from api.openapi import in_language, page_of, problems
 from api.path_records import GROUP_CHAIRS, GROUP_CHAIRS_OR_SEAT_HOLDER
 from api.permissions import FOCAL_POINT, SECRETARIAT_ONLY, Access
 from api.planned import PlannedRoute
@@ -66,7 +66,7 @@ async def create_working_group(
     )
 
 
-@router.get("", responses={**exportable(page_of(WorkingGroupOut)), **problems(422)})
+@router.get("", responses={**in_language(exportable(page_of(WorkingGroupOut))), **problems(422)})
 async def list_working_groups(
     request: Request,
     conn: DbRead,
@@ -84,7 +84,7 @@ async def list_working_groups(
     return page_response(request, rows, translated=TRANSLATED_FIELDS)
 
 
-@router.get("/{group_id}", response_model=WorkingGroupOut, responses=problems(404))
+@router.get("/{group_id}", response_model=WorkingGroupOut, responses=in_language(problems(404)))
 async def get_working_group(group_id: uuid.UUID, request: Request, conn: DbRead) -> Response:
     """In the language `Accept-Language` prefers, field by field, English where the group's
     `translations` lack one (`Content-Language` names the languages of the answer)."""

@@ -35,6 +35,16 @@ async def test_a_body_over_the_limit_is_a_413_whether_announced_or_streamed(clie
     assert "content-length" not in streamed.request.headers
     assert streamed.status_code == 413
     assert streamed.json()["type"] == "/problems/payload-too-large"
+    assert streamed.json()["detail"] == f"The request body is larger than {limit} bytes."
+
+    # In the caller's language, either way.
+    french = await client.post("/v1/entities", json=big, headers={"Accept-Language": "fr"})
+    assert french.json()["detail"] == f"Le corps de la requête dépasse {limit} octets."
+    assert french.json()["title"] == "Requête trop volumineuse" and french.headers["content-language"] == "fr"
+    chinese = await client.post(
+        "/v1/entities", content=chunks(), headers={"content-type": "application/json", "Accept-Language": "zh"}
+    )
+    assert chinese.status_code == 413 and chinese.json()["detail"] == f"请求正文超过 {limit} 字节。"
 
 
 def use_limits(app, **settings) -> Limits:

@@ -81,6 +81,7 @@ async def test_readyz_shows_the_backlog_and_turns_503_while_draining(committed):
             leaving = await client.get("/readyz")
             served = await client.get("/healthz")
             refused = await client.get("/v1/entities")
+            in_arabic = await client.get("/v1/entities", headers={"Accept-Language": "ar"})
         finally:
             draining.clear()
     assert ready.status_code == 200, ready.text
@@ -91,6 +92,11 @@ async def test_readyz_shows_the_backlog_and_turns_503_while_draining(committed):
     assert served.status_code == 200 and served.headers["connection"] == "close"
     _problem(refused, 503, "shutting-down")  # new work is turned away, quickly and with Retry-After
     assert refused.headers["retry-after"] and refused.headers["connection"] == "close"
+    seconds = refused.headers["retry-after"]
+    assert refused.json()["detail"] == f"This server is shutting down; nothing was changed. Retry in {seconds} s."
+    arabic = _problem(in_arabic, 503, "shutting-down")  # in the caller's language
+    assert arabic["detail"] == f"يجري إيقاف هذا الخادم؛ لم يُغيَّر شيء. أعد المحاولة بعد {seconds} ث."
+    assert arabic["title"] == "الخدمة غير متاحة" and in_arabic.headers["content-language"] == "ar"
 
 
 async def test_the_first_request_after_its_pooled_connection_died_succeeds(committed):

@@ -5,8 +5,12 @@ If-Match takes), the map itself always returned and carried by events and export
 report naming the network and its groups in the reader's language."""
 
 import json
+import uuid
 from datetime import date
 
+from sqlalchemy import select
+
+from services.events.models import Event
 from services.principals import SYSTEM
 from services.working_groups.models import PostKind
 from services.working_groups.schemas import PostCreate, WorkingGroupActivate, WorkingGroupCreate
@@ -103,12 +107,13 @@ async def test_translations_are_replaced_on_update_with_an_etag_of_any_language(
     emptied = await client.patch(url, json={"translations": {"fr": {}}}, headers={"If-Match": '"2"'})
     assert emptied.json()["translations"] == {}  # a language with nothing in it is not kept
 
-    # The change, in its event and so in its webhooks, carries the map as stored.
-    events = (await client.get("/v1/events", params={"type": "network.updated"})).json()["items"]
-    assert [e["data"]["network"]["translations"] for e in events] == [
-        {"es": {"name": "Red de las Naciones Unidas"}},
-        {},
-    ]
+    # The change, in its event and so in its webhooks and the change feed, carries the map as stored.
+    events = await session.scalars(
+        select(Event.payload)
+        .where(Event.type == "network.updated", Event.subject_id == uuid.UUID(network["id"]))
+        .order_by(Event.position)
+    )
+    assert [e["network"]["translations"] for e in events] == [{"es": {"name": "Red de las Naciones Unidas"}}, {}]
 
 
 async def test_translations_follow_their_fields_rules(client, session):
