@@ -97,6 +97,7 @@ class Bench:
             "WEBHOOK_ALLOWED_PRIVATE_HOSTS": '["127.0.0.1"]',
         }
         self.results: dict[str, Any] = {}
+        self.startups: list[dict[str, float]] = []
 
     # -- setup ------------------------------------------------------------------------------
 
@@ -122,7 +123,7 @@ class Bench:
                 str(r["id"])
                 for r in await conn.fetch(
                     "INSERT INTO entities (id, acronym, name, kind) SELECT gen_random_uuid(), 'W' || $1 || '-' || i,"
-                    " 'Benchmark member ' || i, 'un_system' FROM generate_series(1, 100) AS i RETURNING id",
+                    " 'Benchmark member ' || i, 'un_system' FROM generate_series(1, 200) AS i RETURNING id",
                     run,
                 )
             ]
@@ -142,8 +143,13 @@ class Bench:
 
     def start_api(self, tag: str) -> Process:
         port = free_port()
+        started = time.monotonic()
         api = Process(f"api-{tag}", [str(BIN / "registry"), "serve"], {**self.env, "PORT": str(port)})
-        api.wait_http(f"http://127.0.0.1:{port}/healthz")
+        api.wait_http(f"http://127.0.0.1:{port}/healthz", poll=0.02)
+        # From the command to the first answer: every start counts (the best is reported).
+        self.startups.append(
+            {"ready_seconds": round(time.monotonic() - started, 2), "cpu_seconds": round(api.cpu(), 2)}
+        )
         api.url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
         return api.sample_rss()
 
@@ -248,38 +254,57 @@ class Bench:
     # -- writes -----------------------------------------------------------------------------
 
     def measure_writes(self, api: Process) -> None:
+        """Each write, at 8 and 32 connections, done by hand (the baseline: the row, its event
+        and its audit entry in one transaction through asyncpg) and by the registry, one after
+        the other, so the ratio compares the same moment of a shared machine."""
         days = [(date(2019, 1, 1) + timedelta(days=d)).isoformat() for d in range(2000)]
         out: dict[str, Any] = {}
-        for connections in (8, 32):
-            prefix = f"W{self.run_tag}c{connections}"
-            out[f"entities_c{connections}"] = check(
-                wrk(
-                    api.url,  # type: ignore[attr-defined]
-                    entity_post_script(prefix),
-                    connections=connections,
-                    seconds=self.seconds,
-                    headers=self.auth,
-                    expected=(201,),
-                    server=api,
-                ),
-                f"POST /v1/entities c{connections}",
-            ).as_dict()
-            # Each connection level gets entities of its own: the two runs' periods never meet.
-            half = len(self.writer_entities) // 2
-            entities = self.writer_entities[:half] if connections == 8 else self.writer_entities[half:]
-            out[f"memberships_c{connections}"] = check(
-                wrk(
-                    api.url,  # type: ignore[attr-defined]
-                    membership_post_script(self.network_ids, entities, days),
-                    connections=connections,
-                    seconds=self.seconds,
-                    headers=self.auth,
-                    expected=(201,),
-                    server=api,
-                ),
-                f"POST /v1/memberships c{connections}",
-            ).as_dict()
+        by_hand: dict[str, Any] = {}
+        baseline = self.start_baseline("writes")
+        try:
+            for connections in (8, 32):
+                for app, base_path, results in ((baseline, "", by_hand), (api, "/v1", out)):
+                    headers = self.auth if app is api else {}
+                    prefix = f"W{self.run_tag}{'b' if app is baseline else ''}c{connections}"
+                    results[f"entities_c{connections}"] = check(
+                        wrk(
+                            app.url,  # type: ignore[attr-defined]
+                            entity_post_script(prefix, f"{base_path}/entities"),
+                            connections=connections,
+                            seconds=self.seconds,
+                            headers=headers,
+                            expected=(201,),
+                            server=app,
+                        ),
+                        f"{app.name} POST /entities c{connections}",
+                    ).as_dict()
+                    # Each connection level and app gets entities of its own: no two periods meet.
+                    results[f"memberships_c{connections}"] = check(
+                        wrk(
+                            app.url,  # type: ignore[attr-defined]
+                            membership_post_script(
+                                self.network_ids,
+                                self._writer_quarter(connections, app is baseline),
+                                days,
+                                f"{base_path}/memberships",
+                            ),
+                            connections=connections,
+                            seconds=self.seconds,
+                            headers=headers,
+                            expected=(201,),
+                            server=app,
+                        ),
+                        f"{app.name} POST /memberships c{connections}",
+                    ).as_dict()
+        finally:
+            baseline.stop()
         self.results["writes"] = out
+        self.results["writes_baseline"] = by_hand
+
+    def _writer_quarter(self, connections: int, baseline: bool) -> list[str]:
+        quarter = len(self.writer_entities) // 4
+        index = (0 if connections == 8 else 2) + (1 if baseline else 0)
+        return self.writer_entities[index * quarter : (index + 1) * quarter]
 
     async def settle_relay(self, within: float) -> int:
         """Give the relay ``within`` seconds to publish the writes' events; the rest are marked
@@ -527,10 +552,36 @@ class Bench:
             }
         finally:
             api.stop()
+        self.results["startup"] = {
+            "starts": self.startups,
+            "best_ready_seconds": min(s["ready_seconds"] for s in self.startups),
+            "imports": import_times(),
+        }
         phase("the scheduler's sweep")
         self.results["sweep"] = self.measure_sweep(self.bench_url)
         phase("done")
         self.results["measure_seconds"] = round(time.monotonic() - started, 1)
+
+
+def import_times(top: int = 12) -> dict[str, Any]:
+    """What importing the API costs (``python -X importtime``): the whole, and the modules that
+    take longest by themselves."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import api.cli.composition"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows = []
+    for line in done.stderr.splitlines():
+        parts = line.removeprefix("import time:").split("|")
+        if len(parts) == 3 and parts[0].strip().isdigit():
+            rows.append((int(parts[0]), int(parts[1]), parts[2].strip()))
+    return {
+        "total_ms": round(sum(own for own, _, _ in rows) / 1000, 1),
+        "slowest": [{"module": name, "own_ms": round(own / 1000, 1)} for own, _, name in sorted(rows)[::-1][:top]],
+    }
 
 
 def _percentile(values: list[float], p: float) -> float:
