@@ -72,6 +72,45 @@ async def page(request: Request) -> Response:
     return Response(json.dumps({"items": [_json(r) for r in rows]}), media_type="application/json")
 
 
+# Each list route's rows by hand: the table's own columns, the route's filter, id order, the
+# default page size (the registry's answer may carry more, joined in).
+LIST_QUERIES = {
+    "entities": "entities",
+    "networks": "networks",
+    "network memberships": "memberships WHERE network_id = $1",
+    "network posts": "network_posts WHERE network_id = $1",
+    "memberships": "memberships",
+    "working groups": "working_groups",
+    "working group chairs": "working_group_posts WHERE working_group_id = $1 AND kind = 'chair'",
+    "working group members": "working_group_posts WHERE working_group_id = $1 AND kind = 'member'",
+    "mous": "mous",
+    "reviews": "reviews",
+    "review recommendations": "review_recommendations WHERE review_id = $1",
+    "meetings": "meetings",
+    "webhook endpoints": "webhook_endpoints",
+    "webhook deliveries": "webhook_deliveries WHERE endpoint_id = $1",
+    "api keys": "api_keys",
+    "audit log": "audit_log",
+    "calendar subscriptions": "calendar_subscriptions",
+    "workplans": "workplans",
+    "workplan activities": "workplan_activities WHERE workplan_id = $1",
+    "champion countries": "champion_countries WHERE network_id = $1",
+    "pledges": "pledges",
+    "people": "people",
+    "person posts": "focal_point_posts WHERE person_id = $1",
+}
+
+
+async def listed(request: Request) -> Response:
+    assert pool is not None
+    name = request.path_params["name"].replace("-", " ")
+    parent = request.query_params.get("parent")
+    query = f"SELECT * FROM {LIST_QUERIES[name]} ORDER BY id LIMIT 50"
+    rows = await (pool.fetch(query, uuid.UUID(parent)) if parent else pool.fetch(query))
+    items = [{k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in r.items()} for r in rows]
+    return Response(json.dumps({"items": items}, default=str), media_type="application/json")
+
+
 def _uuid7() -> uuid.UUID:
     """Time-ordered ids, as the registry's (new rows land at the index's right edge)."""
     now_ns = time.time_ns()
@@ -144,6 +183,7 @@ app = Starlette(
         Route("/page", page),
         Route("/entities", create_entity, methods=["POST"]),
         Route("/memberships", create_membership, methods=["POST"]),
+        Route("/list/{name}", listed),
     ],
     lifespan=lifespan,
 )

@@ -251,6 +251,107 @@ class Bench:
         )
         self.results["conditional_get"] = check(result, "If-None-Match").as_dict()
 
+    # -- list routes ------------------------------------------------------------------------
+
+    async def list_routes(self) -> dict[str, tuple[str, str]]:
+        """Each list route of the API at its default page size, and the by-hand query of the
+        same rows (baseline_app.LIST_QUERIES): name → (registry path, baseline path). A nested
+        list is read under the parent with the most rows."""
+        conn = await asyncpg.connect(self.dsn)
+
+        async def busiest(query: str) -> str:
+            found = await conn.fetchval(query)
+            return str(found or uuid.uuid4())  # none: an empty list, still a list route's work
+
+        try:
+            parents = {
+                "group": await busiest(
+                    "SELECT working_group_id FROM working_group_posts GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+                ),
+                "review": await busiest(
+                    "SELECT review_id FROM review_recommendations GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+                ),
+                "endpoint": await busiest(
+                    "SELECT endpoint_id FROM webhook_deliveries GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+                ),
+                "workplan": await busiest(
+                    "SELECT workplan_id FROM workplan_activities GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+                ),
+                "person": await busiest(
+                    "SELECT person_id FROM focal_point_posts GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+                ),
+            }
+        finally:
+            await conn.close()
+        network, group = self.global_network, parents["group"]
+        nested = {
+            "network memberships": (f"/v1/networks/{network}/memberships", network),
+            "network posts": (f"/v1/networks/{network}/posts", network),
+            "working group chairs": (f"/v1/working-groups/{group}/chairs", group),
+            "working group members": (f"/v1/working-groups/{group}/members", group),
+            "review recommendations": (
+                f"/v1/reviews/{parents['review']}/recommendations",
+                parents["review"],
+            ),
+            "webhook deliveries": (
+                f"/v1/webhook-endpoints/{parents['endpoint']}/deliveries",
+                parents["endpoint"],
+            ),
+            "workplan activities": (
+                f"/v1/workplans/{parents['workplan']}/activities",
+                parents["workplan"],
+            ),
+            "champion countries": (f"/v1/networks/{network}/champion-countries", network),
+            "person posts": (f"/v1/people/{parents['person']}/posts", parents["person"]),
+        }
+        top = {
+            "entities": "/v1/entities",
+            "networks": "/v1/networks",
+            "memberships": "/v1/memberships",
+            "working groups": "/v1/working-groups",
+            "mous": "/v1/mous",
+            "reviews": "/v1/reviews",
+            "meetings": "/v1/meetings",
+            "webhook endpoints": "/v1/webhook-endpoints",
+            "api keys": "/v1/api-keys",
+            "audit log": "/v1/audit-log",
+            "calendar subscriptions": "/v1/calendar-subscriptions",
+            "workplans": "/v1/workplans",
+            "pledges": "/v1/pledges",
+            "people": "/v1/people",
+        }
+        routes = {name: (path, f"/list/{name.replace(' ', '-')}") for name, path in top.items()}
+        for name, (path, parent) in nested.items():
+            routes[name] = (path, f"/list/{name.replace(' ', '-')}?parent={parent}")
+        return routes
+
+    def measure_lists(self, api: Process) -> None:
+        """Every list route against its by-hand query, one after the other (16 connections,
+        BENCH_LIST_SECONDS each, 2 by default)."""
+        seconds = float(os.environ.get("BENCH_LIST_SECONDS", "2"))
+        routes = asyncio.run(self.list_routes())
+        baseline = self.start_baseline("lists")
+        out: dict[str, Any] = {}
+        try:
+            for name, (path, by_hand_path) in sorted(routes.items()):
+                mine = check(
+                    wrk(api.url, get_script([path]), connections=16, seconds=seconds, headers=self.auth, server=api),  # type: ignore[attr-defined]
+                    f"GET {path}",
+                )
+                theirs = check(
+                    wrk(baseline.url, get_script([by_hand_path]), connections=16, seconds=seconds, server=baseline),  # type: ignore[attr-defined]
+                    f"baseline {by_hand_path}",
+                )
+                out[name] = {
+                    "path": path,
+                    "registry": mine.as_dict(),
+                    "baseline": theirs.as_dict(),
+                    "ratio": round(mine.rps / max(theirs.rps, 0.001), 3),
+                }
+        finally:
+            baseline.stop()
+        self.results["lists"] = out
+
     # -- writes -----------------------------------------------------------------------------
 
     def measure_writes(self, api: Process) -> None:
@@ -544,6 +645,8 @@ class Bench:
                 self.measure_delivery(api, workers)
             finally:
                 workers.stop()
+            phase("every list route against its by-hand query")
+            self.measure_lists(api)
             phase("coverage, indicators, activity report")
             self.measure_reports(api)
             self.results["memory"] = {
@@ -564,8 +667,12 @@ class Bench:
 
 
 def import_times(top: int = 12) -> dict[str, Any]:
-    """What importing the API costs (``python -X importtime``): the whole, and the modules that
-    take longest by themselves."""
+    """What importing the API costs (``python -X importtime``): the CPU time of the whole (wall
+    time on a shared machine says more about the neighbours), and the modules that take
+    longest by themselves."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", "import api.cli.composition"],
         cwd=ROOT,
@@ -578,8 +685,11 @@ def import_times(top: int = 12) -> dict[str, Any]:
         parts = line.removeprefix("import time:").split("|")
         if len(parts) == 3 and parts[0].strip().isdigit():
             rows.append((int(parts[0]), int(parts[1]), parts[2].strip()))
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {
-        "total_ms": round(sum(own for own, _, _ in rows) / 1000, 1),
+        "cpu_seconds": round(cpu, 2),
+        "wall_ms": round(sum(own for own, _, _ in rows) / 1000, 1),
         "slowest": [{"module": name, "own_ms": round(own / 1000, 1)} for own, _, name in sorted(rows)[::-1][:top]],
     }
 
