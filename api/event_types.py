@@ -3,17 +3,18 @@
 import functools
 from typing import Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from pydantic import Field
 
 from api.deps import Authenticated
+from api.dispatch import PathRouter
 from api.openapi import problems
 from api.planned import PlannedRoute
 from api.responses import json_response
 from services.events.catalogue import describe
 from services.schemas import OutputModel
 
-router = APIRouter(
+router = PathRouter(
     route_class=PlannedRoute,
     prefix="/v1/event-types",
     tags=["events"],

@@ -1,13 +1,14 @@
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from api.deps import Authenticated, DbRead
+from api.dispatch import PathRouter
 from api.documents import ObjectiveList, PrincipleList, documented
 from api.openapi import problems
 from api.planned import PlannedRoute
 from api.responses import json_response
 from services.gcm import service
 
-router = APIRouter(
+router = PathRouter(
     route_class=PlannedRoute,
     prefix="/v1/gcm",
     tags=["reference data"],
