@@ -1,9 +1,10 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
 from api.deps import Authenticated, CurrentPrincipal, DbRead, DbSession, IdempotencyKeyHeader, Pagination
+from api.dispatch import PathRouter
 from api.export import exportable, exporter
 from api.idempotency import idempotent
 from api.openapi import page_of, problems
@@ -16,7 +17,7 @@ from services.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut
 from services.errors import NotFound
 from services.export import ExportSource
 
-router = APIRouter(
+router = PathRouter(
     route_class=PlannedRoute,
     prefix="/v1/api-keys",
     tags=["api keys"],

@@ -1,9 +1,10 @@
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
 from api.deps import Authenticated, CurrentPrincipal, DbRead, Pagination
+from api.dispatch import PathRouter
 from api.export import exportable, exporter
 from api.openapi import problems
 from api.planned import PlannedRoute
@@ -13,7 +14,7 @@ from services.dates import RegistryDateTime
 from services.export import ExportSource
 from services.schemas import OneLine, RecordType
 
-router = APIRouter(
+router = PathRouter(
     route_class=PlannedRoute,
     prefix="/v1/audit-log",
     tags=["audit"],

@@ -7,9 +7,10 @@ from datetime import UTC
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import Path, Query, Request, Response
 
 from api.deps import Authenticated, CurrentPrincipal, DbRead, DbSession, IdempotencyKeyHeader, Pagination
+from api.dispatch import PathRouter
 from api.export import exportable, exporter
 from api.idempotency import idempotent
 from api.limits import Limits, client_address
@@ -29,14 +30,14 @@ from services.meetings.repository import MeetingFilters, all_meeting_rows
 from services.schemas import OneLine
 from services.settings import get_settings
 
-router = APIRouter(
+router = PathRouter(
     route_class=PlannedRoute,
     prefix="/v1/calendar-subscriptions",
     tags=["calendars"],
     dependencies=[Authenticated],
     responses=problems(401, 429),
 )
-feeds = APIRouter(route_class=PlannedRoute, tags=["calendars"])
+feeds = PathRouter(route_class=PlannedRoute, tags=["calendars"])
 
 
 class CalendarResponse(Response):

@@ -1,7 +1,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
 from api.deps import (
     Authenticated,
@@ -12,6 +12,7 @@ from api.deps import (
     OptionalIfMatch,
     Pagination,
 )
+from api.dispatch import PathRouter
 from api.export import exportable, exporter
 from api.idempotency import create_once, idempotent
 from api.openapi import page_of, problems
@@ -33,7 +34,7 @@ from services.errors import NotFound
 from services.export import ExportSource
 from services.networks.repository import network_exists
 
-router = APIRouter(
+router = PathRouter(
     route_class=PlannedRoute, tags=["commitments"], dependencies=[Authenticated], responses=problems(401, 429)
 )
 

@@ -1,9 +1,10 @@
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from api.deps import Authenticated, DbRead
+from api.dispatch import PathRouter
 from api.documents import CoverageOut
 from api.export import HeaderStyle
 from api.negotiation import CSV, JSON, negotiate
@@ -15,7 +16,7 @@ from services.errors import NotFound
 from services.networks.repository import network_exists
 from services.tables import CsvHeader, csv_text
 
-router = APIRouter(
+router = PathRouter(
     route_class=PlannedRoute,
     prefix="/v1/networks",
     tags=["coverage"],

@@ -1,9 +1,10 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
 from api.deps import Authenticated, CurrentPrincipal, DbRead
+from api.dispatch import PathRouter
 from api.documents import FeedPage
 from api.export import exportable, exporter
 from api.openapi import problems
@@ -22,7 +23,7 @@ from services.events.repository import (
 from services.export import ExportSource
 from services.schemas import EventPattern, RecordType
 
-router = APIRouter(
+router = PathRouter(
     route_class=PlannedRoute,
     prefix="/v1/events",
     tags=["events"],

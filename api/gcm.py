@@ -1,6 +1,7 @@
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from api.deps import Authenticated, DbRead
+from api.dispatch import PathRouter
 from api.documents import ObjectiveList, PrincipleList, documented
 from api.openapi import problems
 from api.planned import PlannedRoute
@@ -12,7 +13,7 @@ from services.gcm.data import MISSING_LANGUAGES, TEXT_LANGUAGES
 _TEXTS = {"language": TEXT_LANGUAGES[0], "missing_languages": list(MISSING_LANGUAGES)}
 _HEADERS = {"Content-Language": ", ".join(TEXT_LANGUAGES)}
 
-router = APIRouter(
+router = PathRouter(
     route_class=PlannedRoute,
     prefix="/v1/gcm",
     tags=["reference data"],

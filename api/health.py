@@ -2,9 +2,10 @@ import asyncio
 from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from sqlalchemy import text
 
+from api.dispatch import PathRouter
 from api.documents import Liveness, Readiness, documented
 from api.errors import problem_response
 from api.lifecycle import draining
@@ -15,7 +16,7 @@ from services.scheduling.status import operational_status
 from services.settings import get_settings
 from services.version import registry_version
 
-router = APIRouter(route_class=PlannedRoute, tags=["operations"])
+router = PathRouter(route_class=PlannedRoute, tags=["operations"])
 
 CHECK_SECONDS = 2.0  # a readiness probe answers within this, whatever is down
 # Whether the database would refuse a write: a standby (recovery), or read-only by setting

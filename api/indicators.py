@@ -1,9 +1,10 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from api.deps import Authenticated, DbRead
+from api.dispatch import PathRouter
 from api.documents import IndicatorsOut, documented
 from api.openapi import problems
 from api.planned import PlannedRoute
@@ -12,7 +13,7 @@ from services.clock import clock
 from services.dates import RegistryDate
 from services.indicators.repository import indicators
 
-router = APIRouter(
+router = PathRouter(
     route_class=PlannedRoute,
     prefix="/v1/networks",
     tags=["indicators"],

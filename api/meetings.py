@@ -1,7 +1,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
 from api.calendars import ICS, CalendarResponse, calendar_response
 from api.deps import (
@@ -14,6 +14,7 @@ from api.deps import (
     Pagination,
     RequiredIfMatch,
 )
+from api.dispatch import PathRouter
 from api.documents import MeetingComplianceOut, documented
 from api.export import exportable, exporter
 from api.idempotency import create_once
@@ -34,14 +35,14 @@ from services.meetings.models import MeetingKind, MeetingStatus
 from services.meetings.schemas import MeetingCancel, MeetingCreate, MeetingHold, MeetingOut, MeetingUpdate
 from services.pagination import Page
 
-router = APIRouter(
+router = PathRouter(
     route_class=PlannedRoute,
     prefix="/v1/meetings",
     tags=["meetings"],
     dependencies=[Authenticated],
     responses=problems(401, 429),
 )
-feeds = APIRouter(
+feeds = PathRouter(
     route_class=PlannedRoute, tags=["meetings"], dependencies=[Authenticated], responses=problems(401, 429)
 )
 

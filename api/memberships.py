@@ -2,7 +2,7 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
 from api.deps import (
     Authenticated,
@@ -14,6 +14,7 @@ from api.deps import (
     Pagination,
     RequiredIfMatch,
 )
+from api.dispatch import PathRouter
 from api.export import exportable, exporter
 from api.idempotency import create_once
 from api.openapi import page_of, problems
@@ -31,7 +32,7 @@ from services.memberships.models import MembershipTier
 from services.memberships.repository import PeriodFilter
 from services.memberships.schemas import MembershipCreate, MembershipEnd, MembershipOut, MembershipUpdate, TierChange
 
-router = APIRouter(
+router = PathRouter(
     route_class=PlannedRoute,
     prefix="/v1/memberships",
     tags=["memberships"],

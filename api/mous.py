@@ -1,7 +1,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
 from api.deps import (
     Authenticated,
@@ -13,6 +13,7 @@ from api.deps import (
     Pagination,
     RequiredIfMatch,
 )
+from api.dispatch import PathRouter
 from api.documents import MouHistoryOut, documented
 from api.export import exportable, exporter
 from api.idempotency import create_once
@@ -27,7 +28,7 @@ from services.mous import repository, service
 from services.mous.models import MouStatus
 from services.mous.schemas import MouCreate, MouOut, MouRefresh, MouSign, MouTerminate, MouUpdate
 
-router = APIRouter(
+router = PathRouter(
     route_class=PlannedRoute,
     prefix="/v1/mous",
     tags=["mous"],

@@ -6,7 +6,7 @@ import dataclasses
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
 from api.deps import (
     Authenticated,
@@ -18,6 +18,7 @@ from api.deps import (
     Pagination,
     RequiredIfMatch,
 )
+from api.dispatch import PathRouter
 from api.export import exportable, exporter
 from api.idempotency import create_once
 from api.openapi import page_of, problems
@@ -39,7 +40,7 @@ from services.people.schemas import (
     PersonUpdate,
 )
 
-router = APIRouter(
+router = PathRouter(
     route_class=PlannedRoute,
     prefix="/v1/people",
     tags=["people"],

@@ -3,9 +3,10 @@ commissions and the SDG targets (services/reference, docs/REFERENCE_DATA.md)."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from api.deps import Authenticated
+from api.dispatch import PathRouter
 from api.openapi import problems
 from api.planned import PlannedRoute
 from api.responses import json_response
@@ -14,7 +15,7 @@ from services.reference.regions import region_list
 from services.reference.schemas import CountryList, Language, RegionList, SdgTargetList
 from services.reference.sdg import target_list
 
-router = APIRouter(
+router = PathRouter(
     route_class=PlannedRoute,
     prefix="/v1",
     tags=["reference data"],

@@ -4,9 +4,10 @@ import uuid
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
 from api.deps import Authenticated, DbRead
+from api.dispatch import PathRouter
 from api.export import HeaderStyle
 from api.negotiation import CSV, HTML, JSON, PDF, ZIP, negotiate
 from api.openapi import problems
@@ -22,7 +23,7 @@ from services.reports.sections import SECTIONS
 from services.reports.service import activity_report
 from services.tables import CsvHeader
 
-router = APIRouter(
+router = PathRouter(
     route_class=PlannedRoute,
     prefix="/v1/networks",
     tags=["reports"],

@@ -1,7 +1,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
 from api.deps import (
     Authenticated,
@@ -13,6 +13,7 @@ from api.deps import (
     Pagination,
     RequiredIfMatch,
 )
+from api.dispatch import PathRouter
 from api.export import exportable, exporter
 from api.idempotency import create_once
 from api.openapi import page_of, problems
@@ -37,7 +38,7 @@ from services.reviews.schemas import (
     ReviewStart,
 )
 
-router = APIRouter(
+router = PathRouter(
     route_class=PlannedRoute, prefix="/v1", tags=["reviews"], dependencies=[Authenticated], responses=problems(401, 429)
 )
 

@@ -1,6 +1,6 @@
 import uuid
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from api.deps import (
     Authenticated,
@@ -11,6 +11,7 @@ from api.deps import (
     Pagination,
     RequiredIfMatch,
 )
+from api.dispatch import PathRouter
 from api.documents import ReplayOut
 from api.export import exportable, exporter
 from api.idempotency import idempotent
@@ -33,7 +34,7 @@ from services.webhooks.schemas import (
     ReplayFailed,
 )
 
-router = APIRouter(
+router = PathRouter(
     route_class=PlannedRoute,
     prefix="/v1/webhook-endpoints",
     tags=["webhooks"],

@@ -1,7 +1,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
 from api.deps import (
     Authenticated,
@@ -13,6 +13,7 @@ from api.deps import (
     Pagination,
     RequiredIfMatch,
 )
+from api.dispatch import PathRouter
 from api.export import exportable, exporter
 from api.idempotency import create_once, idempotent
 from api.openapi import in_language, page_of, problems
@@ -38,7 +39,7 @@ from services.working_groups.schemas import (
     WorkingGroupUpdate,
 )
 
-router = APIRouter(
+router = PathRouter(
     route_class=PlannedRoute,
     prefix="/v1/working-groups",
     tags=["working groups"],

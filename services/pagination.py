@@ -69,3 +69,15 @@ def page_from_rows(rows: list[dict[str, Any]], limit: int) -> Page:
         items = rows[:limit]
         return Page(items=items, next_cursor=encode_cursor(items[-1]["id"]))
     return Page(items=rows, next_cursor=None)
+
+
+async def fetch_page(conn: Any, statement: Any, page: PageRequest, **params: Any) -> Page:
+    """One page of a list whose statement was built once with bound parameters (``after`` and
+    ``limit`` for the page, one for each filter given; a filter left out is None here and
+    absent from the statement)."""
+    values = {name: value for name, value in params.items() if value is not None}
+    if page.after is not None:
+        values["after"] = page.after
+    values["limit"] = page.limit + 1
+    result = await conn.execute(statement, values)
+    return page_from_rows([dict(r) for r in result.mappings()], page.limit)

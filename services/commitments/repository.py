@@ -1,15 +1,16 @@
 """Queries on champion countries and pledges."""
 
+import functools
 import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, SmallInteger, any_, literal, or_, select
+from sqlalchemy import Date, Integer, Select, SmallInteger, any_, bindparam, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.commitments.models import ChampionCountry, Pledge, PledgeStatus
 from services.commitments.schemas import ChampionCountryOut, PledgeOut, PledgerEntity
-from services.pagination import Page, PageRequest, page_from_rows
+from services.pagination import Page, PageRequest, fetch_page
 from services.shapes import select_list
 
 _SELECT_CHAMPIONS = select(*select_list(ChampionCountryOut, version=ChampionCountry.version))
@@ -35,14 +36,26 @@ def champions_query(*, network_id: uuid.UUID, as_of: date | None) -> Select[Any]
     return query.order_by(ChampionCountry.id)
 
 
+# The lists' statements are built once for each combination of filters, with bound parameters
+# (as the entities' are): SQLAlchemy neither rebuilds them nor computes their cache key again.
+@functools.cache
+def _champions_page(as_of: bool, after: bool) -> Select[Any]:
+    query = _SELECT_CHAMPIONS.where(ChampionCountry.network_id == bindparam("network_id"))
+    if as_of:
+        day = bindparam("as_of", type_=Date)
+        query = query.where(
+            ChampionCountry.start_date <= day, or_(ChampionCountry.end_date.is_(None), ChampionCountry.end_date >= day)
+        )
+    if after:
+        query = query.where(ChampionCountry.id > bindparam("after"))
+    return query.order_by(ChampionCountry.id).limit(bindparam("limit", type_=Integer))
+
+
 async def list_champion_rows(
     conn: AsyncConnection, page: PageRequest, *, network_id: uuid.UUID, as_of: date | None
 ) -> Page:
-    query = champions_query(network_id=network_id, as_of=as_of)
-    if page.after is not None:
-        query = query.where(ChampionCountry.id > page.after)
-    result = await conn.execute(query.limit(page.limit + 1))
-    return page_from_rows([dict(r) for r in result.mappings()], page.limit)
+    statement = _champions_page(as_of is not None, page.after is not None)
+    return await fetch_page(conn, statement, page, network_id=network_id, as_of=as_of)
 
 
 async def overlapping_champion(
@@ -83,6 +96,20 @@ def pledges_query(
     return query.order_by(Pledge.id)
 
 
+@functools.cache
+def _pledges_page(filters: frozenset[str], after: bool) -> Select[Any]:
+    query = _SELECT_PLEDGES
+    if "network_id" in filters:
+        query = query.where(Pledge.network_id == bindparam("network_id"))
+    if "status" in filters:
+        query = query.where(Pledge.status == bindparam("status"))
+    if "objective" in filters:
+        query = query.where(bindparam("objective", type_=SmallInteger()) == any_(Pledge.gcm_objectives))
+    if after:
+        query = query.where(Pledge.id > bindparam("after"))
+    return query.order_by(Pledge.id).limit(bindparam("limit", type_=Integer))
+
+
 async def list_pledge_rows(
     conn: AsyncConnection,
     page: PageRequest,
@@ -91,11 +118,9 @@ async def list_pledge_rows(
     status: PledgeStatus | None,
     objective: int | None,
 ) -> Page:
-    query = pledges_query(network_id=network_id, status=status, objective=objective)
-    if page.after is not None:
-        query = query.where(Pledge.id > page.after)
-    result = await conn.execute(query.limit(page.limit + 1))
-    return page_from_rows([dict(r) for r in result.mappings()], page.limit)
+    filters = {"network_id": network_id, "status": status, "objective": objective}
+    statement = _pledges_page(frozenset(k for k, v in filters.items() if v is not None), page.after is not None)
+    return await fetch_page(conn, statement, page, **filters)
 
 
 async def open_pledges_due_by(session: AsyncSession, *, horizon: date) -> list[Pledge]:

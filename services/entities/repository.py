@@ -141,7 +141,7 @@ _NEW_ENTITY_FIELDS = (
     "contact_email",
     "is_demo",
 )
-_INSERT_ENTITY = (
+INSERT_ENTITY = (
     pg_insert(cast(Table, Entity.__table__))
     .values({name: bindparam(name) for name in _NEW_ENTITY_FIELDS})
     .on_conflict_do_nothing()
@@ -155,7 +155,7 @@ async def insert_entity(session: AsyncSession, values: dict[str, Any]) -> dict[s
     country_code, website, contact_email, is_demo); its row as :func:`get_entity_row` reads
     it, or ``None`` when the acronym is taken."""
     connection = await session.connection()
-    row = (await connection.execute(_INSERT_ENTITY, values)).mappings().first()
+    row = (await connection.execute(INSERT_ENTITY, values)).mappings().first()
     return dict(row) if row is not None else None
 
 

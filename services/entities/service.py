@@ -12,7 +12,7 @@ from services.entities import repository
 from services.entities.models import Entity, EntityIdentifier, EntityKind
 from services.entities.schemas import REQUIRED_ON_ENTITY, EntityCreate, EntityUpdate, Identifier
 from services.errors import Conflict, InvalidInput, NotFound
-from services.events.service import append_event
+from services.events.service import append_event, insert_recording_event, run_insert_recording_event
 from services.ids import uuid7
 from services.principals import Principal
 from services.records import apply_patch, check_version, flush_pending, record_change
@@ -84,25 +84,45 @@ async def _record(
     )
 
 
+# A new entity with its event and audit entry: one statement (the database sets the rest).
+_INSERT_ENTITY_RECORDED = insert_recording_event(
+    select(*repository.INSERT_ENTITY.cte("new_entity").c),
+    record_key="entity",
+    set_by_database=("un_system", "created_at", "updated_at", "version"),
+)
+
+
 async def create_entity(
     session: AsyncSession, *, data: EntityCreate, actor: Principal, is_demo: bool = False
 ) -> dict[str, Any]:
     """Create an entity with its identifiers; returns its representation.
 
-    Without a parent or identifiers (most creations) this is two statements: the insert,
-    which also finds a taken acronym, and the event with its audit entry."""
+    Without a parent or identifiers (most creations) this is one statement: the insert,
+    which also finds a taken acronym, with the event and its audit entry."""
     require_admin(actor, "add entities to the registry")
     await flush_pending(session)
-    pairs: list[tuple[str, str]] = []
-    if data.parent_id is not None or data.identifiers:
-        # Checks that read the database; the acronym first, as the order of errors has it.
-        await _check_acronym_free(session, data.acronym)
-        if data.parent_id is not None:
-            await _check_parent(session, None, data.parent_id, data.kind)
-        pairs = await _check_identifiers(session, data.identifiers, None)
-    row = await repository.insert_entity(
-        session, {**data.model_dump(exclude={"identifiers"}), "id": uuid7(), "is_demo": is_demo}
-    )
+    values = {**data.model_dump(exclude={"identifiers"}), "id": uuid7(), "is_demo": is_demo}
+    if data.parent_id is None and not data.identifiers:
+        row = await run_insert_recording_event(
+            session,
+            _INSERT_ENTITY_RECORDED,
+            values,
+            known={**values, "identifiers": []},
+            type="entity.created",
+            subject_type="entity",
+            subject_id=values["id"],
+            owner_entity_id=values["id"],
+            actor=actor,
+        )
+        if row is None:
+            raise _acronym_taken(data.acronym)
+        return row
+    # Checks that read the database; the acronym first, as the order of errors has it.
+    await _check_acronym_free(session, data.acronym)
+    if data.parent_id is not None:
+        await _check_parent(session, None, data.parent_id, data.kind)
+    pairs = await _check_identifiers(session, data.identifiers, None)
+    row = await repository.insert_entity(session, values)
     if row is None:
         raise _acronym_taken(data.acronym)
     entity_id: uuid.UUID = row["id"]

@@ -5,7 +5,23 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, Required, TypedDict, Unpack
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Select,
+    String,
+    Uuid,
+    bindparam,
+    case,
+    column,
+    func,
+    insert,
+    literal_column,
+    null,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -124,6 +140,154 @@ async def append_event(session: AsyncSession, **fields: Unpack[EventFields]) -> 
     """:func:`append_events` for one event; returns its id."""
     (event_id,) = await append_events(session, [fields])
     return event_id
+
+
+# The events and audit_log columns an insert that records its event writes (the models'
+# defaults, occurred_at and transaction_id included, fill the rest).
+_EVENTS = table(
+    "events",
+    *(column(name, Uuid) for name in ("id", "subject_id", "network_id")),
+    *(column(name, String) for name in ("type", "subject_type", "actor", "request_id")),
+    column("payload", JSONB),
+)
+_AUDIT_LOG = table(
+    "audit_log",
+    *(column(name, Uuid) for name in ("id", "principal_person_id", "resource_id", "owner_entity_id", "network_id")),
+    *(column(name, String) for name in ("principal_id", "principal_role", "action", "resource_type", "request_id")),
+    column("before", JSONB),
+    column("after", JSONB),
+)
+
+
+def _as_json(value: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A column the database sets, as the registry's JSON writes it (services.database.json_dumps:
+    orjson): a time in UTC with microseconds only when there are some; anything else as is."""
+    if not isinstance(value.type, DateTime):
+        return value
+    utc = func.timezone(_sql("UTC"), value)
+    seconds = func.to_char(utc, _sql('YYYY-MM-DD"T"HH24:MI:SS'))
+    fraction = case((func.to_char(utc, _sql("US")) == _sql("000000"), _sql("")), else_=func.to_char(utc, _sql(".US")))
+    return seconds.concat(fraction).concat(_sql("+00:00"))
+
+
+def _sql(constant: str) -> ColumnElement[str]:
+    """A string constant of the code, written into the statement rather than bound."""
+    return literal_column("'" + constant.replace("'", "''") + "'", String)
+
+
+def insert_recording_event(new_record: Select[Any], *, record_key: str, set_by_database: Sequence[str]) -> Select[Any]:
+    """``new_record`` (the record as the API shows it, read from a data-modifying CTE: an
+    INSERT ... RETURNING) together with its event and its audit entry: one statement, one
+    round trip, written only if the record is (an insert that does nothing, ON CONFLICT or
+    for a rule it checks, records nothing). The event's payload is
+    ``{record_key: record}`` and the audit entry's ``after`` the record without its version,
+    as :func:`append_events` writes them: the record is the ``known`` parameter (what the
+    caller inserts, as JSON) merged with the columns ``set_by_database`` (defaults, generated
+    columns, the version) read from the inserted row. Build it once, at import; run it with
+    :func:`run_insert_recording_event`."""
+    new = new_record.cte("new_record")
+    returned = {c.key: c for c in new.c}
+    pairs: list[Any] = []
+    for name in set_by_database:
+        pairs += [_sql(name), _as_json(returned[name])]
+    record = bindparam("known", type_=JSONB).op("||", return_type=JSONB)(func.jsonb_build_object(*pairs))
+    rendered = select(record.label("record")).select_from(new).cte("rendered")
+    event = insert(_EVENTS).from_select(
+        ["id", "type", "subject_type", "subject_id", "network_id", "actor", "payload", "request_id"],
+        select(
+            bindparam("event_id", type_=Uuid),
+            bindparam("type", type_=String),
+            bindparam("subject_type", type_=String),
+            bindparam("subject_id", type_=Uuid),
+            bindparam("network_id", type_=Uuid),
+            bindparam("actor", type_=String),
+            func.jsonb_build_object(_sql(record_key), rendered.c.record),
+            bindparam("request_id", type_=String),
+        ).select_from(rendered),
+    )
+    audit = insert(_AUDIT_LOG).from_select(
+        [
+            "id",
+            "principal_id",
+            "principal_role",
+            "principal_person_id",
+            "action",
+            "resource_type",
+            "resource_id",
+            "owner_entity_id",
+            "network_id",
+            "before",
+            "after",
+            "request_id",
+        ],
+        select(
+            bindparam("audit_id", type_=Uuid),
+            bindparam("actor", type_=String),
+            bindparam("principal_role", type_=String),
+            bindparam("principal_person_id", type_=Uuid),
+            bindparam("type", type_=String),
+            bindparam("subject_type", type_=String),
+            bindparam("subject_id", type_=Uuid),
+            bindparam("owner_entity_id", type_=Uuid),
+            bindparam("network_id", type_=Uuid),
+            null(),
+            rendered.c.record.op("-", return_type=JSONB)(_sql("version")),
+            bindparam("request_id", type_=String),
+        ).select_from(rendered),
+    )
+    # PostgreSQL runs every data-modifying CTE, whether the main query reads it or not.
+    return select(*new.c).add_cte(event.cte("new_event")).add_cte(audit.cte("new_audit_entry"))
+
+
+async def run_insert_recording_event(
+    session: AsyncSession,
+    statement: Select[Any],
+    values: dict[str, Any],
+    *,
+    known: dict[str, Any],
+    type: str,
+    subject_type: str,
+    subject_id: uuid.UUID,
+    actor: Principal,
+    network_id: uuid.UUID | None = None,
+    owner_entity_id: uuid.UUID | None = None,
+) -> dict[str, Any] | None:
+    """Run a statement of :func:`insert_recording_event` with the insert's ``values``, the
+    record's ``known`` fields and its event's fields (as :func:`append_events` takes them; the
+    payload and the audit entry's ``after`` are the statement's); the inserted row, or
+    ``None`` when nothing was inserted (and so no event recorded). What the session holds
+    unwritten is flushed first, as :func:`append_events` does."""
+    require_known(type)
+    if session.new or session.deleted or session.dirty:
+        await session.flush()
+    event_row, audit_row = _rows(
+        {
+            "type": type,
+            "subject_type": subject_type,
+            "subject_id": subject_id,
+            "actor": actor,
+            "payload": {},
+            "network_id": network_id,
+            "owner_entity_id": owner_entity_id,
+        }
+    )
+    parameters = {
+        **values,
+        **{k: v for k, v in event_row.items() if k != "payload"},
+        "known": known,
+        "event_id": uuid7(),
+        "audit_id": uuid7(),
+        "principal_role": audit_row["principal_role"],
+        "principal_person_id": audit_row["principal_person_id"],
+        "owner_entity_id": audit_row["owner_entity_id"],
+    }
+    connection: AsyncConnection = await session.connection()
+    row = (await connection.execute(statement, parameters)).mappings().first()
+    if row is None:
+        return None
+    session.info[PENDING_EVENTS_FLAG] = True
+    # Plain str keys: a CTE's column names are str subclasses, which the JSON encoder refuses.
+    return {str(key): value for key, value in row.items()}
 
 
 async def continue_feed_after_restore(session: AsyncSession) -> int | None:

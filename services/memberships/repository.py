@@ -34,7 +34,6 @@ from services.shapes import select_list
 
 # A membership as the API shows it (MembershipOut, in its order), and its version.
 _MEMBERSHIP_COLUMNS_WITH_ENTITY = select_list(MembershipOut, version=Membership.version)
-_MEMBERSHIP_KEYS = tuple(str(c.key) for c in _MEMBERSHIP_COLUMNS_WITH_ENTITY)
 # What the insert returns: those of the membership's own, and the entity to join.
 _MEMBERSHIP_COLUMNS = (*(c for c in _MEMBERSHIP_COLUMNS_WITH_ENTITY if c.key != "entity"), Membership.entity_id)
 
@@ -179,9 +178,12 @@ _NEW_MEMBERSHIP_FIELDS = (
 
 
 @functools.cache
-def _insert_unless_overlapping(open_ended: bool) -> Select[Any]:
+def insert_unless_overlapping(open_ended: bool) -> Select[Any]:
     """Insert a membership unless a period of the same pair meets it; the new row as
-    get_membership_row reads it (same columns, same order), or no row."""
+    get_membership_row reads it (same columns, same order), or no row. Values: id,
+    network_id, entity_id, tier, start_date, end_date, mandate_relevance, capacity, notes,
+    is_demo. Call :func:`admit` (which takes the pair's lock) first, in the same transaction;
+    the service runs it with its event (services.events.service.insert_recording_event)."""
     table = cast(Table, Membership.__table__)
     params = {name: bindparam(name, type_=table.c[name].type) for name in _NEW_MEMBERSHIP_FIELDS}
     overlap = (
@@ -199,19 +201,6 @@ def _insert_unless_overlapping(open_ended: bool) -> Select[Any]:
     )
     columns = [column if column.key == "entity" else new.c[column.key] for column in _MEMBERSHIP_COLUMNS_WITH_ENTITY]
     return select(*columns).select_from(new.join(Entity, Entity.id == new.c.entity_id))
-
-
-async def insert_membership(session: AsyncSession, values: dict[str, Any]) -> dict[str, Any] | None:
-    """Insert a membership (``values``: id, network_id, entity_id, tier, start_date, end_date,
-    mandate_relevance, capacity, notes, is_demo) unless it meets another period of the same
-    pair; its row as :func:`get_membership_row` reads it, or ``None`` if it meets one. Call
-    :func:`admit` (which takes the pair's lock) first, in the same transaction."""
-    connection = await session.connection()
-    statement = _insert_unless_overlapping(values["end_date"] is None)
-    row = (await connection.execute(statement, values)).first()
-    # Plain str keys, as a read's (the CTE's column names are str subclasses, which the
-    # JSON encoder refuses as keys).
-    return dict(zip(_MEMBERSHIP_KEYS, row, strict=True)) if row is not None else None
 
 
 async def lock_pair(session: AsyncSession, network_id: uuid.UUID, entity_id: uuid.UUID) -> None:

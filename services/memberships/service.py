@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.auth.policy import require_admin, require_entity_editor, restrict_fields
 from services.entities.models import Entity
 from services.errors import Conflict, InvalidInput, NotFound
-from services.events.service import append_event
+from services.events.service import insert_recording_event, run_insert_recording_event
 from services.ids import uuid7
 from services.memberships import repository
 from services.memberships.models import Membership, MembershipTier
@@ -106,6 +106,18 @@ async def _require_no_post_after(session: AsyncSession, membership: Membership, 
         )
 
 
+# A new membership with its event and audit entry, unless a period of the pair meets it: one
+# statement, for an open-ended period or one with an end.
+_INSERT_RECORDED = {
+    open_ended: insert_recording_event(
+        repository.insert_unless_overlapping(open_ended),
+        record_key="membership",
+        set_by_database=("entity", "end_reason", "previous_membership_id", "created_at", "updated_at", "version"),
+    )
+    for open_ended in (True, False)
+}
+
+
 async def create_membership(
     session: AsyncSession,
     *,
@@ -117,8 +129,8 @@ async def create_membership(
 ) -> dict[str, Any]:
     """Admit a UN-system entity to a network in a tier, from a date.
 
-    Three statements: the network and the entity read (and the pair locked) at once, the
-    insert, which also finds an overlapping period, and the event with its audit entry."""
+    Two statements: the network and the entity read (and the pair locked) at once, and the
+    insert, which also finds an overlapping period, with its event and audit entry."""
     require_admin(actor, "admit members to a network")
     await flush_pending(session)
     admission = await repository.admit(session, network_id, data.entity_id)
@@ -137,20 +149,30 @@ async def create_membership(
         )
     _check_period(data.start_date, data.end_date)
     _check_core_statements(data.tier, data.mandate_relevance, data.capacity)
-    row = await repository.insert_membership(
+    membership_id = uuid7()
+    values: dict[str, Any] = {
+        "id": membership_id,
+        "network_id": network_id,
+        "entity_id": data.entity_id,
+        "tier": data.tier,
+        "start_date": data.start_date,
+        "end_date": data.end_date,
+        "mandate_relevance": data.mandate_relevance,
+        "capacity": data.capacity,
+        "notes": data.notes,
+        "is_demo": is_demo,
+    }
+    row = await run_insert_recording_event(
         session,
-        {
-            "id": uuid7(),
-            "network_id": network_id,
-            "entity_id": data.entity_id,
-            "tier": data.tier,
-            "start_date": data.start_date,
-            "end_date": data.end_date,
-            "mandate_relevance": data.mandate_relevance,
-            "capacity": data.capacity,
-            "notes": data.notes,
-            "is_demo": is_demo,
-        },
+        _INSERT_RECORDED[data.end_date is None],
+        values,
+        known={k: v for k, v in values.items() if k != "entity_id"},
+        type="membership.created",
+        subject_type="membership",
+        subject_id=membership_id,
+        network_id=network_id,
+        owner_entity_id=data.entity_id,
+        actor=actor,
     )
     if row is None:  # a period of the pair meets this one (locked, the pair stays so): which
         other = await repository.overlapping_membership(
@@ -158,17 +180,6 @@ async def create_membership(
         )
         assert other is not None
         raise _overlap(entity["acronym"], other)
-    await append_event(
-        session,
-        type="membership.created",
-        subject_type="membership",
-        subject_id=row["id"],
-        network_id=network_id,
-        owner_entity_id=data.entity_id,
-        actor=actor,
-        payload={"membership": row},
-        after={k: v for k, v in row.items() if k != "version"},
-    )
     return row
 
 

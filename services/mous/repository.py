@@ -1,18 +1,19 @@
 """Queries on MoUs: one round trip returns a MoU with its parties, areas and documents."""
 
+import functools
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, exists, select, union_all
+from sqlalchemy import Date, Integer, Select, bindparam, exists, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.events.models import Event
 from services.mous.models import Mou, MouArea, MouAreaObjective, MouParty, MouStatus
 from services.mous.schemas import MouOut
-from services.pagination import Page, PageRequest, page_from_rows
+from services.pagination import Page, PageRequest, fetch_page
 from services.shapes import select_list
 
 # A MoU as the API shows it (MouOut, in its order), and its version for the ETag.
@@ -67,12 +68,42 @@ def mous_query(filters: MouFilters) -> Select[Any]:
     return query.order_by(Mou.id)
 
 
+# The list's statements are built once for each combination of filters, with bound parameters
+# (as the entities' are): SQLAlchemy neither rebuilds them nor computes their cache key again.
+@functools.cache
+def _mous_page(filters: frozenset[str], after: bool) -> Select[Any]:
+    query = _select_mous()
+    if "network_id" in filters:
+        query = query.where(Mou.network_id == bindparam("network_id"))
+    if "status" in filters:
+        query = query.where(Mou.status == bindparam("status"))
+    if "party_entity_id" in filters:
+        query = query.where(
+            exists().where(MouParty.mou_id == Mou.id, MouParty.entity_id == bindparam("party_entity_id"))
+        )
+    if "objective" in filters:
+        query = query.where(
+            exists()
+            .where(MouArea.mou_id == Mou.id, MouAreaObjective.area_id == MouArea.id)
+            .where(MouAreaObjective.objective_number == bindparam("objective"))
+        )
+    if "review_due_before" in filters:
+        query = query.where(Mou.review_due_date <= bindparam("review_due_before", type_=Date))
+    if after:
+        query = query.where(Mou.id > bindparam("after"))
+    return query.order_by(Mou.id).limit(bindparam("limit", type_=Integer))
+
+
 async def list_mou_rows(conn: AsyncConnection, page: PageRequest, filters: MouFilters) -> Page:
-    query = mous_query(filters)
-    if page.after is not None:
-        query = query.where(Mou.id > page.after)
-    result = await conn.execute(query.limit(page.limit + 1))
-    return page_from_rows([dict(r) for r in result.mappings()], page.limit)
+    values = {
+        "network_id": filters.network_id,
+        "status": filters.status,
+        "party_entity_id": filters.party_entity_id,
+        "objective": filters.objective,
+        "review_due_before": filters.review_due_before,
+    }
+    given = frozenset(name for name, value in values.items() if value is not None)
+    return await fetch_page(conn, _mous_page(given, page.after is not None), page, **values)
 
 
 async def chain_ids(conn: AsyncConnection, mou_id: uuid.UUID) -> list[uuid.UUID]:

@@ -1,16 +1,17 @@
 """Queries on networks."""
 
+import functools
 import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import Date, Integer, Select, bindparam, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.entities.models import Entity
 from services.networks.models import Network, NetworkPost, NetworkScope, PostRole
 from services.networks.schemas import LEADS_ON, NetworkOut, NetworkPostOut, post_active_on
-from services.pagination import Page, PageRequest, page_from_rows
+from services.pagination import Page, PageRequest, fetch_page
 from services.shapes import select_list
 
 # A network as the API shows it (NetworkOut, in its order), and its version for the ETag.
@@ -27,7 +28,7 @@ async def get_network_row(conn: AsyncConnection | AsyncSession, network_id: uuid
     return dict(row) if row is not None else None
 
 
-def _holds_post_today(entity_id: uuid.UUID, role: PostRole) -> Any:
+def _holds_post_today(entity_id: Any, role: PostRole) -> Any:
     return exists().where(
         NetworkPost.network_id == Network.id,
         NetworkPost.role == role,
@@ -56,6 +57,24 @@ def networks_query(
     return query.order_by(Network.id)
 
 
+# The lists' statements are built once for each combination of filters, with bound parameters
+# (as the entities' are): SQLAlchemy neither rebuilds them nor computes their cache key again.
+@functools.cache
+def _networks_page(filters: frozenset[str], after: bool) -> Select[Any]:
+    query = _select_networks()
+    if "scope" in filters:
+        query = query.where(Network.scope == bindparam("scope"))
+    if "parent_network_id" in filters:
+        query = query.where(Network.parent_network_id == bindparam("parent_network_id"))
+    if "coordinator_entity_id" in filters:
+        query = query.where(_holds_post_today(bindparam("coordinator_entity_id"), PostRole.COORDINATOR))
+    if "country_code" in filters:
+        query = query.where(Network.country_code == bindparam("country_code"))
+    if after:
+        query = query.where(Network.id > bindparam("after"))
+    return query.order_by(Network.id).limit(bindparam("limit", type_=Integer))
+
+
 async def list_network_rows(
     conn: AsyncConnection,
     page: PageRequest,
@@ -65,16 +84,14 @@ async def list_network_rows(
     coordinator_entity_id: uuid.UUID | None = None,
     country_code: str | None = None,
 ) -> Page:
-    query = networks_query(
-        scope=scope,
-        parent_network_id=parent_network_id,
-        coordinator_entity_id=coordinator_entity_id,
-        country_code=country_code,
-    )
-    if page.after is not None:
-        query = query.where(Network.id > page.after)
-    result = await conn.execute(query.limit(page.limit + 1))
-    return page_from_rows([dict(r) for r in result.mappings()], page.limit)
+    filters = {
+        "scope": scope,
+        "parent_network_id": parent_network_id,
+        "coordinator_entity_id": coordinator_entity_id,
+        "country_code": country_code,
+    }
+    statement = _networks_page(frozenset(k for k, v in filters.items() if v is not None), page.after is not None)
+    return await fetch_page(conn, statement, page, **filters)
 
 
 async def network_exists(conn: AsyncConnection, network_id: uuid.UUID) -> bool:
@@ -100,6 +117,18 @@ def posts_query(*, network_id: uuid.UUID, role: PostRole | None = None, as_of: d
     return query.order_by(NetworkPost.id)
 
 
+@functools.cache
+def _posts_page(role: bool, as_of: bool, after: bool) -> Select[Any]:
+    query = _select_posts().where(NetworkPost.network_id == bindparam("network_id"))
+    if role:
+        query = query.where(NetworkPost.role == bindparam("role"))
+    if as_of:
+        query = query.where(post_active_on(bindparam("as_of", type_=Date)))
+    if after:
+        query = query.where(NetworkPost.id > bindparam("after"))
+    return query.order_by(NetworkPost.id).limit(bindparam("limit", type_=Integer))
+
+
 async def list_post_rows(
     conn: AsyncConnection,
     page: PageRequest,
@@ -108,11 +137,8 @@ async def list_post_rows(
     role: PostRole | None = None,
     as_of: date | None = None,
 ) -> Page:
-    query = posts_query(network_id=network_id, role=role, as_of=as_of)
-    if page.after is not None:
-        query = query.where(NetworkPost.id > page.after)
-    result = await conn.execute(query.limit(page.limit + 1))
-    return page_from_rows([dict(r) for r in result.mappings()], page.limit)
+    statement = _posts_page(role is not None, as_of is not None, page.after is not None)
+    return await fetch_page(conn, statement, page, network_id=network_id, role=role, as_of=as_of)
 
 
 async def leads_on(

@@ -1,13 +1,14 @@
 """Queries on people and their focal-point posts."""
 
+import functools
 import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, column, or_, select, table
+from sqlalchemy import Date, Integer, Select, bindparam, column, or_, select, table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from services.pagination import Page, PageRequest, page_from_rows
+from services.pagination import Page, PageRequest, fetch_page
 from services.people.models import FocalPointPost, Person
 from services.people.schemas import FocalPointOut, PersonOut
 from services.shapes import select_list
@@ -49,12 +50,21 @@ def people_query(*, entity_id: uuid.UUID | None = None) -> Select[Any]:
     return query.order_by(Person.id)
 
 
+# The lists' statements are built once for each combination of filters, with bound parameters
+# (as the entities' are): SQLAlchemy neither rebuilds them nor computes their cache key again.
+@functools.cache
+def _people_page(by_entity: bool, after: bool) -> Select[Any]:
+    query = select(*_PERSON_COLUMNS)
+    if by_entity:
+        query = query.where(Person.entity_id == bindparam("entity_id"))
+    if after:
+        query = query.where(Person.id > bindparam("after"))
+    return query.order_by(Person.id).limit(bindparam("limit", type_=Integer))
+
+
 async def list_person_rows(conn: AsyncConnection, page: PageRequest, *, entity_id: uuid.UUID | None = None) -> Page:
-    query = people_query(entity_id=entity_id)
-    if page.after is not None:
-        query = query.where(Person.id > page.after)
-    result = await conn.execute(query.limit(page.limit + 1))
-    return page_from_rows([dict(r) for r in result.mappings()], page.limit)
+    statement = _people_page(entity_id is not None, page.after is not None)
+    return await fetch_page(conn, statement, page, entity_id=entity_id)
 
 
 async def get_post_row(conn: AsyncConnection | AsyncSession, post_id: uuid.UUID) -> dict[str, Any] | None:
@@ -70,14 +80,21 @@ def posts_query(*, person_id: uuid.UUID, as_of: date | None = None) -> Select[An
     return query.order_by(FocalPointPost.id)
 
 
+@functools.cache
+def _posts_page(as_of: bool, after: bool) -> Select[Any]:
+    query = select(*_POST_COLUMNS).where(FocalPointPost.person_id == bindparam("person_id"))
+    if as_of:
+        query = query.where(post_active_on(bindparam("as_of", type_=Date)))
+    if after:
+        query = query.where(FocalPointPost.id > bindparam("after"))
+    return query.order_by(FocalPointPost.id).limit(bindparam("limit", type_=Integer))
+
+
 async def list_post_rows(
     conn: AsyncConnection, page: PageRequest, *, person_id: uuid.UUID, as_of: date | None = None
 ) -> Page:
-    query = posts_query(person_id=person_id, as_of=as_of)
-    if page.after is not None:
-        query = query.where(FocalPointPost.id > page.after)
-    result = await conn.execute(query.limit(page.limit + 1))
-    return page_from_rows([dict(r) for r in result.mappings()], page.limit)
+    statement = _posts_page(as_of is not None, page.after is not None)
+    return await fetch_page(conn, statement, page, person_id=person_id, as_of=as_of)
 
 
 async def posts_of_person(session: AsyncSession, person_id: uuid.UUID) -> list[FocalPointPost]:

@@ -1,17 +1,18 @@
 """Queries on review policies, review cycles and recommendations."""
 
+import functools
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Date, Integer, Select, bindparam, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.entities.models import Entity
-from services.pagination import Page, PageRequest, page_from_rows
+from services.pagination import Page, PageRequest, fetch_page, page_from_rows
 from services.reviews.models import (
     Recommendation,
     RecommendationStatus,
@@ -141,9 +142,26 @@ def reviews_query(filters: ReviewFilters) -> Select[Any]:
     return query.order_by(Review.id)
 
 
+# The list's statements are built once for each combination of filters, with bound parameters
+# (as the entities' are): SQLAlchemy neither rebuilds them nor computes their cache key again.
+@functools.cache
+def _reviews_page(filters: frozenset[str], overdue_wanted: bool | None, after: bool) -> Select[Any]:
+    query = _select_reviews()
+    if "network_id" in filters:
+        query = query.where(Review.network_id == bindparam("network_id"))
+    if "status" in filters:
+        query = query.where(Review.status == bindparam("status"))
+    if overdue_wanted is not None:
+        late = overdue(Review, OPEN_REVIEW)
+        query = query.where(late if overdue_wanted else ~late)
+    if "due_before" in filters:
+        query = query.where(Review.due_date <= bindparam("due_before", type_=Date))
+    if after:
+        query = query.where(Review.id > bindparam("after"))
+    return query.order_by(Review.id).limit(bindparam("limit", type_=Integer))
+
+
 async def list_review_rows(conn: Conn, page: PageRequest, filters: ReviewFilters) -> Page:
-    query = reviews_query(filters)
-    if page.after is not None:
-        query = query.where(Review.id > page.after)
-    result = await conn.execute(query.limit(page.limit + 1))
-    return page_from_rows([dict(r) for r in result.mappings()], page.limit)
+    values = {"network_id": filters.network_id, "status": filters.status, "due_before": filters.due_before}
+    given = frozenset(name for name, value in values.items() if value is not None)
+    return await fetch_page(conn, _reviews_page(given, filters.overdue, page.after is not None), page, **values)

@@ -1,17 +1,18 @@
 """Queries on working groups and their posts."""
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, Uuid, and_, column, exists, func, or_, select, table
+from sqlalchemy import Date, Integer, Select, Uuid, and_, bindparam, column, exists, func, or_, select, table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.entities.models import Entity
 from services.networks.models import Network, PostRole
 from services.networks.schemas import LeadEntity, lead_post
-from services.pagination import Page, PageRequest, page_from_rows
+from services.pagination import Page, PageRequest, fetch_page
 from services.shapes import select_list
 from services.working_groups.models import (
     PostKind,
@@ -57,7 +58,7 @@ class GroupFilters:
     member_entity_id: uuid.UUID | None = None
 
 
-def _holds_post(kind: PostKind, entity_id: uuid.UUID, today: date) -> Any:
+def _holds_post(kind: PostKind, entity_id: Any, today: Any) -> Any:
     return exists().where(
         WorkingGroupPost.working_group_id == WorkingGroup.id,
         WorkingGroupPost.kind == kind,
@@ -92,12 +93,42 @@ def _filtered_groups(filters: GroupFilters, today: date) -> Select[Any]:
     return query.order_by(WorkingGroup.id)
 
 
+# The lists' statements are built once for each combination of filters, with bound parameters
+# (as the entities' are): SQLAlchemy neither rebuilds them nor computes their cache key again.
+@functools.cache
+def _groups_page(filters: frozenset[str], after: bool) -> Select[Any]:
+    query = _SELECT_GROUPS
+    if "network_id" in filters:
+        query = query.where(WorkingGroup.network_id == bindparam("network_id"))
+    if "status" in filters:
+        query = query.where(WorkingGroup.status == bindparam("status"))
+    if "objective" in filters:
+        query = query.where(
+            exists().where(
+                WorkingGroupObjective.working_group_id == WorkingGroup.id,
+                WorkingGroupObjective.objective_number == bindparam("objective"),
+            )
+        )
+    if "chair_entity_id" in filters:
+        query = query.where(_holds_post(PostKind.CHAIR, bindparam("chair_entity_id"), CHAIRS_ON))
+    if "member_entity_id" in filters:
+        query = query.where(_holds_post(PostKind.MEMBER, bindparam("member_entity_id"), CHAIRS_ON))
+    if after:
+        query = query.where(WorkingGroup.id > bindparam("after"))
+    return query.order_by(WorkingGroup.id).limit(bindparam("limit", type_=Integer))
+
+
 async def list_group_rows(conn: AsyncConnection, page: PageRequest, filters: GroupFilters, *, today: date) -> Page:
-    query = _filtered_groups(filters, today)
-    if page.after is not None:
-        query = query.where(WorkingGroup.id > page.after)
-    result = await conn.execute(query.limit(page.limit + 1), {CHAIRS_ON.key: today})
-    return page_from_rows([dict(r) for r in result.mappings()], page.limit)
+    values = {
+        "network_id": filters.network_id,
+        "status": filters.status,
+        "objective": filters.objective,
+        "chair_entity_id": filters.chair_entity_id,
+        "member_entity_id": filters.member_entity_id,
+    }
+    given = frozenset(name for name, value in values.items() if value is not None)
+    statement = _groups_page(given, page.after is not None)
+    return await fetch_page(conn, statement, page, **values, **{CHAIRS_ON.key: today})
 
 
 def _select_posts() -> Select[Any]:
@@ -117,14 +148,25 @@ def posts_query(*, group_id: uuid.UUID, kind: PostKind, as_of: date | None) -> S
     return query.order_by(WorkingGroupPost.id)
 
 
+# The posts list's statements are built once for each combination of filters, with bound
+# parameters (as the entities' are): SQLAlchemy neither rebuilds them nor computes their cache key again.
+@functools.cache
+def _posts_page(as_of: bool, after: bool) -> Select[Any]:
+    query = _select_posts().where(
+        WorkingGroupPost.working_group_id == bindparam("group_id"), WorkingGroupPost.kind == bindparam("kind")
+    )
+    if as_of:
+        query = query.where(post_active_on(bindparam("as_of", type_=Date)))
+    if after:
+        query = query.where(WorkingGroupPost.id > bindparam("after"))
+    return query.order_by(WorkingGroupPost.id).limit(bindparam("limit", type_=Integer))
+
+
 async def list_post_rows(
     conn: AsyncConnection, page: PageRequest, *, group_id: uuid.UUID, kind: PostKind, as_of: date | None
 ) -> Page:
-    query = posts_query(group_id=group_id, kind=kind, as_of=as_of)
-    if page.after is not None:
-        query = query.where(WorkingGroupPost.id > page.after)
-    result = await conn.execute(query.limit(page.limit + 1))
-    return page_from_rows([dict(r) for r in result.mappings()], page.limit)
+    statement = _posts_page(as_of is not None, page.after is not None)
+    return await fetch_page(conn, statement, page, group_id=group_id, kind=kind, as_of=as_of)
 
 
 async def group_exists(conn: AsyncConnection, group_id: uuid.UUID) -> bool:

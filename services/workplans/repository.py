@@ -1,14 +1,15 @@
 """Queries on workplans and their activities."""
 
+import functools
 import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, SmallInteger, any_, literal, select
+from sqlalchemy import Integer, Select, SmallInteger, any_, bindparam, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.entities.models import Entity
-from services.pagination import Page, PageRequest, page_from_rows
+from services.pagination import Page, PageRequest, fetch_page
 from services.shapes import select_list
 from services.working_groups.models import WorkingGroup
 from services.workplans.models import Activity, ActivityStatus, Workplan
@@ -31,12 +32,21 @@ def workplans_query(*, network_id: uuid.UUID | None) -> Select[Any]:
     return query.order_by(Workplan.id)
 
 
+# The lists' statements are built once for each combination of filters, with bound parameters
+# (as the entities' are): SQLAlchemy neither rebuilds them nor computes their cache key again.
+@functools.cache
+def _workplans_page(by_network: bool, after: bool) -> Select[Any]:
+    query = _SELECT_WORKPLANS
+    if by_network:
+        query = query.where(Workplan.network_id == bindparam("network_id"))
+    if after:
+        query = query.where(Workplan.id > bindparam("after"))
+    return query.order_by(Workplan.id).limit(bindparam("limit", type_=Integer))
+
+
 async def list_workplan_rows(conn: AsyncConnection, page: PageRequest, *, network_id: uuid.UUID | None) -> Page:
-    query = workplans_query(network_id=network_id)
-    if page.after is not None:
-        query = query.where(Workplan.id > page.after)
-    result = await conn.execute(query.limit(page.limit + 1))
-    return page_from_rows([dict(r) for r in result.mappings()], page.limit)
+    statement = _workplans_page(network_id is not None, page.after is not None)
+    return await fetch_page(conn, statement, page, network_id=network_id)
 
 
 async def get_activity_row(conn: AsyncConnection | AsyncSession, activity_id: uuid.UUID) -> dict[str, Any] | None:
@@ -64,6 +74,18 @@ def activities_query(
     return query.order_by(Activity.id)
 
 
+@functools.cache
+def _activities_page(filters: frozenset[str], after: bool) -> Select[Any]:
+    query = _SELECT_ACTIVITIES.where(Activity.workplan_id == bindparam("workplan_id"))
+    if "status" in filters:
+        query = query.where(Activity.status == bindparam("status"))
+    if "objective" in filters:
+        query = query.where(bindparam("objective", type_=SmallInteger()) == any_(Activity.gcm_objectives))
+    if after:
+        query = query.where(Activity.id > bindparam("after"))
+    return query.order_by(Activity.id).limit(bindparam("limit", type_=Integer))
+
+
 async def list_activity_rows(
     conn: AsyncConnection,
     page: PageRequest,
@@ -72,11 +94,9 @@ async def list_activity_rows(
     status: ActivityStatus | None,
     objective: int | None,
 ) -> Page:
-    query = activities_query(workplan_id=workplan_id, status=status, objective=objective)
-    if page.after is not None:
-        query = query.where(Activity.id > page.after)
-    result = await conn.execute(query.limit(page.limit + 1))
-    return page_from_rows([dict(r) for r in result.mappings()], page.limit)
+    given = frozenset(name for name, value in (("status", status), ("objective", objective)) if value is not None)
+    statement = _activities_page(given, page.after is not None)
+    return await fetch_page(conn, statement, page, workplan_id=workplan_id, status=status, objective=objective)
 
 
 async def overdue_activities(session: AsyncSession, *, today: date) -> list[tuple[Activity, uuid.UUID]]:

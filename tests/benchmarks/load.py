@@ -75,7 +75,7 @@ class Process:
         kids = children(self.pid)
         return kids or [self.pid]
 
-    def wait_http(self, url: str, within: float = 60) -> None:
+    def wait_http(self, url: str, within: float = 60, poll: float = 0.1) -> None:
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             if self.popen.poll() is not None:
@@ -84,7 +84,7 @@ class Process:
                 httpx.get(url, timeout=1)
                 return
             except httpx.TransportError:
-                time.sleep(0.1)
+                time.sleep(poll)
         raise RuntimeError(f"{self.name} did not answer {url} within {within} s:\n{self.log_tail()}")
 
     def log_tail(self) -> str:
@@ -242,8 +242,9 @@ def get_script(paths: list[str], headers: list[dict[str, str]] | None = None) ->
     return "\n".join(lines) + "\n"
 
 
-def entity_post_script(prefix: str) -> str:
-    """POST /v1/entities with a new acronym each time (``prefix`` makes it unique to the run)."""
+def entity_post_script(prefix: str, path: str = "/v1/entities") -> str:
+    """POST /v1/entities (or the baseline's ``path``) with a new acronym each time (``prefix``
+    makes it unique to the run)."""
     return f"""
 counter = 0
 wrk.method = "POST"
@@ -252,14 +253,16 @@ request = function()
   counter = counter + 1
   local body = string.format('{{"acronym": "{prefix}-%d", "name": "Benchmark write %d", "kind": "un_system"}}',
                              counter, counter)
-  return wrk.format("POST", "/v1/entities", nil, body)
+  return wrk.format("POST", "{path}", nil, body)
 end
 """
 
 
-def membership_post_script(network_ids: list[str], entity_ids: list[str], days: list[str]) -> str:
-    """POST /v1/memberships: (network, entity) pairs in turn, each a two-day past period of its
-    own (slot by slot), so no two overlap."""
+def membership_post_script(
+    network_ids: list[str], entity_ids: list[str], days: list[str], path: str = "/v1/memberships"
+) -> str:
+    """POST /v1/memberships (or the baseline's ``path``): (network, entity) pairs in turn, each a
+    two-day past period of its own (slot by slot), so no two overlap."""
     return f"""
 networks = {lua_list(network_ids)}
 entities = {lua_list(entity_ids)}
@@ -276,6 +279,6 @@ request = function()
   local body = string.format(
     '{{"network_id": "%s", "entity_id": "%s", "tier": "extended", "start_date": "%s", "end_date": "%s"}}',
     network, entity, days[slot * 2 + 1], days[slot * 2 + 2])
-  return wrk.format("POST", "/v1/memberships", nil, body)
+  return wrk.format("POST", "{path}", nil, body)
 end
 """

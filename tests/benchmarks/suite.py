@@ -97,6 +97,7 @@ class Bench:
             "WEBHOOK_ALLOWED_PRIVATE_HOSTS": '["127.0.0.1"]',
         }
         self.results: dict[str, Any] = {}
+        self.startups: list[dict[str, float]] = []
 
     # -- setup ------------------------------------------------------------------------------
 
@@ -122,7 +123,7 @@ class Bench:
                 str(r["id"])
                 for r in await conn.fetch(
                     "INSERT INTO entities (id, acronym, name, kind) SELECT gen_random_uuid(), 'W' || $1 || '-' || i,"
-                    " 'Benchmark member ' || i, 'un_system' FROM generate_series(1, 100) AS i RETURNING id",
+                    " 'Benchmark member ' || i, 'un_system' FROM generate_series(1, 200) AS i RETURNING id",
                     run,
                 )
             ]
@@ -142,8 +143,13 @@ class Bench:
 
     def start_api(self, tag: str) -> Process:
         port = free_port()
+        started = time.monotonic()
         api = Process(f"api-{tag}", [str(BIN / "registry"), "serve"], {**self.env, "PORT": str(port)})
-        api.wait_http(f"http://127.0.0.1:{port}/healthz")
+        api.wait_http(f"http://127.0.0.1:{port}/healthz", poll=0.02)
+        # From the command to the first answer: every start counts (the best is reported).
+        self.startups.append(
+            {"ready_seconds": round(time.monotonic() - started, 2), "cpu_seconds": round(api.cpu(), 2)}
+        )
         api.url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
         return api.sample_rss()
 
@@ -245,41 +251,164 @@ class Bench:
         )
         self.results["conditional_get"] = check(result, "If-None-Match").as_dict()
 
+    # -- list routes ------------------------------------------------------------------------
+
+    async def list_routes(self) -> dict[str, tuple[str, str]]:
+        """Each list route of the API at its default page size, and the by-hand query of the
+        same rows (baseline_app.LIST_QUERIES): name → (registry path, baseline path). A nested
+        list is read under the parent with the most rows."""
+        conn = await asyncpg.connect(self.dsn)
+
+        async def busiest(query: str) -> str:
+            found = await conn.fetchval(query)
+            return str(found or uuid.uuid4())  # none: an empty list, still a list route's work
+
+        try:
+            parents = {
+                "group": await busiest(
+                    "SELECT working_group_id FROM working_group_posts GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+                ),
+                "review": await busiest(
+                    "SELECT review_id FROM review_recommendations GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+                ),
+                "endpoint": await busiest(
+                    "SELECT endpoint_id FROM webhook_deliveries GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+                ),
+                "workplan": await busiest(
+                    "SELECT workplan_id FROM workplan_activities GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+                ),
+                "person": await busiest(
+                    "SELECT person_id FROM focal_point_posts GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+                ),
+            }
+        finally:
+            await conn.close()
+        network, group = self.global_network, parents["group"]
+        nested = {
+            "network memberships": (f"/v1/networks/{network}/memberships", network),
+            "network posts": (f"/v1/networks/{network}/posts", network),
+            "working group chairs": (f"/v1/working-groups/{group}/chairs", group),
+            "working group members": (f"/v1/working-groups/{group}/members", group),
+            "review recommendations": (
+                f"/v1/reviews/{parents['review']}/recommendations",
+                parents["review"],
+            ),
+            "webhook deliveries": (
+                f"/v1/webhook-endpoints/{parents['endpoint']}/deliveries",
+                parents["endpoint"],
+            ),
+            "workplan activities": (
+                f"/v1/workplans/{parents['workplan']}/activities",
+                parents["workplan"],
+            ),
+            "champion countries": (f"/v1/networks/{network}/champion-countries", network),
+            "person posts": (f"/v1/people/{parents['person']}/posts", parents["person"]),
+        }
+        top = {
+            "entities": "/v1/entities",
+            "networks": "/v1/networks",
+            "memberships": "/v1/memberships",
+            "working groups": "/v1/working-groups",
+            "mous": "/v1/mous",
+            "reviews": "/v1/reviews",
+            "meetings": "/v1/meetings",
+            "webhook endpoints": "/v1/webhook-endpoints",
+            "api keys": "/v1/api-keys",
+            "audit log": "/v1/audit-log",
+            "calendar subscriptions": "/v1/calendar-subscriptions",
+            "workplans": "/v1/workplans",
+            "pledges": "/v1/pledges",
+            "people": "/v1/people",
+        }
+        routes = {name: (path, f"/list/{name.replace(' ', '-')}") for name, path in top.items()}
+        for name, (path, parent) in nested.items():
+            routes[name] = (path, f"/list/{name.replace(' ', '-')}?parent={parent}")
+        return routes
+
+    def measure_lists(self, api: Process) -> None:
+        """Every list route against its by-hand query, one after the other (16 connections,
+        BENCH_LIST_SECONDS each: 2 by default, 1 at the small size, so that CI's table of 23
+        routes, 46 measures, takes under a minute; wrk counts whole seconds)."""
+        seconds = float(os.environ.get("BENCH_LIST_SECONDS", "1" if self.size.name == "small" else "2"))
+        started = time.monotonic()
+        routes = asyncio.run(self.list_routes())
+        baseline = self.start_baseline("lists")
+        out: dict[str, Any] = {}
+        try:
+            for name, (path, by_hand_path) in sorted(routes.items()):
+                mine = check(
+                    wrk(api.url, get_script([path]), connections=16, seconds=seconds, headers=self.auth, server=api),  # type: ignore[attr-defined]
+                    f"GET {path}",
+                )
+                theirs = check(
+                    wrk(baseline.url, get_script([by_hand_path]), connections=16, seconds=seconds, server=baseline),  # type: ignore[attr-defined]
+                    f"baseline {by_hand_path}",
+                )
+                out[name] = {
+                    "path": path,
+                    "registry": mine.as_dict(),
+                    "baseline": theirs.as_dict(),
+                    "ratio": round(mine.rps / max(theirs.rps, 0.001), 3),
+                }
+        finally:
+            baseline.stop()
+        self.results["lists"] = out
+        self.results["lists_seconds"] = {"each": int(seconds), "took": round(time.monotonic() - started, 1)}
+
     # -- writes -----------------------------------------------------------------------------
 
     def measure_writes(self, api: Process) -> None:
+        """Each write, at 8 and 32 connections, done by hand (the baseline: the row, its event
+        and its audit entry in one transaction through asyncpg) and by the registry, one after
+        the other, so the ratio compares the same moment of a shared machine."""
         days = [(date(2019, 1, 1) + timedelta(days=d)).isoformat() for d in range(2000)]
         out: dict[str, Any] = {}
-        for connections in (8, 32):
-            prefix = f"W{self.run_tag}c{connections}"
-            out[f"entities_c{connections}"] = check(
-                wrk(
-                    api.url,  # type: ignore[attr-defined]
-                    entity_post_script(prefix),
-                    connections=connections,
-                    seconds=self.seconds,
-                    headers=self.auth,
-                    expected=(201,),
-                    server=api,
-                ),
-                f"POST /v1/entities c{connections}",
-            ).as_dict()
-            # Each connection level gets entities of its own: the two runs' periods never meet.
-            half = len(self.writer_entities) // 2
-            entities = self.writer_entities[:half] if connections == 8 else self.writer_entities[half:]
-            out[f"memberships_c{connections}"] = check(
-                wrk(
-                    api.url,  # type: ignore[attr-defined]
-                    membership_post_script(self.network_ids, entities, days),
-                    connections=connections,
-                    seconds=self.seconds,
-                    headers=self.auth,
-                    expected=(201,),
-                    server=api,
-                ),
-                f"POST /v1/memberships c{connections}",
-            ).as_dict()
+        by_hand: dict[str, Any] = {}
+        baseline = self.start_baseline("writes")
+        try:
+            for connections in (8, 32):
+                for app, base_path, results in ((baseline, "", by_hand), (api, "/v1", out)):
+                    headers = self.auth if app is api else {}
+                    prefix = f"W{self.run_tag}{'b' if app is baseline else ''}c{connections}"
+                    results[f"entities_c{connections}"] = check(
+                        wrk(
+                            app.url,  # type: ignore[attr-defined]
+                            entity_post_script(prefix, f"{base_path}/entities"),
+                            connections=connections,
+                            seconds=self.seconds,
+                            headers=headers,
+                            expected=(201,),
+                            server=app,
+                        ),
+                        f"{app.name} POST /entities c{connections}",
+                    ).as_dict()
+                    # Each connection level and app gets entities of its own: no two periods meet.
+                    results[f"memberships_c{connections}"] = check(
+                        wrk(
+                            app.url,  # type: ignore[attr-defined]
+                            membership_post_script(
+                                self.network_ids,
+                                self._writer_quarter(connections, app is baseline),
+                                days,
+                                f"{base_path}/memberships",
+                            ),
+                            connections=connections,
+                            seconds=self.seconds,
+                            headers=headers,
+                            expected=(201,),
+                            server=app,
+                        ),
+                        f"{app.name} POST /memberships c{connections}",
+                    ).as_dict()
+        finally:
+            baseline.stop()
         self.results["writes"] = out
+        self.results["writes_baseline"] = by_hand
+
+    def _writer_quarter(self, connections: int, baseline: bool) -> list[str]:
+        quarter = len(self.writer_entities) // 4
+        index = (0 if connections == 8 else 2) + (1 if baseline else 0)
+        return self.writer_entities[index * quarter : (index + 1) * quarter]
 
     async def settle_relay(self, within: float) -> int:
         """Give the relay ``within`` seconds to publish the writes' events; the rest are marked
@@ -519,6 +648,8 @@ class Bench:
                 self.measure_delivery(api, workers)
             finally:
                 workers.stop()
+            phase("every list route against its by-hand query")
+            self.measure_lists(api)
             phase("coverage, indicators, activity report")
             self.measure_reports(api)
             self.results["memory"] = {
@@ -527,10 +658,43 @@ class Bench:
             }
         finally:
             api.stop()
+        self.results["startup"] = {
+            "starts": self.startups,
+            "best_ready_seconds": min(s["ready_seconds"] for s in self.startups),
+            "imports": import_times(),
+        }
         phase("the scheduler's sweep")
         self.results["sweep"] = self.measure_sweep(self.bench_url)
         phase("done")
         self.results["measure_seconds"] = round(time.monotonic() - started, 1)
+
+
+def import_times(top: int = 12) -> dict[str, Any]:
+    """What importing the API costs (``python -X importtime``): the CPU time of the whole (wall
+    time on a shared machine says more about the neighbours), and the modules that take
+    longest by themselves."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import api.cli.composition"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows = []
+    for line in done.stderr.splitlines():
+        parts = line.removeprefix("import time:").split("|")
+        if len(parts) == 3 and parts[0].strip().isdigit():
+            rows.append((int(parts[0]), int(parts[1]), parts[2].strip()))
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {
+        "cpu_seconds": round(cpu, 2),
+        "wall_ms": round(sum(own for own, _, _ in rows) / 1000, 1),
+        "slowest": [{"module": name, "own_ms": round(own / 1000, 1)} for own, _, name in sorted(rows)[::-1][:top]],
+    }
 
 
 def _percentile(values: list[float], p: float) -> float:

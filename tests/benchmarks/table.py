@@ -8,17 +8,21 @@ import sys
 from pathlib import Path
 from typing import Any
 
+# Ratios are against the baseline measured in the same run (tests/benchmarks/baseline_app.py):
+# on a shared machine only they compare; the requests per second do not.
 TARGETS = {
-    "read_ratio": 0.5,
-    "read_p99_ms": 25.0,
-    "writes_per_s": 1000.0,
-    "write_p99_ms": 50.0,
+    "read_ratio": 0.8,
+    "read_p99_vs_baseline": 1.2,
+    "write_ratio": 0.7,
+    "write_p99_vs_baseline": 1.5,
+    "startup_seconds": 2.0,
+    "list_ratio": 0.5,
     "delivery_ratio": 0.25,
     "latency_p50_ms": 100.0,
     "latency_p99_ms": 1000.0,
     "growth": 1.5,
     "report_ms": 1000.0,
-    "api_rss_mb": 150.0,
+    "api_rss_mb": 100.0,
     "worker_rss_mb": 200.0,
 }
 
@@ -71,28 +75,44 @@ def render(r: dict[str, Any]) -> str:
     add("")
     add("| measure | result | target | |")
     add("|---|---|---|---|")
-    ratio_id, ratio_page = best["ratio"]["row_by_id"], best["ratio"]["page_50"]
-    add(f"| reads: row by id | {ratio_id:.2f}x the baseline | ≥ 0.5x | {_mark(ratio_id >= TARGETS['read_ratio'])} |")
-    add(
-        f"| reads: 50-row page | {ratio_page:.2f}x the baseline | ≥ 0.5x | {_mark(ratio_page >= TARGETS['read_ratio'])} |"
-    )
-    p99 = max(best["registry"]["row_by_id"]["p99_ms"], best["registry"]["page_50"]["p99_ms"])
-    add(f"| reads: p99 (32 connections) | {p99:.1f} ms | < 25 ms | {_mark(p99 < TARGETS['read_p99_ms'])} |")
+    for read, label in (("row_by_id", "row by id"), ("page_50", "50-row page")):
+        ratio = best["ratio"][read]
+        add(
+            f"| reads: {label} | {ratio:.2f}x the baseline | ≥ {TARGETS['read_ratio']}x | "
+            f"{_mark(ratio >= TARGETS['read_ratio'])} |"
+        )
+    for read, label in (("row_by_id", "row by id"), ("page_50", "50-row page")):
+        mine, theirs = best["registry"][read]["p99_ms"], best["baseline"][read]["p99_ms"]
+        times = mine / max(theirs, 0.001)
+        add(
+            f"| reads: p99 {label} (32 connections) | {mine:.1f} ms, the baseline's {theirs:.1f} ms = {times:.2f}x | "
+            f"≤ {TARGETS['read_p99_vs_baseline']}x the baseline's | {_mark(times <= TARGETS['read_p99_vs_baseline'])} |"
+        )
     if "conditional_get" in r:
         c = r["conditional_get"]
         add(
             f"| conditional GET (If-None-Match → 304) | {_n(c['rps'])} req/s, p99 {c['p99_ms']:.1f} ms, "
             f"{_cpu(c['cpu_us_per_request'])} CPU each | (measured apart) | |"
         )
+    by_hand = r.get("writes_baseline", {})
     for key, w in r.get("writes", {}).items():
         if not isinstance(w, dict):
             continue
         what, connections = key.rsplit("_c", 1)
-        ok = w["rps"] >= TARGETS["writes_per_s"] and w["p99_ms"] < TARGETS["write_p99_ms"]
+        hand = by_hand.get(key)
+        if hand is None:  # a run from before the by-hand baseline
+            add(
+                f"| writes: POST /v1/{what}, {connections} connections | {_n(w['rps'])}/s, p99 {w['p99_ms']:.1f} ms, "
+                f"{_cpu(w['cpu_us_per_request'])} CPU each | (no by-hand figure) | |"
+            )
+            continue
+        ratio, times = w["rps"] / max(hand["rps"], 0.001), w["p99_ms"] / max(hand["p99_ms"], 0.001)
+        ok = ratio >= TARGETS["write_ratio"] and times <= TARGETS["write_p99_vs_baseline"]
         add(
-            f"| writes: POST /v1/{what}, {connections} connections | {_n(w['rps'])}/s, p50 {w['p50_ms']:.1f} ms, "
-            f"p99 {w['p99_ms']:.1f} ms, {_cpu(w['cpu_us_per_request'])} CPU each | ≥ 1,000/s, p99 < 50 ms | "
-            f"{_mark(ok)} |"
+            f"| writes: POST /v1/{what}, {connections} connections | {_n(w['rps'])}/s vs {_n(hand['rps'])}/s by hand "
+            f"= {ratio:.2f}x; p99 {w['p99_ms']:.1f} ms vs {hand['p99_ms']:.1f} ms = {times:.2f}x; "
+            f"{_cpu(w['cpu_us_per_request'])} CPU each ({_cpu(hand['cpu_us_per_request'])} by hand) | "
+            f"≥ {TARGETS['write_ratio']}x, p99 ≤ {TARGETS['write_p99_vs_baseline']}x by hand | {_mark(ok)} |"
         )
     if "delivery_throughput" in r:
         d = r["delivery_throughput"]
@@ -133,13 +153,39 @@ def render(r: dict[str, Any]) -> str:
     if "memory" in r:
         m = r["memory"]
         add(
-            f"| memory: API peak RSS under load | {m['api_peak_rss_mb']:.0f} MB | < 150 MB | "
+            f"| memory: API peak RSS under load | {m['api_peak_rss_mb']:.0f} MB | < {TARGETS['api_rss_mb']:.0f} MB | "
             f"{_mark(m['api_peak_rss_mb'] < TARGETS['api_rss_mb'])} |"
         )
         add(
             f"| memory: worker process peak RSS | {m['worker_peak_rss_mb']:.0f} MB | < 200 MB | "
             f"{_mark(m['worker_peak_rss_mb'] < TARGETS['worker_rss_mb'])} |"
         )
+    if "startup" in r:
+        st = r["startup"]
+        ready = st["best_ready_seconds"]
+        add(
+            f"| start-up: `registry serve` to its first answer (best of {len(st['starts'])}) | {ready:.2f} s; "
+            f"{min(x['cpu_seconds'] for x in st['starts']):.2f} s of CPU; importing the API "
+            f"{st['imports'].get('cpu_seconds', 0):.2f} s of CPU | < {TARGETS['startup_seconds']:g} s | "
+            f"{_mark(ready < TARGETS['startup_seconds'])} |"
+        )
+    if r.get("lists"):
+        timing = r.get("lists_seconds", {})
+        add("")
+        add(
+            f"Every list route at its default page size against a by-hand query of the same rows "
+            f"(`baseline_app.LIST_QUERIES`), 16 connections, {timing.get('each', 2)} s each "
+            f"(fewer at the small size: the whole table took {timing.get('took', '?')} s; "
+            f"target ≥ {TARGETS['list_ratio']}x):"
+        )
+        add("")
+        add("| list route | registry | by hand | ratio | |")
+        add("|---|---|---|---|---|")
+        for name, lst in r["lists"].items():
+            add(
+                f"| {name} (`{lst['path'].split('?')[0]}`) | {_n(lst['registry']['rps'])} req/s | "
+                f"{_n(lst['baseline']['rps'])} req/s | {lst['ratio']:.2f}x | {_mark(lst['ratio'] >= TARGETS['list_ratio'])} |"
+            )
     generated = r.get("generated_seconds")
     add("")
     add(
