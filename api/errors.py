@@ -73,6 +73,7 @@ TITLES = (
     N_("Request Entity Too Large"),
     N_("Bad Request"),
     N_("Unprocessable Content"),
+    N_("Gone"),
 )
 
 # Pydantic's messages for the commonest mistakes, as templates of their context, so they can
