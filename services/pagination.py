@@ -6,6 +6,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+from sqlalchemy import Integer, Select, bindparam
+
 from services.errors import InvalidInput
 from services.schemas import Form
 
@@ -69,6 +71,14 @@ def page_from_rows(rows: list[dict[str, Any]], limit: int) -> Page:
         items = rows[:limit]
         return Page(items=items, next_cursor=encode_cursor(items[-1]["id"]))
     return Page(items=rows, next_cursor=None)
+
+
+def keyset_page(query: Select[Any], id_column: Any, *, after: bool) -> Select[Any]:
+    """The tail of a list statement built once: the rows after the bound ``after`` id (when
+    the request names one), in id order, at most the bound ``limit`` of them."""
+    if after:
+        query = query.where(id_column > bindparam("after"))
+    return query.order_by(id_column).limit(bindparam("limit", type_=Integer))
 
 
 async def fetch_page(conn: Any, statement: Any, page: PageRequest, **params: Any) -> Page:

@@ -5,12 +5,12 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Date, Integer, Select, SmallInteger, any_, bindparam, literal, or_, select
+from sqlalchemy import Date, Select, SmallInteger, any_, bindparam, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.commitments.models import ChampionCountry, Pledge, PledgeStatus
 from services.commitments.schemas import ChampionCountryOut, PledgeOut, PledgerEntity
-from services.pagination import Page, PageRequest, fetch_page
+from services.pagination import Page, PageRequest, fetch_page, keyset_page
 from services.shapes import select_list
 
 _SELECT_CHAMPIONS = select(*select_list(ChampionCountryOut, version=ChampionCountry.version))
@@ -46,9 +46,7 @@ def _champions_page(as_of: bool, after: bool) -> Select[Any]:
         query = query.where(
             ChampionCountry.start_date <= day, or_(ChampionCountry.end_date.is_(None), ChampionCountry.end_date >= day)
         )
-    if after:
-        query = query.where(ChampionCountry.id > bindparam("after"))
-    return query.order_by(ChampionCountry.id).limit(bindparam("limit", type_=Integer))
+    return keyset_page(query, ChampionCountry.id, after=after)
 
 
 async def list_champion_rows(
@@ -105,9 +103,7 @@ def _pledges_page(filters: frozenset[str], after: bool) -> Select[Any]:
         query = query.where(Pledge.status == bindparam("status"))
     if "objective" in filters:
         query = query.where(bindparam("objective", type_=SmallInteger()) == any_(Pledge.gcm_objectives))
-    if after:
-        query = query.where(Pledge.id > bindparam("after"))
-    return query.order_by(Pledge.id).limit(bindparam("limit", type_=Integer))
+    return keyset_page(query, Pledge.id, after=after)
 
 
 async def list_pledge_rows(

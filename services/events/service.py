@@ -175,6 +175,11 @@ def _sql(constant: str) -> ColumnElement[str]:
     return literal_column("'" + constant.replace("'", "''") + "'", String)
 
 
+def _insert_selecting(into: Any, source: Any, values: dict[str, Any]) -> Any:
+    """INSERT INTO ``into`` SELECT ... FROM ``source``: each column named beside its value."""
+    return insert(into).from_select(list(values), select(*values.values()).select_from(source))
+
+
 def insert_recording_event(new_record: Select[Any], *, record_key: str, set_by_database: Sequence[str]) -> Select[Any]:
     """``new_record`` (the record as the API shows it, read from a data-modifying CTE: an
     INSERT ... RETURNING) together with its event and its audit entry: one statement, one
@@ -192,48 +197,37 @@ def insert_recording_event(new_record: Select[Any], *, record_key: str, set_by_d
         pairs += [_sql(name), _as_json(returned[name])]
     record = bindparam("known", type_=JSONB).op("||", return_type=JSONB)(func.jsonb_build_object(*pairs))
     rendered = select(record.label("record")).select_from(new).cte("rendered")
-    event = insert(_EVENTS).from_select(
-        ["id", "type", "subject_type", "subject_id", "network_id", "actor", "payload", "request_id"],
-        select(
-            bindparam("event_id", type_=Uuid),
-            bindparam("type", type_=String),
-            bindparam("subject_type", type_=String),
-            bindparam("subject_id", type_=Uuid),
-            bindparam("network_id", type_=Uuid),
-            bindparam("actor", type_=String),
-            func.jsonb_build_object(_sql(record_key), rendered.c.record),
-            bindparam("request_id", type_=String),
-        ).select_from(rendered),
+    event = _insert_selecting(
+        _EVENTS,
+        rendered,
+        {
+            "id": bindparam("event_id", type_=Uuid),
+            "type": bindparam("type", type_=String),
+            "subject_type": bindparam("subject_type", type_=String),
+            "subject_id": bindparam("subject_id", type_=Uuid),
+            "network_id": bindparam("network_id", type_=Uuid),
+            "actor": bindparam("actor", type_=String),
+            "payload": func.jsonb_build_object(_sql(record_key), rendered.c.record),
+            "request_id": bindparam("request_id", type_=String),
+        },
     )
-    audit = insert(_AUDIT_LOG).from_select(
-        [
-            "id",
-            "principal_id",
-            "principal_role",
-            "principal_person_id",
-            "action",
-            "resource_type",
-            "resource_id",
-            "owner_entity_id",
-            "network_id",
-            "before",
-            "after",
-            "request_id",
-        ],
-        select(
-            bindparam("audit_id", type_=Uuid),
-            bindparam("actor", type_=String),
-            bindparam("principal_role", type_=String),
-            bindparam("principal_person_id", type_=Uuid),
-            bindparam("type", type_=String),
-            bindparam("subject_type", type_=String),
-            bindparam("subject_id", type_=Uuid),
-            bindparam("owner_entity_id", type_=Uuid),
-            bindparam("network_id", type_=Uuid),
-            null(),
-            rendered.c.record.op("-", return_type=JSONB)(_sql("version")),
-            bindparam("request_id", type_=String),
-        ).select_from(rendered),
+    audit = _insert_selecting(
+        _AUDIT_LOG,
+        rendered,
+        {
+            "id": bindparam("audit_id", type_=Uuid),
+            "principal_id": bindparam("actor", type_=String),
+            "principal_role": bindparam("principal_role", type_=String),
+            "principal_person_id": bindparam("principal_person_id", type_=Uuid),
+            "action": bindparam("type", type_=String),
+            "resource_type": bindparam("subject_type", type_=String),
+            "resource_id": bindparam("subject_id", type_=Uuid),
+            "owner_entity_id": bindparam("owner_entity_id", type_=Uuid),
+            "network_id": bindparam("network_id", type_=Uuid),
+            "before": null(),
+            "after": rendered.c.record.op("-", return_type=JSONB)(_sql("version")),
+            "request_id": bindparam("request_id", type_=String),
+        },
     )
     # PostgreSQL runs every data-modifying CTE, whether the main query reads it or not.
     return select(*new.c).add_cte(event.cte("new_event")).add_cte(audit.cte("new_audit_entry"))

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Date, Integer, Select, bindparam, exists, select, union_all
+from sqlalchemy import Date, Select, bindparam, exists, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.events.models import Event
 from services.mous.models import Mou, MouArea, MouAreaObjective, MouParty, MouStatus
 from services.mous.schemas import MouOut
-from services.pagination import Page, PageRequest, fetch_page
+from services.pagination import Page, PageRequest, fetch_page, keyset_page
 from services.shapes import select_list
 
 # A MoU as the API shows it (MouOut, in its order), and its version for the ETag.
@@ -89,9 +89,7 @@ def _mous_page(filters: frozenset[str], after: bool) -> Select[Any]:
         )
     if "review_due_before" in filters:
         query = query.where(Mou.review_due_date <= bindparam("review_due_before", type_=Date))
-    if after:
-        query = query.where(Mou.id > bindparam("after"))
-    return query.order_by(Mou.id).limit(bindparam("limit", type_=Integer))
+    return keyset_page(query, Mou.id, after=after)
 
 
 async def list_mou_rows(conn: AsyncConnection, page: PageRequest, filters: MouFilters) -> Page:

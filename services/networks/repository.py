@@ -5,13 +5,13 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Date, Integer, Select, bindparam, exists, or_, select
+from sqlalchemy import Date, Select, bindparam, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.entities.models import Entity
 from services.networks.models import Network, NetworkPost, NetworkScope, PostRole
 from services.networks.schemas import LEADS_ON, NetworkOut, NetworkPostOut, post_active_on
-from services.pagination import Page, PageRequest, fetch_page
+from services.pagination import Page, PageRequest, fetch_page, keyset_page
 from services.shapes import select_list
 
 # A network as the API shows it (NetworkOut, in its order), and its version for the ETag.
@@ -70,9 +70,7 @@ def _networks_page(filters: frozenset[str], after: bool) -> Select[Any]:
         query = query.where(_holds_post_today(bindparam("coordinator_entity_id"), PostRole.COORDINATOR))
     if "country_code" in filters:
         query = query.where(Network.country_code == bindparam("country_code"))
-    if after:
-        query = query.where(Network.id > bindparam("after"))
-    return query.order_by(Network.id).limit(bindparam("limit", type_=Integer))
+    return keyset_page(query, Network.id, after=after)
 
 
 async def list_network_rows(
@@ -124,9 +122,7 @@ def _posts_page(role: bool, as_of: bool, after: bool) -> Select[Any]:
         query = query.where(NetworkPost.role == bindparam("role"))
     if as_of:
         query = query.where(post_active_on(bindparam("as_of", type_=Date)))
-    if after:
-        query = query.where(NetworkPost.id > bindparam("after"))
-    return query.order_by(NetworkPost.id).limit(bindparam("limit", type_=Integer))
+    return keyset_page(query, NetworkPost.id, after=after)
 
 
 async def list_post_rows(

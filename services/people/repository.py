@@ -5,10 +5,10 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Date, Integer, Select, bindparam, column, or_, select, table
+from sqlalchemy import Date, Select, bindparam, column, or_, select, table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from services.pagination import Page, PageRequest, fetch_page
+from services.pagination import Page, PageRequest, fetch_page, keyset_page
 from services.people.models import FocalPointPost, Person
 from services.people.schemas import FocalPointOut, PersonOut
 from services.shapes import select_list
@@ -57,9 +57,7 @@ def _people_page(by_entity: bool, after: bool) -> Select[Any]:
     query = select(*_PERSON_COLUMNS)
     if by_entity:
         query = query.where(Person.entity_id == bindparam("entity_id"))
-    if after:
-        query = query.where(Person.id > bindparam("after"))
-    return query.order_by(Person.id).limit(bindparam("limit", type_=Integer))
+    return keyset_page(query, Person.id, after=after)
 
 
 async def list_person_rows(conn: AsyncConnection, page: PageRequest, *, entity_id: uuid.UUID | None = None) -> Page:
@@ -85,9 +83,7 @@ def _posts_page(as_of: bool, after: bool) -> Select[Any]:
     query = select(*_POST_COLUMNS).where(FocalPointPost.person_id == bindparam("person_id"))
     if as_of:
         query = query.where(post_active_on(bindparam("as_of", type_=Date)))
-    if after:
-        query = query.where(FocalPointPost.id > bindparam("after"))
-    return query.order_by(FocalPointPost.id).limit(bindparam("limit", type_=Integer))
+    return keyset_page(query, FocalPointPost.id, after=after)
 
 
 async def list_post_rows(

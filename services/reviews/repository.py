@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Date, Integer, Select, bindparam, select
+from sqlalchemy import Date, Select, bindparam, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.entities.models import Entity
-from services.pagination import Page, PageRequest, fetch_page, page_from_rows
+from services.pagination import Page, PageRequest, fetch_page, keyset_page, page_from_rows
 from services.reviews.models import (
     Recommendation,
     RecommendationStatus,
@@ -156,9 +156,7 @@ def _reviews_page(filters: frozenset[str], overdue_wanted: bool | None, after: b
         query = query.where(late if overdue_wanted else ~late)
     if "due_before" in filters:
         query = query.where(Review.due_date <= bindparam("due_before", type_=Date))
-    if after:
-        query = query.where(Review.id > bindparam("after"))
-    return query.order_by(Review.id).limit(bindparam("limit", type_=Integer))
+    return keyset_page(query, Review.id, after=after)
 
 
 async def list_review_rows(conn: Conn, page: PageRequest, filters: ReviewFilters) -> Page:

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Date, Integer, Select, Uuid, and_, bindparam, column, exists, func, or_, select, table
+from sqlalchemy import Date, Select, Uuid, and_, bindparam, column, exists, func, or_, select, table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.entities.models import Entity
 from services.networks.models import Network, PostRole
 from services.networks.schemas import LeadEntity, lead_post
-from services.pagination import Page, PageRequest, fetch_page
+from services.pagination import Page, PageRequest, fetch_page, keyset_page
 from services.shapes import select_list
 from services.working_groups.models import (
     PostKind,
@@ -113,9 +113,7 @@ def _groups_page(filters: frozenset[str], after: bool) -> Select[Any]:
         query = query.where(_holds_post(PostKind.CHAIR, bindparam("chair_entity_id"), CHAIRS_ON))
     if "member_entity_id" in filters:
         query = query.where(_holds_post(PostKind.MEMBER, bindparam("member_entity_id"), CHAIRS_ON))
-    if after:
-        query = query.where(WorkingGroup.id > bindparam("after"))
-    return query.order_by(WorkingGroup.id).limit(bindparam("limit", type_=Integer))
+    return keyset_page(query, WorkingGroup.id, after=after)
 
 
 async def list_group_rows(conn: AsyncConnection, page: PageRequest, filters: GroupFilters, *, today: date) -> Page:
@@ -157,9 +155,7 @@ def _posts_page(as_of: bool, after: bool) -> Select[Any]:
     )
     if as_of:
         query = query.where(post_active_on(bindparam("as_of", type_=Date)))
-    if after:
-        query = query.where(WorkingGroupPost.id > bindparam("after"))
-    return query.order_by(WorkingGroupPost.id).limit(bindparam("limit", type_=Integer))
+    return keyset_page(query, WorkingGroupPost.id, after=after)
 
 
 async def list_post_rows(

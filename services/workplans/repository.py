@@ -5,11 +5,11 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Integer, Select, SmallInteger, any_, bindparam, literal, select
+from sqlalchemy import Select, SmallInteger, any_, bindparam, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.entities.models import Entity
-from services.pagination import Page, PageRequest, fetch_page
+from services.pagination import Page, PageRequest, fetch_page, keyset_page
 from services.shapes import select_list
 from services.working_groups.models import WorkingGroup
 from services.workplans.models import Activity, ActivityStatus, Workplan
@@ -39,9 +39,7 @@ def _workplans_page(by_network: bool, after: bool) -> Select[Any]:
     query = _SELECT_WORKPLANS
     if by_network:
         query = query.where(Workplan.network_id == bindparam("network_id"))
-    if after:
-        query = query.where(Workplan.id > bindparam("after"))
-    return query.order_by(Workplan.id).limit(bindparam("limit", type_=Integer))
+    return keyset_page(query, Workplan.id, after=after)
 
 
 async def list_workplan_rows(conn: AsyncConnection, page: PageRequest, *, network_id: uuid.UUID | None) -> Page:
@@ -81,9 +79,7 @@ def _activities_page(filters: frozenset[str], after: bool) -> Select[Any]:
         query = query.where(Activity.status == bindparam("status"))
     if "objective" in filters:
         query = query.where(bindparam("objective", type_=SmallInteger()) == any_(Activity.gcm_objectives))
-    if after:
-        query = query.where(Activity.id > bindparam("after"))
-    return query.order_by(Activity.id).limit(bindparam("limit", type_=Integer))
+    return keyset_page(query, Activity.id, after=after)
 
 
 async def list_activity_rows(
