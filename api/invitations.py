@@ -7,12 +7,13 @@ an integrating system posts an iTIP REPLY on an invitee's behalf."""
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import Path, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.access import UnsupportedMediaType
 from api.calendars import CalendarResponse
 from api.deps import Authenticated, CurrentPrincipal, DbRead, DbSession
+from api.dispatch import PathRouter
 from api.input import CheckedRoute
 from api.invitation_pages import answered_page, confirm_page, meeting_page, refusal_page
 from api.openapi import problems
@@ -37,8 +38,8 @@ from services.meetings.schemas import MeetingOut
 from services.principals import Principal
 from services.schemas import MULTI_LINE_PATTERN, OneLine
 
-pages = APIRouter(route_class=CheckedRoute, prefix="/invitations", tags=["invitations"])
-replies = APIRouter(
+pages = PathRouter(route_class=CheckedRoute, prefix="/invitations", tags=["invitations"])
+replies = PathRouter(
     route_class=CheckedRoute,
     prefix="/v1/meetings",
     tags=["meetings"],
