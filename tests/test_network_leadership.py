@@ -78,6 +78,10 @@ async def lac(session):
     return {"network": network, "global": global_network, "iom": iom, "eclac": eclac, "eclac_posts": posts}
 
 
+def _leads(network):
+    return sorted((p["role"], p["entity"]["acronym"]) for p in network["leadership"])
+
+
 async def _end_eclac_posts(session, lac):
     for post in lac["eclac_posts"].values():
         await _end(session, lac["network"]["id"], post["id"], ECLAC_LAST_DAY)
@@ -261,6 +265,35 @@ async def test_the_global_network_takes_no_co_lead_but_hands_over(lac, session, 
     assert (await client.get(f"/v1/networks/{global_id}")).json()["coordinator"]["acronym"] == "G-NEXT"
     types = (await session.scalars(select(Event.type).where(Event.network_id == global_id))).all()
     assert types[-2:] == ["network.post_ended", "network.post_appointed"]
+    # The coordinator is also the secretariat: the secretariat post was handed over with it.
+    network = (await client.get(f"/v1/networks/{global_id}")).json()
+    assert _leads(network) == [("coordinator", "G-NEXT"), ("secretariat", "G-NEXT")]
+
+
+async def test_handing_over_the_global_networks_secretariat_hands_over_its_coordinator(lac, session, client):
+    """The global Network's coordinator and secretariat never name two entities: a handover
+    of either post carries the other from the same day."""
+    global_id = lac["global"]["id"]
+    first = lac["global"]["coordinator"]["acronym"]
+    successor = await make_entity(session, acronym="G-SEC")
+    await make_membership(
+        session, network_id=global_id, entity_id=successor["id"], tier=MembershipTier.CORE, start_date=date(2019, 1, 1)
+    )
+    [current] = (await client.get(f"/v1/networks/{global_id}/posts", params={"role": "secretariat"})).json()["items"]
+    body = {"entity_id": str(successor["id"]), "role": "secretariat", "start_date": "2031-01-01"}
+    handover = await client.post(f"/v1/networks/{global_id}/posts", json={**body, "replaces_post_id": current["id"]})
+    assert handover.status_code == 201, handover.text
+    posts = (await client.get(f"/v1/networks/{global_id}/posts")).json()["items"]
+    assert sorted((p["role"], p["entity"]["acronym"], p["start_date"], p["end_date"]) for p in posts) == [
+        ("coordinator", first, "2018-12-09", "2030-12-31"),
+        ("coordinator", "G-SEC", "2031-01-01", None),
+        ("secretariat", first, "2018-12-09", "2030-12-31"),
+        ("secretariat", "G-SEC", "2031-01-01", None),
+    ]
+    for day, lead in ((datetime(2030, 12, 31, tzinfo=UTC), first), (datetime(2031, 1, 1, tzinfo=UTC), "G-SEC")):
+        clock.freeze(day)
+        network = (await client.get(f"/v1/networks/{global_id}")).json()
+        assert _leads(network) == [("coordinator", lead), ("secretariat", lead)], day
 
 
 # --- the deprecated coordinator_entity_id ---------------------------------------------------

@@ -121,6 +121,45 @@ def _check_global_single_lead(network: Network, others: list[NetworkPost], entit
             )
 
 
+async def _carry_the_other_post(
+    session: AsyncSession,
+    network: Network,
+    role: PostRole,
+    entity: Entity,
+    start: date,
+    actor: Principal,
+    *,
+    is_demo: bool,
+) -> None:
+    """The global Network's coordinator is also its secretariat: a handover of either of its
+    posts hands over the other from the same day (the other post's holder ends the day before),
+    so the two never name different entities."""
+    if network.scope != NetworkScope.GLOBAL:
+        return
+    other_role = PostRole.SECRETARIAT if role == PostRole.COORDINATOR else PostRole.COORDINATOR
+    running = [
+        p
+        for p in await repository.posts_of_role(session, network_id=network.id, role=other_role)
+        if repository.overlaps(p, start, None)
+    ]
+    for post in running:
+        if post.entity_id == entity.id:
+            continue
+        if post.start_date >= start:
+            raise Conflict(
+                "invalid-handover",
+                f"The global Network's {_describe(post)} starts on or after {start}; its coordinator is also its "
+                f"secretariat, so both posts are handed over together from a day after both started.",
+            )
+        await _end(session, post, start - timedelta(days=1), f"handed over to {entity.acronym}", actor)
+    if not any(p.entity_id == entity.id for p in running):
+        carried = NetworkPost(
+            network_id=network.id, role=other_role, entity_id=entity.id, start_date=start, is_demo=is_demo
+        )
+        session.add(carried)
+        await _record_post(session, "post_appointed", carried, actor)
+
+
 async def appoint_post(
     session: AsyncSession,
     *,
@@ -161,7 +200,10 @@ async def appoint_post(
     )
     session.add(post)
     network.updated_at = clock.now()  # the network shows its current posts
-    return await _record_post(session, "post_appointed", post, actor)
+    row = await _record_post(session, "post_appointed", post, actor)
+    if data.replaces_post_id is not None:
+        await _carry_the_other_post(session, network, data.role, entity, data.start_date, actor, is_demo=is_demo)
+    return row
 
 
 async def _keep_a_holder(session: AsyncSession, post: NetworkPost, end_date: date) -> None:
