@@ -205,3 +205,30 @@ async def test_demo_names_focal_points_of_several_entities_with_their_posts(clie
         if any(post["end_date"] is None for post in posts):
             with_current_post.add(person["entity_id"])
     assert len(with_current_post) >= 2
+
+
+async def test_demo_focal_points_are_invited_to_the_coming_meeting_in_place_of_their_contact_address(session):
+    """IOM's and UNHCR's current focal points receive the coming meeting's invitation; IOM's
+    former entity focal point (now the network's) and the entities' contact addresses do not."""
+    from services.delivery.relay import publish_batch
+    from services.mail.models import EmailDelivery
+    from services.meetings.models import Meeting
+
+    assert await load_demo_data(session) is True
+    await session.flush()
+    while (await publish_batch(session)).events:
+        pass
+    invited = set(
+        (
+            await session.scalars(
+                select(EmailDelivery.recipient)
+                .join(Event, EmailDelivery.event_id == Event.id)
+                .join(Meeting, (Event.subject_id == Meeting.id) & (Event.subject_type == "meeting"))
+                .where(EmailDelivery.kind == "invitation", Meeting.is_demo, Meeting.starts_at > func.now())
+            )
+        ).all()
+    )
+    assert {"beta.focal@iom.example.org", "gamma.focal@unhcr.example.org"} <= invited, sorted(invited)
+    assert "alpha.focal@iom.example.org" not in invited
+    contacts = (await session.scalars(select(Entity.contact_email).where(Entity.acronym.in_(["IOM", "UNHCR"])))).all()
+    assert not set(filter(None, contacts)) & invited
