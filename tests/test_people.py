@@ -277,3 +277,27 @@ async def test_erasure_removes_the_address_mail_was_sent_to_and_fails_what_was_n
         and not [e for e in errors if e and "erase.me" in e.lower()]
         and any(pseudonym in (e or "") for e in errors)
     )
+
+
+async def test_a_reminder_goes_to_the_focal_points_of_the_day_it_is_sent(committed, smtp):  # noqa: F811
+    """The invitation goes to the focal point of today; the reminder, two days later, to the
+    one who holds the post by then (the first's post has ended), never to the contact address."""
+    from services.meetings.service import send_due_reminders
+
+    starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    today = clock.today()
+    async with get_database().session() as session:
+        network = await make_network(session)
+        entity = await make_entity(session, acronym="FP-HANDOVER", contact_email="registry@handover.example")
+        await make_membership(session, network_id=network["id"], entity_id=entity["id"])
+        await _person(session, entity["id"], "Leaving", "leaving@handover.example", start=today, end=today)
+        await _person(session, entity["id"], "Arriving", "arriving@handover.example", start=today + timedelta(days=1))
+        await _annual_meeting(session, network["id"], [entity["id"]], starts)
+    await _relay_and_send()
+    assert [m["To"] for m in smtp.messages] == ["leaving@handover.example"]
+    clock.freeze(starts - timedelta(hours=23))
+    async with get_database().session() as session:
+        assert await send_due_reminders(session, now=clock.now()) == 1
+    await _relay_and_send()
+    reminders = [m["To"] for m in smtp.messages if m["Subject"].startswith("Reminder")]
+    assert reminders == ["arriving@handover.example"]
