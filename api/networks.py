@@ -77,7 +77,14 @@ async def list_networks(
     page: Pagination,
     scope: NetworkScope | None = None,
     parent_network_id: uuid.UUID | None = None,
-    coordinator_entity_id: uuid.UUID | None = None,
+    coordinator_entity_id: Annotated[
+        uuid.UUID | None,
+        Query(
+            deprecated=True,
+            description="Deprecated: the networks with a coordinator post held by this entity today. Read a "
+            "network's leadership, or its posts (GET /v1/networks/{network_id}/posts), instead.",
+        ),
+    ] = None,
     country_code: Annotated[CountryCode | None, Query()] = None,
 ) -> Response:
     if (export := exporter(request)) is not None:

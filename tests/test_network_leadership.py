@@ -323,10 +323,14 @@ async def test_coordinator_entity_id_reads_the_lead_post_and_writing_it_hands_ov
 
 
 async def test_the_openapi_document_marks_coordinator_entity_id_deprecated(client):
+    """On the network's shapes and on the list's filter alike."""
     schemas = (await client.get("/openapi.json")).json()["components"]["schemas"]
     for name in ("NetworkOut", "NetworkUpdate"):
         field = schemas[name]["properties"]["coordinator_entity_id"]
         assert field["deprecated"] is True and "/posts" in str(schemas[name]), name
+    listed = (await client.get("/openapi.json")).json()["paths"]["/v1/networks"]["get"]["parameters"]
+    [parameter] = [p for p in listed if p["name"] == "coordinator_entity_id"]
+    assert parameter["deprecated"] is True and "/posts" in parameter["description"]
 
 
 # --- the ORGANIZER of an invitation: the lead secretariat on the meeting's day ------------
