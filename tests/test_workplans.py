@@ -2,7 +2,7 @@
 history and outputs, the rules that refuse bad ones in words, and overdue activities raising
 their event once."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -12,6 +12,7 @@ from services.events.models import Event
 from services.networks.models import NetworkScope
 from services.workplans.service import report_overdue_activities
 from tests.factories import make_entity, make_network
+from tests.test_mail import smtp  # noqa: F401 - the fixture
 
 
 @pytest.fixture
@@ -172,3 +173,76 @@ async def test_an_overdue_activity_raises_its_event_once(client, session, world)
     count = await session.scalar(select(func.count()).where(Event.type == "activity.overdue"))
     assert count == 3
     assert (await client.get("/v1/events", params={"type": "activity.overdue"})).status_code == 200
+
+
+async def test_an_overdue_activity_is_e_mailed_to_the_networks_leads_of_the_day(committed, smtp):  # noqa: F811
+    """Co-led network: the overdue activity's e-mail goes to both co-leads holding a post on
+    the day it is sent, not to a former co-lead whose post ended the day before."""
+    from services.database import get_database
+    from services.memberships.models import MembershipTier
+    from services.networks.models import PostRole
+    from services.networks.posts import appoint_post, end_post
+    from services.networks.schemas import NetworkPostCreate, NetworkPostEnd
+    from services.principals import SYSTEM
+    from services.workplans.schemas import ActivityCreate, WorkplanCreate
+    from services.workplans.service import add_activity, create_workplan
+    from tests.factories import make_membership
+    from tests.test_mail import _relay_and_send
+
+    clock.freeze(datetime(2027, 4, 1, 9, tzinfo=UTC))  # in the future: mail is sent by the real clock too
+    established = date(2020, 2, 1)
+    async with get_database().session() as session:
+        global_network = await make_network(session)
+        iom = await make_entity(session, acronym="OV-IOM", contact_email="lead@iom.example")
+        eclac = await make_entity(session, acronym="OV-ECLAC", contact_email="lead@eclac.example")
+        former = await make_entity(session, acronym="OV-FORMER", contact_email="former@lead.example")
+        lac = await make_network(
+            session,
+            coordinator_id=iom["id"],
+            scope=NetworkScope.REGIONAL,
+            parent_network_id=global_network["id"],
+            region="ECLAC",
+            name="Overdue LAC",
+            established_on=established,
+        )
+        for co_lead in (eclac, former):
+            await make_membership(
+                session, network_id=lac["id"], entity_id=co_lead["id"], tier=MembershipTier.CORE, start_date=established
+            )
+            post = await appoint_post(
+                session,
+                network_id=lac["id"],
+                data=NetworkPostCreate(entity_id=co_lead["id"], role=PostRole.COORDINATOR, start_date=established),
+                actor=SYSTEM,
+            )
+        await end_post(  # the former co-lead's last day is the day before the mail goes out
+            session,
+            network_id=lac["id"],
+            post_id=post["id"],
+            data=NetworkPostEnd(end_date=date(2027, 3, 31)),
+            expected_version=None,
+            actor=SYSTEM,
+        )
+        workplan = await create_workplan(
+            session,
+            data=WorkplanCreate(
+                network_id=lac["id"], title="Workplan", start_date=date(2026, 1, 1), end_date=date(2027, 12, 31)
+            ),
+            actor=SYSTEM,
+        )
+        await add_activity(
+            session,
+            workplan_id=workplan["id"],
+            data=ActivityCreate(
+                title="Regional consultation",
+                lead_entity_ids=[eclac["id"]],
+                start_date=date(2026, 3, 1),
+                end_date=date(2027, 3, 15),
+            ),
+            actor=SYSTEM,
+        )
+    async with get_database().session() as session:
+        assert await report_overdue_activities(session, today=clock.today()) == 1
+    await _relay_and_send()
+    overdue = [m["To"] for m in smtp.messages if m["Subject"].startswith("Activity overdue since 2027-03-15")]
+    assert sorted(overdue) == ["lead@eclac.example", "lead@iom.example"]
