@@ -12,7 +12,6 @@ chosen as before, a 405 (a partial match) and the trailing-slash redirect found 
 the same OpenAPI document."""
 
 from fastapi import APIRouter
-from starlette._utils import get_route_path
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
@@ -47,7 +46,10 @@ class PathRouter(APIRouter):
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         literals = self.literals()
         if literals is not None:
-            path = get_route_path(scope)
+            # The whole path, root_path and all: a literal part of a route's path is in the path
+            # the routes see only if it is in this one too (Starlette's private helper that
+            # strips root_path is not worth a private import on every request).
+            path = scope["path"]
             if not any(literal in path for literal in literals):
                 return Match.NONE, {}
         return super().matches(scope)

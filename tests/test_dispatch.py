@@ -20,8 +20,17 @@ def app() -> FastAPI:
     return create_app()
 
 
-def _scope(method: str, path: str) -> dict[str, Any]:
-    return {"type": "http", "method": method, "path": path, "root_path": "", "headers": [], "query_string": b""}
+def _scope(method: str, path: str, root_path: str = "") -> dict[str, Any]:
+    """A request for ``path`` as the routes see it; under a ``root_path`` (a proxy's prefix) the
+    scope's path holds the prefix too, as ASGI servers give it."""
+    return {
+        "type": "http",
+        "method": method,
+        "path": root_path + path,
+        "root_path": root_path,
+        "headers": [],
+        "query_string": b"",
+    }
 
 
 def _dispatch(app: FastAPI, scope: dict[str, Any], cls: type[APIRouter]) -> tuple[Match, Any]:
@@ -54,7 +63,8 @@ def test_every_module_router_takes_the_shortcut(app: FastAPI) -> None:
     assert included and all(type(r) is PathRouter and r.literals() for r in included)
 
 
-def test_the_shortcut_chooses_what_trying_every_route_chooses(app: FastAPI) -> None:
+@pytest.mark.parametrize("root_path", ["", "/registry"])
+def test_the_shortcut_chooses_what_trying_every_route_chooses(app: FastAPI, root_path: str) -> None:
     checked = 0
     for context in iter_route_contexts(app.routes):
         route = context.route
@@ -63,10 +73,10 @@ def test_the_shortcut_chooses_what_trying_every_route_chooses(app: FastAPI) -> N
         path = _concrete(route.path)
         for method in [*sorted(route.methods), "PATCH", "DELETE", "PUT"]:
             for candidate in (path, path + "/", path + "/extra"):
-                scope = _scope(method, candidate)
+                scope = _scope(method, candidate, root_path)
                 assert _dispatch(app, scope, PathRouter) == _dispatch(app, scope, APIRouter), (method, candidate)
                 checked += 1
     for path in ("/", "/nothing-here", "/v1", "/v1/", "/v1/unknown/x", "/healthz/"):
-        scope = _scope("GET", path)
+        scope = _scope("GET", path, root_path)
         assert _dispatch(app, scope, PathRouter) == _dispatch(app, scope, APIRouter), path
     assert checked > 500

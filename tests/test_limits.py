@@ -182,6 +182,28 @@ async def test_unknown_calendar_urls_are_limited_per_address(app, make_client, s
     assert (await from_address(app, "203.0.113.20", key).get("/v1/networks")).status_code == 200
 
 
+async def test_a_calendar_feed_polled_over_its_rate_gets_429_from_any_address(app, make_client, session):
+    """A feed's secret URL is a caller of its own: polled faster than the rate allows, from
+    whatever addresses, it is refused (429, Retry-After); another feed is not."""
+    use_limits(app, rate_limit_per_minute=60, rate_limit_burst=3)
+    network = await make_network(session)
+    reader = await make_client("reader")
+    feeds = []
+    for name in ("Busy", "Calm"):
+        created = await reader.post(
+            "/v1/calendar-subscriptions", json={"name": name, "scope": "network", "subject_id": str(network["id"])}
+        )
+        assert created.status_code == 201, created.text
+        feeds.append("/v1/" + created.json()["url"].split("/v1/", 1)[1])
+    busy, calm = feeds
+    statuses = [(await from_address(app, f"203.0.113.{n}").get(busy)).status_code for n in range(30, 34)]
+    assert statuses == [200, 200, 200, 429]
+    limited = await from_address(app, "203.0.113.40").get(busy)
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+    assert limited.json()["type"] == "/problems/rate-limited"
+    assert (await from_address(app, "203.0.113.30").get(calm)).status_code == 200
+
+
 async def test_no_secret_reaches_a_log_line(app, client, make_client, caplog, session):
     caplog.set_level(logging.DEBUG)
     created = (await client.post("/v1/api-keys", json={"name": "Log test", "role": "reader"})).json()

@@ -135,6 +135,28 @@ async def test_a_secret_under_a_key_no_longer_configured_is_a_clear_error(admin,
         await reseal_all(get_database())
 
 
+async def test_a_delivery_that_cannot_be_signed_is_recorded_and_retried_not_left_pending(admin, receivers, keys):
+    """The key that sealed an endpoint's secret removed from the settings: its deliveries are not
+    sent, and each says why (an attempt counted, due again on the schedule), as every failed
+    delivery does; once the key is back they go out."""
+    await _two_endpoints(admin, receivers)
+    use_settings(get_settings().model_copy(update={"secrets_encryption_keys": new_key_entry("other")}))
+    created = await admin.post("/v1/entities", json={"acronym": "NOKEY", "name": "No key", "kind": "un_system"})
+    assert created.status_code == 201, created.text
+    await drain(threads=2)
+    async with get_database().read() as conn:
+        rows = (
+            await conn.execute(
+                text("SELECT status, attempts, last_error, next_attempt_at > now() AS later FROM webhook_deliveries")
+            )
+        ).all()
+        logged = await conn.scalar(text("SELECT count(*) FROM webhook_attempts"))
+    assert [(r.status, r.attempts, r.later) for r in rows] == [("pending", 1, True)] * 2
+    assert {r.last_error for r in rows} == {"not sent: the registry cannot sign it (its operator is told)"}
+    assert logged == 2
+    assert [r.requests for r in receivers] == [[], []]
+
+
 def test_keys_are_read_with_clear_messages_for_mistakes():
     first, second = new_key_entry("a"), new_key_entry("b.2")
     ring = parse_keys(f"{first}, {second}\n")

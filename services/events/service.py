@@ -98,8 +98,10 @@ _APPEND_EVENT = text(
 
 
 async def append_events(session: AsyncSession, events: Sequence[EventFields]) -> list[uuid.UUID]:
-    """Append events and their audit entries to the session's transaction, at once: the only
-    way events are written. One statement on the session's connection, run for every event
+    """Append events and their audit entries to the session's transaction, at once: the way
+    every change writes its events (the hottest creations write the row, its event and its
+    audit entry in one statement instead: :func:`insert_recording_event`, with the same
+    checks). One statement on the session's connection, run for every event
     in one round trip (a batch actor's events cost what one costs). What the session holds
     unwritten is flushed first, so the records the events refer to, and events appended
     before them, are written before them; the events keep their order. The session is
