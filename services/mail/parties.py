@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.clock import clock
 from services.entities.models import Entity
+from services.locales import DEFAULT_LANGUAGE, Localizer, localizer
 from services.meetings.calendar import Attendee, Organizer
 from services.networks.models import Network, NetworkPost, PostRole
 from services.people import repository as people_repository
@@ -191,12 +192,15 @@ def invitation_parties(book: PartyBook, meeting: dict[str, Any], recipient: str)
     return organiser(book, meeting)[0], attendees
 
 
-def reasons_for(book: PartyBook, meeting: dict[str, Any], recipient: str) -> list[str]:
+def reasons_for(
+    book: PartyBook, meeting: dict[str, Any], recipient: str, loc: Localizer | None = None
+) -> list[str]:
     """Why ``recipient`` gets this meeting's e-mail, one phrase per invitee it stands for
     ("the focal point of UNHCR, a member of working group Returns"): an external invitee
     with this address; an entity whose focal point it is; an entity without a focal point
     whose contact address it is. Empty when none matches any more (a post ended since the
-    e-mail was queued)."""
+    e-mail was queued). In ``loc``'s language (English by default)."""
+    _ = (loc or localizer(DEFAULT_LANGUAGE)).gettext
     address = recipient.lower()
     group_id = uuid.UUID(str(meeting["working_group_id"])) if meeting.get("working_group_id") else None
     group = book.name_of(group_id)
@@ -205,20 +209,22 @@ def reasons_for(book: PartyBook, meeting: dict[str, Any], recipient: str) -> lis
         entity = invitee.get("entity")
         if not entity:
             if str(invitee.get("email") or "").lower() == address:
-                reasons.append(f"{invitee['name']}, by name")
+                reasons.append(_("{name}, by name").format(name=invitee["name"]))
             continue
         found = book.invited.get(uuid.UUID(str(entity["id"])))
         if found is None:
             continue
         if address in found.focal_points:
-            article = "the" if len(found.focal_points) == 1 else "a"
-            reason = f"{article} focal point of {found.name}"
+            if len(found.focal_points) == 1:
+                reason = _("the focal point of {entity}").format(entity=found.name)
+            else:
+                reason = _("a focal point of {entity}").format(entity=found.name)
         elif not found.focal_points and (found.contact or "").lower() == address:
-            reason = f"the contact address of {found.name}, which has no focal point on record"
+            reason = _("the contact address of {entity}, which has no focal point on record").format(entity=found.name)
         else:
             continue
         if group is not None and group_id in found.working_groups:
-            reason += f", a member of working group {group}"
+            reason = _("{reason}, a member of working group {group}").format(reason=reason, group=group)
         reasons.append(reason)
     return reasons
 
