@@ -245,7 +245,6 @@ def compose(
     message["Date"] = formatdate(localtime=False)
     # Short enough to stay on its header's line (make_msgid's would be folded after the colon).
     message["Message-ID"] = f"<{uuid7().hex}@migration-network-registry>"
-    message["Content-Language"] = loc.language
     payload = event.payload
     subject, summary = found.mail.render(payload, base_url=record_base_url, loc=loc)
     message["Subject"] = single_line(subject)  # stored text never breaks a header (docs/API.md, "Text")
@@ -254,6 +253,7 @@ def compose(
         text = multi_line(summary) + "".join(f"\n{note}\n" for note in footnotes)
         message.set_content(text)
         message.add_alternative(_notice_html(text, loc), subtype="html")
+        message["Content-Language"] = loc.language  # after the body: setting it moves Content-* headers
         return message
     meeting = payload["meeting"]
     links = _answer_links(book, meeting, recipient, loc) if kind != "cancellation" and book is not None else []
@@ -271,7 +271,8 @@ def compose(
         attendees=attendees,
         language=loc.language,
     )
-    message.add_attachment(ics, maintype="text", subtype="calendar", filename="meeting.ics", params={"method": method})
+    message.add_attachment(ics, maintype="text", subtype="calendar", filename="meeting.ics", params={"method": method, "charset": "utf-8"})
+    message["Content-Language"] = loc.language  # after the body: setting it moves Content-* headers
     return message
 
 
