@@ -73,6 +73,16 @@ def negotiate(accept_language: str | None) -> str:
     return DEFAULT_LANGUAGE
 
 
+def named(accept_language: str | None) -> str | None:
+    """The official language ``Accept-Language`` names first (as ``negotiate``), or None when
+    it names none of the six: a default may then be taken from elsewhere (a person's own)."""
+    for _, _, tag in _weighted(accept_language or ""):
+        primary = tag.split("-", 1)[0]
+        if primary in LANGUAGES:
+            return primary
+    return None
+
+
 def direction(language: str) -> Literal["rtl", "ltr"]:
     """``rtl`` for Arabic, ``ltr`` for the others."""
     return "rtl" if language in RIGHT_TO_LEFT else "ltr"

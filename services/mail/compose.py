@@ -287,8 +287,10 @@ def _answer_links(book: PartyBook, meeting: dict[str, Any], recipient: str, loc:
             person_id=answering.person_id,
             expires_at=expires_at,
         )
-        answers = [(loc.gettext(label), answer_url(token, answer)) for answer, label in ANSWERS.items()]
-        found.append(AnswerLinks(single_line(answering.name), invitation_url(token), answers))
+        # The pages open in the language this e-mail is written in (``?lang=``).
+        in_language = f"lang={loc.language}"
+        answers = [(loc.gettext(label), f"{answer_url(token, answer)}&{in_language}") for answer, label in ANSWERS.items()]
+        found.append(AnswerLinks(single_line(answering.name), f"{invitation_url(token)}?{in_language}", answers))
     return found
 
 

@@ -222,13 +222,16 @@ class MeetingMessage:
                 + "</li>"
                 for c in self.changes
             )
-            parts.append(f"<h2>{escape(_('What changed'))}</h2><ul>{items}</ul>")
+            heading = escape(_("What changed"))
+            parts.append(f"<h2>{heading}</h2><ul>{items}</ul>")
         if self.cancel_reason is not None:
             reason = "<br>".join(escape(line) for line in self.cancel_reason.splitlines())
-            parts.append(f'<h2>{escape(_("Reason given"))}</h2><p dir="auto">{reason}</p>')
+            heading = escape(_("Reason given"))
+            parts.append(f'<h2>{heading}</h2><p dir="auto">{reason}</p>')
         parts.append(f"<table>{''.join(row(label, value) for label, value in self._rows())}</table>")
         if self.agenda:
-            parts.append(f"<h2>{escape(_('Agenda'))}</h2><ol>{''.join(user(item, 'li') for item in self.agenda)}</ol>")
+            heading = escape(_("Agenda"))
+            parts.append(f"<h2>{heading}</h2><ol>{''.join(user(item, 'li') for item in self.agenda)}</ol>")
         for links in self.links:
             heading = (
                 words(N_("Will you attend for {name}?"), name=f"<bdi>{escape(links.name)}</bdi>")
