@@ -78,7 +78,7 @@ def _as_time(value: Any) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
-def _when(meeting: dict[str, Any], loc: Localizer) -> str:
+def _when(meeting: dict[str, Any], loc: Localizer = ENGLISH) -> str:
     """The meeting's time in its own zone, and in the reader's (UTC until the script runs)."""
     starts, ends = _as_time(meeting["starts_at"]), _as_time(meeting["ends_at"])
     utc = local_times({**meeting, "time_zone": "UTC"}, loc)
