@@ -194,7 +194,9 @@ def answered_page(
     parts = [
         _invitation_for(invitee, loc),
         _user(meeting["title"], "h1"),
-        '<p role="status">' + _words(loc, N_("Thank you: your answer is recorded as {answer}."), answer=strong) + "</p>",
+        '<p role="status">'
+        + _words(loc, N_("Thank you: your answer is recorded as {answer}."), answer=strong)
+        + "</p>",
         _details(meeting, loc),
         f'<p><a href="{escape(page_url)}?lang={loc.language}">{back}</a> '
         + escape(_("You may change your answer there."))

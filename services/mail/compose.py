@@ -271,7 +271,9 @@ def compose(
         attendees=attendees,
         language=loc.language,
     )
-    message.add_attachment(ics, maintype="text", subtype="calendar", filename="meeting.ics", params={"method": method, "charset": "utf-8"})
+    message.add_attachment(
+        ics, maintype="text", subtype="calendar", filename="meeting.ics", params={"method": method, "charset": "utf-8"}
+    )
     message["Content-Language"] = loc.language  # after the body: setting it moves Content-* headers
     return message
 
@@ -289,7 +291,9 @@ def _answer_links(book: PartyBook, meeting: dict[str, Any], recipient: str, loc:
         )
         # The pages open in the language this e-mail is written in (``?lang=``).
         in_language = f"lang={loc.language}"
-        answers = [(loc.gettext(label), f"{answer_url(token, answer)}&{in_language}") for answer, label in ANSWERS.items()]
+        answers = [
+            (loc.gettext(label), f"{answer_url(token, answer)}&{in_language}") for answer, label in ANSWERS.items()
+        ]
         found.append(AnswerLinks(single_line(answering.name), f"{invitation_url(token)}?{in_language}", answers))
     return found
 

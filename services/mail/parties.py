@@ -192,9 +192,7 @@ def invitation_parties(book: PartyBook, meeting: dict[str, Any], recipient: str)
     return organiser(book, meeting)[0], attendees
 
 
-def reasons_for(
-    book: PartyBook, meeting: dict[str, Any], recipient: str, loc: Localizer | None = None
-) -> list[str]:
+def reasons_for(book: PartyBook, meeting: dict[str, Any], recipient: str, loc: Localizer | None = None) -> list[str]:
     """Why ``recipient`` gets this meeting's e-mail, one phrase per invitee it stands for
     ("the focal point of UNHCR, a member of working group Returns"): an external invitee
     with this address; an entity whose focal point it is; an entity without a focal point

@@ -23,8 +23,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from services.locales import N_
 from services.encryption import Keyring, local_keys, parse_keys
+from services.locales import N_
 from services.settings import Settings, get_settings
 
 logger = logging.getLogger("services.meetings.links")

@@ -10,9 +10,9 @@ from services.clock import clock
 from services.dates import RegistryDate
 from services.entities.models import Entity
 from services.entities.schemas import EntityRef
+from services.locales import Language
 from services.networks.models import Network, NetworkPost, NetworkScope, PostRole
 from services.reference.types import CountryCode, Region
-from services.locales import Language
 from services.schemas import (
     MULTI_LINE,
     SINGLE_LINE,
