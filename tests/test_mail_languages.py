@@ -15,6 +15,7 @@ from services.database import get_database
 from services.meetings.models import MeetingKind
 from services.meetings.schemas import AgendaItem, InviteeIn, MeetingCancel, MeetingCreate
 from services.meetings.service import cancel_meeting, create_meeting
+from services.networks.schemas import NetworkTexts
 from services.people.schemas import FocalPointCreate, PersonCreate
 from services.people.service import appoint_focal_point, create_person
 from services.principals import SYSTEM
@@ -60,7 +61,11 @@ async def _meeting_of_a_spanish_network(starts: datetime) -> dict:
     async with get_database().session() as session:
         iom = await make_entity(session, acronym="LG-IOM", name="IOM", contact_email="secretariat@iom.example")
         network = await make_network(
-            session, coordinator_id=iom["id"], name="Red Regional sobre Migración", language="es"
+            session,
+            coordinator_id=iom["id"],
+            name="Red Regional sobre Migración",
+            language="es",
+            translations={"fr": NetworkTexts(name="Réseau régional sur les migrations")},
         )
         assert network["language"] == "es"
         unhcr = await make_entity(session, acronym="LG-UNHCR", name="UNHCR", contact_email="registry@unhcr.example")
@@ -128,8 +133,9 @@ async def test_each_recipient_reads_the_invitation_in_their_own_language(committ
 
     plain, html = _bodies(messages["claire@unhcr.example"])
     assert "Vous êtes invité à la réunion ci-dessous." in plain
-    assert "Vous êtes invité en tant que un point focal de UNHCR." in plain
+    assert "Vous êtes invité en qualité de : l'un des points focaux de UNHCR." in plain
     assert f"Réunion : {TITLE}" in plain
+    assert "Réseau : Réseau régional sur les migrations" in plain  # the network's translated name
     jour = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")[starts.weekday()]
     assert f"Quand : {jour} 14 janvier {year}, 14:00\u201317:00 Europe/Zurich (13:00\u201316:00 UTC)" in plain
     assert "Organisée par : IOM, secrétariat du réseau <secretariat@iom.example>" in plain
@@ -143,7 +149,8 @@ async def test_each_recipient_reads_the_invitation_in_their_own_language(committ
     plain, html = _bodies(messages["amira@unhcr.example"])
     assert "أنت مدعو إلى الاجتماع المبين أدناه." in plain
     assert "أنت مدعو بصفتك إحدى جهات الاتصال لدى UNHCR." in plain
-    assert f"14 يناير {year}" in plain and "هل ستحضر؟" in plain
+    assert f"14 يناير {year}، 14:00" in plain and "هل ستحضر؟" in plain  # the Arabic comma
+    assert "الشبكة: Red Regional sobre Migración" in plain  # no Arabic name: the original
     assert html.startswith('<!DOCTYPE html><html lang="ar" dir="rtl">')
     assert f'<span dir="auto">{TITLE}</span>' in html and ">قبول</a>" in html
     assert "عبر الإنترنت: https://meet.example.org/annual" in str(
@@ -188,7 +195,7 @@ async def test_a_cancellation_is_in_the_recipients_language_with_its_reason(comm
     assert str(claire["Subject"]) == f"Annulée : {TITLE}"
     plain, _ = _bodies(claire)
     assert "Cette réunion est annulée." in plain and "Motif indiqué :\n  Salle indisponible." in plain
-    assert "Vous étiez invité en tant que un point focal de UNHCR." in plain
+    assert "Vous étiez invité en qualité de : l'un des points focaux de UNHCR." in plain
     assert "Accepter" not in plain  # no answer is taken for a cancelled meeting
     assert "Annulée : Salle indisponible." in str(_calendar(claire)["DESCRIPTION"])
 

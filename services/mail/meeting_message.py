@@ -26,11 +26,19 @@ _PLACE_FIELDS = ("location", "online_url")
 ENGLISH = localizer("en")
 
 
+DAY_AND_TIME = N_("{day}, {time}")
+
+
+def _at(loc: Localizer, moment: datetime) -> str:
+    """A day and a time, joined as the language joins them (``jeudi 14 janvier 2027, 14:00``)."""
+    return loc.gettext(DAY_AND_TIME).format(day=loc.weekday_date(moment.date()), time=loc.clock_time(moment))
+
+
 def _span(loc: Localizer, start: datetime, end: datetime, label: str, *, with_day: bool) -> str:
-    first = f"{loc.weekday_date(start.date())}, {loc.clock_time(start)}" if with_day else loc.clock_time(start)
+    first = _at(loc, start) if with_day else loc.clock_time(start)
     if start.date() == end.date():
         return f"{first}{EN_DASH}{loc.clock_time(end)} {label}"
-    return f"{first} {EN_DASH} {loc.weekday_date(end.date())}, {loc.clock_time(end)} {label}"
+    return f"{first} {EN_DASH} {_at(loc, end)} {label}"
 
 
 def local_times(meeting: dict[str, Any], loc: Localizer = ENGLISH) -> str:
@@ -274,8 +282,8 @@ def meeting_message(
     reason = _(GENERIC_REASON)
     organised_by = _("the network's secretariat")
     if book is not None:
-        network = book.name_of(meeting.get("network_id"))
-        working_group = book.name_of(meeting.get("working_group_id"))
+        network = book.name_of(meeting.get("network_id"), loc.language)
+        working_group = book.name_of(meeting.get("working_group_id"), loc.language)
         reasons = reasons_for(book, meeting, recipient, loc)
         if reasons:
             invited = _("You were invited as {reasons}.") if meeting.get("status") == "cancelled" else None

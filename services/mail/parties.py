@@ -6,7 +6,7 @@ addresses and the working groups it sits in, so that each recipient is told why 
 import uuid
 import zoneinfo
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.utils import parseaddr
 from typing import Any
@@ -60,6 +60,7 @@ class PartyBook:
     secretariats: dict[uuid.UUID, list[tuple[date, date | None, str, str | None]]]
     names: dict[uuid.UUID, str]
     invited: dict[uuid.UUID, InvitedEntity]
+    translated_names: dict[uuid.UUID, dict[str, str]] = field(default_factory=dict)  # by language
 
     def lead_secretariat(self, meeting: dict[str, Any]) -> tuple[str, str | None] | None:
         """The network's lead secretariat on the meeting's day: of the secretariat posts
@@ -70,9 +71,13 @@ class PartyBook:
                 return name, address
         return None
 
-    def name_of(self, record_id: Any) -> str | None:
-        """A network's or working group's name (None: no id, or a record since removed)."""
-        return self.names.get(uuid.UUID(str(record_id))) if record_id is not None else None
+    def name_of(self, record_id: Any, language: str = DEFAULT_LANGUAGE) -> str | None:
+        """A network's or working group's name (None: no id, or a record since removed), in
+        ``language`` where its ``translations`` hold it, else the English original."""
+        if record_id is None:
+            return None
+        key = uuid.UUID(str(record_id))
+        return self.translated_names.get(key, {}).get(language) or self.names.get(key)
 
 
 def _invited_entities(meeting: dict[str, Any]) -> list[uuid.UUID]:
@@ -102,10 +107,16 @@ async def party_book_for(
     for network_id, start, end, name, address in posts:
         secretariats.setdefault(network_id, []).append((start, end, name, address))
     named = union_all(
-        select(Network.id, Network.name).where(Network.id.in_(network_ids)),
-        select(WorkingGroup.id, WorkingGroup.name).where(WorkingGroup.id.in_(group_ids)),
+        select(Network.id, Network.name, Network.translations).where(Network.id.in_(network_ids)),
+        select(WorkingGroup.id, WorkingGroup.name, WorkingGroup.translations).where(WorkingGroup.id.in_(group_ids)),
     )
-    names = {row[0]: row[1] for row in await conn.execute(named)}
+    names: dict[uuid.UUID, str] = {}
+    translated: dict[uuid.UUID, dict[str, str]] = {}
+    for record_id, name, translations in await conn.execute(named):
+        names[record_id] = name
+        translated[record_id] = {
+            language: texts["name"] for language, texts in (translations or {}).items() if texts.get("name")
+        }
     entity_ids = sorted(
         {entity_id for meeting in meetings for entity_id in _invited_entities(meeting)}
         | {uuid.UUID(str(i["entity_id"])) for i in former_invitees if i.get("entity_id")}
@@ -113,7 +124,7 @@ async def party_book_for(
     invited: dict[uuid.UUID, InvitedEntity] = {}
     if entity_ids:
         invited = await _invited(conn, entity_ids, group_ids)
-    return PartyBook(secretariats, names, invited)
+    return PartyBook(secretariats, names, invited, translated)
 
 
 async def _invited(
@@ -198,10 +209,11 @@ def reasons_for(book: PartyBook, meeting: dict[str, Any], recipient: str, loc: L
     with this address; an entity whose focal point it is; an entity without a focal point
     whose contact address it is. Empty when none matches any more (a post ended since the
     e-mail was queued). In ``loc``'s language (English by default)."""
-    _ = (loc or localizer(DEFAULT_LANGUAGE)).gettext
+    loc = loc or localizer(DEFAULT_LANGUAGE)
+    _ = loc.gettext
     address = recipient.lower()
     group_id = uuid.UUID(str(meeting["working_group_id"])) if meeting.get("working_group_id") else None
-    group = book.name_of(group_id)
+    group = book.name_of(group_id, loc.language)
     reasons = []
     for invitee in meeting["invitees"]:
         entity = invitee.get("entity")
