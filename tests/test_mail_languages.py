@@ -8,12 +8,13 @@ and refused in words when it is not one of the six."""
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from typing import Any
 
 import icalendar
 
 from services.database import get_database
 from services.meetings.models import MeetingKind
-from services.meetings.schemas import AgendaItem, InviteeIn, MeetingCancel, MeetingCreate
+from services.meetings.schemas import AgendaItem, InviteeIn, MeetingCancel, MeetingCreate, MeetingTexts
 from services.meetings.service import cancel_meeting, create_meeting
 from services.networks.schemas import NetworkTexts
 from services.people.schemas import FocalPointCreate, PersonCreate
@@ -54,7 +55,7 @@ def _calendar(message: EmailMessage) -> icalendar.Event:
     return event
 
 
-async def _meeting_of_a_spanish_network(starts: datetime) -> dict:
+async def _meeting_of_a_spanish_network(starts: datetime, **overrides: Any) -> dict:
     """A meeting of a network whose language is Spanish. Invited: UNHCR, whose two focal
     points prefer French and Arabic; ILO, with no focal point (its contact address); and an
     external stakeholder."""
@@ -104,6 +105,7 @@ async def _meeting_of_a_spanish_network(starts: datetime) -> dict:
                     InviteeIn(entity_id=ilo["id"]),
                     InviteeIn(name="Migrant Forum", email="mf@example.org"),
                 ],
+                **overrides,
             ),
             actor=SYSTEM,
         )
@@ -228,3 +230,37 @@ async def test_a_networks_language_is_written_read_exported_and_checked_in_words
     assert [row["language"] for row in csv_records(exported.content)] == ["ru"]
     schema = (await client.get("/openapi.json")).json()["components"]["schemas"]
     assert schema["NetworkCreate"]["properties"]["language"]["enum"] == ["ar", "zh", "en", "fr", "ru", "es"]
+
+
+async def test_a_meetings_title_reads_and_is_mailed_in_the_language_of_its_translations(committed, client, smtp):  # noqa: F811
+    year = datetime.now(UTC).year + 1
+    french = {"title": "Réunion annuelle du réseau"}
+    meeting = await _meeting_of_a_spanish_network(
+        datetime(year, 3, 9, 8, 0, tzinfo=UTC), translations={"fr": MeetingTexts(**french)}
+    )
+    assert meeting["translations"] == {"fr": french} and meeting["title"] == TITLE
+    url = f"/v1/meetings/{meeting['id']}"
+    read = await client.get(url, headers={"Accept-Language": "fr-CH, fr;q=0.9"})
+    assert read.json()["title"] == french["title"] and read.headers["content-language"] == "fr"
+    assert read.headers["etag"].endswith('-fr"') and read.headers["vary"] == "Accept-Language"
+    fallback = await client.get(url, headers={"Accept-Language": "ar"})
+    assert fallback.json()["title"] == TITLE and fallback.headers["content-language"] == "en"  # says so
+    listed = await client.get(
+        "/v1/meetings", params={"network_id": str(meeting["network_id"])}, headers={"Accept-Language": "fr"}
+    )
+    assert [m["title"] for m in listed.json()["items"]] == [french["title"]]
+    etag = (await client.get(url)).headers["etag"]
+    spanish = {"title": "Reunión anual de la red"}
+    changed = await client.patch(url, json={"translations": {"es": spanish}}, headers={"If-Match": etag})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["translations"] == {"es": spanish}  # replaced whole
+    cleared = await client.patch(url, json={"translations": None}, headers={"If-Match": changed.headers["etag"]})
+    assert cleared.status_code == 422, cleared.text
+
+    await _relay_and_send()
+    invitations = _received(smtp.raw[:4])  # the invitation, sent with the translations it was made with
+    # The French focal point reads the French title; the others, with no translation then, the original.
+    assert str(invitations["claire@unhcr.example"]["Subject"]) == f"Invitation : {french['title']}"
+    assert str(_calendar(invitations["claire@unhcr.example"])["SUMMARY"]) == french["title"]
+    assert str(invitations["amira@unhcr.example"]["Subject"]) == f"دعوة: {TITLE}"
+    assert str(invitations["mf@example.org"]["Subject"]) == f"Invitación: {TITLE}"

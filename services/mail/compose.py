@@ -245,7 +245,7 @@ def compose(
     message["Date"] = formatdate(localtime=False)
     # Short enough to stay on its header's line (make_msgid's would be folded after the colon).
     message["Message-ID"] = f"<{uuid7().hex}@migration-network-registry>"
-    payload = event.payload
+    payload = _meeting_in_language(event.payload, loc.language)
     subject, summary = found.mail.render(payload, base_url=record_base_url, loc=loc)
     message["Subject"] = single_line(subject)  # stored text never breaks a header (docs/API.md, "Text")
     footnotes = designation_footnotes([network_country_code])
@@ -296,6 +296,16 @@ def _answer_links(book: PartyBook, meeting: dict[str, Any], recipient: str, loc:
         ]
         found.append(AnswerLinks(single_line(answering.name), f"{invitation_url(token)}?{in_language}", answers))
     return found
+
+
+def _meeting_in_language(payload: dict[str, Any], language: str) -> dict[str, Any]:
+    """The payload with its meeting's title in ``language`` where the meeting's ``translations``
+    hold one (subject, body and .ics alike), else as it is."""
+    meeting = payload.get("meeting")
+    if not isinstance(meeting, dict):
+        return payload
+    title = ((meeting.get("translations") or {}).get(language) or {}).get("title")
+    return {**payload, "meeting": {**meeting, "title": title}} if title else payload
 
 
 def _notice_html(text: str, loc: Localizer) -> str:
