@@ -239,7 +239,10 @@ class MeetingMessage:
         parts.append(f"<table>{''.join(row(label, value) for label, value in self._rows())}</table>")
         if self.agenda:
             heading = escape(_("Agenda"))
-            parts.append(f"<h2>{heading}</h2><ol>{''.join(user(item, 'li') for item in self.agenda)}</ol>")
+            # The direction on the text, not the item: in a right-to-left message a left-to-right
+            # item keeps its number on the message's side.
+            items = "".join(f"<li>{user(item)}</li>" for item in self.agenda)
+            parts.append(f"<h2>{heading}</h2><ol>{items}</ol>")
         for links in self.links:
             heading = (
                 words(N_("Will you attend for {name}?"), name=f"<bdi>{escape(links.name)}</bdi>")
