@@ -90,6 +90,7 @@ PYDANTIC_MESSAGES = {
     "bool_parsing": N_("Input should be a valid boolean, unable to interpret input"),
     "greater_than_equal": N_("Input should be greater than or equal to {ge}"),
     "less_than_equal": N_("Input should be less than or equal to {le}"),
+    "literal_error": N_("Input should be {expected}"),
     "too_long": N_("List should have at most {max_length} items after validation, not {actual_length}"),
 }
 SHOULD_BE = N_("Should be {expected}")

@@ -1,8 +1,10 @@
 """The HTML pages an invitation's links open (api.invitations): the meeting as its invitee
-sees it, the confirmation of an answer, the answer recorded, and a refused link. Every stored
-text is user text: escaped, on one line where a line is expected, and ``dir="auto"`` (a
-right-to-left title reads right). The pages load nothing from elsewhere; one inline script,
-allowed by its hash, shows the times in the reader's own time zone (UTC without it)."""
+sees it, the confirmation of an answer, the answer recorded, and a refused link, in the
+reader's language (``Localizer``: its words, dates and times; ``<html lang dir>``, Arabic
+right to left). Every stored text is user text: escaped, on one line where a line is
+expected, and ``dir="auto"`` (a right-to-left title reads right). The pages load nothing
+from elsewhere; one inline script, allowed by its hash, shows the times in the reader's own
+time zone and the page's language (UTC without it)."""
 
 import base64
 import hashlib
@@ -14,17 +16,22 @@ from typing import Any
 from fastapi.responses import HTMLResponse
 
 from services.errors import DomainError
-from services.mail.meeting_message import local_times
+from services.locales import DEFAULT_LANGUAGE, N_, Localizer, localizer
+from services.mail.meeting_message import LABELED, local_times
 from services.meetings.links import ANSWERS
 from services.schemas import single_line
 
-# Formats each <time data-local> in the reader's zone; without scripts the UTC text stays.
+ENGLISH = localizer(DEFAULT_LANGUAGE)
+
+# Formats each <time data-local> in the reader's zone and the page's language; without
+# scripts the UTC text stays.
 _SCRIPT = (
+    "var l=document.documentElement.lang;l=l==='en'?'en-GB':l;"
     "document.querySelectorAll('time[data-local]').forEach(function(t){"
     "var s=new Date(t.dataset.start),e=new Date(t.dataset.end);"
     "var o={weekday:'long',day:'numeric',month:'long',year:'numeric',hour:'2-digit',minute:'2-digit'};"
     "var z=Intl.DateTimeFormat().resolvedOptions().timeZone;"
-    "t.textContent=s.toLocaleString('en-GB',o)+' \\u2013 '+e.toLocaleString('en-GB',o)+' ('+z+')';});"
+    "t.textContent=s.toLocaleString(l,o)+' \\u2013 '+e.toLocaleString(l,o)+' ('+z+')';});"
 )
 _SCRIPT_HASH = base64.b64encode(hashlib.sha256(_SCRIPT.encode()).digest()).decode()
 _STYLE = (
@@ -50,122 +57,164 @@ HEADERS = {
     "X-Robots-Tag": "noindex, nofollow",
     "X-Content-Type-Options": "nosniff",
 }
-ANSWERED = {"accepted": "Accepted", "tentative": "Tentative", "declined": "Declined"}
+ANSWERED = {"accepted": N_("Accepted"), "tentative": N_("Tentative"), "declined": N_("Declined")}
 
 
 def _user(text: Any, tag: str = "span") -> str:
     return f'<{tag} dir="auto">{escape(single_line(str(text)))}</{tag}>'
 
 
-def _page(title: str, body: str, *, status: int = 200) -> HTMLResponse:
+def _page(title: str, body: str, loc: Localizer, *, status: int = 200) -> HTMLResponse:
     html = (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f'<!DOCTYPE html><html lang="{loc.language}" dir="{loc.direction}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(single_line(title))}</title><style>{_STYLE}</style></head>"
         f"<body><main>{body}</main><script>{_SCRIPT}</script></body></html>\n"
     )
-    return HTMLResponse(html, status_code=status, headers=HEADERS)
+    return HTMLResponse(html, status_code=status, headers=HEADERS | {"Content-Language": loc.language})
 
 
 def _as_time(value: Any) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
-def _when(meeting: dict[str, Any]) -> str:
+def _when(meeting: dict[str, Any], loc: Localizer = ENGLISH) -> str:
     """The meeting's time in its own zone, and in the reader's (UTC until the script runs)."""
     starts, ends = _as_time(meeting["starts_at"]), _as_time(meeting["ends_at"])
-    utc = local_times({**meeting, "time_zone": "UTC"})
+    utc = local_times({**meeting, "time_zone": "UTC"}, loc)
     zone = zoneinfo.ZoneInfo(str(meeting["time_zone"]))
+    when, yours = escape(loc.gettext("When")), escape(loc.gettext("Your time"))
     return (
-        f"<dt>When</dt><dd>{escape(local_times(meeting))}</dd>"
-        f'<dt>Your time</dt><dd><time data-local datetime="{starts.astimezone(UTC).isoformat()}" '
+        f"<dt>{when}</dt><dd>{escape(local_times(meeting, loc))}</dd>"
+        f"<dt>{yours}</dt>"
+        f'<dd><time data-local datetime="{starts.astimezone(UTC).isoformat()}" '
         f'data-start="{starts.astimezone(zone).isoformat()}" data-end="{ends.astimezone(zone).isoformat()}">'
         f"{escape(utc)}</time></dd>"
     )
 
 
-def _details(meeting: dict[str, Any]) -> str:
-    rows = [_when(meeting)]
+def _details(meeting: dict[str, Any], loc: Localizer) -> str:
+    _ = loc.gettext
+    rows = [_when(meeting, loc)]
     if meeting.get("location"):
-        rows.append(f"<dt>Where</dt><dd>{_user(meeting['location'])}</dd>")
+        where = escape(_("Where"))
+        rows.append(f"<dt>{where}</dt><dd>{_user(meeting['location'])}</dd>")
     if meeting.get("online_url"):
         url = escape(single_line(str(meeting["online_url"])))
-        rows.append(f'<dt>Online</dt><dd><a href="{url}" rel="noreferrer noopener">{url}</a></dd>')
+        online = escape(_("Online"))
+        rows.append(f'<dt>{online}</dt><dd><a href="{url}" rel="noreferrer noopener" dir="ltr">{url}</a></dd>')
     agenda = meeting.get("agenda") or []
     # The direction on the text, not the item: a right-to-left title keeps its number in place.
     items = "".join(f"<li>{_user(item['title'])}</li>" for item in agenda)
-    return f"<dl>{''.join(rows)}</dl>" + (f"<h2>Agenda</h2><ol>{items}</ol>" if items else "")
+    agenda_heading = "<h2>" + escape(_("Agenda")) + "</h2>"
+    return f"<dl>{''.join(rows)}</dl>" + (f"{agenda_heading}<ol>{items}</ol>" if items else "")
 
 
-def _invitee_name(invitee: dict[str, Any]) -> str:
+def _words(loc: Localizer, message: str, **values: str) -> str:
+    """A translated message, escaped, with ``values`` (already HTML) put in."""
+    return escape(loc.gettext(message)).format(**values)
+
+
+def _invitation_for(invitee: dict[str, Any], loc: Localizer) -> str:
     entity = invitee.get("entity")
-    return str(entity["name"] if entity else invitee.get("name") or "you")
+    name = entity["name"] if entity else invitee.get("name")
+    if not name:
+        return "<p>" + escape(loc.gettext("Your invitation")) + "</p>"
+    return "<p>" + _words(loc, N_("Invitation for {name}"), name=_user(name)) + "</p>"
 
 
-def _your_answer(invitee: dict[str, Any]) -> str:
+def _your_answer(invitee: dict[str, Any], loc: Localizer) -> str:
     answer = invitee.get("answer")
     if answer is None:
-        return "<p>You have not answered yet.</p>"
-    return f"<p>Your answer: <strong>{escape(ANSWERED[answer])}</strong>.</p>"
+        return "<p>" + escape(loc.gettext("You have not answered yet.")) + "</p>"
+    strong = f"<strong>{escape(loc.gettext(ANSWERED[answer]))}</strong>"
+    return "<p>" + _words(loc, N_("Your answer: {answer}."), answer=strong) + "</p>"
 
 
-def meeting_page(meeting: dict[str, Any], invitee: dict[str, Any], *, page_url: str, answerable: bool) -> HTMLResponse:
-    """The meeting as ``invitee`` sees it: no other invitee, no address."""
-    parts = [f"<p>Invitation for {_user(_invitee_name(invitee))}</p>", _user(meeting["title"], "h1")]
+def _titled(loc: Localizer, label: str, meeting: dict[str, Any]) -> str:
+    return loc.gettext(LABELED).format(label=loc.gettext(label), value=single_line(str(meeting["title"])))
+
+
+def meeting_page(
+    meeting: dict[str, Any], invitee: dict[str, Any], *, page_url: str, answerable: bool, loc: Localizer = ENGLISH
+) -> HTMLResponse:
+    """The meeting as ``invitee`` sees it: no other invitee, no address. ``page_url`` is the
+    page's own address; its links keep the page's language (``?lang=``)."""
+    _ = loc.gettext
+    parts = [_invitation_for(invitee, loc), _user(meeting["title"], "h1")]
     if meeting["status"] == "cancelled":
-        reason = meeting.get("cancel_reason") or "No reason was given."
-        parts.append(f'<p class="notice" role="status">This meeting was cancelled: {_user(reason)}</p>')
-    parts.append(_details(meeting))
-    parts.append("<h2>Your answer</h2>" + _your_answer(invitee))
+        reason = meeting.get("cancel_reason") or _("No reason was given.")
+        notice = _words(loc, N_("This meeting was cancelled: {reason}"), reason=_user(reason))
+        parts.append(f'<p class="notice" role="status">{notice}</p>')
+    parts.append(_details(meeting, loc))
+    parts.append("<h2>" + escape(_("Your answer")) + "</h2>" + _your_answer(invitee, loc))
+    language = f"lang={loc.language}"
     if answerable:
         links = "".join(
-            f'<li><a href="{escape(page_url)}/reply?answer={answer}">{escape(label)}</a></li>'
+            f'<li><a href="{escape(page_url)}/reply?answer={answer}&amp;{language}">{escape(_(label))}</a></li>'
             for answer, label in ANSWERS.items()
         )
-        parts.append(f'<ul class="answers" aria-label="Answer">{links}</ul>')
-    parts.append(f'<p><a href="{escape(page_url)}/meeting.ics">Download the calendar file (meeting.ics)</a></p>')
-    parts.append(
-        '<p class="small">This page was sent to you alone: whoever holds its address can see this '
-        "meeting and answer for you, so do not forward it.</p>"
+        label = escape(_("Answer"))
+        parts.append(f'<ul class="answers" aria-label="{label}">{links}</ul>')
+    download = escape(_("Download the calendar file (meeting.ics)"))
+    parts.append(f'<p><a href="{escape(page_url)}/meeting.ics?{language}">{download}</a></p>')
+    alone = _(
+        "This page was sent to you alone: whoever holds its address can see this "
+        "meeting and answer for you, so do not forward it."
     )
-    return _page(single_line(str(meeting["title"])), "".join(parts))
+    parts.append(f'<p class="small">{escape(alone)}</p>')
+    return _page(single_line(str(meeting["title"])), "".join(parts), loc)
 
 
-def confirm_page(meeting: dict[str, Any], invitee: dict[str, Any], *, answer: str, action: str) -> HTMLResponse:
+def confirm_page(
+    meeting: dict[str, Any], invitee: dict[str, Any], *, answer: str, action: str, loc: Localizer = ENGLISH
+) -> HTMLResponse:
     """The page an answer's link opens: it changes nothing until its button is pressed."""
-    label = ANSWERS[answer]
+    _ = loc.gettext
+    label = _(ANSWERS[answer])
     parts = [
-        f"<p>Invitation for {_user(_invitee_name(invitee))}</p>",
+        _invitation_for(invitee, loc),
         _user(meeting["title"], "h1"),
-        _details(meeting),
-        "<h2>Confirm your answer</h2>",
-        _your_answer(invitee),
+        _details(meeting, loc),
+        "<h2>" + escape(_("Confirm your answer")) + "</h2>",
+        _your_answer(invitee, loc),
         f'<form method="post" action="{escape(action)}"><button type="submit">{escape(label)}</button></form>',
-        '<p class="small">Nothing is recorded until you press the button.</p>',
+        '<p class="small">' + escape(_("Nothing is recorded until you press the button.")) + "</p>",
     ]
-    return _page(f"{label}: {single_line(str(meeting['title']))}", "".join(parts))
+    return _page(_titled(loc, ANSWERS[answer], meeting), "".join(parts), loc)
 
 
-def answered_page(meeting: dict[str, Any], invitee: dict[str, Any], *, page_url: str) -> HTMLResponse:
+def answered_page(
+    meeting: dict[str, Any], invitee: dict[str, Any], *, page_url: str, loc: Localizer = ENGLISH
+) -> HTMLResponse:
     """The answer, recorded."""
+    _ = loc.gettext
+    strong = f"<strong>{escape(_(ANSWERED[str(invitee['answer'])]))}</strong>"
+    back = escape(_("Back to the meeting"))
     parts = [
-        f"<p>Invitation for {_user(_invitee_name(invitee))}</p>",
+        _invitation_for(invitee, loc),
         _user(meeting["title"], "h1"),
-        f'<p role="status">Thank you: your answer is recorded as '
-        f"<strong>{escape(ANSWERED[str(invitee['answer'])])}</strong>.</p>",
-        _details(meeting),
-        f'<p><a href="{escape(page_url)}">Back to the meeting</a> (you may change your answer there).</p>',
+        '<p role="status">'
+        + _words(loc, N_("Thank you: your answer is recorded as {answer}."), answer=strong)
+        + "</p>",
+        _details(meeting, loc),
+        f'<p><a href="{escape(page_url)}?lang={loc.language}">{back}</a> '
+        + escape(_("You may change your answer there."))
+        + "</p>",
     ]
-    return _page(f"Answer recorded: {single_line(str(meeting['title']))}", "".join(parts))
+    return _page(_titled(loc, N_("Answer recorded"), meeting), "".join(parts), loc)
 
 
-def refusal_page(refusal: DomainError) -> HTMLResponse:
+CANNOT_BE_USED = N_("This link cannot be used")
+REFUSAL_TITLES = {
+    403: N_("This link is not valid"),
+    409: N_("This invitation cannot be answered"),
+    410: N_("This link no longer works"),
+}
+
+
+def refusal_page(refusal: DomainError, loc: Localizer = ENGLISH) -> HTMLResponse:
     """A link that cannot be used, and why, with the status that says so."""
-    titles = {
-        403: "This link is not valid",
-        409: "This invitation cannot be answered",
-        410: "This link no longer works",
-    }
-    title = titles.get(refusal.status, "This link cannot be used")
-    body = f"<h1>{escape(title)}</h1><p>{escape(refusal.detail)}</p>"
-    return _page(title, body, status=refusal.status)
+    title = loc.gettext(REFUSAL_TITLES.get(refusal.status, CANNOT_BE_USED))
+    body = f"<h1>{escape(title)}</h1><p>{escape(loc.gettext(refusal.detail))}</p>"
+    return _page(title, body, loc, status=refusal.status)

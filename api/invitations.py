@@ -21,6 +21,7 @@ from api.permissions import INTEGRATOR, Access, Capability
 from api.responses import record_response
 from services.clock import clock
 from services.errors import DomainError, Forbidden, Gone
+from services.locales import N_, Language, Localizer, localizer, named
 from services.meetings.calendar import calendar_for
 from services.meetings.links import InvitationLink, LinkExpired, LinkInvalid, invitation_url, verify_link
 from services.meetings.models import InviteeAnswer
@@ -52,6 +53,23 @@ Token = Annotated[
     Path(min_length=1, max_length=300, description="The signed token of an invitation's link, as the e-mail gave it."),
 ]
 Answer = Annotated[Literal["accepted", "tentative", "declined"], Query(description="The answer to confirm.")]
+Lang = Annotated[
+    Language | None,
+    Query(
+        description="The page's language (ISO 639-1, one of the six official languages; the e-mail's links "
+        "carry the language the e-mail was written in). Without it: the first of the six `Accept-Language` "
+        "names, else the invitee's (the preferred language of the person the link was sent to, else the "
+        "meeting's network's)."
+    ),
+]
+
+
+def _reader(lang: str | None, request: Request, invitee_language: str = "en") -> Localizer:
+    """The language a page is written in: ``?lang=``, else ``Accept-Language`` when it names one
+    of the six, else the invitee's (services.meetings.replies.linked_invitation)."""
+    return localizer(lang or named(request.headers.get("accept-language")) or invitee_language)
+
+
 HTML: dict[int | str, dict[str, Any]] = {
     200: {"description": "An HTML page, for a person.", "content": {"text/html": {"schema": {"type": "string"}}}}
 }
@@ -64,13 +82,15 @@ def _verified(token: str) -> InvitationLink:
     except LinkExpired as error:
         raise Gone(
             "invitation-link-expired",
-            "This link has expired: invitation links stop working some days after the meeting ends.",
+            N_("This link has expired: invitation links stop working some days after the meeting ends."),
         ) from error
     except LinkInvalid as error:
         raise Forbidden(
             "invitation-link-invalid",
-            "This link is not valid: it was not made by the registry, was altered or cut short when copied, "
-            "or was replaced. Open the link from the latest invitation e-mail as it was sent.",
+            N_(
+                "This link is not valid: it was not made by the registry, was altered or cut short when copied, "
+                "or was replaced. Open the link from the latest invitation e-mail as it was sent."
+            ),
         ) from error
 
 
@@ -99,30 +119,41 @@ def _answerable(meeting: dict[str, object]) -> bool:
 
 @pages.get("/{token}", response_class=Response, responses={**HTML, **problems(403, 410)})
 @Access(capability=INVITATION_LINK)
-async def invitation_page(token: Token, conn: DbRead) -> Response:
+async def invitation_page(token: Token, conn: DbRead, request: Request, lang: Lang = None) -> Response:
     """The meeting as its invitee sees it: when (in the meeting's zone and the reader's), where,
-    the agenda, the invitee's answer, links to answer and to the calendar file."""
+    the agenda, the invitee's answer, links to answer and to the calendar file; in the reader's
+    language (`lang`)."""
     try:
         _, found = await _open(conn, token)
     except DomainError as refusal:
-        return refusal_page(refusal)
+        return refusal_page(refusal, _reader(lang, request))
     return meeting_page(
-        found.meeting, found.invitee, page_url=invitation_url(token), answerable=_answerable(found.meeting)
+        found.meeting,
+        found.invitee,
+        page_url=invitation_url(token),
+        answerable=_answerable(found.meeting),
+        loc=_reader(lang, request, found.language),
     )
 
 
 @pages.get("/{token}/meeting.ics", response_class=CalendarResponse, responses=problems(403, 410))
 @Access(capability=INVITATION_LINK)
-async def invitation_calendar(token: Token, conn: DbRead) -> Response:
-    """The meeting's calendar file, with each invitee's answer."""
+async def invitation_calendar(token: Token, conn: DbRead, request: Request, lang: Lang = None) -> Response:
+    """The meeting's calendar file, with each invitee's answer; the words the registry adds in
+    `lang` (else the first of the six `Accept-Language` names, else English)."""
     try:
         link = _verified(token)
         rows = await all_meeting_rows(conn, MeetingFilters(meeting_id=link.meeting_id), limit=1)
         if not rows or not any(i["id"] == str(link.invitee_id) for i in rows[0]["invitees"]):
             await linked_invitation(conn, link)  # says why: the invitee was removed
     except DomainError as refusal:
-        return refusal_page(refusal)
-    body = calendar_for(rows, name=str(rows[0]["title"]), record_url=lambda _: invitation_url(token))
+        return refusal_page(refusal, _reader(lang, request))
+    body = calendar_for(
+        rows,
+        name=str(rows[0]["title"]),
+        record_url=lambda _: invitation_url(token),
+        language=_reader(lang, request).language,
+    )
     return Response(
         body,
         media_type="text/calendar; charset=utf-8",
@@ -132,21 +163,25 @@ async def invitation_calendar(token: Token, conn: DbRead) -> Response:
 
 @pages.get("/{token}/reply", response_class=Response, responses={**HTML, **problems(403, 409, 410)})
 @Access(capability=INVITATION_LINK)
-async def confirm_answer(token: Token, answer: Answer, conn: DbRead) -> Response:
+async def confirm_answer(token: Token, answer: Answer, conn: DbRead, request: Request, lang: Lang = None) -> Response:
     """The page an answer's link opens: the meeting and a button that records the answer. It
     records nothing itself (mail scanners and link previews follow links)."""
     try:
         _, found = await _open(conn, token)
         require_answerable(found.meeting, now=clock.now())
     except DomainError as refusal:
-        return refusal_page(refusal)
+        return refusal_page(refusal, _reader(lang, request))
+    loc = _reader(lang, request, found.language)
     # Relative, so the form posts back to the address this page was served at (CSP form-action 'self').
-    return confirm_page(found.meeting, found.invitee, answer=answer, action=f"reply?answer={answer}")
+    action = f"reply?answer={answer}&lang={loc.language}"
+    return confirm_page(found.meeting, found.invitee, answer=answer, action=action, loc=loc)
 
 
 @pages.post("/{token}/reply", response_class=Response, responses={**HTML, **problems(403, 409, 410)})
 @Access(capability=INVITATION_LINK)
-async def record_invitation_answer(token: Token, answer: Answer, session: DbSession) -> Response:
+async def record_invitation_answer(
+    token: Token, answer: Answer, session: DbSession, request: Request, lang: Lang = None
+) -> Response:
     """Record the answer for the invitee the link names, as that invitee (the audit trail names
     the person it was sent to, or the invitee); the same answer again changes nothing."""
     try:
@@ -161,9 +196,9 @@ async def record_invitation_answer(token: Token, answer: Answer, session: DbSess
             now=clock.now(),
         )
     except DomainError as refusal:
-        return refusal_page(refusal)
+        return refusal_page(refusal, _reader(lang, request))
     invitee = next(i for i in row["invitees"] if i["id"] == str(link.invitee_id))
-    return answered_page(row, invitee, page_url=invitation_url(token))
+    return answered_page(row, invitee, page_url=invitation_url(token), loc=_reader(lang, request))
 
 
 @replies.post(

@@ -18,11 +18,11 @@ from api.dispatch import PathRouter
 from api.documents import MeetingComplianceOut, documented
 from api.export import exportable, exporter
 from api.idempotency import create_once
-from api.openapi import page_of, problems
+from api.openapi import in_language, page_of, problems
 from api.path_records import MEETING_NETWORK_LEADS
 from api.permissions import FOCAL_POINT, Access, BodyOwner
 from api.planned import PlannedRoute
-from api.responses import json_response, page_response, record_response
+from api.responses import json_response, localized_record_response, page_response, record_response
 from services.calendars.models import FeedScope
 from services.clock import clock
 from services.dates import RegistryDateTime
@@ -32,7 +32,14 @@ from services.export import ExportSource
 from services.meetings import repository, service
 from services.meetings.compliance import meeting_compliance
 from services.meetings.models import MeetingKind, MeetingStatus
-from services.meetings.schemas import MeetingCancel, MeetingCreate, MeetingHold, MeetingOut, MeetingUpdate
+from services.meetings.schemas import (
+    TRANSLATED_FIELDS,
+    MeetingCancel,
+    MeetingCreate,
+    MeetingHold,
+    MeetingOut,
+    MeetingUpdate,
+)
 from services.pagination import Page
 
 router = PathRouter(
@@ -66,7 +73,7 @@ async def create_meeting(
     )
 
 
-@router.get("", responses={**exportable(page_of(MeetingOut)), **problems(422)})
+@router.get("", responses={**in_language(exportable(page_of(MeetingOut))), **problems(422)})
 async def list_meetings(
     request: Request,
     conn: DbRead,
@@ -92,7 +99,7 @@ async def list_meetings(
     result = await repository.list_meeting_rows(conn, page, filters)
     if not principal.is_admin:
         result = Page([without_invitee_emails(row) for row in result.items], result.next_cursor)
-    return page_response(request, result)
+    return page_response(request, result, translated=TRANSLATED_FIELDS)
 
 
 @router.get("/{meeting_id}.ics", response_class=CalendarResponse, responses={**ICS, **problems(404)})
@@ -103,13 +110,17 @@ async def meeting_calendar(meeting_id: uuid.UUID, request: Request, conn: DbRead
     return response
 
 
-@router.get("/{meeting_id}", response_model=MeetingOut, responses=problems(404))
-async def get_meeting(meeting_id: uuid.UUID, conn: DbRead, principal: CurrentPrincipal) -> Response:
-    """External invitees' e-mail addresses are shown to admins only."""
+@router.get("/{meeting_id}", response_model=MeetingOut, responses=in_language(problems(404)))
+async def get_meeting(meeting_id: uuid.UUID, request: Request, conn: DbRead, principal: CurrentPrincipal) -> Response:
+    """External invitees' e-mail addresses are shown to admins only. The title in the language
+    `Accept-Language` prefers where the meeting's `translations` hold it, else the original
+    (`Content-Language` says which)."""
     row = await repository.get_meeting_row(conn, meeting_id)
     if row is None:
         raise NotFound("meeting-not-found", f"No meeting has id {meeting_id}.")
-    return record_response(row if principal.is_admin else without_invitee_emails(row))
+    return localized_record_response(
+        request, row if principal.is_admin else without_invitee_emails(row), TRANSLATED_FIELDS
+    )
 
 
 @router.patch("/{meeting_id}", response_model=MeetingOut, responses=problems(403, 404, 409, 412, 422, 428))

@@ -102,13 +102,13 @@ async def test_an_overdue_pledge_raises_its_event_and_e_mail_once(committed, smt
         async with get_database().session() as session:
             assert await follow_up_pledges(session, today=day, offsets=offsets) == expected, day
     await _relay_and_send()
-    overdue = [m for m in smtp.messages if m["Subject"].startswith("Pledge overdue since 2027-05-01")]
+    overdue = [m for m in smtp.messages if m["Subject"].startswith("Pledge overdue since 1 May 2027")]
     assert sorted(m["To"] for m in overdue) == [
         "coordinator@un.example",
         "coordinator@un.example",
         "pledges@ngo.example",
     ]
-    reminders = [m for m in smtp.messages if m["Subject"].startswith("Pledge due 2027-05-01")]
+    reminders = [m for m in smtp.messages if m["Subject"].startswith("Pledge due 1 May 2027")]
     assert len(reminders) == 6  # two offsets; the coordinator for both pledges, the NGO for its own
     async with get_database().read() as conn:
         count = await conn.scalar(

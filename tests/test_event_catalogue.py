@@ -13,6 +13,7 @@ from sqlalchemy import select
 from services.events.catalogue import CATALOGUE, mailed
 from services.events.models import Event
 from services.events.service import append_event
+from services.locales import LANGUAGES, localizer
 from services.mail.compose import compose
 from services.principals import SYSTEM
 from tests.factories import make_entity
@@ -211,17 +212,37 @@ _SAMPLES = {
 
 
 def test_the_mail_composer_writes_every_mailed_type():
+    """In each of the six languages, from the catalogues (every subject and summary is in each
+    one), with no link a person cannot open: no API address anywhere in the message."""
     kinds = set()
     for event_type in mailed():
         assert event_type.mail is not None
         payload = {member: _SAMPLES[member] for member in event_type.payload.model_fields if member in _SAMPLES}
         event = Event(type=event_type.name, subject_type=event_type.domain, subject_id=uuid.uuid4(), payload=payload)
-        message = compose(
-            event, "someone@example.org", event_type.mail.kind, record_base_url="https://registry.example"
-        )
-        assert message["Subject"] and "{" not in message["Subject"], event_type.name
-        body = message.get_body(("plain",))
-        assert body is not None and body.get_content().strip() and "{" not in body.get_content(), event_type.name
+        for language in LANGUAGES:
+            loc = localizer(language)
+            assert loc.translated(event_type.mail.subject) and loc.translated(event_type.mail.summary), (
+                event_type.name,
+                language,
+            )
+            message = compose(
+                event,
+                "someone@example.org",
+                event_type.mail.kind,
+                record_base_url="https://registry.example",
+                loc=loc,
+            )
+            assert message["Subject"] and "{" not in message["Subject"], event_type.name
+            assert message["Content-Language"] == language
+            for kind in ("plain", "html"):
+                body = message.get_body((kind,))
+                assert body is not None and body.get_content().strip() and "{" not in body.get_content(), (
+                    event_type.name
+                )
+                assert "/v1/" not in body.get_content() and "registry.example" not in body.get_content(), (
+                    event_type.name,
+                    language,
+                )
         kinds.add(event_type.mail.kind)
     assert kinds == {"invitation", "cancellation", "reminder", "alert", "notice"}
     unmailed = Event(type="entity.created", subject_type="entity", subject_id=uuid.uuid4(), payload={})

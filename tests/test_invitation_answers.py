@@ -163,7 +163,7 @@ async def test_two_invitees_answer_from_their_email(clients, smtp, receivers, pu
         assert shown.headers["referrer-policy"] == "no-referrer" and shown.headers["cache-control"] == "no-store"
     assert await _state(meeting["id"]) == before
     # The button posts back to the page's own address.
-    assert '<form method="post" action="reply?answer=accepted">' in shown.text, shown.text
+    assert '<form method="post" action="reply?answer=accepted&amp;lang=en">' in shown.text, shown.text
     recorded = await person.post(accept)
     assert recorded.status_code == 200, recorded.text
     assert "recorded as <strong>Accepted</strong>" in recorded.text
@@ -203,7 +203,7 @@ async def test_two_invitees_answer_from_their_email(clients, smtp, receivers, pu
     decline = _link(updated[EXTERNAL], "Decline")
     shown = await person.get(decline)
     assert shown.status_code == 200, shown.text
-    assert '<form method="post" action="reply?answer=declined">' in shown.text, shown.text
+    assert '<form method="post" action="reply?answer=declined&amp;lang=en">' in shown.text, shown.text
     recorded = await person.post(decline)
     assert recorded.status_code == 200 and "Declined" in recorded.text, recorded.text
     row = (await admin.get(f"/v1/meetings/{meeting['id']}")).json()

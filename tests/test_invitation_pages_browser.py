@@ -1,8 +1,8 @@
-"""An invitation's pages in a real browser (headless Chromium): the meeting page and the
-answer's confirmation page render at desktop and phone width under their own Content Security
-Policy, show the time in the reader's zone (the inline script, allowed by its hash, ran), say
-nothing on the console, and pass axe-core (WCAG 2.1 AA). The screenshots stay in
-test-artifacts/ for a person to look at."""
+"""An invitation's pages in a real browser (headless Chromium), in English and in Arabic: the
+meeting page and the answer's confirmation page render at desktop and phone width under their
+own Content Security Policy, show the time in the reader's zone (the inline script, allowed by
+its hash, ran), say nothing on the console, and pass axe-core (WCAG 2.1 AA); the Arabic pages
+read right to left. The screenshots stay in test-artifacts/ for a person to look at."""
 
 import asyncio
 import re
@@ -53,10 +53,19 @@ async def test_the_invitation_pages_render_cleanly_and_accessibly(clients, monke
         ],
     )
     page = await _link_for(meeting, "ANS-ILO")
-    shown = await clients["person"].get(page)
-    confirm = await clients["person"].get(f"{page}/reply?answer=accepted")
-    assert shown.status_code == 200 and confirm.status_code == 200
-    pages = [_saved(shown.text, "invitation-meeting-page"), _saved(confirm.text, "invitation-answer-page")]
+    pages = []
+    for language, direction in (("en", "ltr"), ("ar", "rtl")):
+        shown = await clients["person"].get(page, params={"lang": language})
+        confirm = await clients["person"].get(f"{page}/reply", params={"answer": "accepted", "lang": language})
+        assert shown.status_code == 200 and confirm.status_code == 200
+        for response in (shown, confirm):
+            assert response.headers["content-language"] == language
+            assert f'<html lang="{language}" dir="{direction}">' in response.text
+        pages += [
+            _saved(shown.text, f"invitation-meeting-page-{language}"),
+            _saved(confirm.text, f"invitation-answer-page-{language}"),
+        ]
+    assert "قبول" in confirm.text and "أكّد ردك" in confirm.text  # the Arabic words, not English ones
     for saved in pages:
         dom = await asyncio.to_thread(_check, saved)
         times = re.findall(r"<time[^>]*>([^<]*)</time>", dom)

@@ -138,7 +138,7 @@ async def test_invitations_updates_and_cancellations_say_what_a_recipient_needs(
         # Every reason is the recipient's own: no one reads why another was invited.
         assert all(other not in plain for whom, other in reasons.items() if whom != recipient)
         assert f'<span dir="auto">{NETWORK}</span>' in html
-        assert '<li dir="auto">Workplan &lt;draft&gt; &amp; budget</li>' in html  # escaped, never markup
+        assert '<li><span dir="auto">Workplan &lt;draft&gt; &amp; budget</span></li>' in html  # escaped, never markup
         assert "IOM, the network&#x27;s secretariat &lt;secretariat@iom.example&gt;" in html
         assert "What changed" not in plain and "Reason given" not in plain
         # The record's API address answers a person's browser with 401: nothing links to it.

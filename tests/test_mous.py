@@ -347,4 +347,4 @@ async def test_the_review_due_date_drives_one_reminder_to_the_parties(session, p
     event = await session.scalar(select(Event).where(Event.subject_id == active["id"], Event.type == "mou.review_due"))
     assert [r for r, _ in await recipients_for(session, event)] == ["mou@iom.example"]
     message = compose(event, "mou@iom.example", "reminder", record_base_url="http://registry.test")
-    assert message["Subject"].startswith("Review due 2024-01-01")
+    assert message["Subject"].startswith("Review due 1 January 2024")

@@ -381,7 +381,7 @@ async def test_reminders_go_once_per_offset_and_overdue_once(client, session, ne
     opened = await session.scalar(select(Event).where(Event.type == "review.scheduled"))
     assert [kind for _, kind in await recipients_for(session, opened)] == ["notice", "notice"]
     notice = compose(opened, "x@example.org", "notice", record_base_url="http://r")
-    assert notice["Subject"].startswith("Opened: Effectiveness review 1") and "falls due on 2027-03-01" in (
+    assert notice["Subject"].startswith("Opened: effectiveness review 1") and "falls due on 1 March 2027" in (
         notice.get_body(("plain",)).get_content()
     )
     reminder = await session.scalar(select(Event).where(Event.type == "review.reminder_due"))
@@ -391,7 +391,7 @@ async def test_reminders_go_once_per_offset_and_overdue_once(client, session, ne
         ("sec@iom.example", "reminder"),
     ]
     assert (
-        "falls due on 2027-03-01"
+        "falls due on 1 March 2027"
         in compose(reminder, "x@example.org", "reminder", record_base_url="http://r").get_body(("plain",)).get_content()
     )
     lapsed = await session.scalar(select(Event).where(Event.type == "recommendation.overdue"))

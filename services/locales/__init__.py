@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
@@ -73,6 +73,16 @@ def negotiate(accept_language: str | None) -> str:
     return DEFAULT_LANGUAGE
 
 
+def named(accept_language: str | None) -> str | None:
+    """The official language ``Accept-Language`` names first (as ``negotiate``), or None when
+    it names none of the six: a default may then be taken from elsewhere (a person's own)."""
+    for _, _, tag in _weighted(accept_language or ""):
+        primary = tag.split("-", 1)[0]
+        if primary in LANGUAGES:
+            return primary
+    return None
+
+
 def direction(language: str) -> Literal["rtl", "ltr"]:
     """``rtl`` for Arabic, ``ltr`` for the others."""
     return "rtl" if language in RIGHT_TO_LEFT else "ltr"
@@ -124,6 +134,17 @@ class Localizer:
         """A day as the locale writes it in a table (``7 Mar 2025``, ``7 mars 2025``, ``07/03/2025``)."""
         return format_date(value, "medium", locale=self._locale)
 
+    def weekday_date(self, value: Day) -> str:
+        """A day with its weekday, as a letter writes it (``Tuesday 12 January 2027``,
+        ``mardi 12 janvier 2027``, ``2027年1月12日星期二``, ``الثلاثاء، 12 يناير 2027``)."""
+        if self.language == DEFAULT_LANGUAGE:
+            return format_date(value, "EEEE d MMMM y", locale=self._locale)  # the Organization's, without a comma
+        return format_date(value, "full", locale=self._locale)
+
+    def clock_time(self, value: datetime) -> str:
+        """A time of day on the 24-hour clock, as the locale writes it (``14:00``)."""
+        return format_time(value, "HH:mm", locale=self._locale)
+
     def moment(self, value: datetime) -> str:
         """A time in UTC as the locale writes it, with its zone."""
         return format_datetime(value.astimezone(UTC), "long", tzinfo=UTC, locale=self._locale)
@@ -134,6 +155,16 @@ class Localizer:
 
 def localizer(language: str) -> Localizer:
     return _localizers(language)
+
+
+def recipient_language(preferred: str | None, network: str | None) -> str:
+    """The language to write to a recipient in: their own preferred language (a person of the
+    registry), else the language of the network the message is about, else English. A value
+    that is not one of the six is passed over."""
+    for language in (preferred, network):
+        if language in LANGUAGES:
+            return language
+    return DEFAULT_LANGUAGE
 
 
 @lru_cache(maxsize=len(LANGUAGES))

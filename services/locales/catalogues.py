@@ -5,7 +5,8 @@ extracts every message from the source into ``messages.pot``, merges it into eac
 
 Messages are found by Babel's extractor (``_``, ``gettext``, ``ngettext`` and ``N_``; ``NP_``
 and ``n_`` with a plural), plus what is declared as data rather than called: the event
-catalogue's labels (``EventType(..., label)``) and the worded forms of validation
+catalogue's labels (``EventType(..., label)``), its e-mails' subjects and summaries
+(``Mail(..., subject, summary)``) and the worded forms of validation
 (``Form(pattern, expected)``). Reading the source, never importing it, keeps this tool free of
 the service's own packages. The committed ``.mo`` files are what a fresh clone, ``make install``
 and the image use; a test checks they are compiled from the committed ``.po`` files and that
@@ -43,19 +44,25 @@ def _literal(node: ast.expr | None) -> str | None:
     return None
 
 
+# Messages declared as data: the call, and each argument holding one (its position, keyword).
+DECLARED = {
+    "EventType": ((3, "label"),),
+    "Form": ((1, "expected"),),
+    "Mail": ((2, "subject"), (3, "summary")),  # an e-mail's subject and summary templates
+}
+
+
 def _declared(path: Path) -> Iterator[tuple[str, int]]:
-    """Event labels and validation forms' words in one file, with their line numbers."""
+    """Event labels, e-mails' subjects and summaries, and validation forms' words in one
+    file, with their line numbers."""
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
             continue
-        position = {"EventType": 3, "Form": 1}.get(node.func.id)
-        if position is None:
-            continue
-        keyword = {"EventType": "label", "Form": "expected"}[node.func.id]
-        values = [k.value for k in node.keywords if k.arg == keyword]
-        found = _literal(node.args[position] if len(node.args) > position else values[0] if values else None)
-        if found:
-            yield found, node.lineno
+        for position, keyword in DECLARED.get(node.func.id, ()):
+            values = [k.value for k in node.keywords if k.arg == keyword]
+            found = _literal(node.args[position] if len(node.args) > position else values[0] if values else None)
+            if found:
+                yield found, node.lineno
 
 
 def template() -> Catalog:

@@ -20,6 +20,7 @@ from services.events.catalogue import entry
 from services.events.models import Event
 from services.events.types.common import Mail, Recipients
 from services.ids import uuid7
+from services.locales import DEFAULT_LANGUAGE, Localizer, localizer
 from services.mail.meeting_message import AnswerLinks, meeting_message
 from services.mail.parties import PartyBook, answering_for, parse_time
 from services.meetings.calendar import Attendee, Organizer, calendar_for
@@ -217,6 +218,7 @@ def compose(
     parties: tuple[Organizer, list[Attendee]] | None = None,
     book: PartyBook | None = None,
     network_country_code: str | None = None,
+    loc: Localizer | None = None,
 ) -> EmailMessage:
     """The message for one recipient, as plain text and HTML alternatives. For a meeting it
     names the network, the organiser and why ``recipient`` gets it (from ``book``, the batch's
@@ -225,7 +227,13 @@ def compose(
     event's network's ``network_country_code`` adds the UN designation footnote it calls for.
     An invitation or reminder carries, for each invitee the recipient stands for, signed links
     to its page of the meeting and to its answers (services.meetings.links); the meeting's API
-    record is not linked: its address answers a person's browser with 401."""
+    record is not linked: its address answers a person's browser with 401.
+
+    Written in ``loc``'s language (the recipient's: ``services.locales.recipient_language``;
+    English by default): the catalogue's subject and summary, every word the registry adds,
+    dates and times, the .ics's words; ``Content-Language`` says which, and the HTML says
+    ``lang`` and ``dir``. Stored text (titles, names, agenda, reasons) stays as written."""
+    loc = loc or localizer(DEFAULT_LANGUAGE)
     found = entry(event.type)
     if found is None or found.mail is None:
         raise ValueError(f"{event.type} is not mailed (services.events.catalogue)")
@@ -237,18 +245,19 @@ def compose(
     message["Date"] = formatdate(localtime=False)
     # Short enough to stay on its header's line (make_msgid's would be folded after the colon).
     message["Message-ID"] = f"<{uuid7().hex}@migration-network-registry>"
-    payload = event.payload
-    subject, summary = found.mail.render(payload, base_url=record_base_url)
+    payload = _meeting_in_language(event.payload, loc.language)
+    subject, summary = found.mail.render(payload, base_url=record_base_url, loc=loc)
     message["Subject"] = single_line(subject)  # stored text never breaks a header (docs/API.md, "Text")
     footnotes = designation_footnotes([network_country_code])
     if found.mail.to is not Recipients.INVITEES:
         text = multi_line(summary) + "".join(f"\n{note}\n" for note in footnotes)
         message.set_content(text)
-        message.add_alternative(_notice_html(text), subtype="html")
+        message.add_alternative(_notice_html(text, loc), subtype="html")
+        message["Content-Language"] = loc.language  # after the body: setting it moves Content-* headers
         return message
     meeting = payload["meeting"]
-    links = _answer_links(book, meeting, recipient) if kind != "cancellation" and book is not None else []
-    body = meeting_message(payload, recipient, summary=summary, book=book, footnotes=footnotes, links=links)
+    links = _answer_links(book, meeting, recipient, loc) if kind != "cancellation" and book is not None else []
+    body = meeting_message(payload, recipient, summary=summary, book=book, footnotes=footnotes, links=links, loc=loc)
     message.set_content(body.text())
     message.add_alternative(body.html(), subtype="html")
     method = "CANCEL" if kind == "cancellation" else "REQUEST"
@@ -260,12 +269,16 @@ def compose(
         method=method,
         organizer=organizer,
         attendees=attendees,
+        language=loc.language,
     )
-    message.add_attachment(ics, maintype="text", subtype="calendar", filename="meeting.ics", params={"method": method})
+    message.add_attachment(
+        ics, maintype="text", subtype="calendar", filename="meeting.ics", params={"method": method, "charset": "utf-8"}
+    )
+    message["Content-Language"] = loc.language  # after the body: setting it moves Content-* headers
     return message
 
 
-def _answer_links(book: PartyBook, meeting: dict[str, Any], recipient: str) -> list[AnswerLinks]:
+def _answer_links(book: PartyBook, meeting: dict[str, Any], recipient: str, loc: Localizer) -> list[AnswerLinks]:
     """The signed links for each invitee ``recipient`` stands for: its page, and its answers."""
     expires_at = link_expiry(parse_time(meeting["ends_at"]))
     found = []
@@ -276,19 +289,35 @@ def _answer_links(book: PartyBook, meeting: dict[str, Any], recipient: str) -> l
             person_id=answering.person_id,
             expires_at=expires_at,
         )
-        answers = [(label, answer_url(token, answer)) for answer, label in ANSWERS.items()]
-        found.append(AnswerLinks(single_line(answering.name), invitation_url(token), answers))
+        # The pages open in the language this e-mail is written in (``?lang=``).
+        in_language = f"lang={loc.language}"
+        answers = [
+            (loc.gettext(label), f"{answer_url(token, answer)}&{in_language}") for answer, label in ANSWERS.items()
+        ]
+        found.append(AnswerLinks(single_line(answering.name), f"{invitation_url(token)}?{in_language}", answers))
     return found
 
 
-def _notice_html(text: str) -> str:
-    """A notice's text as HTML: escaped, its paragraphs kept, its direction the reader's."""
+def _meeting_in_language(payload: dict[str, Any], language: str) -> dict[str, Any]:
+    """The payload with its meeting's title in ``language`` where the meeting's ``translations``
+    hold one (subject, body and .ics alike), else as it is."""
+    meeting = payload.get("meeting")
+    if not isinstance(meeting, dict):
+        return payload
+    title = ((meeting.get("translations") or {}).get(language) or {}).get("title")
+    return {**payload, "meeting": {**meeting, "title": title}} if title else payload
+
+
+def _notice_html(text: str, loc: Localizer) -> str:
+    """A notice's text as HTML in ``loc``'s language: escaped, its paragraphs kept, each
+    paragraph's direction its own (it quotes stored text), the page's the reader's."""
     paragraphs = "".join(
         '<p dir="auto">' + "<br>".join(escape(line) for line in block.splitlines()) + "</p>"
         for block in text.split("\n\n")
         if block.strip()
     )
-    return f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"></head><body>{paragraphs}</body></html>\n'
+    head = f'<html lang="{loc.language}" dir="{loc.direction}"><head><meta charset="utf-8"></head>'
+    return f"<!DOCTYPE html>{head}<body>{paragraphs}</body></html>\n"
 
 
 def _as_row(meeting: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,8 @@ cancellation), as plain text and as HTML from the same parts: why the recipient 
 what changed (was → now), the reason a cancellation gives, the meeting, the network or
 working group it belongs to and who organises it. Stored text is user text: single-line
 where a line is expected, escaped in HTML and marked ``dir="auto"`` (a right-to-left title
-reads right)."""
+reads right). Every word the registry adds, and every date and time, is written in the
+recipient's language by the ``Localizer`` it is given (English by default)."""
 
 import uuid
 import zoneinfo
@@ -12,6 +13,7 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
+from services.locales import N_, Localizer, localizer
 from services.mail.parties import PartyBook, organiser, parse_time, reasons_for
 from services.schemas import multi_line, single_line
 
@@ -21,36 +23,44 @@ _TIME_FIELDS = ("starts_at", "ends_at", "time_zone")
 _PLACE_FIELDS = ("location", "online_url")
 
 
-def _day(moment: datetime) -> str:
-    return f"{moment:%A} {moment.day} {moment:%B %Y}"
+ENGLISH = localizer("en")
 
 
-def _span(start: datetime, end: datetime, label: str, *, with_day: bool) -> str:
-    first = f"{_day(start)}, {start:%H:%M}" if with_day else f"{start:%H:%M}"
+DAY_AND_TIME = N_("{day}, {time}")
+
+
+def _at(loc: Localizer, moment: datetime) -> str:
+    """A day and a time, joined as the language joins them (``jeudi 14 janvier 2027, 14:00``)."""
+    return loc.gettext(DAY_AND_TIME).format(day=loc.weekday_date(moment.date()), time=loc.clock_time(moment))
+
+
+def _span(loc: Localizer, start: datetime, end: datetime, label: str, *, with_day: bool) -> str:
+    first = _at(loc, start) if with_day else loc.clock_time(start)
     if start.date() == end.date():
-        return f"{first}{EN_DASH}{end:%H:%M} {label}"
-    return f"{first} {EN_DASH} {_day(end)}, {end:%H:%M} {label}"
+        return f"{first}{EN_DASH}{loc.clock_time(end)} {label}"
+    return f"{first} {EN_DASH} {_at(loc, end)} {label}"
 
 
-def local_times(meeting: dict[str, Any]) -> str:
-    """When, in the meeting's own time zone, named: "Tuesday 12 January 2027, 14:00-17:00 Europe/Zurich", with an en dash."""
+def local_times(meeting: dict[str, Any], loc: Localizer = ENGLISH) -> str:
+    """When, in the meeting's own time zone, named: "Tuesday 12 January 2027, 14:00-17:00
+    Europe/Zurich", with an en dash; the day and times as ``loc``'s language writes them."""
     zone_name = str(meeting["time_zone"])
     zone = zoneinfo.ZoneInfo(zone_name)
     starts, ends = parse_time(meeting["starts_at"]), parse_time(meeting["ends_at"])
-    return _span(starts.astimezone(zone), ends.astimezone(zone), zone_name, with_day=True)
+    return _span(loc, starts.astimezone(zone), ends.astimezone(zone), zone_name, with_day=True)
 
 
-def meeting_times(meeting: dict[str, Any]) -> str:
+def meeting_times(meeting: dict[str, Any], loc: Localizer = ENGLISH) -> str:
     """When, for a person: in the meeting's own time zone, named, and in UTC —
     "Tuesday 12 January 2027, 14:00-17:00 Europe/Zurich (13:00-16:00 UTC)", with en dashes."""
-    local = local_times(meeting)
+    local = local_times(meeting, loc)
     if str(meeting["time_zone"]) in ("UTC", "Etc/UTC"):
         return local
     zone = zoneinfo.ZoneInfo(str(meeting["time_zone"]))
     starts, ends = parse_time(meeting["starts_at"]), parse_time(meeting["ends_at"])
     utc_start, utc_end = starts.astimezone(UTC), ends.astimezone(UTC)
     other_day = utc_start.date() != starts.astimezone(zone).date() or utc_start.date() != utc_end.date()
-    return f"{local} ({_span(utc_start, utc_end, 'UTC', with_day=other_day)})"
+    return f"{local} ({_span(loc, utc_start, utc_end, 'UTC', with_day=other_day)})"
 
 
 def _place(meeting: dict[str, Any]) -> str:
@@ -61,8 +71,14 @@ def _agenda(meeting: dict[str, Any]) -> list[str]:
     return [single_line(str(item["title"])) for item in meeting.get("agenda") or []]
 
 
-def _numbered(items: list[str]) -> str:
-    return "; ".join(f"{i}. {item}" for i, item in enumerate(items, start=1)) or "no agenda"
+def _numbered(items: list[str], loc: Localizer) -> str:
+    return "; ".join(f"{i}. {item}" for i, item in enumerate(items, start=1)) or loc.gettext("no agenda")
+
+
+# The words a message puts before its values, translated where they are shown.
+LABELED = N_("{label}: {value}")
+WAS_NOW = N_("{label}: was {was}, now {now}")
+NOW = N_("{label}: now {now}")
 
 
 @dataclass(frozen=True)
@@ -70,15 +86,17 @@ class Change:
     """One thing a meeting.updated changed, as a person reads it: "Time: was …, now …".
     ``was`` is None where the event does not say (the invitee list)."""
 
-    label: str
+    label: str  # in the reader's language
     was: str | None
     now: str
 
-    def text(self) -> str:
-        return f"{self.label}: now {self.now}" if self.was is None else f"{self.label}: was {self.was}, now {self.now}"
+    def text(self, loc: Localizer = ENGLISH) -> str:
+        if self.was is None:
+            return loc.gettext(NOW).format(label=self.label, now=self.now)
+        return loc.gettext(WAS_NOW).format(label=self.label, was=self.was, now=self.now)
 
 
-def _invitee_names(invitees: list[dict[str, Any]], book: PartyBook | None) -> list[str]:
+def _invitee_names(invitees: list[dict[str, Any]], book: PartyBook | None, loc: Localizer) -> list[str]:
     """Invitees by name: as the meeting shows them, or as a request lists them (an entity by
     id, named from the ``book``)."""
     names = []
@@ -87,11 +105,11 @@ def _invitee_names(invitees: list[dict[str, Any]], book: PartyBook | None) -> li
         entity_id = entity.get("id") or invitee.get("entity_id")
         found = book.invited.get(uuid.UUID(str(entity_id))) if book is not None and entity_id else None
         name = entity.get("name") or (found.name if found is not None else None) or invitee.get("name")
-        names.append(single_line(str(name or "an entity no longer in the registry")))
+        names.append(single_line(str(name or loc.gettext("an entity no longer in the registry"))))
     return names
 
 
-def what_changed(payload: dict[str, Any], book: PartyBook | None = None) -> list[Change]:
+def what_changed(payload: dict[str, Any], book: PartyBook | None = None, loc: Localizer = ENGLISH) -> list[Change]:
     """The changes of a meeting.updated event worth telling an invitee, from its ``changes``
     (each field's value before and after): title, time, place, agenda, invitees (named from
     the ``book``; an event recorded before invitees carried their previous list shows only
@@ -100,21 +118,22 @@ def what_changed(payload: dict[str, Any], book: PartyBook | None = None) -> list
     now = payload["meeting"]
     was = {**now, **{name: change["before"] for name, change in changes.items() if isinstance(change, dict)}}
     found = []
+    _ = loc.gettext
     if "title" in changes:
-        found.append(Change("Title", single_line(str(was["title"])), single_line(str(now["title"]))))
+        found.append(Change(_("Title"), single_line(str(was["title"])), single_line(str(now["title"]))))
     if set(_TIME_FIELDS) & changes.keys():
-        found.append(Change("Time", local_times(was), local_times(now)))
+        found.append(Change(_("Time"), local_times(was, loc), local_times(now, loc)))
     if set(_PLACE_FIELDS) & changes.keys():
-        found.append(Change("Place", _place(was) or "none given", _place(now) or "none given"))
+        found.append(Change(_("Place"), _place(was) or _("none given"), _place(now) or _("none given")))
     if "agenda" in changes:
-        found.append(Change("Agenda", _numbered(_agenda(was)), _numbered(_agenda(now))))
+        found.append(Change(_("Agenda"), _numbered(_agenda(was), loc), _numbered(_agenda(now), loc)))
     if "invitees" in changes:
-        now_names = _invitee_names(now["invitees"], book)
+        now_names = _invitee_names(now["invitees"], book, loc)
         before = changes["invitees"].get("before")
-        was_names = _invitee_names(before, book) if isinstance(before, list) else None
+        was_names = _invitee_names(before, book, loc) if isinstance(before, list) else None
         if was_names != now_names:
-            was_text = None if was_names is None else ", ".join(was_names) or "none"
-            found.append(Change("Invitees", was_text, ", ".join(now_names) or "none"))
+            was_text = None if was_names is None else ", ".join(was_names) or _("none")
+            found.append(Change(_("Invitees"), was_text, ", ".join(now_names) or _("none")))
     return found
 
 
@@ -130,7 +149,8 @@ class AnswerLinks:
 
 @dataclass(frozen=True)
 class MeetingMessage:
-    """What a meeting's e-mail says, before it is written as text or HTML."""
+    """What a meeting's e-mail says, before it is written as text or HTML, in the language of
+    ``loc`` (the summary, reason and changes arrive already written in it)."""
 
     summary: str  # the catalogue's opening for this kind of e-mail
     reason: str
@@ -145,80 +165,105 @@ class MeetingMessage:
     agenda: list[str] = field(default_factory=list)
     footnotes: list[str] = field(default_factory=list)
     links: list[AnswerLinks] = field(default_factory=list)
+    loc: Localizer = ENGLISH
+
+    def _rows(self) -> list[tuple[str, str]]:
+        _ = self.loc.gettext
+        rows = [(_("Meeting"), self.title), (_("When"), self.when)]
+        if self.where:
+            rows.append((_("Where"), self.where))
+        if self.network:
+            rows.append((_("Network"), self.network))
+        if self.working_group:
+            rows.append((_("Working group"), self.working_group))
+        rows.append((_("Organised by"), self.organised_by))
+        return rows
+
+    def _will_you_attend(self, name: str | None) -> str:
+        if name is None:
+            return self.loc.gettext("Will you attend? Answer with one of these links:")
+        return self.loc.gettext("Will you attend for {name}? Answer with one of these links:").format(name=name)
 
     def text(self) -> str:
+        _ = self.loc.gettext
         lines = [line for line in (self.summary.strip(), self.reason) if line] + [""]
         if self.changes:
-            lines += ["What changed:", *(f"  {change.text()}" for change in self.changes), ""]
+            lines += [_("What changed:"), *(f"  {change.text(self.loc)}" for change in self.changes), ""]
         if self.cancel_reason is not None:
-            lines += ["Reason given:", *(f"  {line}" for line in self.cancel_reason.splitlines()), ""]
-        lines += [f"Meeting: {self.title}", f"When: {self.when}"]
-        if self.where:
-            lines.append(f"Where: {self.where}")
-        if self.network:
-            lines.append(f"Network: {self.network}")
-        if self.working_group:
-            lines.append(f"Working group: {self.working_group}")
-        lines.append(f"Organised by: {self.organised_by}")
+            lines += [_("Reason given:"), *(f"  {line}" for line in self.cancel_reason.splitlines()), ""]
+        lines += [_(LABELED).format(label=label, value=value) for label, value in self._rows()]
         if self.agenda:
-            lines += ["", "Agenda:", *(f"  {i}. {item}" for i, item in enumerate(self.agenda, start=1))]
+            lines += ["", _("Agenda:"), *(f"  {i}. {item}" for i, item in enumerate(self.agenda, start=1))]
         for links in self.links:
-            on_behalf = f" for {links.name}" if len(self.links) > 1 else ""
-            lines += ["", f"Will you attend{on_behalf}? Answer with one of these links:"]
+            several = len(self.links) > 1
+            lines += ["", self._will_you_attend(links.name if several else None)]
             lines += [f"  {label}: {url}" for label, url in links.answers]
-            lines.append(f"The meeting's page{on_behalf}: {links.page}")
-        lines += ["", "The meeting's calendar entry is attached (meeting.ics)."]
+            page = _("The meeting's page for {name}: {url}") if several else _("The meeting's page: {url}")
+            lines.append(page.format(name=links.name, url=links.page))
+        lines += ["", _("The meeting's calendar entry is attached (meeting.ics).")]
         lines += [line for note in self.footnotes for line in ("", note)]
         return "\n".join(lines) + "\n"
 
     def html(self) -> str:
+        _ = self.loc.gettext
+
         def user(text: str, tag: str = "span") -> str:
             return f'<{tag} dir="auto">{escape(text)}</{tag}>'
 
+        def words(message: str, **values: str) -> str:
+            """A translated message, escaped, with ``values`` (already HTML) put in."""
+            return escape(_(message)).format(**values)
+
         def row(label: str, value: str) -> str:
-            return f'<tr><th align="left" valign="top">{escape(label)}</th><td>{user(value)}</td></tr>'
+            return f'<tr><th scope="row" valign="top">{escape(label)}</th><td>{user(value)}</td></tr>'
 
         parts = [f"<p>{escape(line)}</p>" for line in self.summary.strip().splitlines() if line]
         parts.append(f"<p>{user(self.reason)}</p>")
         if self.changes:
             items = "".join(
-                f"<li>{escape(c.label)}: now {user(c.now, 'strong')}</li>"
-                if c.was is None
-                else f"<li>{escape(c.label)}: was {user(c.was, 's')}, now {user(c.now, 'strong')}</li>"
+                "<li>"
+                + (
+                    words(NOW, label=escape(c.label), now=user(c.now, "strong"))
+                    if c.was is None
+                    else words(WAS_NOW, label=escape(c.label), was=user(c.was, "s"), now=user(c.now, "strong"))
+                )
+                + "</li>"
                 for c in self.changes
             )
-            parts.append(f"<h2>What changed</h2><ul>{items}</ul>")
+            heading = escape(_("What changed"))
+            parts.append(f"<h2>{heading}</h2><ul>{items}</ul>")
         if self.cancel_reason is not None:
             reason = "<br>".join(escape(line) for line in self.cancel_reason.splitlines())
-            parts.append(f'<h2>Reason given</h2><p dir="auto">{reason}</p>')
-        rows = [row("Meeting", self.title), row("When", self.when)]
-        if self.where:
-            rows.append(row("Where", self.where))
-        if self.network:
-            rows.append(row("Network", self.network))
-        if self.working_group:
-            rows.append(row("Working group", self.working_group))
-        rows.append(row("Organised by", self.organised_by))
-        parts.append(f"<table>{''.join(rows)}</table>")
+            heading = escape(_("Reason given"))
+            parts.append(f'<h2>{heading}</h2><p dir="auto">{reason}</p>')
+        parts.append(f"<table>{''.join(row(label, value) for label, value in self._rows())}</table>")
         if self.agenda:
-            parts.append(f"<h2>Agenda</h2><ol>{''.join(user(item, 'li') for item in self.agenda)}</ol>")
+            heading = escape(_("Agenda"))
+            # The direction on the text, not the item: in a right-to-left message a left-to-right
+            # item keeps its number on the message's side.
+            items = "".join(f"<li>{user(item)}</li>" for item in self.agenda)
+            parts.append(f"<h2>{heading}</h2><ol>{items}</ol>")
         for links in self.links:
-            on_behalf = f" for {user(links.name)}" if len(self.links) > 1 else ""
-            answers = " | ".join(f'<a href="{escape(url)}">{escape(label)}</a>' for label, url in links.answers)
-            parts.append(
-                f"<h2>Will you attend{on_behalf}?</h2><p>{answers}</p>"
-                f'<p><a href="{escape(links.page)}">The meeting\'s page</a></p>'
+            heading = (
+                words(N_("Will you attend for {name}?"), name=f"<bdi>{escape(links.name)}</bdi>")
+                if len(self.links) > 1
+                else escape(_("Will you attend?"))
             )
-        parts.append("<p>The meeting's calendar entry is attached (meeting.ics).</p>")
-        parts += [f'<p dir="auto"><small>{escape(note)}</small></p>' for note in self.footnotes]
+            answers = " | ".join(f'<a href="{escape(url)}">{escape(label)}</a>' for label, url in links.answers)
+            page = escape(_("The meeting's page"))
+            parts.append(f'<h2>{heading}</h2><p>{answers}</p><p><a href="{escape(links.page)}">{page}</a></p>')
+        attached = escape(_("The meeting's calendar entry is attached (meeting.ics)."))
+        parts.append(f"<p>{attached}</p>")
+        parts += [f'<p dir="auto" lang="en"><small>{escape(note)}</small></p>' for note in self.footnotes]
         title = escape(self.title)
+        language, direction = self.loc.language, self.loc.direction
         return (
-            '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+            f'<!DOCTYPE html><html lang="{language}" dir="{direction}"><head><meta charset="utf-8">'
             f'<title dir="auto">{title}</title></head><body>{"".join(parts)}</body></html>\n'
         )
 
 
-_GENERIC_REASON = "You get this e-mail as one of the meeting's invitees."
+GENERIC_REASON = N_("You get this e-mail as one of the meeting's invitees.")
 
 
 def meeting_message(
@@ -229,32 +274,36 @@ def meeting_message(
     book: PartyBook | None,
     footnotes: list[str],
     links: list[AnswerLinks] | None = None,
+    loc: Localizer = ENGLISH,
 ) -> MeetingMessage:
-    """The message about ``payload``'s meeting for ``recipient``. Without a ``book`` (the
-    parties read for the batch) the network, organiser and reason cannot be named, and the
-    message says only what the event holds."""
+    """The message about ``payload``'s meeting for ``recipient``, in ``loc``'s language.
+    Without a ``book`` (the parties read for the batch) the network, organiser and reason
+    cannot be named, and the message says only what the event holds."""
+    _ = loc.gettext
     meeting = payload["meeting"]
     network = working_group = None
-    reason = _GENERIC_REASON
-    organised_by = "the network's secretariat"
+    reason = _(GENERIC_REASON)
+    organised_by = _("the network's secretariat")
     if book is not None:
-        network = book.name_of(meeting.get("network_id"))
-        working_group = book.name_of(meeting.get("working_group_id"))
-        reasons = reasons_for(book, meeting, recipient)
+        network = book.name_of(meeting.get("network_id"), loc.language)
+        working_group = book.name_of(meeting.get("working_group_id"), loc.language)
+        reasons = reasons_for(book, meeting, recipient, loc)
         if reasons:
-            invited = "You were invited as " if meeting.get("status") == "cancelled" else "You are invited as "
-            reason = invited + "; and as ".join(reasons) + "."
+            invited = _("You were invited as {reasons}.") if meeting.get("status") == "cancelled" else None
+            invited = invited or _("You are invited as {reasons}.")
+            reason = invited.format(reasons=_("; and as ").join(reasons))
         who, is_secretariat = organiser(book, meeting)
-        role = ", the network's secretariat" if is_secretariat else ""
-        organised_by = f"{who.name}{role} <{who.email}>"
+        organised_by = (
+            _("{name}, the network's secretariat <{email}>") if is_secretariat else _("{name} <{email}>")
+        ).format(name=who.name, email=who.email)
     cancelled = meeting.get("status") == "cancelled"
     return MeetingMessage(
         summary=multi_line(summary),
         reason=single_line(reason),
-        changes=what_changed(payload, book) if "changes" in payload and not cancelled else [],
-        cancel_reason=multi_line(str(meeting.get("cancel_reason") or "No reason was given.")) if cancelled else None,
+        changes=what_changed(payload, book, loc) if "changes" in payload and not cancelled else [],
+        cancel_reason=multi_line(str(meeting.get("cancel_reason") or _("No reason was given."))) if cancelled else None,
         title=single_line(str(meeting["title"])),
-        when=meeting_times(meeting),
+        when=meeting_times(meeting, loc),
         where=_place(meeting),
         network=single_line(network) if network else None,
         working_group=single_line(working_group) if working_group else None,
@@ -262,4 +311,5 @@ def meeting_message(
         agenda=_agenda(meeting),
         footnotes=footnotes,
         links=[] if cancelled else list(links or []),
+        loc=loc,
     )

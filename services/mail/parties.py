@@ -6,7 +6,7 @@ addresses and the working groups it sits in, so that each recipient is told why 
 import uuid
 import zoneinfo
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.utils import parseaddr
 from typing import Any
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.clock import clock
 from services.entities.models import Entity
+from services.locales import DEFAULT_LANGUAGE, Localizer, localizer
 from services.meetings.calendar import Attendee, Organizer
 from services.networks.models import Network, NetworkPost, PostRole
 from services.people import repository as people_repository
@@ -59,6 +60,7 @@ class PartyBook:
     secretariats: dict[uuid.UUID, list[tuple[date, date | None, str, str | None]]]
     names: dict[uuid.UUID, str]
     invited: dict[uuid.UUID, InvitedEntity]
+    translated_names: dict[uuid.UUID, dict[str, str]] = field(default_factory=dict)  # by language
 
     def lead_secretariat(self, meeting: dict[str, Any]) -> tuple[str, str | None] | None:
         """The network's lead secretariat on the meeting's day: of the secretariat posts
@@ -69,9 +71,13 @@ class PartyBook:
                 return name, address
         return None
 
-    def name_of(self, record_id: Any) -> str | None:
-        """A network's or working group's name (None: no id, or a record since removed)."""
-        return self.names.get(uuid.UUID(str(record_id))) if record_id is not None else None
+    def name_of(self, record_id: Any, language: str = DEFAULT_LANGUAGE) -> str | None:
+        """A network's or working group's name (None: no id, or a record since removed), in
+        ``language`` where its ``translations`` hold it, else the English original."""
+        if record_id is None:
+            return None
+        key = uuid.UUID(str(record_id))
+        return self.translated_names.get(key, {}).get(language) or self.names.get(key)
 
 
 def _invited_entities(meeting: dict[str, Any]) -> list[uuid.UUID]:
@@ -101,10 +107,16 @@ async def party_book_for(
     for network_id, start, end, name, address in posts:
         secretariats.setdefault(network_id, []).append((start, end, name, address))
     named = union_all(
-        select(Network.id, Network.name).where(Network.id.in_(network_ids)),
-        select(WorkingGroup.id, WorkingGroup.name).where(WorkingGroup.id.in_(group_ids)),
+        select(Network.id, Network.name, Network.translations).where(Network.id.in_(network_ids)),
+        select(WorkingGroup.id, WorkingGroup.name, WorkingGroup.translations).where(WorkingGroup.id.in_(group_ids)),
     )
-    names = {row[0]: row[1] for row in await conn.execute(named)}
+    names: dict[uuid.UUID, str] = {}
+    translated: dict[uuid.UUID, dict[str, str]] = {}
+    for record_id, name, translations in await conn.execute(named):
+        names[record_id] = name
+        translated[record_id] = {
+            language: texts["name"] for language, texts in (translations or {}).items() if texts.get("name")
+        }
     entity_ids = sorted(
         {entity_id for meeting in meetings for entity_id in _invited_entities(meeting)}
         | {uuid.UUID(str(i["entity_id"])) for i in former_invitees if i.get("entity_id")}
@@ -112,7 +124,7 @@ async def party_book_for(
     invited: dict[uuid.UUID, InvitedEntity] = {}
     if entity_ids:
         invited = await _invited(conn, entity_ids, group_ids)
-    return PartyBook(secretariats, names, invited)
+    return PartyBook(secretariats, names, invited, translated)
 
 
 async def _invited(
@@ -191,34 +203,38 @@ def invitation_parties(book: PartyBook, meeting: dict[str, Any], recipient: str)
     return organiser(book, meeting)[0], attendees
 
 
-def reasons_for(book: PartyBook, meeting: dict[str, Any], recipient: str) -> list[str]:
+def reasons_for(book: PartyBook, meeting: dict[str, Any], recipient: str, loc: Localizer | None = None) -> list[str]:
     """Why ``recipient`` gets this meeting's e-mail, one phrase per invitee it stands for
     ("the focal point of UNHCR, a member of working group Returns"): an external invitee
     with this address; an entity whose focal point it is; an entity without a focal point
     whose contact address it is. Empty when none matches any more (a post ended since the
-    e-mail was queued)."""
+    e-mail was queued). In ``loc``'s language (English by default)."""
+    loc = loc or localizer(DEFAULT_LANGUAGE)
+    _ = loc.gettext
     address = recipient.lower()
     group_id = uuid.UUID(str(meeting["working_group_id"])) if meeting.get("working_group_id") else None
-    group = book.name_of(group_id)
+    group = book.name_of(group_id, loc.language)
     reasons = []
     for invitee in meeting["invitees"]:
         entity = invitee.get("entity")
         if not entity:
             if str(invitee.get("email") or "").lower() == address:
-                reasons.append(f"{invitee['name']}, by name")
+                reasons.append(_("{name}, by name").format(name=invitee["name"]))
             continue
         found = book.invited.get(uuid.UUID(str(entity["id"])))
         if found is None:
             continue
         if address in found.focal_points:
-            article = "the" if len(found.focal_points) == 1 else "a"
-            reason = f"{article} focal point of {found.name}"
+            if len(found.focal_points) == 1:
+                reason = _("the focal point of {entity}").format(entity=found.name)
+            else:
+                reason = _("a focal point of {entity}").format(entity=found.name)
         elif not found.focal_points and (found.contact or "").lower() == address:
-            reason = f"the contact address of {found.name}, which has no focal point on record"
+            reason = _("the contact address of {entity}, which has no focal point on record").format(entity=found.name)
         else:
             continue
         if group is not None and group_id in found.working_groups:
-            reason += f", a member of working group {group}"
+            reason = _("{reason}, a member of working group {group}").format(reason=reason, group=group)
         reasons.append(reason)
     return reasons
 

@@ -8,11 +8,17 @@ from typing import Any
 
 import icalendar
 
+from services.locales import DEFAULT_LANGUAGE, N_, localizer
 from services.reference.countries import designation_footnotes
 from services.schemas import multi_line, single_line
 
 PRODID = "-//United Nations Network on Migration//Migration Network Registry//EN"
 UID_DOMAIN = "migration-network-registry"
+
+
+# The words a DESCRIPTION adds before a meeting's values.
+ONLINE = N_("Online: {url}")
+CANCELLED = N_("Cancelled: {reason}")
 
 
 @dataclass(frozen=True)
@@ -81,7 +87,9 @@ def meeting_event(
     record_url: str | None,
     organizer: Organizer | None = None,
     attendees: Sequence[Attendee] = (),
+    language: str = DEFAULT_LANGUAGE,
 ) -> icalendar.Event:
+    loc = localizer(language)
     zone = zoneinfo.ZoneInfo(row["time_zone"])
     event = icalendar.Event()
     event.add("uid", f"{row['id']}@{UID_DOMAIN}")  # stable for the life of the meeting
@@ -97,9 +105,9 @@ def meeting_event(
         event.add("url", record_url)
     lines = [f"{i}. {single_line(item['title'])}" for i, item in enumerate(row["agenda"], start=1)]
     if row["online_url"]:
-        lines.append(f"Online: {single_line(row['online_url'])}")
+        lines.append(loc.gettext(ONLINE).format(url=single_line(row["online_url"])))
     if row["status"] == "cancelled" and row["cancel_reason"]:
-        lines.append(f"Cancelled: {row['cancel_reason']}")
+        lines.append(loc.gettext(CANCELLED).format(reason=row["cancel_reason"]))
     # A meeting of a network whose country the UN names with a footnote carries the footnote.
     lines += designation_footnotes([row.get("network_country_code")])
     if lines:
@@ -119,12 +127,15 @@ def calendar_for(
     method: str | None = None,
     organizer: Organizer | None = None,
     attendees: Sequence[Attendee] = (),
+    language: str = DEFAULT_LANGUAGE,
 ) -> bytes:
     """A VCALENDAR with one VEVENT per meeting and the VTIMEZONEs they use, valid over the
     meetings' whole span (past 2038 too). ``record_url(row)`` links each event back to its
     record (None: no link, for an invitation whose reader could not open the record). An
     invitation (``method`` REQUEST or CANCEL, RFC 5546) names its organizer and attendees. A row's ``network_country_code``, when present, adds the UN designation footnote
-    its country calls for to the DESCRIPTION."""
+    its country calls for to the DESCRIPTION. The words the registry adds to a DESCRIPTION
+    (not the records' own title, place or agenda) are in ``language``, for an invitation the
+    recipient's (services/mail/compose.py)."""
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -136,7 +147,11 @@ def calendar_for(
     for row in rows:
         cal.add_component(
             meeting_event(
-                row, record_url=record_url(row) if record_url else None, organizer=organizer, attendees=attendees
+                row,
+                record_url=record_url(row) if record_url else None,
+                organizer=organizer,
+                attendees=attendees,
+                language=language,
             )
         )
     if rows:

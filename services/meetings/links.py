@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from services.encryption import Keyring, local_keys, parse_keys
+from services.locales import N_
 from services.settings import Settings, get_settings
 
 logger = logging.getLogger("services.meetings.links")
@@ -133,7 +134,7 @@ def invitation_url(token: str) -> str:
     return f"{get_settings().public_base_url}/invitations/{token}"
 
 
-ANSWERS = {"accepted": "Accept", "tentative": "Tentative", "declined": "Decline"}
+ANSWERS = {"accepted": N_("Accept"), "tentative": N_("Tentative"), "declined": N_("Decline")}
 
 
 def answer_url(token: str, answer: str) -> str:

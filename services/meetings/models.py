@@ -44,6 +44,9 @@ class Meeting(RecordMixin, Base):
     location: Mapped[str | None] = mapped_column(String(500))
     online_url: Mapped[str | None] = mapped_column(String(1000))
     agenda: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
+    # {"fr": {"title": ...}, ...}: the other official languages; ``title`` is the original
+    # (services/schemas.py, translations).
+    translations: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     status: Mapped[MeetingStatus] = mapped_column(
         enum_column(MeetingStatus, "meeting_status"), server_default=MeetingStatus.SCHEDULED.value
     )
@@ -57,6 +60,7 @@ class Meeting(RecordMixin, Base):
 
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint("jsonb_typeof(translations) = 'object'", name="translations_is_object"),
         CheckConstraint("location IS NOT NULL OR online_url IS NOT NULL", name="has_a_place"),
         CheckConstraint("(kind = 'working_group') = (working_group_id IS NOT NULL)", name="working_group_kind"),
         CheckConstraint("status <> 'cancelled' OR cancel_reason IS NOT NULL", name="cancelled_with_reason"),

@@ -10,16 +10,18 @@ from datetime import datetime
 from typing import Any
 
 import icalendar
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.entities.models import Entity
 from services.errors import Conflict, Forbidden, Gone, InvalidInput
 from services.events.service import append_event
+from services.locales import N_, recipient_language
 from services.meetings import repository
 from services.meetings.calendar import UID_DOMAIN
 from services.meetings.links import InvitationLink
 from services.meetings.models import InviteeAnswer, Meeting, MeetingInvitee, MeetingStatus
+from services.networks.models import Network
 from services.people.models import Person
 from services.people.service import pseudonym
 from services.principals import Principal, Role
@@ -49,30 +51,50 @@ class LinkedInvitation:
 
     meeting: dict[str, Any]
     invitee: dict[str, Any]
+    language: str = "en"  # the invitee's: the preferred language of the person it was sent to, else the network's
 
 
 async def linked_invitation(conn: AsyncConnection | AsyncSession, link: InvitationLink) -> LinkedInvitation:
-    """The meeting and invitee ``link`` names. ``Gone`` (410) when the invitee was removed from
-    the meeting since the link was sent (or the meeting no longer exists)."""
-    meeting = await repository.get_meeting_row(conn, link.meeting_id)
+    """The meeting and invitee ``link`` names, and the language to show them in (the person's
+    the link was sent to, else the meeting's network's), in one statement. ``Gone`` (410)
+    when the invitee was removed from the meeting since the link was sent (or the meeting no
+    longer exists)."""
+    person_language: Any = literal(None)
+    if link.person_id is not None:
+        person_language = (
+            select(Person.preferred_language)
+            .where(Person.id == link.person_id, Person.erased_at.is_(None))
+            .scalar_subquery()
+        )
+    meeting = await repository.get_meeting_row(
+        conn,
+        link.meeting_id,
+        network_language=select(Network.language).where(Network.id == Meeting.network_id).scalar_subquery(),
+        person_language=person_language,
+    )
+    language = "en"
+    if meeting is not None:
+        language = recipient_language(meeting.pop("person_language"), meeting.pop("network_language"))
     invitee = None
     if meeting is not None:
         invitee = next((i for i in meeting["invitees"] if i["id"] == str(link.invitee_id)), None)
     if meeting is None or invitee is None:
         raise Gone(
             "invitation-withdrawn",
-            "This invitation was withdrawn: the invitee it was sent to is no longer invited to the meeting. "
-            "If you think this is a mistake, write to the meeting's organiser.",
+            N_(
+                "This invitation was withdrawn: the invitee it was sent to is no longer invited to the meeting. "
+                "If you think this is a mistake, write to the meeting's organiser."
+            ),
         )
-    return LinkedInvitation(meeting, invitee)
+    return LinkedInvitation(meeting, invitee, language)
 
 
 def require_answerable(meeting: dict[str, Any], *, now: datetime) -> None:
     """An answer is taken while the meeting is scheduled and not yet over (409 otherwise)."""
     if meeting["status"] == MeetingStatus.CANCELLED:
-        raise Conflict("meeting-cancelled", "This meeting was cancelled; there is nothing to answer.")
+        raise Conflict("meeting-cancelled", N_("This meeting was cancelled; there is nothing to answer."))
     if meeting["status"] == MeetingStatus.HELD or meeting["ends_at"] <= now:
-        raise Conflict("meeting-over", "This meeting is over; answers are no longer taken.")
+        raise Conflict("meeting-over", N_("This meeting is over; answers are no longer taken."))
 
 
 async def record_answer(

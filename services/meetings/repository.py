@@ -23,8 +23,13 @@ def _select_meetings() -> Select[Any]:
     return select(*_MEETING_COLUMNS)
 
 
-async def get_meeting_row(conn: AsyncConnection | AsyncSession, meeting_id: uuid.UUID) -> dict[str, Any] | None:
-    row = (await conn.execute(_select_meetings().where(Meeting.id == meeting_id))).mappings().first()
+async def get_meeting_row(
+    conn: AsyncConnection | AsyncSession, meeting_id: uuid.UUID, **alongside: Any
+) -> dict[str, Any] | None:
+    """The meeting as the API shows it; ``alongside``: more values read in the same statement
+    (labelled SQL expressions, returned under their names beside the meeting's fields)."""
+    query = _select_meetings().add_columns(*(value.label(name) for name, value in alongside.items()))
+    row = (await conn.execute(query.where(Meeting.id == meeting_id))).mappings().first()
     return dict(row) if row is not None else None
 
 

@@ -16,7 +16,15 @@ from services.events.models import Event
 from services.meetings.models import Meeting, MeetingInvitee, MeetingKind, MeetingReminder, MeetingStatus
 from services.people.models import FocalPointPost, Person
 from services.people.repository import post_active_on
-from services.schemas import MULTI_LINE, SECURE_WEB_ADDRESS, SINGLE_LINE, InputModel, OutputModel
+from services.schemas import (
+    MULTI_LINE,
+    SECURE_WEB_ADDRESS,
+    SINGLE_LINE,
+    TRANSLATIONS_DESCRIPTION,
+    InputModel,
+    OtherLanguage,
+    OutputModel,
+)
 from services.shapes import From, json_array, json_object
 
 Text300 = Annotated[str, StringConstraints(min_length=1, max_length=300), SINGLE_LINE]
@@ -42,6 +50,21 @@ class InviteeIn(InputModel):
         return self
 
 
+# The fields a meeting's translations may hold.
+TRANSLATED_FIELDS = ("title",)
+
+
+class MeetingTexts(InputModel):
+    """A meeting's title in one language."""
+
+    title: Text300 | None = None
+
+
+MeetingTranslations = Annotated[
+    dict[OtherLanguage, MeetingTexts], Field(max_length=5, description=TRANSLATIONS_DESCRIPTION)
+]
+
+
 class MeetingFields(InputModel):
     read_only = frozenset({"sequence", "minutes", "outcomes", "cancel_reason", "attendance", "reminders"})
 
@@ -58,6 +81,7 @@ class MeetingFields(InputModel):
     reminder_minutes: list[ReminderMinutes] | None = Field(
         None, max_length=10, description="Default: 30 days, 7 days, 1 day before."
     )
+    translations: MeetingTranslations | None = None
 
     @field_validator("time_zone")
     @classmethod
@@ -253,6 +277,10 @@ class MeetingOut(OutputModel):
     location: Annotated[str | None, From(Meeting.location)]
     online_url: Annotated[str | None, From(Meeting.online_url)]
     agenda: Annotated[list[AgendaItem], From(Meeting.agenda)]
+    translations: Annotated[dict[str, dict[str, str]], From(Meeting.translations)] = Field(
+        description="The title in the other official languages, as stored; title above is in the language "
+        "of Content-Language, the original where it has no translation. E-mails to a person use their language's."
+    )
     invitees: Annotated[list[InviteeOut], From(_INVITEES)]
     status: Annotated[MeetingStatus, From(Meeting.status)]
     sequence: Annotated[int, From(Meeting.sequence)]

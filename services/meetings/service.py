@@ -26,12 +26,13 @@ from services.memberships.repository import active_on
 from services.networks.models import Network
 from services.networks.posts import require_network_lead
 from services.principals import SYSTEM, Principal
-from services.records import apply_patch, check_version, record_change
+from services.records import apply_patch, check_version, patch_translations, record_change
+from services.schemas import stored_translations
 from services.working_groups.models import WorkingGroup
 
 # Changes a calendar must pick up: they bump SEQUENCE.
 SIGNIFICANT = frozenset({"starts_at", "ends_at", "time_zone", "location", "online_url"})
-NESTED = frozenset({"invitees", "agenda", "reminder_minutes"})
+NESTED = frozenset({"invitees", "agenda", "reminder_minutes", "translations"})
 
 
 async def _record(
@@ -149,6 +150,7 @@ async def create_meeting(
     meeting = Meeting(
         **data.model_dump(exclude=set(NESTED)),
         agenda=[item.model_dump() for item in data.agenda or []],
+        translations=stored_translations(data.translations),
         reminder_minutes=data.reminder_minutes if data.reminder_minutes is not None else DEFAULT_REMINDER_MINUTES,
         is_demo=is_demo,
     )
@@ -183,6 +185,7 @@ async def update_meeting(
     changes = apply_patch(
         meeting, data, required=frozenset({"title", "starts_at", "ends_at", "time_zone"}), skip=NESTED
     )
+    changes.update(patch_translations(meeting, data))
     if "agenda" in fields and data.agenda is not None:
         agenda = [item.model_dump() for item in data.agenda]
         if agenda != meeting.agenda:

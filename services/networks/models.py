@@ -36,10 +36,14 @@ class Network(RecordMixin, Base):
     # {"fr": {"name": ..., "short_name": ..., "description": ...}, ...}: the other official
     # languages; the fields above are the English original (services/schemas.py, translations).
     translations: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    # The official language its messages are written in for a recipient with no language of
+    # their own (services/mail/compose.py, recipient_language).
+    language: Mapped[str] = mapped_column(String(2), server_default="en")
     is_demo: Mapped[bool] = mapped_column(server_default="false")
 
     __table_args__ = (
         CheckConstraint("jsonb_typeof(translations) = 'object'", name="translations_is_object"),
+        CheckConstraint("language IN ('ar', 'zh', 'en', 'fr', 'ru', 'es')", name="language_is_official"),
         CheckConstraint("(scope = 'global') = (parent_network_id IS NULL)", name="parent_unless_global"),
         CheckConstraint("scope <> 'regional' OR region IS NOT NULL", name="regional_has_region"),
         # A region is a UN regional commission (services/reference/regions.py).

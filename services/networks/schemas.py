@@ -10,6 +10,7 @@ from services.clock import clock
 from services.dates import RegistryDate
 from services.entities.models import Entity
 from services.entities.schemas import EntityRef
+from services.locales import Language
 from services.networks.models import Network, NetworkPost, NetworkScope, PostRole
 from services.reference.types import CountryCode, Region
 from services.schemas import (
@@ -44,6 +45,16 @@ NetworkTranslations = Annotated[
 ]
 
 
+NetworkLanguage = Annotated[
+    Language,
+    Field(
+        description="The official language (ISO 639-1: ar, zh, en, fr, ru or es) the registry writes the "
+        "network's e-mails and calendar texts in for a recipient who has no preferred language of their own "
+        "(an entity's contact address, an external stakeholder). English unless set."
+    ),
+]
+
+
 class CoordinatorIn(InputModel):
     """The coordinating entity, which becomes the network's first core member."""
 
@@ -64,6 +75,7 @@ class NetworkCreate(InputModel):
     established_on: RegistryDate
     description: Description | None = None
     translations: NetworkTranslations | None = None
+    language: NetworkLanguage = "en"
     coordinator: CoordinatorIn
 
     @model_validator(mode="after")
@@ -88,6 +100,7 @@ class NetworkUpdate(InputModel):
     country_code: CountryCode | None = None
     description: Description | None = None
     translations: NetworkTranslations | None = None
+    language: NetworkLanguage | None = None
     coordinator_entity_id: uuid.UUID | None = Field(
         None,
         description="Deprecated: appoint and end posts with POST /v1/networks/{network_id}/posts instead. "
@@ -97,7 +110,7 @@ class NetworkUpdate(InputModel):
     )
 
 
-REQUIRED_ON_NETWORK = frozenset({"name", "coordinator_entity_id", "translations"})
+REQUIRED_ON_NETWORK = frozenset({"name", "coordinator_entity_id", "translations", "language"})
 
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=500), MULTI_LINE]
 
@@ -183,6 +196,10 @@ class NetworkOut(OutputModel):
     country_code: Annotated[str | None, From(Network.country_code)]
     established_on: Annotated[date, From(Network.established_on)]
     description: Annotated[str | None, From(Network.description)]
+    language: Annotated[Language, From(Network.language)] = Field(
+        description="The language of the network's e-mails and calendar texts for a recipient with no "
+        "preferred language of their own (a person's preferred_language comes first)."
+    )
     translations: Annotated[dict[str, dict[str, str]], From(Network.translations)] = Field(
         description="The name, short name and description in the other official languages, as stored; "
         "name, short_name and description above are in the language of Content-Language, English where "

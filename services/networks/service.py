@@ -22,7 +22,9 @@ from services.reference.regions import RegionalCommission, country_outside_regio
 from services.schemas import stored_translations
 
 # What a focal point of a network's lead may change; the rest is the secretariat's.
-LEAD_NETWORK_FIELDS = frozenset({"name", "short_name", "region", "country_code", "description", "translations"})
+LEAD_NETWORK_FIELDS = frozenset(
+    {"name", "short_name", "region", "country_code", "description", "translations", "language"}
+)
 
 # Which scope a network's parent may have.
 ALLOWED_PARENT_SCOPES = {

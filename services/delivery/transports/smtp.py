@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.clock import clock
@@ -23,10 +23,12 @@ from services.delivery.leases import make_waiting_due
 from services.delivery.transport import Answer, Attempted, Job, Verdict, describe
 from services.delivery_status import DeliveryStatus
 from services.events.models import Event
+from services.locales import localizer, recipient_language
 from services.mail.compose import compose
 from services.mail.models import EmailAttempt, EmailDelivery
 from services.mail.parties import PartyBook, invitation_parties, party_book_for
 from services.networks.models import Network
+from services.people.models import Person
 from services.settings import Settings, get_settings
 
 LEASE_SECONDS = 120.0
@@ -40,8 +42,9 @@ _WITH_PARTIES = ("invitation", "cancellation")
 @dataclass(frozen=True)
 class _Mail:
     """What an e-mail delivery is made of: its recipient, kind and event, the parties a
-    meeting's e-mail names, whether other e-mails wait because the server did not answer, and the
-    country of the event's network (for the UN designation footnote it may call for)."""
+    meeting's e-mail names, whether other e-mails wait because the server did not answer, the
+    country of the event's network (for the UN designation footnote it may call for), and the
+    language to write in (``recipient_language``: the person's at that address, else the network's)."""
 
     recipient: str
     kind: str
@@ -49,6 +52,7 @@ class _Mail:
     parties: PartyBook | None
     server_was_unreachable: bool
     network_country_code: str | None
+    language: str = "en"
 
 
 def _waiting_for_the_server(now: Any) -> Any:
@@ -58,6 +62,20 @@ def _waiting_for_the_server(now: Any) -> Any:
         EmailDelivery.attempts > 0,
         EmailDelivery.last_status_code.is_(None),
         EmailDelivery.next_attempt_at > now,
+    )
+
+
+def _preferred_language(recipient: Any) -> Any:
+    """The preferred language of the person of the registry whose address ``recipient`` is
+    (the last updated, should two share it); NULL for an address no person holds (an
+    entity's contact address, an external stakeholder). Read with the delivery's own row, so
+    choosing a language costs no statement."""
+    return (
+        select(Person.preferred_language)
+        .where(func.lower(Person.email) == func.lower(recipient), Person.erased_at.is_(None))
+        .order_by(Person.updated_at.desc(), Person.id)
+        .limit(1)
+        .scalar_subquery()
     )
 
 
@@ -101,6 +119,8 @@ class SmtpTransport:
                 waiting.label("server_was_unreachable"),
                 *(getattr(Event, name) for name in _EVENT_COLUMNS),
                 Network.country_code,
+                Network.language,
+                _preferred_language(leased.c.recipient),
             )
             .select_from(leased)
             .join(Event, Event.id == leased.c.event_id)
@@ -120,7 +140,21 @@ class SmtpTransport:
         ]  # an update's removed invitees, named in its "was" line
         parties = await party_book_for(conn, meetings, former_invitees=former) if meetings else None
         return [
-            Job(row[0], row[1], row[2], None, _Mail(row[3], row[4], event, parties, bool(row[5]), row[end]))
+            Job(
+                row[0],
+                row[1],
+                row[2],
+                None,
+                _Mail(
+                    row[3],
+                    row[4],
+                    event,
+                    parties,
+                    bool(row[5]),
+                    row[end],
+                    recipient_language(row[end + 2], row[end + 1]),
+                ),
+            )
             for row, event in zip(rows, events, strict=True)
         ]
 
@@ -138,6 +172,7 @@ class SmtpTransport:
             parties=parties,
             book=mail.parties,
             network_country_code=mail.network_country_code,
+            loc=localizer(mail.language),
         )
         if event.request_id:  # the request that caused the message, for an operator following it
             message["X-Request-ID"] = event.request_id

@@ -45,7 +45,6 @@ PledgeChangedPayload = payload(
     pledge=(PledgeRecord, ...),
     changes=(Changes, ...),
 )
-_PLEDGE_LINK = "{base_url}/v1/pledges/{pledge[id]}\n"
 
 TYPES = (
     EventType(
@@ -76,8 +75,8 @@ TYPES = (
             "reminder",
             Recipients.PLEDGER_AND_COORDINATOR,
             subject="Pledge due {pledge[due_date]}: {pledge[title]}",
-            summary="The pledge {pledge[title]} falls due on {pledge[due_date]} and is {pledge[status]}.\n"
-            "Record its progress (POST /v1/pledges/{pledge[id]}/status).\n" + _PLEDGE_LINK,
+            summary="The pledge {pledge[title]} falls due on {pledge[due_date]}; its status is {pledge[status]}.\n"
+            "Record its progress in the registry.\n",
         ),
     ),
     EventType(
@@ -89,8 +88,8 @@ TYPES = (
             "alert",
             Recipients.PLEDGER_AND_COORDINATOR,
             subject="Pledge overdue since {pledge[due_date]}: {pledge[title]}",
-            summary="The pledge {pledge[title]} was due on {pledge[due_date]} and is still {pledge[status]}.\n"
-            "Record whether it was fulfilled or withdrawn (POST /v1/pledges/{pledge[id]}/status).\n" + _PLEDGE_LINK,
+            summary="The pledge {pledge[title]} was due on {pledge[due_date]}; its status is still {pledge[status]}.\n"
+            "Record in the registry whether it was fulfilled or withdrawn.\n",
         ),
     ),
 )

@@ -8,10 +8,13 @@ with ``changes`` for an update and a few members of the type's own."""
 import enum
 import uuid
 from dataclasses import dataclass
+from datetime import date as Day
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, create_model
+
+from services.locales import DEFAULT_LANGUAGE, Localizer, localizer
 
 
 class Visibility(enum.StrEnum):
@@ -59,10 +62,31 @@ class Mail:
     summary: str = ""
     only_if_changed: frozenset[str] | None = None
 
-    def render(self, payload: dict[str, Any], *, base_url: str) -> tuple[str, str]:
-        """The subject and the summary for this payload."""
-        values = {**payload, "base_url": base_url}
-        return self.subject.format(**values), self.summary.format(**values)
+    def render(self, payload: dict[str, Any], *, base_url: str, loc: Localizer | None = None) -> tuple[str, str]:
+        """The subject and the summary for this payload, in ``loc``'s language (English by
+        default): the templates from the message catalogues, the payload's days
+        (``…_date``, ``period_start``, ``due_by``…) as the language writes them."""
+        loc = loc or localizer(DEFAULT_LANGUAGE)
+        values = {**_days_written(payload, loc), "base_url": base_url}
+        return loc.gettext(self.subject).format(**values), loc.gettext(self.summary).format(**values)
+
+
+_DAY_KEYS = ("_date", "_start", "_end", "due_by")
+
+
+def _days_written(value: Any, loc: Localizer, key: str = "") -> Any:
+    """``value`` with every day a payload holds (ISO text under a key ending ``_date``,
+    ``_start`` or ``_end``, or ``due_by``) written for a reader: ``7 March 2025``, ``7 mars 2025``."""
+    if isinstance(value, dict):
+        return {k: _days_written(v, loc, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_days_written(v, loc, key) for v in value]
+    if isinstance(value, str) and key.endswith(_DAY_KEYS) and len(value) == len("2025-03-07"):
+        try:
+            return loc.date(Day.fromisoformat(value))
+        except ValueError:
+            return value
+    return value
 
 
 @dataclass(frozen=True)

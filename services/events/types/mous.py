@@ -104,7 +104,7 @@ TYPES = (
             Recipients.MOU_PARTIES,
             subject="Review due {mou[review_due_date]}: {mou[title]}",
             summary="The review of MoU {mou[reference_number]} ({mou[title]}) falls due on {mou[review_due_date]}.\n"
-            "Refresh it (POST /v1/mous/{mou[id]}/refresh) or record that it stands.\n{base_url}/v1/mous/{mou[id]}\n",
+            "Refresh it in the registry, or record there that it stands.\n",
         ),
     ),
 )

@@ -90,13 +90,8 @@ RecommendationReminderPayload = payload(
     days_before=(int, ...),
 )
 
-_REVIEW = "Effectiveness review {review[number]} (period {review[period_start]} to {review[due_date]})"
-_REVIEW_LINK = "{base_url}/v1/reviews/{review[id]}"
-_RECOMMENDATION_LINK = "{base_url}/v1/reviews/{recommendation[review_id]}/recommendations/{recommendation[id]}"
-_RECOMMENDATION = (
-    "This recommendation, owned by {recommendation[owner_entity][acronym]}, {when}:\n\n{recommendation[text]}\n\n"
-    "Its status is {recommendation[status]}. Record progress: POST " + _RECOMMENDATION_LINK + "/status\n"
-)
+# Each e-mail's words are whole sentences (message catalogues translate them as they are) and
+# end with no link: the records' API addresses answer a person's browser with 401.
 
 TYPES = (
     EventType("review_policy.created", "A network's review policy was set.", PolicyPayload, "Review policy set"),
@@ -111,11 +106,9 @@ TYPES = (
         mail=Mail(
             "notice",
             Recipients.REVIEW_LEAD_AND_COORDINATOR,
-            subject="Opened: " + _REVIEW,
-            summary=_REVIEW
-            + " is open and falls due on {review[due_date]}. Start it when work begins.\n"
-            + _REVIEW_LINK
-            + "\n",
+            subject="Opened: effectiveness review {review[number]} (period {review[period_start]} to {review[due_date]})",
+            summary="Effectiveness review {review[number]} (period {review[period_start]} to {review[due_date]}) "
+            "is open and falls due on {review[due_date]}. Start it in the registry when work begins.\n",
         ),
     ),
     EventType("review.started", "Work on a review cycle began.", ReviewPayload, "Review started"),
@@ -130,8 +123,9 @@ TYPES = (
         mail=Mail(
             "reminder",
             Recipients.REVIEW_LEAD_AND_COORDINATOR,
-            subject="Due {review[due_date]}: " + _REVIEW,
-            summary=_REVIEW + " falls due on {review[due_date]}; it is {review[status]}.\n" + _REVIEW_LINK + "\n",
+            subject="Due {review[due_date]}: effectiveness review {review[number]}",
+            summary="Effectiveness review {review[number]} (period {review[period_start]} to {review[due_date]}) "
+            "falls due on {review[due_date]}; its status is {review[status]}.\n",
         ),
     ),
     EventType(
@@ -142,8 +136,9 @@ TYPES = (
         mail=Mail(
             "alert",
             Recipients.REVIEW_LEAD_AND_COORDINATOR,
-            subject="Overdue: " + _REVIEW,
-            summary=_REVIEW + " was due on {review[due_date]} and is not completed.\n" + _REVIEW_LINK + "\n",
+            subject="Overdue: effectiveness review {review[number]}",
+            summary="Effectiveness review {review[number]} (period {review[period_start]} to {review[due_date]}) "
+            "was due on {review[due_date]} and is not completed.\n",
         ),
     ),
     EventType(
@@ -179,7 +174,9 @@ TYPES = (
             "reminder",
             Recipients.RECOMMENDATION_OWNER,
             subject="Recommendation due ({recommendation[due_date]})",
-            summary=_RECOMMENDATION.replace("{when}", "falls due on {recommendation[due_date]}"),
+            summary="This recommendation, owned by {recommendation[owner_entity][acronym]}, falls due on "
+            "{recommendation[due_date]}:\n\n{recommendation[text]}\n\n"
+            "Its status is {recommendation[status]}. Record its progress in the registry.\n",
         ),
     ),
     EventType(
@@ -191,7 +188,9 @@ TYPES = (
             "alert",
             Recipients.RECOMMENDATION_OWNER,
             subject="Recommendation overdue ({recommendation[due_date]})",
-            summary=_RECOMMENDATION.replace("{when}", "was due on {recommendation[due_date]} and is not done"),
+            summary="This recommendation, owned by {recommendation[owner_entity][acronym]}, was due on "
+            "{recommendation[due_date]} and is not done:\n\n{recommendation[text]}\n\n"
+            "Its status is {recommendation[status]}. Record its progress in the registry.\n",
         ),
     ),
 )

@@ -97,9 +97,8 @@ TYPES = (
             "alert",
             Recipients.NETWORK_COORDINATOR,
             subject="Activity overdue since {activity[end_date]}: {activity[title]}",
-            summary="The workplan activity {activity[title]} was to end on {activity[end_date]} and is "
-            "{activity[status]}.\nRecord its progress (POST /v1/workplans/{activity[workplan_id]}/activities/"
-            "{activity[id]}/status) or plan it anew.\n{base_url}/v1/workplans/{activity[workplan_id]}/activities/{activity[id]}\n",
+            summary="The workplan activity {activity[title]} was to end on {activity[end_date]}; its status is "
+            "{activity[status]}.\nRecord its progress in the registry, or plan it anew.\n",
         ),
     ),
 )
