@@ -15,9 +15,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
-
 from services.observability.metrics import LIMITS_STORE_ERRORS
 
 logger = logging.getLogger("api.limits")
@@ -170,6 +167,12 @@ class RedisLimitStore:
     ``RETRY_STORE_AFTER_SECONDS``: limits loosen to per process, they never refuse everyone."""
 
     def __init__(self, url: str, *, timeout_seconds: float) -> None:
+        # Imported only here: an API without LIMITS_URL never loads the redis client (a
+        # tenth of its start-up and a few MB).
+        from redis.asyncio import Redis
+        from redis.exceptions import RedisError
+
+        self._errors: tuple[type[BaseException], ...] = (RedisError, OSError)
         self.description = f"limits are counted in {_shown(url)}, shared by every API process"
         self._redis: Redis = Redis.from_url(url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds)
         self._script: Any = self._redis.register_script(ADMIT_SCRIPT)
@@ -188,7 +191,7 @@ class RedisLimitStore:
             args += [_milliseconds(count.rule.interval_seconds), count.rule.burst]
         try:
             refused, wait_ms, first = await self._script(keys=[count.key for count in counts], args=args)
-        except (RedisError, OSError) as error:
+        except self._errors as error:
             self._store_down_until = time.monotonic() + RETRY_STORE_AFTER_SECONDS
             LIMITS_STORE_ERRORS.inc()
             logger.warning(

@@ -10,6 +10,16 @@ The plan covers only the plain case. A request it would have to interpret differ
 FastAPI (a malformed id or page, a query parameter, a repeated one, an overridden caller or
 page) goes to FastAPI's own handler, which validates and answers as
 always: the plan never changes what a client receives, only how fast.
+
+Creations (``POST`` routes whose dependencies are the caller, the unit of work and a JSON
+body, with optional headers such as ``Idempotency-Key``) are planned the same way: the body
+is parsed and validated by FastAPI's own functions (``Request.json`` and
+``request_body_to_args``, which FastAPI's handler calls), the endpoint runs inside
+``write_session``'s unit of work as it would under FastAPI. A body FastAPI would refuse (not
+JSON, another content type, invalid), or a request that sends one of the optional headers
+(an ``Idempotency-Key``), goes to FastAPI's handler, which answers with the problem it always
+gave (the body is kept by the request, so it reads the same bytes); the access gate, the
+body's checks (``api.input``), idempotency, the audit entry and the event are where they were.
 """
 
 import inspect
@@ -20,8 +30,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request, Response, params
 from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import request_body_to_args
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from api.deps import (
@@ -32,6 +43,7 @@ from api.deps import (
     current_principal,
     page_request,
     read_connection,
+    write_session,
 )
 from api.input import CheckedRoute
 from services.pagination import PAGE_CURSOR_PATTERN
@@ -45,6 +57,7 @@ _LIMIT = re.compile(r"[1-9][0-9]{0,2}")
 # Overrides the plan cannot honour (tests override the connections, which it does honour).
 _UNPLANNED_OVERRIDES = (current_principal, page_request, bearer)
 _read = asynccontextmanager(read_connection)
+_write = asynccontextmanager(write_session)
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
@@ -63,6 +76,10 @@ class _Plan:
     page: str | None = None
     principal: bool = False
     principal_names: tuple[str, ...] = ()  # parameters that receive the caller
+    session: str | None = None  # a creation: the parameter that receives its unit of work
+    body: tuple[Any, ...] = ()  # a creation: its body's fields (FastAPI's ModelFields)
+    embed_body: bool = False
+    optional_headers: tuple[str, ...] = ()  # a creation's optional headers: sent, FastAPI answers
 
     async def arguments(self, request: Request) -> dict[str, Any]:
         arguments = dict(self.defaults)
@@ -81,7 +98,25 @@ class _Plan:
                 arguments[name] = principal
         if self.page is not None:
             arguments[self.page] = await self._page(request)
+        if self.body:
+            arguments.update(await self._body(request))
         return arguments
+
+    async def _body(self, request: Request) -> dict[str, Any]:
+        """The body's values as FastAPI would pass them, for a JSON body FastAPI would accept."""
+        headers = request.headers
+        if any(name in headers for name in self.optional_headers):
+            raise Unplanned()
+        if headers.get("content-type") != "application/json" or not await request.body():
+            raise Unplanned()
+        try:
+            received = await request.json()
+        except ValueError:  # not JSON (or not UTF-8): FastAPI's problem
+            raise Unplanned() from None
+        values, errors = await request_body_to_args(list(self.body), received, self.embed_body)
+        if errors:
+            raise Unplanned()
+        return values
 
     async def _page(self, request: Request) -> Any:
         limit = cursor = None
@@ -101,6 +136,11 @@ class _Plan:
         if request.scope["query_string"] and self.page is None:
             raise Unplanned()
         arguments = await self.arguments(request)
+        if self.session is not None:
+            begin = asynccontextmanager(overrides[write_session]) if write_session in overrides else _write
+            async with begin() as session:
+                arguments[self.session] = session
+                return await self.endpoint(**arguments)
         if self.connection is None:
             return await self.endpoint(**arguments)
         connect = asynccontextmanager(overrides[read_connection]) if read_connection in overrides else _read
@@ -115,13 +155,18 @@ def plan_for(route: APIRoute) -> _Plan | None:
     dependant = route.dependant
     endpoint = route.endpoint
     returns = inspect.signature(endpoint).return_annotation
+    creation = route.methods == {"POST"}
+    optional_headers = []
+    for header in dependant.header_params:
+        if not creation or header.field_info.is_required():
+            return None
+        optional_headers.append(header.alias.lower())
     if (
-        route.methods != {"GET"}
+        (route.methods != {"GET"} and not creation)
         or not inspect.iscoroutinefunction(endpoint)
         or not (inspect.isclass(returns) and issubclass(returns, Response))
-        or dependant.header_params
         or dependant.cookie_params
-        or dependant.body_params
+        or not _plannable_body(route, creation)
         or any(
             getattr(dependant, name)
             for name in (
@@ -154,6 +199,14 @@ def plan_for(route: APIRoute) -> _Plan | None:
             return None
         else:
             plan[kind] = sub.name
+    if creation and (set(plan) != {"session"} or not principals):
+        return None  # a creation is planned with its unit of work and its caller, nothing else
+    # How FastAPI reads this route's body (one model as the whole body, or fields embedded in
+    # it): an attribute of FastAPI's route, not documented; if it goes, creations go unplanned
+    # (tests/test_planned_routes.py then fails, saying so) rather than read differently.
+    embed_body = getattr(route, "_embed_body_fields", None)
+    if creation and not isinstance(embed_body, bool):
+        return None
     return _Plan(
         endpoint=endpoint,
         path_ids=tuple(path_ids),
@@ -163,7 +216,18 @@ def plan_for(route: APIRoute) -> _Plan | None:
         page=plan.get("page"),
         principal=bool(principals),
         principal_names=tuple(name for name in principals if name is not None),
+        session=plan.get("session"),
+        body=tuple(dependant.body_params),
+        embed_body=bool(embed_body),
+        optional_headers=tuple(optional_headers),
     )
+
+
+def _plannable_body(route: APIRoute, creation: bool) -> bool:
+    """No body for a read; one JSON body (no form, no file) for a creation."""
+    if not creation:
+        return not route.dependant.body_params
+    return route.body_field is not None and not isinstance(route.body_field.field_info, params.Form)
 
 
 def _dependency_kind(sub: Dependant) -> str | None:
@@ -171,14 +235,16 @@ def _dependency_kind(sub: Dependant) -> str | None:
         return "principal"
     if sub.call is read_connection and sub.scope == "function":
         return "connection"
+    if sub.call is write_session and sub.scope == "function":
+        return "session"
     if sub.call is page_request:
         return "page"
     return None
 
 
 class PlannedRoute(CheckedRoute):
-    """An APIRoute whose plain GET requests skip dependency solving (see the module); the
-    checks of ``api.input`` still come first."""
+    """An APIRoute whose plain GET requests and creations skip dependency solving (see the
+    module); the checks of ``api.input`` still come first."""
 
     def unchecked_handler(self) -> Handler:
         solved = super().unchecked_handler()
@@ -215,6 +281,6 @@ def refuse_skipped_dependencies(app: FastAPI) -> None:
             )
         if [d.call for d in effective.dependencies] != [d.call for d in route.dependant.dependencies]:
             raise RuntimeError(
-                f"the planned route GET {context.path} is included with dependencies its plan would skip: "
+                f"the planned route {' '.join(sorted(route.methods or ()))} {context.path} is included with dependencies its plan would skip: "
                 "declare them on its APIRouter, not on include_router() or the app"
             )

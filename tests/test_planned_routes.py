@@ -1,6 +1,7 @@
 """Planned reads (api.planned) answer exactly as FastAPI's own handler does, request for
 request, and plain reads do take the plan (no dependency solving)."""
 
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -11,8 +12,10 @@ import fastapi.routing
 import pytest
 from fastapi.routing import APIRoute
 from httpx import AsyncClient
+from sqlalchemy import text
 
 import api.planned
+from tests.factories import make_entity, make_network
 from tests.read_world import read_url, read_world
 from tests.webhook_receiver import Receiver
 
@@ -177,3 +180,137 @@ def test_a_planned_route_included_as_declared_is_accepted() -> None:
     app = fastapi.FastAPI()
     app.include_router(_planned_router(), prefix="/v1")
     api.planned.refuse_skipped_dependencies(app)
+
+
+def _comparable(answer: tuple[int, dict[str, str], bytes]) -> tuple[int, dict[str, str], Any]:
+    """An answer to a creation without what differs from one creation to the next (its id,
+    its times, and the Location and ETag that name them)."""
+    status, headers, content = answer
+    kept = {k: v for k, v in headers.items() if k not in {"location", "content-length"}}
+    try:
+        body = json.loads(content)
+    except ValueError:
+        return status, kept, content
+    if isinstance(body, dict):
+        body = {k: v for k, v in body.items() if k not in {"id", "created_at", "updated_at", "instance"}}
+    return status, kept, body
+
+
+async def _post(caller: AsyncClient, url: str, content: bytes, headers: dict[str, str], *, planned: bool) -> Any:
+    api.planned.enabled = planned
+    try:
+        response = await caller.post(url, content=content, headers=headers)
+    finally:
+        api.planned.enabled = True
+    kept = {k: v for k, v in response.headers.items() if k not in PER_REQUEST}
+    return _comparable((response.status_code, kept, response.content))
+
+
+async def test_planned_creations_answer_as_fastapi_does(
+    app: Any, client: AsyncClient, make_client: Any, session: Any
+) -> None:
+    """Each creation asked twice, planned and by FastAPI, answers alike: created, in conflict,
+    refused by the access gate, or left to FastAPI (not JSON, not UTF-8, another content type,
+    invalid, a query, an Idempotency-Key and its replay)."""
+    network = await make_network(session)
+    entities = [(await make_entity(session, acronym=f"PW{i}"))["id"] for i in range(2)]
+    as_json = {"Content-Type": "application/json"}
+    bad_bodies = [
+        b"{not json",
+        b'{"acronym": "PX", "name": "x"}',
+        b'{"acronym": "PX", "name": "x", "kind": "no-such-kind"}',
+        b'{"acronym": "PX", "name": "x", "kind": "un_system", "unknown": 1}',
+        b"[]",
+        b"",
+        b'"\xff"',
+        b'{"acronym": "PX", "name": "x", "kind": "un_system", "kind": 5}',
+    ]
+    compared = 0
+    statuses: set[int] = set()
+    reader = await make_client("reader")
+    for url, headers, caller in (
+        ("/v1/entities", as_json, client),
+        ("/v1/entities", {"Content-Type": "text/plain"}, client),
+        ("/v1/entities", {"Content-Type": "application/json; charset=utf-8"}, client),
+        ("/v1/entities?x=1", as_json, client),
+        ("/v1/entities", as_json, reader),
+        ("/v1/memberships", as_json, client),
+    ):
+        for content in bad_bodies:
+            planned = await _post(caller, url, content, headers, planned=True)
+            solved = await _post(caller, url, content, headers, planned=False)
+            assert planned == solved, f"POST {url} {headers} {content!r}"
+            statuses.add(planned[0])
+            compared += 1
+    # Created: the same answer but for the new record's id, times, Location and own fields.
+    answers = []
+    for planned, entity_id in ((True, entities[0]), (False, entities[1])):
+        entity_body = {"acronym": f"PY{'P' if planned else 'S'}", "name": "Planned", "kind": "un_system"}
+        entity = await _post(client, "/v1/entities", json.dumps(entity_body).encode(), as_json, planned=planned)
+        assert entity[0] == 201, entity
+        entity[2].pop("acronym")
+        membership_body = {
+            "network_id": str(network["id"]),
+            "entity_id": str(entity_id),
+            "tier": "extended",
+            "start_date": "2026-01-01",
+        }
+        membership = await _post(
+            client, "/v1/memberships", json.dumps(membership_body).encode(), as_json, planned=planned
+        )
+        assert membership[0] == 201, membership
+        membership[2].pop("entity")
+        answers.append((entity, membership))
+        statuses.update({entity[0], membership[0]})
+        compared += 2
+    assert answers[0] == answers[1]
+    # The same membership again: a conflict, planned and solved alike.
+    again = json.dumps(
+        {
+            "network_id": str(network["id"]),
+            "entity_id": str(entities[0]),
+            "tier": "extended",
+            "start_date": "2026-01-01",
+        }
+    ).encode()
+    planned_conflict = await _post(client, "/v1/memberships", again, as_json, planned=True)
+    solved_conflict = await _post(client, "/v1/memberships", again, as_json, planned=False)
+    assert planned_conflict == solved_conflict, planned_conflict
+    statuses.add(planned_conflict[0])
+    # An Idempotency-Key goes to FastAPI, and its replay answers as the first answer did.
+    keyed = {**as_json, "Idempotency-Key": "planned-1"}
+    body = json.dumps({"acronym": "PZK", "name": "Keyed", "kind": "un_system"}).encode()
+    first = await client.post("/v1/entities", content=body, headers=keyed)
+    replay = await client.post("/v1/entities", content=body, headers=keyed)
+    assert first.status_code == 201 and replay.status_code == 201 and replay.json() == first.json()
+    assert replay.headers["idempotent-replayed"] == "true" and replay.headers["etag"] == first.headers["etag"]
+    assert {201, 403, 409, 422} <= statuses, statuses
+    print(f"\n{compared} creations answered alike; statuses {sorted(statuses)}")
+
+
+async def test_plain_creations_skip_dependency_solving(
+    app: Any, client: AsyncClient, session: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    solved: list[str] = []
+    solve = fastapi.routing.solve_dependencies
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        solved.append(kwargs["request"].url.path)
+        return await solve(*args, **kwargs)
+
+    monkeypatch.setattr(fastapi.routing, "solve_dependencies", counted)
+    created = await client.post("/v1/entities", json={"acronym": "PLW", "name": "Planned write", "kind": "un_system"})
+    assert created.status_code == 201 and created.headers["etag"] == '"1"', created.text
+    assert created.headers["location"] == f"/v1/entities/{created.json()['id']}"
+    assert solved == [], "a plain creation was solved by FastAPI"
+    # Its event and audit entry, as stored (the change feed holds back the test's open transaction).
+    record = {"id": uuid.UUID(created.json()["id"])}
+    events = (await session.execute(text("SELECT type FROM events WHERE subject_id = :id"), record)).scalars()
+    audit = (await session.execute(text("SELECT action FROM audit_log WHERE resource_id = :id"), record)).scalars()
+    assert list(events) == ["entity.created"] and list(audit) == ["entity.created"]
+    solved.clear()
+    await client.post("/v1/entities", json={"acronym": "PLW2", "name": "x"})  # invalid: FastAPI answers
+    await client.post(
+        "/v1/entities", json={"acronym": "PLW3", "name": "x", "kind": "un_system"}, headers={"Idempotency-Key": "k"}
+    )
+    assert solved == ["/v1/entities", "/v1/entities"], "the plan left these to FastAPI"

@@ -7,7 +7,6 @@ import dramatiq
 import uvloop
 from dramatiq.asyncio import EventLoopThread, set_event_loop_thread
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
-from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import AsyncIO
 
@@ -45,6 +44,8 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
     elif url.startswith(("amqp://", "amqps://")):
         broker = RabbitmqBroker(url=url, confirm_delivery=True)
     elif url.startswith(("redis://", "rediss://", "unix://")):
+        from dramatiq.brokers.redis import RedisBroker  # only here: the redis client is a second of imports
+
         broker = RedisBroker(url=url)  # type: ignore[no-untyped-call]
     else:
         raise ValueError(

@@ -7,6 +7,7 @@ it. Under ``registry worker`` every worker process writes its metrics to
 
 import asyncio
 import logging
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterable
@@ -18,7 +19,6 @@ from typing import Any
 import dramatiq
 from dramatiq.broker import MessageProxy
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
-from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from prometheus_client.registry import Collector
 
@@ -165,7 +165,8 @@ def queue_depths(
             if isinstance(broker, RabbitmqBroker):
                 ready, delayed, _dead = broker.get_queue_message_counts(queue)
                 depths[queue] = ready + delayed
-            elif isinstance(broker, RedisBroker):
+            elif (redis := sys.modules.get("dramatiq.brokers.redis")) and isinstance(broker, redis.RedisBroker):
+                # A RedisBroker exists only once its module is imported (worker.broker, lazily).
                 depths[queue] = int(broker.do_qsize(queue))
             elif isinstance(broker, StubBroker):
                 depths[queue] = broker.queues[queue].qsize()

@@ -1,14 +1,15 @@
 """Queries on API keys."""
 
+import functools
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, or_, select, text
+from sqlalchemy import Select, bindparam, false, or_, select, text, true
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.api_keys.models import ApiKey
 from services.api_keys.schemas import ApiKeyOut
-from services.pagination import Page, PageRequest, page_from_rows
+from services.pagination import Page, PageRequest, fetch_page, keyset_page
 from services.principals import Principal
 from services.shapes import select_list
 
@@ -50,12 +51,32 @@ def keys_query(actor: Principal, *, include_revoked: bool) -> Select[Any]:
     return query.order_by(ApiKey.id)
 
 
+# The list's statements are built once for each kind of caller (an admin; or whether it has a
+# key and an entity, bound) and filter, with bound parameters (as the entities' are):
+# SQLAlchemy neither rebuilds them nor computes their cache key again.
+@functools.cache
+def _keys_page(admin: bool, own_key: bool, own_entity: bool, include_revoked: bool, after: bool) -> Select[Any]:
+    if admin:
+        visible: Any = true()
+    else:
+        conditions = []
+        if own_key:
+            conditions.append(ApiKey.id == bindparam("actor_key_id"))
+        if own_entity:
+            conditions.append(ApiKey.entity_id == bindparam("actor_entity_id"))
+        visible = or_(*conditions) if conditions else false()
+    query = _select().where(visible)
+    if not include_revoked:
+        query = query.where(ApiKey.revoked_at.is_(None))
+    return keyset_page(query, ApiKey.id, after=after)
+
+
 async def list_key_rows(conn: AsyncConnection, page: PageRequest, actor: Principal, *, include_revoked: bool) -> Page:
-    query = keys_query(actor, include_revoked=include_revoked)
-    if page.after is not None:
-        query = query.where(ApiKey.id > page.after)
-    result = await conn.execute(query.limit(page.limit + 1))
-    return page_from_rows([dict(r) for r in result.mappings()], page.limit)
+    admin = actor.is_admin
+    key_id = None if admin else actor.api_key_id
+    entity_id = None if admin else actor.entity_id
+    statement = _keys_page(admin, key_id is not None, entity_id is not None, include_revoked, page.after is not None)
+    return await fetch_page(conn, statement, page, actor_key_id=key_id, actor_entity_id=entity_id)
 
 
 async def find_key_for_authentication(conn: AsyncConnection, key_hash: str) -> dict[str, Any] | None:

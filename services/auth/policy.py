@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Set
 from typing import Any
 
-from sqlalchemy import or_, true
+from sqlalchemy import bindparam, or_, true
 
 from services.errors import Forbidden, InvalidInput
 from services.principals import Principal, Role
@@ -25,6 +25,17 @@ def owned_by(actor: Principal, owner_principal: Any, owner_entity: Any) -> Any:
     mine = owner_principal == actor.id
     if actor.entity_id is not None:
         return or_(mine, owner_entity == actor.entity_id)
+    return mine
+
+
+def owned_by_bound(admin: bool, own_entity: bool, owner_principal: Any, owner_entity: Any) -> Any:
+    """``owned_by`` for a statement built once: the caller's id and entity bound as
+    ``actor_id`` and ``actor_entity_id`` (``own_entity``: whether it has one)."""
+    if admin:
+        return true()
+    mine = owner_principal == bindparam("actor_id")
+    if own_entity:
+        return or_(mine, owner_entity == bindparam("actor_entity_id"))
     return mine
 
 

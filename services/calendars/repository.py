@@ -1,5 +1,6 @@
 """Queries on calendar subscriptions, and on the meetings a feed shows."""
 
+import functools
 import hashlib
 import uuid
 from dataclasses import dataclass
@@ -12,12 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
 from services.api_keys.models import ApiKey
-from services.auth.policy import owned_by
+from services.auth.policy import owned_by, owned_by_bound
 from services.calendars.models import CalendarSubscription, FeedScope
 from services.calendars.schemas import SubscriptionOut
 from services.meetings.models import Meeting
 from services.networks.models import Network
-from services.pagination import Page, PageRequest, page_from_rows
+from services.pagination import Page, PageRequest, fetch_page, keyset_page
 from services.principals import Principal
 from services.shapes import select_list
 from services.working_groups.models import WorkingGroup
@@ -50,14 +51,27 @@ def subscriptions_query(actor: Principal, *, include_revoked: bool) -> Select[An
     return query.order_by(CalendarSubscription.id)
 
 
+# The list's statements are built once for each kind of caller and filter, with bound
+# parameters (as the entities' are): SQLAlchemy neither rebuilds them nor computes their cache
+# key again.
+@functools.cache
+def _subscriptions_page(admin: bool, own_entity: bool, include_revoked: bool, after: bool) -> Select[Any]:
+    visible = owned_by_bound(
+        admin, own_entity, CalendarSubscription.owner_principal_id, CalendarSubscription.owner_entity_id
+    )
+    query: Select[Any] = select(*SUBSCRIPTION_COLUMNS).where(visible)
+    if not include_revoked:
+        query = query.where(CalendarSubscription.revoked_at.is_(None))
+    return keyset_page(query, CalendarSubscription.id, after=after)
+
+
 async def list_subscription_rows(
     conn: AsyncConnection, page: PageRequest, actor: Principal, *, include_revoked: bool
 ) -> Page:
-    query = subscriptions_query(actor, include_revoked=include_revoked)
-    if page.after is not None:
-        query = query.where(CalendarSubscription.id > page.after)
-    result = await conn.execute(query.limit(page.limit + 1))
-    return page_from_rows([dict(r) for r in result.mappings()], page.limit)
+    admin = actor.is_admin
+    entity_id = None if admin else actor.entity_id
+    statement = _subscriptions_page(admin, entity_id is not None, include_revoked, page.after is not None)
+    return await fetch_page(conn, statement, page, actor_id=None if admin else actor.id, actor_entity_id=entity_id)
 
 
 async def find_live_subscription(conn: AsyncConnection, token_hash: str, *, now: datetime) -> dict[str, Any] | None:

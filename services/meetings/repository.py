@@ -1,18 +1,19 @@
 """Queries on meetings."""
 
+import functools
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.meetings.models import Meeting, MeetingInvitee, MeetingKind, MeetingStatus
 from services.meetings.schemas import MeetingOut
 from services.networks.models import Network
-from services.pagination import Page, PageRequest, page_from_rows
+from services.pagination import Page, PageRequest, fetch_page, keyset_page
 from services.shapes import select_list
 
 # A meeting as the API shows it (MeetingOut, in its order), and its version for the ETag.
@@ -101,12 +102,38 @@ def meetings_query(filters: MeetingFilters) -> Select[Any]:
     return query.order_by(Meeting.id)
 
 
+# The list's statements are built once for each combination of filters, with bound parameters
+# (as the entities' are): SQLAlchemy neither rebuilds them nor computes their cache key again.
+@functools.cache
+def _meetings_page(given: frozenset[str], after: bool) -> Select[Any]:
+    query = _select_meetings()
+    if "network_id" in given:
+        query = query.where(Meeting.network_id == bindparam("network_id"))
+    if "working_group_id" in given:
+        query = query.where(Meeting.working_group_id == bindparam("working_group_id"))
+    if "meeting_id" in given:
+        query = query.where(Meeting.id == bindparam("meeting_id"))
+    if "kind" in given:
+        query = query.where(Meeting.kind == bindparam("kind"))
+    if "status" in given:
+        query = query.where(Meeting.status == bindparam("status"))
+    if "starts_after" in given:
+        query = query.where(Meeting.starts_at >= bindparam("starts_after"))
+    if "starts_before" in given:
+        query = query.where(Meeting.starts_at < bindparam("starts_before"))
+    if "invitee_entity_id" in given:
+        query = query.where(
+            exists().where(
+                MeetingInvitee.meeting_id == Meeting.id, MeetingInvitee.entity_id == bindparam("invitee_entity_id")
+            )
+        )
+    return keyset_page(query, Meeting.id, after=after)
+
+
 async def list_meeting_rows(conn: AsyncConnection, page: PageRequest, filters: MeetingFilters) -> Page:
-    query = meetings_query(filters)
-    if page.after is not None:
-        query = query.where(Meeting.id > page.after)
-    result = await conn.execute(query.limit(page.limit + 1))
-    return page_from_rows([dict(r) for r in result.mappings()], page.limit)
+    values = vars(filters)  # the filters by name (a frozen dataclass's fields)
+    statement = _meetings_page(frozenset(k for k, v in values.items() if v is not None), page.after is not None)
+    return await fetch_page(conn, statement, page, **values)
 
 
 async def all_meeting_rows(

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from services.entities.models import Entity
 from services.memberships.models import Membership, MembershipTier
 from services.memberships.schemas import MembershipOut
-from services.pagination import Page, PageRequest, page_from_rows
+from services.pagination import Page, PageRequest, fetch_page, keyset_page
 from services.shapes import select_list
 
 # A membership as the API shows it (MembershipOut, in its order), and its version.
@@ -50,8 +50,8 @@ class PeriodFilter:
     active: bool = True
 
 
-def active_on(day: date) -> Any:
-    """The condition "this membership covers ``day``"."""
+def active_on(day: Any) -> Any:
+    """The condition "this membership covers ``day``" (a date, or a bound parameter of one)."""
     return (Membership.start_date <= day) & or_(Membership.end_date.is_(None), Membership.end_date >= day)
 
 
@@ -81,6 +81,23 @@ def memberships_query(
     return query.order_by(Membership.id)
 
 
+# The list's statements are built once for each combination of filters, with bound parameters
+# (as the entities' are): SQLAlchemy neither rebuilds them nor computes their cache key again.
+@functools.cache
+def _memberships_page(network: bool, entity: bool, tier: bool, active: bool | None, after: bool) -> Select[Any]:
+    query = _select_memberships()
+    if network:
+        query = query.where(Membership.network_id == bindparam("network_id"))
+    if entity:
+        query = query.where(Membership.entity_id == bindparam("entity_id"))
+    if tier:
+        query = query.where(Membership.tier == bindparam("tier"))
+    if active is not None:
+        condition = active_on(bindparam("day", type_=Date))
+        query = query.where(condition if active else ~condition)
+    return keyset_page(query, Membership.id, after=after)
+
+
 async def list_membership_rows(
     conn: AsyncConnection,
     page: PageRequest,
@@ -90,11 +107,15 @@ async def list_membership_rows(
     tier: MembershipTier | None = None,
     period: PeriodFilter | None = None,
 ) -> Page:
-    query = memberships_query(network_id=network_id, entity_id=entity_id, tier=tier, period=period)
-    if page.after is not None:
-        query = query.where(Membership.id > page.after)
-    result = await conn.execute(query.limit(page.limit + 1))
-    return page_from_rows([dict(r) for r in result.mappings()], page.limit)
+    statement = _memberships_page(
+        network_id is not None,
+        entity_id is not None,
+        tier is not None,
+        None if period is None else period.active,
+        page.after is not None,
+    )
+    day = None if period is None else period.day
+    return await fetch_page(conn, statement, page, network_id=network_id, entity_id=entity_id, tier=tier, day=day)
 
 
 def _pair_lock_key(network_id: uuid.UUID, entity_id: uuid.UUID) -> str:

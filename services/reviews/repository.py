@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.entities.models import Entity
-from services.pagination import Page, PageRequest, fetch_page, keyset_page, page_from_rows
+from services.pagination import Page, PageRequest, fetch_page, keyset_page
 from services.reviews.models import (
     Recommendation,
     RecommendationStatus,
@@ -64,14 +64,21 @@ def recommendations_query(review_id: uuid.UUID, status: RecommendationStatus | N
     return query.order_by(Recommendation.id)
 
 
+# The list's statements are built once for each combination of filters, with bound parameters
+# (as the entities' are): SQLAlchemy neither rebuilds them nor computes their cache key again.
+@functools.cache
+def _recommendations_page(status: bool, after: bool) -> Select[Any]:
+    query = _select_recommendations().where(Recommendation.review_id == bindparam("review_id"))
+    if status:
+        query = query.where(Recommendation.status == bindparam("status"))
+    return keyset_page(query, Recommendation.id, after=after)
+
+
 async def list_recommendation_rows(
     conn: Conn, review_id: uuid.UUID, page: PageRequest, status: RecommendationStatus | None = None
 ) -> Page:
-    query = recommendations_query(review_id, status)
-    if page.after is not None:
-        query = query.where(Recommendation.id > page.after)
-    result = await conn.execute(query.limit(page.limit + 1))
-    return page_from_rows([dict(r) for r in result.mappings()], page.limit)
+    statement = _recommendations_page(status is not None, page.after is not None)
+    return await fetch_page(conn, statement, page, review_id=review_id, status=status)
 
 
 def _select_reviews() -> Select[Any]:

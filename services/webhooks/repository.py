@@ -1,18 +1,19 @@
 """Queries on webhook endpoints and deliveries."""
 
+import functools
 import uuid
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Select, String, and_, func, literal, literal_column, or_, select, true
+from sqlalchemy import Select, String, and_, bindparam, func, literal, literal_column, or_, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from services.auth.policy import owned_by
+from services.auth.policy import owned_by, owned_by_bound
 from services.delivery_status import DeliveryStatus
 from services.events.models import Event
 from services.events.visibility import Owner
-from services.pagination import Page, PageRequest, page_from_rows
+from services.pagination import Page, PageRequest, fetch_page, keyset_page
 from services.principals import Principal
 from services.shapes import select_list
 from services.webhooks.models import WebhookDelivery, WebhookEndpoint, webhook_id
@@ -46,12 +47,20 @@ def endpoints_query(actor: Principal) -> Select[Any]:
     return query.order_by(WebhookEndpoint.id)
 
 
+# The lists' statements are built once for each kind of caller and filter, with bound
+# parameters (as the entities' are): SQLAlchemy neither rebuilds them nor computes their cache
+# key again.
+@functools.cache
+def _endpoints_page(admin: bool, own_entity: bool, after: bool) -> Select[Any]:
+    visible = owned_by_bound(admin, own_entity, WebhookEndpoint.owner_principal_id, WebhookEndpoint.owner_entity_id)
+    return keyset_page(select(*ENDPOINT_COLUMNS).where(visible), WebhookEndpoint.id, after=after)
+
+
 async def list_endpoint_rows(conn: AsyncConnection, page: PageRequest, actor: Principal) -> Page:
-    query = endpoints_query(actor)
-    if page.after is not None:
-        query = query.where(WebhookEndpoint.id > page.after)
-    result = await conn.execute(query.limit(page.limit + 1))
-    return page_from_rows([dict(r) for r in result.mappings()], page.limit)
+    admin = actor.is_admin
+    entity_id = None if admin else actor.entity_id
+    statement = _endpoints_page(admin, entity_id is not None, page.after is not None)
+    return await fetch_page(conn, statement, page, actor_id=None if admin else actor.id, actor_entity_id=entity_id)
 
 
 # A delivery as the API shows it (DeliveryOut, in its order; with_webhook_id adds webhook_id).
@@ -70,14 +79,20 @@ def deliveries_query(*, endpoint_id: uuid.UUID, status: DeliveryStatus | None) -
     return query.order_by(WebhookDelivery.id)
 
 
+@functools.cache
+def _deliveries_page(status: bool, after: bool) -> Select[Any]:
+    query = _select_deliveries().where(WebhookDelivery.endpoint_id == bindparam("endpoint_id"))
+    if status:
+        query = query.where(WebhookDelivery.status == bindparam("status"))
+    return keyset_page(query, WebhookDelivery.id, after=after)
+
+
 async def list_delivery_rows(
     conn: AsyncConnection, page: PageRequest, *, endpoint_id: uuid.UUID, status: DeliveryStatus | None
 ) -> Page:
-    query = deliveries_query(endpoint_id=endpoint_id, status=status)
-    if page.after is not None:
-        query = query.where(WebhookDelivery.id > page.after)
-    result = await conn.execute(query.limit(page.limit + 1))
-    return page_from_rows([with_webhook_id(dict(r)) for r in result.mappings()], page.limit)
+    statement = _deliveries_page(status is not None, page.after is not None)
+    listed = await fetch_page(conn, statement, page, endpoint_id=endpoint_id, status=status)
+    return Page(items=[with_webhook_id(row) for row in listed.items], next_cursor=listed.next_cursor)
 
 
 def with_webhook_id(row: dict[str, Any]) -> dict[str, Any]:
