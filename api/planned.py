@@ -201,12 +201,14 @@ def plan_for(route: APIRoute) -> _Plan | None:
             plan[kind] = sub.name
     if creation and (set(plan) != {"session"} or not principals):
         return None  # a creation is planned with its unit of work and its caller, nothing else
-    # How FastAPI reads this route's body (one model as the whole body, or fields embedded in
-    # it): an attribute of FastAPI's route, not documented; if it goes, creations go unplanned
-    # (tests/test_planned_routes.py then fails, saying so) rather than read differently.
-    embed_body = getattr(route, "_embed_body_fields", None)
-    if creation and not isinstance(embed_body, bool):
-        return None
+    # How the body is read: one model as the whole body, or its fields embedded in it (more
+    # than one body parameter, or one declared with Body(embed=True)), FastAPI's documented
+    # rule for a JSON body; tests/test_planned_routes.py checks each planned creation answers
+    # as FastAPI's own handler does.
+    names = {field.name for field in dependant.body_params}
+    embed_body = len(names) > 1 or any(
+        getattr(field.field_info, "embed", None) for field in dependant.body_params[:1]
+    )
     return _Plan(
         endpoint=endpoint,
         path_ids=tuple(path_ids),
