@@ -206,9 +206,7 @@ def plan_for(route: APIRoute) -> _Plan | None:
     # rule for a JSON body; tests/test_planned_routes.py checks each planned creation answers
     # as FastAPI's own handler does.
     names = {field.name for field in dependant.body_params}
-    embed_body = len(names) > 1 or any(
-        getattr(field.field_info, "embed", None) for field in dependant.body_params[:1]
-    )
+    embed_body = len(names) > 1 or any(getattr(field.field_info, "embed", None) for field in dependant.body_params[:1])
     return _Plan(
         endpoint=endpoint,
         path_ids=tuple(path_ids),
