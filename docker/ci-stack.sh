@@ -8,8 +8,11 @@
 # 2. images: a Debian bookworm base from debootstrap (cached), the CI stand-ins for
 #    PostgreSQL, RabbitMQ and mailpit (docker/ci/*.Dockerfile), the proxy's (docker/proxy/) and the registry's image
 #    (docker/Dockerfile on that base; pip trusts this machine's CA bundle through a BuildKit
-#    secret that never lands in a layer);
-# 3. docker/ci/stack_check.py: docker/compose.yaml + docker/compose.ci.yaml, checked end to end.
+#    secret that never lands in a layer), and the previous release's registry image
+#    (docker/PREVIOUS_RELEASE: that commit's source, git archive, tagged with its version);
+# 3. the images' IDs and what the base was made from, then docker/ci/stack_check.py:
+#    docker/compose.yaml + docker/compose.ci.yaml, checked end to end (from the previous
+#    release, a rolling upgrade to this one and a rollback, each under load).
 #
 # In two halves, so the slow first one can run while something else does (.ci/run builds the
 # images during `make test`):

@@ -1,7 +1,9 @@
 """The Compose stack as an operator runs it, checked end to end (docker/ci-stack.sh runs this).
 
 docker/compose.yaml with docker/compose.ci.yaml (locally built images only), on the Docker
-engine of this machine: every service healthy, migrate once, the first admin key as the
+engine of this machine: the previous release's image first (docker/PREVIOUS_RELEASE), a
+rolling upgrade to this build and, at the end, the rollback to the previous image, each under
+a load of reads and writes through the proxy (rolling.py); in between, every service healthy, migrate once, the first admin key as the
 README says, a write through the published port reaching a webhook receiver on the Compose
 network (signature verified with standardwebhooks) and the mail catcher, every process's metrics
 scraped across the network (none published), worker restarts and
