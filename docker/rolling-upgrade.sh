@@ -60,7 +60,9 @@ mapfile -t OLD_API < <(c ps -q api)
 ((${#OLD_API[@]})) || die "no api replica is running: start the stack first (docker compose up --detach --wait)"
 RUNNING_IMAGE=$(docker inspect -f '{{.Config.Image}}' "${OLD_API[0]}")
 RUNNING_TAG=${RUNNING_IMAGE##*:}
-TARGET_IMAGE=$(on_target config --images api)
+# The Compose file's image is ${REGISTRY_IMAGE}:${TAG}: the running one's repository unless
+# REGISTRY_IMAGE says another.
+TARGET_IMAGE=${REGISTRY_IMAGE:-${RUNNING_IMAGE%:*}}:$TARGET
 docker image inspect "$TARGET_IMAGE" >/dev/null 2>&1 \
     || die "the image $TARGET_IMAGE is not on this machine: build it (TAG=$TARGET docker compose build) or load it"
 proxy "show info" | grep -q '^Name: HAProxy' \
