@@ -65,7 +65,8 @@ RUNNING_TAG=${RUNNING_IMAGE##*:}
 TARGET_IMAGE=${REGISTRY_IMAGE:-${RUNNING_IMAGE%:*}}:$TARGET
 docker image inspect "$TARGET_IMAGE" >/dev/null 2>&1 \
     || die "the image $TARGET_IMAGE is not on this machine: build it (TAG=$TARGET docker compose build) or load it"
-proxy "show info" | grep -q '^Name: HAProxy' \
+info=$(proxy "show info" 2>/dev/null || true)
+[[ $info == *"Name: HAProxy"* ]] \
     || die "the proxy's runtime API does not answer (docker compose exec proxy proxy-admin 'show info'): its image predates it; upgrade the proxy first (docker/RUNBOOK.md)"
 say "from $RUNNING_IMAGE (version $(label version "$RUNNING_IMAGE")) to $TARGET_IMAGE (version $(label version "$TARGET_IMAGE"), revision $(label revision "$TARGET_IMAGE"))"
 
@@ -80,7 +81,8 @@ try:
 except Exception:
     known = False
 print(script.get_current_head(), "known" if known else "unknown")'
-read -r TARGET_HEAD KNOWN < <(docker run --rm --network none "$TARGET_IMAGE" python -c "$HEADS" "$DB_REVISION")
+read -r TARGET_HEAD KNOWN < <(docker run --rm --network none "$TARGET_IMAGE" python -c "$HEADS" "$DB_REVISION") \
+    || die "could not read the Alembic head of $TARGET_IMAGE"
 if [[ $KNOWN == unknown ]]; then
     say "the database is at revision $DB_REVISION, which $TARGET does not know: down to its head $TARGET_HEAD with $RUNNING_TAG's Alembic"
     on_running run --rm --no-deps migrate python -c \
@@ -146,6 +148,7 @@ on_target up --detach --wait --wait-timeout "$TIMEOUT" --no-deps --no-build sche
 REPLACED+=("scheduler=1")
 say "scheduler recreated on $TARGET"
 
-VERSION=$(docker exec "$(c ps -q api | head -n 1)" python -c \
+mapfile -t NOW < <(c ps -q api)
+VERSION=$(docker exec "${NOW[0]}" python -c \
     "import json, urllib.request; print(json.load(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=5))['version'])")
 say "done: ${REPLACED[*]} replaced, /healthz reports version $VERSION; the proxy untouched"
