@@ -71,7 +71,15 @@ if ((${#missing[@]})); then
 fi
 if ! docker info >/dev/null 2>&1; then
     echo "dockerd is not running: starting it (log: /var/log/dockerd-ci-stack.log)"
-    setsid dockerd >/var/log/dockerd-ci-stack.log 2>&1 &
+    # Without the descriptors this script inherited beyond 0-2: a dockerd that kept one open
+    # would hold the caller's lock (flock /tmp/mnr-ports.lock ...) for as long as it runs.
+    (
+        for fd in /proc/$BASHPID/fd/*; do
+            fd=${fd##*/}
+            ((fd > 2)) && eval "exec $fd>&-"
+        done
+        exec setsid dockerd >/var/log/dockerd-ci-stack.log 2>&1
+    ) &
     STARTED_DOCKERD=$!
     echo "$STARTED_DOCKERD" >"$DOCKERD_PID_FILE"
     for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
