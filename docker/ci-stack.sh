@@ -76,7 +76,7 @@ if ! docker info >/dev/null 2>&1; then
     (
         for fd in /proc/$BASHPID/fd/*; do
             fd=${fd##*/}
-            ((fd > 2)) && eval "exec $fd>&-"
+            if ((fd > 2)); then eval "exec $fd>&-"; fi
         done
         exec setsid dockerd >/var/log/dockerd-ci-stack.log 2>&1
     ) &
