@@ -137,7 +137,11 @@ roll() {
             proxy "set server api/$slot state ready" >/dev/null
         fi
         replaced=$((replaced + 1))
-        say "$service: $(name "$new") ($TARGET) up$([[ $service == api ]] && echo ' and in the proxy'\''s rotation'); $old_name drained, stopped and removed"
+        if [[ $service == api ]]; then
+            say "api: $(name "$new") ($TARGET) up and in the proxy's rotation; $old_name drained at the proxy, stopped and removed"
+        else
+            say "$service: $(name "$new") ($TARGET) up; $old_name stopped (its running work finished) and removed"
+        fi
     done
     REPLACED+=("$service=$replaced")
 }

@@ -149,9 +149,9 @@ def under_load(key: str, client: httpx.Client, to: str, version: str, prefix: st
     """Rolls to the image tagged ``to`` (release ``version``) while the load runs; then 0 failed
     requests, every 201'd write listed, and /healthz through the proxy reporting ``version``."""
     with Load(key, prefix) as load:
-        time.sleep(5)  # the load under way before the first replica moves
+        time.sleep(2)  # the load under way before the first replica moves
         summary, took = roll(to)
-        time.sleep(5)  # and still running on the new replicas
+        time.sleep(2)  # and still running on the new replicas
     assert not load.failures, f"{len(load.failures)} failed request(s) during the {what}: {load.failures[:10]}"
     lost = load.unreadable(client)
     assert not lost, f"{len(lost)} write(s) answered 201 during the {what} are not there: {lost[:10]}"
