@@ -603,11 +603,23 @@ def restore_then_roll_back_and_upgrade(client: httpx.Client, dump: Path, counts:
     assert below != head, (head, below)
     up()
     assert psql("SELECT version_num FROM alembic_version") == head
-    after = client.get(f"/v1/entities/{entity['id']}")
+    after = once_in_rotation(client, f"/v1/entities/{entity['id']}")
     assert after.status_code == 200 and after.headers["etag"] == before.headers["etag"], (before, after)
     ok(
         f"rollback: down one revision ({head} -> {below}) with the image's Alembic, then up: migrate back at {head}, same ETag"
     )
+
+
+def once_in_rotation(client: httpx.Client, path: str) -> httpx.Response:
+    """``path`` through the proxy after an `up`: `--wait` returns once the api container is
+    healthy, and the proxy puts it in rotation two checks (up to 4 s) later, answering 503 meanwhile."""
+
+    def answered() -> httpx.Response | None:
+        response = client.get(path)
+        return response if response.status_code != 503 else None
+
+    response: httpx.Response = wait_until(f"GET {path} through the proxy after up", answered, 60)
+    return response
 
 
 def image_version(tag: str) -> str:
@@ -675,7 +687,7 @@ def data_survives_down_and_up(client: httpx.Client) -> None:
     compose("down")
     say("docker compose down (volumes kept)")
     up()
-    after = client.get(f"/v1/entities/{entity['id']}")
+    after = once_in_rotation(client, f"/v1/entities/{entity['id']}")
     assert after.status_code == 200 and after.headers["etag"] == before.headers["etag"], (before, after)
     ok("docker compose down, then up: the records (same ETag) and the admin key are still there")
 
