@@ -58,5 +58,10 @@ DPKG
     tar -C "$ROOTFS" -c --numeric-owner -f "$TARBALL.tmp" .
     mv "$TARBALL.tmp" "$TARBALL"
 fi
-docker import --change 'CMD ["/bin/bash"]' --change 'ENV LANG=C.UTF-8' "$TARBALL" "$IMAGE" >/dev/null
+# What pins it, as labels (docker/ci-stack.sh prints them): the suite, the mirror (a
+# snapshot.debian.org address pins every package: DEBIAN_MIRROR, docker/RUNBOOK.md) and the day
+# the root file system was made.
+docker import --change 'CMD ["/bin/bash"]' --change 'ENV LANG=C.UTF-8' \
+    --change "LABEL org.debian.suite=bookworm org.debian.mirror=$MIRROR org.debian.debootstrapped=$(date -u -r "$TARBALL" +%Y-%m-%d)" \
+    "$TARBALL" "$IMAGE" >/dev/null
 echo "base image $IMAGE: $(docker image inspect -f '{{.Size}}' "$IMAGE" | numfmt --to=iec)"

@@ -8,8 +8,11 @@
 # 2. images: a Debian bookworm base from debootstrap (cached), the CI stand-ins for
 #    PostgreSQL, RabbitMQ and mailpit (docker/ci/*.Dockerfile), the proxy's (docker/proxy/) and the registry's image
 #    (docker/Dockerfile on that base; pip trusts this machine's CA bundle through a BuildKit
-#    secret that never lands in a layer);
-# 3. docker/ci/stack_check.py: docker/compose.yaml + docker/compose.ci.yaml, checked end to end.
+#    secret that never lands in a layer), and the previous release's registry image
+#    (docker/PREVIOUS_RELEASE: that commit's source, git archive, tagged with its version);
+# 3. the images' IDs and what the base was made from, then docker/ci/stack_check.py:
+#    docker/compose.yaml + docker/compose.ci.yaml, checked end to end (from the previous
+#    release, a rolling upgrade to this one and a rollback, each under load).
 #
 # In two halves, so the slow first one can run while something else does (.ci/run builds the
 # images during `make test`):
@@ -33,6 +36,11 @@ export REGISTRY_IMAGE=${REGISTRY_IMAGE:-migration-network-registry} TAG=${TAG:-c
 # The release the image is labelled with: the package's version (the build checks it).
 VERSION=$(python3 -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')
 REVISION=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+# The previous release (docker/PREVIOUS_RELEASE): its image, built from that commit's source,
+# is where the stack check starts, rolls upgrade from, and rolls back to.
+# shellcheck source=PREVIOUS_RELEASE
+source docker/PREVIOUS_RELEASE
+export PREVIOUS_VERSION
 # The dockerd this script started (either half), to stop when the stack is done with.
 DOCKERD_PID_FILE=${CI_STACK_DOCKERD_PID_FILE:-/tmp/registry-ci-stack-dockerd.pid}
 STARTED_DOCKERD=
@@ -63,7 +71,15 @@ if ((${#missing[@]})); then
 fi
 if ! docker info >/dev/null 2>&1; then
     echo "dockerd is not running: starting it (log: /var/log/dockerd-ci-stack.log)"
-    setsid dockerd >/var/log/dockerd-ci-stack.log 2>&1 &
+    # Without the descriptors this script inherited beyond 0-2: a dockerd that kept one open
+    # would hold the caller's lock (flock /tmp/mnr-ports.lock ...) for as long as it runs.
+    (
+        for fd in /proc/$BASHPID/fd/*; do
+            fd=${fd##*/}
+            if ((fd > 2)); then eval "exec $fd>&-"; fi
+        done
+        exec setsid dockerd >/var/log/dockerd-ci-stack.log 2>&1
+    ) &
     STARTED_DOCKERD=$!
     echo "$STARTED_DOCKERD" >"$DOCKERD_PID_FILE"
     for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
@@ -112,6 +128,17 @@ if [[ $MODE != check ]]; then
         -f docker/Dockerfile -t "$REGISTRY_IMAGE:$TAG" . \
         >"$BUILD_LOGS/registry.log" 2>&1 &
     BUILDS[$REGISTRY_IMAGE:$TAG]=$!
+    # The previous release's image, from its commit's source (git archive) on the same base:
+    # its dependency layers are this one's when the lock file is the same.
+    git cat-file -e "$PREVIOUS_COMMIT^{commit}" 2>/dev/null \
+        || die "the previous release's commit $PREVIOUS_COMMIT (docker/PREVIOUS_RELEASE) is not in this clone: fetch it (git fetch origin $PREVIOUS_COMMIT), or clone without --depth"
+    PREVIOUS_SOURCE=$(mktemp -d)
+    git archive "$PREVIOUS_COMMIT" | tar -x -C "$PREVIOUS_SOURCE"
+    build --build-arg BASE_IMAGE="$BASE_IMAGE" "${secret[@]}" --build-arg VERSION="$PREVIOUS_VERSION" \
+        --build-arg REVISION="$PREVIOUS_COMMIT" --build-arg CREATED="$(git show -s --format=%cI "$PREVIOUS_COMMIT")" \
+        -f "$PREVIOUS_SOURCE/docker/Dockerfile" -t "$REGISTRY_IMAGE:$PREVIOUS_VERSION" "$PREVIOUS_SOURCE" \
+        >"$BUILD_LOGS/previous.log" 2>&1 &
+    BUILDS[$REGISTRY_IMAGE:$PREVIOUS_VERSION]=$!
     for image in "${!BUILDS[@]}"; do
         if ! wait "${BUILDS[$image]}"; then
             tail -n 40 "$BUILD_LOGS"/*.log
@@ -119,7 +146,12 @@ if [[ $MODE != check ]]; then
         fi
         echo "$image: $(docker image inspect -f '{{.Size}}' "$image" | numfmt --to=iec)"
     done
-    rm -rf "$BUILD_LOGS"
+    rm -rf "$BUILD_LOGS" "$PREVIOUS_SOURCE"
+    [[ $(docker run --rm "$REGISTRY_IMAGE:$PREVIOUS_VERSION" registry --version) == "registry $PREVIOUS_VERSION" ]] \
+        || die "the previous release's image does not report version $PREVIOUS_VERSION (docker/PREVIOUS_RELEASE)"
+    [[ $PREVIOUS_VERSION != "$VERSION" ]] \
+        || die "this release's version ($VERSION, pyproject.toml) is the previous release's: bump it"
+    echo "$REGISTRY_IMAGE:$PREVIOUS_VERSION: the previous release, from $PREVIOUS_COMMIT"
     echo "images built in $((SECONDS - START))s"
     # The final stage has Python and the virtualenv, and nothing to compile with.
     docker run --rm --entrypoint /bin/sh "$REGISTRY_IMAGE:$TAG" -c \
@@ -149,8 +181,19 @@ if [[ $MODE == images ]]; then
     step "images ready in $((SECONDS - START))s"
     exit 0
 fi
-for image in "$REGISTRY_IMAGE:$TAG" "$REGISTRY_IMAGE-proxy:$TAG" registry-ci/postgres:15 registry-ci/rabbitmq:3 registry-ci/redis:7 registry-ci/mailcatcher:1; do
+for image in "$REGISTRY_IMAGE:$TAG" "$REGISTRY_IMAGE:$PREVIOUS_VERSION" "$REGISTRY_IMAGE-proxy:$TAG" registry-ci/postgres:15 registry-ci/rabbitmq:3 registry-ci/redis:7 registry-ci/mailcatcher:1; do
     docker image inspect "$image" >/dev/null 2>&1 || die "image $image is missing: run 'bash docker/ci-stack.sh images' first"
+done
+
+# What the images are: the base's pins (Debian suite, point release, the package set's hash) and
+# each image's ID, so that a run can be compared with another and an operator can pin the same.
+step "Images used"
+packages() { docker run --rm --entrypoint dpkg-query "$1" -W -f '${Package}=${Version}\n' | sort; }
+base_labels=$(docker image inspect -f '{{range $k, $v := .Config.Labels}}{{$k}}={{$v}} {{end}}' "$BASE_IMAGE")
+echo "base $BASE_IMAGE: Debian $(docker run --rm --entrypoint cat "$BASE_IMAGE" /etc/debian_version); ${base_labels:-no labels (imported before build-base.sh labelled it)}"
+for image in "$BASE_IMAGE" "$REGISTRY_IMAGE:$TAG" "$REGISTRY_IMAGE:$PREVIOUS_VERSION" "$REGISTRY_IMAGE-proxy:$TAG" registry-ci/postgres:15 registry-ci/rabbitmq:3 registry-ci/redis:7 registry-ci/mailcatcher:1; do
+    list=$(packages "$image")
+    echo "$image: $(docker image inspect -f '{{.Id}}' "$image"), $(wc -l <<<"$list") Debian packages (sha256 of their name=version list: $(sha256sum <<<"$list" | cut -c1-16))"
 done
 
 step "Stack check"

@@ -19,6 +19,13 @@ from standardwebhooks import Webhook
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = os.environ.get("CI_STACK_PROJECT", "registry-ci")
 IMAGE, TAG = os.environ.get("REGISTRY_IMAGE", "migration-network-registry"), os.environ.get("TAG", "ci")
+# The previous release's image (docker/PREVIOUS_RELEASE; docker/ci-stack.sh builds it), tagged
+# with its version: the stack starts on it, rolls upgrade to TAG, and rolls back to it.
+PREVIOUS_VERSION = os.environ.get("PREVIOUS_VERSION") or next(
+    line.split("=", 1)[1].strip()
+    for line in (ROOT / "docker/PREVIOUS_RELEASE").read_text().splitlines()
+    if line.startswith("PREVIOUS_VERSION=")
+)
 HTTPS_PORT = os.environ.get("CI_STACK_HTTPS_PORT", "18150")
 MAIL_PORT = os.environ.get("CI_STACK_MAIL_PORT", "18151")
 HTTP_PORT = os.environ.get("CI_STACK_HTTP_PORT", "18152")
@@ -35,6 +42,8 @@ ENV = {
     "TLS_KEY_FILE": str(SECRETS / "tls.key"),
     "REGISTRY_IMAGE": IMAGE,
     "TAG": TAG,
+    # The proxy stays this build's while the registry's containers move between releases.
+    "PROXY_TAG": TAG,
     "HTTPS_PORT": HTTPS_PORT,
     "HTTP_PORT": HTTP_PORT,
     # The development profile: mail goes to the catcher, whose messages the check reads.

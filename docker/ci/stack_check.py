@@ -1,7 +1,9 @@
 """The Compose stack as an operator runs it, checked end to end (docker/ci-stack.sh runs this).
 
 docker/compose.yaml with docker/compose.ci.yaml (locally built images only), on the Docker
-engine of this machine: every service healthy, migrate once, the first admin key as the
+engine of this machine: the previous release's image first (docker/PREVIOUS_RELEASE), a
+rolling upgrade to this build and, at the end, the rollback to the previous image, each under
+a load of reads and writes through the proxy (rolling.py); in between, every service healthy, migrate once, the first admin key as the
 README says, a write through the published port reaching a webhook receiver on the Compose
 network (signature verified with standardwebhooks) and the mail catcher, every process's metrics
 scraped across the network (none published), worker restarts and
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import rolling
 from stack import (
     BASE_URL,
     CA,
@@ -34,6 +37,7 @@ from stack import (
     HTTPS_PORT,
     IMAGE,
     MAIL_PORT,
+    PREVIOUS_VERSION,
     PROJECT,
     RECEIVER,
     RESULTS,
@@ -381,7 +385,9 @@ def scrape(target: str) -> dict[str, float]:
     fetch = (
         f"import urllib.request; print(urllib.request.urlopen('http://{target}/metrics', timeout=5).read().decode())"
     )
-    text = compose("exec", "-T", "api", "python", "-c", fetch).stdout
+    # Any running api replica (after a rolling upgrade, Compose's first one is gone).
+    replica = next(c["Name"] for c in containers("api") if c["State"] == "running")
+    text = run("docker", "exec", replica, "python", "-c", fetch).stdout
     samples: dict[str, float] = {}
     for line in text.splitlines():
         if line and not line.startswith("#"):
@@ -597,10 +603,80 @@ def restore_then_roll_back_and_upgrade(client: httpx.Client, dump: Path, counts:
     assert below != head, (head, below)
     up()
     assert psql("SELECT version_num FROM alembic_version") == head
-    after = client.get(f"/v1/entities/{entity['id']}")
+    after = once_in_rotation(client, f"/v1/entities/{entity['id']}")
     assert after.status_code == 200 and after.headers["etag"] == before.headers["etag"], (before, after)
     ok(
         f"rollback: down one revision ({head} -> {below}) with the image's Alembic, then up: migrate back at {head}, same ETag"
+    )
+
+
+def once_in_rotation(client: httpx.Client, path: str) -> httpx.Response:
+    """``path`` through the proxy after an `up`: `--wait` returns once the api container is
+    healthy, and the proxy puts it in rotation two checks (up to 4 s) later, answering 503 meanwhile."""
+
+    def answered() -> httpx.Response | None:
+        response = client.get(path)
+        return response if response.status_code != 503 else None
+
+    response: httpx.Response = wait_until(f"GET {path} through the proxy after up", answered, 60)
+    return response
+
+
+def image_version(tag: str) -> str:
+    return run(
+        "docker",
+        "image",
+        "inspect",
+        "-f",
+        '{{index .Config.Labels "org.opencontainers.image.version"}}',
+        f"{IMAGE}:{tag}",
+    ).stdout.strip()
+
+
+def on_the_previous_release() -> str:
+    """The stack as the previous release left it (docker/PREVIOUS_RELEASE's image): up, the
+    first admin key, three api replicas. Returns the key."""
+    ENV["TAG"] = PREVIOUS_VERSION
+    up()
+    migrate_ran_once()
+    health = httpx.get(f"{BASE_URL}/healthz", timeout=5, verify=str(CA)).json()
+    assert health["version"] == PREVIOUS_VERSION == image_version(PREVIOUS_VERSION), health
+    key = first_admin_key()
+    started = time.monotonic()
+    compose("up", "--detach", "--wait", "--wait-timeout", "180", "--no-build", "--scale", "api=3")
+    assert len(containers("api")) == 3
+    ok(
+        f"the previous release {PREVIOUS_VERSION} ({IMAGE}:{PREVIOUS_VERSION}, built from docker/PREVIOUS_RELEASE's"
+        f" commit) up, /healthz reports {PREVIOUS_VERSION}; --scale api=3 in {time.monotonic() - started:.0f}s"
+    )
+    return key
+
+
+def rolling_upgrade(key: str) -> None:
+    """docker/rolling-upgrade.sh from the previous release to this build, under load."""
+    with api(key) as client:
+        rolling.under_load(key, client, TAG, image_version(TAG), "UP", "rolling upgrade")
+    ENV["TAG"] = TAG
+    assert {c["Image"] for c in containers() if c["Service"] in ("api", "worker", "scheduler", "migrate")} == {
+        f"{IMAGE}:{TAG}"
+    }, containers()
+
+
+def rolling_rollback(key: str, client: httpx.Client) -> None:
+    """docker/RUNBOOK.md, Rolling back: docker/rolling-upgrade.sh to the previous release's
+    image, under load (the schema first down to the previous release's head with this image's
+    Alembic when this release added revisions); the records are still there, unchanged."""
+    entity = client.get("/v1/entities", params={"limit": 1}).json()["items"][0]
+    before = client.get(f"/v1/entities/{entity['id']}")
+    head = psql("SELECT version_num FROM alembic_version")
+    rolling.under_load(key, client, PREVIOUS_VERSION, PREVIOUS_VERSION, "DN", "rollback")
+    ENV["TAG"] = PREVIOUS_VERSION
+    after = client.get(f"/v1/entities/{entity['id']}")
+    assert after.status_code == 200 and after.headers["etag"] == before.headers["etag"], (before, after)
+    below = psql("SELECT version_num FROM alembic_version")
+    ok(
+        f"rolled back to {PREVIOUS_VERSION}: schema {head} -> {below} (the previous release's head), a record"
+        " written before it unchanged (same ETag)"
     )
 
 
@@ -611,7 +687,7 @@ def data_survives_down_and_up(client: httpx.Client) -> None:
     compose("down")
     say("docker compose down (volumes kept)")
     up()
-    after = client.get(f"/v1/entities/{entity['id']}")
+    after = once_in_rotation(client, f"/v1/entities/{entity['id']}")
     assert after.status_code == 200 and after.headers["etag"] == before.headers["etag"], (before, after)
     ok("docker compose down, then up: the records (same ETag) and the admin key are still there")
 
@@ -621,13 +697,12 @@ def main() -> None:
     run("docker", "rm", "-f", RECEIVER, check=False)
     try:
         make_secrets()
-        up()
-        migrate_ran_once()
+        key = on_the_previous_release()
+        rolling_upgrade(key)
+        migrate_ran_once(after="the rolling upgrade and run --rm --no-deps api registry create-admin-key")
         nobody_is_root()
         bounded_and_apart()
         through_the_proxy()
-        key = first_admin_key()
-        migrate_ran_once(after="run --rm --no-deps api registry create-admin-key")
         secrets_from_files()
         start_receiver()
         with api(key) as client:
@@ -640,6 +715,7 @@ def main() -> None:
             counts, dump = consistent_backup()
             data_survives_down_and_up(client)
             restore_then_roll_back_and_upgrade(client, dump, counts)
+            rolling_rollback(key, client)
         forwarded_for_from_the_proxy_only()
         nobody_is_root()
     except BaseException:
