@@ -63,7 +63,12 @@ if ((${#missing[@]})); then
 fi
 if ! docker info >/dev/null 2>&1; then
     echo "dockerd is not running: starting it (log: /var/log/dockerd-ci-stack.log)"
-    setsid dockerd >/var/log/dockerd-ci-stack.log 2>&1 &
+    # dockerd outlives this script: it must not keep a descriptor the script inherited (run as
+    # `flock /tmp/mnr-ports.lock bash docker/ci-stack.sh images`, the lock stayed held, and
+    # every other flock on it waited, for as long as this dockerd ran).
+    # shellcheck disable=SC2016
+    setsid bash -c 'for fd in /proc/$$/fd/*; do fd=${fd##*/}; ((fd > 2)) && eval "exec $fd>&-"; done; exec dockerd' \
+        >/var/log/dockerd-ci-stack.log 2>&1 &
     STARTED_DOCKERD=$!
     echo "$STARTED_DOCKERD" >"$DOCKERD_PID_FILE"
     for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
