@@ -61,6 +61,17 @@ Errors are RFC 9457 `application/problem+json`. Reads return an `ETag`; updates 
 """
 
 
+def install_state(app: FastAPI) -> None:
+    """The app's state as create_app leaves it, from the settings in force: its authenticator
+    (and its cache) and its limits. (The tests reuse one app, given fresh state for each test.)"""
+    settings = get_settings()
+    app.state.authenticator = Authenticator(settings)
+    # Built here, connected on first use: creating the app opens nothing.
+    app.state.limits = Limits(
+        limit_store(settings.limits_url, timeout_seconds=settings.limits_timeout_seconds), settings
+    )
+
+
 def create_app(*, process_lifespan: Callable[[], AbstractAsyncContextManager[None]] | None = None) -> FastAPI:
     """The API, HTTP only. ``process_lifespan`` is what the process serving it runs around its
     life, composed by the command line (``api.cli.composition``: the broker and the relay
@@ -94,11 +105,7 @@ def create_app(*, process_lifespan: Callable[[], AbstractAsyncContextManager[Non
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     settings = get_settings()
-    app.state.authenticator = Authenticator(settings)
-    # Built here, connected on first use: creating the app opens nothing.
-    app.state.limits = Limits(
-        limit_store(settings.limits_url, timeout_seconds=settings.limits_timeout_seconds), settings
-    )
+    install_state(app)
     # The API contract (docs/API.md, "Order of checks"): the ordered first checks of every write, inside the edge.
     app.add_middleware(AccessGate)
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
