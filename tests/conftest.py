@@ -5,6 +5,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -150,16 +151,40 @@ def _restore_logging() -> Iterator[None]:
     root.setLevel(level)
 
 
-@pytest.fixture
-async def app(connection: AsyncConnection):
-    """The API on the test's connection: each request's unit of work is a savepoint."""
-    from contextlib import asynccontextmanager
+_shared: dict[str, Any] = {}
 
-    from api.deps import auth_connector, read_connection, write_session
-    from services.events.service import PENDING_EVENTS_FLAG
+
+def _served_app() -> Any:
+    """One app per test process, reused by every test's ``app``: FastAPI builds each route's
+    dependencies once per app, on first use (all of them for the access gate's route table),
+    0.3 s of CPU and more, which an app per test paid for every test. A test that added a
+    route or a middleware to it (tests/test_limits.py adds one) leaves it to that test: the
+    next test gets a new app."""
     from tests.served_app import served_app
 
-    application = served_app()
+    app = _shared.get("app")
+    if app is None or (len(app.router.routes), len(app.user_middleware)) != _shared["shape"]:
+        app = served_app()
+        _shared.update(app=app, shape=(len(app.router.routes), len(app.user_middleware)))
+    return app
+
+
+@pytest.fixture
+async def app(connection: AsyncConnection):
+    """The API on the test's connection: each request's unit of work is a savepoint. The
+    process's one app, with the state and overrides a new app has (``_served_app``)."""
+    from contextlib import asynccontextmanager
+
+    from starlette.datastructures import State
+
+    from api.app import install_state
+    from api.deps import auth_connector, read_connection, write_session
+    from services.events.service import PENDING_EVENTS_FLAG
+
+    application = _served_app()
+    application.state = State()  # what the last test set (a lifted route table, say) goes
+    install_state(application)
+    application.dependency_overrides.clear()
     nudges: list[bool] = []
 
     async def test_write_session() -> AsyncIterator[AsyncSession]:

@@ -78,8 +78,10 @@ class ThrowawayPostgres:
     def promote(self) -> None:
         self._ctl("promote")
 
-    def create_database(self, name: str) -> str:
-        _as_postgres(_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
+    def create_database(self, name: str, template: str | None = None) -> str:
+        """``template``: a copy of that database (nothing may be connected to it)."""
+        copy = ("-T", template) if template else ()
+        _as_postgres(_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", *copy, name)
         return self.url(name)
 
     def close(self) -> None:
