@@ -115,17 +115,23 @@ async def test_planned_reads_answer_as_fastapi_does(
     print(f"\n{len(paths)} planned routes, {compared} requests answered alike; statuses {sorted(statuses)}")
 
 
-async def test_plain_reads_skip_dependency_solving(
-    app: Any, client: AsyncClient, session: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    solved: list[str] = []
+@pytest.fixture
+def solved(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths of the requests FastAPI solved the dependencies of, in order."""
+    paths: list[str] = []
     solve = fastapi.routing.solve_dependencies
 
     async def counted(*args: Any, **kwargs: Any) -> Any:
-        solved.append(kwargs["request"].url.path)
+        paths.append(kwargs["request"].url.path)
         return await solve(*args, **kwargs)
 
     monkeypatch.setattr(fastapi.routing, "solve_dependencies", counted)
+    return paths
+
+
+async def test_plain_reads_skip_dependency_solving(
+    app: Any, client: AsyncClient, session: Any, solved: list[str]
+) -> None:
     entity = (
         await client.post("/v1/entities", json={"acronym": "PLAN", "name": "Planned", "kind": "un_system"})
     ).json()
@@ -289,16 +295,8 @@ async def test_planned_creations_answer_as_fastapi_does(
 
 
 async def test_plain_creations_skip_dependency_solving(
-    app: Any, client: AsyncClient, session: Any, monkeypatch: pytest.MonkeyPatch
+    app: Any, client: AsyncClient, session: Any, solved: list[str]
 ) -> None:
-    solved: list[str] = []
-    solve = fastapi.routing.solve_dependencies
-
-    async def counted(*args: Any, **kwargs: Any) -> Any:
-        solved.append(kwargs["request"].url.path)
-        return await solve(*args, **kwargs)
-
-    monkeypatch.setattr(fastapi.routing, "solve_dependencies", counted)
     created = await client.post("/v1/entities", json={"acronym": "PLW", "name": "Planned write", "kind": "un_system"})
     assert created.status_code == 201 and created.headers["etag"] == '"1"', created.text
     assert created.headers["location"] == f"/v1/entities/{created.json()['id']}"
