@@ -244,5 +244,5 @@ async def test_an_overdue_activity_is_e_mailed_to_the_networks_leads_of_the_day(
     async with get_database().session() as session:
         assert await report_overdue_activities(session, today=clock.today()) == 1
     await _relay_and_send()
-    overdue = [m["To"] for m in smtp.messages if m["Subject"].startswith("Activity overdue since 2027-03-15")]
+    overdue = [m["To"] for m in smtp.messages if m["Subject"].startswith("Activity overdue since 15 March 2027")]
     assert sorted(overdue) == ["lead@eclac.example", "lead@iom.example"]
