@@ -209,3 +209,27 @@ async def test_every_read_route_serves_a_declared_shape_field_for_field(
             assert_shape(record, model, f"GET {url}", ordered=True)
         served.add(model)
     assert served == set(DECLARED), set(DECLARED) - served
+
+
+def _outside_parentheses(text: str) -> str:
+    depth, kept = 0, []
+    for char in text:
+        depth += char == "("
+        if depth == 0:
+            kept.append(char)
+        depth -= char == ")"
+    return "".join(kept)
+
+
+def test_no_subquery_of_a_shape_reads_a_table_it_should_correlate() -> None:
+    """A field's subquery nested below the list's own select must correlate to it; one that
+    does not lists the outer table among its own FROMs (``FROM a JOIN b ON ..., meetings``)
+    and reads every row of it: an invitee's invitation once matched any meeting's."""
+    from sqlalchemy.dialects import postgresql
+
+    for resource, (_, query) in list_queries().items():
+        sql = str(query.compile(dialect=postgresql.dialect()))
+        for line in sql.splitlines():
+            if line.lstrip().startswith("FROM "):
+                clause = _outside_parentheses(line.split(" WHERE ")[0].split(" ORDER BY ")[0])
+                assert ", " not in clause, f"{resource}: a cross join in {line.strip()!r}"

@@ -208,6 +208,10 @@ _DELIVERED = (
     )
     .order_by(_EMAILS.c.created_at.desc())
     .limit(1)
+    # Two levels down from the meeting's select: named, or SQLAlchemy would give this
+    # subquery a FROM of every meeting of its own (the invitee's latest invitation to any
+    # meeting, read through all of them).
+    .correlate(Meeting, MeetingInvitee, Entity)
     .scalar_subquery()
 )
 _WHY_NOT = case(
