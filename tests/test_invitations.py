@@ -154,3 +154,31 @@ async def test_no_invitation_for_a_meeting_that_has_ended(committed, smtp):  # n
         row = await get_meeting_row(conn, meeting["id"])
     assert {i["invitation"]["status"] for i in row["invitees"]} == {"not_sent"}
     assert any("ended" in (i["invitation"]["reason"] or "") for i in row["invitees"])
+
+
+async def test_an_invitation_to_one_meeting_does_not_show_as_sent_for_another(committed, smtp):  # noqa: F811
+    """The same address invited to two meetings: only the first one's invitation has gone out,
+    so the second shows its own as pending, not the first's as sent."""
+    first = await _zurich_meeting(datetime.now(UTC) + timedelta(days=10))
+    await _relay_and_send()
+    starts = datetime.now(UTC) + timedelta(days=20)
+    async with get_database().session() as session:
+        second = await create_meeting(
+            session,
+            data=MeetingCreate(
+                network_id=first["network_id"],
+                kind=MeetingKind.EXTENDED_MEMBERSHIP,
+                title="Second meeting",
+                starts_at=starts,
+                ends_at=starts + timedelta(hours=2),
+                time_zone="Europe/Zurich",
+                location="Palais des Nations, Geneva",
+                invitees=[InviteeIn(name="Migrant Forum", email="mf@example.org")],
+            ),
+            actor=SYSTEM,
+        )
+    async with get_database().read() as conn:
+        sent = await get_meeting_row(conn, first["id"])
+        waiting = await get_meeting_row(conn, second["id"])
+    assert {i["name"]: i["invitation"]["status"] for i in sent["invitees"]}["Migrant Forum"] == "sent"
+    assert [i["invitation"]["status"] for i in waiting["invitees"]] == ["pending"]
