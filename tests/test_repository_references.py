@@ -1,6 +1,6 @@
 """Everything the code and the documents rely on is in the repository: no file points to a
-design document, an issue or a pull request that is not in it (a tracker's address, "DESIGN §",
-an issue number, a brief), and every relative link of a Markdown file names a file that exists.
+design document, an issue or a pull request that is not in it (a tracker's address, a design
+document's section sign, an issue number, a brief), and every relative link of a Markdown file names a file that exists.
 Standards are cited by name (RFC 5545 §3.1), and reference data names its public source."""
 
 import re
@@ -23,7 +23,7 @@ SKIPPED_FILES = {"requirements.lock", "package-lock.json"}  # hashes and registr
 THIS_FILE = Path(__file__).resolve()
 
 OUTSIDE = re.compile(
-    r"DESIGN(\.md|\s*§)"
+    r"(?i:design)(\.md|\s*§)"
     r"|\bSTYLE\.md\b"
     r"|\.\./shared\b"
     r"|\b[Ii]ssues?\s?#?\s?\d+"
@@ -78,7 +78,8 @@ def test_every_relative_markdown_link_names_a_file_of_the_repository():
 
 def test_the_scan_finds_what_it_looks_for():
     for pointer in (
-        "see DESIGN §4.2",
+        "see Design §4.2",
+        "in design.md",
         "as issue #23 asks",
         "issues 20",
         "https://github.com/schemathesis/schemathesis/issues/2983",
