@@ -11,14 +11,14 @@ from services.clock import clock
 from services.database import get_database
 from services.meetings.models import MeetingKind
 from services.meetings.repository import get_meeting_row
-from services.meetings.schemas import AgendaItem, InviteeIn, MeetingCancel, MeetingCreate
-from services.meetings.service import cancel_meeting, create_meeting
+from services.meetings.schemas import AgendaItem, InviteeIn, MeetingCreate
+from services.meetings.service import create_meeting
 from services.principals import SYSTEM
 from tests.browser import artifacts_dir
 from tests.conftest import PUBLIC, committed_admin_key
 from tests.factories import make_entity, make_membership, make_network
 from tests.served_app import served_app
-from tests.test_mail import _calendar, _relay_and_send, smtp  # noqa: F401 - the fixture
+from tests.test_mail import _calendar, _cancel_and_send, _relay_and_send, smtp  # noqa: F401 - the fixture
 
 
 @pytest.fixture
@@ -98,15 +98,7 @@ async def test_an_invitation_reads_right_and_follows_itip(committed, smtp, publi
         assert event.decoded("DTSTART") == starts and str(event["DTSTART"].params["TZID"]) == "Europe/Zurich"
         assert "URL" not in event  # a calendar app would show it as a link that answers 401
 
-    async with get_database().session() as session:
-        await cancel_meeting(
-            session,
-            meeting_id=meeting["id"],
-            data=MeetingCancel(reason="Postponed."),
-            expected_version=None,
-            actor=SYSTEM,
-        )
-    await _relay_and_send()
+    await _cancel_and_send(meeting["id"], "Postponed.")
     cancellations = [m for m in smtp.messages if m["Subject"].startswith("Cancelled")]
     assert len(cancellations) == 3
     cal = _calendar(cancellations[0])

@@ -38,6 +38,15 @@ async def _relay_and_send():
     await drain(threads=2, then=relay_events.send)
 
 
+async def _cancel_and_send(meeting_id, reason):
+    """Cancel the meeting as the system would, then relay and send what that raised."""
+    async with get_database().session() as session:
+        await cancel_meeting(
+            session, meeting_id=meeting_id, data=MeetingCancel(reason=reason), expected_version=None, actor=SYSTEM
+        )
+    await _relay_and_send()
+
+
 async def _meeting(starts):
     database = get_database()
     async with database.session() as session:
@@ -98,15 +107,7 @@ async def test_invitations_cancellations_and_reminders_reach_the_invitees(commit
     reminders = [m for m in smtp.messages if m["Subject"].startswith("Reminder")]
     assert len(reminders) == 2
 
-    async with database.session() as session:
-        await cancel_meeting(
-            session,
-            meeting_id=meeting["id"],
-            data=MeetingCancel(reason="Postponed."),
-            expected_version=None,
-            actor=SYSTEM,
-        )
-    await _relay_and_send()
+    await _cancel_and_send(meeting["id"], "Postponed.")
     cancellations = [m for m in smtp.messages if m["Subject"].startswith("Cancelled")]
     assert len(cancellations) == 2
     cal = _calendar(cancellations[0])

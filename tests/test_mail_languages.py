@@ -14,8 +14,8 @@ import icalendar
 
 from services.database import get_database
 from services.meetings.models import MeetingKind
-from services.meetings.schemas import AgendaItem, InviteeIn, MeetingCancel, MeetingCreate, MeetingTexts
-from services.meetings.service import cancel_meeting, create_meeting
+from services.meetings.schemas import AgendaItem, InviteeIn, MeetingCreate, MeetingTexts
+from services.meetings.service import create_meeting
 from services.networks.schemas import NetworkTexts
 from services.people.schemas import FocalPointCreate, PersonCreate
 from services.people.service import appoint_focal_point, create_person
@@ -23,7 +23,7 @@ from services.principals import SYSTEM
 from tests.browser import artifacts_dir
 from tests.factories import make_entity, make_membership, make_network
 from tests.spreadsheet import csv_records
-from tests.test_mail import _relay_and_send, smtp  # noqa: F401 - the fixture
+from tests.test_mail import _cancel_and_send, _relay_and_send, smtp  # noqa: F401 - the fixture
 
 TITLE = "Réunion annuelle / الاجتماع السنوي"  # the record's own title: never translated
 
@@ -177,15 +177,7 @@ async def test_a_cancellation_is_in_the_recipients_language_with_its_reason(comm
     meeting = await _meeting_of_a_spanish_network(datetime(year, 2, 3, 8, 0, tzinfo=UTC))
     await _relay_and_send()
     invited = len(smtp.raw)
-    async with get_database().session() as session:
-        await cancel_meeting(
-            session,
-            meeting_id=meeting["id"],
-            data=MeetingCancel(reason="Salle indisponible."),
-            expected_version=None,
-            actor=SYSTEM,
-        )
-    await _relay_and_send()
+    await _cancel_and_send(meeting["id"], "Salle indisponible.")
     cancellations = _received(smtp.raw[invited:])
     assert {address: str(m["Content-Language"]) for address, m in cancellations.items()} == {
         "claire@unhcr.example": "fr",

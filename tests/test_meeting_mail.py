@@ -15,8 +15,8 @@ from sqlalchemy import text
 
 from services.database import get_database
 from services.meetings.models import MeetingKind
-from services.meetings.schemas import AgendaItem, InviteeIn, MeetingCancel, MeetingCreate, MeetingUpdate
-from services.meetings.service import cancel_meeting, create_meeting, update_meeting
+from services.meetings.schemas import AgendaItem, InviteeIn, MeetingCreate, MeetingUpdate
+from services.meetings.service import create_meeting, update_meeting
 from services.people.schemas import FocalPointCreate, PersonCreate
 from services.people.service import appoint_focal_point, create_person
 from services.principals import SYSTEM
@@ -26,7 +26,7 @@ from services.working_groups.schemas import PostCreate, WorkingGroupCreate
 from services.working_groups.service import add_post, create_working_group
 from tests.browser import artifacts_dir
 from tests.factories import make_entity, make_membership, make_network
-from tests.test_mail import _relay_and_send, smtp  # noqa: F401 - the fixture
+from tests.test_mail import _cancel_and_send, _relay_and_send, smtp  # noqa: F401 - the fixture
 
 NETWORK = "Regional Network on Migration for Europe"
 GROUP = "Returns and reintegration"
@@ -182,15 +182,7 @@ async def test_invitations_updates_and_cancellations_say_what_a_recipient_needs(
     assert reasons["amira@unhcr.example"] in plain and f"Network: {NETWORK}" in plain
     assert f'was <s dir="auto">{was}</s>, now <strong dir="auto">{now}</strong>' in html
 
-    async with get_database().session() as session:
-        await cancel_meeting(
-            session,
-            meeting_id=meeting["id"],
-            data=MeetingCancel(reason="The host's premises are closed.\nWe will propose a new date."),
-            expected_version=None,
-            actor=SYSTEM,
-        )
-    await _relay_and_send()
+    await _cancel_and_send(meeting["id"], "The host's premises are closed.\nWe will propose a new date.")
     received = _received(smtp)
     cancellations = _to(received, "Cancelled")
     assert sorted(cancellations) == sorted(invitations)
