@@ -5,7 +5,7 @@ from typing import Any
 import orjson
 from fastapi import Request, Response
 
-from services.locales import DEFAULT_LANGUAGE, negotiate
+from services.locales import DEFAULT_LANGUAGE, negotiate, translated
 from services.pagination import Page
 
 PROBLEM_JSON = "application/problem+json"
@@ -26,14 +26,12 @@ def etag_for(version: int, language: str = DEFAULT_LANGUAGE) -> str:
 def _in_language(row: dict[str, Any], language: str, fields: tuple[str, ...], used: set[str]) -> dict[str, Any]:
     """``row`` with each of ``fields`` in ``language`` where its ``translations`` hold it, else
     the English original; the languages the fields ended up in are added to ``used``."""
-    texts = row.get("translations", {}).get(language, {}) if language != DEFAULT_LANGUAGE else {}
     localized = dict(row)
     for name in fields:
-        if name in texts:
-            localized[name] = texts[name]
-            used.add(language)
-        elif localized.get(name) is not None:
-            used.add(DEFAULT_LANGUAGE)
+        value, in_language = translated(row.get(name), row.get("translations"), name, language)
+        if value is not None:
+            localized[name] = value
+            used.add(in_language)
     return localized
 
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from datetime import date as Day  # "date" is also a method of Localizer
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
@@ -86,6 +86,16 @@ def named(accept_language: str | None) -> str | None:
 def direction(language: str) -> Literal["rtl", "ltr"]:
     """``rtl`` for Arabic, ``ltr`` for the others."""
     return "rtl" if language in RIGHT_TO_LEFT else "ltr"
+
+
+Original = TypeVar("Original")
+
+
+def translated(english: Original, translations: Any, field: str, language: str) -> tuple[Original | str, str]:
+    """A record's ``field`` in ``language`` where its ``translations`` (as stored: language,
+    then field, then text) hold it, else the English original; with the language it is in."""
+    given = ((translations or {}).get(language) or {}).get(field) if language != DEFAULT_LANGUAGE else None
+    return (given, language) if isinstance(given, str) and given else (english, DEFAULT_LANGUAGE)
 
 
 @lru_cache(maxsize=len(LANGUAGES))

@@ -20,7 +20,7 @@ from services.events.catalogue import entry
 from services.events.models import Event
 from services.events.types.common import Mail, Recipients
 from services.ids import uuid7
-from services.locales import DEFAULT_LANGUAGE, Localizer, localizer
+from services.locales import DEFAULT_LANGUAGE, Localizer, localizer, translated
 from services.mail.meeting_message import AnswerLinks, meeting_message
 from services.mail.parties import PartyBook, answering_for, parse_time
 from services.meetings.calendar import Attendee, Organizer, calendar_for
@@ -304,8 +304,8 @@ def _meeting_in_language(payload: dict[str, Any], language: str) -> dict[str, An
     meeting = payload.get("meeting")
     if not isinstance(meeting, dict):
         return payload
-    title = ((meeting.get("translations") or {}).get(language) or {}).get("title")
-    return {**payload, "meeting": {**meeting, "title": title}} if title else payload
+    title, in_language = translated(meeting.get("title"), meeting.get("translations"), "title", language)
+    return {**payload, "meeting": {**meeting, "title": title}} if in_language != DEFAULT_LANGUAGE else payload
 
 
 def _notice_html(text: str, loc: Localizer) -> str:

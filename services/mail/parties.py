@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.clock import clock
 from services.entities.models import Entity
-from services.locales import DEFAULT_LANGUAGE, Localizer, localizer
+from services.locales import DEFAULT_LANGUAGE, Localizer, localizer, translated
 from services.meetings.calendar import Attendee, Organizer
 from services.networks.models import Network, NetworkPost, PostRole
 from services.people import repository as people_repository
@@ -60,7 +60,7 @@ class PartyBook:
     secretariats: dict[uuid.UUID, list[tuple[date, date | None, str, str | None]]]
     names: dict[uuid.UUID, str]
     invited: dict[uuid.UUID, InvitedEntity]
-    translated_names: dict[uuid.UUID, dict[str, str]] = field(default_factory=dict)  # by language
+    translations: dict[uuid.UUID, Any] = field(default_factory=dict)  # as stored on the record
 
     def lead_secretariat(self, meeting: dict[str, Any]) -> tuple[str, str | None] | None:
         """The network's lead secretariat on the meeting's day: of the secretariat posts
@@ -77,7 +77,7 @@ class PartyBook:
         if record_id is None:
             return None
         key = uuid.UUID(str(record_id))
-        return self.translated_names.get(key, {}).get(language) or self.names.get(key)
+        return translated(self.names.get(key), self.translations.get(key), "name", language)[0]
 
 
 def _invited_entities(meeting: dict[str, Any]) -> list[uuid.UUID]:
@@ -111,12 +111,9 @@ async def party_book_for(
         select(WorkingGroup.id, WorkingGroup.name, WorkingGroup.translations).where(WorkingGroup.id.in_(group_ids)),
     )
     names: dict[uuid.UUID, str] = {}
-    translated: dict[uuid.UUID, dict[str, str]] = {}
-    for record_id, name, translations in await conn.execute(named):
-        names[record_id] = name
-        translated[record_id] = {
-            language: texts["name"] for language, texts in (translations or {}).items() if texts.get("name")
-        }
+    translations: dict[uuid.UUID, Any] = {}
+    for record_id, name, stored in await conn.execute(named):
+        names[record_id], translations[record_id] = name, stored
     entity_ids = sorted(
         {entity_id for meeting in meetings for entity_id in _invited_entities(meeting)}
         | {uuid.UUID(str(i["entity_id"])) for i in former_invitees if i.get("entity_id")}
@@ -124,7 +121,7 @@ async def party_book_for(
     invited: dict[uuid.UUID, InvitedEntity] = {}
     if entity_ids:
         invited = await _invited(conn, entity_ids, group_ids)
-    return PartyBook(secretariats, names, invited, translated)
+    return PartyBook(secretariats, names, invited, translations)
 
 
 async def _invited(

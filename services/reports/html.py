@@ -19,7 +19,7 @@ from datetime import date, datetime
 from html import escape
 from typing import Any
 
-from services.locales import N_, NP_, Localizer, localizer
+from services.locales import N_, NP_, Localizer, localizer, translated
 from services.reference.countries import countries
 from services.reports.charts import coverage_chart, membership_chart
 from services.reports.sections import SECTIONS, Section
@@ -322,13 +322,6 @@ def _mou_detail(value: str, loc: Localizer) -> str:
     return f"<bdi>{_text(value)}</bdi>"
 
 
-def _translated(english: str, translations: dict[str, Any] | None, field: str, loc: Localizer) -> tuple[str, str]:
-    """A record's ``field`` in the reader's language where its translations hold it, else the
-    English original; with the language it is in."""
-    given = (translations or {}).get(loc.language, {}).get(field)
-    return (given, loc.language) if isinstance(given, str) else (english, "en")
-
-
 def _lang(language: str, loc: Localizer) -> str:
     """A ``lang`` attribute for text not in the page's language (an untranslated name)."""
     return f' lang="{language}"' if language != loc.language else ""
@@ -350,10 +343,12 @@ def _cell(section: Section, column: str, row: dict[str, Any], numeric: bool, loc
         and column == "working_group_names"
         and row.get("working_group_translations")
     ):
-        names = [_translated(g["name"], g["translations"], "name", loc) for g in row["working_group_translations"]]
+        names = [
+            translated(g["name"], g["translations"], "name", loc.language) for g in row["working_group_translations"]
+        ]
         return "<td>" + "; ".join(f"<bdi{_lang(lang, loc)}>{_text(text)}</bdi>" for text, lang in names) + "</td>"
     if (section.name, column) in _TRANSLATED_NAMES:
-        text, language = _translated(value, row.get(_TRANSLATED_NAMES[section.name, column]), "name", loc)
+        text, language = translated(value, row.get(_TRANSLATED_NAMES[section.name, column]), "name", loc.language)
         return f'<td dir="auto"{_lang(language, loc)}>{_text(text)}</td>'
     if section.name == "indicators" and column in ("value_at_start", "value_at_end"):
         return _value(value, loc)
@@ -472,7 +467,7 @@ def report_html(report: dict[str, Any], loc: Localizer | None = None) -> str:
     _ = loc.gettext
     network = report["network"]
     start, end = escape(loc.date(report["period"]["from"])), escape(loc.date(report["period"]["to"]))
-    name_text, name_language = _translated(network["name"], network.get("translations"), "name", loc)
+    name_text, name_language = translated(network["name"], network.get("translations"), "name", loc.language)
     name = _text(name_text)
     summary = escape(_("Summary"))
     contents = f'<li><a href="#summary">{summary}</a></li>' + "".join(
